@@ -1,0 +1,20 @@
+/*
+ * The subcommands of the `caseflow` binary.  Each lives in its own cli/cmd_<name>.c
+ * and has the signature of a main(): it parses its own options, prints its own
+ * --help, and returns the process exit code (0 ok, 1 failure, 2 bad usage).
+ */
+#ifndef CF_COMMANDS_H
+#define CF_COMMANDS_H
+
+struct cf_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+};
+
+/* The table of subcommands, ended by an entry whose name is NULL. */
+extern const struct cf_command cf_commands[];
+
+int cf_cmd_doctor(int argc, char **argv);
+
+#endif

@@ -19,7 +19,7 @@
 
 #include <stddef.h>
 
-#define CF_MUST_CHECK __attribute__((warn_unused_result))
+#define CF_MUST_CHECK        __attribute__((warn_unused_result))
 #define CF_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 
 enum cf_errcode {

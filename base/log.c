@@ -42,7 +42,10 @@ void cf_log_write(int level, const char *case_no, const char *fmt, ...)
     gmtime_r(&local, &tm);
     n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
     n += (size_t)snprintf(line + n, sizeof line - n, ".%03ld+08:00 %-5s %s ", ts.tv_nsec / 1000000,
-                          level_names[level < 0 ? 0 : level > 4 ? 4 : level], component);
+                          level_names[level < 0   ? 0
+                                      : level > 4 ? 4
+                                                  : level],
+                          component);
     if (case_no && n < sizeof line)
         n += (size_t)snprintf(line + n, sizeof line - n, "[%s] ", case_no);
     if (n < sizeof line) {

@@ -34,10 +34,10 @@ int cf_log_parse_level(const char *text, int *level) CF_MUST_CHECK;
 /* Writes one line; use the macros below instead, which check the level first. */
 void cf_log_write(int level, const char *case_no, const char *fmt, ...) CF_PRINTF(3, 4);
 
-#define cf_log(level, case_no, ...)                                                                \
-    do {                                                                                           \
-        if ((level) <= cf_log_threshold)                                                           \
-            cf_log_write((level), (case_no), __VA_ARGS__);                                         \
+#define cf_log(level, case_no, ...)                        \
+    do {                                                   \
+        if ((level) <= cf_log_threshold)                   \
+            cf_log_write((level), (case_no), __VA_ARGS__); \
     } while (0)
 
 #define cf_error(...) cf_log(CF_LOG_ERROR, NULL, __VA_ARGS__)

@@ -76,10 +76,10 @@ static const struct {
     const char *key;
     int kind; /* 0 name, 1 number, 2 phone, 3 hidden whole */
 } personal_keys[] = {
-    {"name", 0},         {"party_name", 0}, {"payer_name", 0},     {"legal_representative", 0},
-    {"id_number", 1},    {"account", 1},    {"account_number", 1}, {"credit_code", 1},
-    {"phone", 2},        {"mobile", 2},     {"address", 3},        {"delivery_address", 3},
-    {"amount", 3},       {"principal", 3},  {"remark", 3},
+    {"name", 0},      {"party_name", 0}, {"payer_name", 0},     {"legal_representative", 0},
+    {"id_number", 1}, {"account", 1},    {"account_number", 1}, {"credit_code", 1},
+    {"phone", 2},     {"mobile", 2},     {"address", 3},        {"delivery_address", 3},
+    {"amount", 3},    {"principal", 3},  {"remark", 3},
 };
 
 static int personal_kind(const char *key)

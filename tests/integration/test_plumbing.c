@@ -55,10 +55,10 @@ static void test_kafka_roundtrip(void **state)
         char key[32], val[64];
         snprintf(key, sizeof key, "(2026)豫0381执%d号", i);
         snprintf(val, sizeof val, "{\"n\":%d}", i);
-        rd_kafka_resp_err_t kerr = rd_kafka_producev(
-            producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
-            RD_KAFKA_V_VALUE(val, strlen(val)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_END);
+        rd_kafka_resp_err_t kerr =
+            rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                              RD_KAFKA_V_VALUE(val, strlen(val)),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         assert_int_equal(kerr, RD_KAFKA_RESP_ERR_NO_ERROR);
     }
     assert_int_equal(rd_kafka_flush(producer, 15000), RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -108,8 +108,9 @@ static void test_postgres_roundtrip(void **state)
 
     if (!db)
         fail_msg("%s", err);
-    res = cf_store_exec(db, "create temporary table plumbing (case_no text primary key, state text)",
-                        0, NULL, err, sizeof err);
+    res =
+        cf_store_exec(db, "create temporary table plumbing (case_no text primary key, state text)",
+                      0, NULL, err, sizeof err);
     assert_non_null(res);
     PQclear(res);
     res = cf_store_exec(db, "insert into plumbing values ($1, $2)", 2, params, err, sizeof err);

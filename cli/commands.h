@@ -16,5 +16,8 @@ struct cf_command {
 extern const struct cf_command cf_commands[];
 
 int cf_cmd_doctor(int argc, char **argv);
+int cf_cmd_check(int argc, char **argv);
+int cf_cmd_graph(int argc, char **argv);
+int cf_cmd_simulate(int argc, char **argv);
 
 #endif

@@ -1,0 +1,653 @@
+/*
+ * The transition function of machine.h.  One call applies one event: it books
+ * the event's effect on tasks and timers, takes the first transition that
+ * matches, runs the exit, transition and entry actions, then follows
+ * automatic (`when`) transitions until none holds.  It only computes: every
+ * effect on the world is an action for the engine to carry out.
+ */
+#include "machine.h"
+
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/caseno.h"
+
+/* A workflow whose automatic transitions keep firing is broken; stop it rather than spin. */
+enum { MAX_AUTO_STEPS = 32 };
+
+typedef struct run {
+    const cf_workflow *wf;
+    const json_t *event;
+    const char *case_no;
+    const char *type;
+    cf_time now, event_time;
+    json_t *st;      /* the state being built (owned) */
+    json_t *data;    /* st.data (borrowed) */
+    json_t *acts;    /* st.activities (borrowed) */
+    json_t *timers;  /* st.timers (borrowed) */
+    json_t *root;    /* what expressions read (owned) */
+    json_t *out;     /* actions (owned) */
+    json_t *path;    /* states passed (owned) */
+    long seq;
+    int action_no;
+    char *err;
+    size_t errsz;
+} run;
+
+static int fail(run *r, int code, const char *fmt, ...) CF_PRINTF(3, 4);
+
+static int fail(run *r, int code, const char *fmt, ...)
+{
+    va_list ap;
+    if (r->err && r->errsz) {
+        va_start(ap, fmt);
+        vsnprintf(r->err, r->errsz, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+static int offset(const run *r)
+{
+    return cf_calendar_utc_offset(r->wf->calendar);
+}
+
+static json_t *time_json(const run *r, cf_time t)
+{
+    char buf[64];
+    cf_time_format(t, offset(r), buf, sizeof buf);
+    return json_string(buf);
+}
+
+static const char *state_name(const run *r)
+{
+    return json_string_value(json_object_get(r->st, "state"));
+}
+
+/* Looks up a dotted path ("parties.0.name") below `v`; NULL when any step is missing. */
+static json_t *lookup(json_t *v, const char *path)
+{
+    char seg[128];
+    while (v && *path) {
+        size_t len = strcspn(path, ".");
+        if (len >= sizeof seg)
+            return NULL;
+        memcpy(seg, path, len);
+        seg[len] = '\0';
+        if (json_is_object(v)) {
+            v = json_object_get(v, seg);
+        } else if (json_is_array(v)) {
+            char *end;
+            long i = strtol(seg, &end, 10);
+            v = (*end || i < 0) ? NULL : json_array_get(v, (size_t)i);
+        } else {
+            v = NULL;
+        }
+        path += len;
+        if (*path == '.')
+            path++;
+    }
+    return v;
+}
+
+/* The resolver for time expressions: now, event.time, case.<field>, event.<field>. */
+static int resolve(void *ctx, const char *ref, cf_time *out)
+{
+    run *r = ctx;
+    json_t *v = NULL;
+
+    if (strcmp(ref, "now") == 0) {
+        *out = r->now;
+        return 0;
+    }
+    if (strcmp(ref, "event.time") == 0) {
+        *out = r->event_time;
+        return 0;
+    }
+    if (strncmp(ref, "case.", 5) == 0)
+        v = lookup(r->data, ref + 5);
+    else if (strncmp(ref, "event.", 6) == 0)
+        v = lookup(json_object_get(r->event, "data"), ref + 6);
+    if (!json_is_string(v) || cf_time_parse(json_string_value(v), out) != 0)
+        return CF_ENOTFOUND;
+    return 0;
+}
+
+static int eval_when(run *r, const cf_when *w, const char *text, cf_time *out)
+{
+    int rc = cf_when_eval(w, r->wf->calendar, resolve, r, out);
+    if (rc != 0)
+        return fail(r, CF_EINVAL, "cannot compute '%s': a date it counts from is not set",
+                    text ? text : "time");
+    return 0;
+}
+
+static int eval_expr(run *r, const cf_expr *e, json_t **value)
+{
+    char why[256];
+    json_object_set_new(r->root, "state", json_string(state_name(r)));
+    if (cf_expr_eval(e, r->root, value, why, sizeof why) != 0)
+        return fail(r, CF_EINVAL, "in state '%s': %s", state_name(r), why);
+    return 0;
+}
+
+static int test_expr(run *r, const cf_expr *e, int *truth)
+{
+    char why[256];
+    if (!e) {
+        *truth = 1;
+        return 0;
+    }
+    json_object_set_new(r->root, "state", json_string(state_name(r)));
+    if (cf_expr_test(e, r->root, truth, why, sizeof why) != 0)
+        return fail(r, CF_EINVAL, "in state '%s': %s", state_name(r), why);
+    return 0;
+}
+
+/* A task id that is the same every time the same event is applied: replay depends on it. */
+static void task_id(const run *r, char *buf, size_t n)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char in[512];
+    int len = snprintf(in, sizeof in, "%s\x1f%ld\x1f%d", r->case_no, r->seq, r->action_no);
+
+    EVP_Digest(in, (size_t)len, md, &mdlen, EVP_sha256(), NULL);
+    snprintf(buf, n, "t-");
+    for (unsigned int i = 0; i < 10 && 2 + 2 * i + 2 < n; i++)
+        snprintf(buf + 2 + 2 * i, n - 2 - 2 * i, "%02x", md[i]);
+}
+
+/* The post an action names: its literal, its expression's value, or the task kind's post. */
+static int action_post(run *r, const cf_action *a, const cf_task_kind *tk, json_t **post)
+{
+    *post = NULL;
+    if (a->post) {
+        *post = json_string(a->post);
+    } else if (a->post_expr) {
+        json_t *v = NULL;
+        int rc = eval_expr(r, a->post_expr, &v);
+        if (rc)
+            return rc;
+        if (!json_is_string(v) || !cf_workflow_post(r->wf, json_string_value(v))) {
+            json_decref(v);
+            return fail(r, CF_EINVAL, "%s:%d:%d: the post computed for this action is not a post",
+                        r->wf->path, a->pos.line, a->pos.col);
+        }
+        *post = v;
+    } else if (tk && tk->post) {
+        *post = json_string(tk->post);
+    }
+    return 0;
+}
+
+static void emit(run *r, json_t *action)
+{
+    json_array_append_new(r->out, action);
+}
+
+/* Replaces ${case.field} (and ${event.field}) in a message with the values. */
+static json_t *fill_message(run *r, const char *msg)
+{
+    char out[1024];
+    size_t o = 0;
+
+    while (*msg && o + 1 < sizeof out) {
+        const char *end;
+        if (msg[0] == '$' && msg[1] == '{' && (end = strchr(msg, '}'))) {
+            char path[128];
+            size_t len = (size_t)(end - msg - 2);
+            json_t *v = NULL;
+            if (len < sizeof path) {
+                memcpy(path, msg + 2, len);
+                path[len] = '\0';
+                if (strncmp(path, "case.", 5) == 0)
+                    v = lookup(r->data, path + 5);
+                else if (strncmp(path, "event.", 6) == 0)
+                    v = lookup(json_object_get(r->event, "data"), path + 6);
+            }
+            if (json_is_string(v))
+                o += (size_t)snprintf(out + o, sizeof out - o, "%s", json_string_value(v));
+            else if (json_is_integer(v))
+                o += (size_t)snprintf(out + o, sizeof out - o, "%lld",
+                                      (long long)json_integer_value(v));
+            msg = end + 1;
+            if (o >= sizeof out)
+                o = sizeof out - 1;
+            continue;
+        }
+        out[o++] = *msg++;
+    }
+    out[o] = '\0';
+    return json_string(out);
+}
+
+static int cancel_task(run *r, const char *activity)
+{
+    json_t *a = json_object_get(r->acts, activity);
+    const char *status = json_string_value(json_object_get(a, "status"));
+
+    if (!status || strcmp(status, "open") != 0)
+        return 0;
+    json_object_set_new(a, "status", json_string("cancelled"));
+    emit(r, json_pack("{s:s, s:s, s:O}", "kind", "task.cancel", "activity", activity, "id",
+                      json_object_get(a, "task_id")));
+    return 0;
+}
+
+static int run_task(run *r, const cf_action *a)
+{
+    const cf_task_kind *tk = cf_workflow_kind(r->wf, a->name);
+    json_t *post = NULL, *params = json_object(), *act, *due = json_null();
+    char id[32];
+    int rc = 0;
+
+    task_id(r, id, sizeof id);
+    if ((rc = action_post(r, a, tk, &post)))
+        goto out;
+    for (size_t i = 0; i < a->nfields; i++) {
+        json_t *v = NULL;
+        if ((rc = eval_expr(r, a->fields[i].expr, &v)))
+            goto out;
+        json_object_set_new(params, a->fields[i].name, v);
+    }
+    if (a->at) {
+        cf_time t;
+        if ((rc = eval_when(r, a->at, a->at_text, &t)))
+            goto out;
+        due = time_json(r, t);
+    }
+    /* A task started again under the same name replaces the open one. */
+    cancel_task(r, a->as);
+    act = json_pack("{s:s, s:s, s:s, s:O, s:O, s:o}", "task_id", id, "kind", a->name, "status",
+                    "open", "post", post ? post : json_null(), "due", due, "created_at",
+                    time_json(r, r->now));
+    json_object_set_new(r->acts, a->as, act);
+    {
+        json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:b}", "kind", "task", "task",
+                                a->name, "activity", a->as, "id", id, "post",
+                                post ? post : json_null(), "due", due, "params", params,
+                                "worker", tk && tk->worker);
+        if (a->title)
+            json_object_set_new(out, "title", json_string(a->title));
+        else if (tk && tk->title)
+            json_object_set_new(out, "title", json_string(tk->title));
+        if (tk && tk->batch) {
+            json_t *key = json_object_get(params, tk->group_by);
+            /* The group key is text; a number (an office code) is written as its digits. */
+            json_t *group = json_is_string(key)    ? json_incref(key)
+                            : json_is_integer(key) ? json_sprintf("%lld", (long long)json_integer_value(key))
+                                                   : json_null();
+            json_object_set_new(out, "batch", group);
+        }
+        emit(r, out);
+    }
+out:
+    json_decref(post);
+    json_decref(params);
+    json_decref(due);
+    return rc;
+}
+
+static int assign(run *r, const cf_action *a)
+{
+    json_t *post = NULL;
+    int rc;
+
+    if (strcmp(a->name, "team") == 0) {
+        cf_caseno cn;
+        char why[256];
+        if (cf_caseno_parse(r->case_no, &cn, why, sizeof why) != 0)
+            return fail(r, CF_EINVAL, "cannot assign by case number: %s", why);
+        /* Sequence 1 goes to the first team, 7 to the first again: deterministic and even. */
+        post = json_string(r->wf->teams[(size_t)(cn.seq - 1) % r->wf->nteams]);
+        json_object_set(r->data, "team", post);
+    } else if ((rc = action_post(r, a, NULL, &post))) {
+        return rc;
+    }
+    json_object_set(r->data, "handler_post", post);
+    emit(r, json_pack("{s:s, s:o}", "kind", "assign", "post", post));
+    return 0;
+}
+
+static int run_action(run *r, const cf_action *a)
+{
+    int rc = 0;
+    cf_time t;
+
+    r->action_no++;
+    switch (a->kind) {
+    case CF_ACT_TASK: return run_task(r, a);
+    case CF_ACT_CANCEL_TASK: return cancel_task(r, a->name);
+    case CF_ACT_TIMER:
+        if ((rc = eval_when(r, a->at, a->at_text, &t)))
+            return rc;
+        json_object_set_new(r->timers, a->name, time_json(r, t));
+        emit(r, json_pack("{s:s, s:s, s:o}", "kind", "timer", "name", a->name, "at",
+                          time_json(r, t)));
+        return 0;
+    case CF_ACT_CANCEL_TIMER:
+        if (json_object_get(r->timers, a->name)) {
+            json_object_del(r->timers, a->name);
+            emit(r, json_pack("{s:s, s:s}", "kind", "timer.cancel", "name", a->name));
+        }
+        return 0;
+    case CF_ACT_SET:
+    case CF_ACT_SET_TIME:
+        for (size_t i = 0; i < a->nfields; i++) {
+            json_t *v = NULL;
+            if (a->kind == CF_ACT_SET) {
+                if ((rc = eval_expr(r, a->fields[i].expr, &v)))
+                    return rc;
+            } else {
+                if ((rc = eval_when(r, a->fields[i].when, a->fields[i].name, &t)))
+                    return rc;
+                v = time_json(r, t);
+            }
+            json_object_set(r->data, a->fields[i].name, v);
+            emit(r, json_pack("{s:s, s:s, s:o}", "kind", "set", "field", a->fields[i].name,
+                              "value", v));
+        }
+        return 0;
+    case CF_ACT_ASSIGN: return assign(r, a);
+    case CF_ACT_NOTIFY: {
+        json_t *post = NULL;
+        if ((rc = action_post(r, a, NULL, &post)))
+            return rc;
+        emit(r, json_pack("{s:s, s:o, s:o}", "kind", "notify", "post", post ? post : json_null(),
+                          "message", fill_message(r, a->message)));
+        return 0;
+    }
+    }
+    return 0;
+}
+
+static int run_actions(run *r, const cf_action *acts, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = run_action(r, &acts[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* At the end of a case's life nothing may stay pending: open tasks and timers are cancelled. */
+static void close_everything(run *r)
+{
+    const char *name;
+    json_t *a, *tmp;
+    void *iter;
+
+    json_object_foreach(r->acts, name, a)
+    {
+        cancel_task(r, name);
+    }
+    json_object_foreach_safe(r->timers, iter, name, tmp)
+    {
+        (void)tmp;
+        emit(r, json_pack("{s:s, s:s}", "kind", "timer.cancel", "name", name));
+        json_object_del(r->timers, name);
+    }
+}
+
+static int enter(run *r, int index)
+{
+    const cf_state *s = &r->wf->states[index];
+    int rc;
+
+    json_object_set_new(r->st, "state", json_string(s->name));
+    json_array_append_new(r->path, json_string(s->name));
+    if ((rc = run_actions(r, s->enter, s->nenter)))
+        return rc;
+    if (s->final)
+        close_everything(r);
+    return 0;
+}
+
+static int take(run *r, const cf_transition *t)
+{
+    int cur = cf_workflow_state_index(r->wf, state_name(r)), rc;
+
+    if (t->to_index >= 0 && cur >= 0) {
+        const cf_state *s = &r->wf->states[cur];
+        if ((rc = run_actions(r, s->exit, s->nexit)))
+            return rc;
+    }
+    if ((rc = run_actions(r, t->actions, t->nactions)))
+        return rc;
+    if (t->to_index >= 0)
+        return enter(r, t->to_index);
+    return 0;
+}
+
+static int applies_here(const run *r, const cf_transition *t, int anywhere)
+{
+    const cf_state *s = &r->wf->states[cf_workflow_state_index(r->wf, state_name(r))];
+    if (!anywhere)
+        return 1;
+    if (s->final)
+        return 0;
+    for (size_t e = 0; e < t->nexcept; e++)
+        if (strcmp(t->except[e], s->name) == 0)
+            return 0;
+    return 1;
+}
+
+/*
+ * Finds the first transition of the current state (then of any_state) that
+ * matches: for an event (`type` set) its type and filters and `if`, for the
+ * automatic ones (`type` NULL) its `when`.  *found is NULL when none does.
+ */
+static int match(run *r, const char *type, const char *activity, const char *timer,
+                 const cf_transition **found)
+{
+    int cur = cf_workflow_state_index(r->wf, state_name(r)), rc, truth;
+    const cf_state *s = &r->wf->states[cur];
+
+    *found = NULL;
+    for (size_t i = 0; i < s->non + r->wf->nany; i++) {
+        int anywhere = i >= s->non;
+        const cf_transition *t = anywhere ? &r->wf->any[i - s->non] : &s->on[i];
+        if (!applies_here(r, t, anywhere))
+            continue;
+        if (type ? !t->on || strcmp(t->on, type) != 0 : t->on != NULL)
+            continue;
+        if (t->task && (!activity || strcmp(t->task, activity) != 0))
+            continue;
+        if (t->timer && (!timer || strcmp(t->timer, timer) != 0))
+            continue;
+        if ((rc = test_expr(r, t->guard, &truth)))
+            return rc;
+        if (truth) {
+            *found = t;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* Books a task.* event on its activity; returns the activity's name in *activity. */
+static int book_task(run *r, const json_t *data, const char **activity)
+{
+    const char *id = json_string_value(json_object_get(data, "task_id"));
+    const char *name;
+    json_t *a;
+
+    *activity = NULL;
+    json_object_foreach(r->acts, name, a)
+    {
+        const char *aid = json_string_value(json_object_get(a, "task_id"));
+        if (id && aid && strcmp(id, aid) == 0) {
+            const char *status = json_string_value(json_object_get(a, "status"));
+            if (strcmp(status, "open") != 0)
+                return fail(r, CF_EDUP, "task %s (%s) is %s already, not open", id, name, status);
+            *activity = name;
+            if (strcmp(r->type, "task.completed") == 0) {
+                json_object_set_new(a, "status", json_string("done"));
+                json_object_set(a, "result", json_object_get(data, "result"));
+            } else if (strcmp(r->type, "task.failed") == 0) {
+                json_object_set_new(a, "status", json_string("failed"));
+                json_object_set(a, "error", json_object_get(data, "error"));
+            } else {
+                json_object_set_new(a, "status", json_string("returned"));
+                json_object_set(a, "reason", json_object_get(data, "reason"));
+            }
+            json_object_set_new(a, "finished_at", time_json(r, r->now));
+            return 0;
+        }
+    }
+    return fail(r, CF_ENOTFOUND, "case has no task %s", id ? id : "(no task_id)");
+}
+
+static int follow_automatic(run *r)
+{
+    for (int steps = 0;; steps++) {
+        const cf_transition *t;
+        int rc = match(r, NULL, NULL, NULL, &t);
+        if (rc)
+            return rc;
+        if (!t)
+            return 0;
+        if (steps == MAX_AUTO_STEPS)
+            return fail(r, CF_EINVAL,
+                        "automatic transitions keep firing (%d in a row, last at %s:%d:%d)",
+                        MAX_AUTO_STEPS, r->wf->path, t->pos.line, t->pos.col);
+        if ((rc = take(r, t)))
+            return rc;
+        /* A `when` transition that stays in its state would fire forever. */
+        if (t->to_index < 0)
+            return 0;
+    }
+}
+
+static int apply(run *r, const json_t *state)
+{
+    const json_t *data = json_object_get(r->event, "data");
+    const char *activity = NULL, *timer = NULL;
+    const cf_transition *t = NULL;
+    int rc;
+
+    if (!state) {
+        if (strcmp(r->type, r->wf->creates_on) != 0)
+            return fail(r, CF_ENOTFOUND, "unknown case: no case %s exists for event %s",
+                        r->case_no, r->type);
+        r->st = json_pack("{s:s, s:i, s:s, s:s, s:i, s:O, s:{}, s:{}}", "workflow", r->wf->name,
+                          "version", r->wf->version, "case", r->case_no, "state", "", "seq", 0,
+                          "data", data ? (json_t *)data : json_null(), "activities", "timers");
+    } else {
+        if (strcmp(r->type, r->wf->creates_on) == 0)
+            return fail(r, CF_EDUP, "case %s exists already", r->case_no);
+        r->st = json_deep_copy(state);
+    }
+    if (!r->st)
+        return fail(r, CF_ENOMEM, "out of memory");
+    /* The event's data becomes the case's data only through the creating event; copy it so
+     * that later changes to the case do not reach back into the caller's event. */
+    if (!state)
+        json_object_set_new(r->st, "data", json_deep_copy(data ? data : json_object()));
+    r->seq = (long)json_integer_value(json_object_get(r->st, "seq")) + 1;
+    json_object_set_new(r->st, "seq", json_integer(r->seq));
+    json_object_set_new(r->st, "updated_at", time_json(r, r->now));
+    r->data = json_object_get(r->st, "data");
+    r->acts = json_object_get(r->st, "activities");
+    r->timers = json_object_get(r->st, "timers");
+    if (!json_is_object(r->data) || !json_is_object(r->acts) || !json_is_object(r->timers))
+        return fail(r, CF_EINVAL, "the stored state of case %s is damaged", r->case_no);
+
+    r->root = json_pack("{s:O, s:O, s:O, s:O, s:o, s:s, s:o, s:O}", "case", r->data, "event",
+                        data ? (json_t *)data : json_null(), "activities", r->acts, "timers",
+                        r->timers, "now", time_json(r, r->now), "event_type", r->type,
+                        "event_time", time_json(r, r->event_time), "event_source",
+                        json_object_get(r->event, "source") ? json_object_get(r->event, "source")
+                                                            : json_null());
+    if (!r->root)
+        return fail(r, CF_ENOMEM, "out of memory");
+
+    if (!state) {
+        if ((rc = enter(r, r->wf->initial)))
+            return rc;
+        return follow_automatic(r);
+    }
+    json_array_append_new(r->path, json_string(state_name(r)));
+    if (r->wf->states[cf_workflow_state_index(r->wf, state_name(r))].final)
+        return fail(r, CF_ESTATE, "case %s is %s: its life has ended, no %s is accepted",
+                    r->case_no, state_name(r), r->type);
+
+    if (strncmp(r->type, "task.", 5) == 0) {
+        if ((rc = book_task(r, data, &activity)))
+            return rc;
+    } else if (strcmp(r->type, "timer.fired") == 0) {
+        timer = json_string_value(json_object_get(data, "timer"));
+        if (!timer || !json_object_get(r->timers, timer))
+            return fail(r, CF_ESTATE, "timer %s is not set on case %s", timer ? timer : "(none)",
+                        r->case_no);
+        json_object_del(r->timers, timer);
+    }
+    if ((rc = match(r, r->type, activity, timer, &t)))
+        return rc;
+    if (t) {
+        if ((rc = take(r, t)))
+            return rc;
+    } else if (!activity && !timer) {
+        /* Task results and timers change the case even when no transition reacts to them;
+         * any other event that nothing expects is a mistake of its sender. */
+        return fail(r, CF_ESTATE, "event %s is not expected in state '%s'", r->type,
+                    state_name(r));
+    }
+    return follow_automatic(r);
+}
+
+int cf_machine_apply(const cf_workflow *wf, const json_t *state, const json_t *event, cf_time now,
+                     cf_step *out, char *err, size_t errsz)
+{
+    run r;
+    int rc;
+    const char *when;
+
+    memset(out, 0, sizeof *out);
+    memset(&r, 0, sizeof r);
+    r.wf = wf;
+    r.event = event;
+    r.now = now;
+    r.err = err;
+    r.errsz = errsz;
+    r.type = json_string_value(json_object_get(event, "type"));
+    r.case_no = json_string_value(json_object_get(event, "case"));
+    when = json_string_value(json_object_get(event, "time"));
+    if (!r.type || !r.case_no || !when || cf_time_parse(when, &r.event_time) != 0)
+        return fail(&r, CF_EINVAL, "the event lacks a type, a case or a valid time");
+    r.out = json_array();
+    r.path = json_array();
+    if (!r.out || !r.path) {
+        rc = fail(&r, CF_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = apply(&r, state);
+    if (rc == 0) {
+        json_t *first = json_array_get(r.path, 0);
+        out->state = r.st;
+        out->actions = r.out;
+        out->path = r.path;
+        r.st = r.out = r.path = NULL;
+        snprintf(out->from, sizeof out->from, "%s", state ? json_string_value(first) : "");
+        snprintf(out->to, sizeof out->to, "%s",
+                 json_string_value(json_object_get(out->state, "state")));
+    }
+out:
+    json_decref(r.st);
+    json_decref(r.out);
+    json_decref(r.path);
+    json_decref(r.root);
+    return rc;
+}
+
+void cf_step_clear(cf_step *step)
+{
+    json_decref(step->state);
+    json_decref(step->actions);
+    json_decref(step->path);
+    memset(step, 0, sizeof *step);
+}

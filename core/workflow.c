@@ -1,0 +1,1201 @@
+/*
+ * The workflow loader: reads a YAML definition with libyaml's document API,
+ * builds the model of workflow.h, and checks it as a whole (names that must
+ * exist, states that must be reachable, events that must have schemas and
+ * handlers).  Every problem is reported with its file, line and column, and
+ * loading goes on after a problem so that one run shows them all.
+ */
+#include "workflow.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "base/arena.h"
+
+/* ---- diagnostics ---- */
+
+void cf_diags_init(cf_diags *d)
+{
+    memset(d, 0, sizeof *d);
+}
+
+void cf_diags_free(cf_diags *d)
+{
+    for (size_t i = 0; i < d->count && d->lines; i++)
+        free(d->lines[i]);
+    free(d->lines);
+    memset(d, 0, sizeof *d);
+}
+
+void cf_diags_add(cf_diags *d, const char *file, cf_pos pos, const char *fmt, ...)
+{
+    char msg[1024];
+    int n = snprintf(msg, sizeof msg, "%s:%d:%d: ", file, pos.line, pos.col);
+    va_list ap;
+
+    if (n < 0)
+        n = 0;
+    va_start(ap, fmt);
+    vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+    va_end(ap);
+    if (d->count == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 16;
+        char **lines = realloc(d->lines, cap * sizeof *lines);
+        if (!lines) {
+            d->count++;
+            return;
+        }
+        d->lines = lines;
+        d->cap = cap;
+    }
+    d->lines[d->count++] = strdup(msg);
+}
+
+/* ---- the loader's state and YAML helpers ---- */
+
+typedef struct loader {
+    cf_workflow *wf;
+    cf_arena *ar;
+    cf_diags *d;
+    const char *file;
+    yaml_document_t doc;
+    size_t errors_at_start;
+} loader;
+
+/* Where problems of the file as a whole are reported. */
+static const cf_pos TOP = {1, 1};
+
+#define ERR(L, pos, ...) cf_diags_add((L)->d, (L)->file, (pos), __VA_ARGS__)
+
+static yaml_node_t *node(loader *L, int id)
+{
+    return yaml_document_get_node(&L->doc, id);
+}
+
+static cf_pos pos_of(const yaml_node_t *n)
+{
+    cf_pos p = {1, 1};
+    if (n) {
+        p.line = (int)n->start_mark.line + 1;
+        p.col = (int)n->start_mark.column + 1;
+    }
+    return p;
+}
+
+/* Position of column `col` (1-based) inside a scalar, for errors inside expressions. */
+static cf_pos pos_in(const yaml_node_t *n, int col)
+{
+    cf_pos p = pos_of(n);
+    /* Plain and quoted scalars on one line: the text starts at the node (after a quote). */
+    if (n && n->type == YAML_SCALAR_NODE) {
+        int quoted = n->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+                     n->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+        p.col += quoted + (col > 0 ? col - 1 : 0);
+    }
+    return p;
+}
+
+static const char *kind_name(const yaml_node_t *n)
+{
+    switch (n->type) {
+    case YAML_SCALAR_NODE: return "a text";
+    case YAML_SEQUENCE_NODE: return "a list";
+    case YAML_MAPPING_NODE: return "a mapping";
+    default: return "nothing";
+    }
+}
+
+static int is_map(loader *L, yaml_node_t *n, const char *what)
+{
+    if (n && n->type == YAML_MAPPING_NODE)
+        return 1;
+    if (n)
+        ERR(L, pos_of(n), "%s must be a mapping, not %s", what, kind_name(n));
+    return 0;
+}
+
+static int is_seq(loader *L, yaml_node_t *n, const char *what)
+{
+    if (n && n->type == YAML_SEQUENCE_NODE)
+        return 1;
+    if (n)
+        ERR(L, pos_of(n), "%s must be a list, not %s", what, kind_name(n));
+    return 0;
+}
+
+/* Returns the scalar's text owned by the arena, or NULL (reported) when it is no scalar. */
+static const char *text(loader *L, yaml_node_t *n, const char *what)
+{
+    if (n && n->type == YAML_SCALAR_NODE)
+        return cf_arena_strdup(L->ar, (const char *)n->data.scalar.value);
+    if (n)
+        ERR(L, pos_of(n), "%s must be a text, not %s", what, kind_name(n));
+    return NULL;
+}
+
+static const char *raw(yaml_node_t *n)
+{
+    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : "";
+}
+
+static int boolean(loader *L, yaml_node_t *n, const char *what)
+{
+    const char *s = raw(n);
+    if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0)
+        return 1;
+    if (strcmp(s, "false") == 0 || strcmp(s, "no") == 0)
+        return 0;
+    ERR(L, pos_of(n), "%s must be true or false, not '%s'", what, s);
+    return 0;
+}
+
+/* A mapping's pairs, for iteration. */
+#define PAIRS(n) (n)->data.mapping.pairs.start
+#define PAIRS_END(n) (n)->data.mapping.pairs.top
+#define ITEMS(n) (n)->data.sequence.items.start
+#define ITEMS_END(n) (n)->data.sequence.items.top
+
+static size_t map_len(yaml_node_t *n)
+{
+    return n && n->type == YAML_MAPPING_NODE ? (size_t)(PAIRS_END(n) - PAIRS(n)) : 0;
+}
+
+static size_t seq_len(yaml_node_t *n)
+{
+    return n && n->type == YAML_SEQUENCE_NODE ? (size_t)(ITEMS_END(n) - ITEMS(n)) : 0;
+}
+
+/* Returns the value of `key` in mapping `n`, or NULL. */
+static yaml_node_t *get(loader *L, yaml_node_t *n, const char *key)
+{
+    if (!n || n->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (yaml_node_pair_t *p = PAIRS(n); p < PAIRS_END(n); p++)
+        if (strcmp(raw(node(L, p->key)), key) == 0)
+            return node(L, p->value);
+    return NULL;
+}
+
+/*
+ * Reports keys of mapping `n` that are not in the NULL-terminated `allowed`
+ * list (a typo must not be silently ignored), and keys given twice.
+ */
+static void check_keys(loader *L, yaml_node_t *n, const char *const *allowed, const char *what)
+{
+    if (!n || n->type != YAML_MAPPING_NODE)
+        return;
+    for (yaml_node_pair_t *p = PAIRS(n); p < PAIRS_END(n); p++) {
+        yaml_node_t *k = node(L, p->key);
+        const char *key = raw(k);
+        int known = 0;
+        for (const char *const *a = allowed; *a; a++)
+            known |= strcmp(*a, key) == 0;
+        if (!known)
+            ERR(L, pos_of(k), "unknown key '%s' in %s", key, what);
+        for (yaml_node_pair_t *q = PAIRS(n); q < p; q++)
+            if (strcmp(raw(node(L, q->key)), key) == 0)
+                ERR(L, pos_of(k), "'%s' is given twice in %s", key, what);
+    }
+}
+
+static void *alloc_array(loader *L, size_t n, size_t size)
+{
+    return n ? cf_arena_alloc(L->ar, n * size) : NULL;
+}
+
+/* Parses an expression from a scalar; reports the problem at its column. */
+static cf_expr *expression(loader *L, yaml_node_t *n, const char *what)
+{
+    char err[256];
+    int col = 0;
+    cf_expr *e;
+
+    if (!n)
+        return NULL;
+    if (n->type != YAML_SCALAR_NODE) {
+        ERR(L, pos_of(n), "%s must be an expression, not %s", what, kind_name(n));
+        return NULL;
+    }
+    e = cf_expr_parse(raw(n), err, sizeof err, &col);
+    if (!e)
+        ERR(L, pos_in(n, col), "%s: %s", what, err);
+    return e;
+}
+
+static cf_when *time_expression(loader *L, yaml_node_t *n, const char *what)
+{
+    char err[256];
+    int col = 0;
+    cf_when *w;
+
+    if (!n)
+        return NULL;
+    if (n->type != YAML_SCALAR_NODE) {
+        ERR(L, pos_of(n), "%s must be a time expression, not %s", what, kind_name(n));
+        return NULL;
+    }
+    w = cf_when_parse(raw(n), err, sizeof err, &col);
+    if (!w)
+        ERR(L, pos_in(n, col), "%s: bad time expression: %s", what, err);
+    return w;
+}
+
+/* ---- expressions and time expressions owned by the workflow ---- */
+
+/* The workflow keeps every parsed expression in a list so that cf_workflow_free can free them. */
+struct owned {
+    struct owned *next;
+    cf_expr *expr;
+    cf_when *when;
+    cf_schedule *schedule;
+};
+
+static struct owned **owned_list(cf_workflow *wf)
+{
+    /* Stored in the first arena allocation, see cf_workflow_parse. */
+    return (struct owned **)(void *)((char *)wf + sizeof *wf);
+}
+
+static void own(loader *L, cf_expr *e, cf_when *w, cf_schedule *s)
+{
+    struct owned *o;
+    if (!e && !w && !s)
+        return;
+    o = cf_arena_alloc(L->ar, sizeof *o);
+    if (!o) {
+        cf_expr_free(e);
+        cf_when_free(w);
+        cf_schedule_free(s);
+        return;
+    }
+    o->expr = e;
+    o->when = w;
+    o->schedule = s;
+    o->next = *owned_list(L->wf);
+    *owned_list(L->wf) = o;
+}
+
+static cf_expr *owned_expr(loader *L, yaml_node_t *n, const char *what)
+{
+    cf_expr *e = expression(L, n, what);
+    own(L, e, NULL, NULL);
+    return e;
+}
+
+static cf_when *owned_when(loader *L, yaml_node_t *n, const char *what)
+{
+    cf_when *w = time_expression(L, n, what);
+    own(L, NULL, w, NULL);
+    return w;
+}
+
+/* ---- actions ---- */
+
+static const char *const action_keys[] = {
+    "task", "as",  "post", "due", "params", "title", "cancel_task", "timer", "at", "cancel_timer",
+    "set",  "set_time", "assign", "notify", "message", NULL};
+
+static const char *const action_verbs[] = {"task",     "cancel_task", "timer",  "cancel_timer",
+                                           "set",      "set_time",    "assign", "notify", NULL};
+
+static void parse_fields(loader *L, yaml_node_t *n, cf_action *a, int times, const char *what)
+{
+    size_t i = 0;
+    if (!is_map(L, n, what))
+        return;
+    a->nfields = map_len(n);
+    a->fields = alloc_array(L, a->nfields, sizeof *a->fields);
+    if (a->nfields && !a->fields)
+        return;
+    for (yaml_node_pair_t *p = PAIRS(n); p < PAIRS_END(n); p++, i++) {
+        yaml_node_t *k = node(L, p->key), *v = node(L, p->value);
+        cf_field *f = &a->fields[i];
+        f->name = text(L, k, "a field name");
+        f->pos = pos_of(k);
+        if (times)
+            f->when = owned_when(L, v, f->name ? f->name : "field");
+        else
+            f->expr = owned_expr(L, v, f->name ? f->name : "field");
+    }
+}
+
+/* A post given as a literal id or, when it is not a declared post, as an expression. */
+static void parse_post(loader *L, yaml_node_t *n, cf_action *a)
+{
+    const char *s = raw(n);
+    if (!n)
+        return;
+    if (n->type == YAML_SCALAR_NODE && strchr(s, '.') == NULL) {
+        a->post = text(L, n, "post");
+        return;
+    }
+    a->post_expr = owned_expr(L, n, "post");
+}
+
+static void parse_action(loader *L, yaml_node_t *n, cf_action *a)
+{
+    const char *verb = NULL;
+    yaml_node_t *v = NULL;
+
+    a->pos = pos_of(n);
+    if (!is_map(L, n, "an action"))
+        return;
+    check_keys(L, n, action_keys, "an action");
+    for (const char *const *k = action_verbs; *k; k++) {
+        yaml_node_t *x = get(L, n, *k);
+        if (!x)
+            continue;
+        if (verb)
+            ERR(L, pos_of(n), "an action does one thing: both '%s' and '%s' given", verb, *k);
+        verb = *k;
+        v = x;
+    }
+    if (!verb) {
+        ERR(L, pos_of(n), "an action needs one of task, cancel_task, timer, cancel_timer, set, "
+                          "set_time, assign, notify");
+        return;
+    }
+    if (strcmp(verb, "task") == 0) {
+        a->kind = CF_ACT_TASK;
+        a->name = text(L, v, "task");
+        a->as = get(L, n, "as") ? text(L, get(L, n, "as"), "as") : a->name;
+        parse_post(L, get(L, n, "post"), a);
+        a->at = owned_when(L, get(L, n, "due"), "due");
+        a->at_text = get(L, n, "due") ? text(L, get(L, n, "due"), "due") : NULL;
+        a->title = get(L, n, "title") ? text(L, get(L, n, "title"), "title") : NULL;
+        if (get(L, n, "params"))
+            parse_fields(L, get(L, n, "params"), a, 0, "params");
+    } else if (strcmp(verb, "cancel_task") == 0) {
+        a->kind = CF_ACT_CANCEL_TASK;
+        a->name = text(L, v, "cancel_task");
+    } else if (strcmp(verb, "timer") == 0) {
+        a->kind = CF_ACT_TIMER;
+        a->name = text(L, v, "timer");
+        if (!get(L, n, "at"))
+            ERR(L, pos_of(n), "timer '%s' needs 'at' (when it fires)", raw(v));
+        a->at = owned_when(L, get(L, n, "at"), "at");
+        a->at_text = get(L, n, "at") ? text(L, get(L, n, "at"), "at") : NULL;
+    } else if (strcmp(verb, "cancel_timer") == 0) {
+        a->kind = CF_ACT_CANCEL_TIMER;
+        a->name = text(L, v, "cancel_timer");
+    } else if (strcmp(verb, "set") == 0 || strcmp(verb, "set_time") == 0) {
+        a->kind = verb[3] ? CF_ACT_SET_TIME : CF_ACT_SET;
+        parse_fields(L, v, a, verb[3] != '\0', verb);
+    } else if (strcmp(verb, "assign") == 0) {
+        a->kind = CF_ACT_ASSIGN;
+        a->name = text(L, v, "assign");
+        if (a->name && strcmp(a->name, "team") != 0)
+            parse_post(L, v, a);
+    } else {
+        a->kind = CF_ACT_NOTIFY;
+        parse_post(L, v, a);
+        a->message = get(L, n, "message") ? text(L, get(L, n, "message"), "message") : "";
+    }
+    /* Keys that belong to another verb are mistakes worth naming. */
+    if (a->kind != CF_ACT_TASK)
+        for (const char *const *k = (const char *const[]){"as", "due", "params", "title", NULL}; *k;
+             k++)
+            if (get(L, n, *k))
+                ERR(L, pos_of(get(L, n, *k)), "'%s' belongs to a task, not to %s", *k, verb);
+    if (a->kind != CF_ACT_TIMER && get(L, n, "at"))
+        ERR(L, pos_of(get(L, n, "at")), "'at' belongs to a timer, not to %s", verb);
+    if (a->kind != CF_ACT_NOTIFY && get(L, n, "message"))
+        ERR(L, pos_of(get(L, n, "message")), "'message' belongs to notify, not to %s", verb);
+    if (a->kind != CF_ACT_TASK && a->kind != CF_ACT_NOTIFY && get(L, n, "post"))
+        ERR(L, pos_of(get(L, n, "post")), "'post' belongs to a task or notify, not to %s", verb);
+}
+
+static cf_action *parse_actions(loader *L, yaml_node_t *n, size_t *count, const char *what)
+{
+    cf_action *acts;
+    size_t i = 0;
+
+    *count = 0;
+    if (!n || !is_seq(L, n, what))
+        return NULL;
+    *count = seq_len(n);
+    acts = alloc_array(L, *count, sizeof *acts);
+    if (*count && !acts) {
+        *count = 0;
+        return NULL;
+    }
+    for (yaml_node_item_t *it = ITEMS(n); it < ITEMS_END(n); it++, i++)
+        parse_action(L, node(L, *it), &acts[i]);
+    return acts;
+}
+
+/* ---- transitions and states ---- */
+
+static const char *const transition_keys[] = {"event", "task", "timer", "if",     "when",
+                                              "to",    "do",   "except", "title", NULL};
+
+static void parse_transition(loader *L, yaml_node_t *n, cf_transition *t, int anywhere)
+{
+    yaml_node_t *ev = get(L, n, "event"), *when = get(L, n, "when"), *guard = get(L, n, "if");
+
+    t->pos = pos_of(n);
+    t->to_index = -1;
+    if (!is_map(L, n, "a transition"))
+        return;
+    check_keys(L, n, transition_keys, "a transition");
+    if (ev && when)
+        ERR(L, pos_of(when), "a transition waits for an event ('event') or a condition ('when'), "
+                             "not both");
+    if (!ev && !when)
+        ERR(L, pos_of(n), "a transition needs 'event' (what it reacts to) or 'when' (a condition "
+                          "it waits for)");
+    if (when && guard)
+        ERR(L, pos_of(guard), "'if' belongs to an event transition; put the condition in 'when'");
+    t->on = ev ? text(L, ev, "event") : NULL;
+    if (get(L, n, "task"))
+        t->task = text(L, get(L, n, "task"), "task");
+    if (get(L, n, "timer"))
+        t->timer = text(L, get(L, n, "timer"), "timer");
+    if (t->task && t->on && strncmp(t->on, "task.", 5) != 0)
+        ERR(L, pos_of(get(L, n, "task")), "'task' filters task.* events, not '%s'", t->on);
+    if (t->timer && t->on && strcmp(t->on, "timer.fired") != 0)
+        ERR(L, pos_of(get(L, n, "timer")), "'timer' filters timer.fired events, not '%s'", t->on);
+    if (when) {
+        t->guard = owned_expr(L, when, "when");
+        t->guard_text = text(L, when, "when");
+    } else if (guard) {
+        t->guard = owned_expr(L, guard, "if");
+        t->guard_text = text(L, guard, "if");
+    }
+    if (get(L, n, "to"))
+        t->to = text(L, get(L, n, "to"), "to");
+    t->actions = parse_actions(L, get(L, n, "do"), &t->nactions, "'do'");
+    if (get(L, n, "except")) {
+        yaml_node_t *ex = get(L, n, "except");
+        size_t i = 0;
+        if (!anywhere)
+            ERR(L, pos_of(ex), "'except' belongs to any_state transitions");
+        if (is_seq(L, ex, "except")) {
+            t->nexcept = seq_len(ex);
+            t->except = alloc_array(L, t->nexcept, sizeof *t->except);
+            for (yaml_node_item_t *it = ITEMS(ex); t->except && it < ITEMS_END(ex); it++, i++)
+                t->except[i] = text(L, node(L, *it), "a state in except");
+        }
+    }
+}
+
+static cf_transition *parse_transitions(loader *L, yaml_node_t *n, size_t *count, int anywhere)
+{
+    cf_transition *ts;
+    size_t i = 0;
+
+    *count = 0;
+    if (!n || !is_seq(L, n, "transitions ('on')"))
+        return NULL;
+    *count = seq_len(n);
+    ts = alloc_array(L, *count, sizeof *ts);
+    if (*count && !ts) {
+        *count = 0;
+        return NULL;
+    }
+    for (yaml_node_item_t *it = ITEMS(n); it < ITEMS_END(n); it++, i++)
+        parse_transition(L, node(L, *it), &ts[i], anywhere);
+    return ts;
+}
+
+static const char *const state_keys[] = {"title", "final", "on_enter", "on_exit", "on", NULL};
+
+static void parse_state(loader *L, yaml_node_t *k, yaml_node_t *n, cf_state *s)
+{
+    s->name = text(L, k, "a state name");
+    s->pos = pos_of(k);
+    if (n->type == YAML_SCALAR_NODE && raw(n)[0] == '\0')
+        return; /* `archived:` with nothing under it */
+    if (!is_map(L, n, "a state"))
+        return;
+    check_keys(L, n, state_keys, "a state");
+    if (get(L, n, "title"))
+        s->title = text(L, get(L, n, "title"), "title");
+    if (get(L, n, "final"))
+        s->final = boolean(L, get(L, n, "final"), "final");
+    s->enter = parse_actions(L, get(L, n, "on_enter"), &s->nenter, "on_enter");
+    s->exit = parse_actions(L, get(L, n, "on_exit"), &s->nexit, "on_exit");
+    s->on = parse_transitions(L, get(L, n, "on"), &s->non, 0);
+}
+
+/* ---- catalogs: posts, task kinds, events, assignment ---- */
+
+static void parse_posts(loader *L, yaml_node_t *n)
+{
+    size_t i = 0;
+    if (!n) {
+        ERR(L, TOP, "the workflow names no posts ('posts')");
+        return;
+    }
+    if (!is_map(L, n, "posts"))
+        return;
+    L->wf->nposts = map_len(n);
+    L->wf->posts = alloc_array(L, L->wf->nposts, sizeof *L->wf->posts);
+    for (yaml_node_pair_t *p = PAIRS(n); L->wf->posts && p < PAIRS_END(n); p++, i++) {
+        cf_post *post = &L->wf->posts[i];
+        post->id = text(L, node(L, p->key), "a post id");
+        post->title = text(L, node(L, p->value), "a post's title");
+        post->pos = pos_of(node(L, p->key));
+    }
+}
+
+static const char *const kind_keys[] = {"title", "post", "batch", NULL};
+static const char *const batch_keys[] = {"every", "group_by", NULL};
+
+static void parse_kinds(loader *L, yaml_node_t *n, int worker, size_t *at)
+{
+    if (!n || !is_map(L, n, worker ? "workers" : "staff_tasks"))
+        return;
+    for (yaml_node_pair_t *p = PAIRS(n); p < PAIRS_END(n); p++) {
+        yaml_node_t *k = node(L, p->key), *v = node(L, p->value);
+        cf_task_kind *tk = &L->wf->kinds[(*at)++];
+        tk->name = text(L, k, "a task kind");
+        tk->pos = pos_of(k);
+        tk->worker = worker;
+        if (v->type == YAML_SCALAR_NODE) {
+            tk->title = text(L, v, "title");
+        } else if (is_map(L, v, "a task kind")) {
+            yaml_node_t *b = get(L, v, "batch");
+            check_keys(L, v, kind_keys, "a task kind");
+            if (get(L, v, "title"))
+                tk->title = text(L, get(L, v, "title"), "title");
+            if (get(L, v, "post"))
+                tk->post = text(L, get(L, v, "post"), "post");
+            if (b && !worker)
+                ERR(L, pos_of(b), "only worker kinds are batched; '%s' is a staff task",
+                    tk->name);
+            if (b && is_map(L, b, "batch")) {
+                char err[256];
+                int col = 0;
+                yaml_node_t *every = get(L, b, "every");
+                check_keys(L, b, batch_keys, "batch");
+                if (!every || !get(L, b, "group_by"))
+                    ERR(L, pos_of(b), "a batch needs 'every' (its schedule) and 'group_by'");
+                if (every) {
+                    tk->batch_text = text(L, every, "every");
+                    tk->batch = cf_schedule_parse(raw(every), err, sizeof err, &col);
+                    if (!tk->batch)
+                        ERR(L, pos_in(every, col), "every: bad schedule: %s", err);
+                    own(L, NULL, NULL, tk->batch);
+                }
+                if (get(L, b, "group_by"))
+                    tk->group_by = text(L, get(L, b, "group_by"), "group_by");
+            }
+        }
+        if (!worker && !tk->post)
+            ERR(L, tk->pos, "staff task '%s' needs 'post' (whose queue it goes to)", raw(k));
+    }
+}
+
+/* Event types the engine itself produces; a workflow handles them without declaring them. */
+static const char *const builtin_events[] = {"task.completed", "task.failed", "task.returned",
+                                             "timer.fired", NULL};
+
+static int is_builtin_event(const char *type)
+{
+    for (const char *const *b = builtin_events; *b; b++)
+        if (strcmp(*b, type) == 0)
+            return 1;
+    return 0;
+}
+
+static void parse_events(loader *L, yaml_node_t *n)
+{
+    size_t i = 0, nb = 0;
+    cf_workflow *wf = L->wf;
+
+    if (n && !is_seq(L, n, "events"))
+        n = NULL;
+    while (builtin_events[nb])
+        nb++;
+    wf->nevents = seq_len(n) + nb;
+    wf->events = alloc_array(L, wf->nevents, sizeof *wf->events);
+    if (!wf->events) {
+        wf->nevents = 0;
+        return;
+    }
+    for (size_t b = 0; b < nb; b++, i++) {
+        wf->events[i].type = builtin_events[b];
+        wf->events[i].pos = TOP;
+    }
+    for (yaml_node_item_t *it = n ? ITEMS(n) : NULL; n && it < ITEMS_END(n); it++, i++) {
+        yaml_node_t *e = node(L, *it);
+        wf->events[i].type = text(L, e, "an event type");
+        wf->events[i].pos = pos_of(e);
+        if (wf->events[i].type && is_builtin_event(wf->events[i].type))
+            ERR(L, pos_of(e), "'%s' is produced by caseflow itself and needs no declaration",
+                wf->events[i].type);
+    }
+}
+
+static void parse_assignment(loader *L, yaml_node_t *n)
+{
+    static const char *const keys[] = {"teams", NULL};
+    yaml_node_t *teams;
+    size_t i = 0;
+
+    if (!n || !is_map(L, n, "assignment"))
+        return;
+    check_keys(L, n, keys, "assignment");
+    teams = get(L, n, "teams");
+    if (!teams || !is_seq(L, teams, "teams") || seq_len(teams) == 0) {
+        ERR(L, pos_of(n), "assignment needs 'teams', a list of the posts cases are dealt to");
+        return;
+    }
+    L->wf->nteams = seq_len(teams);
+    L->wf->teams = alloc_array(L, L->wf->nteams, sizeof *L->wf->teams);
+    for (yaml_node_item_t *it = ITEMS(teams); L->wf->teams && it < ITEMS_END(teams); it++, i++)
+        L->wf->teams[i] = text(L, node(L, *it), "a team");
+}
+
+/* ---- files that the workflow names ---- */
+
+/* Joins `rel` to the folder of `base`, unless `rel` is absolute. */
+static char *relative_to(loader *L, const char *base, const char *rel)
+{
+    const char *slash = strrchr(base, '/');
+    size_t dirlen = slash ? (size_t)(slash - base) + 1 : 0;
+    char *out;
+
+    if (rel[0] == '/' || dirlen == 0)
+        return cf_arena_strdup(L->ar, rel);
+    out = cf_arena_alloc(L->ar, dirlen + strlen(rel) + 1);
+    if (out) {
+        memcpy(out, base, dirlen);
+        strcpy(out + dirlen, rel);
+    }
+    return out;
+}
+
+static void load_calendar(loader *L, yaml_node_t *n)
+{
+    char err[512];
+    const char *path;
+
+    if (!n) {
+        ERR(L, TOP, "the workflow names no calendar ('calendar: calendars/cn.yaml')");
+        return;
+    }
+    path = relative_to(L, L->file, raw(n));
+    if (!path)
+        return;
+    L->wf->calendar = cf_calendar_load(path, err, sizeof err);
+    if (!L->wf->calendar)
+        ERR(L, pos_of(n), "calendar: %s", err);
+}
+
+static void load_schemas(loader *L, yaml_node_t *n)
+{
+    char err[512];
+    const char *path = relative_to(L, L->file, n ? raw(n) : "../schemas/events");
+
+    L->wf->schemas = cf_schema_set_new();
+    if (!path || !L->wf->schemas)
+        return;
+    if (cf_schema_set_load_dir(L->wf->schemas, path, err, sizeof err) != 0)
+        ERR(L, pos_of(n), "schemas: %s", err);
+}
+
+/* ---- checks over the whole workflow ---- */
+
+int cf_workflow_state_index(const cf_workflow *wf, const char *name)
+{
+    for (size_t i = 0; name && i < wf->nstates; i++)
+        if (wf->states[i].name && strcmp(wf->states[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+const cf_post *cf_workflow_post(const cf_workflow *wf, const char *id)
+{
+    for (size_t i = 0; id && i < wf->nposts; i++)
+        if (wf->posts[i].id && strcmp(wf->posts[i].id, id) == 0)
+            return &wf->posts[i];
+    return NULL;
+}
+
+const cf_task_kind *cf_workflow_kind(const cf_workflow *wf, const char *name)
+{
+    for (size_t i = 0; name && i < wf->nkinds; i++)
+        if (wf->kinds[i].name && strcmp(wf->kinds[i].name, name) == 0)
+            return &wf->kinds[i];
+    return NULL;
+}
+
+const cf_event_decl *cf_workflow_event(const cf_workflow *wf, const char *type)
+{
+    for (size_t i = 0; type && i < wf->nevents; i++)
+        if (wf->events[i].type && strcmp(wf->events[i].type, type) == 0)
+            return &wf->events[i];
+    return NULL;
+}
+
+/* Names collected from the whole workflow, for checking references against them. */
+typedef struct names {
+    const char **v;
+    size_t n, cap;
+} names;
+
+static void names_add(names *s, const char *name)
+{
+    if (!name)
+        return;
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->v[i], name) == 0)
+            return;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 32;
+        const char **v = realloc(s->v, cap * sizeof *v);
+        if (!v)
+            return;
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = name;
+}
+
+static int names_has(const names *s, const char *name)
+{
+    for (size_t i = 0; name && i < s->n; i++)
+        if (strcmp(s->v[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+typedef struct catalog {
+    names activities, timers, handled;
+} catalog;
+
+static void collect_actions(catalog *c, const cf_action *acts, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (acts[i].kind == CF_ACT_TASK)
+            names_add(&c->activities, acts[i].as);
+        else if (acts[i].kind == CF_ACT_TIMER)
+            names_add(&c->timers, acts[i].name);
+    }
+}
+
+static void collect_transitions(catalog *c, const cf_transition *ts, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        collect_actions(c, ts[i].actions, ts[i].nactions);
+        names_add(&c->handled, ts[i].on);
+    }
+}
+
+/* The top-level names an expression may read. */
+static const char *const expr_roots[] = {"case",  "event", "activities", "timers", "state",
+                                         "now",   "event_type", "event_time", "event_source",
+                                         NULL};
+
+static void check_expr(loader *L, const catalog *c, const cf_expr *e, cf_pos pos, const char *what)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < cf_expr_path_count(e); i++) {
+        const char *path = cf_expr_path(e, i);
+        size_t len = strcspn(path, ".");
+        int ok = 0;
+        for (const char *const *r = expr_roots; *r; r++)
+            ok |= strlen(*r) == len && strncmp(*r, path, len) == 0;
+        if (!ok)
+            ERR(L, pos, "%s reads '%s': expressions read case.*, event.*, activities.*, "
+                        "timers.*, state, now, event_type, event_time or event_source",
+                what, path);
+    }
+    for (size_t i = 0; i < cf_expr_call_count(e); i++) {
+        const char *fn = cf_expr_call_name(e, i), *arg = cf_expr_call_arg(e, i);
+        int about_activity = strcmp(fn, "done") == 0 || strcmp(fn, "failed") == 0 ||
+                             strcmp(fn, "open") == 0 || strcmp(fn, "all_done") == 0 ||
+                             strcmp(fn, "any_done") == 0;
+        if (about_activity && arg && !names_has(&c->activities, arg))
+            ERR(L, pos, "%s: %s(%s) names no task of this workflow", what, fn, arg);
+    }
+}
+
+static void check_when(loader *L, const cf_when *w, cf_pos pos, const char *what)
+{
+    if (!w)
+        return;
+    for (size_t i = 0; i < cf_when_ref_count(w); i++) {
+        const char *ref = cf_when_ref(w, i);
+        if (strcmp(ref, "now") != 0 && strncmp(ref, "case.", 5) != 0 &&
+            strncmp(ref, "event.", 6) != 0)
+            ERR(L, pos, "%s counts from '%s': a time counts from case.*, event.* or now", what,
+                ref);
+    }
+}
+
+static void check_post_ref(loader *L, const char *post, cf_pos pos)
+{
+    if (post && !cf_workflow_post(L->wf, post))
+        ERR(L, pos, "unknown post '%s'", post);
+}
+
+static void check_actions(loader *L, const catalog *c, const cf_action *acts, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const cf_action *a = &acts[i];
+        const cf_task_kind *tk;
+        switch (a->kind) {
+        case CF_ACT_TASK:
+            tk = cf_workflow_kind(L->wf, a->name);
+            if (a->name && !tk)
+                ERR(L, a->pos, "unknown task kind '%s' (declare it under workers or staff_tasks)",
+                    a->name);
+            check_post_ref(L, a->post, a->pos);
+            check_expr(L, c, a->post_expr, a->pos, "post");
+            check_when(L, a->at, a->pos, "due");
+            for (size_t f = 0; f < a->nfields; f++)
+                check_expr(L, c, a->fields[f].expr, a->fields[f].pos, a->fields[f].name);
+            if (tk && tk->batch) {
+                int grouped = 0;
+                for (size_t f = 0; f < a->nfields; f++)
+                    grouped |= a->fields[f].name && strcmp(a->fields[f].name, tk->group_by) == 0;
+                if (!grouped)
+                    ERR(L, a->pos, "task '%s' is batched by '%s' but its params do not set it",
+                        a->name, tk->group_by);
+            }
+            break;
+        case CF_ACT_CANCEL_TASK:
+            if (a->name && !names_has(&c->activities, a->name))
+                ERR(L, a->pos, "cancel_task '%s' names no task of this workflow", a->name);
+            break;
+        case CF_ACT_TIMER: check_when(L, a->at, a->pos, "at"); break;
+        case CF_ACT_CANCEL_TIMER:
+            if (a->name && !names_has(&c->timers, a->name))
+                ERR(L, a->pos, "cancel_timer '%s' names no timer this workflow starts", a->name);
+            break;
+        case CF_ACT_SET:
+        case CF_ACT_SET_TIME:
+            for (size_t f = 0; f < a->nfields; f++) {
+                check_expr(L, c, a->fields[f].expr, a->fields[f].pos, a->fields[f].name);
+                check_when(L, a->fields[f].when, a->fields[f].pos, a->fields[f].name);
+            }
+            break;
+        case CF_ACT_ASSIGN:
+            if (a->name && strcmp(a->name, "team") == 0 && L->wf->nteams == 0)
+                ERR(L, a->pos, "'assign: team' needs an 'assignment' with its teams");
+            check_post_ref(L, a->post, a->pos);
+            check_expr(L, c, a->post_expr, a->pos, "assign");
+            break;
+        case CF_ACT_NOTIFY:
+            check_post_ref(L, a->post, a->pos);
+            check_expr(L, c, a->post_expr, a->pos, "notify");
+            break;
+        }
+    }
+}
+
+static void check_transitions(loader *L, const catalog *c, cf_transition *ts, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        cf_transition *t = &ts[i];
+        if (t->to) {
+            t->to_index = cf_workflow_state_index(L->wf, t->to);
+            if (t->to_index < 0)
+                ERR(L, t->pos, "unknown state '%s'", t->to);
+        }
+        if (t->on && !cf_workflow_event(L->wf, t->on))
+            ERR(L, t->pos, "unknown event '%s' (declare it under events)", t->on);
+        if (t->task && !names_has(&c->activities, t->task))
+            ERR(L, t->pos, "task '%s' names no task of this workflow", t->task);
+        if (t->timer && !names_has(&c->timers, t->timer))
+            ERR(L, t->pos, "timer '%s' is never started", t->timer);
+        for (size_t e = 0; e < t->nexcept; e++)
+            if (t->except[e] && cf_workflow_state_index(L->wf, t->except[e]) < 0)
+                ERR(L, t->pos, "unknown state '%s' in except", t->except[e]);
+        check_expr(L, c, t->guard, t->pos, t->on ? "if" : "when");
+        check_actions(L, c, t->actions, t->nactions);
+    }
+}
+
+static int excepted(const cf_transition *t, const char *state)
+{
+    for (size_t e = 0; e < t->nexcept; e++)
+        if (t->except[e] && strcmp(t->except[e], state) == 0)
+            return 1;
+    return 0;
+}
+
+/* Reports states that no path from the initial state reaches, and dead ends. */
+static void check_reachability(loader *L)
+{
+    cf_workflow *wf = L->wf;
+    char *seen = calloc(wf->nstates ? wf->nstates : 1, 1);
+    int *queue = calloc(wf->nstates ? wf->nstates : 1, sizeof *queue);
+    size_t head = 0, tail = 0;
+
+    if (!seen || !queue || wf->initial < 0)
+        goto out;
+    seen[wf->initial] = 1;
+    queue[tail++] = wf->initial;
+    while (head < tail) {
+        const cf_state *s = &wf->states[queue[head++]];
+        for (size_t i = 0; i < s->non + wf->nany; i++) {
+            const cf_transition *t = i < s->non ? &s->on[i] : &wf->any[i - s->non];
+            if (i >= s->non && (s->final || excepted(t, s->name)))
+                continue;
+            if (t->to_index >= 0 && !seen[t->to_index]) {
+                seen[t->to_index] = 1;
+                queue[tail++] = t->to_index;
+            }
+        }
+    }
+    for (size_t i = 0; i < wf->nstates; i++) {
+        const cf_state *s = &wf->states[i];
+        int leaves = 0;
+        if (!seen[i])
+            ERR(L, s->pos, "state '%s' cannot be reached from '%s'", s->name,
+                wf->states[wf->initial].name);
+        for (size_t t = 0; t < s->non; t++)
+            leaves |= s->on[t].to_index >= 0 && s->on[t].to_index != (int)i;
+        for (size_t t = 0; !s->final && t < wf->nany; t++)
+            leaves |= wf->any[t].to_index >= 0 && !excepted(&wf->any[t], s->name);
+        if (!s->final && !leaves)
+            ERR(L, s->pos, "state '%s' is not final but no transition leaves it", s->name);
+        if (s->final && s->non > 0)
+            ERR(L, s->on[0].pos, "state '%s' is final: nothing may happen after it", s->name);
+    }
+out:
+    free(seen);
+    free(queue);
+}
+
+static void check_workflow(loader *L)
+{
+    cf_workflow *wf = L->wf;
+    catalog c;
+    int nfinal = 0;
+
+    memset(&c, 0, sizeof c);
+    for (size_t i = 0; i < wf->nstates; i++) {
+        collect_actions(&c, wf->states[i].enter, wf->states[i].nenter);
+        collect_actions(&c, wf->states[i].exit, wf->states[i].nexit);
+        collect_transitions(&c, wf->states[i].on, wf->states[i].non);
+        nfinal += wf->states[i].final;
+    }
+    collect_transitions(&c, wf->any, wf->nany);
+    names_add(&c.handled, wf->creates_on);
+
+    for (size_t i = 0; i < wf->nposts; i++)
+        for (size_t j = 0; j < i; j++)
+            if (wf->posts[i].id && wf->posts[j].id && strcmp(wf->posts[i].id, wf->posts[j].id) == 0)
+                ERR(L, wf->posts[i].pos, "post '%s' is declared twice", wf->posts[i].id);
+    for (size_t i = 0; i < wf->nkinds; i++) {
+        for (size_t j = 0; j < i; j++)
+            if (wf->kinds[i].name && wf->kinds[j].name &&
+                strcmp(wf->kinds[i].name, wf->kinds[j].name) == 0)
+                ERR(L, wf->kinds[i].pos, "task kind '%s' is declared twice", wf->kinds[i].name);
+        check_post_ref(L, wf->kinds[i].post, wf->kinds[i].pos);
+    }
+    for (size_t i = 0; i < wf->nteams; i++)
+        if (wf->teams[i] && !cf_workflow_post(wf, wf->teams[i]))
+            ERR(L, TOP, "assignment: team '%s' is not a declared post", wf->teams[i]);
+    for (size_t i = 0; i < wf->nevents; i++) {
+        cf_event_decl *e = &wf->events[i];
+        if (!e->type)
+            continue;
+        e->schema = wf->schemas ? cf_schema_set_get(wf->schemas, e->type) : NULL;
+        if (!e->schema)
+            ERR(L, e->pos, "event '%s' has no schema (expected %s.json in the schema folder)",
+                e->type, e->type);
+        if (!is_builtin_event(e->type) && !names_has(&c.handled, e->type))
+            ERR(L, e->pos, "event '%s' is declared but no transition handles it", e->type);
+    }
+    if (!cf_workflow_event(wf, wf->creates_on))
+        ERR(L, TOP, "created_by: event '%s' is not declared under events",
+            wf->creates_on);
+    if (nfinal == 0 && wf->nstates > 0)
+        ERR(L, TOP, "no state is final (mark the end of a case's life 'final: true')");
+
+    for (size_t i = 0; i < wf->nstates; i++) {
+        cf_state *s = &wf->states[i];
+        for (size_t j = 0; j < i; j++)
+            if (s->name && wf->states[j].name && strcmp(s->name, wf->states[j].name) == 0)
+                ERR(L, s->pos, "state '%s' is declared twice", s->name);
+        check_actions(L, &c, s->enter, s->nenter);
+        check_actions(L, &c, s->exit, s->nexit);
+        check_transitions(L, &c, s->on, s->non);
+    }
+    check_transitions(L, &c, wf->any, wf->nany);
+    if (L->d->count == L->errors_at_start)
+        check_reachability(L);
+    free(c.activities.v);
+    free(c.timers.v);
+    free(c.handled.v);
+}
+
+/* ---- the top level ---- */
+
+static const char *const top_keys[] = {
+    "workflow", "version", "title",      "description", "calendar", "schemas",  "created_by",
+    "initial",  "posts",   "workers",    "staff_tasks", "events",   "assignment", "states",
+    "any_state", NULL};
+
+static void parse_top(loader *L, yaml_node_t *root)
+{
+    cf_workflow *wf = L->wf;
+    yaml_node_t *n, *states;
+    size_t i = 0, at = 0;
+
+    if (!is_map(L, root, "a workflow file"))
+        return;
+    check_keys(L, root, top_keys, "the workflow");
+
+    if (!(n = get(L, root, "workflow")))
+        ERR(L, pos_of(root), "the workflow has no name ('workflow: enforcement_case')");
+    wf->name = n ? text(L, n, "workflow") : NULL;
+    if (!(n = get(L, root, "version"))) {
+        ERR(L, pos_of(root), "the workflow has no version ('version: 1')");
+    } else {
+        char *end;
+        long v;
+        errno = 0;
+        v = strtol(raw(n), &end, 10);
+        if (errno || *end || end == raw(n) || v < 1 || v > INT_MAX)
+            ERR(L, pos_of(n), "version must be a whole number from 1, not '%s'", raw(n));
+        wf->version = (int)v;
+    }
+    if ((n = get(L, root, "title")))
+        wf->title = text(L, n, "title");
+    wf->creates_on = "case.filed";
+    if ((n = get(L, root, "created_by")))
+        wf->creates_on = text(L, n, "created_by");
+
+    load_calendar(L, get(L, root, "calendar"));
+    load_schemas(L, get(L, root, "schemas"));
+    parse_posts(L, get(L, root, "posts"));
+    wf->nkinds = map_len(get(L, root, "workers")) + map_len(get(L, root, "staff_tasks"));
+    wf->kinds = alloc_array(L, wf->nkinds, sizeof *wf->kinds);
+    if (wf->kinds) {
+        parse_kinds(L, get(L, root, "workers"), 1, &at);
+        parse_kinds(L, get(L, root, "staff_tasks"), 0, &at);
+    }
+    parse_events(L, get(L, root, "events"));
+    parse_assignment(L, get(L, root, "assignment"));
+
+    states = get(L, root, "states");
+    if (!states) {
+        ERR(L, pos_of(root), "the workflow has no states");
+    } else if (is_map(L, states, "states")) {
+        wf->nstates = map_len(states);
+        wf->states = alloc_array(L, wf->nstates, sizeof *wf->states);
+        for (yaml_node_pair_t *p = PAIRS(states); wf->states && p < PAIRS_END(states); p++, i++)
+            parse_state(L, node(L, p->key), node(L, p->value), &wf->states[i]);
+    }
+    wf->any = parse_transitions(L, get(L, root, "any_state"), &wf->nany, 1);
+
+    wf->initial = -1;
+    if (!(n = get(L, root, "initial"))) {
+        ERR(L, pos_of(root), "the workflow has no initial state ('initial: filed')");
+    } else {
+        wf->initial = cf_workflow_state_index(wf, raw(n));
+        if (wf->initial < 0)
+            ERR(L, pos_of(n), "unknown state '%s'", raw(n));
+    }
+    check_workflow(L);
+}
+
+cf_workflow *cf_workflow_parse(const char *path, const char *text_, size_t len, cf_diags *diags)
+{
+    loader L;
+    yaml_parser_t parser;
+    yaml_node_t *root;
+    int loaded = 0;
+
+    memset(&L, 0, sizeof L);
+    L.d = diags;
+    L.errors_at_start = diags->count;
+    L.ar = cf_arena_new();
+    /* The workflow and the head of its list of owned expressions share one allocation. */
+    L.wf = L.ar ? cf_arena_alloc(L.ar, sizeof(cf_workflow) + sizeof(struct owned *)) : NULL;
+    if (!L.wf) {
+        cf_arena_free(L.ar);
+        cf_diags_add(diags, path, TOP, "out of memory");
+        return NULL;
+    }
+    L.wf->arena = L.ar;
+    L.wf->path = L.file = cf_arena_strdup(L.ar, path);
+
+    if (!yaml_parser_initialize(&parser)) {
+        cf_diags_add(diags, path, TOP, "out of memory");
+        goto fail;
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text_, len);
+    loaded = yaml_parser_load(&parser, &L.doc);
+    if (!loaded) {
+        cf_pos p = {(int)parser.problem_mark.line + 1, (int)parser.problem_mark.column + 1};
+        cf_diags_add(diags, path, p, "bad YAML: %s%s%s", parser.problem,
+                     parser.context ? " " : "", parser.context ? parser.context : "");
+        yaml_parser_delete(&parser);
+        goto fail;
+    }
+    yaml_parser_delete(&parser);
+    root = yaml_document_get_root_node(&L.doc);
+    if (!root)
+        cf_diags_add(diags, path, TOP, "the file is empty");
+    else
+        parse_top(&L, root);
+    yaml_document_delete(&L.doc);
+    if (diags->count > L.errors_at_start)
+        goto fail;
+    return L.wf;
+fail:
+    cf_workflow_free(L.wf);
+    return NULL;
+}
+
+cf_workflow *cf_workflow_load(const char *path, cf_diags *diags)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+    cf_workflow *wf = NULL;
+
+    if (!f) {
+        cf_diags_add(diags, path, TOP, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    do {
+        if (cap - len < 4096) {
+            char *b = realloc(buf, cap = cap ? cap * 2 : 8192);
+            if (!b) {
+                cf_diags_add(diags, path, TOP, "out of memory");
+                goto out;
+            }
+            buf = b;
+        }
+        n = fread(buf + len, 1, cap - len, f);
+        len += n;
+    } while (n > 0);
+    if (ferror(f)) {
+        cf_diags_add(diags, path, TOP, "cannot read: %s", strerror(errno));
+        goto out;
+    }
+    wf = cf_workflow_parse(path, buf, len, diags);
+out:
+    free(buf);
+    fclose(f);
+    return wf;
+}
+
+void cf_workflow_free(cf_workflow *wf)
+{
+    if (!wf)
+        return;
+    for (struct owned *o = *owned_list(wf); o; o = o->next) {
+        cf_expr_free(o->expr);
+        cf_when_free(o->when);
+        cf_schedule_free(o->schedule);
+    }
+    cf_calendar_free(wf->calendar);
+    cf_schema_set_free(wf->schemas);
+    cf_arena_free(wf->arena);
+}

@@ -1,0 +1,166 @@
+/*
+ * The workflow model: a YAML definition of a case's life, loaded once into an
+ * immutable structure that the transition function (machine.h) executes and
+ * `caseflow check` and `caseflow graph` inspect.  docs/workflow-language.md
+ * describes the language; this header describes the loaded form.
+ *
+ * Everything a workflow owns (names, expressions, time expressions, the
+ * calendar and the event schemas it names) is freed by cf_workflow_free.
+ */
+#ifndef CF_WORKFLOW_H
+#define CF_WORKFLOW_H
+
+#include <stddef.h>
+
+#include "base/err.h"
+#include "core/caltime.h"
+#include "core/expr.h"
+#include "core/schema.h"
+#include "core/when.h"
+
+/* Where something stands in its YAML file, 1-based. */
+typedef struct cf_pos {
+    int line, col;
+} cf_pos;
+
+/* Problems found while loading, each one line "file:line:column: message". */
+typedef struct cf_diags {
+    char **lines;
+    size_t count, cap;
+} cf_diags;
+
+void cf_diags_init(cf_diags *d);
+void cf_diags_free(cf_diags *d);
+/* Appends "file:line:column: message"; out of memory drops the line (the count still grows). */
+void cf_diags_add(cf_diags *d, const char *file, cf_pos pos, const char *fmt, ...) CF_PRINTF(4, 5);
+
+enum cf_action_kind {
+    CF_ACT_TASK,         /* create a task for a worker kind or a staff post */
+    CF_ACT_CANCEL_TASK,  /* cancel an open task by its activity name */
+    CF_ACT_TIMER,        /* start (or restart) a named timer */
+    CF_ACT_CANCEL_TIMER, /* cancel a named timer */
+    CF_ACT_SET,          /* set case fields from expressions */
+    CF_ACT_SET_TIME,     /* set case fields from time expressions */
+    CF_ACT_ASSIGN,       /* assign the case: by the team rule, or to a named post */
+    CF_ACT_NOTIFY,       /* a notification to a post */
+};
+
+/* A field set by an action: `name: expression` (or a time expression for set_time). */
+typedef struct cf_field {
+    const char *name;
+    cf_expr *expr;
+    cf_when *when;
+    cf_pos pos;
+} cf_field;
+
+typedef struct cf_action {
+    enum cf_action_kind kind;
+    cf_pos pos;
+    const char *name;     /* task kind, timer name, activity to cancel, or assign target */
+    const char *as;       /* task: the activity name (defaults to the kind) */
+    const char *post;     /* task/notify/assign: a literal post id, or NULL */
+    cf_expr *post_expr;   /* task/notify/assign: the post computed from the case, or NULL */
+    cf_when *at;          /* timer: when it fires; task: its due date (NULL: none) */
+    const char *at_text;  /* the time expression as written, for graphs and messages */
+    cf_field *fields;     /* set, set_time: the fields; task: its params */
+    size_t nfields;
+    const char *message;  /* notify: the text, with ${expr} parts filled in */
+    const char *title;    /* task: the title staff see */
+} cf_action;
+
+typedef struct cf_transition {
+    cf_pos pos;
+    const char *on;         /* event type; NULL for an automatic transition */
+    const char *task;       /* only for task.* events of this activity, or NULL */
+    const char *timer;      /* only for timer.fired of this timer, or NULL */
+    cf_expr *guard;         /* `if:`; NULL is always true */
+    const char *guard_text; /* as written, for graphs and messages */
+    const char *to;         /* target state; NULL stays in the state */
+    int to_index;           /* index of `to` in states, or -1 */
+    cf_action *actions;
+    size_t nactions;
+    const char **except; /* any_state transitions: states where it does not apply */
+    size_t nexcept;
+} cf_transition;
+
+typedef struct cf_state {
+    const char *name;
+    const char *title;
+    cf_pos pos;
+    int final;
+    cf_action *enter, *exit;
+    size_t nenter, nexit;
+    cf_transition *on;
+    size_t non;
+} cf_state;
+
+typedef struct cf_post {
+    const char *id;
+    const char *title;
+    cf_pos pos;
+} cf_post;
+
+/* A kind of task: done by a worker process (topic caseflow.tasks.<name>) or by staff of a post. */
+typedef struct cf_task_kind {
+    const char *name;
+    const char *title;
+    const char *post; /* staff tasks: the post whose queue gets it; workers: the post that
+                         gets the incident when the worker gives up */
+    int worker;       /* 1 for a worker kind, 0 for a staff task */
+    cf_schedule *batch; /* batched worker kinds: when batches are dispatched, else NULL */
+    const char *batch_text;
+    const char *group_by; /* batched kinds: the task param that groups a batch */
+    cf_pos pos;
+} cf_task_kind;
+
+typedef struct cf_event_decl {
+    const char *type;
+    const cf_schema *schema; /* from the workflow's schema folder; NULL when missing */
+    cf_pos pos;
+} cf_event_decl;
+
+typedef struct cf_workflow {
+    const char *path;
+    const char *name;
+    int version;
+    const char *title;
+    const char *creates_on; /* the event type that creates a case (default case.filed) */
+    cf_state *states;
+    size_t nstates;
+    int initial;
+    cf_transition *any; /* transitions that apply in every state but their `except` list */
+    size_t nany;
+    cf_post *posts;
+    size_t nposts;
+    cf_task_kind *kinds;
+    size_t nkinds;
+    cf_event_decl *events;
+    size_t nevents;
+    const char **teams; /* assignment: the teams ordinary cases are dealt to, in order */
+    size_t nteams;
+    cf_calendar *calendar;
+    cf_schema_set *schemas;
+    struct cf_arena *arena; /* owns the strings and arrays above */
+} cf_workflow;
+
+/*
+ * Loads and checks the workflow in the YAML file `path`, with the calendar and
+ * the schema folder it names (relative to the file).  Every problem found is
+ * added to `diags`; the result is NULL when there was any problem, else a
+ * workflow the caller frees with cf_workflow_free.
+ */
+cf_workflow *cf_workflow_load(const char *path, cf_diags *diags);
+
+/* The same from YAML text already in memory; `path` names it in messages and anchors the
+ * relative paths of its calendar and schemas. */
+cf_workflow *cf_workflow_parse(const char *path, const char *text, size_t len, cf_diags *diags);
+
+void cf_workflow_free(cf_workflow *wf);
+
+/* Lookups by name; each returns NULL or -1 when there is none. */
+int cf_workflow_state_index(const cf_workflow *wf, const char *name);
+const cf_post *cf_workflow_post(const cf_workflow *wf, const char *id);
+const cf_task_kind *cf_workflow_kind(const cf_workflow *wf, const char *name);
+const cf_event_decl *cf_workflow_event(const cf_workflow *wf, const char *type);
+
+#endif

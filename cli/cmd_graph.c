@@ -50,8 +50,7 @@ static void print_graph(FILE *out, const cf_workflow *wf)
     fprintf(out, "  label=\"");
     dot_text(out, wf->title ? wf->title : wf->name);
     fprintf(out, " (version %d)\";\n  labelloc=t;\n", wf->version);
-    fprintf(out, "  __start [shape=point];\n  __start -> \"%s\";\n",
-             wf->states[wf->initial].name);
+    fprintf(out, "  __start [shape=point];\n  __start -> \"%s\";\n", wf->states[wf->initial].name);
     for (size_t i = 0; i < wf->nstates; i++) {
         const cf_state *s = &wf->states[i];
         fprintf(out, "  \"");

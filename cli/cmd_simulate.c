@@ -61,8 +61,8 @@ static void track_batches(sim *S, const char *case_no, json_t *actions, cf_time 
                                                   json_object_get(a, "id"), "activity",
                                                   json_object_get(a, "activity")));
             if (!json_object_get(S->next, task) && tk && tk->batch)
-                json_object_set_new(S->next, task,
-                                    json_integer(cf_schedule_next(tk->batch, S->wf->calendar, now)));
+                json_object_set_new(
+                    S->next, task, json_integer(cf_schedule_next(tk->batch, S->wf->calendar, now)));
         } else if (strcmp(kind, "task.cancel") == 0) {
             const char *id = json_string_value(json_object_get(a, "id"));
             const char *k, *g;
@@ -72,9 +72,9 @@ static void track_batches(sim *S, const char *case_no, json_t *actions, cf_time 
                 json_object_foreach(groups, g, list)
                 {
                     for (size_t j = 0; j < json_array_size(list); j++)
-                        if (strcmp(json_string_value(json_object_get(json_array_get(list, j),
-                                                                     "id")),
-                                   id) == 0)
+                        if (strcmp(
+                                json_string_value(json_object_get(json_array_get(list, j), "id")),
+                                id) == 0)
                             json_array_remove(list, j--);
                 }
             }
@@ -284,8 +284,9 @@ int cf_cmd_simulate(int argc, char **argv)
         if (cf_date_parse(until_text, &day) == 0) {
             until = cf_time_at(day + 1, 0, cf_calendar_utc_offset(S.wf->calendar)) - 1;
         } else if (cf_time_parse(until_text, &until) != 0) {
-            fprintf(stderr, "caseflow simulate: --until '%s' is neither a date (2026-06-30) nor a "
-                            "time (2026-06-30T17:00:00+08:00)\n",
+            fprintf(stderr,
+                    "caseflow simulate: --until '%s' is neither a date (2026-06-30) nor a "
+                    "time (2026-06-30T17:00:00+08:00)\n",
                     until_text);
             cf_workflow_free(S.wf);
             return 2;

@@ -905,7 +905,7 @@ cf_expr *cf_expr_parse(const char *text, char *err, size_t errsz, int *errcol)
     if ((p.e->root = parse_expr(&p, 0)) < 0)
         goto out;
     if (p.tok.type != T_EOF)
-        perr(&p, p.tok.col, "unexpected %s after a complete expression (an operator missing?)",
+        perr(&p, p.tok.col, "expected an operator or the end of the expression, found %s",
              describe(&p, buf, sizeof buf));
 out:
     free(p.buf);
@@ -1138,11 +1138,6 @@ static int give(const struct ev *v, int col, json_t *val, json_t **out)
 
 static int eval(const struct ev *v, int n, int depth, json_t **out);
 
-static const char *op_text(enum tok op)
-{
-    return tok_text[op];
-}
-
 static int arith(const struct ev *v, const struct node *nd, const json_t *a, const json_t *b,
                  json_t **out)
 {
@@ -1168,7 +1163,7 @@ static int arith(const struct ev *v, const struct node *nd, const json_t *a, con
         return give(v, nd->col, list, out);
     }
     if (!json_is_number(a) || !json_is_number(b))
-        return fail(v, CF_EINVAL, nd->col, "%s needs two numbers%s, got %s and %s", op_text(op),
+        return fail(v, CF_EINVAL, nd->col, "%s needs two numbers%s, got %s and %s", tok_text[op],
                     op == T_PLUS ? ", two strings or two lists" : "", type_name(a), type_name(b));
     if (json_is_integer(a) && json_is_integer(b)) {
         json_int_t x = json_integer_value(a), y = json_integer_value(b), r;
@@ -1188,7 +1183,7 @@ static int arith(const struct ev *v, const struct node *nd, const json_t *a, con
                 return give(v, nd->col, json_real((double)x / (double)y), out);
         }
         if (over)
-            return fail(v, CF_EINVAL, nd->col, "integer overflow in %s", op_text(op));
+            return fail(v, CF_EINVAL, nd->col, "integer overflow in %s", tok_text[op]);
         return give(v, nd->col, json_integer(r), out);
     }
     double x = json_number_value(a), y = json_number_value(b), r;
@@ -1202,7 +1197,7 @@ static int arith(const struct ev *v, const struct node *nd, const json_t *a, con
         r = x / y;
     }
     if (!isfinite(r))
-        return fail(v, CF_EINVAL, nd->col, "number out of range in %s", op_text(op));
+        return fail(v, CF_EINVAL, nd->col, "number out of range in %s", tok_text[op]);
     return give(v, nd->col, json_real(r), out);
 }
 
@@ -1219,9 +1214,13 @@ static int member(const struct ev *v, const struct node *nd, const json_t *x, co
         }
         return give(v, nd->col, json_false(), out);
     }
-    if ((json_is_string(y) || json_is_object(y)) && !json_is_string(x))
-        return fail(v, CF_EINVAL, nd->col, "'in' a %s needs a string on the left, got %s",
-                    type_name(y), type_name(x));
+    if (json_is_string(y) && !json_is_string(x))
+        return fail(v, CF_EINVAL, nd->col, "'in' a string needs a string on the left, got %s",
+                    type_name(x));
+    if (json_is_object(y) && !json_is_string(x))
+        return fail(v, CF_EINVAL, nd->col,
+                    "'in' an object needs a member name (a string) on the left, got %s",
+                    type_name(x));
     if (json_is_object(y))
         return give(v, nd->col,
                     json_boolean(json_object_getn(y, json_string_value(x), json_string_length(x))),
@@ -1258,7 +1257,7 @@ static int binary(const struct ev *v, const struct node *nd, const json_t *a, co
             c = cmp_strings(a, b);
         else
             return fail(v, CF_EINVAL, nd->col, "%s needs two numbers or two strings, got %s and %s",
-                        op_text(op), type_name(a), type_name(b));
+                        tok_text[op], type_name(a), type_name(b));
         r = op == T_LT ? c < 0 : op == T_LE ? c <= 0 : op == T_GT ? c > 0 : c >= 0;
         return give(v, nd->col, json_boolean(r), out);
     case T_IN: return member(v, nd, a, b, out);

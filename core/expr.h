@@ -79,9 +79,10 @@ typedef struct cf_expr cf_expr;
 
 /*
  * Parses `text` (UTF-8, NUL-terminated).  Returns a new expression that the caller frees with
- * cf_expr_free, or NULL on error after writing one line to `err` (`errsz` bytes) and the
- * 1-based column, in characters, of the problem to `*errcol` (0 when out of memory).  `err`
- * and `errcol` may be NULL.  The text is not kept.
+ * cf_expr_free, or NULL on error after writing one line to `err` (`errsz` bytes; the message
+ * carries no position, so that the caller can prefix "file:line:column: ") and the 1-based
+ * column, in characters, of the problem to `*errcol` (0 when out of memory).  `err` and
+ * `errcol` may be NULL; NULL text is the empty expression.  The text is not kept.
  */
 cf_expr *cf_expr_parse(const char *text, char *err, size_t errsz, int *errcol);
 
@@ -118,7 +119,7 @@ size_t cf_expr_call_count(const cf_expr *e);
 const char *cf_expr_call_name(const cf_expr *e, size_t i);
 const char *cf_expr_call_arg(const cf_expr *e, size_t i);
 
-/* Addition: the distinct activity names that done/failed/open/all_done/any_done read, in order
+/* The distinct activity names that done/failed/open/all_done/any_done read, in order
  * of first appearance, so that a checker sees every argument of all_done(a, b, c), not just
  * the first.  The strings belong to `e`; cf_expr_activity returns NULL when out of range. */
 size_t cf_expr_activity_count(const cf_expr *e);

@@ -23,13 +23,13 @@ typedef struct run {
     const char *case_no;
     const char *type;
     cf_time now, event_time;
-    json_t *st;      /* the state being built (owned) */
-    json_t *data;    /* st.data (borrowed) */
-    json_t *acts;    /* st.activities (borrowed) */
-    json_t *timers;  /* st.timers (borrowed) */
-    json_t *root;    /* what expressions read (owned) */
-    json_t *out;     /* actions (owned) */
-    json_t *path;    /* states passed (owned) */
+    json_t *st;     /* the state being built (owned) */
+    json_t *data;   /* st.data (borrowed) */
+    json_t *acts;   /* st.activities (borrowed) */
+    json_t *timers; /* st.timers (borrowed) */
+    json_t *root;   /* what expressions read (owned) */
+    json_t *out;    /* actions (owned) */
+    json_t *path;   /* states passed (owned) */
     long seq;
     int action_no;
     char *err;
@@ -146,6 +146,17 @@ static int test_expr(run *r, const cf_expr *e, int *truth)
     return 0;
 }
 
+/* A field's value: a copy of its literal data, or its expression's value. */
+static int field_value(run *r, const cf_field *f, json_t **value)
+{
+    if (f->literal) {
+        /* A copy: the workflow's data is shared by every case and must never change. */
+        *value = json_deep_copy(f->literal);
+        return *value ? 0 : fail(r, CF_ENOMEM, "out of memory");
+    }
+    return eval_expr(r, f->expr, value);
+}
+
 /* A task id that is the same every time the same event is applied: replay depends on it. */
 static void task_id(const run *r, char *buf, size_t n)
 {
@@ -249,7 +260,7 @@ static int run_task(run *r, const cf_action *a)
         goto out;
     for (size_t i = 0; i < a->nfields; i++) {
         json_t *v = NULL;
-        if ((rc = eval_expr(r, a->fields[i].expr, &v)))
+        if ((rc = field_value(r, &a->fields[i], &v)))
             goto out;
         json_object_set_new(params, a->fields[i].name, v);
     }
@@ -266,10 +277,10 @@ static int run_task(run *r, const cf_action *a)
                     time_json(r, r->now));
     json_object_set_new(r->acts, a->as, act);
     {
-        json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:b}", "kind", "task", "task",
-                                a->name, "activity", a->as, "id", id, "post",
-                                post ? post : json_null(), "due", due, "params", params,
-                                "worker", tk && tk->worker);
+        json_t *out =
+            json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:b}", "kind", "task", "task", a->name,
+                      "activity", a->as, "id", id, "post", post ? post : json_null(), "due", due,
+                      "params", params, "worker", tk && tk->worker);
         if (a->title)
             json_object_set_new(out, "title", json_string(a->title));
         else if (tk && tk->title)
@@ -277,9 +288,10 @@ static int run_task(run *r, const cf_action *a)
         if (tk && tk->batch) {
             json_t *key = json_object_get(params, tk->group_by);
             /* The group key is text; a number (an office code) is written as its digits. */
-            json_t *group = json_is_string(key)    ? json_incref(key)
-                            : json_is_integer(key) ? json_sprintf("%lld", (long long)json_integer_value(key))
-                                                   : json_null();
+            json_t *group = json_is_string(key) ? json_incref(key)
+                            : json_is_integer(key)
+                                ? json_sprintf("%lld", (long long)json_integer_value(key))
+                                : json_null();
             json_object_set_new(out, "batch", group);
         }
         emit(r, out);
@@ -325,8 +337,8 @@ static int run_action(run *r, const cf_action *a)
         if ((rc = eval_when(r, a->at, a->at_text, &t)))
             return rc;
         json_object_set_new(r->timers, a->name, time_json(r, t));
-        emit(r, json_pack("{s:s, s:s, s:o}", "kind", "timer", "name", a->name, "at",
-                          time_json(r, t)));
+        emit(r,
+             json_pack("{s:s, s:s, s:o}", "kind", "timer", "name", a->name, "at", time_json(r, t)));
         return 0;
     case CF_ACT_CANCEL_TIMER:
         if (json_object_get(r->timers, a->name)) {
@@ -339,7 +351,7 @@ static int run_action(run *r, const cf_action *a)
         for (size_t i = 0; i < a->nfields; i++) {
             json_t *v = NULL;
             if (a->kind == CF_ACT_SET) {
-                if ((rc = eval_expr(r, a->fields[i].expr, &v)))
+                if ((rc = field_value(r, &a->fields[i], &v)))
                     return rc;
             } else {
                 if ((rc = eval_when(r, a->fields[i].when, a->fields[i].name, &t)))
@@ -347,11 +359,24 @@ static int run_action(run *r, const cf_action *a)
                 v = time_json(r, t);
             }
             json_object_set(r->data, a->fields[i].name, v);
-            emit(r, json_pack("{s:s, s:s, s:o}", "kind", "set", "field", a->fields[i].name,
-                              "value", v));
+            emit(r, json_pack("{s:s, s:s, s:o}", "kind", "set", "field", a->fields[i].name, "value",
+                              v));
         }
         return 0;
     case CF_ACT_ASSIGN: return assign(r, a);
+    case CF_ACT_MERGE: {
+        json_t *v = NULL;
+        if ((rc = eval_expr(r, a->value, &v)))
+            return rc;
+        if (!json_is_object(v)) {
+            json_decref(v);
+            return fail(r, CF_EINVAL, "%s:%d:%d: merge needs an object", r->wf->path, a->pos.line,
+                        a->pos.col);
+        }
+        json_object_update(r->data, v);
+        emit(r, json_pack("{s:s, s:o}", "kind", "merge", "fields", v));
+        return 0;
+    }
     case CF_ACT_NOTIFY: {
         json_t *post = NULL;
         if ((rc = action_post(r, a, NULL, &post)))
@@ -485,6 +510,11 @@ static int book_task(run *r, const json_t *data, const char **activity)
             if (strcmp(status, "open") != 0)
                 return fail(r, CF_EDUP, "task %s (%s) is %s already, not open", id, name, status);
             *activity = name;
+            /* Expressions of the transition read the task as `task` (task.post, task.kind). */
+            json_object_set_new(r->root, "task",
+                                json_pack("{s:s, s:O, s:O}", "name", name, "kind",
+                                          json_object_get(a, "kind"), "post",
+                                          json_object_get(a, "post")));
             if (strcmp(r->type, "task.completed") == 0) {
                 json_object_set_new(a, "status", json_string("done"));
                 json_object_set(a, "result", json_object_get(data, "result"));
@@ -532,8 +562,8 @@ static int apply(run *r, const json_t *state)
 
     if (!state) {
         if (strcmp(r->type, r->wf->creates_on) != 0)
-            return fail(r, CF_ENOTFOUND, "unknown case: no case %s exists for event %s",
-                        r->case_no, r->type);
+            return fail(r, CF_ENOTFOUND, "unknown case: no case %s exists for event %s", r->case_no,
+                        r->type);
         r->st = json_pack("{s:s, s:i, s:s, s:s, s:i, s:O, s:{}, s:{}}", "workflow", r->wf->name,
                           "version", r->wf->version, "case", r->case_no, "state", "", "seq", 0,
                           "data", data ? (json_t *)data : json_null(), "activities", "timers");
@@ -559,8 +589,8 @@ static int apply(run *r, const json_t *state)
 
     r->root = json_pack("{s:O, s:O, s:O, s:O, s:o, s:s, s:o, s:O}", "case", r->data, "event",
                         data ? (json_t *)data : json_null(), "activities", r->acts, "timers",
-                        r->timers, "now", time_json(r, r->now), "event_type", r->type,
-                        "event_time", time_json(r, r->event_time), "event_source",
+                        r->timers, "now", time_json(r, r->now), "event_type", r->type, "event_time",
+                        time_json(r, r->event_time), "event_source",
                         json_object_get(r->event, "source") ? json_object_get(r->event, "source")
                                                             : json_null());
     if (!r->root)
@@ -594,8 +624,7 @@ static int apply(run *r, const json_t *state)
     } else if (!activity && !timer) {
         /* Task results and timers change the case even when no transition reacts to them;
          * any other event that nothing expects is a mistake of its sender. */
-        return fail(r, CF_ESTATE, "event %s is not expected in state '%s'", r->type,
-                    state_name(r));
+        return fail(r, CF_ESTATE, "event %s is not expected in state '%s'", r->type, state_name(r));
     }
     return follow_automatic(r);
 }

@@ -12,7 +12,7 @@
  *     "timers": { name: ISO time }, "updated_at": ISO time }
  *
  * Actions are JSON objects with "kind" = "task" | "task.cancel" | "timer" |
- * "timer.cancel" | "set" | "assign" | "notify", described in docs/workflow-language.md.
+ * "timer.cancel" | "set" | "merge" | "assign" | "notify", described in docs/workflow-language.md.
  */
 #ifndef CF_MACHINE_H
 #define CF_MACHINE_H

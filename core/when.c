@@ -36,6 +36,10 @@ struct parser {
     char *err;
     size_t errsz;
     int *errcol;
+    /* A character the tokenizer could not read ends the tokens; its message is reported only
+     * when the parser gets that far, so that the leftmost problem is the one reported. */
+    char lex_msg[160];
+    int lex_col;
 };
 
 /* Reports a problem at column `col`; returns CF_EPARSE. */
@@ -44,14 +48,30 @@ static int fail_col(struct parser *p, int col, const char *fmt, ...) CF_PRINTF(3
 static int fail_col(struct parser *p, int col, const char *fmt, ...)
 {
     if (p->err && p->errsz > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(p->err, p->errsz, fmt, ap);
-        va_end(ap);
+        if (p->lex_msg[0] && col == p->lex_col) {
+            snprintf(p->err, p->errsz, "%s", p->lex_msg);
+        } else {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(p->err, p->errsz, fmt, ap);
+            va_end(ap);
+        }
     }
     if (p->errcol)
         *p->errcol = col;
     return CF_EPARSE;
+}
+
+/* Records the tokenizer's problem at column `col`. */
+static void lex_fail(struct parser *p, int col, const char *fmt, ...) CF_PRINTF(3, 4);
+
+static void lex_fail(struct parser *p, int col, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->lex_msg, sizeof p->lex_msg, fmt, ap);
+    va_end(ap);
+    p->lex_col = col;
 }
 
 static int is_alpha(char c)
@@ -92,8 +112,63 @@ static int ordinal_ok(long n, const char *suffix, size_t len)
     return len == 2 && strncasecmp(suffix, want, 2) == 0;
 }
 
-/* Splits text into tokens (the array is owned by the parser); returns 0 or CF_EPARSE/CF_ENOMEM
- * with the problem reported. */
+/* Reads one token at s (not at the end, not at a space) into t; returns the end of the token,
+ * or NULL after recording a lexical problem. */
+static const char *read_token(struct parser *p, const char *s, struct token *t)
+{
+    const char *start = s;
+    if (is_alpha(*s)) {
+        while (is_alpha(*s) || is_digit(*s) || *s == '.')
+            s++;
+        t->kind = T_WORD;
+    } else if (is_digit(*s)) {
+        long v = 0;
+        while (is_digit(*s)) {
+            if (v <= MAX_COUNT)
+                v = v * 10 + (*s - '0');
+            s++;
+        }
+        t->kind = T_NUMBER;
+        t->value = v;
+        if (*s == ':') {
+            /* A time of day: H:MM or HH:MM. */
+            if (s - start > 2 || !is_digit(s[1]) || !is_digit(s[2]) || is_digit(s[3]) || v > 23 ||
+                (s[1] - '0') * 10 + (s[2] - '0') > 59) {
+                while (is_digit(*s) || *s == ':')
+                    s++;
+                lex_fail(p, t->col, "'%.*s' is not a time of day (HH:MM, 00:00 to 23:59)",
+                         (int)(s - start), start);
+                return NULL;
+            }
+            t->kind = T_TIME;
+            t->value = v * 60 + (s[1] - '0') * 10 + (s[2] - '0');
+            s += 3;
+        } else if (is_alpha(*s)) {
+            const char *suffix = s;
+            while (is_alpha(*s) || is_digit(*s))
+                s++;
+            if (!ordinal_ok(v, suffix, (size_t)(s - suffix))) {
+                lex_fail(p, t->col,
+                         "'%.*s' is neither a number nor an ordinal such as 1st, 2nd, 25th "
+                         "(write a space after a number)",
+                         (int)(s - start), start);
+                return NULL;
+            }
+            t->kind = T_ORDINAL;
+        }
+    } else if (*s == ',') {
+        s++;
+        t->kind = T_COMMA;
+    } else {
+        lex_fail(p, t->col, "unexpected character '%.*s'", (int)utf8_len(s), s);
+        return NULL;
+    }
+    t->len = (size_t)(s - start);
+    return s;
+}
+
+/* Splits text into tokens, ending with T_END at the end of the text or at the first character
+ * that is not part of the language.  Returns 0, or CF_ENOMEM. */
 static int tokenize(struct parser *p, const char *text)
 {
     size_t cap = 16;
@@ -113,64 +188,19 @@ static int tokenize(struct parser *p, const char *text)
             p->toks = grown;
             cap *= 2;
         }
-        struct token *t = &p->toks[p->ntoks];
+        struct token *t = &p->toks[p->ntoks++];
         *t = (struct token){.kind = T_END, .s = s, .col = col};
-        if (*s == '\0') {
-            p->ntoks++;
+        if (*s == '\0')
+            return 0;
+        const char *after = read_token(p, s, t);
+        if (!after) {
+            *t = (struct token){.kind = T_END, .s = s, .col = col};
             return 0;
         }
-        const char *start = s;
-        if (is_alpha(*s)) {
-            while (is_alpha(*s) || is_digit(*s) || *s == '.')
-                s++;
-            t->kind = T_WORD;
-        } else if (is_digit(*s)) {
-            long v = 0;
-            while (is_digit(*s)) {
-                if (v <= MAX_COUNT)
-                    v = v * 10 + (*s - '0');
-                s++;
-            }
-            t->kind = T_NUMBER;
-            t->value = v;
-            if (*s == ':') {
-                /* A time of day: H:MM or HH:MM. */
-                size_t hlen = (size_t)(s - start);
-                if (hlen > 2 || !is_digit(s[1]) || !is_digit(s[2]) || is_digit(s[3]) || v > 23 ||
-                    (s[1] - '0') * 10 + (s[2] - '0') > 59) {
-                    while (is_digit(*s) || *s == ':')
-                        s++;
-                    return fail_col(p, col, "'%.*s' is not a time of day (HH:MM, 00:00 to 23:59)",
-                                    (int)(s - start), start);
-                }
-                t->kind = T_TIME;
-                t->value = v * 60 + (s[1] - '0') * 10 + (s[2] - '0');
-                s += 3;
-            } else if (is_alpha(*s)) {
-                const char *suffix = s;
-                while (is_alpha(*s) || is_digit(*s))
-                    s++;
-                if (!ordinal_ok(v, suffix, (size_t)(s - suffix)))
-                    return fail_col(p, col,
-                                    "'%.*s' is neither a number nor an ordinal such as 1st, "
-                                    "2nd, 25th (write a space after a number)",
-                                    (int)(s - start), start);
-                t->kind = T_ORDINAL;
-            }
-        } else if (*s == ',') {
-            s++;
-            t->kind = T_COMMA;
-        } else {
-            return fail_col(p, col, "unexpected character '%.*s'", (int)utf8_len(s), s);
-        }
-        t->len = (size_t)(s - start);
-        /* Columns count characters: skip UTF-8 continuation bytes (none in a token, but the
-         * rule is kept in one place). */
-        for (const char *c = start; c < s; c++) {
-            if (((unsigned char)*c & 0xC0) != 0x80)
-                col++;
-        }
-        p->ntoks++;
+        /* Tokens are ASCII and the first other character ends the scan, so up to any reported
+         * problem a byte is a character and columns need no UTF-8 decoding. */
+        col += (int)(after - s);
+        s = after;
     }
 }
 
@@ -487,7 +517,7 @@ static int parse_expression(struct parser *p, cf_when *w)
 {
     char q[64];
     if (peek(p)->kind == T_END)
-        return fail_col(p, 1, "empty time expression");
+        return fail_col(p, p->lex_msg[0] ? p->lex_col : 1, "empty time expression");
     for (;;) {
         struct alternative *grown = realloc(w->alts, (w->nalts + 1) * sizeof *grown);
         if (!grown)
@@ -522,7 +552,7 @@ static int parse_expression(struct parser *p, cf_when *w)
             return fail_col(p, wh->col, "'whichever is earlier' needs alternatives joined by 'or'");
     }
     t = peek(p);
-    if (t->kind != T_END)
+    if (t->kind != T_END || p->lex_msg[0])
         return fail_col(p, t->col,
                         "unexpected %s: the expression should end here (join alternatives with "
                         "'or')",
@@ -715,7 +745,7 @@ static int parse_schedule(struct parser *p, cf_schedule *s)
     int rc;
     const struct token *t = peek(p);
     if (t->kind == T_END)
-        return fail_col(p, 1, "empty schedule");
+        return fail_col(p, p->lex_msg[0] ? p->lex_col : 1, "empty schedule");
     if (accept(p, "every")) {
         const struct token *u = peek(p);
         if (accept(p, "day")) {
@@ -783,7 +813,7 @@ static int parse_schedule(struct parser *p, cf_schedule *s)
     if ((rc = parse_suffixes(p, &s->minute, &s->exact, 0)))
         return rc;
     t = peek(p);
-    if (t->kind != T_END)
+    if (t->kind != T_END || p->lex_msg[0])
         return fail_col(p, t->col, "unexpected %s: the schedule should end here",
                         quote(t, q, sizeof q));
     if (s->minute < 0)
@@ -829,7 +859,7 @@ static int nominal(const cf_schedule *s, const cf_calendar *cal, cf_date d)
             return 1;
         /* Days past a short month's end happen on its last day. */
         int dim = cf_date_days_in_month(y, m);
-        return day == dim && (s->month_days >> (dim + 1)) != 0;
+        return day == dim && dim < 31 && (s->month_days >> (dim + 1)) != 0;
     }
     }
     return 0;

@@ -155,9 +155,9 @@ static int boolean(loader *L, yaml_node_t *n, const char *what)
 }
 
 /* A mapping's pairs, for iteration. */
-#define PAIRS(n) (n)->data.mapping.pairs.start
+#define PAIRS(n)     (n)->data.mapping.pairs.start
 #define PAIRS_END(n) (n)->data.mapping.pairs.top
-#define ITEMS(n) (n)->data.sequence.items.start
+#define ITEMS(n)     (n)->data.sequence.items.start
 #define ITEMS_END(n) (n)->data.sequence.items.top
 
 static size_t map_len(yaml_node_t *n)
@@ -253,6 +253,7 @@ struct owned {
     cf_expr *expr;
     cf_when *when;
     cf_schedule *schedule;
+    json_t *json;
 };
 
 static struct owned **owned_list(cf_workflow *wf)
@@ -260,6 +261,8 @@ static struct owned **owned_list(cf_workflow *wf)
     /* Stored in the first arena allocation, see cf_workflow_parse. */
     return (struct owned **)(void *)((char *)wf + sizeof *wf);
 }
+
+static void own_json(loader *L, json_t *j);
 
 static void own(loader *L, cf_expr *e, cf_when *w, cf_schedule *s)
 {
@@ -280,6 +283,64 @@ static void own(loader *L, cf_expr *e, cf_when *w, cf_schedule *s)
     *owned_list(L->wf) = o;
 }
 
+static void own_json(loader *L, json_t *j)
+{
+    struct owned *o;
+    if (!j)
+        return;
+    o = cf_arena_alloc(L->ar, sizeof *o);
+    if (!o) {
+        json_decref(j);
+        return;
+    }
+    o->json = j;
+    o->next = *owned_list(L->wf);
+    *owned_list(L->wf) = o;
+}
+
+static int quoted(const yaml_node_t *n)
+{
+    return n->type == YAML_SCALAR_NODE &&
+           (n->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+            n->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+}
+
+/* Literal data from YAML: quoted texts stay texts, plain ones that read as numbers, true, false
+ * or null become those. */
+static json_t *literal(loader *L, yaml_node_t *n, int depth)
+{
+    json_t *v = NULL;
+    if (!n || depth > 32)
+        return json_null();
+    if (n->type == YAML_SCALAR_NODE) {
+        const char *s = raw(n);
+        char *end;
+        if (quoted(n))
+            return json_string(s);
+        if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)
+            return json_boolean(s[0] == 't');
+        if (strcmp(s, "null") == 0 || strcmp(s, "~") == 0 || !*s)
+            return json_null();
+        long long i = strtoll(s, &end, 10);
+        if (*s && !*end)
+            return json_integer(i);
+        double d = strtod(s, &end);
+        if (*s && !*end)
+            return json_real(d);
+        return json_string(s);
+    }
+    if (n->type == YAML_SEQUENCE_NODE) {
+        v = json_array();
+        for (yaml_node_item_t *it = ITEMS(n); v && it < ITEMS_END(n); it++)
+            json_array_append_new(v, literal(L, node(L, *it), depth + 1));
+    } else if (n->type == YAML_MAPPING_NODE) {
+        v = json_object();
+        for (yaml_node_pair_t *p = PAIRS(n); v && p < PAIRS_END(n); p++)
+            json_object_set_new(v, raw(node(L, p->key)), literal(L, node(L, p->value), depth + 1));
+    }
+    return v ? v : json_null();
+}
+
 static cf_expr *owned_expr(loader *L, yaml_node_t *n, const char *what)
 {
     cf_expr *e = expression(L, n, what);
@@ -297,11 +358,12 @@ static cf_when *owned_when(loader *L, yaml_node_t *n, const char *what)
 /* ---- actions ---- */
 
 static const char *const action_keys[] = {
-    "task", "as",  "post", "due", "params", "title", "cancel_task", "timer", "at", "cancel_timer",
-    "set",  "set_time", "assign", "notify", "message", NULL};
+    "task",         "as",  "post",     "due",    "params", "title",   "cancel_task", "timer", "at",
+    "cancel_timer", "set", "set_time", "assign", "notify", "message", "merge",       NULL};
 
-static const char *const action_verbs[] = {"task",     "cancel_task", "timer",  "cancel_timer",
-                                           "set",      "set_time",    "assign", "notify", NULL};
+static const char *const action_verbs[] = {"task",  "cancel_task", "timer",  "cancel_timer",
+                                           "set",   "set_time",    "assign", "notify",
+                                           "merge", NULL};
 
 static void parse_fields(loader *L, yaml_node_t *n, cf_action *a, int times, const char *what)
 {
@@ -317,10 +379,14 @@ static void parse_fields(loader *L, yaml_node_t *n, cf_action *a, int times, con
         cf_field *f = &a->fields[i];
         f->name = text(L, k, "a field name");
         f->pos = pos_of(k);
-        if (times)
+        if (times) {
             f->when = owned_when(L, v, f->name ? f->name : "field");
-        else
+        } else if (v->type != YAML_SCALAR_NODE || quoted(v)) {
+            f->literal = literal(L, v, 0);
+            own_json(L, f->literal);
+        } else {
             f->expr = owned_expr(L, v, f->name ? f->name : "field");
+        }
     }
 }
 
@@ -356,8 +422,9 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a)
         v = x;
     }
     if (!verb) {
-        ERR(L, pos_of(n), "an action needs one of task, cancel_task, timer, cancel_timer, set, "
-                          "set_time, assign, notify");
+        ERR(L, pos_of(n),
+            "an action needs one of task, cancel_task, timer, cancel_timer, set, "
+            "set_time, assign, notify, merge");
         return;
     }
     if (strcmp(verb, "task") == 0) {
@@ -391,6 +458,9 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a)
         a->name = text(L, v, "assign");
         if (a->name && strcmp(a->name, "team") != 0)
             parse_post(L, v, a);
+    } else if (strcmp(verb, "merge") == 0) {
+        a->kind = CF_ACT_MERGE;
+        a->value = owned_expr(L, v, "merge");
     } else {
         a->kind = CF_ACT_NOTIFY;
         parse_post(L, v, a);
@@ -431,7 +501,7 @@ static cf_action *parse_actions(loader *L, yaml_node_t *n, size_t *count, const 
 
 /* ---- transitions and states ---- */
 
-static const char *const transition_keys[] = {"event", "task", "timer", "if",     "when",
+static const char *const transition_keys[] = {"event", "task", "timer",  "if",    "when",
                                               "to",    "do",   "except", "title", NULL};
 
 static void parse_transition(loader *L, yaml_node_t *n, cf_transition *t, int anywhere)
@@ -444,11 +514,13 @@ static void parse_transition(loader *L, yaml_node_t *n, cf_transition *t, int an
         return;
     check_keys(L, n, transition_keys, "a transition");
     if (ev && when)
-        ERR(L, pos_of(when), "a transition waits for an event ('event') or a condition ('when'), "
-                             "not both");
+        ERR(L, pos_of(when),
+            "a transition waits for an event ('event') or a condition ('when'), "
+            "not both");
     if (!ev && !when)
-        ERR(L, pos_of(n), "a transition needs 'event' (what it reacts to) or 'when' (a condition "
-                          "it waits for)");
+        ERR(L, pos_of(n),
+            "a transition needs 'event' (what it reacts to) or 'when' (a condition "
+            "it waits for)");
     if (when && guard)
         ERR(L, pos_of(guard), "'if' belongs to an event transition; put the condition in 'when'");
     t->on = ev ? text(L, ev, "event") : NULL;
@@ -567,8 +639,7 @@ static void parse_kinds(loader *L, yaml_node_t *n, int worker, size_t *at)
             if (get(L, v, "post"))
                 tk->post = text(L, get(L, v, "post"), "post");
             if (b && !worker)
-                ERR(L, pos_of(b), "only worker kinds are batched; '%s' is a staff task",
-                    tk->name);
+                ERR(L, pos_of(b), "only worker kinds are batched; '%s' is a staff task", tk->name);
             if (b && is_map(L, b, "batch")) {
                 char err[256];
                 int col = 0;
@@ -790,9 +861,9 @@ static void collect_transitions(catalog *c, const cf_transition *ts, size_t n)
 }
 
 /* The top-level names an expression may read. */
-static const char *const expr_roots[] = {"case",  "event", "activities", "timers", "state",
-                                         "now",   "event_type", "event_time", "event_source",
-                                         NULL};
+static const char *const expr_roots[] = {"case",       "event",        "task", "activities",
+                                         "timers",     "state",        "now",  "event_type",
+                                         "event_time", "event_source", NULL};
 
 static void check_expr(loader *L, const catalog *c, const cf_expr *e, cf_pos pos, const char *what)
 {
@@ -805,8 +876,9 @@ static void check_expr(loader *L, const catalog *c, const cf_expr *e, cf_pos pos
         for (const char *const *r = expr_roots; *r; r++)
             ok |= strlen(*r) == len && strncmp(*r, path, len) == 0;
         if (!ok)
-            ERR(L, pos, "%s reads '%s': expressions read case.*, event.*, activities.*, "
-                        "timers.*, state, now, event_type, event_time or event_source",
+            ERR(L, pos,
+                "%s reads '%s': expressions read case.*, event.*, task.*, activities.*, "
+                "timers.*, state, now, event_type, event_time or event_source",
                 what, path);
     }
     for (size_t i = 0; i < cf_expr_call_count(e); i++) {
@@ -885,6 +957,7 @@ static void check_actions(loader *L, const catalog *c, const cf_action *acts, si
             check_post_ref(L, a->post, a->pos);
             check_expr(L, c, a->post_expr, a->pos, "assign");
             break;
+        case CF_ACT_MERGE: check_expr(L, c, a->value, a->pos, "merge"); break;
         case CF_ACT_NOTIFY:
             check_post_ref(L, a->post, a->pos);
             check_expr(L, c, a->post_expr, a->pos, "notify");
@@ -1010,8 +1083,7 @@ static void check_workflow(loader *L)
             ERR(L, e->pos, "event '%s' is declared but no transition handles it", e->type);
     }
     if (!cf_workflow_event(wf, wf->creates_on))
-        ERR(L, TOP, "created_by: event '%s' is not declared under events",
-            wf->creates_on);
+        ERR(L, TOP, "created_by: event '%s' is not declared under events", wf->creates_on);
     if (nfinal == 0 && wf->nstates > 0)
         ERR(L, TOP, "no state is final (mark the end of a case's life 'final: true')");
 
@@ -1034,10 +1106,10 @@ static void check_workflow(loader *L)
 
 /* ---- the top level ---- */
 
-static const char *const top_keys[] = {
-    "workflow", "version", "title",      "description", "calendar", "schemas",  "created_by",
-    "initial",  "posts",   "workers",    "staff_tasks", "events",   "assignment", "states",
-    "any_state", NULL};
+static const char *const top_keys[] = {"workflow",   "version", "title",       "description",
+                                       "calendar",   "schemas", "created_by",  "initial",
+                                       "posts",      "workers", "staff_tasks", "events",
+                                       "assignment", "states",  "any_state",   NULL};
 
 static void parse_top(loader *L, yaml_node_t *root)
 {
@@ -1132,8 +1204,8 @@ cf_workflow *cf_workflow_parse(const char *path, const char *text_, size_t len, 
     loaded = yaml_parser_load(&parser, &L.doc);
     if (!loaded) {
         cf_pos p = {(int)parser.problem_mark.line + 1, (int)parser.problem_mark.column + 1};
-        cf_diags_add(diags, path, p, "bad YAML: %s%s%s", parser.problem,
-                     parser.context ? " " : "", parser.context ? parser.context : "");
+        cf_diags_add(diags, path, p, "bad YAML: %s%s%s", parser.problem, parser.context ? " " : "",
+                     parser.context ? parser.context : "");
         yaml_parser_delete(&parser);
         goto fail;
     }
@@ -1194,6 +1266,7 @@ void cf_workflow_free(cf_workflow *wf)
         cf_expr_free(o->expr);
         cf_when_free(o->when);
         cf_schedule_free(o->schedule);
+        json_decref(o->json);
     }
     cf_calendar_free(wf->calendar);
     cf_schema_set_free(wf->schemas);

@@ -10,6 +10,7 @@
 #ifndef CF_WORKFLOW_H
 #define CF_WORKFLOW_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "base/err.h"
@@ -43,29 +44,35 @@ enum cf_action_kind {
     CF_ACT_SET_TIME,     /* set case fields from time expressions */
     CF_ACT_ASSIGN,       /* assign the case: by the team rule, or to a named post */
     CF_ACT_NOTIFY,       /* a notification to a post */
+    CF_ACT_MERGE,        /* merge the members of an object (e.g. corrected fields) into the case */
 };
 
-/* A field set by an action: `name: expression` (or a time expression for set_time). */
+/*
+ * A field set by an action: `name: expression`, or a time expression for set_time.  A quoted
+ * YAML text ("车管所") and a YAML list or mapping are literal data, not expressions.
+ */
 typedef struct cf_field {
     const char *name;
     cf_expr *expr;
     cf_when *when;
+    json_t *literal;
     cf_pos pos;
 } cf_field;
 
 typedef struct cf_action {
     enum cf_action_kind kind;
     cf_pos pos;
-    const char *name;     /* task kind, timer name, activity to cancel, or assign target */
-    const char *as;       /* task: the activity name (defaults to the kind) */
-    const char *post;     /* task/notify/assign: a literal post id, or NULL */
-    cf_expr *post_expr;   /* task/notify/assign: the post computed from the case, or NULL */
-    cf_when *at;          /* timer: when it fires; task: its due date (NULL: none) */
-    const char *at_text;  /* the time expression as written, for graphs and messages */
-    cf_field *fields;     /* set, set_time: the fields; task: its params */
+    const char *name;    /* task kind, timer name, activity to cancel, or assign target */
+    const char *as;      /* task: the activity name (defaults to the kind) */
+    const char *post;    /* task/notify/assign: a literal post id, or NULL */
+    cf_expr *post_expr;  /* task/notify/assign: the post computed from the case, or NULL */
+    cf_when *at;         /* timer: when it fires; task: its due date (NULL: none) */
+    const char *at_text; /* the time expression as written, for graphs and messages */
+    cf_field *fields;    /* set, set_time: the fields; task: its params */
     size_t nfields;
-    const char *message;  /* notify: the text, with ${expr} parts filled in */
-    const char *title;    /* task: the title staff see */
+    const char *message; /* notify: the text, with ${expr} parts filled in */
+    const char *title;   /* task: the title staff see */
+    cf_expr *value;      /* merge: the object whose members are merged */
 } cf_action;
 
 typedef struct cf_transition {
@@ -104,9 +111,9 @@ typedef struct cf_post {
 typedef struct cf_task_kind {
     const char *name;
     const char *title;
-    const char *post; /* staff tasks: the post whose queue gets it; workers: the post that
-                         gets the incident when the worker gives up */
-    int worker;       /* 1 for a worker kind, 0 for a staff task */
+    const char *post;   /* staff tasks: the post whose queue gets it; workers: the post that
+                           gets the incident when the worker gives up */
+    int worker;         /* 1 for a worker kind, 0 for a staff task */
     cf_schedule *batch; /* batched worker kinds: when batches are dispatched, else NULL */
     const char *batch_text;
     const char *group_by; /* batched kinds: the task param that groups a batch */

@@ -1,0 +1,351 @@
+/*
+ * The configuration table and its loader: defaults, then a YAML file, then
+ * environment variables, each value checked against its type and bounds.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+enum type { T_STR, T_INT, T_ENUM, T_LIST, T_MAP };
+
+struct setting {
+    const char *name;
+    enum type type;
+    const char *def;
+    long min, max;       /* T_INT bounds */
+    const char *choices; /* T_ENUM: "a|b|c" */
+    const char *env;
+    size_t offset;       /* of the field in cf_config */
+    size_t count_offset; /* T_LIST, T_MAP: of the count */
+    const char *help;
+};
+
+#define AT(f) offsetof(cf_config, f)
+
+static const struct setting settings[] = {
+    {"postgres", T_STR, "postgresql://127.0.0.1/caseflow", 0, 0, NULL, "CASEFLOW_PG", AT(postgres),
+     0, "PostgreSQL connection string (passed to libpq unchanged)"},
+    {"kafka.bootstrap", T_STR, "127.0.0.1:9092", 0, 0, NULL, "CASEFLOW_KAFKA", AT(kafka), 0,
+     "Kafka bootstrap servers"},
+    {"kafka.settings", T_MAP, NULL, 0, 0, NULL, NULL, AT(kafka_settings), AT(nkafka_settings),
+     "librdkafka properties, passed through unchanged"},
+    {"engine.group", T_STR, "caseflow-engine", 0, 0, NULL, "CASEFLOW_GROUP", AT(group), 0,
+     "consumer group of the engines"},
+    {"engine.partitions", T_INT, "8", 1, 1024, NULL, NULL, AT(partitions), 0,
+     "partitions of caseflow.events when caseflow creates the topic"},
+    {"engine.batch_size", T_INT, "500", 1, 100000, NULL, "CASEFLOW_BATCH_SIZE", AT(batch_size), 0,
+     "events in one transaction at most"},
+    {"engine.batch_ms", T_INT, "20", 0, 10000, NULL, NULL, AT(batch_ms), 0,
+     "milliseconds a batch waits to fill"},
+    {"engine.cache_cases", T_INT, "20000", 0, 10000000, NULL, NULL, AT(cache_cases), 0,
+     "case states kept in memory"},
+    {"engine.clock", T_ENUM, "real", 0, 0, "real|simulated", "CASEFLOW_CLOCK", AT(clock), 0,
+     "the engine's clock"},
+    {"engine.start", T_STR, "", 0, 0, NULL, "CASEFLOW_CLOCK_START", AT(start), 0,
+     "the simulated clock's first instant (ISO 8601)"},
+    {"workflows", T_LIST, "workflows/enforcement_case.yaml,workflows/voluntary_payment.yaml", 0, 0,
+     NULL, "CASEFLOW_WORKFLOWS", AT(workflows), AT(nworkflows),
+     "workflow definitions (comma-separated in the environment)"},
+    {"documents_dir", T_STR, "documents", 0, 0, NULL, "CASEFLOW_DOCUMENTS", AT(documents_dir), 0,
+     "where workers store the documents they make"},
+    {"log_level", T_ENUM, "info", 0, 0, NULL, "CASEFLOW_LOG_LEVEL", AT(log_level), 0,
+     "error, warn, info, debug or trace"},
+};
+
+enum { NSETTINGS = sizeof settings / sizeof settings[0] };
+
+static char **str_at(cf_config *c, const struct setting *s)
+{
+    return (char **)(void *)((char *)c + s->offset);
+}
+
+static int *int_at(cf_config *c, const struct setting *s)
+{
+    return (int *)(void *)((char *)c + s->offset);
+}
+
+static size_t *count_at(cf_config *c, const struct setting *s)
+{
+    return (size_t *)(void *)((char *)c + s->count_offset);
+}
+
+static void free_value(cf_config *c, const struct setting *s)
+{
+    if (s->type == T_LIST) {
+        char **list = *(char ***)(void *)str_at(c, s);
+        for (size_t i = 0; i < *count_at(c, s); i++)
+            free(list[i]);
+        free(list);
+        *(char ***)(void *)str_at(c, s) = NULL;
+        *count_at(c, s) = 0;
+    } else if (s->type == T_MAP) {
+        cf_kv *kv = *(cf_kv **)(void *)str_at(c, s);
+        for (size_t i = 0; i < *count_at(c, s); i++) {
+            free(kv[i].key);
+            free(kv[i].value);
+        }
+        free(kv);
+        *(cf_kv **)(void *)str_at(c, s) = NULL;
+        *count_at(c, s) = 0;
+    } else if (s->type != T_INT) {
+        free(*str_at(c, s));
+        *str_at(c, s) = NULL;
+    }
+}
+
+/* Sets one value from text; `where` names its origin in messages ("file:3:5", "CASEFLOW_PG"). */
+static int set_value(cf_config *c, const struct setting *s, const char *text, const char *where,
+                     char *err, size_t errsz)
+{
+    if (s->type == T_INT) {
+        char *end;
+        long v;
+        errno = 0;
+        v = strtol(text, &end, 10);
+        if (errno || *end || end == text || v < s->min || v > s->max)
+            return cf_errf(err, errsz, CF_EINVAL,
+                           "%s: %s must be a whole number from %ld to %ld, "
+                           "not '%s'",
+                           where, s->name, s->min, s->max, text);
+        *int_at(c, s) = (int)v;
+        return 0;
+    }
+    if (s->type == T_ENUM) {
+        size_t n = strlen(text);
+        const char *p = s->choices;
+        int ok = 0;
+        while (*p) {
+            size_t len = strcspn(p, "|");
+            ok |= len == n && strncmp(p, text, n) == 0;
+            p += len + (p[len] == '|');
+        }
+        if (!ok)
+            return cf_errf(err, errsz, CF_EINVAL, "%s: %s must be one of %s, not '%s'", where,
+                           s->name, s->choices, text);
+    }
+    if (s->type == T_LIST) {
+        /* From text: a comma-separated list (the environment's form). */
+        char *copy = strdup(text), *save = NULL;
+        char **list = NULL;
+        size_t n = 0;
+        free_value(c, s);
+        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            char **l = realloc(list, (n + 1) * sizeof *l);
+            if (!l)
+                break;
+            list = l;
+            list[n++] = strdup(tok);
+        }
+        free(copy);
+        *(char ***)(void *)str_at(c, s) = list;
+        *count_at(c, s) = n;
+        return 0;
+    }
+    free(*str_at(c, s));
+    *str_at(c, s) = strdup(text);
+    return *str_at(c, s) ? 0 : cf_errf(err, errsz, CF_ENOMEM, "out of memory");
+}
+
+static const struct setting *find(const char *name)
+{
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (strcmp(settings[i].name, name) == 0)
+            return &settings[i];
+    return NULL;
+}
+
+/* ---- the YAML file ---- */
+
+typedef struct reader {
+    cf_config *cfg;
+    const char *file;
+    yaml_document_t doc;
+    char *err;
+    size_t errsz;
+} reader;
+
+static int walk(reader *R, yaml_node_t *n, const char *prefix);
+
+static int take(reader *R, const char *key, yaml_node_t *v)
+{
+    const struct setting *s = find(key);
+    char where[512];
+
+    snprintf(where, sizeof where, "%s:%lu:%lu", R->file, (unsigned long)v->start_mark.line + 1,
+             (unsigned long)v->start_mark.column + 1);
+    if (!s) {
+        if (v->type == YAML_MAPPING_NODE)
+            return walk(R, v, key);
+        return cf_errf(R->err, R->errsz, CF_EINVAL, "%s: unknown setting '%s'", where, key);
+    }
+    if (s->type == T_LIST) {
+        size_t n = 0;
+        char **list;
+        if (v->type != YAML_SEQUENCE_NODE)
+            return cf_errf(R->err, R->errsz, CF_EINVAL, "%s: %s must be a list", where, key);
+        free_value(R->cfg, s);
+        list = calloc((size_t)(v->data.sequence.items.top - v->data.sequence.items.start) + 1,
+                      sizeof *list);
+        for (yaml_node_item_t *it = v->data.sequence.items.start;
+             list && it < v->data.sequence.items.top; it++) {
+            yaml_node_t *item = yaml_document_get_node(&R->doc, *it);
+            if (item->type != YAML_SCALAR_NODE)
+                return cf_errf(R->err, R->errsz, CF_EINVAL, "%s: %s must list file names", where,
+                               key);
+            list[n++] = strdup((const char *)item->data.scalar.value);
+        }
+        *(char ***)(void *)str_at(R->cfg, s) = list;
+        *count_at(R->cfg, s) = n;
+        return 0;
+    }
+    if (s->type == T_MAP) {
+        size_t n = 0;
+        cf_kv *kv;
+        if (v->type != YAML_MAPPING_NODE)
+            return cf_errf(R->err, R->errsz, CF_EINVAL, "%s: %s must be a mapping", where, key);
+        free_value(R->cfg, s);
+        kv = calloc((size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start) + 1,
+                    sizeof *kv);
+        for (yaml_node_pair_t *p = v->data.mapping.pairs.start; kv && p < v->data.mapping.pairs.top;
+             p++) {
+            yaml_node_t *k = yaml_document_get_node(&R->doc, p->key);
+            yaml_node_t *val = yaml_document_get_node(&R->doc, p->value);
+            if (k->type != YAML_SCALAR_NODE || val->type != YAML_SCALAR_NODE) {
+                *(cf_kv **)(void *)str_at(R->cfg, s) = kv;
+                *count_at(R->cfg, s) = n;
+                return cf_errf(R->err, R->errsz, CF_EINVAL, "%s: %s holds name: value pairs", where,
+                               key);
+            }
+            kv[n].key = strdup((const char *)k->data.scalar.value);
+            kv[n].value = strdup((const char *)val->data.scalar.value);
+            n++;
+        }
+        *(cf_kv **)(void *)str_at(R->cfg, s) = kv;
+        *count_at(R->cfg, s) = n;
+        return 0;
+    }
+    if (v->type != YAML_SCALAR_NODE)
+        return cf_errf(R->err, R->errsz, CF_EINVAL, "%s: %s must be a single value", where, key);
+    return set_value(R->cfg, s, (const char *)v->data.scalar.value, where, R->err, R->errsz);
+}
+
+static int walk(reader *R, yaml_node_t *n, const char *prefix)
+{
+    if (n->type != YAML_MAPPING_NODE)
+        return cf_errf(R->err, R->errsz, CF_EINVAL, "%s:%lu:%lu: expected settings as name: value",
+                       R->file, (unsigned long)n->start_mark.line + 1,
+                       (unsigned long)n->start_mark.column + 1);
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(&R->doc, p->key);
+        char key[256];
+        int rc;
+        if (k->type != YAML_SCALAR_NODE)
+            return cf_errf(R->err, R->errsz, CF_EINVAL, "%s:%lu:%lu: a setting's name must be text",
+                           R->file, (unsigned long)k->start_mark.line + 1,
+                           (unsigned long)k->start_mark.column + 1);
+        snprintf(key, sizeof key, "%s%s%s", prefix, *prefix ? "." : "",
+                 (const char *)k->data.scalar.value);
+        if ((rc = take(R, key, yaml_document_get_node(&R->doc, p->value))))
+            return rc;
+    }
+    return 0;
+}
+
+static int read_file(cf_config *cfg, const char *path, char *err, size_t errsz)
+{
+    reader R = {.cfg = cfg, .file = path, .err = err, .errsz = errsz};
+    yaml_parser_t parser;
+    FILE *f = fopen(path, "rb");
+    yaml_node_t *root;
+    int rc = 0;
+
+    if (!f)
+        return cf_errf(err, errsz, CF_EIO, "%s: cannot open: %s", path, strerror(errno));
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_file(&parser, f);
+    if (!yaml_parser_load(&parser, &R.doc)) {
+        rc = cf_errf(err, errsz, CF_EPARSE, "%s:%lu:%lu: bad YAML: %s", path,
+                     (unsigned long)parser.problem_mark.line + 1,
+                     (unsigned long)parser.problem_mark.column + 1, parser.problem);
+        yaml_parser_delete(&parser);
+        fclose(f);
+        return rc;
+    }
+    root = yaml_document_get_root_node(&R.doc);
+    if (root)
+        rc = walk(&R, root, "");
+    yaml_document_delete(&R.doc);
+    yaml_parser_delete(&parser);
+    fclose(f);
+    return rc;
+}
+
+int cf_config_load(cf_config *cfg, const char *path, char *err, size_t errsz)
+{
+    int rc;
+
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (settings[i].def &&
+            (rc = set_value(cfg, &settings[i], settings[i].def, "default", err, errsz)))
+            return rc;
+    cfg->source = strdup(path ? path : "defaults");
+    if (path && (rc = read_file(cfg, path, err, errsz)))
+        return rc;
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const char *v = settings[i].env ? getenv(settings[i].env) : NULL;
+        if (v && *v && (rc = set_value(cfg, &settings[i], v, settings[i].env, err, errsz)))
+            return rc;
+    }
+    return 0;
+}
+
+void cf_config_free(cf_config *cfg)
+{
+    for (size_t i = 0; i < NSETTINGS; i++)
+        free_value(cfg, &settings[i]);
+    free(cfg->source);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+void cf_config_dump(const cf_config *cfg, void *file)
+{
+    FILE *out = file;
+    cf_config *c = (cf_config *)cfg;
+
+    fprintf(out, "# caseflow configuration (from %s and the environment)\n", cfg->source);
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        fprintf(out, "# %s%s%s\n", s->help, s->env ? "; environment: " : "", s->env ? s->env : "");
+        switch (s->type) {
+        case T_INT: fprintf(out, "%s: %d\n", s->name, *int_at(c, s)); break;
+        case T_LIST:
+            fprintf(out, "%s:\n", s->name);
+            for (size_t k = 0; k < *count_at(c, s); k++)
+                fprintf(out, "  - %s\n", (*(char ***)(void *)str_at(c, s))[k]);
+            break;
+        case T_MAP:
+            fprintf(out, "%s:\n", s->name);
+            for (size_t k = 0; k < *count_at(c, s); k++) {
+                const cf_kv *kv = &(*(cf_kv **)(void *)str_at(c, s))[k];
+                /* Passwords in passed-through settings stay out of the output. */
+                int secret = strstr(kv->key, "password") || strstr(kv->key, "secret");
+                fprintf(out, "  %s: %s\n", kv->key, secret ? "********" : kv->value);
+            }
+            break;
+        default: {
+            const char *v = *str_at(c, s);
+            /* A connection string may carry a password: show it without. */
+            if (strcmp(s->name, "postgres") == 0 && v && strstr(v, "password"))
+                v = "(set, with a password)";
+            fprintf(out, "%s: \"%s\"\n", s->name, v ? v : "");
+        }
+        }
+    }
+}

@@ -60,6 +60,12 @@ int cf_bus_ping(const char *brokers, int timeout_ms, int *nbrokers, char *err, s
 int cf_bus_create_topic(rd_kafka_t *rk, const char *topic, int partitions, int timeout_ms,
                         char *err, size_t errsz)
 {
+    return cf_bus_create_topic_with(rk, topic, partitions, NULL, timeout_ms, err, errsz);
+}
+
+int cf_bus_create_topic_with(rd_kafka_t *rk, const char *topic, int partitions,
+                             const char *const *config, int timeout_ms, char *err, size_t errsz)
+{
     char why[512];
     int rc = 0;
     rd_kafka_NewTopic_t *nt;
@@ -72,6 +78,8 @@ int cf_bus_create_topic(rd_kafka_t *rk, const char *topic, int partitions, int t
         rd_kafka_queue_destroy(q);
         return cf_errf(err, errsz, CF_EINVAL, "topic %s: %s", topic, why);
     }
+    for (size_t i = 0; config && config[i] && config[i + 1]; i += 2)
+        rd_kafka_NewTopic_set_config(nt, config[i], config[i + 1]);
     opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
     rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, why, sizeof why);
     rd_kafka_CreateTopics(rk, &nt, 1, opts, q);

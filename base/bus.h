@@ -35,4 +35,9 @@ int cf_bus_ping(const char *brokers, int timeout_ms, int *nbrokers, char *err,
 int cf_bus_create_topic(rd_kafka_t *rk, const char *topic, int partitions, int timeout_ms,
                         char *err, size_t errsz) CF_MUST_CHECK;
 
+/* The same, with topic settings: `config` holds name, value, name, value, ..., NULL. */
+int cf_bus_create_topic_with(rd_kafka_t *rk, const char *topic, int partitions,
+                             const char *const *config, int timeout_ms, char *err,
+                             size_t errsz) CF_MUST_CHECK;
+
 #endif

@@ -33,10 +33,15 @@ static const struct setting settings[] = {
      0, "PostgreSQL connection string (passed to libpq unchanged)"},
     {"kafka.bootstrap", T_STR, "127.0.0.1:9092", 0, 0, NULL, "CASEFLOW_KAFKA", AT(kafka), 0,
      "Kafka bootstrap servers"},
+    {"kafka.topic_prefix", T_STR, "caseflow", 0, 0, NULL, "CASEFLOW_TOPIC_PREFIX", AT(topic_prefix),
+     0, "topics are <prefix>.events, <prefix>.transitions, <prefix>.dlq, <prefix>.tasks.<kind>"},
     {"kafka.settings", T_MAP, NULL, 0, 0, NULL, NULL, AT(kafka_settings), AT(nkafka_settings),
      "librdkafka properties, passed through unchanged"},
     {"engine.group", T_STR, "caseflow-engine", 0, 0, NULL, "CASEFLOW_GROUP", AT(group), 0,
      "consumer group of the engines"},
+    {"engine.instance", T_STR, "", 0, 0, NULL, "CASEFLOW_INSTANCE", AT(instance), 0,
+     "a stable name for this engine (Kafka static membership): a restarted engine gets its "
+     "partitions back at once"},
     {"engine.partitions", T_INT, "8", 1, 1024, NULL, NULL, AT(partitions), 0,
      "partitions of caseflow.events when caseflow creates the topic"},
     {"engine.batch_size", T_INT, "500", 1, 100000, NULL, "CASEFLOW_BATCH_SIZE", AT(batch_size), 0,
@@ -54,8 +59,8 @@ static const struct setting settings[] = {
      "workflow definitions (comma-separated in the environment)"},
     {"documents_dir", T_STR, "documents", 0, 0, NULL, "CASEFLOW_DOCUMENTS", AT(documents_dir), 0,
      "where workers store the documents they make"},
-    {"log_level", T_ENUM, "info", 0, 0, NULL, "CASEFLOW_LOG_LEVEL", AT(log_level), 0,
-     "error, warn, info, debug or trace"},
+    {"log_level", T_ENUM, "info", 0, 0, "error|warn|info|debug|trace", "CASEFLOW_LOG_LEVEL",
+     AT(log_level), 0, "error, warn, info, debug or trace"},
 };
 
 enum { NSETTINGS = sizeof settings / sizeof settings[0] };

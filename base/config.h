@@ -19,9 +19,11 @@ typedef struct cf_kv {
 typedef struct cf_config {
     char *postgres;        /* postgres          CASEFLOW_PG */
     char *kafka;           /* kafka.bootstrap   CASEFLOW_KAFKA */
+    char *topic_prefix;    /* kafka.topic_prefix CASEFLOW_TOPIC_PREFIX: <prefix>.events, ... */
     cf_kv *kafka_settings; /* kafka.settings: librdkafka properties, passed through */
     size_t nkafka_settings;
     char *group;      /* engine.group      CASEFLOW_GROUP */
+    char *instance;   /* engine.instance   CASEFLOW_INSTANCE: static group membership id */
     int partitions;   /* engine.partitions: of caseflow.events when caseflow creates it */
     int batch_size;   /* engine.batch_size: events per transaction at most */
     int batch_ms;     /* engine.batch_ms: how long a batch waits to fill */

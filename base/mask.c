@@ -119,8 +119,7 @@ json_t *cf_mask_json(const json_t *v)
         if (!copy)
             return NULL;
         /* jansson's iteration macro takes a non-const object; it does not modify it. */
-        json_object_foreach((json_t *)v, key, member)
-        {
+        json_object_foreach ((json_t *)v, key, member) {
             int kind = personal_kind(key);
             json_t *m = kind >= 0 && !json_is_null(member) ? mask_value(kind, member)
                                                            : cf_mask_json(member);
@@ -137,8 +136,7 @@ json_t *cf_mask_json(const json_t *v)
         json_t *item;
         if (!copy)
             return NULL;
-        json_array_foreach((json_t *)v, i, item)
-        {
+        json_array_foreach ((json_t *)v, i, item) {
             json_t *m = cf_mask_json(item);
             if (!m || json_array_append_new(copy, m) != 0) {
                 json_decref(copy);

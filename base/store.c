@@ -1,6 +1,11 @@
 /* Connecting to PostgreSQL and running parameterized statements with readable errors. */
 #include "store.h"
 
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Copies libpq's message without its trailing newline, which would break one-line errors. */
@@ -13,6 +18,31 @@ static void copy_message(const char *msg, char *err, size_t errsz, const char *w
         while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
             err[--n] = '\0';
     }
+}
+
+/* Server notices ("relation exists, skipping") are debug output, not warnings for operators. */
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    cf_debug("PostgreSQL: %.*s", (int)strcspn(message, "\n"), message);
+}
+
+int cf_store_session(PGconn *db, char *err, size_t errsz)
+{
+    const char *zone = getenv("CASEFLOW_TZ");
+    const char *p[1] = {zone && *zone ? zone : "Asia/Shanghai"};
+    PGresult *res;
+
+    PQsetNoticeProcessor(db, on_notice, NULL);
+    /* Times the database prints (timestamptz as text) are in the court's zone, as caseflow's. */
+    res = PQexecParams(db, "select set_config('TimeZone', $1, false)", 1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        copy_message(PQresultErrorMessage(res), err, errsz, "setting the time zone");
+        PQclear(res);
+        return CF_EDB;
+    }
+    PQclear(res);
+    return 0;
 }
 
 PGconn *cf_store_connect(const char *conninfo, char *err, size_t errsz)
@@ -33,6 +63,10 @@ PGconn *cf_store_connect(const char *conninfo, char *err, size_t errsz)
         PQfinish(db);
         return NULL;
     }
+    if (cf_store_session(db, err, errsz) != 0) {
+        PQfinish(db);
+        return NULL;
+    }
     return db;
 }
 
@@ -47,4 +81,88 @@ PGresult *cf_store_exec(PGconn *db, const char *sql, int nparams, const char *co
     copy_message(res ? PQresultErrorMessage(res) : PQerrorMessage(db), err, errsz, "PostgreSQL");
     PQclear(res);
     return NULL;
+}
+
+void cf_sqlarr_init(cf_sqlarr *a)
+{
+    memset(a, 0, sizeof *a);
+}
+
+static void put(cf_sqlarr *a, const char *s, size_t n)
+{
+    if (a->failed)
+        return;
+    if (a->len + n + 3 > a->cap) {
+        size_t cap = a->cap ? a->cap : 256;
+        char *b;
+        while (a->len + n + 3 > cap)
+            cap *= 2;
+        b = realloc(a->buf, cap);
+        if (!b) {
+            a->failed = 1;
+            return;
+        }
+        a->buf = b;
+        a->cap = cap;
+    }
+    memcpy(a->buf + a->len, s, n);
+    a->len += n;
+}
+
+void cf_sqlarr_add(cf_sqlarr *a, const char *text)
+{
+    put(a, a->count ? "," : "{", 1);
+    a->count++;
+    if (!text) {
+        put(a, "NULL", 4);
+        return;
+    }
+    put(a, "\"", 1);
+    /* Inside a quoted array element only the double quote and the backslash need escaping. */
+    for (const char *p = text; *p;) {
+        size_t run = strcspn(p, "\"\\");
+        put(a, p, run);
+        p += run;
+        if (*p) {
+            put(a, "\\", 1);
+            put(a, p, 1);
+            p++;
+        }
+    }
+    put(a, "\"", 1);
+}
+
+void cf_sqlarr_addf(cf_sqlarr *a, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    cf_sqlarr_add(a, buf);
+}
+
+const char *cf_sqlarr_text(cf_sqlarr *a)
+{
+    if (a->count == 0)
+        return "{}";
+    put(a, "}", 1);
+    a->len--; /* the closing brace is written again after the next element */
+    if (a->failed)
+        return "{}";
+    a->buf[a->len + 1] = '\0';
+    return a->buf;
+}
+
+void cf_sqlarr_reset(cf_sqlarr *a)
+{
+    a->len = 0;
+    a->count = 0;
+    a->failed = 0;
+}
+
+void cf_sqlarr_free(cf_sqlarr *a)
+{
+    free(a->buf);
+    memset(a, 0, sizeof *a);
 }

@@ -18,11 +18,37 @@
 PGconn *cf_store_connect(const char *conninfo, char *err, size_t errsz);
 
 /*
+ * Prepares a new or reset session: the time zone (CASEFLOW_TZ, default
+ * Asia/Shanghai) and server notices routed to debug logging.  Returns 0 or CF_EDB.
+ */
+int cf_store_session(PGconn *db, char *err, size_t errsz) CF_MUST_CHECK;
+
+/*
  * Runs `sql` with `nparams` text parameters and returns the result when its
  * status is COMMAND_OK or TUPLES_OK; the caller frees it with PQclear.
  * On failure returns NULL and writes the server's message into `err`.
  */
 PGresult *cf_store_exec(PGconn *db, const char *sql, int nparams, const char *const *params,
                         char *err, size_t errsz);
+
+/*
+ * A PostgreSQL array literal built element by element ("{\"a\",NULL}"), for
+ * passing a column of a whole batch as one parameter to INSERT ... SELECT FROM
+ * unnest($1::text[], ...).  Elements are quoted and escaped; NULL is SQL NULL.
+ */
+typedef struct cf_sqlarr {
+    char *buf;
+    size_t len, cap;
+    size_t count;
+    int failed; /* set when memory ran out; the literal is then unusable */
+} cf_sqlarr;
+
+void cf_sqlarr_init(cf_sqlarr *a);
+void cf_sqlarr_add(cf_sqlarr *a, const char *text);
+void cf_sqlarr_addf(cf_sqlarr *a, const char *fmt, ...) CF_PRINTF(2, 3);
+/* Returns the literal ("{}" when empty); valid until the next add or free. */
+const char *cf_sqlarr_text(cf_sqlarr *a);
+void cf_sqlarr_reset(cf_sqlarr *a);
+void cf_sqlarr_free(cf_sqlarr *a);
 
 #endif

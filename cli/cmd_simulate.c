@@ -36,6 +36,26 @@ static json_t *time_string(const sim *S, cf_time t)
     return json_string(buf);
 }
 
+/* Drops the task `id` from the batches still waiting. */
+static void unbatch(sim *S, const char *id)
+{
+    const char *k, *g;
+    json_t *groups, *list;
+
+    if (!id)
+        return;
+    json_object_foreach(S->pending, k, groups)
+    {
+        json_object_foreach(groups, g, list)
+        {
+            for (size_t j = 0; j < json_array_size(list); j++)
+                if (strcmp(json_string_value(json_object_get(json_array_get(list, j), "id")), id) ==
+                    0)
+                    json_array_remove(list, j--);
+        }
+    }
+}
+
 /* Keeps batched tasks until their kind's next dispatch, and drops cancelled ones. */
 static void track_batches(sim *S, const char *case_no, json_t *actions, cf_time now)
 {
@@ -64,20 +84,7 @@ static void track_batches(sim *S, const char *case_no, json_t *actions, cf_time 
                 json_object_set_new(
                     S->next, task, json_integer(cf_schedule_next(tk->batch, S->wf->calendar, now)));
         } else if (strcmp(kind, "task.cancel") == 0) {
-            const char *id = json_string_value(json_object_get(a, "id"));
-            const char *k, *g;
-            json_t *groups, *list;
-            json_object_foreach(S->pending, k, groups)
-            {
-                json_object_foreach(groups, g, list)
-                {
-                    for (size_t j = 0; j < json_array_size(list); j++)
-                        if (strcmp(
-                                json_string_value(json_object_get(json_array_get(list, j), "id")),
-                                id) == 0)
-                            json_array_remove(list, j--);
-                }
-            }
+            unbatch(S, json_string_value(json_object_get(a, "id")));
         }
     }
 }
@@ -96,6 +103,9 @@ static void apply(sim *S, json_t *event, cf_time now, const char *where)
         S->rejected++;
         return;
     }
+    for (size_t i = 0; i < json_array_size(step.warnings); i++)
+        fprintf(stderr, "%s: case %s: warning: %s\n", where, case_no,
+                json_string_value(json_array_get(step.warnings, i)));
     line = json_pack("{s:O, s:s, s:s, s:s, s:s, s:O}", "time", json_object_get(event, "time"),
                      "case", case_no, "event", type, "from", step.from, "to", step.to, "actions",
                      step.actions);
@@ -105,6 +115,9 @@ static void apply(sim *S, json_t *event, cf_time now, const char *where)
         json_object_set(line, "data", json_object_get(event, "data"));
     print_json(line);
     json_decref(line);
+    /* A task finished before its batch went out is no longer part of it. */
+    if (strncmp(type, "task.", 5) == 0)
+        unbatch(S, json_string_value(json_object_get(json_object_get(event, "data"), "task_id")));
     track_batches(S, case_no, step.actions, now);
     json_object_set(S->cases, case_no, step.state);
     cf_step_clear(&step);
@@ -316,7 +329,6 @@ int cf_cmd_simulate(int argc, char **argv)
         }
         type = json_string_value(json_object_get(ev, "type"));
         decl = type ? cf_workflow_event(S.wf, type) : NULL;
-        resolve_task_ref(&S, ev);
         if (!type) {
             fprintf(stderr, "%s: the event has no type\n", where);
         } else if (!decl) {
@@ -328,7 +340,9 @@ int cf_cmd_simulate(int argc, char **argv)
                    cf_time_parse(when, &t) != 0) {
             fprintf(stderr, "%s: the event's time is missing or not ISO 8601\n", where);
         } else {
+            /* Timers due before the event fire first; "@activity" may name a task they made. */
             advance(&S, t);
+            resolve_task_ref(&S, ev);
             apply(&S, ev, t, where);
             json_decref(ev);
             continue;

@@ -8,6 +8,12 @@ const struct cf_command cf_commands[] = {
     {"graph", "print a workflow's state machine as Graphviz DOT", cf_cmd_graph},
     {"simulate", "run a workflow on events from stdin, without Kafka or a database",
      cf_cmd_simulate},
+    {"engine", "run the engine: events in, case state in PostgreSQL, tasks and feed out",
+     cf_cmd_engine},
+    {"db", "database operations (migrate)", cf_cmd_db},
+    {"case", "show a case's state, data, timers and open tasks", cf_cmd_case},
+    {"stats", "cases per state, tasks, dead letters, lag", cf_cmd_stats},
+    {"feed", "send the filing feed to Kafka, or --generate a synthetic one", cf_cmd_feed},
     {"doctor", "check that PostgreSQL and Kafka named by the environment answer", cf_cmd_doctor},
     {NULL, NULL, NULL},
 };

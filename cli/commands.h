@@ -19,5 +19,10 @@ int cf_cmd_doctor(int argc, char **argv);
 int cf_cmd_check(int argc, char **argv);
 int cf_cmd_graph(int argc, char **argv);
 int cf_cmd_simulate(int argc, char **argv);
+int cf_cmd_feed(int argc, char **argv);
+int cf_cmd_engine(int argc, char **argv);
+int cf_cmd_db(int argc, char **argv);
+int cf_cmd_case(int argc, char **argv);
+int cf_cmd_stats(int argc, char **argv);
 
 #endif

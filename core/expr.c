@@ -1061,15 +1061,13 @@ static int equal(const json_t *a, const json_t *b, int depth)
         return 1;
     }
     if (json_is_object(a)) {
-        const char *key;
-        size_t klen;
-        json_t *va;
         if (json_object_size(a) != json_object_size(b))
             return 0;
-        json_object_keylen_foreach((json_t *)a, key, klen, va)
-        {
-            const json_t *vb = json_object_getn(b, key, klen);
-            int r = vb ? equal(va, vb, depth + 1) : 0;
+        for (void *it = json_object_iter((json_t *)a); it;
+             it = json_object_iter_next((json_t *)a, it)) {
+            const json_t *vb =
+                json_object_getn(b, json_object_iter_key(it), json_object_iter_key_len(it));
+            int r = vb ? equal(json_object_iter_value(it), vb, depth + 1) : 0;
             if (r != 1)
                 return r;
         }

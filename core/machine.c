@@ -30,6 +30,7 @@ typedef struct run {
     json_t *root;   /* what expressions read (owned) */
     json_t *out;    /* actions (owned) */
     json_t *path;   /* states passed (owned) */
+    json_t *warn;   /* warnings (owned) */
     long seq;
     int action_no;
     char *err;
@@ -115,12 +116,45 @@ static int resolve(void *ctx, const char *ref, cf_time *out)
     return 0;
 }
 
+static void warn(run *r, const char *fmt, ...) CF_PRINTF(2, 3);
+
+static void warn(run *r, const char *fmt, ...)
+{
+    char buf[512];
+    size_t i;
+    json_t *w;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    json_array_foreach(r->warn, i, w)
+    {
+        if (strcmp(json_string_value(w), buf) == 0)
+            return;
+    }
+    json_array_append_new(r->warn, json_string(buf));
+}
+
 static int eval_when(run *r, const cf_when *w, const char *text, cf_time *out)
 {
-    int rc = cf_when_eval(w, r->wf->calendar, resolve, r, out);
+    int first, last, rc = cf_when_eval(w, r->wf->calendar, resolve, r, out);
+    cf_date d;
+
     if (rc != 0)
         return fail(r, CF_EINVAL, "cannot compute '%s': a date it counts from is not set",
                     text ? text : "time");
+    d = cf_time_date(*out, offset(r));
+    /* Working days past the calendar's data are a guess: say so (DOMAIN.md, Time). */
+    if (!cf_calendar_knows(r->wf->calendar, d) &&
+        cf_calendar_years(r->wf->calendar, &first, &last) == 0) {
+        char day[CF_DATE_BUFSZ];
+        cf_date_format(d, day, sizeof day);
+        warn(r,
+             "'%s' gives %s, outside the calendar's years %d-%d: working days there are "
+             "assumed to be Monday to Friday",
+             text ? text : "time", day, first, last);
+    }
     return 0;
 }
 
@@ -183,9 +217,14 @@ static int action_post(run *r, const cf_action *a, const cf_task_kind *tk, json_
         if (rc)
             return rc;
         if (!json_is_string(v) || !cf_workflow_post(r->wf, json_string_value(v))) {
+            /* The value is not quoted: an expression may read case data, which is personal. */
+            rc = fail(r, CF_EINVAL, "%s:%d:%d: the post computed here is %s", r->wf->path,
+                      a->post_pos.line, a->post_pos.col,
+                      json_is_string(v) ? "no declared post"
+                      : json_is_null(v) ? "missing"
+                                        : "not a text");
             json_decref(v);
-            return fail(r, CF_EINVAL, "%s:%d:%d: the post computed for this action is not a post",
-                        r->wf->path, a->pos.line, a->pos.col);
+            return rc;
         }
         *post = v;
     } else if (tk && tk->post) {
@@ -199,39 +238,78 @@ static void emit(run *r, json_t *action)
     json_array_append_new(r->out, action);
 }
 
-/* Replaces ${case.field} (and ${event.field}) in a message with the values. */
+/* The value a ${...} part of a text names: case.*, event.* or task.* (the task whose event
+ * this is), or NULL. */
+static json_t *text_value(run *r, const char *path)
+{
+    if (strncmp(path, "case.", 5) == 0)
+        return lookup(r->data, path + 5);
+    if (strncmp(path, "event.", 6) == 0)
+        return lookup(json_object_get(r->event, "data"), path + 6);
+    if (strncmp(path, "task.", 5) == 0)
+        return lookup(json_object_get(r->root, "task"), path + 5);
+    return NULL;
+}
+
+/* Appends a value to out[*o..n): texts as they are, numbers in digits, a list of texts joined
+ * with 、; anything else (missing, objects) adds nothing. */
+static void append_value(char *out, size_t n, size_t *o, const json_t *v)
+{
+    int k = 0;
+    size_t i;
+    const json_t *x;
+
+    if (json_is_string(v))
+        k = snprintf(out + *o, n - *o, "%s", json_string_value(v));
+    else if (json_is_integer(v))
+        k = snprintf(out + *o, n - *o, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        k = snprintf(out + *o, n - *o, "%.2f", json_real_value(v));
+    else if (json_is_boolean(v))
+        k = snprintf(out + *o, n - *o, "%s", json_is_true(v) ? "true" : "false");
+    else if (json_is_array(v))
+        json_array_foreach(v, i, x)
+        {
+            if (i > 0 && *o + 1 < n)
+                *o += (size_t)snprintf(out + *o, n - *o, "、");
+            if (*o >= n)
+                *o = n - 1;
+            append_value(out, n, o, x);
+        }
+    if (k > 0)
+        *o += (size_t)k;
+    if (*o >= n)
+        *o = n - 1;
+}
+
+/* Writes `text` to out with each ${case.field}, ${event.field} and ${task.field} replaced by
+ * its value; truncates at n - 1 bytes. */
+static void fill_text(run *r, const char *text, char *out, size_t n)
+{
+    size_t o = 0;
+
+    while (*text && o + 1 < n) {
+        const char *end;
+        if (text[0] == '$' && text[1] == '{' && (end = strchr(text, '}'))) {
+            char path[128];
+            size_t len = (size_t)(end - text - 2);
+            if (len < sizeof path) {
+                memcpy(path, text + 2, len);
+                path[len] = '\0';
+                append_value(out, n, &o, text_value(r, path));
+            }
+            text = end + 1;
+            continue;
+        }
+        out[o++] = *text++;
+    }
+    out[o] = '\0';
+}
+
 static json_t *fill_message(run *r, const char *msg)
 {
     char out[1024];
-    size_t o = 0;
-
-    while (*msg && o + 1 < sizeof out) {
-        const char *end;
-        if (msg[0] == '$' && msg[1] == '{' && (end = strchr(msg, '}'))) {
-            char path[128];
-            size_t len = (size_t)(end - msg - 2);
-            json_t *v = NULL;
-            if (len < sizeof path) {
-                memcpy(path, msg + 2, len);
-                path[len] = '\0';
-                if (strncmp(path, "case.", 5) == 0)
-                    v = lookup(r->data, path + 5);
-                else if (strncmp(path, "event.", 6) == 0)
-                    v = lookup(json_object_get(r->event, "data"), path + 6);
-            }
-            if (json_is_string(v))
-                o += (size_t)snprintf(out + o, sizeof out - o, "%s", json_string_value(v));
-            else if (json_is_integer(v))
-                o += (size_t)snprintf(out + o, sizeof out - o, "%lld",
-                                      (long long)json_integer_value(v));
-            msg = end + 1;
-            if (o >= sizeof out)
-                o = sizeof out - 1;
-            continue;
-        }
-        out[o++] = *msg++;
-    }
-    out[o] = '\0';
+    fill_text(r, msg, out, sizeof out);
     return json_string(out);
 }
 
@@ -252,10 +330,15 @@ static int run_task(run *r, const cf_action *a)
 {
     const cf_task_kind *tk = cf_workflow_kind(r->wf, a->name);
     json_t *post = NULL, *params = json_object(), *act, *due = json_null();
-    char id[32];
+    char id[32], as[128];
     int rc = 0;
 
     task_id(r, id, sizeof id);
+    /* incident_${task.name}: one activity per failed task, so that one incident does not
+     * replace another. */
+    snprintf(as, sizeof as, "%s", a->as);
+    if (a->as_template)
+        fill_text(r, a->as, as, sizeof as);
     if ((rc = action_post(r, a, tk, &post)))
         goto out;
     for (size_t i = 0; i < a->nfields; i++) {
@@ -271,15 +354,15 @@ static int run_task(run *r, const cf_action *a)
         due = time_json(r, t);
     }
     /* A task started again under the same name replaces the open one. */
-    cancel_task(r, a->as);
+    cancel_task(r, as);
     act = json_pack("{s:s, s:s, s:s, s:O, s:O, s:o}", "task_id", id, "kind", a->name, "status",
                     "open", "post", post ? post : json_null(), "due", due, "created_at",
                     time_json(r, r->now));
-    json_object_set_new(r->acts, a->as, act);
+    json_object_set_new(r->acts, as, act);
     {
         json_t *out =
             json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:b}", "kind", "task", "task", a->name,
-                      "activity", a->as, "id", id, "post", post ? post : json_null(), "due", due,
+                      "activity", as, "id", id, "post", post ? post : json_null(), "due", due,
                       "params", params, "worker", tk && tk->worker);
         if (a->title)
             json_object_set_new(out, "title", json_string(a->title));
@@ -354,7 +437,7 @@ static int run_action(run *r, const cf_action *a)
                 if ((rc = field_value(r, &a->fields[i], &v)))
                     return rc;
             } else {
-                if ((rc = eval_when(r, a->fields[i].when, a->fields[i].name, &t)))
+                if ((rc = eval_when(r, a->fields[i].when, a->fields[i].text, &t)))
                     return rc;
                 v = time_json(r, t);
             }
@@ -370,8 +453,8 @@ static int run_action(run *r, const cf_action *a)
             return rc;
         if (!json_is_object(v)) {
             json_decref(v);
-            return fail(r, CF_EINVAL, "%s:%d:%d: merge needs an object", r->wf->path, a->pos.line,
-                        a->pos.col);
+            return fail(r, CF_EINVAL, "%s:%d:%d: merge needs an object", r->wf->path,
+                        a->name_pos.line, a->name_pos.col);
         }
         json_object_update(r->data, v);
         emit(r, json_pack("{s:s, s:o}", "kind", "merge", "fields", v));
@@ -610,10 +693,22 @@ static int apply(run *r, const json_t *state)
         if ((rc = book_task(r, data, &activity)))
             return rc;
     } else if (strcmp(r->type, "timer.fired") == 0) {
+        const char *due = json_string_value(json_object_get(data, "due"));
+        const char *set;
+        cf_time want, got;
         timer = json_string_value(json_object_get(data, "timer"));
-        if (!timer || !json_object_get(r->timers, timer))
+        set = timer ? json_string_value(json_object_get(r->timers, timer)) : NULL;
+        if (!set)
             return fail(r, CF_ESTATE, "timer %s is not set on case %s", timer ? timer : "(none)",
                         r->case_no);
+        /* A timer restarted after this firing was made is set for another time: the old
+         * firing must not consume the new timer.  Instants are compared, not texts. */
+        if (!due || cf_time_parse(due, &got) != 0 || cf_time_parse(set, &want) != 0 ||
+            got != want)
+            return fail(r, CF_ESTATE,
+                        "stale timer.fired: timer %s of case %s is set for %s, this firing is "
+                        "for %s",
+                        timer, r->case_no, set, due ? due : "(no due time)");
         json_object_del(r->timers, timer);
     }
     if ((rc = match(r, r->type, activity, timer, &t)))
@@ -650,7 +745,8 @@ int cf_machine_apply(const cf_workflow *wf, const json_t *state, const json_t *e
         return fail(&r, CF_EINVAL, "the event lacks a type, a case or a valid time");
     r.out = json_array();
     r.path = json_array();
-    if (!r.out || !r.path) {
+    r.warn = json_array();
+    if (!r.out || !r.path || !r.warn) {
         rc = fail(&r, CF_ENOMEM, "out of memory");
         goto out;
     }
@@ -660,7 +756,8 @@ int cf_machine_apply(const cf_workflow *wf, const json_t *state, const json_t *e
         out->state = r.st;
         out->actions = r.out;
         out->path = r.path;
-        r.st = r.out = r.path = NULL;
+        out->warnings = r.warn;
+        r.st = r.out = r.path = r.warn = NULL;
         snprintf(out->from, sizeof out->from, "%s", state ? json_string_value(first) : "");
         snprintf(out->to, sizeof out->to, "%s",
                  json_string_value(json_object_get(out->state, "state")));
@@ -669,6 +766,7 @@ out:
     json_decref(r.st);
     json_decref(r.out);
     json_decref(r.path);
+    json_decref(r.warn);
     json_decref(r.root);
     return rc;
 }
@@ -678,5 +776,6 @@ void cf_step_clear(cf_step *step)
     json_decref(step->state);
     json_decref(step->actions);
     json_decref(step->path);
+    json_decref(step->warnings);
     memset(step, 0, sizeof *step);
 }

@@ -26,6 +26,8 @@ typedef struct cf_step {
     json_t *state;   /* the case's state after the event (new reference) */
     json_t *actions; /* what the engine must now do, in order (new reference) */
     json_t *path;    /* the states passed through, first the one before the event */
+    json_t *warnings; /* texts worth telling a person, e.g. a date computed past the calendar's
+                         data with the Monday-Friday fallback (new reference, maybe empty) */
     char from[64];   /* the state before the event ("" when the event created the case) */
     char to[64];     /* the state after it */
 } cf_step;
@@ -38,7 +40,10 @@ typedef struct cf_step {
  *   CF_ENOTFOUND  the case does not exist and the event does not create one,
  *                 or a task.* event names a task the case does not have;
  *   CF_EDUP       the case exists already, or the task is no longer open;
- *   CF_ESTATE     the event is not expected in the case's state, or a timer is not set;
+ *   CF_ESTATE     the event is not expected in the case's state, the timer is not set, or
+ *                 it is stale: timer.fired's data.due is not the time the case's timer of
+ *                 that name is set for now (it was restarted after this firing was made), so
+ *                 the old firing must not be consumed ("stale" is in the message);
  *   CF_EINVAL     the workflow cannot be evaluated on this input (message says where).
  */
 int cf_machine_apply(const cf_workflow *wf, const json_t *state, const json_t *event, cf_time now,

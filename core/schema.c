@@ -30,6 +30,8 @@
 #define MAX_COMPILE_DEPTH 512
 /* Room for a schema location in compile error messages; longer ones are cut. */
 #define PATH_MAX_LEN 400
+/* What validation says when it reaches CF_SCHEMA_MAX_DEPTH. */
+#define TOO_DEEP "validation nests deeper than " STR(CF_SCHEMA_MAX_DEPTH) " schemas"
 /* How many failing alternatives of anyOf/oneOf an error message describes. */
 #define MAX_DESCRIBED 3
 
@@ -77,6 +79,7 @@ struct list {
 
 struct prop {
     const char *name;
+    uint32_t hash;
     const cf_schema *schema;
 };
 
@@ -119,8 +122,10 @@ struct cf_schema {
     size_t min_props, max_props;
     const char **required;
     size_t nrequired;
-    struct prop *props; /* sorted by name */
+    struct prop *props;
     size_t nprops;
+    uint32_t *prop_slots; /* hash table of 1 + index into props (0: empty); size a power of 2 */
+    uint32_t prop_mask;
     struct patprop *patprops;
     size_t npatprops;
     const cf_schema *additional_props;
@@ -586,6 +591,7 @@ static void node_free(cf_schema *n)
     free(n->patprops);
     free(n->deps);
     free(n->props);
+    free(n->prop_slots);
     free(n->required);
     free(n->tuple.v);
     free(n->all_of.v);
@@ -860,9 +866,33 @@ static int compile_type(struct cctx *c, cf_schema *n, const json_t *t)
     return 0;
 }
 
-static int prop_cmp(const void *a, const void *b)
+/* FNV-1a: member names are short, and this is what every member of every object is looked up
+ * with, so it must be cheap rather than strong. */
+static uint32_t name_hash(const char *s)
 {
-    return strcmp(((const struct prop *)a)->name, ((const struct prop *)b)->name);
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* Builds the hash table over `properties` that validation looks each member name up in. */
+static int index_props(struct cctx *c, cf_schema *n)
+{
+    size_t cap = 4;
+    while (cap < n->nprops * 2)
+        cap *= 2;
+    n->prop_slots = calloc(cap, sizeof *n->prop_slots);
+    if (!n->prop_slots)
+        return nomem(c);
+    n->prop_mask = (uint32_t)(cap - 1);
+    for (size_t i = 0; i < n->nprops; i++) {
+        uint32_t k = n->props[i].hash = name_hash(n->props[i].name);
+        while (n->prop_slots[k & n->prop_mask])
+            k++;
+        n->prop_slots[k & n->prop_mask] = (uint32_t)i + 1;
+    }
+    return 0;
 }
 
 static int compile_object_keywords(struct cctx *c, cf_schema *n, const char *base)
@@ -905,7 +935,8 @@ static int compile_object_keywords(struct cctx *c, cf_schema *n, const char *bas
             n->props[n->nprops].name = key;
             n->props[n->nprops++].schema = p;
         }
-        qsort(n->props, n->nprops, sizeof *n->props, prop_cmp);
+        if ((rc = index_props(c, n)))
+            goto out;
         path_pop(c, old);
     }
     if ((v = json_object_get(s, "patternProperties"))) {
@@ -1459,6 +1490,12 @@ static int link_all(struct cctx *c)
             }
         }
     }
+    /* Point each $ref straight at the end of its chain, so validation takes one step. */
+    for (size_t i = 0; i < set->npending && !rc; i++) {
+        cf_schema *n = set->pending[i].node;
+        while (n->ref->kind == K_REF)
+            n->ref = n->ref->ref;
+    }
     pending_clear(set);
     return rc;
 }
@@ -1665,22 +1702,46 @@ struct vctx {
 
 static int validate(struct vctx *v, const cf_schema *s, const json_t *x);
 
+/* Writes the instance location as a JSON pointer.  A location too long for `buf` keeps its
+ * first and last members with "/..." between them, so that the message after it survives. */
 static void where_text(const struct vctx *v, char *buf, size_t sz)
 {
+    char full[2048];
     size_t len = 0;
-    buf[0] = '\0';
     if (v->npath == 0) {
         snprintf(buf, sz, "(root)");
         return;
     }
-    for (size_t i = 0; i < v->npath && len + 1 < sz; i++) {
+    full[0] = '\0';
+    for (size_t i = 0; i < v->npath && len + 1 < sizeof full; i++) {
         if (v->path[i].key) {
-            len = pointer_append(buf, len, sz, v->path[i].key);
+            len = pointer_append(full, len, sizeof full, v->path[i].key);
         } else {
-            int k = snprintf(buf + len, sz - len, "/%zu", v->path[i].index);
+            int k = snprintf(full + len, sizeof full - len, "/%zu", v->path[i].index);
             len = k < 0 ? len : len + (size_t)k;
         }
     }
+    len = strlen(full);
+    if (len < sz) {
+        memcpy(buf, full, len + 1);
+        return;
+    }
+    size_t head = sz / 3, tail;
+    while (head > 0 && full[head] != '/')
+        head--;
+    tail = len - (sz - head - sizeof "/...");
+    while (tail < len && full[tail] != '/')
+        tail++;
+    if (head == 0 || tail >= len) {
+        /* One enormous member name: cut it, but not inside a UTF-8 sequence. */
+        size_t cut = sz - 1;
+        while (cut > 0 && ((unsigned char)full[cut] & 0xC0) == 0x80)
+            cut--;
+        memcpy(buf, full, cut);
+        buf[cut] = '\0';
+        return;
+    }
+    snprintf(buf, sz, "%.*s/...%s", (int)head, full, full + tail);
 }
 
 static int vfail(struct vctx *v, const char *fmt, ...) CF_PRINTF(2, 3);
@@ -1691,7 +1752,7 @@ static int vfail(struct vctx *v, const char *fmt, ...)
 {
     if (v->quiet || v->fatal)
         return -1;
-    char where[512], msg[1024];
+    char where[256], msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -1704,7 +1765,7 @@ static int vfail(struct vctx *v, const char *fmt, ...)
 static int vfatal(struct vctx *v, const char *what)
 {
     if (!v->fatal) {
-        char where[512];
+        char where[256];
         where_text(v, where, sizeof where);
         cf_errf(v->top_err, v->top_errsz, CF_ESCHEMA, "%s: %s", where, what);
         v->fatal = 1;
@@ -1757,39 +1818,127 @@ static void types_text(unsigned types, char *buf, size_t sz)
     }
 }
 
-/* A schema value for a message ("[\"money\",\"act\"]"), cut to fit. */
+static void put(char *buf, size_t sz, size_t *len, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && *len + 1 < sz; i++)
+        buf[(*len)++] = s[i];
+    buf[*len] = '\0';
+}
+
+static void render_string(const char *str, size_t n, char *buf, size_t sz, size_t *len)
+{
+    put(buf, sz, len, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)str[i];
+        if (ch == '"' || ch == '\\') {
+            put(buf, sz, len, "\\", 1);
+            put(buf, sz, len, str + i, 1);
+        } else if (ch < 0x20) {
+            char tmp[8];
+            snprintf(tmp, sizeof tmp, "\\u%04x", ch);
+            put(buf, sz, len, tmp, strlen(tmp));
+        } else {
+            put(buf, sz, len, str + i, 1);
+        }
+    }
+    put(buf, sz, len, "\"", 1);
+}
+
+static void render(const json_t *j, char *buf, size_t sz, size_t *len, int depth)
+{
+    char tmp[40];
+    switch (json_typeof(j)) {
+    case JSON_STRING:
+        render_string(json_string_value(j), json_string_length(j), buf, sz, len);
+        return;
+    case JSON_INTEGER:
+    case JSON_REAL:
+        num_text(num_of(j), tmp, sizeof tmp);
+        put(buf, sz, len, tmp, strlen(tmp));
+        return;
+    case JSON_TRUE: put(buf, sz, len, "true", 4); return;
+    case JSON_FALSE: put(buf, sz, len, "false", 5); return;
+    case JSON_NULL: put(buf, sz, len, "null", 4); return;
+    case JSON_ARRAY:
+        put(buf, sz, len, "[", 1);
+        for (size_t i = 0; i < json_array_size(j) && depth < 8; i++) {
+            if (i)
+                put(buf, sz, len, ",", 1);
+            render(json_array_get(j, i), buf, sz, len, depth + 1);
+        }
+        put(buf, sz, len, "]", 1);
+        return;
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *val;
+        int first = 1;
+        put(buf, sz, len, "{", 1);
+        json_object_foreach((json_t *)j, key, val)
+        {
+            if (depth >= 8)
+                break;
+            if (!first)
+                put(buf, sz, len, ",", 1);
+            first = 0;
+            render_string(key, strlen(key), buf, sz, len);
+            put(buf, sz, len, ":", 1);
+            render(val, buf, sz, len, depth + 1);
+        }
+        put(buf, sz, len, "}", 1);
+        return;
+    }
+    }
+}
+
+/* A schema value for a message ("[\"money\",\"act\"]"), cut to fit.  jansson's encoder is not
+ * used: it marks containers while encoding, which is unsafe while other threads validate
+ * against the same schema. */
 static void value_text(const json_t *j, char *buf, size_t sz)
 {
-    char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-    snprintf(buf, sz, "%s", s ? s : "?");
-    if (s && strlen(s) >= sz && sz > 4)
-        memcpy(buf + sz - 4, "...", 4);
-    free(s);
+    size_t len = 0;
+    buf[0] = '\0';
+    render(j, buf, sz, &len, 0);
+    if (len + 1 >= sz && sz > 4) {
+        /* Cut, but not inside a UTF-8 sequence. */
+        size_t cut = sz - 4;
+        while (cut > 0 && ((unsigned char)buf[cut] & 0xC0) == 0x80)
+            cut--;
+        memcpy(buf + cut, "...", 4);
+    }
 }
 
 static int check_number(struct vctx *v, const cf_schema *s, const json_t *x)
 {
     struct num n = num_of(x);
+    const struct num *bound = NULL;
+    const char *what = NULL;
     char b[40];
     unsigned f = s->num_flags;
     if ((f & N_MINIMUM) && num_cmp(n, s->minimum) < 0)
-        return vfail(v, "must be >= %s", num_text(s->minimum, b, sizeof b));
-    if ((f & N_MAXIMUM) && num_cmp(n, s->maximum) > 0)
-        return vfail(v, "must be <= %s", num_text(s->maximum, b, sizeof b));
-    if ((f & N_XMINIMUM) && num_cmp(n, s->xminimum) <= 0)
-        return vfail(v, "must be > %s", num_text(s->xminimum, b, sizeof b));
-    if ((f & N_XMAXIMUM) && num_cmp(n, s->xmaximum) >= 0)
-        return vfail(v, "must be < %s", num_text(s->xmaximum, b, sizeof b));
-    if ((f & N_MULTIPLE) && !is_multiple(n, s->multiple_of))
-        return vfail(v, "must be a multiple of %s", num_text(s->multiple_of, b, sizeof b));
-    return 0;
+        bound = &s->minimum, what = ">=";
+    else if ((f & N_MAXIMUM) && num_cmp(n, s->maximum) > 0)
+        bound = &s->maximum, what = "<=";
+    else if ((f & N_XMINIMUM) && num_cmp(n, s->xminimum) <= 0)
+        bound = &s->xminimum, what = ">";
+    else if ((f & N_XMAXIMUM) && num_cmp(n, s->xmaximum) >= 0)
+        bound = &s->xmaximum, what = "<";
+    else if ((f & N_MULTIPLE) && !is_multiple(n, s->multiple_of))
+        bound = &s->multiple_of, what = "a multiple of";
+    if (!bound)
+        return 0;
+    if (v->quiet)
+        return -1;
+    return vfail(v, "must be %s %s", what, num_text(*bound, b, sizeof b));
 }
 
 static int check_string(struct vctx *v, const cf_schema *s, const json_t *x)
 {
     const char *str = json_string_value(x);
     size_t bytes = json_string_length(x);
-    if (s->min_len > 0 || s->max_len != SIZE_MAX) {
+    /* A code point takes 1 to 4 bytes: most strings are within bounds by their byte length
+     * alone, and need not be counted. */
+    if ((s->min_len > 0 && bytes / 4 < s->min_len) ||
+        (s->max_len != SIZE_MAX && bytes > s->max_len)) {
         size_t len = utf8_length(str, bytes);
         if (len < s->min_len)
             return vfail(v, "is shorter than %zu character%s", s->min_len,
@@ -1873,16 +2022,11 @@ static int check_array(struct vctx *v, const cf_schema *s, const json_t *x)
 
 static const struct prop *prop_find(const cf_schema *s, const char *key)
 {
-    size_t lo = 0, hi = s->nprops;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(key, s->props[mid].name);
-        if (c == 0)
-            return &s->props[mid];
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
+    uint32_t h = name_hash(key);
+    for (uint32_t k = h, i; (i = s->prop_slots[k & s->prop_mask]) != 0; k++) {
+        const struct prop *p = &s->props[i - 1];
+        if (p->hash == h && strcmp(p->name, key) == 0)
+            return p;
     }
     return NULL;
 }
@@ -1906,7 +2050,7 @@ static int check_object(struct vctx *v, const cf_schema *s, const json_t *x)
         json_object_foreach((json_t *)x, key, val)
         {
             int matched = 0;
-            const struct prop *p = prop_find(s, key);
+            const struct prop *p = s->prop_slots ? prop_find(s, key) : NULL;
             if (p) {
                 matched = 1;
                 if (validate_at_key(v, p->schema, val, key))
@@ -2042,15 +2186,18 @@ static int check_combinations(struct vctx *v, const cf_schema *s, const json_t *
 
 static int check(struct vctx *v, const cf_schema *s, const json_t *x)
 {
-    if (s->kind == K_REF)
-        return validate(v, s->ref, x);
+    /* The messages below quote the schema; they are only worth formatting outside quiet parts. */
     if (s->types && !(s->types & instance_bits(x))) {
         char want[80];
+        if (v->quiet)
+            return -1;
         types_text(s->types, want, sizeof want);
         return vfail(v, "expected %s, got %s", want, instance_type(x));
     }
     if (s->const_val && !json_eq(s->const_val, x)) {
         char b[200];
+        if (v->quiet)
+            return -1;
         value_text(s->const_val, b, sizeof b);
         return vfail(v, "must be %s", b);
     }
@@ -2060,6 +2207,8 @@ static int check(struct vctx *v, const cf_schema *s, const json_t *x)
             ;
         if (i == n) {
             char b[300];
+            if (v->quiet)
+                return -1;
             value_text(s->enum_vals, b, sizeof b);
             return vfail(v, "must be one of %s", b);
         }
@@ -2080,13 +2229,15 @@ static int validate(struct vctx *v, const cf_schema *s, const json_t *x)
 {
     if (v->fatal)
         return -1;
+    /* Linked to the end of its chain of $refs (loops of $refs alone are refused at load). */
+    if (s->kind == K_REF)
+        s = s->ref;
     if (s->kind == K_TRUE)
         return 0;
     if (s->kind == K_FALSE)
         return vfail(v, "no value is allowed here");
     if (v->depth >= CF_SCHEMA_MAX_DEPTH)
-        return vfatal(v, "validation nests deeper than " STR(
-                             CF_SCHEMA_MAX_DEPTH) " schemas (does a schema refer to itself?)");
+        return vfatal(v, TOO_DEEP " (does a schema refer to itself?)");
     v->depth++;
     int rc = check(v, s, x);
     v->depth--;

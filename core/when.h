@@ -8,7 +8,7 @@
  *
  * Keywords are English and case-insensitive; a reference's field is kept as written.
  *
- *   expression  := alternative { "or" alternative } [ [","] "whichever is earlier" ]
+ *   expression  := alternative { "or" alternative } [ [","] "whichever is earlier|earliest" ]
  *   alternative := base { "at" HH:MM | "exact" }          (each suffix at most once)
  *   base        := REF
  *                | N unit ("after" | "before") REF
@@ -18,7 +18,8 @@
  *   unit        := "day[s]" | "working day[s]" | "week[s]" | "month[s]" | "hour[s]"
  *   REF         := "now" | "case." FIELD | "event." FIELD             (event.time, case.closed_at)
  *   FIELD       := NAME { "." NAME },  NAME := [A-Za-z_][A-Za-z0-9_]*
- *   N           := 0 ... 100000 (decimal digits);  D := 1 ... 31;  HH:MM := 00:00 ... 23:59
+ *   N           := 0 ... 100000 (decimal digits);  D := 1 ... 31;  Dth := 1st ... 31st
+ *   HH:MM       := 00:00 ... 23:59 (H:MM also accepted)
  *
  * Meaning (民诉法 期间 rules; dates are local dates of the calendar's zone):
  *  - The starting day is not counted: "15 days after" a filing on 2026-01-01 is 2026-01-16.

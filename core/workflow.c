@@ -7,6 +7,7 @@
  */
 #include "workflow.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -29,6 +30,7 @@ void cf_diags_free(cf_diags *d)
     for (size_t i = 0; i < d->count && d->lines; i++)
         free(d->lines[i]);
     free(d->lines);
+    free(d->where);
     memset(d, 0, sizeof *d);
 }
 
@@ -38,7 +40,7 @@ void cf_diags_add(cf_diags *d, const char *file, cf_pos pos, const char *fmt, ..
     int n = snprintf(msg, sizeof msg, "%s:%d:%d: ", file, pos.line, pos.col);
     va_list ap;
 
-    if (n < 0)
+    if (n < 0 || (size_t)n >= sizeof msg)
         n = 0;
     va_start(ap, fmt);
     vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
@@ -46,14 +48,44 @@ void cf_diags_add(cf_diags *d, const char *file, cf_pos pos, const char *fmt, ..
     if (d->count == d->cap) {
         size_t cap = d->cap ? d->cap * 2 : 16;
         char **lines = realloc(d->lines, cap * sizeof *lines);
-        if (!lines) {
-            d->count++;
+        cf_pos *where;
+        if (lines)
+            d->lines = lines;
+        where = lines ? realloc(d->where, cap * sizeof *where) : NULL;
+        if (!where) {
+            d->lost++;
             return;
         }
-        d->lines = lines;
+        d->where = where;
         d->cap = cap;
     }
-    d->lines[d->count++] = strdup(msg);
+    d->lines[d->count] = strdup(msg);
+    if (!d->lines[d->count]) {
+        d->lost++;
+        return;
+    }
+    d->where[d->count++] = pos;
+}
+
+/* Orders the lines from `from` on by their position in the file, keeping the order of lines at
+ * the same position: a reader goes through the file from top to bottom. */
+static void diags_sort(cf_diags *d, size_t from)
+{
+    if (!d->lines || !d->where)
+        return;
+    for (size_t i = from + 1; i < d->count; i++) {
+        char *line = d->lines[i];
+        cf_pos p = d->where[i];
+        size_t j = i;
+        while (j > from && (d->where[j - 1].line > p.line ||
+                            (d->where[j - 1].line == p.line && d->where[j - 1].col > p.col))) {
+            d->lines[j] = d->lines[j - 1];
+            d->where[j] = d->where[j - 1];
+            j--;
+        }
+        d->lines[j] = line;
+        d->where[j] = p;
+    }
 }
 
 /* ---- the loader's state and YAML helpers ---- */
@@ -63,8 +95,12 @@ typedef struct loader {
     cf_arena *ar;
     cf_diags *d;
     const char *file;
+    const char *src; /* the YAML text, to place problems inside multi-line scalars */
+    size_t srclen;
     yaml_document_t doc;
     size_t errors_at_start;
+    cf_pos root;       /* where the top-level mapping starts: missing keys are reported there */
+    cf_pos created_by; /* the value of created_by, or root */
 } loader;
 
 /* Where problems of the file as a whole are reported. */
@@ -87,15 +123,106 @@ static cf_pos pos_of(const yaml_node_t *n)
     return p;
 }
 
-/* Position of column `col` (1-based) inside a scalar, for errors inside expressions. */
-static cf_pos pos_in(const yaml_node_t *n, int col)
+/* The length in bytes of the UTF-8 character at s, at most `left`. */
+static size_t char_len(const char *s, size_t left)
+{
+    unsigned char c = (unsigned char)*s;
+    size_t n = c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    return n < left ? n : left;
+}
+
+/* The byte offset of a mark's line and column (in characters) in the source, or srclen. */
+static size_t mark_offset(const loader *L, const yaml_mark_t *m)
+{
+    size_t i = 0, line = 0, col = 0;
+    while (i < L->srclen && line < m->line)
+        if (L->src[i++] == '\n')
+            line++;
+    while (i < L->srclen && col < m->column && L->src[i] != '\n') {
+        i += char_len(L->src + i, L->srclen - i);
+        col++;
+    }
+    return i;
+}
+
+/*
+ * The position of character `col` (1-based) of a scalar's value, for problems inside
+ * expressions.  Walks the source from where the value starts (after a quote, or on the line
+ * after a block indicator `>-` or `|`): an escape (\" or '') is one character of the value, and
+ * a line break with the indentation after it is one character (a space when folded, a newline
+ * when literal), or one per blank line that follows it.
+ */
+static cf_pos pos_in(const loader *L, const yaml_node_t *n, int col)
 {
     cf_pos p = pos_of(n);
-    /* Plain and quoted scalars on one line: the text starts at the node (after a quote). */
-    if (n && n->type == YAML_SCALAR_NODE) {
-        int quoted = n->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
-                     n->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
-        p.col += quoted + (col > 0 ? col - 1 : 0);
+    yaml_scalar_style_t style;
+    size_t i, indent = 0;
+    int v = 1, block;
+
+    if (!n || n->type != YAML_SCALAR_NODE || !L->src)
+        return p;
+    style = n->data.scalar.style;
+    block = style == YAML_LITERAL_SCALAR_STYLE || style == YAML_FOLDED_SCALAR_STYLE;
+    i = mark_offset(L, &n->start_mark);
+    if (style == YAML_SINGLE_QUOTED_SCALAR_STYLE || style == YAML_DOUBLE_QUOTED_SCALAR_STYLE) {
+        i++;
+        p.col++;
+    } else if (block) {
+        while (i < L->srclen && L->src[i] != '\n')
+            i++;
+        /* The block's indentation is that of its first line that is not blank. */
+        for (;;) {
+            size_t k = i + 1;
+            if (i >= L->srclen)
+                return p;
+            p.line++;
+            indent = 0;
+            while (k < L->srclen && L->src[k] == ' ') {
+                k++;
+                indent++;
+            }
+            i = k;
+            if (k >= L->srclen || (L->src[k] != '\n' && L->src[k] != '\r'))
+                break;
+        }
+        p.col = (int)indent + 1;
+    }
+    while (v < col && i < L->srclen) {
+        char c = L->src[i];
+        if (c == '\r') {
+            i++;
+        } else if (c == '\n') {
+            int blanks = 0;
+            size_t skipped;
+            for (;;) {
+                size_t k = ++i;
+                p.line++;
+                skipped = 0;
+                /* A block keeps spaces beyond its indentation; other scalars drop them all. */
+                while (k < L->srclen && L->src[k] == ' ' && (!block || skipped < indent)) {
+                    k++;
+                    skipped++;
+                }
+                i = k;
+                if (k < L->srclen && L->src[k] == '\n') {
+                    blanks++;
+                    continue;
+                }
+                break;
+            }
+            p.col = (int)skipped + 1;
+            v += style == YAML_LITERAL_SCALAR_STYLE ? 1 + blanks : blanks ? blanks : 1;
+        } else if ((c == '\\' && style == YAML_DOUBLE_QUOTED_SCALAR_STYLE) ||
+                   (c == '\'' && style == YAML_SINGLE_QUOTED_SCALAR_STYLE && i + 1 < L->srclen &&
+                    L->src[i + 1] == '\'')) {
+            i += 2;
+            p.col += 2;
+            v++;
+        } else {
+            i += char_len(L->src + i, L->srclen - i);
+            p.col++;
+            v++;
+        }
     }
     return p;
 }
@@ -223,7 +350,7 @@ static cf_expr *expression(loader *L, yaml_node_t *n, const char *what)
     }
     e = cf_expr_parse(raw(n), err, sizeof err, &col);
     if (!e)
-        ERR(L, pos_in(n, col), "%s: %s", what, err);
+        ERR(L, pos_in(L, n, col), "%s: %s", what, err);
     return e;
 }
 
@@ -241,7 +368,7 @@ static cf_when *time_expression(loader *L, yaml_node_t *n, const char *what)
     }
     w = cf_when_parse(raw(n), err, sizeof err, &col);
     if (!w)
-        ERR(L, pos_in(n, col), "%s: bad time expression: %s", what, err);
+        ERR(L, pos_in(L, n, col), "%s: bad time expression: %s", what, err);
     return w;
 }
 
@@ -254,6 +381,7 @@ struct owned {
     cf_when *when;
     cf_schedule *schedule;
     json_t *json;
+    const yaml_node_t *node; /* where the expression was written; valid only while loading */
 };
 
 static struct owned **owned_list(cf_workflow *wf)
@@ -345,7 +473,46 @@ static cf_expr *owned_expr(loader *L, yaml_node_t *n, const char *what)
 {
     cf_expr *e = expression(L, n, what);
     own(L, e, NULL, NULL);
+    if (e && *owned_list(L->wf) && (*owned_list(L->wf))->expr == e)
+        (*owned_list(L->wf))->node = n;
     return e;
+}
+
+/* The scalar an expression was parsed from, or NULL. */
+static const yaml_node_t *expr_node(loader *L, const cf_expr *e)
+{
+    for (struct owned *o = *owned_list(L->wf); e && o; o = o->next)
+        if (o->expr == e)
+            return o->node;
+    return NULL;
+}
+
+/*
+ * The column (1-based, in characters) where `word` first stands in an expression's text as a
+ * name of its own, outside quotes and not as a later segment of a path; 1 when it does not.
+ */
+static int word_column(const char *text, const char *word)
+{
+    size_t wl = strlen(word);
+    int col = 1;
+    char quote = 0;
+
+    for (const char *s = text; s && *s; col++) {
+        if (quote) {
+            if (*s == '\\' && s[1])
+                s++;
+            else if (*s == quote)
+                quote = 0;
+        } else if (*s == '"' || *s == '\'') {
+            quote = *s;
+        } else if (strncmp(s, word, wl) == 0 &&
+                   (s == text || !(isalnum((unsigned char)s[-1]) || s[-1] == '_' || s[-1] == '.')) &&
+                   !(isalnum((unsigned char)s[wl]) || s[wl] == '_')) {
+            return col;
+        }
+        s += char_len(s, strlen(s));
+    }
+    return 1;
 }
 
 static cf_when *owned_when(loader *L, yaml_node_t *n, const char *what)
@@ -378,6 +545,7 @@ static void parse_fields(loader *L, yaml_node_t *n, cf_action *a, int times, con
         yaml_node_t *k = node(L, p->key), *v = node(L, p->value);
         cf_field *f = &a->fields[i];
         f->name = text(L, k, "a field name");
+        f->text = v->type == YAML_SCALAR_NODE ? text(L, v, "a field") : NULL;
         f->pos = pos_of(k);
         if (times) {
             f->when = owned_when(L, v, f->name ? f->name : "field");
@@ -403,14 +571,32 @@ static void parse_post(loader *L, yaml_node_t *n, cf_action *a)
     a->post_expr = owned_expr(L, n, "post");
 }
 
-static void parse_action(loader *L, yaml_node_t *n, cf_action *a)
+/* The list of a `cancel_task: [a, b]` or `cancel_timer: [a, b]` action, or NULL. */
+static yaml_node_t *cancel_list(loader *L, yaml_node_t *n)
+{
+    yaml_node_t *v = get(L, n, "cancel_task");
+    if (!v)
+        v = get(L, n, "cancel_timer");
+    return v && v->type == YAML_SEQUENCE_NODE ? v : NULL;
+}
+
+/* Parses the action `n`; `item`, when not NULL, is the one name of its cancel list that this
+ * action cancels, and `again` is set for the second and later names, whose mapping has been
+ * checked already. */
+static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *item, int again)
 {
     const char *verb = NULL;
     yaml_node_t *v = NULL;
+    cf_diags *d = L->d, quiet;
 
     a->pos = pos_of(n);
     if (!is_map(L, n, "an action"))
         return;
+    if (again) {
+        /* The same mapping's problems are reported once, by its first name. */
+        cf_diags_init(&quiet);
+        L->d = &quiet;
+    }
     check_keys(L, n, action_keys, "an action");
     for (const char *const *k = action_verbs; *k; k++) {
         yaml_node_t *x = get(L, n, *k);
@@ -425,12 +611,17 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a)
         ERR(L, pos_of(n),
             "an action needs one of task, cancel_task, timer, cancel_timer, set, "
             "set_time, assign, notify, merge");
-        return;
+        goto out;
     }
+    if (item)
+        v = item;
+    a->name_pos = pos_of(v);
     if (strcmp(verb, "task") == 0) {
         a->kind = CF_ACT_TASK;
         a->name = text(L, v, "task");
         a->as = get(L, n, "as") ? text(L, get(L, n, "as"), "as") : a->name;
+        a->as_template = a->as && strstr(a->as, "${") != NULL;
+        a->post_pos = pos_of(get(L, n, "post"));
         parse_post(L, get(L, n, "post"), a);
         a->at = owned_when(L, get(L, n, "due"), "due");
         a->at_text = get(L, n, "due") ? text(L, get(L, n, "due"), "due") : NULL;
@@ -456,6 +647,7 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a)
     } else if (strcmp(verb, "assign") == 0) {
         a->kind = CF_ACT_ASSIGN;
         a->name = text(L, v, "assign");
+        a->post_pos = pos_of(v);
         if (a->name && strcmp(a->name, "team") != 0)
             parse_post(L, v, a);
     } else if (strcmp(verb, "merge") == 0) {
@@ -463,6 +655,7 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a)
         a->value = owned_expr(L, v, "merge");
     } else {
         a->kind = CF_ACT_NOTIFY;
+        a->post_pos = pos_of(v);
         parse_post(L, v, a);
         a->message = get(L, n, "message") ? text(L, get(L, n, "message"), "message") : "";
     }
@@ -478,6 +671,11 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a)
         ERR(L, pos_of(get(L, n, "message")), "'message' belongs to notify, not to %s", verb);
     if (a->kind != CF_ACT_TASK && a->kind != CF_ACT_NOTIFY && get(L, n, "post"))
         ERR(L, pos_of(get(L, n, "post")), "'post' belongs to a task or notify, not to %s", verb);
+out:
+    if (again) {
+        cf_diags_free(&quiet);
+        L->d = d;
+    }
 }
 
 static cf_action *parse_actions(loader *L, yaml_node_t *n, size_t *count, const char *what)
@@ -488,14 +686,26 @@ static cf_action *parse_actions(loader *L, yaml_node_t *n, size_t *count, const 
     *count = 0;
     if (!n || !is_seq(L, n, what))
         return NULL;
-    *count = seq_len(n);
+    /* A cancel list is one action per name it lists. */
+    for (yaml_node_item_t *it = ITEMS(n); it < ITEMS_END(n); it++) {
+        yaml_node_t *list = cancel_list(L, node(L, *it));
+        *count += list ? seq_len(list) : 1;
+    }
     acts = alloc_array(L, *count, sizeof *acts);
     if (*count && !acts) {
         *count = 0;
         return NULL;
     }
-    for (yaml_node_item_t *it = ITEMS(n); it < ITEMS_END(n); it++, i++)
-        parse_action(L, node(L, *it), &acts[i]);
+    for (yaml_node_item_t *it = ITEMS(n); it < ITEMS_END(n); it++) {
+        yaml_node_t *a = node(L, *it), *list = cancel_list(L, a);
+        if (!list) {
+            parse_action(L, a, &acts[i++], NULL, 0);
+            continue;
+        }
+        for (yaml_node_item_t *x = ITEMS(list); x < ITEMS_END(list); x++)
+            parse_action(L, a, &acts[i++], node(L, *x), x != ITEMS(list));
+    }
+    *count = i;
     return acts;
 }
 
@@ -524,6 +734,10 @@ static void parse_transition(loader *L, yaml_node_t *n, cf_transition *t, int an
     if (when && guard)
         ERR(L, pos_of(guard), "'if' belongs to an event transition; put the condition in 'when'");
     t->on = ev ? text(L, ev, "event") : NULL;
+    t->on_pos = pos_of(ev ? ev : n);
+    t->to_pos = pos_of(get(L, n, "to") ? get(L, n, "to") : n);
+    t->task_pos = pos_of(get(L, n, "task") ? get(L, n, "task") : n);
+    t->timer_pos = pos_of(get(L, n, "timer") ? get(L, n, "timer") : n);
     if (get(L, n, "task"))
         t->task = text(L, get(L, n, "task"), "task");
     if (get(L, n, "timer"))
@@ -601,7 +815,7 @@ static void parse_posts(loader *L, yaml_node_t *n)
 {
     size_t i = 0;
     if (!n) {
-        ERR(L, TOP, "the workflow names no posts ('posts')");
+        ERR(L, L->root, "the workflow names no posts ('posts')");
         return;
     }
     if (!is_map(L, n, "posts"))
@@ -636,8 +850,10 @@ static void parse_kinds(loader *L, yaml_node_t *n, int worker, size_t *at)
             check_keys(L, v, kind_keys, "a task kind");
             if (get(L, v, "title"))
                 tk->title = text(L, get(L, v, "title"), "title");
-            if (get(L, v, "post"))
+            if (get(L, v, "post")) {
                 tk->post = text(L, get(L, v, "post"), "post");
+                tk->post_pos = pos_of(get(L, v, "post"));
+            }
             if (b && !worker)
                 ERR(L, pos_of(b), "only worker kinds are batched; '%s' is a staff task", tk->name);
             if (b && is_map(L, b, "batch")) {
@@ -651,7 +867,7 @@ static void parse_kinds(loader *L, yaml_node_t *n, int worker, size_t *at)
                     tk->batch_text = text(L, every, "every");
                     tk->batch = cf_schedule_parse(raw(every), err, sizeof err, &col);
                     if (!tk->batch)
-                        ERR(L, pos_in(every, col), "every: bad schedule: %s", err);
+                        ERR(L, pos_in(L, every, col), "every: bad schedule: %s", err);
                     own(L, NULL, NULL, tk->batch);
                 }
                 if (get(L, b, "group_by"))
@@ -720,8 +936,15 @@ static void parse_assignment(loader *L, yaml_node_t *n)
     }
     L->wf->nteams = seq_len(teams);
     L->wf->teams = alloc_array(L, L->wf->nteams, sizeof *L->wf->teams);
-    for (yaml_node_item_t *it = ITEMS(teams); L->wf->teams && it < ITEMS_END(teams); it++, i++)
+    L->wf->team_pos = alloc_array(L, L->wf->nteams, sizeof *L->wf->team_pos);
+    if (!L->wf->teams || !L->wf->team_pos) {
+        L->wf->nteams = 0;
+        return;
+    }
+    for (yaml_node_item_t *it = ITEMS(teams); it < ITEMS_END(teams); it++, i++) {
         L->wf->teams[i] = text(L, node(L, *it), "a team");
+        L->wf->team_pos[i] = pos_of(node(L, *it));
+    }
 }
 
 /* ---- files that the workflow names ---- */
@@ -749,7 +972,7 @@ static void load_calendar(loader *L, yaml_node_t *n)
     const char *path;
 
     if (!n) {
-        ERR(L, TOP, "the workflow names no calendar ('calendar: calendars/cn.yaml')");
+        ERR(L, L->root, "the workflow names no calendar ('calendar: calendars/cn.yaml')");
         return;
     }
     path = relative_to(L, L->file, raw(n));
@@ -845,7 +1068,8 @@ typedef struct catalog {
 static void collect_actions(catalog *c, const cf_action *acts, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (acts[i].kind == CF_ACT_TASK)
+        /* An activity named at run time (incident_${task.name}) cannot be named in advance. */
+        if (acts[i].kind == CF_ACT_TASK && !acts[i].as_template)
             names_add(&c->activities, acts[i].as);
         else if (acts[i].kind == CF_ACT_TIMER)
             names_add(&c->timers, acts[i].name);
@@ -865,10 +1089,19 @@ static const char *const expr_roots[] = {"case",       "event",        "task", "
                                          "timers",     "state",        "now",  "event_type",
                                          "event_time", "event_source", NULL};
 
+/* Where `word` stands in the expression `e`, or `pos` when that cannot be told. */
+static cf_pos word_pos(loader *L, const cf_expr *e, const char *word, cf_pos pos)
+{
+    const yaml_node_t *n = expr_node(L, e);
+    return n ? pos_in(L, n, word_column(raw((yaml_node_t *)n), word)) : pos;
+}
+
 static void check_expr(loader *L, const catalog *c, const cf_expr *e, cf_pos pos, const char *what)
 {
     if (!e)
         return;
+    if (expr_node(L, e))
+        pos = pos_of(expr_node(L, e));
     for (size_t i = 0; i < cf_expr_path_count(e); i++) {
         const char *path = cf_expr_path(e, i);
         size_t len = strcspn(path, ".");
@@ -876,18 +1109,18 @@ static void check_expr(loader *L, const catalog *c, const cf_expr *e, cf_pos pos
         for (const char *const *r = expr_roots; *r; r++)
             ok |= strlen(*r) == len && strncmp(*r, path, len) == 0;
         if (!ok)
-            ERR(L, pos,
+            ERR(L, word_pos(L, e, path, pos),
                 "%s reads '%s': expressions read case.*, event.*, task.*, activities.*, "
                 "timers.*, state, now, event_type, event_time or event_source",
                 what, path);
     }
-    for (size_t i = 0; i < cf_expr_call_count(e); i++) {
-        const char *fn = cf_expr_call_name(e, i), *arg = cf_expr_call_arg(e, i);
-        int about_activity = strcmp(fn, "done") == 0 || strcmp(fn, "failed") == 0 ||
-                             strcmp(fn, "open") == 0 || strcmp(fn, "all_done") == 0 ||
-                             strcmp(fn, "any_done") == 0;
-        if (about_activity && arg && !names_has(&c->activities, arg))
-            ERR(L, pos, "%s: %s(%s) names no task of this workflow", what, fn, arg);
+    for (size_t i = 0; i < cf_expr_activity_count(e); i++) {
+        const char *name = cf_expr_activity(e, i);
+        if (!names_has(&c->activities, name))
+            ERR(L, word_pos(L, e, name, pos),
+                "%s: no task of this workflow is named '%s' (done, failed, open, all_done and "
+                "any_done take the name of an activity)",
+                what, name);
     }
 }
 
@@ -919,9 +1152,9 @@ static void check_actions(loader *L, const catalog *c, const cf_action *acts, si
         case CF_ACT_TASK:
             tk = cf_workflow_kind(L->wf, a->name);
             if (a->name && !tk)
-                ERR(L, a->pos, "unknown task kind '%s' (declare it under workers or staff_tasks)",
-                    a->name);
-            check_post_ref(L, a->post, a->pos);
+                ERR(L, a->name_pos,
+                    "unknown task kind '%s' (declare it under workers or staff_tasks)", a->name);
+            check_post_ref(L, a->post, a->post_pos);
             check_expr(L, c, a->post_expr, a->pos, "post");
             check_when(L, a->at, a->pos, "due");
             for (size_t f = 0; f < a->nfields; f++)
@@ -937,12 +1170,13 @@ static void check_actions(loader *L, const catalog *c, const cf_action *acts, si
             break;
         case CF_ACT_CANCEL_TASK:
             if (a->name && !names_has(&c->activities, a->name))
-                ERR(L, a->pos, "cancel_task '%s' names no task of this workflow", a->name);
+                ERR(L, a->name_pos, "cancel_task '%s' names no task of this workflow", a->name);
             break;
         case CF_ACT_TIMER: check_when(L, a->at, a->pos, "at"); break;
         case CF_ACT_CANCEL_TIMER:
             if (a->name && !names_has(&c->timers, a->name))
-                ERR(L, a->pos, "cancel_timer '%s' names no timer this workflow starts", a->name);
+                ERR(L, a->name_pos, "cancel_timer '%s' names no timer this workflow starts",
+                    a->name);
             break;
         case CF_ACT_SET:
         case CF_ACT_SET_TIME:
@@ -953,13 +1187,13 @@ static void check_actions(loader *L, const catalog *c, const cf_action *acts, si
             break;
         case CF_ACT_ASSIGN:
             if (a->name && strcmp(a->name, "team") == 0 && L->wf->nteams == 0)
-                ERR(L, a->pos, "'assign: team' needs an 'assignment' with its teams");
-            check_post_ref(L, a->post, a->pos);
+                ERR(L, a->name_pos, "'assign: team' needs an 'assignment' with its teams");
+            check_post_ref(L, a->post, a->post_pos);
             check_expr(L, c, a->post_expr, a->pos, "assign");
             break;
         case CF_ACT_MERGE: check_expr(L, c, a->value, a->pos, "merge"); break;
         case CF_ACT_NOTIFY:
-            check_post_ref(L, a->post, a->pos);
+            check_post_ref(L, a->post, a->post_pos);
             check_expr(L, c, a->post_expr, a->pos, "notify");
             break;
         }
@@ -973,14 +1207,14 @@ static void check_transitions(loader *L, const catalog *c, cf_transition *ts, si
         if (t->to) {
             t->to_index = cf_workflow_state_index(L->wf, t->to);
             if (t->to_index < 0)
-                ERR(L, t->pos, "unknown state '%s'", t->to);
+                ERR(L, t->to_pos, "unknown state '%s'", t->to);
         }
         if (t->on && !cf_workflow_event(L->wf, t->on))
-            ERR(L, t->pos, "unknown event '%s' (declare it under events)", t->on);
+            ERR(L, t->on_pos, "unknown event '%s' (declare it under events)", t->on);
         if (t->task && !names_has(&c->activities, t->task))
-            ERR(L, t->pos, "task '%s' names no task of this workflow", t->task);
+            ERR(L, t->task_pos, "task '%s' names no task of this workflow", t->task);
         if (t->timer && !names_has(&c->timers, t->timer))
-            ERR(L, t->pos, "timer '%s' is never started", t->timer);
+            ERR(L, t->timer_pos, "timer '%s' is never started", t->timer);
         for (size_t e = 0; e < t->nexcept; e++)
             if (t->except[e] && cf_workflow_state_index(L->wf, t->except[e]) < 0)
                 ERR(L, t->pos, "unknown state '%s' in except", t->except[e]);
@@ -1066,11 +1300,11 @@ static void check_workflow(loader *L)
             if (wf->kinds[i].name && wf->kinds[j].name &&
                 strcmp(wf->kinds[i].name, wf->kinds[j].name) == 0)
                 ERR(L, wf->kinds[i].pos, "task kind '%s' is declared twice", wf->kinds[i].name);
-        check_post_ref(L, wf->kinds[i].post, wf->kinds[i].pos);
+        check_post_ref(L, wf->kinds[i].post, wf->kinds[i].post_pos);
     }
     for (size_t i = 0; i < wf->nteams; i++)
         if (wf->teams[i] && !cf_workflow_post(wf, wf->teams[i]))
-            ERR(L, TOP, "assignment: team '%s' is not a declared post", wf->teams[i]);
+            ERR(L, wf->team_pos[i], "assignment: team '%s' is not a declared post", wf->teams[i]);
     for (size_t i = 0; i < wf->nevents; i++) {
         cf_event_decl *e = &wf->events[i];
         if (!e->type)
@@ -1083,9 +1317,10 @@ static void check_workflow(loader *L)
             ERR(L, e->pos, "event '%s' is declared but no transition handles it", e->type);
     }
     if (!cf_workflow_event(wf, wf->creates_on))
-        ERR(L, TOP, "created_by: event '%s' is not declared under events", wf->creates_on);
+        ERR(L, L->created_by, "created_by: event '%s' is not declared under events",
+            wf->creates_on);
     if (nfinal == 0 && wf->nstates > 0)
-        ERR(L, TOP, "no state is final (mark the end of a case's life 'final: true')");
+        ERR(L, L->root, "no state is final (mark the end of a case's life 'final: true')");
 
     for (size_t i = 0; i < wf->nstates; i++) {
         cf_state *s = &wf->states[i];
@@ -1097,7 +1332,7 @@ static void check_workflow(loader *L)
         check_transitions(L, &c, s->on, s->non);
     }
     check_transitions(L, &c, wf->any, wf->nany);
-    if (L->d->count == L->errors_at_start)
+    if (L->d->count + L->d->lost == L->errors_at_start)
         check_reachability(L);
     free(c.activities.v);
     free(c.timers.v);
@@ -1119,6 +1354,7 @@ static void parse_top(loader *L, yaml_node_t *root)
 
     if (!is_map(L, root, "a workflow file"))
         return;
+    L->root = L->created_by = pos_of(root);
     check_keys(L, root, top_keys, "the workflow");
 
     if (!(n = get(L, root, "workflow")))
@@ -1138,8 +1374,10 @@ static void parse_top(loader *L, yaml_node_t *root)
     if ((n = get(L, root, "title")))
         wf->title = text(L, n, "title");
     wf->creates_on = "case.filed";
-    if ((n = get(L, root, "created_by")))
+    if ((n = get(L, root, "created_by"))) {
         wf->creates_on = text(L, n, "created_by");
+        L->created_by = pos_of(n);
+    }
 
     load_calendar(L, get(L, root, "calendar"));
     load_schemas(L, get(L, root, "schemas"));
@@ -1184,7 +1422,7 @@ cf_workflow *cf_workflow_parse(const char *path, const char *text_, size_t len, 
 
     memset(&L, 0, sizeof L);
     L.d = diags;
-    L.errors_at_start = diags->count;
+    L.errors_at_start = diags->count + diags->lost;
     L.ar = cf_arena_new();
     /* The workflow and the head of its list of owned expressions share one allocation. */
     L.wf = L.ar ? cf_arena_alloc(L.ar, sizeof(cf_workflow) + sizeof(struct owned *)) : NULL;
@@ -1195,6 +1433,8 @@ cf_workflow *cf_workflow_parse(const char *path, const char *text_, size_t len, 
     }
     L.wf->arena = L.ar;
     L.wf->path = L.file = cf_arena_strdup(L.ar, path);
+    L.src = text_;
+    L.srclen = len;
 
     if (!yaml_parser_initialize(&parser)) {
         cf_diags_add(diags, path, TOP, "out of memory");
@@ -1216,7 +1456,8 @@ cf_workflow *cf_workflow_parse(const char *path, const char *text_, size_t len, 
     else
         parse_top(&L, root);
     yaml_document_delete(&L.doc);
-    if (diags->count > L.errors_at_start)
+    diags_sort(diags, L.errors_at_start <= diags->count ? L.errors_at_start : diags->count);
+    if (diags->count + diags->lost > L.errors_at_start)
         goto fail;
     return L.wf;
 fail:

@@ -24,22 +24,26 @@ typedef struct cf_pos {
     int line, col;
 } cf_pos;
 
-/* Problems found while loading, each one line "file:line:column: message". */
+/* Problems found while loading, each one line "file:line:column: message"; a loader reports
+ * the problems of one file in the order of their positions. */
 typedef struct cf_diags {
     char **lines;
+    cf_pos *where; /* the position of each line */
     size_t count, cap;
+    size_t lost; /* problems whose line was lost for want of memory */
 } cf_diags;
 
 void cf_diags_init(cf_diags *d);
 void cf_diags_free(cf_diags *d);
-/* Appends "file:line:column: message"; out of memory drops the line (the count still grows). */
+/* Appends "file:line:column: message"; out of memory loses the line but counts it in `lost`. */
 void cf_diags_add(cf_diags *d, const char *file, cf_pos pos, const char *fmt, ...) CF_PRINTF(4, 5);
 
 enum cf_action_kind {
     CF_ACT_TASK,         /* create a task for a worker kind or a staff post */
-    CF_ACT_CANCEL_TASK,  /* cancel an open task by its activity name */
+    CF_ACT_CANCEL_TASK,  /* cancel an open task by its activity name (a list in YAML is one
+                            action per name) */
     CF_ACT_TIMER,        /* start (or restart) a named timer */
-    CF_ACT_CANCEL_TIMER, /* cancel a named timer */
+    CF_ACT_CANCEL_TIMER, /* cancel a named timer (a list in YAML: one action per name) */
     CF_ACT_SET,          /* set case fields from expressions */
     CF_ACT_SET_TIME,     /* set case fields from time expressions */
     CF_ACT_ASSIGN,       /* assign the case: by the team rule, or to a named post */
@@ -53,6 +57,7 @@ enum cf_action_kind {
  */
 typedef struct cf_field {
     const char *name;
+    const char *text; /* the value as written, for messages */
     cf_expr *expr;
     cf_when *when;
     json_t *literal;
@@ -61,9 +66,13 @@ typedef struct cf_field {
 
 typedef struct cf_action {
     enum cf_action_kind kind;
-    cf_pos pos;
+    cf_pos pos;          /* the action's mapping */
+    cf_pos name_pos;     /* the value of its verb (the task kind, the timer's name ...) */
+    cf_pos post_pos;     /* the value of `post` (or of assign/notify) */
     const char *name;    /* task kind, timer name, activity to cancel, or assign target */
-    const char *as;      /* task: the activity name (defaults to the kind) */
+    const char *as;      /* task: the activity name (defaults to the kind); it may hold ${...}
+                            parts filled in from the case, e.g. incident_${task.name} */
+    int as_template;     /* `as` has ${...} parts: the activity's name is known only at run time */
     const char *post;    /* task/notify/assign: a literal post id, or NULL */
     cf_expr *post_expr;  /* task/notify/assign: the post computed from the case, or NULL */
     cf_when *at;         /* timer: when it fires; task: its due date (NULL: none) */
@@ -76,7 +85,8 @@ typedef struct cf_action {
 } cf_action;
 
 typedef struct cf_transition {
-    cf_pos pos;
+    cf_pos pos;                              /* the transition's mapping */
+    cf_pos on_pos, to_pos, task_pos, timer_pos; /* the values of event, to, task, timer */
     const char *on;         /* event type; NULL for an automatic transition */
     const char *task;       /* only for task.* events of this activity, or NULL */
     const char *timer;      /* only for timer.fired of this timer, or NULL */
@@ -113,6 +123,7 @@ typedef struct cf_task_kind {
     const char *title;
     const char *post;   /* staff tasks: the post whose queue gets it; workers: the post that
                            gets the incident when the worker gives up */
+    cf_pos post_pos;
     int worker;         /* 1 for a worker kind, 0 for a staff task */
     cf_schedule *batch; /* batched worker kinds: when batches are dispatched, else NULL */
     const char *batch_text;
@@ -144,6 +155,7 @@ typedef struct cf_workflow {
     cf_event_decl *events;
     size_t nevents;
     const char **teams; /* assignment: the teams ordinary cases are dealt to, in order */
+    cf_pos *team_pos;
     size_t nteams;
     cf_calendar *calendar;
     cf_schema_set *schemas;

@@ -26,7 +26,8 @@ static const char root_json[] =
     " \"parties\": [{\"name\": \"张三\", \"role\": \"被执行人\"}, {\"name\": "
     "\"洛阳某某建材有限公司\"}],"
     " \"filed\": \"2026-01-15T10:00:00+08:00\", \"big\": 9223372036854775807, \"huge\": 1e308,"
-    " \"zero\": 0, \"empty\": \"\", \"none\": null, \"obj\": {\"k\": 1}},"
+    " \"zero\": 0, \"empty\": \"\", \"none\": null, \"obj\": {\"k\": 1},"
+    " \"obj2\": {\"k\": 1.0}, \"obj3\": {\"k\": 2}},"
     " \"event\": {\"result\": {\"found\": true, \"count\": 0}},"
     " \"activities\": {\"notices\": {\"status\": \"done\"}, \"queries\": {\"status\": \"open\"},"
     " \"freeze\": {\"status\": \"failed\"}},"
@@ -108,6 +109,9 @@ static const struct {
     {"[1, 2] == [1.0, 2]", "true"},
     {"[1] != [1, 2]", "true"},
     {"case.obj == case.obj", "true"},
+    {"case.obj == case.obj2", "true"},
+    {"case.obj == case.obj3", "false"},
+    {"case.obj == case.parties.1", "false"},
     {"case.parties.0 == case.parties.1", "false"},
     /* Paths: missing members are null, numeric segments index lists. */
     {"case.missing", "null"},

@@ -660,6 +660,8 @@ static void test_recursion_is_bounded(void **state)
     assert_int_equal(cf_schema_validate(s, x, err, sizeof err), CF_ESCHEMA);
     assert_non_null(strstr(err, ": validation nests deeper than 256 schemas"));
     assert_int_equal(strncmp(err, "/a/a/a/a/", 9), 0);
+    /* The location is shortened in the middle so that what went wrong is still said. */
+    assert_non_null(strstr(err, "/a/.../a/"));
     json_decref(x);
     cf_schema_set_free(set);
 

@@ -1,0 +1,262 @@
+/*
+ * `caseflow case show CASE_NO` and `caseflow stats`: what the database knows
+ * about one case, and about all of them.  Parties' personal data is masked.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/bus.h"
+#include "base/config.h"
+#include "base/mask.h"
+#include "base/store.h"
+#include "commands.h"
+
+static PGconn *connect_from_env(cf_config *cfg, const char *who)
+{
+    char err[1024];
+    PGconn *db;
+    if (cf_config_load(cfg, getenv("CASEFLOW_CONFIG"), err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", who, err);
+        return NULL;
+    }
+    db = cf_store_connect(cfg->postgres, err, sizeof err);
+    if (!db)
+        fprintf(stderr, "%s: %s\n", who, err);
+    return db;
+}
+
+/* Runs a query that returns one JSON value in one row; NULL (reported) on failure. */
+static json_t *query_json(PGconn *db, const char *sql, int n, const char *const *p, const char *who)
+{
+    char err[1024];
+    PGresult *res = cf_store_exec(db, sql, n, p, err, sizeof err);
+    json_t *v = NULL;
+    if (!res) {
+        fprintf(stderr, "%s: %s\n", who, err);
+        return NULL;
+    }
+    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+        v = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    PQclear(res);
+    return v;
+}
+
+static void print_case_text(json_t *c)
+{
+    json_t *state = json_object_get(c, "body"), *tasks = json_object_get(c, "open_tasks"), *t;
+    const char *name;
+    json_t *due;
+    size_t i;
+
+    printf("case      %s\n", json_string_value(json_object_get(c, "case")));
+    printf("workflow  %s version %lld\n", json_string_value(json_object_get(c, "workflow")),
+           (long long)json_integer_value(json_object_get(c, "version")));
+    printf("state     %s\n", json_string_value(json_object_get(c, "state")));
+    printf("team      %s\n", json_string_value(json_object_get(c, "team"))
+                                 ? json_string_value(json_object_get(c, "team"))
+                                 : "-");
+    printf("events    %lld (last applied %s)\n",
+           (long long)json_integer_value(json_object_get(c, "events")),
+           json_string_value(json_object_get(c, "updated_at")));
+    printf("timers   ");
+    json_object_foreach (json_object_get(state, "timers"), name, due) {
+        printf(" %s@%s", name, json_string_value(due));
+    }
+    printf("\nopen tasks\n");
+    json_array_foreach (tasks, i, t) {
+        printf("  %-24s %-18s %-12s due %s\n", json_string_value(json_object_get(t, "task_id")),
+               json_string_value(json_object_get(t, "activity")),
+               json_string_value(json_object_get(t, "post"))
+                   ? json_string_value(json_object_get(t, "post"))
+                   : "-",
+               json_string_value(json_object_get(t, "due_at"))
+                   ? json_string_value(json_object_get(t, "due_at"))
+                   : "-");
+    }
+}
+
+int cf_cmd_case(int argc, char **argv)
+{
+    const char *case_no = NULL;
+    int as_json = 0, rc = 1;
+    cf_config cfg;
+    PGconn *db;
+    json_t *c;
+
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        printf("usage: caseflow case show CASE_NO [--json]\n\n"
+               "Shows a case's state, team, data (personal data masked), event count,\n"
+               "timers and open tasks, from the database named by CASEFLOW_PG.\n");
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "show") != 0) {
+        fprintf(stderr, "caseflow case: unknown action '%s' (see --help)\n", argv[1]);
+        return 2;
+    }
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            as_json = 1;
+        else if (!case_no && argv[i][0] != '-')
+            case_no = argv[i];
+        else {
+            fprintf(stderr, "caseflow case show: unexpected argument '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!case_no) {
+        fprintf(stderr, "usage: caseflow case show CASE_NO [--json]\n");
+        return 2;
+    }
+    if (!(db = connect_from_env(&cfg, "caseflow case show")))
+        goto out;
+    c = query_json(db,
+                   "select json_build_object('case', c.case_no, 'workflow', c.workflow, "
+                   "'version', c.version, 'state', c.state, 'team', c.team, 'seq', c.seq, "
+                   "'events', (select count(*) from events e where e.case_no = c.case_no), "
+                   "'created_at', c.created_at, 'updated_at', c.updated_at, 'head_hash', "
+                   "c.head_hash, 'body', c.body, 'open_tasks', coalesce((select "
+                   "json_agg(json_build_object('task_id', t.task_id, 'activity', t.activity, "
+                   "'kind', t.kind, 'post', t.post, 'status', t.status, 'due_at', t.due_at) "
+                   "order by t.created_at) from tasks t where t.case_no = c.case_no and t.status "
+                   "in ('open', 'claimed')), '[]'::json)) from cases c where c.case_no = $1",
+                   1, (const char *[]){case_no}, "caseflow case show");
+    if (!c) {
+        fprintf(stderr, "caseflow case show: no case %s\n", case_no);
+        goto out;
+    }
+    {
+        json_t *masked = cf_mask_json(c);
+        json_t *data = json_object_get(json_object_get(masked, "body"), "data");
+        json_object_set(masked, "data", data);
+        if (as_json) {
+            char *s = json_dumps(masked, JSON_INDENT(2));
+            puts(s);
+            free(s);
+        } else {
+            print_case_text(masked);
+        }
+        json_decref(masked);
+    }
+    json_decref(c);
+    rc = 0;
+out:
+    if (db)
+        PQfinish(db);
+    cf_config_free(&cfg);
+    return rc;
+}
+
+/* Lag per partition: the broker's high watermark less the offset stored in PostgreSQL. */
+static json_t *lag(const cf_config *cfg, json_t *offsets)
+{
+    char err[512], why[512];
+    rd_kafka_conf_t *conf = cf_bus_conf_new(cfg->kafka, err, sizeof err);
+    rd_kafka_t *rk;
+    json_t *out = json_object();
+    size_t i;
+    json_t *o;
+    long long total = 0;
+
+    if (!conf)
+        return out;
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return out;
+    }
+    json_array_foreach (offsets, i, o) {
+        int64_t low = 0, high = 0;
+        int32_t p = (int32_t)json_integer_value(json_object_get(o, "partition"));
+        long long next = json_integer_value(json_object_get(o, "next_offset"));
+        if (rd_kafka_query_watermark_offsets(rk, "caseflow.events", p, &low, &high, 5000) != 0)
+            continue;
+        {
+            char key[16];
+            long long l = high - (next >= 0 ? next : low);
+            snprintf(key, sizeof key, "%d", p);
+            json_object_set_new(out, key, json_integer(l));
+            total += l;
+        }
+    }
+    json_object_set_new(out, "total", json_integer(total));
+    rd_kafka_destroy(rk);
+    return out;
+}
+
+int cf_cmd_stats(int argc, char **argv)
+{
+    int as_json = 0, rc = 1;
+    cf_config cfg;
+    PGconn *db;
+    json_t *s;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: caseflow stats [--json]\n\n"
+                   "Cases per workflow and state, tasks per post and status, timers, dead\n"
+                   "letters, duplicates dropped, the outbox and the engine's lag per partition.\n");
+            return 0;
+        }
+        if (strcmp(argv[i], "--json") == 0) {
+            as_json = 1;
+        } else {
+            fprintf(stderr, "caseflow stats: unexpected argument '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!(db = connect_from_env(&cfg, "caseflow stats")))
+        goto out;
+    s = query_json(
+        db,
+        "select json_build_object("
+        "'cases', coalesce((select json_object_agg(w, states) from (select workflow w, "
+        "json_object_agg(state, n) states from (select workflow, state, count(*) n from cases "
+        "group by 1, 2) x group by 1) y), '{}'::json), "
+        "'tasks', coalesce((select json_object_agg(p, st) from (select coalesce(post, '-') p, "
+        "json_object_agg(status, n) st from (select post, status, count(*) n from tasks group by "
+        "1, 2) x group by 1) y), '{}'::json), "
+        "'timers', (select count(*) from timers), "
+        "'events', (select count(*) from events), "
+        "'dead_letters', (select count(*) from dead_letters), "
+        "'duplicates', (select coalesce(sum(seen), 0) from duplicates), "
+        "'outbox', (select count(*) from outbox), "
+        "'clock', (select json_build_object('mode', mode, 'now', now) from engine_clock), "
+        "'offsets', coalesce((select json_agg(json_build_object('partition', partition, "
+        "'next_offset', next_offset, 'generation', generation, 'owner', owner) order by "
+        "partition) from consumer_offsets where topic = 'caseflow.events' and group_id = $1), "
+        "'[]'::json))",
+        1, (const char *[]){cfg.group}, "caseflow stats");
+    if (!s)
+        goto out;
+    json_object_set_new(s, "lag", lag(&cfg, json_object_get(s, "offsets")));
+    if (as_json) {
+        char *text = json_dumps(s, JSON_INDENT(2));
+        puts(text);
+        free(text);
+    } else {
+        const char *w, *st;
+        json_t *states, *n;
+        printf("cases\n");
+        json_object_foreach (json_object_get(s, "cases"), w, states) {
+            json_object_foreach (states, st, n) {
+                printf("  %-20s %-20s %lld\n", w, st, (long long)json_integer_value(n));
+            }
+        }
+        printf("events %lld, timers %lld, dead letters %lld, duplicates %lld, outbox %lld, lag "
+               "%lld\n",
+               (long long)json_integer_value(json_object_get(s, "events")),
+               (long long)json_integer_value(json_object_get(s, "timers")),
+               (long long)json_integer_value(json_object_get(s, "dead_letters")),
+               (long long)json_integer_value(json_object_get(s, "duplicates")),
+               (long long)json_integer_value(json_object_get(s, "outbox")),
+               (long long)json_integer_value(json_object_get(json_object_get(s, "lag"), "total")));
+    }
+    json_decref(s);
+    rc = 0;
+out:
+    if (db)
+        PQfinish(db);
+    cf_config_free(&cfg);
+    return rc;
+}

@@ -1,0 +1,692 @@
+/*
+ * `caseflow feed`: sends the filing system's export (JSON lines of event envelopes) to
+ * caseflow.events keyed by case number, after validating every line against its event schema;
+ * and `caseflow feed --generate N` prints a synthetic feed made by core/feedgen.
+ *
+ * Nothing valid is lost: a bad line is reported with its line number and skipped, every other
+ * line is produced with the idempotent producer (acks=all), and the command waits for the
+ * delivery report of every message before it says how many were sent.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/bus.h"
+#include "base/config.h"
+#include "commands.h"
+#include "core/caseno.h"
+#include "core/feedgen.h"
+#include "core/schema.h"
+
+#define DEFAULT_TOPIC "caseflow.events"
+/* Longer lines are refused: Kafka's default message.max.bytes is about 1 MB. */
+#define MAX_LINE (1024 * 1024)
+/* Lines between progress reports on a log (non-tty) stderr, and on a terminal. */
+#define PROGRESS_LOG 10000
+#define PROGRESS_TTY 1000
+
+static int usage(FILE *out, int code)
+{
+    fprintf(out,
+            "usage: caseflow feed [FILE|-] [--strict] [--dry-run] [--topic TOPIC]\n"
+            "                     [--schemas DIR] [--config FILE]\n"
+            "       caseflow feed --generate N [--seed S] [--start DATE] [--days D]\n"
+            "                     [--court CODE] [--calendar FILE]\n"
+            "\n"
+            "Sends the filing system's export to Kafka: FILE (or stdin, also as '-') holds one\n"
+            "event envelope a line (case.filed, case.corrected, case.withdrawn,\n"
+            "payment.received, ...). Each line is validated against the schema of its type;\n"
+            "a bad line is reported on stderr as FILE:LINE: reason and not sent, every valid\n"
+            "line is produced to the topic keyed by its case number (idempotent producer,\n"
+            "acks=all), and the command waits until Kafka has acknowledged each one. At the\n"
+            "end it prints how many were sent and rejected. Exit status: 0 when every line\n"
+            "was sent, 1 when a line was rejected or not delivered, 2 for bad usage.\n"
+            "\n"
+            "  --strict          stop at the first bad line; nothing after it is sent\n"
+            "  --dry-run         validate only; connect to nothing, send nothing\n"
+            "  --topic TOPIC     the topic to send to (default " DEFAULT_TOPIC "); created when\n"
+            "                    missing, with engine.partitions partitions\n"
+            "  --schemas DIR     the event schemas (default schemas/events in the current\n"
+            "                    folder, else the source tree's)\n"
+            "  --config FILE     the configuration file (default: none; CASEFLOW_KAFKA and\n"
+            "                    the other environment overrides apply either way)\n"
+            "\n"
+            "With --generate, prints a synthetic feed of N filed cases on stdout instead, the\n"
+            "same bytes for the same options: filings on the working days of the period,\n"
+            "corrections, withdrawals and voluntary payments (see core/feedgen.h). Send it\n"
+            "with: caseflow feed --generate 2000 --seed 7 | caseflow feed -\n"
+            "\n"
+            "  --seed S          the random seed, a number (default 1)\n"
+            "  --start DATE      the first filing day (default 2026-03-02)\n"
+            "  --days D          the length of the filing period in days (default 30)\n"
+            "  --court CODE      the court code of the case numbers (default 豫0381)\n"
+            "  --calendar FILE   working days (default workflows/calendars/cn.yaml in the\n"
+            "                    current folder, else the source tree's)\n");
+    return code;
+}
+
+/* ---- Options ---------------------------------------------------------------------------- */
+
+typedef struct options {
+    const char *file, *topic, *schemas, *config;
+    int strict, dry_run;
+    const char *generate, *seed, *start, *days, *court, *calendar;
+} options;
+
+/* Matches `--name VALUE` or `--name=VALUE` at argv[*i]: returns 1 and sets *value, 0 when the
+ * argument is another one, -1 when the value is missing. */
+static int opt_value(int argc, char **argv, int *i, const char *name, const char **value)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0)
+        return 0;
+    if (argv[*i][n] == '=') {
+        *value = argv[*i] + n + 1;
+        return 1;
+    }
+    if (argv[*i][n] != '\0')
+        return 0;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "caseflow feed: %s needs a value\n", name);
+        return -1;
+    }
+    *value = argv[++*i];
+    return 1;
+}
+
+/* Returns 0 and the options, 1 after --help, or 2 for bad usage (after saying why). */
+static int parse_options(int argc, char **argv, options *o)
+{
+    static const struct {
+        const char *name;
+        size_t offset;
+    } valued[] = {
+        {"--topic", offsetof(options, topic)},       {"--schemas", offsetof(options, schemas)},
+        {"--config", offsetof(options, config)},     {"--generate", offsetof(options, generate)},
+        {"--seed", offsetof(options, seed)},         {"--start", offsetof(options, start)},
+        {"--days", offsetof(options, days)},         {"--court", offsetof(options, court)},
+        {"--calendar", offsetof(options, calendar)},
+    };
+
+    memset(o, 0, sizeof *o);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int matched = 0;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout, 0);
+            return 1;
+        }
+        if (strcmp(a, "--strict") == 0) {
+            o->strict = 1;
+            continue;
+        }
+        if (strcmp(a, "--dry-run") == 0) {
+            o->dry_run = 1;
+            continue;
+        }
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !matched; k++) {
+            int rc = opt_value(argc, argv, &i, valued[k].name,
+                               (const char **)((char *)o + valued[k].offset));
+            if (rc < 0)
+                return usage(stderr, 2);
+            matched = rc;
+        }
+        if (matched)
+            continue;
+        if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "caseflow feed: unknown option '%s'\n", a);
+            return usage(stderr, 2);
+        }
+        if (o->file) {
+            fprintf(stderr, "caseflow feed: one input only ('%s' and '%s')\n", o->file, a);
+            return 2;
+        }
+        o->file = a;
+    }
+    if (o->generate) {
+        const char *feed_only = o->file      ? "an input file"
+                                : o->strict  ? "--strict"
+                                : o->dry_run ? "--dry-run"
+                                : o->topic   ? "--topic"
+                                : o->schemas ? "--schemas"
+                                : o->config  ? "--config"
+                                             : NULL;
+        if (feed_only) {
+            fprintf(stderr, "caseflow feed: --generate prints a feed; %s is for sending one\n",
+                    feed_only);
+            return 2;
+        }
+    } else {
+        const char *gen_only = o->seed       ? "--seed"
+                               : o->start    ? "--start"
+                               : o->days     ? "--days"
+                               : o->court    ? "--court"
+                               : o->calendar ? "--calendar"
+                                             : NULL;
+        if (gen_only) {
+            fprintf(stderr, "caseflow feed: %s needs --generate N\n", gen_only);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+/* Parses a whole decimal number in [lo, hi]; returns 0 or -1. */
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The path given, else `rel` when it exists in the current folder, else the source tree's. */
+static const char *locate(const char *given, const char *rel, int dir, char *buf, size_t n)
+{
+    if (given)
+        return given;
+    if (dir ? is_dir(rel) : is_file(rel))
+        return rel;
+#ifdef CF_SOURCE_DIR
+    snprintf(buf, n, "%s/%s", CF_SOURCE_DIR, rel);
+    if (dir ? is_dir(buf) : is_file(buf))
+        return buf;
+#else
+    (void)buf;
+    (void)n;
+#endif
+    return rel;
+}
+
+/* ---- Generating ------------------------------------------------------------------------- */
+
+static int print_event(const json_t *event, void *arg)
+{
+    char *line = json_dumps(event, CF_FEEDGEN_DUMP_FLAGS);
+    int rc = 0;
+    (void)arg;
+    if (!line)
+        return CF_ENOMEM;
+    if (fputs(line, stdout) == EOF || putchar('\n') == EOF)
+        rc = CF_EIO;
+    free(line);
+    return rc;
+}
+
+static int generate(const options *o)
+{
+    char err[512], calbuf[4096];
+    const char *calpath =
+        locate(o->calendar, "workflows/calendars/cn.yaml", 0, calbuf, sizeof calbuf);
+    cf_feedgen_opts g;
+    cf_calendar *cal = NULL;
+    long v;
+    int rc = 2, y0, y1;
+
+    cf_feedgen_defaults(&g);
+    if (parse_long(o->generate, 1, CF_FEEDGEN_MAX_CASES, &g.cases) != 0) {
+        fprintf(stderr, "caseflow feed: --generate '%s': the number of cases must be 1 to %ld\n",
+                o->generate, CF_FEEDGEN_MAX_CASES);
+        goto out;
+    }
+    if (o->seed) {
+        char *end;
+        errno = 0;
+        g.seed = strtoull(o->seed, &end, 10);
+        if (errno || end == o->seed || *end || o->seed[0] == '-') {
+            fprintf(stderr, "caseflow feed: --seed '%s' is not a number (0 to %" PRIu64 ")\n",
+                    o->seed, UINT64_MAX);
+            goto out;
+        }
+    }
+    if (o->start && cf_date_parse(o->start, &g.start) != 0) {
+        fprintf(stderr, "caseflow feed: --start '%s' is not a date as 2026-03-02\n", o->start);
+        goto out;
+    }
+    if (o->days) {
+        if (parse_long(o->days, 1, CF_FEEDGEN_MAX_DAYS, &v) != 0) {
+            fprintf(stderr, "caseflow feed: --days '%s' must be a number of days, 1 to %d\n",
+                    o->days, CF_FEEDGEN_MAX_DAYS);
+            goto out;
+        }
+        g.days = (int)v;
+    }
+    if (o->court)
+        g.court = o->court;
+    /* A missing calendar would silently change which days are working days, and with them the
+     * output for the same seed: refuse rather than fall back. */
+    cal = cf_calendar_load(calpath, err, sizeof err);
+    if (!cal) {
+        fprintf(stderr, "caseflow feed: %s\n", err);
+        rc = 1;
+        goto out;
+    }
+    g.calendar = cal;
+    cf_date_to_ymd(g.start, &y0, NULL, NULL);
+    cf_date_to_ymd(g.start + g.days - 1, &y1, NULL, NULL);
+    for (int y = y0; y <= y1; y++)
+        if (!cf_calendar_knows(cal, cf_date_from_ymd(y, 1, 1)))
+            fprintf(stderr,
+                    "caseflow feed: warning: %s has no holidays for %d; Monday to Friday are "
+                    "taken as its working days\n",
+                    calpath, y);
+    rc = cf_feedgen_run(&g, print_event, NULL, err, sizeof err);
+    if (rc == CF_EIO || (rc == 0 && fflush(stdout) != 0)) {
+        fprintf(stderr, "caseflow feed: writing the feed to stdout: %s\n", strerror(errno));
+        rc = 1;
+    } else if (rc != 0) {
+        fprintf(stderr, "caseflow feed: --generate: %s\n", err);
+        rc = rc == CF_EINVAL ? 2 : 1;
+    }
+out:
+    cf_calendar_free(cal);
+    return rc;
+}
+
+/* ---- Sending ---------------------------------------------------------------------------- */
+
+typedef struct feed {
+    const options *o;
+    const char *name; /* the input's name in messages */
+    const char *topic;
+    cf_schema_set *schemas;
+    const cf_schema *envelope;
+    rd_kafka_t *rk; /* NULL in a dry run */
+    json_t *ids;    /* event id -> the line it was first seen on */
+    long line, valid, rejected, queued, delivered, undelivered;
+    int tty, progress_shown, fatal;
+} feed;
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+/* Clears a progress line on a terminal before another message is written. */
+static void clear_progress(feed *F)
+{
+    if (F->progress_shown) {
+        fputs("\r\033[K", stderr);
+        F->progress_shown = 0;
+    }
+}
+
+static void report(feed *F, long line, const char *fmt, ...) CF_PRINTF(3, 4);
+
+/* Writes one "NAME:LINE: message" line to stderr. */
+static void report(feed *F, long line, const char *fmt, ...)
+{
+    va_list ap;
+    clear_progress(F);
+    fprintf(stderr, "%s:%ld: ", F->name, line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void progress(feed *F)
+{
+    if (F->tty) {
+        if (F->line % PROGRESS_TTY == 0) {
+            fprintf(stderr, "\rcaseflow feed: %ld lines, %ld sent, %ld rejected", F->line,
+                    F->delivered, F->rejected);
+            F->progress_shown = 1;
+        }
+    } else if (F->line % PROGRESS_LOG == 0) {
+        fprintf(stderr, "caseflow feed: %ld lines, %ld sent, %ld rejected\n", F->line, F->delivered,
+                F->rejected);
+    }
+}
+
+/*
+ * The delivery report of one message (librdkafka calls it from rd_kafka_poll and
+ * rd_kafka_flush on this thread).  The message's opaque is its line number; its payload was
+ * copied at produce time, so there is nothing to free here.
+ */
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    feed *F = opaque;
+    (void)rk;
+    if (m->err) {
+        report(F, (long)(intptr_t)m->_private, "not delivered to %s: %s", F->topic,
+               rd_kafka_err2str(m->err));
+        F->undelivered++;
+    } else {
+        F->delivered++;
+    }
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    feed *F = opaque;
+    char why[512];
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        rd_kafka_fatal_error(rk, why, sizeof why);
+        clear_progress(F);
+        fprintf(stderr, "caseflow feed: Kafka: fatal error, stopping: %s\n", why);
+        F->fatal = 1;
+    } else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+        clear_progress(F);
+        fprintf(stderr, "caseflow feed: Kafka: %s (retrying until message.timeout.ms)\n", reason);
+    }
+}
+
+/*
+ * Validates one line; returns 0 and sets *event (owned by the caller) and *key (borrowed from
+ * it, NULL for an event without a case), or reports the reason and returns -1.
+ */
+static int check_line(feed *F, const char *text, size_t len, json_t **event, const char **key)
+{
+    char err[512];
+    json_error_t jerr;
+    const cf_schema *schema;
+    const char *type, *id, *key_text;
+    cf_caseno caseno;
+    json_t *ev, *seen;
+
+    *event = NULL;
+    if (len > MAX_LINE) {
+        report(F, F->line, "the line is longer than %d bytes", MAX_LINE);
+        return -1;
+    }
+    ev = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!ev) {
+        /* jansson quotes the text near the error, which may be a party's name: drop it. */
+        char *near = strstr(jerr.text, " near '");
+        if (near)
+            *near = '\0';
+        report(F, F->line, "column %d: not JSON: %s", jerr.column, jerr.text);
+        return -1;
+    }
+    if (!json_is_object(ev)) {
+        report(F, F->line, "not an event: a JSON object is expected");
+        goto bad;
+    }
+    /* The schema can only say that a case number matches none of its patterns; the parser
+     * says what is wrong with it. */
+    key_text = json_string_value(json_object_get(ev, "case"));
+    if (key_text && strncmp(key_text, "PAY-", 4) != 0 && strcmp(key_text, "-") != 0 &&
+        cf_caseno_parse(key_text, &caseno, err, sizeof err) != 0) {
+        report(F, F->line, "/case: %s", err);
+        goto bad;
+    }
+    if (cf_schema_validate(F->envelope, ev, err, sizeof err) != 0) {
+        report(F, F->line, "envelope: %s", err);
+        goto bad;
+    }
+    type = json_string_value(json_object_get(ev, "type"));
+    schema = cf_schema_set_get(F->schemas, type);
+    if (!schema) {
+        report(F, F->line, "/type: no schema for event type '%s'", type);
+        goto bad;
+    }
+    if (cf_schema_validate(schema, ev, err, sizeof err) != 0) {
+        report(F, F->line, "%s: %s", type, err);
+        goto bad;
+    }
+    /* The engine drops an event whose id it has seen: a second line with the same id would be
+     * lost without a word, so it is refused here. */
+    id = json_string_value(json_object_get(ev, "id"));
+    seen = json_object_get(F->ids, id);
+    if (seen) {
+        report(F, F->line, "duplicate event id '%s' (first on line %" JSON_INTEGER_FORMAT ")", id,
+               json_integer_value(seen));
+        goto bad;
+    }
+    if (json_object_set_new(F->ids, id, json_integer(F->line)) != 0) {
+        report(F, F->line, "out of memory");
+        goto bad;
+    }
+    *event = ev;
+    *key = json_string_value(json_object_get(ev, "case"));
+    return 0;
+bad:
+    json_decref(ev);
+    return -1;
+}
+
+/* Produces one valid line, waiting while librdkafka's queue is full.  Returns 0 or -1. */
+static int produce(feed *F, const char *text, size_t len, const char *key)
+{
+    rd_kafka_resp_err_t err;
+    for (;;) {
+        err = rd_kafka_producev(
+            F->rk, RD_KAFKA_V_TOPIC(F->topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+            RD_KAFKA_V_VALUE((void *)text, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_OPAQUE((void *)(intptr_t)F->line), RD_KAFKA_V_END);
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || F->fatal)
+            break;
+        rd_kafka_poll(F->rk, 100);
+    }
+    rd_kafka_poll(F->rk, 0);
+    if (err) {
+        report(F, F->line, "not sent to %s: %s", F->topic, rd_kafka_err2str(err));
+        F->undelivered++;
+        return -1;
+    }
+    F->queued++;
+    return 0;
+}
+
+/* Makes the producer and the topic; returns 0, or 1 after saying why. */
+static int connect_kafka(feed *F, const cf_config *cfg)
+{
+    char err[1024], why[512];
+    rd_kafka_conf_t *conf = cf_bus_conf_new(cfg->kafka, err, sizeof err);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t kerr;
+    int rc;
+
+    if (!conf)
+        goto fail;
+    if (cf_bus_conf_set(conf, "enable.idempotence", "true", err, sizeof err) != 0 ||
+        cf_bus_conf_set(conf, "acks", "all", err, sizeof err) != 0 ||
+        cf_bus_conf_set(conf, "client.id", "caseflow-feed", err, sizeof err) != 0)
+        goto fail;
+    /* kafka.settings come last: a deployment's TLS, SASL or timeouts apply unchanged. */
+    for (size_t i = 0; i < cfg->nkafka_settings; i++)
+        if (cf_bus_conf_set(conf, cfg->kafka_settings[i].key, cfg->kafka_settings[i].value, err,
+                            sizeof err) != 0)
+            goto fail;
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_conf_set_opaque(conf, F);
+    F->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
+    if (!F->rk) {
+        snprintf(err, sizeof err, "creating the Kafka producer: %s", why);
+        goto fail;
+    }
+    conf = NULL;
+    /* Without a broker the messages would wait for message.timeout.ms (minutes): fail now. */
+    kerr = rd_kafka_metadata(F->rk, 0, NULL, &md, 10000);
+    if (kerr) {
+        fprintf(stderr, "caseflow feed: Kafka at %s does not answer: %s\n", cfg->kafka,
+                rd_kafka_err2str(kerr));
+        return 1;
+    }
+    rd_kafka_metadata_destroy(md);
+    rc = cf_bus_create_topic(F->rk, F->topic, cfg->partitions, 10000, err, sizeof err);
+    /* Where topics are made by an administrator, creating one may be refused; sending tells
+     * whether the topic is there. */
+    if (rc != 0)
+        fprintf(stderr, "caseflow feed: warning: %s\n", err);
+    return 0;
+fail:
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    fprintf(stderr, "caseflow feed: %s\n", err);
+    return 1;
+}
+
+/* Waits until every queued message has its delivery report. */
+static void drain(feed *F)
+{
+    while (rd_kafka_outq_len(F->rk) > 0) {
+        rd_kafka_flush(F->rk, 1000);
+        if (F->tty && rd_kafka_outq_len(F->rk) > 0) {
+            fprintf(stderr, "\rcaseflow feed: waiting for %d deliveries", rd_kafka_outq_len(F->rk));
+            F->progress_shown = 1;
+        }
+    }
+    clear_progress(F);
+}
+
+static int send_feed(const options *o)
+{
+    char err[1024], dirbuf[4096];
+    const char *dir = locate(o->schemas, "schemas/events", 1, dirbuf, sizeof dirbuf);
+    int use_stdin = !o->file || strcmp(o->file, "-") == 0, rc = 1, stopped = 0;
+    FILE *in = NULL;
+    cf_config cfg;
+    feed F;
+    char *buf = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    struct sigaction sa;
+
+    memset(&F, 0, sizeof F);
+    memset(&cfg, 0, sizeof cfg);
+    F.o = o;
+    F.name = use_stdin ? "<stdin>" : o->file;
+    F.topic = o->topic ? o->topic : DEFAULT_TOPIC;
+    F.tty = isatty(STDERR_FILENO);
+    if (!*F.topic) {
+        fprintf(stderr, "caseflow feed: --topic must not be empty\n");
+        return 2;
+    }
+    F.ids = json_object();
+    F.schemas = cf_schema_set_new();
+    if (!F.ids || !F.schemas) {
+        fprintf(stderr, "caseflow feed: out of memory\n");
+        goto out;
+    }
+    if (cf_schema_set_load_dir(F.schemas, dir, err, sizeof err) != 0) {
+        fprintf(stderr, "caseflow feed: loading the event schemas: %s\n", err);
+        goto out;
+    }
+    F.envelope = cf_schema_set_get(F.schemas, "envelope");
+    if (!F.envelope) {
+        fprintf(stderr, "caseflow feed: %s has no envelope.json\n", dir);
+        goto out;
+    }
+    in = use_stdin ? stdin : fopen(o->file, "r");
+    if (!in) {
+        fprintf(stderr, "caseflow feed: %s: %s\n", o->file, strerror(errno));
+        goto out;
+    }
+    if (!o->dry_run) {
+        int crc = cf_config_load(&cfg, o->config, err, sizeof err);
+        if (crc != 0) {
+            fprintf(stderr, "caseflow feed: %s\n", err);
+            goto out;
+        }
+        if (connect_kafka(&F, &cfg) != 0)
+            goto out;
+    }
+    /* Ctrl-C stops reading; what was read is still delivered and counted. */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    while (!interrupted && !F.fatal && (len = getline(&buf, &cap, in)) > 0) {
+        json_t *ev;
+        const char *key;
+        size_t n = (size_t)len;
+
+        F.line++;
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+            n--;
+        if (strspn(buf, " \t") >= n) {
+            progress(&F);
+            continue;
+        }
+        if (check_line(&F, buf, n, &ev, &key) != 0) {
+            F.rejected++;
+            if (o->strict) {
+                stopped = 1;
+                break;
+            }
+        } else {
+            F.valid++;
+            if (F.rk)
+                produce(&F, buf, n, key);
+            json_decref(ev);
+        }
+        progress(&F);
+    }
+    if (!stopped && !interrupted && ferror(in)) {
+        clear_progress(&F);
+        fprintf(stderr, "caseflow feed: reading %s after line %ld: %s\n", F.name, F.line,
+                strerror(errno));
+        F.rejected++;
+    }
+    if (F.rk)
+        drain(&F);
+    clear_progress(&F);
+    if (stopped)
+        fprintf(stderr, "caseflow feed: stopped at line %ld (--strict): nothing after it sent\n",
+                F.line);
+    if (interrupted)
+        fprintf(stderr, "caseflow feed: interrupted after line %ld: nothing after it sent\n",
+                F.line);
+    if (o->dry_run)
+        fprintf(stderr,
+                "caseflow feed: %ld valid, %ld rejected (%ld lines of %s; dry run, "
+                "nothing sent)\n",
+                F.valid, F.rejected, F.line, F.name);
+    else
+        fprintf(stderr,
+                "caseflow feed: %ld sent to %s, %ld rejected, %ld not delivered (%ld lines "
+                "of %s)\n",
+                F.delivered, F.topic, F.rejected, F.undelivered, F.line, F.name);
+    rc = F.rejected || F.undelivered || F.fatal || interrupted ? 1 : 0;
+out:
+    free(buf);
+    if (in && in != stdin)
+        fclose(in);
+    if (F.rk)
+        rd_kafka_destroy(F.rk);
+    cf_schema_set_free(F.schemas);
+    json_decref(F.ids);
+    cf_config_free(&cfg);
+    return rc;
+}
+
+int cf_cmd_feed(int argc, char **argv)
+{
+    options o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    return o.generate ? generate(&o) : send_feed(&o);
+}

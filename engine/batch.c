@@ -1,0 +1,445 @@
+/*
+ * The batch of writes: everything that applying a poll batch of events
+ * changes, gathered in memory and written in one PostgreSQL transaction
+ * together with the consumer offsets.  Each table gets one statement that
+ * takes whole columns as array parameters (INSERT ... SELECT FROM unnest), so a
+ * batch of 500 events costs a handful of round trips, not thousands.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "engine/internal.h"
+
+void cf_batch_init(cf_batch *b)
+{
+    memset(b, 0, sizeof *b);
+    for (int i = 0; i < 13; i++)
+        cf_sqlarr_init(&b->ev[i]);
+    b->cases = json_object();
+    b->timers = json_object();
+    b->tasks = json_object();
+    b->outbox = json_array();
+    b->dead = json_array();
+    b->dups = json_object();
+    b->offsets = json_object();
+}
+
+void cf_batch_reset(cf_batch *b)
+{
+    for (int i = 0; i < 13; i++)
+        cf_sqlarr_reset(&b->ev[i]);
+    b->nevents = 0;
+    json_object_clear(b->cases);
+    json_object_clear(b->timers);
+    json_object_clear(b->tasks);
+    json_array_clear(b->outbox);
+    json_array_clear(b->dead);
+    json_object_clear(b->dups);
+    json_object_clear(b->offsets);
+    b->clock[0] = '\0';
+}
+
+void cf_batch_free(cf_batch *b)
+{
+    for (int i = 0; i < 13; i++)
+        cf_sqlarr_free(&b->ev[i]);
+    json_decref(b->cases);
+    json_decref(b->timers);
+    json_decref(b->tasks);
+    json_decref(b->outbox);
+    json_decref(b->dead);
+    json_decref(b->dups);
+    json_decref(b->offsets);
+    memset(b, 0, sizeof *b);
+}
+
+/* Runs one statement with array parameters; on failure writes the reason and returns NULL. */
+static PGresult *run(cf_engine *e, const char *what, const char *sql, int n, const char **params,
+                     char *err, size_t errsz)
+{
+    char why[512];
+    PGresult *res = cf_store_exec(e->db, sql, n, params, why, sizeof why);
+    if (!res)
+        cf_errf(err, errsz, CF_EDB, "%s: %s", what, why);
+    return res;
+}
+
+static int ok(PGresult *res)
+{
+    PQclear(res);
+    return res ? 0 : CF_EDB;
+}
+
+static const char *str(json_t *row, const char *key)
+{
+    return json_string_value(json_object_get(row, key));
+}
+
+/* Serializes a member that holds JSON into text for a jsonb column (NULL stays NULL). */
+static void add_json(cf_sqlarr *a, json_t *row, const char *key)
+{
+    json_t *v = json_object_get(row, key);
+    char *s;
+    if (!v || json_is_null(v)) {
+        cf_sqlarr_add(a, NULL);
+        return;
+    }
+    s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    cf_sqlarr_add(a, s);
+    free(s);
+}
+
+static int write_events(cf_engine *e, char *err, size_t errsz)
+{
+    const char *p[13];
+    if (e->batch.nevents == 0)
+        return 0;
+    for (int i = 0; i < 13; i++)
+        p[i] = cf_sqlarr_text(&e->batch.ev[i]);
+    return ok(run(e, "writing the event log",
+                  "insert into events (case_no, seq, event_id, type, source, event_time, "
+                  "applied_at, body, state_before, state_after, actions, prev_hash, hash) "
+                  "select * from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], "
+                  "$5::text[], $6::timestamptz[], $7::timestamptz[], $8::jsonb[], $9::text[], "
+                  "$10::text[], $11::jsonb[], $12::text[], $13::text[])",
+                  13, p, err, errsz));
+}
+
+static int write_cases(cf_engine *e, char *err, size_t errsz)
+{
+    cf_sqlarr a[10];
+    const char *p[10];
+    const char *case_no;
+    json_t *row;
+    int rc;
+
+    if (json_object_size(e->batch.cases) == 0)
+        return 0;
+    for (int i = 0; i < 10; i++)
+        cf_sqlarr_init(&a[i]);
+    json_object_foreach (e->batch.cases, case_no, row) {
+        cf_sqlarr_add(&a[0], case_no);
+        cf_sqlarr_add(&a[1], str(row, "workflow"));
+        cf_sqlarr_addf(&a[2], "%lld", json_integer_value(json_object_get(row, "version")));
+        cf_sqlarr_add(&a[3], str(row, "state"));
+        cf_sqlarr_addf(&a[4], "%lld", json_integer_value(json_object_get(row, "seq")));
+        add_json(&a[5], row, "body");
+        cf_sqlarr_add(&a[6], str(row, "team"));
+        cf_sqlarr_add(&a[7], str(row, "created_at"));
+        cf_sqlarr_add(&a[8], str(row, "updated_at"));
+        cf_sqlarr_add(&a[9], str(row, "head_hash"));
+    }
+    for (int i = 0; i < 10; i++)
+        p[i] = cf_sqlarr_text(&a[i]);
+    rc = ok(run(e, "writing case states",
+                "insert into cases (case_no, workflow, version, state, seq, body, team, "
+                "created_at, updated_at, head_hash) select * from unnest($1::text[], $2::text[], "
+                "$3::int[], $4::text[], $5::bigint[], $6::jsonb[], $7::text[], "
+                "$8::timestamptz[], $9::timestamptz[], $10::text[]) "
+                "on conflict (case_no) do update set state = excluded.state, seq = excluded.seq, "
+                "body = excluded.body, team = excluded.team, updated_at = excluded.updated_at, "
+                "head_hash = excluded.head_hash",
+                10, p, err, errsz));
+    for (int i = 0; i < 10; i++)
+        cf_sqlarr_free(&a[i]);
+    return rc;
+}
+
+static int write_timers(cf_engine *e, char *err, size_t errsz)
+{
+    cf_sqlarr set[3], del[2];
+    const char *p[3], *key;
+    json_t *t;
+    int rc = 0;
+
+    if (json_object_size(e->batch.timers) == 0)
+        return 0;
+    for (int i = 0; i < 3; i++)
+        cf_sqlarr_init(&set[i]);
+    for (int i = 0; i < 2; i++)
+        cf_sqlarr_init(&del[i]);
+    json_object_foreach (e->batch.timers, key, t) {
+        if (json_is_string(json_object_get(t, "due"))) {
+            cf_sqlarr_add(&set[0], str(t, "case"));
+            cf_sqlarr_add(&set[1], str(t, "name"));
+            cf_sqlarr_add(&set[2], str(t, "due"));
+        } else {
+            cf_sqlarr_add(&del[0], str(t, "case"));
+            cf_sqlarr_add(&del[1], str(t, "name"));
+        }
+    }
+    if (set[0].count) {
+        for (int i = 0; i < 3; i++)
+            p[i] = cf_sqlarr_text(&set[i]);
+        rc = ok(run(e, "setting timers",
+                    "insert into timers (case_no, name, due_at) select * from unnest($1::text[], "
+                    "$2::text[], $3::timestamptz[]) on conflict (case_no, name) do update set "
+                    "due_at = excluded.due_at",
+                    3, p, err, errsz));
+    }
+    if (rc == 0 && del[0].count) {
+        p[0] = cf_sqlarr_text(&del[0]);
+        p[1] = cf_sqlarr_text(&del[1]);
+        rc = ok(run(e, "cancelling timers",
+                    "delete from timers t using unnest($1::text[], $2::text[]) u(c, n) "
+                    "where t.case_no = u.c and t.name = u.n",
+                    2, p, err, errsz));
+    }
+    for (int i = 0; i < 3; i++)
+        cf_sqlarr_free(&set[i]);
+    for (int i = 0; i < 2; i++)
+        cf_sqlarr_free(&del[i]);
+    return rc;
+}
+
+static int write_tasks(cf_engine *e, char *err, size_t errsz)
+{
+    cf_sqlarr a[15], u[4];
+    const char *p[15], *id;
+    json_t *row;
+    int rc = 0;
+
+    if (json_object_size(e->batch.tasks) == 0)
+        return 0;
+    for (int i = 0; i < 15; i++)
+        cf_sqlarr_init(&a[i]);
+    for (int i = 0; i < 4; i++)
+        cf_sqlarr_init(&u[i]);
+    json_object_foreach (e->batch.tasks, id, row) {
+        if (json_is_true(json_object_get(row, "new"))) {
+            cf_sqlarr_add(&a[0], id);
+            cf_sqlarr_add(&a[1], str(row, "case_no"));
+            cf_sqlarr_add(&a[2], str(row, "activity"));
+            cf_sqlarr_add(&a[3], str(row, "kind"));
+            cf_sqlarr_add(&a[4], str(row, "post"));
+            cf_sqlarr_add(&a[5], json_is_true(json_object_get(row, "worker")) ? "t" : "f");
+            cf_sqlarr_add(&a[6], str(row, "status"));
+            cf_sqlarr_add(&a[7], str(row, "title"));
+            add_json(&a[8], row, "params");
+            cf_sqlarr_add(&a[9], str(row, "due_at"));
+            cf_sqlarr_add(&a[10], str(row, "batch_group"));
+            cf_sqlarr_add(&a[11], str(row, "dispatched_at"));
+            add_json(&a[12], row, "result");
+            cf_sqlarr_add(&a[13], str(row, "created_at"));
+            cf_sqlarr_add(&a[14], str(row, "updated_at"));
+        } else {
+            cf_sqlarr_add(&u[0], id);
+            cf_sqlarr_add(&u[1], str(row, "status"));
+            add_json(&u[2], row, "result");
+            cf_sqlarr_add(&u[3], str(row, "updated_at"));
+        }
+    }
+    if (a[0].count) {
+        for (int i = 0; i < 15; i++)
+            p[i] = cf_sqlarr_text(&a[i]);
+        rc = ok(run(e, "creating tasks",
+                    "insert into tasks (task_id, case_no, activity, kind, post, worker, status, "
+                    "title, params, due_at, batch_group, dispatched_at, result, created_at, "
+                    "updated_at) select * from unnest($1::text[], $2::text[], $3::text[], "
+                    "$4::text[], $5::text[], $6::boolean[], $7::text[], $8::text[], $9::jsonb[], "
+                    "$10::timestamptz[], $11::text[], $12::timestamptz[], $13::jsonb[], "
+                    "$14::timestamptz[], $15::timestamptz[])",
+                    15, p, err, errsz));
+    }
+    if (rc == 0 && u[0].count) {
+        for (int i = 0; i < 4; i++)
+            p[i] = cf_sqlarr_text(&u[i]);
+        rc = ok(run(e, "updating tasks",
+                    "update tasks t set status = u.s, result = coalesce(u.r, t.result), "
+                    "updated_at = u.at from unnest($1::text[], $2::text[], $3::jsonb[], "
+                    "$4::timestamptz[]) u(id, s, r, at) where t.task_id = u.id",
+                    4, p, err, errsz));
+    }
+    for (int i = 0; i < 15; i++)
+        cf_sqlarr_free(&a[i]);
+    for (int i = 0; i < 4; i++)
+        cf_sqlarr_free(&u[i]);
+    return rc;
+}
+
+static int write_dead_and_dups(cf_engine *e, char *err, size_t errsz)
+{
+    cf_sqlarr a[8];
+    const char *p[8], *id;
+    size_t i;
+    json_t *row, *count;
+    int rc = 0;
+
+    for (int k = 0; k < 8; k++)
+        cf_sqlarr_init(&a[k]);
+    json_array_foreach (e->batch.dead, i, row) {
+        cf_sqlarr_add(&a[0], str(row, "event_id"));
+        cf_sqlarr_add(&a[1], str(row, "case"));
+        cf_sqlarr_add(&a[2], str(row, "reason"));
+        cf_sqlarr_add(&a[3], str(row, "topic"));
+        cf_sqlarr_addf(&a[4], "%lld", json_integer_value(json_object_get(row, "partition")));
+        cf_sqlarr_addf(&a[5], "%lld", json_integer_value(json_object_get(row, "offset")));
+        cf_sqlarr_addf(&a[6], "%lld", json_integer_value(json_object_get(row, "size")));
+    }
+    if (a[0].count) {
+        for (int k = 0; k < 7; k++)
+            p[k] = cf_sqlarr_text(&a[k]);
+        rc = ok(run(e, "recording dead letters",
+                    "insert into dead_letters (event_id, case_no, reason, topic, partition, "
+                    "\"offset\", size) select * from unnest($1::text[], $2::text[], $3::text[], "
+                    "$4::text[], $5::int[], $6::bigint[], $7::int[])",
+                    7, p, err, errsz));
+    }
+    for (int k = 0; k < 8; k++)
+        cf_sqlarr_reset(&a[k]);
+    json_object_foreach (e->batch.dups, id, count) {
+        cf_sqlarr_add(&a[0], id);
+        cf_sqlarr_addf(&a[1], "%lld", json_integer_value(count));
+    }
+    if (rc == 0 && a[0].count) {
+        p[0] = cf_sqlarr_text(&a[0]);
+        p[1] = cf_sqlarr_text(&a[1]);
+        rc = ok(run(e, "counting duplicates",
+                    "insert into duplicates (event_id, seen) select * from unnest($1::text[], "
+                    "$2::bigint[]) on conflict (event_id) do update set seen = duplicates.seen + "
+                    "excluded.seen, last_at = now()",
+                    2, p, err, errsz));
+    }
+    for (int k = 0; k < 8; k++)
+        cf_sqlarr_free(&a[k]);
+    return rc;
+}
+
+/* Inserts the outbox rows; their ids come back in *ids (caller frees), in row order. */
+static int write_outbox(cf_engine *e, long long **ids, char *err, size_t errsz)
+{
+    cf_sqlarr a[4];
+    const char *p[4];
+    size_t i, n = json_array_size(e->batch.outbox);
+    json_t *row;
+    PGresult *res;
+    int rc = 0;
+
+    *ids = NULL;
+    if (n == 0)
+        return 0;
+    for (int k = 0; k < 4; k++)
+        cf_sqlarr_init(&a[k]);
+    json_array_foreach (e->batch.outbox, i, row) {
+        cf_sqlarr_add(&a[0], str(row, "topic"));
+        cf_sqlarr_add(&a[1], str(row, "key"));
+        cf_sqlarr_add(&a[2], str(row, "msg_id"));
+        cf_sqlarr_add(&a[3], str(row, "payload"));
+    }
+    for (int k = 0; k < 4; k++)
+        p[k] = cf_sqlarr_text(&a[k]);
+    /* WITH ORDINALITY and ORDER BY keep the returned ids in the order of the rows. */
+    res = run(e, "writing the outbox",
+              "with rows as (select * from unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
+              "with ordinality u(topic, key, msg_id, payload, ord)), ins as (insert into outbox "
+              "(topic, key, msg_id, payload) select topic, key, msg_id, convert_to(payload, "
+              "'UTF8') from rows order by ord returning id, msg_id) select ins.id from ins join "
+              "rows using (msg_id) order by rows.ord",
+              4, p, err, errsz);
+    if (!res) {
+        rc = CF_EDB;
+    } else if ((size_t)PQntuples(res) != n) {
+        rc = cf_errf(err, errsz, CF_EDB, "writing the outbox: %d ids for %zu rows", PQntuples(res),
+                     n);
+    } else if (!(*ids = malloc(n * sizeof **ids))) {
+        rc = cf_errf(err, errsz, CF_ENOMEM, "out of memory");
+    } else {
+        for (int r = 0; r < PQntuples(res); r++)
+            (*ids)[r] = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+    }
+    PQclear(res);
+    for (int k = 0; k < 4; k++)
+        cf_sqlarr_free(&a[k]);
+    return rc;
+}
+
+/* Moves the offsets on, but only where this engine still holds the partition's generation. */
+static int write_offsets(cf_engine *e, char *err, size_t errsz)
+{
+    cf_sqlarr a[3];
+    const char *p[5], *part;
+    json_t *off;
+    PGresult *res;
+    size_t want = json_object_size(e->batch.offsets);
+    int rc = 0;
+
+    if (want == 0)
+        return 0;
+    for (int k = 0; k < 3; k++)
+        cf_sqlarr_init(&a[k]);
+    json_object_foreach (e->batch.offsets, part, off) {
+        long long gen = -1;
+        int32_t pn = (int32_t)strtol(part, NULL, 10);
+        for (size_t k = 0; k < e->nparts; k++)
+            if (e->parts[k].partition == pn)
+                gen = e->parts[k].generation;
+        cf_sqlarr_add(&a[0], part);
+        cf_sqlarr_addf(&a[1], "%lld", json_integer_value(off));
+        cf_sqlarr_addf(&a[2], "%lld", gen);
+    }
+    p[0] = e->cfg->group;
+    p[1] = e->t_events;
+    p[2] = cf_sqlarr_text(&a[0]);
+    p[3] = cf_sqlarr_text(&a[1]);
+    p[4] = cf_sqlarr_text(&a[2]);
+    res = run(e, "storing offsets",
+              "update consumer_offsets c set next_offset = u.o from unnest($3::int[], "
+              "$4::bigint[], $5::bigint[]) u(p, o, g) where c.group_id = $1 and c.topic = $2 and "
+              "c.partition = u.p and c.generation = u.g",
+              5, p, err, errsz);
+    if (!res)
+        rc = CF_EDB;
+    else if (strtoul(PQcmdTuples(res), NULL, 10) != want)
+        rc = cf_errf(err, errsz, CF_EFENCED,
+                     "a partition of this batch has a newer owner: the batch is rolled back");
+    PQclear(res);
+    for (int k = 0; k < 3; k++)
+        cf_sqlarr_free(&a[k]);
+    return rc;
+}
+
+int cf_batch_commit(cf_engine *e, char *err, size_t errsz)
+{
+    long long *ids = NULL;
+    int rc;
+    PGresult *res;
+
+    if ((rc = ok(run(e, "begin", "begin", 0, NULL, err, errsz))))
+        return rc;
+    if ((rc = write_offsets(e, err, errsz)) || (rc = write_events(e, err, errsz)) ||
+        (rc = write_cases(e, err, errsz)) || (rc = write_timers(e, err, errsz)) ||
+        (rc = write_tasks(e, err, errsz)) || (rc = write_dead_and_dups(e, err, errsz)) ||
+        (rc = write_outbox(e, &ids, err, errsz)))
+        goto rollback;
+    if (e->batch.clock[0]) {
+        const char *p[1] = {e->batch.clock};
+        if ((rc = ok(run(e, "moving the simulated clock",
+                         "update engine_clock set now = greatest(now, $1::timestamptz) "
+                         "where id = 1",
+                         1, p, err, errsz))))
+            goto rollback;
+    }
+    res = run(e, "commit", "commit", 0, NULL, err, errsz);
+    if (!res) {
+        free(ids);
+        return CF_EDB;
+    }
+    PQclear(res);
+    {
+        size_t i;
+        json_t *row;
+        json_array_foreach (e->batch.outbox, i, row) {
+            const char *payload = str(row, "payload");
+            cf_relay_send(e, ids[i], str(row, "topic"), str(row, "key"), str(row, "msg_id"),
+                          payload, strlen(payload));
+        }
+    }
+    free(ids);
+    return 0;
+rollback:
+    free(ids);
+    PQclear(PQexec(e->db, "rollback"));
+    return rc;
+}

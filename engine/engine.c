@@ -1,0 +1,866 @@
+/*
+ * The engine's loop: consume a batch, apply each event, commit the batch with
+ * its offsets in one transaction, publish the outbox, tick timers.  Exactly
+ * once on the database: offsets live in PostgreSQL with the effects they
+ * cover, the engine seeks to them when it gets a partition, and a partition's
+ * generation number fences a previous owner whose commit comes too late.
+ */
+#include "engine.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/bus.h"
+#include "base/log.h"
+#include "base/mask.h"
+#include "core/chain.h"
+#include "core/machine.h"
+#include "engine/internal.h"
+#include "engine/migrate.h"
+
+/* What of a rejected event's bytes the dead-letter message carries at most, and the largest
+ * event accepted: a case event is a few kilobytes; a megabyte is a mistake or an attack. */
+enum { DLQ_ORIGINAL_MAX = 256 * 1024, EVENT_MAX = 1024 * 1024 };
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void time_text(const cf_engine *e, cf_time t, char *buf, size_t n)
+{
+    cf_time_format(t, e->offset_min, buf, n);
+}
+
+/* ---- partitions: claiming, fencing, seeking ---- */
+
+/*
+ * Claims `list`'s partitions in the database: each one's generation goes up by
+ * one (so that a previous owner's late commit fails) and its stored offset is
+ * written into the list for the consumer to start from.
+ */
+static int claim(cf_engine *e, rd_kafka_topic_partition_list_t *list, char *err, size_t errsz)
+{
+    cf_sqlarr parts;
+    const char *p[4];
+    PGresult *res;
+
+    cf_sqlarr_init(&parts);
+    for (int i = 0; i < list->cnt; i++)
+        cf_sqlarr_addf(&parts, "%d", list->elems[i].partition);
+    p[0] = e->cfg->group;
+    p[1] = e->t_events;
+    p[2] = cf_sqlarr_text(&parts);
+    p[3] = e->owner;
+    res = cf_store_exec(e->db,
+                        "insert into consumer_offsets (group_id, topic, partition, next_offset, "
+                        "generation, owner) select $1, $2, p, -1, 1, $4 from unnest($3::int[]) p "
+                        "on conflict (group_id, topic, partition) do update set generation = "
+                        "consumer_offsets.generation + 1, owner = excluded.owner "
+                        "returning partition, next_offset, generation",
+                        4, p, err, errsz);
+    cf_sqlarr_free(&parts);
+    if (!res)
+        return CF_EDB;
+    free(e->parts);
+    e->parts = calloc((size_t)PQntuples(res) + 1, sizeof *e->parts);
+    e->nparts = 0;
+    for (int r = 0; e->parts && r < PQntuples(res); r++) {
+        int32_t pn = (int32_t)strtol(PQgetvalue(res, r, 0), NULL, 10);
+        long long next = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+        e->parts[e->nparts].partition = pn;
+        e->parts[e->nparts].generation = strtoll(PQgetvalue(res, r, 2), NULL, 10);
+        e->nparts++;
+        for (int i = 0; i < list->cnt; i++)
+            if (list->elems[i].partition == pn)
+                list->elems[i].offset = next >= 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
+    }
+    PQclear(res);
+    return 0;
+}
+
+static int reconnect(cf_engine *e);
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t kerr,
+                         rd_kafka_topic_partition_list_t *list, void *opaque)
+{
+    cf_engine *e = opaque;
+    char err[512];
+
+    cf_cache_clear(e->cache);
+    if (kerr == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        int backoff = 200;
+        /* Without the claim the engine may not consume: wait for the database. */
+        while (claim(e, list, err, sizeof err) != 0) {
+            cf_warn("claiming partitions: %s (retrying in %d ms)", err, backoff);
+            if (*e->stop)
+                return;
+            sleep_ms(backoff);
+            if (PQstatus(e->db) != CONNECTION_OK && reconnect(e) != 0)
+                return;
+            backoff = backoff < 5000 ? backoff * 2 : 5000;
+        }
+        cf_info("assigned %d partition%s of %s", list->cnt, list->cnt == 1 ? "" : "s", e->t_events);
+        rd_kafka_assign(rk, list);
+    } else {
+        cf_info("partitions revoked");
+        e->nparts = 0;
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+/*
+ * After a batch failed to commit: keeps the partitions whose generation is
+ * still ours, seeks them back to their stored offsets (the uncommitted events
+ * come again), and lets go of the ones another engine took.
+ */
+static int resync(cf_engine *e, char *err, size_t errsz)
+{
+    rd_kafka_topic_partition_list_t *seek, *lost;
+    const char *p[2] = {e->cfg->group, e->t_events};
+    PGresult *res;
+    size_t kept = 0;
+
+    cf_cache_clear(e->cache);
+    res = cf_store_exec(e->db,
+                        "select partition, next_offset, generation from consumer_offsets where "
+                        "group_id = $1 and topic = $2",
+                        2, p, err, errsz);
+    if (!res)
+        return CF_EDB;
+    seek = rd_kafka_topic_partition_list_new((int)e->nparts + 1);
+    lost = rd_kafka_topic_partition_list_new((int)e->nparts + 1);
+    for (size_t k = 0; k < e->nparts; k++) {
+        int mine = 0;
+        long long next = -1;
+        for (int r = 0; r < PQntuples(res); r++)
+            if (strtol(PQgetvalue(res, r, 0), NULL, 10) == e->parts[k].partition) {
+                next = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+                mine = strtoll(PQgetvalue(res, r, 2), NULL, 10) == e->parts[k].generation;
+            }
+        if (mine) {
+            rd_kafka_topic_partition_list_add(seek, e->t_events, e->parts[k].partition)->offset =
+                next >= 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
+            e->parts[kept++] = e->parts[k];
+        } else {
+            rd_kafka_topic_partition_list_add(lost, e->t_events, e->parts[k].partition);
+            cf_warn("partition %d has a newer owner: leaving it", e->parts[k].partition);
+        }
+    }
+    e->nparts = kept;
+    PQclear(res);
+    if (lost->cnt > 0)
+        rd_kafka_pause_partitions(e->consumer, lost);
+    if (seek->cnt > 0) {
+        rd_kafka_error_t *kerr = rd_kafka_seek_partitions(e->consumer, seek, 5000);
+        if (kerr) {
+            cf_warn("seeking back after a failed batch: %s", rd_kafka_error_string(kerr));
+            rd_kafka_error_destroy(kerr);
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(seek);
+    rd_kafka_topic_partition_list_destroy(lost);
+    return 0;
+}
+
+/* Reconnects to PostgreSQL with backoff until it answers or the engine is told to stop. */
+static int reconnect(cf_engine *e)
+{
+    int backoff = 200;
+    while (!*e->stop) {
+        char why[512];
+        PQreset(e->db);
+        if (PQstatus(e->db) == CONNECTION_OK && cf_store_session(e->db, why, sizeof why) == 0) {
+            cf_info("connected to PostgreSQL again");
+            return 0;
+        }
+        cf_warn("PostgreSQL does not answer: %s(retrying in %d ms)", PQerrorMessage(e->db),
+                backoff);
+        sleep_ms(backoff);
+        backoff = backoff < 5000 ? backoff * 2 : 5000;
+    }
+    return CF_ETIMEOUT;
+}
+
+/* ---- applying one event ---- */
+
+static void add_outbox(cf_engine *e, const char *topic, const char *key, const char *msg_id,
+                       json_t *payload /* stolen */)
+{
+    char *text = json_dumps(payload, JSON_COMPACT);
+    json_array_append_new(e->batch.outbox,
+                          json_pack("{s:s, s:s?, s:s, s:s}", "topic", topic, "key", key, "msg_id",
+                                    msg_id, "payload", text ? text : "{}"));
+    free(text);
+    json_decref(payload);
+}
+
+/* Rejects a message: a dead-letter row, and a message to caseflow.dlq with the original bytes. */
+static void dead_letter(cf_engine *e, const rd_kafka_message_t *m, const char *event_id,
+                        const char *case_no, const char *reason)
+{
+    char msg_id[256];
+    size_t len = m->len < DLQ_ORIGINAL_MAX ? m->len : DLQ_ORIGINAL_MAX;
+    json_t *payload, *original = m->payload ? json_stringn((const char *)m->payload, len) : NULL;
+
+    snprintf(msg_id, sizeof msg_id, "dlq:%s:%d:%lld", rd_kafka_topic_name(m->rkt), m->partition,
+             (long long)m->offset);
+    payload = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:s?, s:s?}", "id", msg_id, "reason",
+                        reason, "topic", rd_kafka_topic_name(m->rkt), "partition", m->partition,
+                        "offset", (json_int_t)m->offset, "size", (json_int_t)m->len, "event_id",
+                        event_id, "case", case_no);
+    if (original) {
+        json_object_set_new(payload, "original", original);
+    } else if (m->payload) {
+        /* Not UTF-8 text: the bytes travel as base64. */
+        unsigned char *b64 = malloc(4 * ((len + 2) / 3) + 1);
+        if (b64) {
+            EVP_EncodeBlock(b64, m->payload, (int)len);
+            json_object_set_new(payload, "original_base64", json_string((char *)b64));
+            free(b64);
+        }
+    }
+    if (len < m->len)
+        json_object_set_new(payload, "truncated", json_true());
+    json_array_append_new(e->batch.dead,
+                          json_pack("{s:s?, s:s?, s:s, s:s, s:i, s:I, s:I}", "event_id", event_id,
+                                    "case", case_no, "reason", reason, "topic",
+                                    rd_kafka_topic_name(m->rkt), "partition", m->partition,
+                                    "offset", (json_int_t)m->offset, "size", (json_int_t)m->len));
+    add_outbox(e, e->t_dlq, case_no, msg_id, payload);
+    e->n.rejected++;
+    cf_case_warn(case_no, "rejected %s at %s/%d@%lld: %s", event_id ? event_id : "a message",
+                 rd_kafka_topic_name(m->rkt), m->partition, (long long)m->offset, reason);
+}
+
+static void set_task(cf_engine *e, const char *id, const char *status, json_t *result)
+{
+    char now[64];
+    json_t *row = json_object_get(e->batch.tasks, id);
+
+    time_text(e, e->now, now, sizeof now);
+    if (!row) {
+        row = json_object();
+        json_object_set_new(e->batch.tasks, id, row);
+    }
+    json_object_set_new(row, "status", json_string(status));
+    json_object_set_new(row, "updated_at", json_string(now));
+    if (result)
+        json_object_set(row, "result", result);
+}
+
+/* Turns the actions of a step into rows: timers, tasks, messages to workers. */
+static void record_actions(cf_engine *e, const char *case_no, const cf_workflow *wf,
+                           const cf_step *step)
+{
+    char now[64];
+    size_t i;
+    json_t *a;
+
+    time_text(e, e->now, now, sizeof now);
+    json_array_foreach (step->actions, i, a) {
+        const char *kind = json_string_value(json_object_get(a, "kind"));
+        if (strcmp(kind, "timer") == 0 || strcmp(kind, "timer.cancel") == 0) {
+            char key[512];
+            const char *name = json_string_value(json_object_get(a, "name"));
+            snprintf(key, sizeof key, "%s\x1f%s", case_no, name);
+            json_object_set_new(e->batch.timers, key,
+                                json_pack("{s:s, s:s, s:O?}", "case", case_no, "name", name, "due",
+                                          json_object_get(a, "at")));
+        } else if (strcmp(kind, "task") == 0) {
+            const char *id = json_string_value(json_object_get(a, "id"));
+            const char *task = json_string_value(json_object_get(a, "task"));
+            const cf_task_kind *tk = cf_workflow_kind(wf, task);
+            int worker = json_is_true(json_object_get(a, "worker"));
+            int batched = json_object_get(a, "batch") != NULL;
+            json_t *row = json_pack(
+                "{s:b, s:s, s:O, s:s, s:O, s:b, s:s, s:O?, s:O, s:O, s:O?, s:s, s:s}", "new", 1,
+                "case_no", case_no, "activity", json_object_get(a, "activity"), "kind", task,
+                "post", json_object_get(a, "post"), "worker", worker, "status", "open", "title",
+                json_object_get(a, "title"), "params", json_object_get(a, "params"), "due_at",
+                json_object_get(a, "due"), "batch_group", json_object_get(a, "batch"), "created_at",
+                now, "updated_at", now);
+            if (worker && !batched) {
+                char topic[256];
+                json_object_set_new(row, "dispatched_at", json_string(now));
+                snprintf(topic, sizeof topic, "%s%s", e->t_tasks, task);
+                add_outbox(e, topic, case_no, id,
+                           json_pack("{s:s, s:s, s:s, s:O, s:O?, s:O, s:O, s:O, s:s, s:i, s:O}",
+                                     "task_id", id, "case", case_no, "kind", task, "activity",
+                                     json_object_get(a, "activity"), "title",
+                                     json_object_get(a, "title"), "params",
+                                     json_object_get(a, "params"), "due", json_object_get(a, "due"),
+                                     "post", json_object_get(a, "post"), "workflow", wf->name,
+                                     "version", wf->version, "data",
+                                     json_object_get(step->state, "data")));
+            }
+            (void)tk;
+            json_object_set_new(e->batch.tasks, id, row);
+        } else if (strcmp(kind, "task.cancel") == 0) {
+            set_task(e, json_string_value(json_object_get(a, "id")), "cancelled", NULL);
+        }
+    }
+}
+
+static void record_event(cf_engine *e, const rd_kafka_message_t *m, json_t *ev, const char *id,
+                         const char *type, const char *case_no, const cf_workflow *wf,
+                         const cf_step *step, const char *prev_hash, const char *hash,
+                         const char *created_at)
+{
+    char now[64], seq[32];
+    char *body = json_dumps(ev, JSON_COMPACT);
+    char *actions = json_dumps(step->actions, JSON_COMPACT);
+    char *state = json_dumps(step->state, JSON_COMPACT);
+    json_t *data = json_object_get(ev, "data");
+    long long n = json_integer_value(json_object_get(step->state, "seq"));
+    cf_batch *b = &e->batch;
+    (void)m;
+
+    time_text(e, e->now, now, sizeof now);
+    snprintf(seq, sizeof seq, "%lld", n);
+    cf_sqlarr_add(&b->ev[0], case_no);
+    cf_sqlarr_add(&b->ev[1], seq);
+    cf_sqlarr_add(&b->ev[2], id);
+    cf_sqlarr_add(&b->ev[3], type);
+    cf_sqlarr_add(&b->ev[4], json_string_value(json_object_get(ev, "source")));
+    cf_sqlarr_add(&b->ev[5], json_string_value(json_object_get(ev, "time")));
+    cf_sqlarr_add(&b->ev[6], now);
+    cf_sqlarr_add(&b->ev[7], body);
+    cf_sqlarr_add(&b->ev[8], step->from);
+    cf_sqlarr_add(&b->ev[9], step->to);
+    cf_sqlarr_add(&b->ev[10], actions);
+    cf_sqlarr_add(&b->ev[11], prev_hash);
+    cf_sqlarr_add(&b->ev[12], hash);
+    b->nevents++;
+
+    json_object_set_new(b->cases, case_no,
+                        json_pack("{s:s, s:i, s:s, s:I, s:O, s:O?, s:s, s:s, s:s}", "workflow",
+                                  wf->name, "version", wf->version, "state", step->to, "seq",
+                                  (json_int_t)n, "body", step->state, "team",
+                                  json_object_get(json_object_get(step->state, "data"), "team"),
+                                  "created_at", created_at, "updated_at", now, "head_hash", hash));
+
+    /* The task a task.* event reports on is settled in the tasks table too. */
+    if (strncmp(type, "task.", 5) == 0) {
+        const char *tid = json_string_value(json_object_get(data, "task_id"));
+        const char *status = strcmp(type, "task.completed") == 0 ? "done"
+                             : strcmp(type, "task.failed") == 0  ? "failed"
+                                                                 : "returned";
+        json_t *result = strcmp(type, "task.completed") == 0
+                             ? json_incref(json_object_get(data, "result"))
+                             : json_pack("{s:O?, s:O?}", "error", json_object_get(data, "error"),
+                                         "reason", json_object_get(data, "reason"));
+        if (tid)
+            set_task(e, tid, status, result);
+        json_decref(result);
+    }
+    record_actions(e, case_no, wf, step);
+
+    {
+        char msg_id[300];
+        json_t *masked = cf_mask_json(step->actions);
+        snprintf(msg_id, sizeof msg_id, "tr:%s:%lld", case_no, n);
+        add_outbox(e, e->t_transitions, case_no, msg_id,
+                   json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:o}", "id",
+                             msg_id, "case", case_no, "seq", (json_int_t)n, "event", type,
+                             "event_id", id, "from", step->from, "to", step->to, "path", step->path,
+                             "time", json_string_value(json_object_get(ev, "time")), "applied_at",
+                             now, "actions", masked ? masked : json_array()));
+    }
+    free(body);
+    free(actions);
+    free(state);
+}
+
+/* Finds a case's current state for this batch: changed in it, cached, or prefetched. */
+static json_t *lookup_state(cf_engine *e, json_t *prefetched, const char *case_no, char hash[65],
+                            const char **created_at)
+{
+    json_t *d = json_object_get(e->dirty, case_no), *st;
+    if (d) {
+        snprintf(hash, 65, "%s", json_string_value(json_object_get(d, "hash")));
+        *created_at = json_string_value(json_object_get(d, "created_at"));
+        return json_object_get(d, "state");
+    }
+    st = cf_cache_get(e->cache, case_no, hash);
+    if (st) {
+        *created_at = json_string_value(json_object_get(st, "created_at"));
+        return st;
+    }
+    d = json_object_get(prefetched, case_no);
+    if (d) {
+        snprintf(hash, 65, "%s", json_string_value(json_object_get(d, "hash")));
+        *created_at = json_string_value(json_object_get(d, "created_at"));
+        return json_object_get(d, "state");
+    }
+    return NULL;
+}
+
+static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *prefetched,
+                      json_t *known_ids)
+{
+    char err[1024], hash[65], prev[65] = "", part[16];
+    json_error_t jerr;
+    json_t *ev = NULL, *state;
+    const char *type, *id, *case_no, *created_at = NULL;
+    const cf_schema *schema;
+    const cf_workflow *wf;
+    cf_step step;
+    int rc;
+
+    snprintf(part, sizeof part, "%d", m->partition);
+    json_object_set_new(e->batch.offsets, part, json_integer(m->offset + 1));
+
+    if (m->len > EVENT_MAX) {
+        snprintf(err, sizeof err, "event too large: %zu bytes, the limit is %d", m->len, EVENT_MAX);
+        dead_letter(e, m, NULL, NULL, err);
+        return;
+    }
+    ev = m->payload ? json_loadb(m->payload, m->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    if (!ev) {
+        snprintf(err, sizeof err, "not JSON: %s (line %d, column %d)",
+                 m->payload ? jerr.text : "empty message", jerr.line, jerr.column);
+        dead_letter(e, m, NULL, NULL, err);
+        return;
+    }
+    if (!json_is_object(ev)) {
+        dead_letter(e, m, NULL, NULL, "not an event: the message is JSON but not an object");
+        goto out;
+    }
+    type = json_string_value(json_object_get(ev, "type"));
+    id = json_string_value(json_object_get(ev, "id"));
+    case_no = json_string_value(json_object_get(ev, "case"));
+    if (!type) {
+        dead_letter(e, m, id, case_no, "the event has no type");
+        goto out;
+    }
+    schema = cf_registry_schema(e->reg, type);
+    if (!schema) {
+        snprintf(err, sizeof err, "unknown event type '%s'", type);
+        dead_letter(e, m, id, case_no, err);
+        goto out;
+    }
+    if (cf_schema_validate(schema, ev, err + 100, sizeof err - 100) != 0) {
+        memcpy(err, "breaks its schema: ", 19);
+        memmove(err + 19, err + 100, strlen(err + 100) + 1);
+        dead_letter(e, m, id, case_no, err);
+        goto out;
+    }
+    if (strncmp(type, "clock.", 6) == 0) {
+        cf_time to;
+        const char *text = json_string_value(json_object_get(json_object_get(ev, "data"), "to"));
+        if (!e->simulated) {
+            dead_letter(e, m, id, case_no,
+                        "clock.advance needs a simulated clock (engine.clock: simulated)");
+        } else if (!text || cf_time_parse(text, &to) != 0) {
+            dead_letter(e, m, id, case_no, "clock.advance needs data.to as an ISO 8601 time");
+        } else if (to > e->now) {
+            e->now = to;
+            time_text(e, to, e->batch.clock, sizeof e->batch.clock);
+            cf_info("simulated clock moved to %s", e->batch.clock);
+        }
+        goto out;
+    }
+    if (json_object_get(known_ids, id)) {
+        json_object_set_new(
+            e->batch.dups, id,
+            json_integer(json_integer_value(json_object_get(e->batch.dups, id)) + 1));
+        e->n.duplicates++;
+        cf_case_debug(case_no, "duplicate event %s dropped", id);
+        goto out;
+    }
+    state = lookup_state(e, prefetched, case_no, prev, &created_at);
+    if (state) {
+        const char *name = json_string_value(json_object_get(state, "workflow"));
+        int version = (int)json_integer_value(json_object_get(state, "version"));
+        wf = cf_registry_find(e->reg, name, version);
+        if (!wf) {
+            snprintf(err, sizeof err,
+                     "case is on workflow %s version %d, which this engine has "
+                     "not loaded",
+                     name, version);
+            dead_letter(e, m, id, case_no, err);
+            goto out;
+        }
+    } else {
+        wf = cf_registry_creator(e->reg, type);
+        if (!wf) {
+            snprintf(err, sizeof err, "unknown case: no case %s exists, and %s does not create one",
+                     case_no, type);
+            dead_letter(e, m, id, case_no, err);
+            goto out;
+        }
+        snprintf(prev, sizeof prev, "%s", cf_chain_genesis);
+    }
+    rc = cf_machine_apply(wf, state, ev, e->now, &step, err, sizeof err);
+    if (rc != 0) {
+        if (strcmp(type, "timer.fired") == 0 && rc == CF_ESTATE) {
+            /* A timer cancelled or restarted after it fired: its late event changes nothing. */
+            e->n.stale_timers++;
+            cf_case_debug(case_no, "timer event %s ignored: %s", id, err);
+        } else {
+            dead_letter(e, m, id, case_no, err);
+        }
+        goto out;
+    }
+    {
+        char now[64];
+        time_text(e, e->now, now, sizeof now);
+        if (!created_at)
+            created_at = now;
+        if (cf_chain_hash(prev, case_no, json_integer_value(json_object_get(step.state, "seq")), id,
+                          ev, step.to, hash) != 0) {
+            dead_letter(e, m, id, case_no, "out of memory hashing the event");
+            cf_step_clear(&step);
+            goto out;
+        }
+        record_event(e, m, ev, id, type, case_no, wf, &step, prev, hash, created_at);
+        json_object_set_new(known_ids, id, json_true());
+        json_object_set_new(e->dirty, case_no,
+                            json_pack("{s:O, s:s, s:s}", "state", step.state, "hash", hash,
+                                      "created_at", created_at));
+    }
+    cf_case_debug(case_no, "%s: %s -> %s", type, step.from[0] ? step.from : "(new)", step.to);
+    e->n.applied++;
+    cf_step_clear(&step);
+out:
+    json_decref(ev);
+}
+
+/* ---- a batch ---- */
+
+/* Reads the states of the batch's cases that are not cached, and which event ids exist. */
+static int prefetch(cf_engine *e, rd_kafka_message_t **msgs, size_t n, json_t *states,
+                    json_t *known_ids, char *err, size_t errsz)
+{
+    cf_sqlarr cases, ids;
+    const char *p[1];
+    PGresult *res;
+    char hash[65];
+
+    cf_sqlarr_init(&cases);
+    cf_sqlarr_init(&ids);
+    for (size_t i = 0; i < n; i++) {
+        json_t *ev = msgs[i]->payload ? json_loadb(msgs[i]->payload, msgs[i]->len, 0, NULL) : NULL;
+        const char *c = json_string_value(json_object_get(ev, "case"));
+        const char *id = json_string_value(json_object_get(ev, "id"));
+        if (c && !json_object_get(e->dirty, c) && !cf_cache_get(e->cache, c, hash))
+            cf_sqlarr_add(&cases, c);
+        if (id)
+            cf_sqlarr_add(&ids, id);
+        json_decref(ev);
+    }
+    if (cases.count) {
+        p[0] = cf_sqlarr_text(&cases);
+        res = cf_store_exec(e->db,
+                            "select case_no, body, head_hash, created_at from cases "
+                            "where case_no = any($1::text[])",
+                            1, p, err, errsz);
+        if (!res)
+            goto fail;
+        for (int r = 0; r < PQntuples(res); r++) {
+            json_t *st = json_loads(PQgetvalue(res, r, 1), 0, NULL);
+            char created[64];
+            cf_time t = 0;
+            /* created_at is written in the court's zone like every other time. */
+            if (cf_time_parse(PQgetvalue(res, r, 3), &t) == 0)
+                time_text(e, t, created, sizeof created);
+            else
+                snprintf(created, sizeof created, "%s", PQgetvalue(res, r, 3));
+            json_object_set_new(states, PQgetvalue(res, r, 0),
+                                json_pack("{s:o, s:s, s:s}", "state", st ? st : json_null(), "hash",
+                                          PQgetvalue(res, r, 2), "created_at", created));
+        }
+        PQclear(res);
+    }
+    if (ids.count) {
+        p[0] = cf_sqlarr_text(&ids);
+        res = cf_store_exec(e->db, "select event_id from events where event_id = any($1::text[])",
+                            1, p, err, errsz);
+        if (!res)
+            goto fail;
+        for (int r = 0; r < PQntuples(res); r++)
+            json_object_set_new(known_ids, PQgetvalue(res, r, 0), json_true());
+        PQclear(res);
+    }
+    cf_sqlarr_free(&cases);
+    cf_sqlarr_free(&ids);
+    return 0;
+fail:
+    cf_sqlarr_free(&cases);
+    cf_sqlarr_free(&ids);
+    return CF_EDB;
+}
+
+static void process(cf_engine *e, rd_kafka_message_t **msgs, size_t n)
+{
+    char err[1024];
+    json_t *states = json_object(), *known = json_object();
+    int rc;
+
+    if ((rc = cf_clock_read(e, err, sizeof err)) == 0 &&
+        (rc = prefetch(e, msgs, n, states, known, err, sizeof err)) == 0) {
+        for (size_t i = 0; i < n; i++)
+            apply_one(e, msgs[i], states, known);
+        rc = cf_batch_commit(e, err, sizeof err);
+    }
+    if (rc == 0) {
+        const char *case_no;
+        json_t *d;
+        json_object_foreach (e->dirty, case_no, d) {
+            json_t *st = json_object_get(d, "state");
+            /* The cache keeps created_at inside the state object's copy it holds. */
+            json_object_set(st, "created_at", json_object_get(d, "created_at"));
+            cf_cache_put(e->cache, case_no, st, json_string_value(json_object_get(d, "hash")));
+        }
+        e->n.batches++;
+    } else {
+        if (rc == CF_EFENCED)
+            e->n.fenced++;
+        cf_warn("batch of %zu events not committed: %s", n, err);
+        if (PQstatus(e->db) != CONNECTION_OK)
+            reconnect(e);
+        if (resync(e, err, sizeof err) != 0)
+            cf_warn("resynchronizing partitions: %s", err);
+        /* Nothing of this batch happened: counts taken while applying it do not stand. */
+    }
+    json_object_clear(e->dirty);
+    cf_batch_reset(&e->batch);
+    json_decref(states);
+    json_decref(known);
+}
+
+/* ---- start and stop ---- */
+
+static int connect_db(cf_engine *e, char *err, size_t errsz)
+{
+    int backoff = 200;
+    for (;;) {
+        e->db = cf_store_connect(e->cfg->postgres, err, errsz);
+        if (e->db)
+            return 0;
+        if (*e->stop)
+            return CF_EDB;
+        cf_warn("%s (retrying in %d ms)", err, backoff);
+        sleep_ms(backoff);
+        backoff = backoff < 5000 ? backoff * 2 : 5000;
+    }
+}
+
+static int init_clock(cf_engine *e, char *err, size_t errsz)
+{
+    char start[64];
+    const char *p[2];
+    PGresult *res;
+
+    e->simulated = strcmp(e->cfg->clock, "simulated") == 0;
+    if (e->cfg->start && *e->cfg->start) {
+        cf_time t;
+        if (cf_time_parse(e->cfg->start, &t) != 0)
+            return cf_errf(err, errsz, CF_EINVAL, "engine.start '%s' is not an ISO 8601 time",
+                           e->cfg->start);
+        time_text(e, t, start, sizeof start);
+    } else {
+        time_text(e, cf_wall_ms(), start, sizeof start);
+    }
+    p[0] = e->simulated ? "simulated" : "real";
+    p[1] = start;
+    /* A simulated clock keeps its time across restarts: only a new database takes the start. */
+    res = cf_store_exec(e->db,
+                        "insert into engine_clock (id, mode, now) values (1, $1, $2::timestamptz) "
+                        "on conflict (id) do update set mode = excluded.mode",
+                        2, p, err, errsz);
+    if (!res)
+        return CF_EDB;
+    PQclear(res);
+    return cf_clock_read(e, err, errsz);
+}
+
+static int create_topics(cf_engine *e, char *err, size_t errsz)
+{
+    /* Events may be large (documents' metadata, long remarks); poison tests send 10 MB. */
+    static const char *const events_config[] = {"max.message.bytes", "16777216", NULL};
+    int rc;
+
+    if ((rc = cf_bus_create_topic_with(e->producer, e->t_events, e->cfg->partitions, events_config,
+                                       15000, err, errsz)) ||
+        (rc = cf_bus_create_topic(e->producer, e->t_transitions, e->cfg->partitions, 15000, err,
+                                  errsz)) ||
+        (rc = cf_bus_create_topic(e->producer, e->t_dlq, 1, 15000, err, errsz)))
+        return rc;
+    for (size_t w = 0; w < e->reg->n; w++)
+        for (size_t k = 0; k < e->reg->wf[w]->nkinds; k++) {
+            char topic[256];
+            if (!e->reg->wf[w]->kinds[k].worker)
+                continue;
+            snprintf(topic, sizeof topic, "%s%s", e->t_tasks, e->reg->wf[w]->kinds[k].name);
+            if ((rc = cf_bus_create_topic(e->producer, topic, 4, 15000, err, errsz)))
+                return rc;
+        }
+    return 0;
+}
+
+static int init_consumer(cf_engine *e, char *err, size_t errsz)
+{
+    char why[512];
+    rd_kafka_topic_partition_list_t *topics;
+    rd_kafka_conf_t *conf = cf_bus_conf_new(e->cfg->kafka, err, errsz);
+    int rc;
+
+    if (!conf)
+        return CF_EINVAL;
+    if ((rc = cf_bus_conf_set(conf, "group.id", e->cfg->group, err, errsz)) ||
+        (rc = cf_bus_conf_set(conf, "enable.auto.commit", "false", err, errsz)) ||
+        (rc = cf_bus_conf_set(conf, "enable.auto.offset.store", "false", err, errsz)) ||
+        (rc = cf_bus_conf_set(conf, "auto.offset.reset", "earliest", err, errsz)) ||
+        (rc = cf_bus_conf_set(conf, "session.timeout.ms", "10000", err, errsz)) ||
+        (rc = cf_bus_conf_set(conf, "client.id", e->owner, err, errsz))) {
+        rd_kafka_conf_destroy(conf);
+        return rc;
+    }
+    for (size_t i = 0; i < e->cfg->nkafka_settings; i++)
+        if ((rc = cf_bus_conf_set(conf, e->cfg->kafka_settings[i].key,
+                                  e->cfg->kafka_settings[i].value, err, errsz))) {
+            rd_kafka_conf_destroy(conf);
+            return rc;
+        }
+    if (e->cfg->instance && *e->cfg->instance &&
+        (rc = cf_bus_conf_set(conf, "group.instance.id", e->cfg->instance, err, errsz))) {
+        rd_kafka_conf_destroy(conf);
+        return rc;
+    }
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_opaque(conf, e);
+    e->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
+    if (!e->consumer) {
+        rd_kafka_conf_destroy(conf);
+        return cf_errf(err, errsz, CF_EKAFKA, "creating the Kafka consumer: %s", why);
+    }
+    rd_kafka_poll_set_consumer(e->consumer);
+    topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, e->t_events, RD_KAFKA_PARTITION_UA);
+    rc = rd_kafka_subscribe(e->consumer, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (rc)
+        return cf_errf(err, errsz, CF_EKAFKA, "subscribing to %s: %s", e->t_events,
+                       rd_kafka_err2str((rd_kafka_resp_err_t)rc));
+    return 0;
+}
+
+/* Collects up to batch_size messages, waiting at most batch_ms once the first has come. */
+static size_t collect(cf_engine *e, rd_kafka_message_t **msgs)
+{
+    size_t n = 0, max = (size_t)e->cfg->batch_size;
+    long long first = 0;
+
+    while (n < max && !*e->stop) {
+        int wait = 100;
+        rd_kafka_message_t *m;
+        if (n > 0) {
+            long long left = e->cfg->batch_ms - (cf_wall_ms() - first);
+            if (left <= 0)
+                break;
+            wait = (int)left;
+        }
+        m = rd_kafka_consumer_poll(e->consumer, wait);
+        if (!m) {
+            if (n == 0)
+                break;
+            continue;
+        }
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                cf_warn("consuming %s: %s", e->t_events, rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (n == 0)
+            first = cf_wall_ms();
+        msgs[n++] = m;
+    }
+    return n;
+}
+
+int cf_engine_run(const cf_config *cfg, const cf_registry *reg, const char *migrations,
+                  volatile sig_atomic_t *stop, char *err, size_t errsz)
+{
+    cf_engine e;
+    rd_kafka_message_t **msgs = NULL;
+    char host[64] = "localhost";
+    int rc, applied = 0;
+
+    memset(&e, 0, sizeof e);
+    e.cfg = cfg;
+    e.reg = reg;
+    e.stop = stop;
+    e.offset_min = cf_calendar_utc_offset(reg->wf[0]->calendar);
+    gethostname(host, sizeof host - 1);
+    snprintf(e.owner, sizeof e.owner, "%s:%ld", host, (long)getpid());
+    snprintf(e.t_events, sizeof e.t_events, "%s.events", cfg->topic_prefix);
+    snprintf(e.t_transitions, sizeof e.t_transitions, "%s.transitions", cfg->topic_prefix);
+    snprintf(e.t_dlq, sizeof e.t_dlq, "%s.dlq", cfg->topic_prefix);
+    snprintf(e.t_tasks, sizeof e.t_tasks, "%s.tasks.", cfg->topic_prefix);
+    cf_batch_init(&e.batch);
+    e.dirty = json_object();
+    e.cache = cf_cache_new((size_t)cfg->cache_cases);
+    msgs = calloc((size_t)cfg->batch_size, sizeof *msgs);
+    if (!e.cache || !msgs) {
+        rc = cf_errf(err, errsz, CF_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = connect_db(&e, err, errsz)) ||
+        (rc = cf_migrate(e.db, migrations, &applied, err, errsz)) ||
+        (rc = init_clock(&e, err, errsz)) || (rc = cf_relay_init(&e, err, errsz)) ||
+        (rc = create_topics(&e, err, errsz)) || (rc = init_consumer(&e, err, errsz)))
+        goto out;
+    cf_info("engine %s started: %zu workflow%s, %s clock, batches of up to %d events", e.owner,
+            reg->n, reg->n == 1 ? "" : "s", e.simulated ? "simulated" : "real", cfg->batch_size);
+
+    while (!*stop) {
+        size_t n = collect(&e, msgs);
+        if (n > 0) {
+            process(&e, msgs, n);
+            for (size_t i = 0; i < n; i++)
+                rd_kafka_message_destroy(msgs[i]);
+        }
+        if (cf_wall_ms() - e.last_tick_ms >= 100) {
+            char why[512];
+            e.last_tick_ms = cf_wall_ms();
+            if (cf_ticker_run(&e, why, sizeof why) != 0) {
+                cf_warn("%s", why);
+                if (PQstatus(e.db) != CONNECTION_OK && reconnect(&e) == 0 &&
+                    resync(&e, why, sizeof why) != 0)
+                    cf_warn("resynchronizing partitions: %s", why);
+            }
+        }
+        cf_relay_poll(&e, 0);
+    }
+    cf_info("stopping: publishing what is left in the outbox");
+    cf_relay_flush(&e, 10000);
+    rc = 0;
+out:
+    if (e.consumer) {
+        rd_kafka_consumer_close(e.consumer);
+        rd_kafka_destroy(e.consumer);
+    }
+    if (e.producer)
+        rd_kafka_destroy(e.producer);
+    cf_info("engine stopped: %lld applied, %lld rejected, %lld duplicates, %lld batches, "
+            "%lld timers fired, %lld task batches, %lld published",
+            e.n.applied, e.n.rejected, e.n.duplicates, e.n.batches, e.n.timers_fired,
+            e.n.task_batches, e.n.published);
+    if (e.db)
+        PQfinish(e.db);
+    cf_cache_free(e.cache);
+    cf_batch_free(&e.batch);
+    json_decref(e.dirty);
+    free(e.parts);
+    free(e.delivered);
+    free(msgs);
+    return rc;
+}

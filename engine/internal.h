@@ -1,0 +1,102 @@
+/*
+ * What the engine's modules share: the engine's state (engine.c owns it), the
+ * batch of writes (batch.c), the outbox relay (relay.c) and the ticker that
+ * fires timers and dispatches batched tasks (ticker.c).  Not for use outside engine/.
+ */
+#ifndef CF_ENGINE_INTERNAL_H
+#define CF_ENGINE_INTERNAL_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+
+#include "base/config.h"
+#include "base/store.h"
+#include "core/caltime.h"
+#include "engine/cache.h"
+#include "engine/registry.h"
+
+#define CF_TOPIC_EVENTS       "caseflow.events"
+#define CF_TOPIC_TRANSITIONS  "caseflow.transitions"
+#define CF_TOPIC_DLQ          "caseflow.dlq"
+#define CF_TOPIC_TASKS_PREFIX "caseflow.tasks."
+
+/* A partition this engine owns, with the generation that fences its previous owners. */
+typedef struct cf_part {
+    int32_t partition;
+    long long generation;
+} cf_part;
+
+/* Counters shown by `caseflow stats` and logged at shutdown. */
+typedef struct cf_counters {
+    long long applied, rejected, duplicates, stale_timers, batches, fenced, timers_fired,
+        task_batches, published;
+} cf_counters;
+
+/* Writes gathered while a batch of events is applied, committed in one transaction. */
+typedef struct cf_batch {
+    cf_sqlarr ev[13]; /* events: one array per column */
+    size_t nevents;
+    json_t *cases;   /* case_no -> row */
+    json_t *timers;  /* "case\x1fname" -> {case, name, due|null} */
+    json_t *tasks;   /* task_id -> row ("new": true when inserted by this batch) */
+    json_t *outbox;  /* [ {topic, key, msg_id, payload} ] */
+    json_t *dead;    /* [ dead letter rows ] */
+    json_t *dups;    /* event_id -> count */
+    json_t *offsets; /* partition (text) -> next offset */
+    char clock[64];  /* the simulated clock's new time, or "" */
+} cf_batch;
+
+typedef struct cf_engine {
+    const cf_config *cfg;
+    const cf_registry *reg;
+    volatile sig_atomic_t *stop;
+    PGconn *db;
+    rd_kafka_t *consumer, *producer;
+    cf_cache *cache;
+    char owner[128];
+    /* Topic names, from the configured prefix: <prefix>.events and so on. */
+    char t_events[160], t_transitions[160], t_dlq[160], t_tasks[160];
+    cf_part *parts;
+    size_t nparts;
+    int simulated;
+    cf_time now; /* the engine's clock as of the batch or tick at hand */
+    int offset_min;
+    cf_batch batch;
+    json_t *dirty; /* case_no -> {state, hash}: states changed by the batch being applied */
+    /* The relay: outbox ids whose delivery Kafka confirmed, waiting to be deleted. */
+    long long *delivered;
+    size_t ndelivered, capdelivered;
+    long long inflight;
+    int delivery_failed;
+    cf_counters n;
+    long long last_sweep_ms, last_tick_ms;
+} cf_engine;
+
+/* batch.c */
+void cf_batch_init(cf_batch *b);
+void cf_batch_reset(cf_batch *b);
+void cf_batch_free(cf_batch *b);
+/* Commits the batch and its offsets; CF_EFENCED when a partition has a newer owner.  On success
+ * the outbox rows inserted are handed to the relay. */
+int cf_batch_commit(cf_engine *e, char *err, size_t errsz) CF_MUST_CHECK;
+
+/* relay.c */
+int cf_relay_init(cf_engine *e, char *err, size_t errsz) CF_MUST_CHECK;
+/* Publishes one outbox row; `payload` is copied. */
+void cf_relay_send(cf_engine *e, long long id, const char *topic, const char *key,
+                   const char *msg_id, const char *payload, size_t len);
+/* Serves delivery reports and deletes delivered rows; every few seconds re-sends old rows. */
+void cf_relay_poll(cf_engine *e, int timeout_ms);
+/* Waits up to `timeout_ms` for every message in flight, then deletes what was delivered. */
+void cf_relay_flush(cf_engine *e, int timeout_ms);
+
+/* ticker.c: fires due timers and dispatches due batches; returns what it published. */
+int cf_ticker_run(cf_engine *e, char *err, size_t errsz) CF_MUST_CHECK;
+/* Reads the engine's clock (the wall clock, or the simulated one from the database). */
+int cf_clock_read(cf_engine *e, char *err, size_t errsz) CF_MUST_CHECK;
+
+long long cf_wall_ms(void);
+
+#endif

@@ -1,0 +1,147 @@
+/* Applying schemas/sql/NNN_*.sql to PostgreSQL in order, once each. */
+#include "migrate.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/store.h"
+
+/* Any constant will do; it only has to be the same for every caseflow process. */
+#define MIGRATION_LOCK "727274001"
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+        buf[n] = '\0';
+    } else {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    return buf;
+}
+
+static int exec_simple(PGconn *db, const char *sql, char *err, size_t errsz, const char *what)
+{
+    PGresult *res = PQexec(db, sql);
+    ExecStatusType st = PQresultStatus(res);
+    int rc = 0;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        rc = cf_errf(err, errsz, CF_EDB, "%s: %s", what, PQresultErrorMessage(res));
+    PQclear(res);
+    return rc;
+}
+
+int cf_migrate(PGconn *db, const char *dir, int *applied, char *err, size_t errsz)
+{
+    DIR *d;
+    struct dirent *de;
+    char **files = NULL;
+    size_t n = 0;
+    int rc = 0, done = 0, locked = 0;
+    long current = 0;
+    PGresult *res;
+
+    if (applied)
+        *applied = 0;
+    d = opendir(dir);
+    if (!d)
+        return cf_errf(err, errsz, CF_EIO, "migrations folder %s: %s", dir, strerror(errno));
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        char **f;
+        if (len < 8 || strcmp(de->d_name + len - 4, ".sql") != 0 || de->d_name[0] < '0' ||
+            de->d_name[0] > '9')
+            continue;
+        f = realloc(files, (n + 1) * sizeof *files);
+        if (!f || !(f[n] = strdup(de->d_name))) {
+            files = f ? f : files;
+            rc = cf_errf(err, errsz, CF_ENOMEM, "out of memory");
+            goto out;
+        }
+        files = f;
+        n++;
+    }
+    qsort(files, n, sizeof *files, by_name);
+
+    if ((rc = exec_simple(db, "select pg_advisory_lock(" MIGRATION_LOCK ")", err, errsz,
+                          "taking the migration lock")))
+        goto out;
+    locked = 1;
+    if ((rc = exec_simple(db,
+                          "create table if not exists cf_schema_migrations (version integer "
+                          "primary key, name text not null, applied_at timestamptz not null "
+                          "default now())",
+                          err, errsz, "creating cf_schema_migrations")))
+        goto out;
+    res = PQexec(db, "select coalesce(max(version), 0) from cf_schema_migrations");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = cf_errf(err, errsz, CF_EDB, "reading cf_schema_migrations: %s",
+                     PQresultErrorMessage(res));
+        PQclear(res);
+        goto out;
+    }
+    current = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+
+    for (size_t i = 0; i < n; i++) {
+        long version = strtol(files[i], NULL, 10);
+        char path[4096], vtext[32];
+        char *sql;
+        const char *params[2];
+        if (version <= current)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        if (!(sql = read_all(path))) {
+            rc = cf_errf(err, errsz, CF_EIO, "%s: cannot read: %s", path, strerror(errno));
+            goto out;
+        }
+        if ((rc = exec_simple(db, "begin", err, errsz, path)) == 0 &&
+            (rc = exec_simple(db, sql, err, errsz, path)) == 0) {
+            snprintf(vtext, sizeof vtext, "%ld", version);
+            params[0] = vtext;
+            params[1] = files[i];
+            res = cf_store_exec(db,
+                                "insert into cf_schema_migrations (version, name) values "
+                                "($1, $2)",
+                                2, params, err, errsz);
+            if (!res)
+                rc = CF_EDB;
+            PQclear(res);
+        }
+        free(sql);
+        if (rc) {
+            PQclear(PQexec(db, "rollback"));
+            goto out;
+        }
+        if ((rc = exec_simple(db, "commit", err, errsz, path)))
+            goto out;
+        cf_info("applied migration %s", files[i]);
+        done++;
+    }
+    if (applied)
+        *applied = done;
+out:
+    if (locked)
+        PQclear(PQexec(db, "select pg_advisory_unlock(" MIGRATION_LOCK ")"));
+    for (size_t i = 0; i < n; i++)
+        free(files[i]);
+    free(files);
+    closedir(d);
+    return rc;
+}

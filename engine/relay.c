@@ -1,0 +1,182 @@
+/*
+ * The outbox relay: publishes outbox rows with the idempotent producer and
+ * deletes each row once Kafka has confirmed it.  A row whose delivery failed,
+ * or that an engine left behind when it died, stays in the outbox and is sent
+ * again by the sweep: at-least-once to Kafka, and every message carries its
+ * stable id in the `caseflow-id` header (and in its body) so consumers drop
+ * duplicates.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/bus.h"
+#include "base/log.h"
+#include "engine/internal.h"
+
+/* How old an outbox row must be before the sweep takes it for lost and sends it again. */
+enum { SWEEP_EVERY_MS = 5000, SWEEP_AGE_S = 30, SWEEP_LIMIT = 5000 };
+
+long long cf_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Delivery reports arrive on the engine's thread, from rd_kafka_poll. */
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    cf_engine *e = opaque;
+    long long id = (long long)(intptr_t)m->_private;
+    (void)rk;
+
+    e->inflight--;
+    if (m->err) {
+        /* The row stays in the outbox; the sweep sends it again. */
+        cf_warn("publishing outbox row %lld to %s failed: %s", id, rd_kafka_topic_name(m->rkt),
+                rd_kafka_err2str(m->err));
+        e->delivery_failed = 1;
+        return;
+    }
+    if (e->ndelivered == e->capdelivered) {
+        size_t cap = e->capdelivered ? e->capdelivered * 2 : 1024;
+        long long *d = realloc(e->delivered, cap * sizeof *d);
+        if (!d)
+            return; /* not deleted now: sent again later, and dropped as a duplicate */
+        e->delivered = d;
+        e->capdelivered = cap;
+    }
+    e->delivered[e->ndelivered++] = id;
+    e->n.published++;
+}
+
+int cf_relay_init(cf_engine *e, char *err, size_t errsz)
+{
+    char why[512];
+    rd_kafka_conf_t *conf = cf_bus_conf_new(e->cfg->kafka, err, errsz);
+    int rc;
+
+    if (!conf)
+        return CF_EINVAL;
+    if ((rc = cf_bus_conf_set(conf, "enable.idempotence", "true", err, errsz)) ||
+        (rc = cf_bus_conf_set(conf, "linger.ms", "5", err, errsz)) ||
+        (rc = cf_bus_conf_set(conf, "client.id", "caseflow-engine", err, errsz))) {
+        rd_kafka_conf_destroy(conf);
+        return rc;
+    }
+    for (size_t i = 0; i < e->cfg->nkafka_settings; i++)
+        if ((rc = cf_bus_conf_set(conf, e->cfg->kafka_settings[i].key,
+                                  e->cfg->kafka_settings[i].value, err, errsz))) {
+            rd_kafka_conf_destroy(conf);
+            return rc;
+        }
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_opaque(conf, e);
+    e->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
+    if (!e->producer) {
+        rd_kafka_conf_destroy(conf);
+        return cf_errf(err, errsz, CF_EKAFKA, "creating the Kafka producer: %s", why);
+    }
+    return 0;
+}
+
+void cf_relay_send(cf_engine *e, long long id, const char *topic, const char *key,
+                   const char *msg_id, const char *payload, size_t len)
+{
+    rd_kafka_resp_err_t kerr;
+
+    for (int tries = 0; tries < 100; tries++) {
+        kerr = rd_kafka_producev(
+            e->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+            RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADER("caseflow-id", msg_id, (ssize_t)strlen(msg_id)),
+            RD_KAFKA_V_OPAQUE((void *)(intptr_t)id), RD_KAFKA_V_END);
+        if (kerr != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            break;
+        /* The local queue is full: let deliveries drain, then try again. */
+        rd_kafka_poll(e->producer, 100);
+    }
+    if (kerr) {
+        cf_warn("queueing outbox row %lld for %s: %s (it stays in the outbox)", id, topic,
+                rd_kafka_err2str(kerr));
+        return;
+    }
+    e->inflight++;
+}
+
+static void delete_delivered(cf_engine *e)
+{
+    cf_sqlarr ids;
+    const char *p[1];
+    char err[512];
+    PGresult *res;
+
+    if (e->ndelivered == 0 || !e->db)
+        return;
+    cf_sqlarr_init(&ids);
+    for (size_t i = 0; i < e->ndelivered; i++)
+        cf_sqlarr_addf(&ids, "%lld", e->delivered[i]);
+    p[0] = cf_sqlarr_text(&ids);
+    res = cf_store_exec(e->db, "delete from outbox where id = any($1::bigint[])", 1, p, err,
+                        sizeof err);
+    if (res)
+        e->ndelivered = 0;
+    else
+        cf_warn("deleting delivered outbox rows (will retry): %s", err);
+    PQclear(res);
+    cf_sqlarr_free(&ids);
+}
+
+/* Sends again rows that have waited too long: their engine died, or their delivery failed. */
+static void sweep(cf_engine *e)
+{
+    char err[512], age[16];
+    const char *p[2];
+    char limit[16];
+    PGresult *res;
+
+    snprintf(age, sizeof age, "%d", SWEEP_AGE_S);
+    snprintf(limit, sizeof limit, "%d", SWEEP_LIMIT);
+    p[0] = age;
+    p[1] = limit;
+    res = cf_store_exec(e->db,
+                        "select id, topic, key, msg_id, convert_from(payload, 'UTF8') from outbox "
+                        "where created_at < now() - make_interval(secs => $1::int) "
+                        "order by id limit $2::int",
+                        2, p, err, sizeof err);
+    if (!res) {
+        cf_warn("sweeping the outbox: %s", err);
+        return;
+    }
+    if (PQntuples(res) > 0)
+        cf_info("sending %d outbox rows again that waited over %d s", PQntuples(res), SWEEP_AGE_S);
+    for (int r = 0; r < PQntuples(res); r++)
+        cf_relay_send(e, strtoll(PQgetvalue(res, r, 0), NULL, 10), PQgetvalue(res, r, 1),
+                      PQgetisnull(res, r, 2) ? NULL : PQgetvalue(res, r, 2), PQgetvalue(res, r, 3),
+                      PQgetvalue(res, r, 4), (size_t)PQgetlength(res, r, 4));
+    PQclear(res);
+}
+
+void cf_relay_poll(cf_engine *e, int timeout_ms)
+{
+    long long now = cf_wall_ms();
+    rd_kafka_poll(e->producer, timeout_ms);
+    delete_delivered(e);
+    if (now - e->last_sweep_ms >= SWEEP_EVERY_MS) {
+        e->last_sweep_ms = now;
+        /* Rows this engine has in flight are young, so the age bound keeps them out. */
+        sweep(e);
+    }
+}
+
+void cf_relay_flush(cf_engine *e, int timeout_ms)
+{
+    long long until = cf_wall_ms() + timeout_ms;
+    while (e->inflight > 0 && cf_wall_ms() < until)
+        rd_kafka_poll(e->producer, 50);
+    rd_kafka_flush(e->producer, 100);
+    delete_delivered(e);
+}

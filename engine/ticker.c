@@ -1,0 +1,223 @@
+/*
+ * The engine's clock and what happens by time alone: due timers become
+ * timer.fired events, and batched task kinds (集约) are dispatched on their
+ * schedules, one message per group.  Each step is one transaction that both
+ * takes the rows (so that no other engine takes them too) and writes the
+ * outbox rows that carry them on; the relay publishes them after the commit.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "engine/internal.h"
+
+/* At most this many timers or batch occurrences per tick, so that a tick stays short. */
+enum { TIMERS_PER_TICK = 2000, OCCURRENCES_PER_TICK = 64 };
+
+int cf_clock_read(cf_engine *e, char *err, size_t errsz)
+{
+    PGresult *res;
+    char why[512];
+
+    if (!e->simulated) {
+        e->now = cf_wall_ms();
+        return 0;
+    }
+    res = cf_store_exec(e->db,
+                        "select (extract(epoch from now) * 1000)::bigint from engine_clock "
+                        "where id = 1",
+                        0, NULL, why, sizeof why);
+    if (!res)
+        return cf_errf(err, errsz, CF_EDB, "reading the simulated clock: %s", why);
+    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+        e->now = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
+/* Hands the rows an INSERT ... RETURNING id, topic, key, msg_id, payload gave to the relay. */
+static void relay_rows(cf_engine *e, PGresult *res)
+{
+    for (int r = 0; r < PQntuples(res); r++)
+        cf_relay_send(e, strtoll(PQgetvalue(res, r, 0), NULL, 10), PQgetvalue(res, r, 1),
+                      PQgetisnull(res, r, 2) ? NULL : PQgetvalue(res, r, 2), PQgetvalue(res, r, 3),
+                      PQgetvalue(res, r, 4), (size_t)PQgetlength(res, r, 4));
+}
+
+static int fire_timers(cf_engine *e, char *err, size_t errsz)
+{
+    char now[64], limit[16], why[512], suffix[16];
+    const char *zone = cf_calendar_zone(e->reg->wf[0]->calendar);
+    const char *p[4] = {now, limit, zone, suffix};
+    PGresult *res;
+    int off = e->offset_min < 0 ? -e->offset_min : e->offset_min;
+
+    cf_time_format(e->now, e->offset_min, now, sizeof now);
+    snprintf(limit, sizeof limit, "%d", TIMERS_PER_TICK);
+    /* Event times are written in the court's zone, as every other time caseflow writes. */
+    snprintf(suffix, sizeof suffix, "%c%02d:%02d", e->offset_min < 0 ? '-' : '+', off / 60,
+             off % 60);
+    /* One statement: the timers leave the table exactly when their events enter the outbox.
+     * SKIP LOCKED lets several engines tick at once without taking the same timer. */
+    res = cf_store_exec(
+        e->db,
+        "with due as (delete from timers where ctid in (select ctid from timers where due_at <= "
+        "$1::timestamptz order by due_at limit $2::int for update skip locked) returning case_no, "
+        "name, due_at), ev as (select case_no, name, to_char(due_at at time zone $3, "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS') || $4 as due, 'timer:' || case_no "
+        "|| ':' || name || ':' || (extract(epoch from due_at) * 1000)::bigint as id from due) "
+        "insert into outbox (topic, key, msg_id, payload) select 'caseflow.events', case_no, id, "
+        "convert_to(json_build_object('id', id, 'type', 'timer.fired', 'case', case_no, 'time', "
+        "due, 'source', 'engine', 'data', json_build_object('timer', name, 'due', due))::text, "
+        "'UTF8') from ev order by due returning id, topic, key, msg_id, convert_from(payload, "
+        "'UTF8')",
+        4, p, why, sizeof why);
+    if (!res)
+        return cf_errf(err, errsz, CF_EDB, "firing timers: %s", why);
+    if (PQntuples(res) > 0)
+        cf_debug("%d timers fired", PQntuples(res));
+    e->n.timers_fired += PQntuples(res);
+    relay_rows(e, res);
+    PQclear(res);
+    return 0;
+}
+
+/* Dispatches the tasks of `kind` gathered up to `at`, one message per group, in one transaction. */
+static int dispatch(cf_engine *e, const cf_task_kind *tk, cf_time at, char *err, size_t errsz)
+{
+    char when[64], next[64], why[512], topic[256];
+    const char *p[4];
+    PGresult *res;
+    int rc = 0;
+
+    cf_time_format(at, e->offset_min, when, sizeof when);
+    cf_time_format(cf_schedule_next(tk->batch, e->reg->wf[0]->calendar, at), e->offset_min, next,
+                   sizeof next);
+    snprintf(topic, sizeof topic, "%s%s", e->t_tasks, tk->name);
+    p[0] = tk->name;
+    p[1] = when;
+    p[2] = next;
+    p[3] = topic;
+    res = cf_store_exec(e->db, "begin", 0, NULL, why, sizeof why);
+    PQclear(res);
+    if (!res)
+        return cf_errf(err, errsz, CF_EDB, "dispatching %s: %s", tk->name, why);
+    /* The schedule row is the lock: an engine that cannot take it leaves this occurrence to the
+     * engine that did. */
+    res = cf_store_exec(e->db,
+                        "select 1 from batch_schedule where kind = $1 and next_at <= "
+                        "$2::timestamptz for update skip locked",
+                        2, p, why, sizeof why);
+    if (!res || PQntuples(res) == 0) {
+        PQclear(res);
+        PQclear(PQexec(e->db, "rollback"));
+        return res ? 0 : cf_errf(err, errsz, CF_EDB, "dispatching %s: %s", tk->name, why);
+    }
+    PQclear(res);
+    res = cf_store_exec(
+        e->db,
+        "with taken as (update tasks set dispatched_at = $2::timestamptz where kind = $1 and "
+        "status = 'open' and dispatched_at is null and batch_group is not null and created_at "
+        "<= $2::timestamptz returning task_id, case_no, activity, params, due_at, title, "
+        "batch_group), grouped as (select batch_group, json_agg(json_build_object('task_id', "
+        "task_id, 'case', case_no, 'activity', activity, 'params', params, 'due', due_at, 'data', "
+        "(select c.body -> 'data' from cases c where c.case_no = taken.case_no)) order "
+        "by case_no, task_id) as tasks, count(*) as n from taken group by batch_group), msg as "
+        "(select 'batch:' || $1 || ':' || $2 || ':' || batch_group as id, batch_group, tasks "
+        "from grouped) insert into outbox (topic, key, msg_id, payload) select $4, batch_group, "
+        "id, convert_to(json_build_object('batch_id', id, 'kind', $1, 'group', batch_group, "
+        "'at', $2, 'tasks', tasks)::text, 'UTF8') from msg returning id, topic, key, msg_id, "
+        "convert_from(payload, 'UTF8')",
+        4, p, why, sizeof why);
+    if (!res) {
+        rc = cf_errf(err, errsz, CF_EDB, "dispatching %s: %s", tk->name, why);
+        PQclear(PQexec(e->db, "rollback"));
+        return rc;
+    }
+    {
+        PGresult *upd = cf_store_exec(e->db,
+                                      "update batch_schedule set next_at = $3::timestamptz where "
+                                      "kind = $1",
+                                      3, p, why, sizeof why);
+        PGresult *commit = upd ? cf_store_exec(e->db, "commit", 0, NULL, why, sizeof why) : NULL;
+        if (!upd || !commit) {
+            rc = cf_errf(err, errsz, CF_EDB, "dispatching %s: %s", tk->name, why);
+            PQclear(PQexec(e->db, "rollback"));
+        } else {
+            if (PQntuples(res) > 0)
+                cf_info("dispatched %d %s batch%s of %s", PQntuples(res), tk->name,
+                        PQntuples(res) == 1 ? "" : "es", when);
+            e->n.task_batches += PQntuples(res);
+            relay_rows(e, res);
+        }
+        PQclear(upd);
+        PQclear(commit);
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* Walks a batched kind's schedule up to now, dispatching at each occurrence passed. */
+static int run_schedule(cf_engine *e, const cf_task_kind *tk, char *err, size_t errsz)
+{
+    char now[64], first[64], why[512];
+    const char *p[3];
+    PGresult *res;
+
+    cf_time_format(e->now, e->offset_min, now, sizeof now);
+    cf_time_format(cf_schedule_next(tk->batch, e->reg->wf[0]->calendar, e->now), e->offset_min,
+                   first, sizeof first);
+    p[0] = tk->name;
+    p[1] = first;
+    p[2] = now;
+    res = cf_store_exec(e->db,
+                        "with ins as (insert into batch_schedule (kind, next_at) values ($1, "
+                        "$2::timestamptz) on conflict (kind) do nothing) select (extract(epoch "
+                        "from next_at) * 1000)::bigint from batch_schedule where kind = $1 and "
+                        "next_at <= $3::timestamptz",
+                        3, p, why, sizeof why);
+    if (!res)
+        return cf_errf(err, errsz, CF_EDB, "reading the schedule of %s: %s", tk->name, why);
+    if (PQntuples(res) == 1) {
+        cf_time at = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        /* Several occurrences may have passed (a simulated clock jumps): each forms its own
+         * batches of the tasks gathered before it, as on the day itself. */
+        for (int i = 0; i < OCCURRENCES_PER_TICK && at <= e->now; i++) {
+            int rc = dispatch(e, tk, at, err, errsz);
+            if (rc)
+                return rc;
+            at = cf_schedule_next(tk->batch, e->reg->wf[0]->calendar, at);
+        }
+        return 0;
+    }
+    PQclear(res);
+    return 0;
+}
+
+int cf_ticker_run(cf_engine *e, char *err, size_t errsz)
+{
+    int rc;
+
+    if ((rc = cf_clock_read(e, err, errsz)) || (rc = fire_timers(e, err, errsz)))
+        return rc;
+    /* Each batched kind once, even when several workflows declare it. */
+    for (size_t w = 0; w < e->reg->n; w++) {
+        const cf_workflow *wf = e->reg->wf[w];
+        for (size_t k = 0; k < wf->nkinds; k++) {
+            const cf_task_kind *tk = &wf->kinds[k];
+            int seen = 0;
+            if (!tk->batch)
+                continue;
+            for (size_t v = 0; v < w && !seen; v++)
+                seen = cf_workflow_kind(e->reg->wf[v], tk->name) &&
+                       cf_workflow_kind(e->reg->wf[v], tk->name)->batch;
+            for (size_t j = 0; j < k && !seen; j++)
+                seen = strcmp(wf->kinds[j].name, tk->name) == 0;
+            if (!seen && (rc = run_schedule(e, tk, err, errsz)))
+                return rc;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,306 @@
+/* The integration tests' kit: fresh databases and topics, engine processes, producing, waiting. */
+#include "kit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/bus.h"
+#include "base/store.h"
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "kit: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    exit(1);
+}
+
+void kit_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static const char *need(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        die("%s is not set: run integration tests through ctest (the stack fixture sets it)", name);
+    return v;
+}
+
+/* Replaces the database name at the end of a postgresql:// URI. */
+static void with_dbname(const char *uri, const char *db, char *out, size_t n)
+{
+    const char *slash = strrchr(uri, '/');
+    const char *q = strchr(uri, '?');
+    if (!slash || slash < uri + 13)
+        die("cannot place a database name into %s", uri);
+    snprintf(out, n, "%.*s/%s%s", (int)(slash - uri), uri, db, q ? q : "");
+}
+
+void kit_init(kit *k, const char *name)
+{
+    char err[512], dbname[96], sql[256];
+    PGconn *admin;
+    PGresult *res;
+    rd_kafka_conf_t *conf;
+    char why[512];
+    const char *base;
+
+    memset(k, 0, sizeof *k);
+    snprintf(k->name, sizeof k->name, "%s", name);
+    base = need("CASEFLOW_PG");
+    k->brokers = need("CASEFLOW_KAFKA");
+    k->bin = need("CASEFLOW_BIN");
+    k->src = need("CASEFLOW_SOURCE_DIR");
+    snprintf(dbname, sizeof dbname, "t_%s_%ld", name, (long)getpid());
+    snprintf(k->prefix, sizeof k->prefix, "t.%s.%ld", name, (long)getpid());
+    snprintf(k->group, sizeof k->group, "g-%s-%ld", name, (long)getpid());
+    snprintf(k->events, sizeof k->events, "%s.events", k->prefix);
+    snprintf(k->start, sizeof k->start, "2026-03-02T08:00:00+08:00");
+    snprintf(k->logdir, sizeof k->logdir, "%s/logs-%s-%ld",
+             getenv("CASEFLOW_STACK_DIR") ? getenv("CASEFLOW_STACK_DIR") : "/tmp", name,
+             (long)getpid());
+    if (mkdir(k->logdir, 0755) != 0 && errno != EEXIST)
+        die("mkdir %s: %s", k->logdir, strerror(errno));
+
+    admin = cf_store_connect(base, err, sizeof err);
+    if (!admin)
+        die("%s", err);
+    snprintf(sql, sizeof sql, "create database %s", dbname);
+    res = PQexec(admin, sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        die("%s: %s", sql, PQresultErrorMessage(res));
+    PQclear(res);
+    PQfinish(admin);
+    with_dbname(base, dbname, k->pg, sizeof k->pg);
+    k->db = cf_store_connect(k->pg, err, sizeof err);
+    if (!k->db)
+        die("%s", err);
+
+    conf = cf_bus_conf_new(k->brokers, err, sizeof err);
+    if (!conf || cf_bus_conf_set(conf, "enable.idempotence", "true", err, sizeof err) != 0 ||
+        cf_bus_conf_set(conf, "message.max.bytes", "16777216", err, sizeof err) != 0 ||
+        cf_bus_conf_set(conf, "linger.ms", "5", err, sizeof err) != 0)
+        die("%s", err);
+    k->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
+    if (!k->producer)
+        die("producer: %s", why);
+    {
+        static const char *const big[] = {"max.message.bytes", "16777216", NULL};
+        /* Created here, before any engine, so that the first events are not produced into an
+         * auto-created topic with the broker's default settings. */
+        if (cf_bus_create_topic_with(k->producer, k->events, 8, big, 15000, err, sizeof err) != 0)
+            die("%s", err);
+    }
+}
+
+void kit_done(kit *k)
+{
+    if (k->producer) {
+        rd_kafka_flush(k->producer, 10000);
+        rd_kafka_destroy(k->producer);
+    }
+    if (k->db)
+        PQfinish(k->db);
+}
+
+pid_t kit_engine_start(kit *k, const char *const *extra)
+{
+    char log[640], workflows[2048];
+    pid_t pid;
+
+    snprintf(log, sizeof log, "%s/engine-%d.log", k->logdir, ++k->engines_started);
+    snprintf(workflows, sizeof workflows,
+             "%s/workflows/enforcement_case.yaml,%s/workflows/voluntary_payment.yaml", k->src,
+             k->src);
+    pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        setenv("CASEFLOW_PG", k->pg, 1);
+        setenv("CASEFLOW_KAFKA", k->brokers, 1);
+        setenv("CASEFLOW_TOPIC_PREFIX", k->prefix, 1);
+        setenv("CASEFLOW_GROUP", k->group, 1);
+        setenv("CASEFLOW_CLOCK", "simulated", 1);
+        setenv("CASEFLOW_CLOCK_START", k->start, 1);
+        setenv("CASEFLOW_WORKFLOWS", workflows, 1);
+        setenv("CASEFLOW_LOG_LEVEL", "info", 1);
+        for (size_t i = 0; extra && extra[i]; i++)
+            putenv((char *)extra[i]);
+        execl(k->bin, k->bin, "engine", (char *)NULL);
+        fprintf(stderr, "exec %s: %s\n", k->bin, strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
+int kit_engine_stop(kit *k, pid_t pid, int sig)
+{
+    int status = 0;
+    (void)k;
+    kill(pid, sig);
+    /* A graceful stop finishes its batch and flushes: give it time, then insist. */
+    for (int i = 0; i < 300; i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return status;
+        kit_sleep_ms(100);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return status;
+}
+
+void kit_send(kit *k, const char *topic, const char *key, const void *value, size_t len)
+{
+    rd_kafka_resp_err_t err;
+    for (int tries = 0; tries < 200; tries++) {
+        err = rd_kafka_producev(k->producer, RD_KAFKA_V_TOPIC(topic ? topic : k->events),
+                                RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+                                RD_KAFKA_V_VALUE((void *)value, len),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            break;
+        rd_kafka_poll(k->producer, 50);
+    }
+    if (err)
+        die("produce: %s", rd_kafka_err2str(err));
+    rd_kafka_poll(k->producer, 0);
+}
+
+void kit_send_json(kit *k, json_t *event)
+{
+    char *s = json_dumps(event, JSON_COMPACT);
+    kit_send(k, NULL, json_string_value(json_object_get(event, "case")), s, strlen(s));
+    free(s);
+    json_decref(event);
+}
+
+void kit_flush(kit *k)
+{
+    if (rd_kafka_flush(k->producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        die("flushing the producer timed out");
+}
+
+json_t *kit_filed(const char *case_no, const char *id, const char *time)
+{
+    json_error_t jerr;
+    json_t *ev = json_pack_ex(
+        &jerr, 0,
+        "{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}, "
+        "s:[{s:s, s:s, s:s}], s:[{s:s, s:s, s:s}], s:i, s:s}}",
+        "id", id, "type", "case.filed", "case", case_no, "time", time, "source", "filing", "data",
+        "court", "豫0381", "case_type", "执", "filed_at", time, "cause", "民间借贷纠纷", "basis",
+        "document_no", "(2025)豫0381民初1号", "court_name", "偃师区人民法院", "effective_date",
+        "2025-12-01", "applicants", "kind", "person", "name", "张三", "id_number",
+        "41038119900101123X", "respondents", "kind", "person", "name", "李四", "id_number",
+        "410381198512310011", "amount", 50000, "claim_kind", "money");
+    if (!ev)
+        die("building case.filed: %s", jerr.text);
+    return ev;
+}
+
+json_t *kit_withdrawn(const char *case_no, const char *id, const char *time)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "id", id, "type", "case.withdrawn",
+                     "case", case_no, "time", time, "source", "filing", "data", "reason",
+                     "申请人撤回执行申请", "withdrawn_at", time);
+}
+
+long long kit_count(kit *k, const char *sql)
+{
+    PGresult *res = PQexec(k->db, sql);
+    long long v = -1;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+        v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return v;
+}
+
+long long kit_wait_count(kit *k, const char *sql, long long want, int seconds)
+{
+    long long v = -1;
+    for (int i = 0; i < seconds * 10; i++) {
+        v = kit_count(k, sql);
+        if (v == want)
+            return v;
+        kit_sleep_ms(100);
+    }
+    fprintf(stderr, "kit: waited %d s for %s = %lld, last saw %lld\n", seconds, sql, want, v);
+    return v;
+}
+
+json_t *kit_consume(kit *k, const char *topic, size_t max, int seconds)
+{
+    char err[512], why[512], group[160];
+    rd_kafka_conf_t *conf = cf_bus_conf_new(k->brokers, err, sizeof err);
+    rd_kafka_t *c;
+    rd_kafka_topic_partition_list_t *t;
+    json_t *out = json_array();
+    long long until;
+    struct timespec ts;
+
+    snprintf(group, sizeof group, "kit-%s-%ld-%ld", k->name, (long)getpid(), (long)time(NULL));
+    if (!conf || cf_bus_conf_set(conf, "group.id", group, err, sizeof err) != 0 ||
+        cf_bus_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof err) != 0 ||
+        cf_bus_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) != 0)
+        die("%s", err);
+    c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
+    if (!c)
+        die("consumer: %s", why);
+    rd_kafka_poll_set_consumer(c);
+    t = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(t, topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_subscribe(c, t);
+    rd_kafka_topic_partition_list_destroy(t);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    until = ts.tv_sec + seconds;
+    while (json_array_size(out) < max) {
+        rd_kafka_message_t *m;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        if (ts.tv_sec >= until)
+            break;
+        m = rd_kafka_consumer_poll(c, 500);
+        if (!m)
+            continue;
+        if (!m->err) {
+            json_t *v = json_loadb(m->payload, m->len, 0, NULL);
+            rd_kafka_headers_t *hdrs = NULL;
+            const void *hv;
+            size_t hl;
+            json_t *item = json_object();
+            if (!v)
+                v = json_stringn_nocheck(m->payload, m->len);
+            json_object_set_new(item, "key",
+                                m->key ? json_stringn_nocheck(m->key, m->key_len) : json_null());
+            json_object_set_new(item, "value", v);
+            if (rd_kafka_message_headers(m, &hdrs) == 0 &&
+                rd_kafka_header_get_last(hdrs, "caseflow-id", &hv, &hl) == 0)
+                json_object_set_new(item, "id", json_stringn_nocheck(hv, hl));
+            json_array_append_new(out, item);
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(c);
+    rd_kafka_destroy(c);
+    return out;
+}

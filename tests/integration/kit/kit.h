@@ -1,0 +1,63 @@
+/*
+ * The integration tests' kit: each test gets its own database on the stack's
+ * PostgreSQL and its own topic prefix on the stack's Kafka, so that tests run
+ * side by side; it starts and kills real `caseflow engine` processes, produces
+ * events, and waits for the database to show what it should.  Every wait is
+ * bounded; a failure names what was awaited and what was seen.
+ */
+#ifndef CF_KIT_H
+#define CF_KIT_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
+#include <sys/types.h>
+
+typedef struct kit {
+    char name[64];
+    char pg[512];     /* connection string of the test's own database */
+    char prefix[96];  /* topic prefix: <prefix>.events ... */
+    char group[96];   /* the engines' consumer group */
+    char events[128]; /* <prefix>.events */
+    char logdir[512]; /* where engine logs go */
+    char start[64];   /* the simulated clock's start */
+    const char *brokers;
+    const char *bin; /* the caseflow binary */
+    const char *src; /* the source tree */
+    PGconn *db;
+    rd_kafka_t *producer;
+    int engines_started;
+} kit;
+
+/* Sets up a fresh database and topic prefix named after `name`; aborts the test on failure. */
+void kit_init(kit *k, const char *name);
+void kit_done(kit *k);
+
+/* Starts `caseflow engine` for this kit (simulated clock); `extra` is NULL or "NAME=value" pairs
+ * ended by NULL.  Returns its pid; its log is <logdir>/engine-<n>.log. */
+pid_t kit_engine_start(kit *k, const char *const *extra);
+/* Sends `sig` and waits for the process to end; returns its wait status. */
+int kit_engine_stop(kit *k, pid_t pid, int sig);
+
+/* Produces one message to <prefix>.events (or to `topic` when not NULL); copies the bytes. */
+void kit_send(kit *k, const char *topic, const char *key, const void *value, size_t len);
+void kit_send_json(kit *k, json_t *event /* stolen */);
+void kit_flush(kit *k);
+
+/* A valid case.filed envelope for `case_no`, filed at `time` (ISO 8601). New reference. */
+json_t *kit_filed(const char *case_no, const char *id, const char *time);
+/* A case.withdrawn envelope. */
+json_t *kit_withdrawn(const char *case_no, const char *id, const char *time);
+
+/* The first column of the first row of `sql` as a number (-1 on error). */
+long long kit_count(kit *k, const char *sql);
+/* Waits up to `seconds` until `sql` gives `want`; returns the last value seen. */
+long long kit_wait_count(kit *k, const char *sql, long long want, int seconds);
+
+/* Consumes `topic` from the beginning for up to `seconds` or until `max` messages; returns them
+ * as a JSON array of {key, value (parsed when JSON, else text), headers}. */
+json_t *kit_consume(kit *k, const char *topic, size_t max, int seconds);
+
+void kit_sleep_ms(int ms);
+
+#endif

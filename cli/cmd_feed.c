@@ -95,7 +95,7 @@ static int opt_value(int argc, char **argv, int *i, const char *name, const char
     if (argv[*i][n] != '\0')
         return 0;
     if (*i + 1 >= argc) {
-        fprintf(stderr, "caseflow feed: %s needs a value\n", name);
+        fprintf(stderr, "caseflow feed: %s needs a value (see caseflow feed --help)\n", name);
         return -1;
     }
     *value = argv[++*i];
@@ -105,15 +105,13 @@ static int opt_value(int argc, char **argv, int *i, const char *name, const char
 /* Returns 0 and the options, 1 after --help, or 2 for bad usage (after saying why). */
 static int parse_options(int argc, char **argv, options *o)
 {
-    static const struct {
+    struct {
         const char *name;
-        size_t offset;
+        const char **slot;
     } valued[] = {
-        {"--topic", offsetof(options, topic)},       {"--schemas", offsetof(options, schemas)},
-        {"--config", offsetof(options, config)},     {"--generate", offsetof(options, generate)},
-        {"--seed", offsetof(options, seed)},         {"--start", offsetof(options, start)},
-        {"--days", offsetof(options, days)},         {"--court", offsetof(options, court)},
-        {"--calendar", offsetof(options, calendar)},
+        {"--topic", &o->topic},       {"--schemas", &o->schemas}, {"--config", &o->config},
+        {"--generate", &o->generate}, {"--seed", &o->seed},       {"--start", &o->start},
+        {"--days", &o->days},         {"--court", &o->court},     {"--calendar", &o->calendar},
     };
 
     memset(o, 0, sizeof *o);
@@ -133,17 +131,16 @@ static int parse_options(int argc, char **argv, options *o)
             continue;
         }
         for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !matched; k++) {
-            int rc = opt_value(argc, argv, &i, valued[k].name,
-                               (const char **)((char *)o + valued[k].offset));
+            int rc = opt_value(argc, argv, &i, valued[k].name, valued[k].slot);
             if (rc < 0)
-                return usage(stderr, 2);
+                return 2;
             matched = rc;
         }
         if (matched)
             continue;
         if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "caseflow feed: unknown option '%s'\n", a);
-            return usage(stderr, 2);
+            fprintf(stderr, "caseflow feed: unknown option '%s' (see caseflow feed --help)\n", a);
+            return 2;
         }
         if (o->file) {
             fprintf(stderr, "caseflow feed: one input only ('%s' and '%s')\n", o->file, a);
@@ -315,8 +312,9 @@ typedef struct feed {
     const char *topic;
     cf_schema_set *schemas;
     const cf_schema *envelope;
-    rd_kafka_t *rk; /* NULL in a dry run */
-    json_t *ids;    /* event id -> the line it was first seen on */
+    rd_kafka_t *rk;        /* NULL in a dry run */
+    rd_kafka_topic_t *rkt; /* the topic's handle for producing */
+    json_t *ids;           /* event id -> the line it was first seen on */
     long line, valid, rejected, queued, delivered, undelivered;
     int tty, progress_shown, fatal;
 } feed;
@@ -354,15 +352,22 @@ static void report(feed *F, long line, const char *fmt, ...)
 
 static void progress(feed *F)
 {
+    char text[160];
+    int due = F->tty ? F->line % PROGRESS_TTY == 0 : F->line % PROGRESS_LOG == 0;
+    if (!due)
+        return;
+    /* Deliveries lag behind reading: the count of delivered messages catches up at the end. */
+    if (F->rk)
+        snprintf(text, sizeof text, "caseflow feed: %ld lines, %ld rejected, %ld delivered so far",
+                 F->line, F->rejected, F->delivered);
+    else
+        snprintf(text, sizeof text, "caseflow feed: %ld lines, %ld valid, %ld rejected", F->line,
+                 F->valid, F->rejected);
     if (F->tty) {
-        if (F->line % PROGRESS_TTY == 0) {
-            fprintf(stderr, "\rcaseflow feed: %ld lines, %ld sent, %ld rejected", F->line,
-                    F->delivered, F->rejected);
-            F->progress_shown = 1;
-        }
-    } else if (F->line % PROGRESS_LOG == 0) {
-        fprintf(stderr, "caseflow feed: %ld lines, %ld sent, %ld rejected\n", F->line, F->delivered,
-                F->rejected);
+        fprintf(stderr, "\r%s", text);
+        F->progress_shown = 1;
+    } else {
+        fprintf(stderr, "%s\n", text);
     }
 }
 
@@ -477,11 +482,14 @@ bad:
 static int produce(feed *F, const char *text, size_t len, const char *key)
 {
     rd_kafka_resp_err_t err;
+    /* rd_kafka_produce rather than producev: the producev macros are GNU statement
+     * expressions, which clang refuses under -Wpedantic. */
     for (;;) {
-        err = rd_kafka_producev(
-            F->rk, RD_KAFKA_V_TOPIC(F->topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
-            RD_KAFKA_V_VALUE((void *)text, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_OPAQUE((void *)(intptr_t)F->line), RD_KAFKA_V_END);
+        err = RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (rd_kafka_produce(F->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)text, len,
+                             key, key ? strlen(key) : 0, (void *)(intptr_t)F->line) == 0)
+            break;
+        err = rd_kafka_last_error();
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || F->fatal)
             break;
         rd_kafka_poll(F->rk, 100);
@@ -534,6 +542,12 @@ static int connect_kafka(feed *F, const cf_config *cfg)
     }
     rd_kafka_metadata_destroy(md);
     rc = cf_bus_create_topic(F->rk, F->topic, cfg->partitions, 10000, err, sizeof err);
+    F->rkt = rd_kafka_topic_new(F->rk, F->topic, NULL);
+    if (!F->rkt) {
+        fprintf(stderr, "caseflow feed: topic %s: %s\n", F->topic,
+                rd_kafka_err2str(rd_kafka_last_error()));
+        return 1;
+    }
     /* Where topics are made by an administrator, creating one may be refused; sending tells
      * whether the topic is there. */
     if (rc != 0)
@@ -674,6 +688,8 @@ out:
     free(buf);
     if (in && in != stdin)
         fclose(in);
+    if (F.rkt)
+        rd_kafka_topic_destroy(F.rkt);
     if (F.rk)
         rd_kafka_destroy(F.rk);
     cf_schema_set_free(F.schemas);

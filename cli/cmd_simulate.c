@@ -44,10 +44,8 @@ static void unbatch(sim *S, const char *id)
 
     if (!id)
         return;
-    json_object_foreach(S->pending, k, groups)
-    {
-        json_object_foreach(groups, g, list)
-        {
+    json_object_foreach (S->pending, k, groups) {
+        json_object_foreach (groups, g, list) {
             for (size_t j = 0; j < json_array_size(list); j++)
                 if (strcmp(json_string_value(json_object_get(json_array_get(list, j), "id")), id) ==
                     0)
@@ -62,8 +60,7 @@ static void track_batches(sim *S, const char *case_no, json_t *actions, cf_time 
     size_t i;
     json_t *a;
 
-    json_array_foreach(actions, i, a)
-    {
+    json_array_foreach (actions, i, a) {
         const char *kind = json_string_value(json_object_get(a, "kind"));
         if (strcmp(kind, "task") == 0 && json_object_get(a, "batch")) {
             const char *task = json_string_value(json_object_get(a, "task"));
@@ -131,10 +128,8 @@ static int earliest_timer(sim *S, cf_time *at, const char **case_no, const char 
     json_t *state, *due;
     int found = 0;
 
-    json_object_foreach(S->cases, c, state)
-    {
-        json_object_foreach(json_object_get(state, "timers"), n, due)
-        {
+    json_object_foreach (S->cases, c, state) {
+        json_object_foreach (json_object_get(state, "timers"), n, due) {
             cf_time t;
             if (cf_time_parse(json_string_value(due), &t) != 0)
                 continue;
@@ -154,8 +149,7 @@ static int earliest_batch(sim *S, cf_time *at, const char **kind)
     const char *k;
     json_t *t;
     int found = 0;
-    json_object_foreach(S->next, k, t)
-    {
+    json_object_foreach (S->next, k, t) {
         if (!found || json_integer_value(t) < *at) {
             *at = json_integer_value(t);
             *kind = k;
@@ -171,8 +165,7 @@ static void dispatch(sim *S, const char *kind, cf_time at)
     json_t *groups = json_object_get(S->pending, kind), *list;
     const char *group;
 
-    json_object_foreach(groups, group, list)
-    {
+    json_object_foreach (groups, group, list) {
         json_t *line;
         if (json_array_size(list) == 0)
             continue;

@@ -422,7 +422,7 @@ static void name_text(const person_name *p, int swap, char *buf, size_t n)
 static json_t *person(rng *r, cf_date today)
 {
     person_name p;
-    char name[64], id[20], phone[24], addr[256];
+    char name[64], id[64], phone[40], addr[256];
     int y, m, d, age = (int)rng_range(r, 22, 75);
     const char *region;
     long seq;
@@ -453,7 +453,7 @@ static json_t *organisation(const char *name, const char *reg_type)
 {
     static const char *const org_regions[] = {"410381", "410307", "410300"};
     int market = strcmp(reg_type, "91") == 0 || strcmp(reg_type, "92") == 0;
-    char code[20], body[9], phone[24], addr[256];
+    char code[64], body[9], phone[40], addr[256];
     const char *region, *street;
     long no;
     rng r;
@@ -784,7 +784,8 @@ static json_t *filed_event(const gen *G, const gcase *cases, long k, long n)
         if (c->incomplete == 2)
             json_object_del(first, "phone");
     }
-    preservation = c->type == T_BAO || rng_chance(&r, 0.12);
+    /* Property is preserved (财产保全) for money claims: in a 执保 case always, else sometimes. */
+    preservation = c->type == T_BAO || (cents > 0 && rng_chance(&r, 0.12));
     data = json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:s, s:b, s:b}", "court",
                      G->o->court, "case_type", case_types[c->type], "filed_at",
                      time_string(G, c->filed), "cause", cause_name, "basis", basis, "applicants",
@@ -1025,8 +1026,10 @@ static int draw_filings(const gen *G, gcase *cases, char *err, size_t errsz)
         w[nd++] = wd == 1 ? 12 : wd == 5 ? 9 : wd >= 6 ? 8 : 10;
     }
     if (nd == 0) {
-        rc = cf_errf(err, errsz, CF_EINVAL, "the %d days from the start have no working day",
-                     o->days);
+        char from[CF_DATE_BUFSZ];
+        cf_date_format(o->start, from, sizeof from);
+        rc = cf_errf(err, errsz, CF_EINVAL, "the %d days from %s have no working day", o->days,
+                     from);
         goto out;
     }
     rng_seed(&r, o->seed, S_FILING, 0);

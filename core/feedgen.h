@@ -81,7 +81,7 @@ typedef int (*cf_feedgen_emit_fn)(const json_t *event, void *arg);
  *
  * Returns 0; CF_EINVAL with the option named in `err` when an option is out of bounds or the
  * period has no working day; CF_ENOMEM; or the non-zero value `emit` returned.  Memory use is
- * about 200 bytes per case: events are built one at a time as they are emitted.
+ * under 200 bytes per case: events are built one at a time as they are emitted.
  */
 int cf_feedgen_run(const cf_feedgen_opts *o, cf_feedgen_emit_fn emit, void *arg, char *err,
                    size_t errsz) CF_MUST_CHECK;

@@ -128,8 +128,7 @@ static void warn(run *r, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    json_array_foreach(r->warn, i, w)
-    {
+    json_array_foreach (r->warn, i, w) {
         if (strcmp(json_string_value(w), buf) == 0)
             return;
     }
@@ -268,8 +267,7 @@ static void append_value(char *out, size_t n, size_t *o, const json_t *v)
     else if (json_is_boolean(v))
         k = snprintf(out + *o, n - *o, "%s", json_is_true(v) ? "true" : "false");
     else if (json_is_array(v))
-        json_array_foreach(v, i, x)
-        {
+        json_array_foreach (v, i, x) {
             if (i > 0 && *o + 1 < n)
                 *o += (size_t)snprintf(out + *o, n - *o, "、");
             if (*o >= n)
@@ -489,12 +487,10 @@ static void close_everything(run *r)
     json_t *a, *tmp;
     void *iter;
 
-    json_object_foreach(r->acts, name, a)
-    {
+    json_object_foreach (r->acts, name, a) {
         cancel_task(r, name);
     }
-    json_object_foreach_safe(r->timers, iter, name, tmp)
-    {
+    json_object_foreach_safe (r->timers, iter, name, tmp) {
         (void)tmp;
         emit(r, json_pack("{s:s, s:s}", "kind", "timer.cancel", "name", name));
         json_object_del(r->timers, name);
@@ -585,8 +581,7 @@ static int book_task(run *r, const json_t *data, const char **activity)
     json_t *a;
 
     *activity = NULL;
-    json_object_foreach(r->acts, name, a)
-    {
+    json_object_foreach (r->acts, name, a) {
         const char *aid = json_string_value(json_object_get(a, "task_id"));
         if (id && aid && strcmp(id, aid) == 0) {
             const char *status = json_string_value(json_object_get(a, "status"));
@@ -703,8 +698,7 @@ static int apply(run *r, const json_t *state)
                         r->case_no);
         /* A timer restarted after this firing was made is set for another time: the old
          * firing must not consume the new timer.  Instants are compared, not texts. */
-        if (!due || cf_time_parse(due, &got) != 0 || cf_time_parse(set, &want) != 0 ||
-            got != want)
+        if (!due || cf_time_parse(due, &got) != 0 || cf_time_parse(set, &want) != 0 || got != want)
             return fail(r, CF_ESTATE,
                         "stale timer.fired: timer %s of case %s is set for %s, this firing is "
                         "for %s",

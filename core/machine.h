@@ -23,13 +23,13 @@
 #include "core/workflow.h"
 
 typedef struct cf_step {
-    json_t *state;   /* the case's state after the event (new reference) */
-    json_t *actions; /* what the engine must now do, in order (new reference) */
-    json_t *path;    /* the states passed through, first the one before the event */
+    json_t *state;    /* the case's state after the event (new reference) */
+    json_t *actions;  /* what the engine must now do, in order (new reference) */
+    json_t *path;     /* the states passed through, first the one before the event */
     json_t *warnings; /* texts worth telling a person, e.g. a date computed past the calendar's
                          data with the Monday-Friday fallback (new reference, maybe empty) */
-    char from[64];   /* the state before the event ("" when the event created the case) */
-    char to[64];     /* the state after it */
+    char from[64];    /* the state before the event ("" when the event created the case) */
+    char to[64];      /* the state after it */
 } cf_step;
 
 /*

@@ -506,7 +506,8 @@ static int word_column(const char *text, const char *word)
         } else if (*s == '"' || *s == '\'') {
             quote = *s;
         } else if (strncmp(s, word, wl) == 0 &&
-                   (s == text || !(isalnum((unsigned char)s[-1]) || s[-1] == '_' || s[-1] == '.')) &&
+                   (s == text ||
+                    !(isalnum((unsigned char)s[-1]) || s[-1] == '_' || s[-1] == '.')) &&
                    !(isalnum((unsigned char)s[wl]) || s[wl] == '_')) {
             return col;
         }

@@ -85,9 +85,9 @@ typedef struct cf_action {
 } cf_action;
 
 typedef struct cf_transition {
-    cf_pos pos;                              /* the transition's mapping */
+    cf_pos pos;                                 /* the transition's mapping */
     cf_pos on_pos, to_pos, task_pos, timer_pos; /* the values of event, to, task, timer */
-    const char *on;         /* event type; NULL for an automatic transition */
+    const char *on;                             /* event type; NULL for an automatic transition */
     const char *task;       /* only for task.* events of this activity, or NULL */
     const char *timer;      /* only for timer.fired of this timer, or NULL */
     cf_expr *guard;         /* `if:`; NULL is always true */
@@ -121,8 +121,8 @@ typedef struct cf_post {
 typedef struct cf_task_kind {
     const char *name;
     const char *title;
-    const char *post;   /* staff tasks: the post whose queue gets it; workers: the post that
-                           gets the incident when the worker gives up */
+    const char *post; /* staff tasks: the post whose queue gets it; workers: the post that
+                         gets the incident when the worker gives up */
     cf_pos post_pos;
     int worker;         /* 1 for a worker kind, 0 for a staff task */
     cf_schedule *batch; /* batched worker kinds: when batches are dispatched, else NULL */

@@ -1,0 +1,565 @@
+/* Unit tests of core/machine: the pure transition function.  Same inputs give byte-identical
+ * outputs and leave the inputs alone; task ids are stable; each error has its code; automatic
+ * transitions are bounded; a final state leaves nothing pending; a stale timer firing is refused.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/machine.h"
+
+static const char *root(void)
+{
+    const char *r = getenv("CASEFLOW_SOURCE_DIR");
+    return r ? r : ".";
+}
+
+/* A small workflow: `open` has a staff task, a worker task and a timer that restarts itself;
+ * completing the check assigns a team; a close decision ends the case. */
+static const char SMALL[] = "workflow: unit\n"
+                            "version: 3\n"
+                            "calendar: ../../workflows/calendars/cn.yaml\n"
+                            "schemas: ../../schemas/events\n"
+                            "initial: open\n"
+                            "posts: {intake: 集约启动岗, team_1: 执行一团队, team_2: 执行二团队}\n"
+                            "assignment: {teams: [team_1, team_2]}\n"
+                            "workers:\n"
+                            "  lookup: {title: 查询, post: intake}\n"
+                            "staff_tasks:\n"
+                            "  check: {title: 核查, post: intake}\n"
+                            "events: [case.filed, case.decided]\n"
+                            "states:\n"
+                            "  open:\n"
+                            "    on_enter:\n"
+                            "      - task: check\n"
+                            "        due: 1 working day after now\n"
+                            "      - task: lookup\n"
+                            "        due: now at 17:30\n"
+                            "        params: {office: \"车管所\", n: case.n}\n"
+                            "      - timer: remind\n"
+                            "        at: 2 days after case.filed_at\n"
+                            "    on:\n"
+                            "      - event: task.completed\n"
+                            "        task: check\n"
+                            "        to: working\n"
+                            "        do:\n"
+                            "          - assign: team\n"
+                            "  working:\n"
+                            "    on:\n"
+                            "      - event: case.decided\n"
+                            "        if: event.decision == \"close\"\n"
+                            "        to: done\n"
+                            "  done:\n"
+                            "    final: true\n"
+                            "any_state:\n"
+                            "  - event: timer.fired\n"
+                            "    timer: remind\n"
+                            "    do:\n"
+                            "      - timer: remind\n"
+                            "        at: 2 days after now\n";
+
+/* Two states that hand the case to each other for ever. */
+static const char LOOP[] = "workflow: loop\n"
+                           "version: 1\n"
+                           "calendar: ../../workflows/calendars/cn.yaml\n"
+                           "schemas: ../../schemas/events\n"
+                           "initial: a\n"
+                           "posts: {intake: 集约启动岗}\n"
+                           "events: [case.filed, case.decided]\n"
+                           "states:\n"
+                           "  a:\n"
+                           "    on:\n"
+                           "      - when: \"true\"\n"
+                           "        to: b\n"
+                           "  b:\n"
+                           "    on:\n"
+                           "      - when: \"true\"\n"
+                           "        to: a\n"
+                           "      - event: case.decided\n"
+                           "        to: end\n"
+                           "  end:\n"
+                           "    final: true\n";
+
+static cf_workflow *parse(const char *yaml)
+{
+    char path[1024];
+    cf_diags d;
+    cf_workflow *wf;
+
+    snprintf(path, sizeof path, "%s/tests/workflows/unit.yaml", root());
+    cf_diags_init(&d);
+    wf = cf_workflow_parse(path, yaml, strlen(yaml), &d);
+    for (size_t i = 0; i < d.count; i++)
+        print_error("%s\n", d.lines[i]);
+    cf_diags_free(&d);
+    assert_non_null(wf);
+    return wf;
+}
+
+static cf_workflow *load(const char *rel)
+{
+    char path[1024];
+    cf_diags d;
+    cf_workflow *wf;
+
+    snprintf(path, sizeof path, "%s/%s", root(), rel);
+    cf_diags_init(&d);
+    wf = cf_workflow_load(path, &d);
+    cf_diags_free(&d);
+    assert_non_null(wf);
+    return wf;
+}
+
+static cf_time at(const char *s)
+{
+    cf_time t = 0;
+    if (cf_time_parse(s, &t) != 0)
+        fail_msg("test data: bad instant %s", s);
+    return t;
+}
+
+/* An event envelope; `data` is taken (a new reference is stolen). */
+static json_t *event(const char *type, const char *case_no, const char *time, json_t *data)
+{
+    json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", "e-1", "type", type, "case",
+                          case_no, "time", time, "source", "test", "data", data);
+    assert_non_null(e);
+    return e;
+}
+
+static json_t *filed(const char *case_no, const char *time)
+{
+    return event("case.filed", case_no, time, json_pack("{s:s, s:i}", "filed_at", time, "n", 7));
+}
+
+/* A canonical text of a value: the same value always gives the same bytes. */
+static char *dump(const json_t *v)
+{
+    char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    assert_non_null(s);
+    return s;
+}
+
+/* Applies `ev` to `state` at the event's own time; returns the code and fills `out`. */
+static int apply(const cf_workflow *wf, const json_t *state, const json_t *ev, cf_step *out,
+                 char *err, size_t errsz)
+{
+    return cf_machine_apply(wf, state, ev, at(json_string_value(json_object_get(ev, "time"))), out,
+                            err, errsz);
+}
+
+/* Applies an event that must succeed; returns the new state (a new reference). */
+static json_t *step_ok(const cf_workflow *wf, const json_t *state, json_t *ev)
+{
+    cf_step s;
+    char err[512] = "";
+    int rc = apply(wf, state, ev, &s, err, sizeof err);
+    if (rc != 0)
+        fail_msg("apply failed (%d): %s", rc, err);
+    json_t *next = json_incref(s.state);
+    cf_step_clear(&s);
+    json_decref(ev);
+    return next;
+}
+
+static const char *task_id_of(const json_t *state, const char *activity)
+{
+    return json_string_value(json_object_get(
+        json_object_get(json_object_get(state, "activities"), activity), "task_id"));
+}
+
+static json_t *completed(const char *case_no, const char *time, const json_t *state,
+                         const char *activity)
+{
+    return event("task.completed", case_no, time,
+                 json_pack("{s:s, s:s, s:s, s:{}}", "task_id", task_id_of(state, activity),
+                           "activity", activity, "kind", activity, "result"));
+}
+
+static json_t *fired(const char *case_no, const char *time, const char *timer, const char *due)
+{
+    return event("timer.fired", case_no, time, json_pack("{s:s, s:s}", "timer", timer, "due", due));
+}
+
+/* The same inputs give byte-identical outputs, and the inputs are not changed. */
+static void test_pure_and_deterministic(void **state)
+{
+    (void)state;
+    cf_workflow *wf = parse(SMALL);
+    json_t *ev = filed("(2026)豫0381执3号", "2026-03-02T09:00:00+08:00");
+    char *ev_before = dump(ev), err[256];
+    cf_step a, b;
+
+    assert_int_equal(apply(wf, NULL, ev, &a, err, sizeof err), 0);
+    assert_int_equal(apply(wf, NULL, ev, &b, err, sizeof err), 0);
+    char *sa = dump(a.state), *sb = dump(b.state), *aa = dump(a.actions), *ab = dump(b.actions);
+    assert_string_equal(sa, sb);
+    assert_string_equal(aa, ab);
+    assert_string_equal(a.from, "");
+    assert_string_equal(a.to, "open");
+    char *ev_after = dump(ev);
+    assert_string_equal(ev_before, ev_after);
+
+    /* The state a step returns is its own: changing it does not reach the event. */
+    json_object_set_new(json_object_get(a.state, "data"), "n", json_integer(99));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(ev, "data"), "n")), 7);
+
+    /* Applying to a stored state leaves that state as it was. */
+    char *stored = dump(b.state);
+    json_t *done = completed("(2026)豫0381执3号", "2026-03-02T10:00:00+08:00", b.state, "check");
+    cf_step c, c2;
+    assert_int_equal(apply(wf, b.state, done, &c, err, sizeof err), 0);
+    assert_int_equal(apply(wf, b.state, done, &c2, err, sizeof err), 0);
+    char *after = dump(b.state), *sc = dump(c.state), *sc2 = dump(c2.state);
+    assert_string_equal(stored, after);
+    assert_string_equal(sc, sc2);
+    assert_string_not_equal(sc, stored);
+    assert_string_equal(c.from, "open");
+    assert_string_equal(c.to, "working");
+    assert_int_equal(json_integer_value(json_object_get(c.state, "seq")), 2);
+    /* "now" is the caller's: nothing reads a clock. */
+    assert_string_equal(json_string_value(json_object_get(c.state, "updated_at")),
+                        "2026-03-02T10:00:00+08:00");
+
+    free(ev_before);
+    free(ev_after);
+    free(sa);
+    free(sb);
+    free(aa);
+    free(ab);
+    free(stored);
+    free(after);
+    free(sc);
+    free(sc2);
+    json_decref(done);
+    json_decref(ev);
+    cf_step_clear(&a);
+    cf_step_clear(&b);
+    cf_step_clear(&c);
+    cf_step_clear(&c2);
+    cf_step_clear(&c); /* clearing twice is allowed */
+    cf_workflow_free(wf);
+}
+
+/* Task ids depend on the case, the event's place in its life and the action: the same on every
+ * replay, different between tasks and between cases. */
+static void test_task_ids_stable(void **state)
+{
+    (void)state;
+    cf_workflow *wf = parse(SMALL);
+    json_t *s1 = step_ok(wf, NULL, filed("(2026)豫0381执3号", "2026-03-02T09:00:00+08:00"));
+    json_t *s2 = step_ok(wf, NULL, filed("(2026)豫0381执3号", "2026-03-05T11:00:00+08:00"));
+    json_t *s3 = step_ok(wf, NULL, filed("(2026)豫0381执4号", "2026-03-02T09:00:00+08:00"));
+    const char *check = task_id_of(s1, "check"), *lookup = task_id_of(s1, "lookup");
+
+    assert_non_null(check);
+    assert_int_equal(strlen(check), 22);
+    assert_true(strncmp(check, "t-", 2) == 0);
+    assert_string_equal(check, task_id_of(s2, "check"));
+    assert_string_not_equal(check, lookup);
+    assert_string_not_equal(check, task_id_of(s3, "check"));
+    json_decref(s1);
+    json_decref(s2);
+    json_decref(s3);
+    cf_workflow_free(wf);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    cf_workflow *wf = parse(SMALL);
+    const char *no = "(2026)豫0381执3号";
+    json_t *s = step_ok(wf, NULL, filed(no, "2026-03-02T09:00:00+08:00"));
+    json_t *ev;
+    cf_step out;
+    char err[512];
+
+    /* An event for a case that does not exist and that does not create one. */
+    ev = completed(no, "2026-03-02T10:00:00+08:00", s, "check");
+    assert_int_equal(apply(wf, NULL, ev, &out, err, sizeof err), CF_ENOTFOUND);
+    assert_non_null(strstr(err, "unknown case"));
+    assert_null(out.state);
+    assert_null(out.actions);
+    json_decref(ev);
+
+    /* The creating event again. */
+    ev = filed(no, "2026-03-02T09:30:00+08:00");
+    assert_int_equal(apply(wf, s, ev, &out, err, sizeof err), CF_EDUP);
+    assert_null(out.state);
+    json_decref(ev);
+
+    /* An event the state does not expect. */
+    ev = event("case.decided", no, "2026-03-02T10:00:00+08:00",
+               json_pack("{s:s}", "decision", "close"));
+    assert_int_equal(apply(wf, s, ev, &out, err, sizeof err), CF_ESTATE);
+    assert_non_null(strstr(err, "not expected in state 'open'"));
+    json_decref(ev);
+
+    /* A task the case does not have. */
+    ev = event("task.completed", no, "2026-03-02T10:00:00+08:00",
+               json_pack("{s:s, s:s, s:s, s:{}}", "task_id", "t-nothing", "activity", "check",
+                         "kind", "check", "result"));
+    assert_int_equal(apply(wf, s, ev, &out, err, sizeof err), CF_ENOTFOUND);
+    json_decref(ev);
+
+    /* Completing a task twice. */
+    ev = completed(no, "2026-03-02T10:00:00+08:00", s, "check");
+    json_t *s2 = step_ok(wf, s, json_incref(ev));
+    assert_int_equal(apply(wf, s2, ev, &out, err, sizeof err), CF_EDUP);
+    assert_non_null(strstr(err, "done already"));
+    json_decref(ev);
+
+    /* An event without a time. */
+    ev = json_pack("{s:s, s:s, s:{}}", "type", "case.filed", "case", no, "data");
+    assert_int_equal(cf_machine_apply(wf, NULL, ev, 0, &out, err, sizeof err), CF_EINVAL);
+    json_decref(ev);
+
+    /* After the final state nothing is accepted. */
+    ev = event("case.decided", no, "2026-03-03T10:00:00+08:00",
+               json_pack("{s:s}", "decision", "close"));
+    json_t *s3 = step_ok(wf, s2, json_incref(ev));
+    assert_string_equal(json_string_value(json_object_get(s3, "state")), "done");
+    assert_int_equal(apply(wf, s3, ev, &out, err, sizeof err), CF_ESTATE);
+    assert_non_null(strstr(err, "its life has ended"));
+    json_decref(ev);
+
+    json_decref(s);
+    json_decref(s2);
+    json_decref(s3);
+    cf_workflow_free(wf);
+}
+
+/* Automatic transitions that keep firing stop with an error instead of spinning. */
+static void test_automatic_loop_bound(void **state)
+{
+    (void)state;
+    cf_workflow *wf = parse(LOOP);
+    json_t *ev = filed("(2026)豫0381执3号", "2026-03-02T09:00:00+08:00");
+    cf_step out;
+    char err[512];
+
+    assert_int_equal(apply(wf, NULL, ev, &out, err, sizeof err), CF_EINVAL);
+    assert_non_null(strstr(err, "keep firing"));
+    assert_null(out.state);
+    json_decref(ev);
+    cf_workflow_free(wf);
+}
+
+static int has_action(const json_t *actions, const char *kind, const char *key, const char *value)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach (actions, i, a) {
+        const char *k = json_string_value(json_object_get(a, "kind"));
+        const char *v = json_string_value(json_object_get(a, key));
+        if (k && v && strcmp(k, kind) == 0 && strcmp(v, value) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Reaching a final state cancels every open task and pending timer. */
+static void test_final_state_cancels_everything(void **state)
+{
+    (void)state;
+    cf_workflow *wf = parse(SMALL);
+    const char *no = "(2026)豫0381执3号";
+    json_t *s = step_ok(wf, NULL, filed(no, "2026-03-02T09:00:00+08:00"));
+    json_t *s2 = step_ok(wf, s, completed(no, "2026-03-02T10:00:00+08:00", s, "check"));
+    json_t *ev = event("case.decided", no, "2026-03-03T10:00:00+08:00",
+                       json_pack("{s:s}", "decision", "close"));
+    cf_step out;
+    char err[512];
+
+    assert_int_equal(apply(wf, s2, ev, &out, err, sizeof err), 0);
+    assert_string_equal(out.to, "done");
+    assert_true(has_action(out.actions, "task.cancel", "activity", "lookup"));
+    assert_false(has_action(out.actions, "task.cancel", "activity", "check"));
+    assert_true(has_action(out.actions, "timer.cancel", "name", "remind"));
+    assert_int_equal(json_object_size(json_object_get(out.state, "timers")), 0);
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(out.state, "activities"), "lookup"), "status")),
+        "cancelled");
+    cf_step_clear(&out);
+    json_decref(ev);
+    json_decref(s);
+    json_decref(s2);
+    cf_workflow_free(wf);
+}
+
+/* A timer.fired whose due time is not the case's current timer of that name is stale: the timer
+ * was restarted after this firing was made.  It is refused, and the new timer stays set. */
+static void test_stale_timer(void **state)
+{
+    (void)state;
+    cf_workflow *wf = parse(SMALL);
+    const char *no = "(2026)豫0381执3号";
+    json_t *s = step_ok(wf, NULL, filed(no, "2026-03-02T09:00:00+08:00"));
+    json_t *ev;
+    cf_step out;
+    char err[512];
+
+    /* 2 days after Monday 03-02 is Wednesday 03-04, at 09:00. */
+    assert_string_equal(json_string_value(json_object_get(json_object_get(s, "timers"), "remind")),
+                        "2026-03-04T09:00:00+08:00");
+
+    /* A firing for another time. */
+    ev = fired(no, "2026-03-04T09:00:00+08:00", "remind", "2026-03-03T09:00:00+08:00");
+    assert_int_equal(apply(wf, s, ev, &out, err, sizeof err), CF_ESTATE);
+    assert_non_null(strstr(err, "stale"));
+    json_decref(ev);
+
+    /* The right firing, written in UTC: the same instant, accepted; the timer restarts. */
+    ev = fired(no, "2026-03-04T01:00:00Z", "remind", "2026-03-04T01:00:00Z");
+    json_t *s2 = step_ok(wf, s, json_incref(ev));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(s2, "timers"), "remind")),
+                        "2026-03-06T09:00:00+08:00");
+
+    /* The old firing again (a redelivery): stale now, and the new timer is untouched. */
+    assert_int_equal(apply(wf, s2, ev, &out, err, sizeof err), CF_ESTATE);
+    assert_non_null(strstr(err, "stale"));
+    assert_null(out.state);
+    json_decref(ev);
+
+    /* A timer the case does not have. */
+    ev = fired(no, "2026-03-04T09:00:00+08:00", "nothing", "2026-03-04T09:00:00+08:00");
+    assert_int_equal(apply(wf, s, ev, &out, err, sizeof err), CF_ESTATE);
+    assert_non_null(strstr(err, "not set"));
+    json_decref(ev);
+
+    /* A firing without its due time. */
+    ev = event("timer.fired", no, "2026-03-04T09:00:00+08:00",
+               json_pack("{s:s}", "timer", "remind"));
+    assert_int_equal(apply(wf, s, ev, &out, err, sizeof err), CF_ESTATE);
+    assert_non_null(strstr(err, "stale"));
+    json_decref(ev);
+
+    json_decref(s);
+    json_decref(s2);
+    cf_workflow_free(wf);
+}
+
+/* Teams are dealt by the case number's sequence; the actions name task, post and due. */
+static void test_assignment_and_actions(void **state)
+{
+    (void)state;
+    cf_workflow *wf = parse(SMALL);
+    static const struct {
+        const char *no, *team;
+    } cases[] = {{"(2026)豫0381执1号", "team_1"},
+                 {"(2026)豫0381执2号", "team_2"},
+                 {"(2026)豫0381执3号", "team_1"},
+                 {"(2013)洛执字第1984号", "team_2"}};
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *s = step_ok(wf, NULL, filed(cases[i].no, "2026-03-02T09:00:00+08:00"));
+        json_t *s2 =
+            step_ok(wf, s, completed(cases[i].no, "2026-03-02T10:00:00+08:00", s, "check"));
+        assert_string_equal(json_string_value(json_object_get(json_object_get(s2, "data"), "team")),
+                            cases[i].team);
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(s2, "data"), "handler_post")),
+            cases[i].team);
+        json_decref(s);
+        json_decref(s2);
+    }
+
+    {
+        json_t *ev = filed("(2026)豫0381执5号", "2026-03-06T16:00:00+08:00");
+        cf_step out;
+        char err[256];
+        assert_int_equal(apply(wf, NULL, ev, &out, err, sizeof err), 0);
+        json_t *check = json_array_get(out.actions, 0), *lookup = json_array_get(out.actions, 1);
+        assert_string_equal(json_string_value(json_object_get(check, "kind")), "task");
+        assert_string_equal(json_string_value(json_object_get(check, "task")), "check");
+        assert_string_equal(json_string_value(json_object_get(check, "post")), "intake");
+        /* 1 working day after Friday is Monday. */
+        assert_string_equal(json_string_value(json_object_get(check, "due")),
+                            "2026-03-09T09:00:00+08:00");
+        assert_false(json_is_true(json_object_get(check, "worker")));
+        assert_true(json_is_true(json_object_get(lookup, "worker")));
+        assert_string_equal(json_string_value(json_object_get(lookup, "due")),
+                            "2026-03-06T17:30:00+08:00");
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(lookup, "params"), "office")),
+            "车管所");
+        assert_int_equal(
+            json_integer_value(json_object_get(json_object_get(lookup, "params"), "n")), 7);
+        assert_int_equal(json_array_size(out.warnings), 0);
+        cf_step_clear(&out);
+        json_decref(ev);
+    }
+    cf_workflow_free(wf);
+}
+
+/* The court's workflow: a date past the calendar's years is computed Monday to Friday and the
+ * step says so; one within them says nothing. */
+static void test_calendar_fallback_warns(void **state)
+{
+    (void)state;
+    cf_workflow *wf = load("workflows/enforcement_case.yaml");
+    json_t *ev = filed("(2026)豫0381执3号", "2026-03-02T09:00:00+08:00");
+    cf_step out;
+    char err[256];
+
+    assert_int_equal(apply(wf, NULL, ev, &out, err, sizeof err), 0);
+    assert_int_equal(json_array_size(out.warnings), 0);
+    assert_string_equal(out.to, "intake");
+    cf_step_clear(&out);
+    json_decref(ev);
+
+    ev = filed("(2026)豫0381执4号", "2026-08-21T09:00:00+08:00");
+    assert_int_equal(apply(wf, NULL, ev, &out, err, sizeof err), 0);
+    assert_true(json_array_size(out.warnings) >= 1);
+    assert_non_null(strstr(json_string_value(json_array_get(out.warnings, 0)), "2027-02-22"));
+    cf_step_clear(&out);
+    json_decref(ev);
+    cf_workflow_free(wf);
+}
+
+/* Failed worker tasks each get their own incident, on the post of the failed task. */
+static void test_incident_per_failed_task(void **state)
+{
+    (void)state;
+    cf_workflow *wf = load("workflows/enforcement_case.yaml");
+    const char *no = "(2026)豫0381执3号";
+    json_t *s = step_ok(wf, NULL, filed(no, "2026-03-02T09:00:00+08:00"));
+    json_t *fail1 = event("task.failed", no, "2026-03-02T12:00:00+08:00",
+                          json_pack("{s:s, s:s, s:s, s:s, s:i}", "task_id",
+                                    task_id_of(s, "network_query"), "activity", "network_query",
+                                    "kind", "network_query", "error", "timeout", "attempts", 5));
+    json_t *s2 = step_ok(wf, s, fail1);
+    json_t *acts = json_object_get(s2, "activities");
+    json_t *inc = json_object_get(acts, "incident_network_query");
+
+    assert_non_null(inc);
+    assert_string_equal(json_string_value(json_object_get(inc, "post")), "property_control");
+    assert_string_equal(json_string_value(json_object_get(inc, "kind")), "incident");
+    assert_string_equal(json_string_value(json_object_get(inc, "status")), "open");
+    json_decref(s);
+    json_decref(s2);
+    cf_workflow_free(wf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pure_and_deterministic),
+        cmocka_unit_test(test_task_ids_stable),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_automatic_loop_bound),
+        cmocka_unit_test(test_final_state_cancels_everything),
+        cmocka_unit_test(test_stale_timer),
+        cmocka_unit_test(test_assignment_and_actions),
+        cmocka_unit_test(test_calendar_fallback_warns),
+        cmocka_unit_test(test_incident_per_failed_task),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

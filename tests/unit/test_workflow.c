@@ -1,0 +1,356 @@
+/* Unit tests of core/workflow: loading the court's workflows, the model the loader builds, and
+ * the positions of the problems `caseflow check` reports (tests/workflows/broken/ has one file
+ * per class of mistake; these tests cover what a file cannot: order, folded scalars, memory). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/workflow.h"
+
+static const char *root(void)
+{
+    const char *r = getenv("CASEFLOW_SOURCE_DIR");
+    return r ? r : ".";
+}
+
+/* Loads a file of the source tree; fails the test with every problem when it does not load. */
+static cf_workflow *load(const char *rel)
+{
+    char path[1024];
+    cf_diags d;
+    cf_workflow *wf;
+
+    snprintf(path, sizeof path, "%s/%s", root(), rel);
+    cf_diags_init(&d);
+    wf = cf_workflow_load(path, &d);
+    for (size_t i = 0; i < d.count; i++)
+        print_error("%s\n", d.lines[i]);
+    assert_int_equal(d.count + d.lost, 0);
+    cf_diags_free(&d);
+    assert_non_null(wf);
+    return wf;
+}
+
+/* Parses YAML text as if it were the file tests/workflows/unit.yaml (so that a calendar named
+ * ../../workflows/calendars/cn.yaml is found); the problems go to `d`. */
+static cf_workflow *parse(const char *yaml, cf_diags *d)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/workflows/unit.yaml", root());
+    cf_diags_init(d);
+    return cf_workflow_parse(path, yaml, strlen(yaml), d);
+}
+
+/* The message of problem i without its "path:" prefix: "line:column: message". */
+static const char *where(const cf_diags *d, size_t i)
+{
+    const char *s = d->lines[i], *m = strstr(s, "unit.yaml:");
+    return m ? m + strlen("unit.yaml:") : s;
+}
+
+static const char HEAD[] = "workflow: unit\n"
+                           "version: 1\n"
+                           "calendar: ../../workflows/calendars/cn.yaml\n"
+                           "schemas: ../../schemas/events\n"
+                           "initial: filed\n"
+                           "posts: {intake: 集约启动岗, team_1: 执行一团队}\n"
+                           "staff_tasks:\n"
+                           "  intake_check: {title: 核查, post: intake}\n"
+                           "  incident: {title: 异常, post: intake}\n"
+                           "events: [case.filed]\n";
+
+static void test_enforcement_case_loads(void **state)
+{
+    (void)state;
+    cf_workflow *wf = load("workflows/enforcement_case.yaml");
+    static const char *const spine[] = {"filed",     "assigned", "notices", "queries",
+                                        "execution", "closed",   "archived"};
+
+    assert_string_equal(wf->name, "enforcement_case");
+    assert_int_equal(wf->version, 1);
+    assert_string_equal(wf->creates_on, "case.filed");
+    assert_string_equal(wf->states[wf->initial].name, "filed");
+    for (size_t i = 0; i < sizeof spine / sizeof spine[0]; i++)
+        assert_true(cf_workflow_state_index(wf, spine[i]) >= 0);
+    assert_true(wf->states[cf_workflow_state_index(wf, "archived")].final);
+    assert_false(wf->states[cf_workflow_state_index(wf, "closed")].final);
+
+    /* Six teams in order, each a declared post. */
+    assert_int_equal(wf->nteams, 6);
+    assert_string_equal(wf->teams[0], "team_1");
+    assert_string_equal(wf->teams[5], "team_6");
+    for (size_t i = 0; i < wf->nteams; i++)
+        assert_non_null(cf_workflow_post(wf, wf->teams[i]));
+    assert_non_null(cf_workflow_post(wf, "bureau_lead"));
+    assert_non_null(cf_workflow_post(wf, "terminate_handler"));
+
+    /* The batched kinds and what they are grouped by. */
+    assert_string_equal(cf_workflow_kind(wf, "six_checks")->group_by, "office");
+    assert_string_equal(cf_workflow_kind(wf, "service")->group_by, "route");
+    assert_string_equal(cf_workflow_kind(wf, "archive")->group_by, "ledger");
+    assert_null(cf_workflow_kind(wf, "documents")->batch);
+    assert_true(cf_workflow_kind(wf, "documents")->worker);
+    assert_false(cf_workflow_kind(wf, "intake_check")->worker);
+
+    /* Every declared event has its schema. */
+    for (size_t i = 0; i < wf->nevents; i++)
+        assert_non_null(wf->events[i].schema);
+    assert_non_null(wf->calendar);
+    cf_workflow_free(wf);
+}
+
+static void test_voluntary_payment_loads(void **state)
+{
+    (void)state;
+    cf_workflow *wf = load("workflows/voluntary_payment.yaml");
+    assert_string_equal(wf->creates_on, "payment.received");
+    assert_true(wf->states[cf_workflow_state_index(wf, "unmatched")].final);
+    assert_true(wf->states[cf_workflow_state_index(wf, "archived")].final);
+    cf_workflow_free(wf);
+}
+
+/* The timers of days 15, 30 and 45 are started on filing with the rule the issue names. */
+static void test_query_timers_declared(void **state)
+{
+    (void)state;
+    cf_workflow *wf = load("workflows/enforcement_case.yaml");
+    const cf_state *filed = &wf->states[cf_workflow_state_index(wf, "filed")];
+    static const char *const names[] = {"query_day_15", "query_day_30", "query_day_45"};
+    static const char *const at[] = {"15 days after case.filed_at", "30 days after case.filed_at",
+                                     "45 days after case.filed_at"};
+    size_t found = 0;
+
+    for (size_t i = 0; i < filed->nenter; i++)
+        for (size_t k = 0; k < 3; k++)
+            if (filed->enter[i].kind == CF_ACT_TIMER &&
+                strcmp(filed->enter[i].name, names[k]) == 0) {
+                assert_string_equal(filed->enter[i].at_text, at[k]);
+                found++;
+            }
+    assert_int_equal(found, 3);
+    cf_workflow_free(wf);
+}
+
+/* Problems come in the order of the file, whatever order the checks found them in. */
+static void test_problems_sorted_by_position(void **state)
+{
+    (void)state;
+    cf_diags d;
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml,
+             "%s"
+             "states:\n"
+             "  filed:\n"
+             "    on_enter:\n"
+             "      - task: intake_chek\n" /* line 14: unknown kind */
+             "    on:\n"
+             "      - event: task.completed\n"
+             "        to: nowhere\n" /* line 17: unknown state */
+             "  done:\n"
+             "    final: true\n"
+             "    titel: x\n", /* line 20: unknown key */
+             HEAD);
+    cf_workflow *wf = parse(yaml, &d);
+    assert_null(wf);
+    assert_int_equal(d.count, 3);
+    assert_string_equal(where(&d, 0), "14:15: unknown task kind 'intake_chek' (declare it under "
+                                      "workers or staff_tasks)");
+    assert_string_equal(where(&d, 1), "17:13: unknown state 'nowhere'");
+    assert_string_equal(where(&d, 2), "20:5: unknown key 'titel' in a state");
+    cf_diags_free(&d);
+}
+
+/* An expression folded over several lines (`>-`), a literal block and a quoted text with an
+ * escape: the column of a problem is found in the file, not only in the joined text. */
+static void test_positions_inside_multiline_scalars(void **state)
+{
+    (void)state;
+    cf_diags d;
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml,
+             "%s"
+             "states:\n"
+             "  filed:\n"
+             "    on_enter:\n"
+             "      - task: intake_check\n"
+             "    on:\n"
+             "      - event: task.completed\n"
+             "        if: >-\n"              /* line 17 */
+             "          exists(case.a)\n"    /* line 18 */
+             "\n"                            /* line 19 */
+             "          and case.b == = 1\n" /* line 20: '=' at column 25 */
+             "        to: done\n"
+             "      - event: task.completed\n"
+             "        if: |\n"              /* line 23 */
+             "          exists(case.a)\n"   /* line 24 */
+             "            and case.b ! 1\n" /* line 25: '!' at column 24 */
+             "        to: done\n"
+             "      - event: task.completed\n"
+             "        if: \"case.x == \\\"a\\\" and ?\"\n" /* line 28: '?' at column 34 */
+             "        to: done\n"
+             "  done:\n"
+             "    final: true\n",
+             HEAD);
+    cf_workflow *wf = parse(yaml, &d);
+    assert_null(wf);
+    assert_int_equal(d.count, 3);
+    assert_true(strncmp(where(&d, 0), "20:25: if: ", 11) == 0);
+    assert_true(strncmp(where(&d, 1), "25:24: if: ", 11) == 0);
+    assert_true(strncmp(where(&d, 2), "28:34: if: ", 11) == 0);
+    cf_diags_free(&d);
+}
+
+/* `cancel_task: [a, b]` is one action per name, each placed at its name. */
+static void test_cancel_lists(void **state)
+{
+    (void)state;
+    cf_diags d;
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml,
+             "%s"
+             "states:\n"
+             "  filed:\n"
+             "    on_enter:\n"
+             "      - task: intake_check\n"
+             "      - timer: t1\n"
+             "        at: 1 day after now\n"
+             "    on:\n"
+             "      - event: task.completed\n"
+             "        to: done\n"
+             "        do:\n"
+             "          - cancel_task: [intake_check, nothing]\n" /* line 21 */
+             "          - cancel_timer: [t1]\n"
+             "  done:\n"
+             "    final: true\n",
+             HEAD);
+    cf_workflow *wf = parse(yaml, &d);
+    assert_null(wf);
+    assert_int_equal(d.count, 1);
+    assert_string_equal(where(&d, 0),
+                        "21:41: cancel_task 'nothing' names no task of this workflow");
+    cf_diags_free(&d);
+
+    /* Without the mistake it loads, and the list is two actions. */
+    snprintf(yaml, sizeof yaml,
+             "%s"
+             "states:\n"
+             "  filed:\n"
+             "    on_enter:\n"
+             "      - task: intake_check\n"
+             "      - task: intake_check\n"
+             "        as: second\n"
+             "    on:\n"
+             "      - event: task.completed\n"
+             "        to: done\n"
+             "        do:\n"
+             "          - cancel_task: [intake_check, second]\n"
+             "  done:\n"
+             "    final: true\n",
+             HEAD);
+    wf = parse(yaml, &d);
+    assert_non_null(wf);
+    {
+        const cf_transition *t = &wf->states[0].on[0];
+        assert_int_equal(t->nactions, 2);
+        assert_int_equal(t->actions[0].kind, CF_ACT_CANCEL_TASK);
+        assert_string_equal(t->actions[0].name, "intake_check");
+        assert_string_equal(t->actions[1].name, "second");
+        assert_int_equal(t->actions[1].name_pos.col, 41);
+    }
+    cf_workflow_free(wf);
+    cf_diags_free(&d);
+}
+
+/* An activity named at run time (`as: incident_${task.name}`) is not a name done() can use. */
+static void test_templated_activity_names(void **state)
+{
+    (void)state;
+    cf_diags d;
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml,
+             "%s"
+             "states:\n"
+             "  filed:\n"
+             "    on_enter:\n"
+             "      - task: intake_check\n"
+             "    on:\n"
+             "      - when: done(incident_x)\n" /* line 16 */
+             "        to: done\n"
+             "  done:\n"
+             "    final: true\n"
+             "any_state:\n"
+             "  - event: task.failed\n"
+             "    do:\n"
+             "      - task: incident\n"
+             "        as: incident_${task.name}\n",
+             HEAD);
+    cf_workflow *wf = parse(yaml, &d);
+    assert_null(wf);
+    assert_int_equal(d.count, 1);
+    assert_true(strncmp(where(&d, 0), "16:20: when: no task of this workflow is named 'incident_x'",
+                        59) == 0);
+    cf_diags_free(&d);
+}
+
+static void test_bad_yaml_and_empty(void **state)
+{
+    (void)state;
+    cf_diags d;
+    cf_workflow *wf = parse("workflow: x\n  version: 1\n", &d);
+    assert_null(wf);
+    assert_int_equal(d.count, 1);
+    assert_non_null(strstr(d.lines[0], "unit.yaml:2:10: bad YAML: "));
+    cf_diags_free(&d);
+
+    wf = parse("", &d);
+    assert_null(wf);
+    assert_int_equal(d.count, 1);
+    assert_non_null(strstr(d.lines[0], "unit.yaml:1:1: the file is empty"));
+    cf_diags_free(&d);
+
+    cf_diags_init(&d);
+    assert_null(cf_workflow_load("/nonexistent/dir/x.yaml", &d));
+    assert_int_equal(d.count, 1);
+    assert_non_null(strstr(d.lines[0], "/nonexistent/dir/x.yaml:1:1: cannot open: "));
+    cf_diags_free(&d);
+    cf_workflow_free(NULL);
+}
+
+/* Many problems: the list grows and keeps them all, in order. */
+static void test_diags_grow(void **state)
+{
+    (void)state;
+    cf_diags d;
+    cf_diags_init(&d);
+    for (int i = 100; i > 0; i--)
+        cf_diags_add(&d, "f.yaml", (cf_pos){i, 1}, "problem %d", i);
+    assert_int_equal(d.count, 100);
+    assert_int_equal(d.lost, 0);
+    assert_string_equal(d.lines[0], "f.yaml:100:1: problem 100");
+    assert_int_equal(d.where[99].line, 1);
+    cf_diags_free(&d);
+    assert_int_equal(d.count, 0);
+    assert_null(d.lines);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_enforcement_case_loads),
+        cmocka_unit_test(test_voluntary_payment_loads),
+        cmocka_unit_test(test_query_timers_declared),
+        cmocka_unit_test(test_problems_sorted_by_position),
+        cmocka_unit_test(test_positions_inside_multiline_scalars),
+        cmocka_unit_test(test_cancel_lists),
+        cmocka_unit_test(test_templated_activity_names),
+        cmocka_unit_test(test_bad_yaml_and_empty),
+        cmocka_unit_test(test_diags_grow),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

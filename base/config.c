@@ -46,7 +46,7 @@ static const struct setting settings[] = {
      "partitions of caseflow.events when caseflow creates the topic"},
     {"engine.batch_size", T_INT, "500", 1, 100000, NULL, "CASEFLOW_BATCH_SIZE", AT(batch_size), 0,
      "events in one transaction at most"},
-    {"engine.batch_ms", T_INT, "20", 0, 10000, NULL, NULL, AT(batch_ms), 0,
+    {"engine.batch_ms", T_INT, "20", 0, 10000, NULL, "CASEFLOW_BATCH_MS", AT(batch_ms), 0,
      "milliseconds a batch waits to fill"},
     {"engine.cache_cases", T_INT, "20000", 0, 10000000, NULL, NULL, AT(cache_cases), 0,
      "case states kept in memory"},

@@ -307,7 +307,6 @@ out:
 /* ---- Sending ---------------------------------------------------------------------------- */
 
 typedef struct feed {
-    const options *o;
     const char *name; /* the input's name in messages */
     const char *topic;
     cf_schema_set *schemas;
@@ -315,7 +314,7 @@ typedef struct feed {
     rd_kafka_t *rk;        /* NULL in a dry run */
     rd_kafka_topic_t *rkt; /* the topic's handle for producing */
     json_t *ids;           /* event id -> the line it was first seen on */
-    long line, valid, rejected, queued, delivered, undelivered;
+    long line, valid, rejected, delivered, undelivered;
     int tty, progress_shown, fatal;
 } feed;
 
@@ -500,7 +499,6 @@ static int produce(feed *F, const char *text, size_t len, const char *key)
         F->undelivered++;
         return -1;
     }
-    F->queued++;
     return 0;
 }
 
@@ -588,7 +586,6 @@ static int send_feed(const options *o)
 
     memset(&F, 0, sizeof F);
     memset(&cfg, 0, sizeof cfg);
-    F.o = o;
     F.name = use_stdin ? "<stdin>" : o->file;
     F.topic = o->topic ? o->topic : DEFAULT_TOPIC;
     F.tty = isatty(STDERR_FILENO);

@@ -18,6 +18,25 @@ static void dot_text(FILE *out, const char *s)
     }
 }
 
+/* Writes `s` like dot_text, starting a new line at the first space after `width` characters
+ * (UTF-8 characters, not bytes) so that long conditions do not stretch the picture. */
+static void dot_wrapped(FILE *out, const char *s, int width)
+{
+    int col = 0;
+    for (; s && *s; s++) {
+        if ((*s == ' ' && col >= width) || *s == '\n') {
+            fputs("\\n", out);
+            col = 0;
+            continue;
+        }
+        if (*s == '"' || *s == '\\')
+            fputc('\\', out);
+        fputc(*s, out);
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            col++;
+    }
+}
+
 static void edge_label(FILE *out, const cf_transition *t)
 {
     if (t->on) {
@@ -33,11 +52,12 @@ static void edge_label(FILE *out, const cf_transition *t)
             fputs("]", out);
         }
     } else {
-        fputs("when", out);
+        fputs("(automatic)", out);
     }
-    if (t->guard_text) {
-        fputs("\\n", out);
-        dot_text(out, t->guard_text);
+    /* An automatic transition that always holds needs no condition in the picture. */
+    if (t->guard_text && strcmp(t->guard_text, "true") != 0) {
+        fputs(t->on ? "\\nif " : "\\nwhen ", out);
+        dot_wrapped(out, t->guard_text, 40);
     }
 }
 
@@ -77,6 +97,15 @@ static void print_graph(FILE *out, const cf_workflow *wf)
             edge_label(out, t);
             fprintf(out, "\"%s];\n", t->on ? "" : ", style=dashed");
         }
+    }
+    /* The states are drawn top to bottom in the order the file declares them (the spine of a
+     * case's life), also where only an any-state transition links them. */
+    for (size_t i = 0; i + 1 < wf->nstates; i++) {
+        fprintf(out, "  \"");
+        dot_text(out, wf->states[i].name);
+        fprintf(out, "\" -> \"");
+        dot_text(out, wf->states[i + 1].name);
+        fprintf(out, "\" [style=invis, weight=0];\n");
     }
     if (wf->nany > 0)
         fprintf(out, "  __any [label=\"any state\", shape=plaintext];\n");

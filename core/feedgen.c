@@ -132,6 +132,7 @@ static double rng_normal(rng *r)
 /* A log-normal amount in cents with the given median and spread, redrawn into [lo, hi] yuan. */
 static long lognormal_cents(rng *r, double median, double sigma, long lo, long hi)
 {
+    uint64_t roundness;
     double v = 0;
     for (int tries = 0; tries < 50; tries++) {
         v = median * det_exp(sigma * rng_normal(r));
@@ -139,22 +140,14 @@ static long lognormal_cents(rng *r, double median, double sigma, long lo, long h
             break;
         v = v < (double)lo ? (double)lo : (double)hi;
     }
-    /* Principals are often round sums; interest and costs make the rest exact to the fen. */
-    switch (rng_below(r, 20)) {
-    case 0:
-    case 1:
-    case 2:
-    case 3:
-    case 4:
-    case 5:
-    case 6: return (long)(v / 1000.0 + 0.5) * 100000;
-    case 7:
-    case 8:
-    case 9:
-    case 10:
-    case 11: return (long)(v + 0.5) * 100;
-    default: return (long)(v * 100.0 + 0.5);
-    }
+    /* Principals are often round sums (35%), or whole yuan (25%); interest and costs make the
+     * rest exact to the fen. */
+    roundness = rng_below(r, 20);
+    if (roundness < 7)
+        return (long)(v / 1000.0 + 0.5) * 100000;
+    if (roundness < 12)
+        return (long)(v + 0.5) * 100;
+    return (long)(v * 100.0 + 0.5);
 }
 
 /* ---- Data tables ------------------------------------------------------------------------ */
@@ -660,7 +653,7 @@ static json_t *applicants(const gen *G, rng *r, const gcase *c)
 {
     cf_date day = cf_time_date(c->filed, G->utc);
     json_t *a = json_array();
-    pkind k = causes[c->cause].applicant;
+    pkind k;
 
     if (!a)
         return NULL;
@@ -670,6 +663,7 @@ static json_t *applicants(const gen *G, rng *r, const gcase *c)
             goto fail;
         return a;
     }
+    k = causes[c->cause].applicant;
     if (append(a, one_party(r, k, day)) != 0)
         goto fail;
     if (k == P_PERSON && rng_chance(r, 0.08) && append(a, person(r, day)) != 0)

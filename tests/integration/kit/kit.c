@@ -293,6 +293,8 @@ json_t *kit_consume(kit *k, const char *topic, size_t max, int seconds)
             json_object_set_new(item, "key",
                                 m->key ? json_stringn_nocheck(m->key, m->key_len) : json_null());
             json_object_set_new(item, "value", v);
+            json_object_set_new(item, "timestamp",
+                                json_integer(rd_kafka_message_timestamp(m, NULL)));
             if (rd_kafka_message_headers(m, &hdrs) == 0 &&
                 rd_kafka_header_get_last(hdrs, "caseflow-id", &hv, &hl) == 0)
                 json_object_set_new(item, "id", json_stringn_nocheck(hv, hl));

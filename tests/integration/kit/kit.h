@@ -55,7 +55,8 @@ long long kit_count(kit *k, const char *sql);
 long long kit_wait_count(kit *k, const char *sql, long long want, int seconds);
 
 /* Consumes `topic` from the beginning for up to `seconds` or until `max` messages; returns them
- * as a JSON array of {key, value (parsed when JSON, else text), headers}. */
+ * as a JSON array of {key, value (parsed when JSON, else text), id (the caseflow-id header),
+ * timestamp (ms, as the producer stamped it)}. */
 json_t *kit_consume(kit *k, const char *topic, size_t max, int seconds);
 
 void kit_sleep_ms(int ms);

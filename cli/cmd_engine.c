@@ -1,4 +1,5 @@
 /* `caseflow engine` and `caseflow db migrate`: the engine process and the schema's migrations. */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,10 @@ int cf_cmd_engine(int argc, char **argv)
         }
     }
     cf_log_set_component("engine");
+    /* The engine allocates many small JSON values and, per batch, a few large buffers.  With
+     * glibc's fastbins every large allocation first consolidates all of them (malloc_consolidate
+     * took a tenth of the engine's time); without fastbins, tcache still serves the small ones. */
+    mallopt(M_MXFAST, 0);
     if (load_config(config, &cfg)) {
         cf_config_free(&cfg);
         return 1;

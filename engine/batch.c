@@ -17,6 +17,8 @@ void cf_batch_init(cf_batch *b)
     memset(b, 0, sizeof *b);
     for (int i = 0; i < 13; i++)
         cf_sqlarr_init(&b->ev[i]);
+    for (int i = 0; i < CF_BATCH_SCRATCH; i++)
+        cf_sqlarr_init(&b->scratch[i]);
     b->cases = json_object();
     b->timers = json_object();
     b->tasks = json_object();
@@ -45,6 +47,8 @@ void cf_batch_free(cf_batch *b)
 {
     for (int i = 0; i < 13; i++)
         cf_sqlarr_free(&b->ev[i]);
+    for (int i = 0; i < CF_BATCH_SCRATCH; i++)
+        cf_sqlarr_free(&b->scratch[i]);
     json_decref(b->cases);
     json_decref(b->timers);
     json_decref(b->tasks);
@@ -53,6 +57,15 @@ void cf_batch_free(cf_batch *b)
     json_decref(b->dups);
     json_decref(b->offsets);
     memset(b, 0, sizeof *b);
+}
+
+/* Columns for one statement, emptied but keeping their memory: a batch's columns are large, and
+ * allocating and freeing them for every batch costs more than the rest of the batch's work. */
+static cf_sqlarr *scratch(cf_batch *b, size_t n)
+{
+    for (size_t i = 0; i < n && i < CF_BATCH_SCRATCH; i++)
+        cf_sqlarr_reset(&b->scratch[i]);
+    return b->scratch;
 }
 
 /* Runs one statement with array parameters; on failure writes the reason and returns NULL. */
@@ -109,7 +122,7 @@ static int write_events(cf_engine *e, char *err, size_t errsz)
 
 static int write_cases(cf_engine *e, char *err, size_t errsz)
 {
-    cf_sqlarr a[10];
+    cf_sqlarr *a = scratch(&e->batch, 10);
     const char *p[10];
     const char *case_no;
     json_t *row;
@@ -117,8 +130,6 @@ static int write_cases(cf_engine *e, char *err, size_t errsz)
 
     if (json_object_size(e->batch.cases) == 0)
         return 0;
-    for (int i = 0; i < 10; i++)
-        cf_sqlarr_init(&a[i]);
     json_object_foreach (e->batch.cases, case_no, row) {
         cf_sqlarr_add(&a[0], case_no);
         cf_sqlarr_add(&a[1], str(row, "workflow"));
@@ -142,24 +153,18 @@ static int write_cases(cf_engine *e, char *err, size_t errsz)
                 "body = excluded.body, team = excluded.team, updated_at = excluded.updated_at, "
                 "head_hash = excluded.head_hash",
                 10, p, err, errsz));
-    for (int i = 0; i < 10; i++)
-        cf_sqlarr_free(&a[i]);
     return rc;
 }
 
 static int write_timers(cf_engine *e, char *err, size_t errsz)
 {
-    cf_sqlarr set[3], del[2];
+    cf_sqlarr *set = scratch(&e->batch, 5), *del = set + 3;
     const char *p[3], *key;
     json_t *t;
     int rc = 0;
 
     if (json_object_size(e->batch.timers) == 0)
         return 0;
-    for (int i = 0; i < 3; i++)
-        cf_sqlarr_init(&set[i]);
-    for (int i = 0; i < 2; i++)
-        cf_sqlarr_init(&del[i]);
     json_object_foreach (e->batch.timers, key, t) {
         if (json_is_string(json_object_get(t, "due"))) {
             cf_sqlarr_add(&set[0], str(t, "case"));
@@ -187,26 +192,18 @@ static int write_timers(cf_engine *e, char *err, size_t errsz)
                     "where t.case_no = u.c and t.name = u.n",
                     2, p, err, errsz));
     }
-    for (int i = 0; i < 3; i++)
-        cf_sqlarr_free(&set[i]);
-    for (int i = 0; i < 2; i++)
-        cf_sqlarr_free(&del[i]);
     return rc;
 }
 
 static int write_tasks(cf_engine *e, char *err, size_t errsz)
 {
-    cf_sqlarr a[15], u[4];
+    cf_sqlarr *a = scratch(&e->batch, 19), *u = a + 15;
     const char *p[15], *id;
     json_t *row;
     int rc = 0;
 
     if (json_object_size(e->batch.tasks) == 0)
         return 0;
-    for (int i = 0; i < 15; i++)
-        cf_sqlarr_init(&a[i]);
-    for (int i = 0; i < 4; i++)
-        cf_sqlarr_init(&u[i]);
     json_object_foreach (e->batch.tasks, id, row) {
         if (json_is_true(json_object_get(row, "new"))) {
             cf_sqlarr_add(&a[0], id);
@@ -252,23 +249,17 @@ static int write_tasks(cf_engine *e, char *err, size_t errsz)
                     "$4::timestamptz[]) u(id, s, r, at) where t.task_id = u.id",
                     4, p, err, errsz));
     }
-    for (int i = 0; i < 15; i++)
-        cf_sqlarr_free(&a[i]);
-    for (int i = 0; i < 4; i++)
-        cf_sqlarr_free(&u[i]);
     return rc;
 }
 
 static int write_dead_and_dups(cf_engine *e, char *err, size_t errsz)
 {
-    cf_sqlarr a[8];
+    cf_sqlarr *a = scratch(&e->batch, 8);
     const char *p[8], *id;
     size_t i;
     json_t *row, *count;
     int rc = 0;
 
-    for (int k = 0; k < 8; k++)
-        cf_sqlarr_init(&a[k]);
     json_array_foreach (e->batch.dead, i, row) {
         cf_sqlarr_add(&a[0], str(row, "event_id"));
         cf_sqlarr_add(&a[1], str(row, "case"));
@@ -302,15 +293,13 @@ static int write_dead_and_dups(cf_engine *e, char *err, size_t errsz)
                     "excluded.seen, last_at = now()",
                     2, p, err, errsz));
     }
-    for (int k = 0; k < 8; k++)
-        cf_sqlarr_free(&a[k]);
     return rc;
 }
 
 /* Inserts the outbox rows; their ids come back in *ids (caller frees), in row order. */
 static int write_outbox(cf_engine *e, long long **ids, char *err, size_t errsz)
 {
-    cf_sqlarr a[4];
+    cf_sqlarr *a = scratch(&e->batch, 4);
     const char *p[4];
     size_t i, n = json_array_size(e->batch.outbox);
     json_t *row;
@@ -320,8 +309,6 @@ static int write_outbox(cf_engine *e, long long **ids, char *err, size_t errsz)
     *ids = NULL;
     if (n == 0)
         return 0;
-    for (int k = 0; k < 4; k++)
-        cf_sqlarr_init(&a[k]);
     json_array_foreach (e->batch.outbox, i, row) {
         cf_sqlarr_add(&a[0], str(row, "topic"));
         cf_sqlarr_add(&a[1], str(row, "key"));
@@ -350,15 +337,13 @@ static int write_outbox(cf_engine *e, long long **ids, char *err, size_t errsz)
             (*ids)[r] = strtoll(PQgetvalue(res, r, 0), NULL, 10);
     }
     PQclear(res);
-    for (int k = 0; k < 4; k++)
-        cf_sqlarr_free(&a[k]);
     return rc;
 }
 
 /* Moves the offsets on, but only where this engine still holds the partition's generation. */
 static int write_offsets(cf_engine *e, char *err, size_t errsz)
 {
-    cf_sqlarr a[3];
+    cf_sqlarr *a = scratch(&e->batch, 3);
     const char *p[5], *part;
     json_t *off;
     PGresult *res;
@@ -367,8 +352,6 @@ static int write_offsets(cf_engine *e, char *err, size_t errsz)
 
     if (want == 0)
         return 0;
-    for (int k = 0; k < 3; k++)
-        cf_sqlarr_init(&a[k]);
     json_object_foreach (e->batch.offsets, part, off) {
         long long gen = -1;
         int32_t pn = (int32_t)strtol(part, NULL, 10);
@@ -395,8 +378,6 @@ static int write_offsets(cf_engine *e, char *err, size_t errsz)
         rc = cf_errf(err, errsz, CF_EFENCED,
                      "a partition of this batch has a newer owner: the batch is rolled back");
     PQclear(res);
-    for (int k = 0; k < 3; k++)
-        cf_sqlarr_free(&a[k]);
     return rc;
 }
 

@@ -35,8 +35,11 @@ typedef struct cf_counters {
 } cf_counters;
 
 /* Writes gathered while a batch of events is applied, committed in one transaction. */
+enum { CF_BATCH_SCRATCH = 19 };
+
 typedef struct cf_batch {
-    cf_sqlarr ev[13]; /* events: one array per column */
+    cf_sqlarr ev[13];                    /* events: one array per column */
+    cf_sqlarr scratch[CF_BATCH_SCRATCH]; /* the other tables' columns, reused batch after batch */
     size_t nevents;
     json_t *cases;   /* case_no -> row */
     json_t *timers;  /* "case\x1fname" -> {case, name, due|null} */

@@ -86,8 +86,9 @@ static void track_batches(sim *S, const char *case_no, json_t *actions, cf_time 
     }
 }
 
-/* Applies one event at `now` and prints what happened, or reports why it was rejected. */
-static void apply(sim *S, json_t *event, cf_time now, const char *where)
+/* Applies one event at `now` and prints what happened, or reports why it was rejected; returns 0
+ * when it was applied. */
+static int apply(sim *S, json_t *event, cf_time now, const char *where)
 {
     char err[512];
     cf_step step;
@@ -98,7 +99,7 @@ static void apply(sim *S, json_t *event, cf_time now, const char *where)
     if (cf_machine_apply(S->wf, state, event, now, &step, err, sizeof err) != 0) {
         fprintf(stderr, "%s: case %s: %s rejected: %s\n", where, case_no, type, err);
         S->rejected++;
-        return;
+        return -1;
     }
     for (size_t i = 0; i < json_array_size(step.warnings); i++)
         fprintf(stderr, "%s: case %s: warning: %s\n", where, case_no,
@@ -119,6 +120,7 @@ static void apply(sim *S, json_t *event, cf_time now, const char *where)
     json_object_set(S->cases, case_no, step.state);
     cf_step_clear(&step);
     S->applied++;
+    return 0;
 }
 
 /* Finds the earliest timer over all cases; returns 0 when there is none. */
@@ -207,10 +209,12 @@ static void advance(sim *S, cf_time until)
                            "timer.fired", "case", case_no, "time", time_string(S, tt), "source",
                            "engine", "data", "timer", name, "due", time_string(S, tt));
             S->timers++;
-            apply(S, ev, tt, "timer");
-            /* A timer the workflow rejected must not fire again and again. */
-            state = json_object_get(S->cases, case_no);
-            json_object_del(json_object_get(state, "timers"), name);
+            /* A timer the workflow rejected must not fire again and again; one that its own
+             * firing started again (a restarted timer) stays. */
+            if (apply(S, ev, tt, "timer") != 0) {
+                state = json_object_get(S->cases, case_no);
+                json_object_del(json_object_get(state, "timers"), name);
+            }
             json_decref(ev);
         } else {
             return;

@@ -415,8 +415,7 @@ static int json_eq(const json_t *a, const json_t *b)
         const char *key;
         json_t *va;
         /* jansson's iterator takes a non-const object, but iterating does not change it. */
-        json_object_foreach((json_t *)a, key, va)
-        {
+        json_object_foreach ((json_t *)a, key, va) {
             const json_t *vb = json_object_get(b, key);
             if (!vb || !json_eq(va, vb))
                 return 0;
@@ -924,8 +923,7 @@ static int compile_object_keywords(struct cctx *c, cf_schema *n, const char *bas
             rc = nomem(c);
             goto out;
         }
-        json_object_foreach((json_t *)v, key, sub)
-        {
+        json_object_foreach ((json_t *)v, key, sub) {
             cf_schema *p = NULL;
             size_t o = path_push(c, key);
             rc = compile(c, sub, base, &p);
@@ -950,8 +948,7 @@ static int compile_object_keywords(struct cctx *c, cf_schema *n, const char *bas
             rc = nomem(c);
             goto out;
         }
-        json_object_foreach((json_t *)v, key, sub)
-        {
+        json_object_foreach ((json_t *)v, key, sub) {
             struct patprop *pp = &n->patprops[n->npatprops];
             cf_schema *p = NULL;
             size_t o = path_push(c, key);
@@ -984,8 +981,7 @@ static int compile_object_keywords(struct cctx *c, cf_schema *n, const char *bas
             rc = nomem(c);
             goto out;
         }
-        json_object_foreach((json_t *)v, key, sub)
-        {
+        json_object_foreach ((json_t *)v, key, sub) {
             struct dep *d = &n->deps[n->ndeps++];
             size_t o = path_push(c, key);
             d->name = key;
@@ -1113,8 +1109,7 @@ static int compile_definitions(struct cctx *c, const json_t *s, const char *key,
         rc = cfail(c, CF_EINVAL, "'%s' must be an object of schemas", key);
         goto out;
     }
-    json_object_foreach((json_t *)defs, name, sub)
-    {
+    json_object_foreach ((json_t *)defs, name, sub) {
         cf_schema *p = NULL;
         size_t o = path_push(c, name);
         rc = compile(c, sub, base, &p);
@@ -1286,8 +1281,7 @@ static int walk_child(struct cctx *c, const json_t *s, const char *key, const ch
         if (!is_map) {
             rc = walk_ids(c, v, base);
         } else {
-            json_object_foreach((json_t *)v, name, sub)
-            {
+            json_object_foreach ((json_t *)v, name, sub) {
                 size_t o = path_push(c, name);
                 rc = walk_ids(c, sub, base);
                 path_pop(c, o);
@@ -1873,8 +1867,7 @@ static void render(const json_t *j, char *buf, size_t sz, size_t *len, int depth
         json_t *val;
         int first = 1;
         put(buf, sz, len, "{", 1);
-        json_object_foreach((json_t *)j, key, val)
-        {
+        json_object_foreach ((json_t *)j, key, val) {
             if (depth >= 8)
                 break;
             if (!first)
@@ -2047,8 +2040,7 @@ static int check_object(struct vctx *v, const cf_schema *s, const json_t *x)
     }
     if (s->nprops || s->npatprops || s->additional_props) {
         /* jansson's iterator takes a non-const object, but iterating does not change it. */
-        json_object_foreach((json_t *)x, key, val)
-        {
+        json_object_foreach ((json_t *)x, key, val) {
             int matched = 0;
             const struct prop *p = s->prop_slots ? prop_find(s, key) : NULL;
             if (p) {
@@ -2075,8 +2067,7 @@ static int check_object(struct vctx *v, const cf_schema *s, const json_t *x)
         }
     }
     if (s->property_names) {
-        json_object_foreach((json_t *)x, key, val)
-        {
+        json_object_foreach ((json_t *)x, key, val) {
             json_t *name = json_string(key);
             if (!name) {
                 v->nomem = 1;

@@ -493,16 +493,20 @@ static const yaml_node_t *expr_node(loader *L, const cf_expr *e)
  */
 static int word_column(const char *text, const char *word)
 {
-    size_t wl = strlen(word);
+    size_t wl = strlen(word), left = text ? strlen(text) : 0;
     int col = 1;
     char quote = 0;
 
-    for (const char *s = text; s && *s; col++) {
+    for (const char *s = text; s && *s;) {
+        size_t n;
         if (quote) {
-            if (*s == '\\' && s[1])
-                s++;
-            else if (*s == quote)
+            if (*s == '\\' && s[1]) {
+                s++; /* the escaped character is skipped with the backslash */
+                left--;
+                col++;
+            } else if (*s == quote) {
                 quote = 0;
+            }
         } else if (*s == '"' || *s == '\'') {
             quote = *s;
         } else if (strncmp(s, word, wl) == 0 &&
@@ -511,7 +515,10 @@ static int word_column(const char *text, const char *word)
                    !(isalnum((unsigned char)s[wl]) || s[wl] == '_')) {
             return col;
         }
-        s += char_len(s, strlen(s));
+        n = char_len(s, left);
+        s += n;
+        left -= n;
+        col++;
     }
     return 1;
 }
@@ -1160,7 +1167,7 @@ static void check_actions(loader *L, const catalog *c, const cf_action *acts, si
             check_when(L, a->at, a->pos, "due");
             for (size_t f = 0; f < a->nfields; f++)
                 check_expr(L, c, a->fields[f].expr, a->fields[f].pos, a->fields[f].name);
-            if (tk && tk->batch) {
+            if (tk && tk->batch && tk->group_by) {
                 int grouped = 0;
                 for (size_t f = 0; f < a->nfields; f++)
                     grouped |= a->fields[f].name && strcmp(a->fields[f].name, tk->group_by) == 0;

@@ -32,11 +32,10 @@ static json_t *find_reason(json_t *msgs, const char *what)
             return json_object_get(m, "value");
     }
     /* Say what there was, so that a failure explains itself. */
-    json_array_foreach(msgs, i, m)
-    {
+    json_array_foreach (msgs, i, m) {
         json_t *v = json_object_get(m, "value");
         fprintf(stderr, "dead letter %zu: %s\n", i,
-                json_is_object(v) ? json_string_value(json_object_get(v, "reason"))
+                json_is_object(v)   ? json_string_value(json_object_get(v, "reason"))
                 : json_is_string(v) ? json_string_value(v)
                                     : "(not JSON)");
     }

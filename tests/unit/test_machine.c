@@ -203,6 +203,9 @@ static void test_pure_and_deterministic(void **state)
     assert_string_equal(aa, ab);
     assert_string_equal(a.from, "");
     assert_string_equal(a.to, "open");
+    /* The case records the definition it was filed under: it stays on that version. */
+    assert_string_equal(json_string_value(json_object_get(a.state, "workflow")), "unit");
+    assert_int_equal(json_integer_value(json_object_get(a.state, "version")), 3);
     char *ev_after = dump(ev);
     assert_string_equal(ev_before, ev_after);
 

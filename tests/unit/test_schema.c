@@ -226,16 +226,14 @@ static void run_suite_file(const char *file, struct tally *t)
         json_decref(meta);
         return;
     }
-    json_array_foreach(groups, gi, group)
-    {
+    json_array_foreach (groups, gi, group) {
         const char *gdesc = json_string_value(json_object_get(group, "description"));
         cf_schema_set *set = cf_schema_set_new();
         assert_non_null(set);
         assert_int_equal(cf_schema_set_add(set, "draft-07", meta, err, sizeof err), 0);
         int rc = cf_schema_set_add(set, "case", json_object_get(group, "schema"), err, sizeof err);
         const cf_schema *schema = cf_schema_set_get(set, "case");
-        json_array_foreach(json_object_get(group, "tests"), ti, test)
-        {
+        json_array_foreach (json_object_get(group, "tests"), ti, test) {
             const char *tdesc = json_string_value(json_object_get(test, "description"));
             int expect = json_is_true(json_object_get(test, "valid"));
             char verr[1024];

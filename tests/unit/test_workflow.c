@@ -339,6 +339,91 @@ static void test_diags_grow(void **state)
     assert_null(d.lines);
 }
 
+/* Damaged files (cut short, bytes changed) never crash the loader, and every problem it reports
+ * has a position inside the file.  Runs under the sanitizers like every unit test. */
+static void test_damaged_files(void **state)
+{
+    (void)state;
+    char path[1024];
+    FILE *f;
+    char *text, *copy;
+    long len;
+    unsigned rnd = 12345;
+    int lines = 1;
+
+    snprintf(path, sizeof path, "%s/workflows/enforcement_case.yaml", root());
+    f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    rewind(f);
+    text = malloc((size_t)len + 1);
+    copy = malloc((size_t)len + 1);
+    assert_non_null(text);
+    assert_non_null(copy);
+    assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    text[len] = '\0';
+    for (long i = 0; i < len; i++)
+        lines += text[i] == '\n';
+
+    for (int round = 0; round < 160; round++) {
+        long n = len;
+        cf_diags d;
+        cf_workflow *wf;
+
+        memcpy(copy, text, (size_t)len + 1);
+        if (round % 2 == 0) {
+            n = (long)((unsigned long)len * (unsigned long)round / 160); /* cut short */
+        } else {
+            for (int k = 0; k < 3; k++) { /* three bytes changed to ones that matter to YAML */
+                static const char bad[] = ":-[]{}#'\"\n >|&*!%@`,?\t";
+                rnd = rnd * 1103515245u + 12345u;
+                copy[(rnd >> 8) % (unsigned)len] = bad[(rnd >> 20) % (sizeof bad - 1)];
+            }
+        }
+        cf_diags_init(&d);
+        wf = cf_workflow_parse(path, copy, (size_t)n, &d);
+        assert_true(wf != NULL || d.count + d.lost > 0);
+        for (size_t i = 0; i < d.count; i++) {
+            assert_true(d.where[i].line >= 1 && d.where[i].line <= lines + 1);
+            assert_true(d.where[i].col >= 1);
+        }
+        cf_workflow_free(wf);
+        cf_diags_free(&d);
+    }
+    free(text);
+    free(copy);
+}
+
+/* The column of an unknown activity is that of the name itself, not of the same word inside a
+ * quoted text or as part of a path before it. */
+static void test_word_columns(void **state)
+{
+    (void)state;
+    cf_diags d;
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml,
+             "%s"
+             "states:\n"
+             "  filed:\n"
+             "    on_enter:\n"
+             "      - task: intake_check\n"
+             "    on:\n"
+             "      - when: 'case.n == \"x\\\" nope\" and case.nope and done(nope)'\n" /* line 16 */
+             "        to: done\n"
+             "  done:\n"
+             "    final: true\n",
+             HEAD);
+    cf_workflow *wf = parse(yaml, &d);
+    assert_null(wf);
+    assert_int_equal(d.count, 1);
+    /* The text starts after the quote, at column 16; the name in done(nope) is its 45th. */
+    assert_true(
+        strncmp(where(&d, 0), "16:60: when: no task of this workflow is named 'nope'", 53) == 0);
+    cf_diags_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +436,8 @@ int main(void)
         cmocka_unit_test(test_templated_activity_names),
         cmocka_unit_test(test_bad_yaml_and_empty),
         cmocka_unit_test(test_diags_grow),
+        cmocka_unit_test(test_damaged_files),
+        cmocka_unit_test(test_word_columns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,79 @@
+/*
+ * Adapters: the one way a worker reaches an outside system (the 总对总 network,
+ * the registry offices, the auction platform, ...).  Each adapter is either
+ * the built-in simulator, deterministic from the case number, the operation
+ * and a seed, or an HTTP client (libcurl) that POSTs the request as JSON to
+ * `<url>/<operation>` and reads a JSON object back.
+ *
+ * A handler builds a request object and calls cf_adapter_call; it never
+ * knows which of the two answers.  One adapter serves every thread of a
+ * worker process at once.
+ *
+ * The simulator reads these members of the request:
+ *   "case"        the case number (its draws are keyed by it);
+ *   "attempt"     the try (1, 2, ...): failures are drawn per try, what exists is not;
+ *   "category"    what is looked for ("deposits", "vehicles", ...) in a single lookup;
+ *   "categories"  an array of them: one answer per category;
+ *   "cases"       an array of {"case", "category"}: one trip for many cases.
+ * It answers {"case", "found", "items"}, {"case", "categories": {cat: {"found", "items"}}} or
+ * {"results": [{"case", "category", "found", "items"}, ...]}.  A trip of many cases fails or
+ * times out as a whole, keyed by its first case.
+ */
+#ifndef CF_ADAPTER_H
+#define CF_ADAPTER_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "base/err.h"
+
+typedef struct cf_adapter cf_adapter;
+
+enum cf_adapter_type { CF_ADAPTER_SIMULATOR, CF_ADAPTER_HTTP };
+
+/* Outcome weights of the simulator, in percent; they add up to 100. */
+enum { CF_SIM_FOUND, CF_SIM_NOTHING, CF_SIM_ERROR, CF_SIM_TIMEOUT, CF_SIM_OUTCOMES };
+
+typedef struct cf_adapter_options {
+    const char *name;          /* the outside system, for messages (the worker kind) */
+    enum cf_adapter_type type; /* simulator or HTTP */
+    const char *url;           /* HTTP: the base URL */
+    int timeout_ms;            /* HTTP: the limit for one call */
+    unsigned long long seed;   /* simulator: the same seed gives the same answers */
+    int latency_ms, jitter_ms; /* simulator: mean latency and its spread either way */
+    int weights[CF_SIM_OUTCOMES]; /* simulator: found, nothing, error, timeout in percent */
+} cf_adapter_options;
+
+/*
+ * Makes an adapter from `opt` (copied).  Returns 0 and the adapter in `*out`
+ * (free with cf_adapter_free), or CF_EINVAL when the options do not fit
+ * (weights not adding up to 100, an HTTP adapter without a URL), or CF_ENOMEM.
+ */
+int cf_adapter_new(const cf_adapter_options *opt, cf_adapter **out, char *err,
+                   size_t errsz) CF_MUST_CHECK;
+
+/*
+ * Performs `operation` with `request` (borrowed).  Returns 0 and the answer in
+ * `*response` (a JSON object, new reference); CF_ETIMEOUT or CF_EIO when the
+ * outside system timed out, failed or could not be reached (worth another try
+ * later); any other code when it refused the request (CF_EINVAL for an HTTP 4xx,
+ * CF_EPARSE for an answer that is not a JSON object).  `err` says why, without
+ * the request's personal data.  Safe to call from several threads at once.
+ */
+int cf_adapter_call(cf_adapter *a, const char *operation, const json_t *request, json_t **response,
+                    char *err, size_t errsz) CF_MUST_CHECK;
+
+/* Makes calls in progress and later ones end soon with CF_ETIMEOUT (for a stopping worker). */
+void cf_adapter_cancel(cf_adapter *a);
+
+void cf_adapter_free(cf_adapter *a);
+
+/*
+ * The simulator's draw: a number in [0, 1) that depends only on `seed` and the
+ * texts `a`, `b`, `c` (any may be NULL) and `n`.  Exposed for handlers that
+ * need more simulated detail of their own and for tests.
+ */
+double cf_adapter_draw(unsigned long long seed, const char *a, const char *b, const char *c,
+                       long n);
+
+#endif

@@ -69,10 +69,12 @@ static const struct setting settings[] = {
      AT(worker_backoff_ms), 0, "the first retry's delay; it doubles each try, with jitter"},
     {"worker.backoff_max_ms", T_INT, "30000", 0, 3600000, NULL, NULL, AT(worker_backoff_max_ms), 0,
      "the longest delay between two tries"},
-    {"worker.grace_ms", T_INT, "10000", 0, 600000, NULL, NULL, AT(worker_grace_ms), 0,
+    {"worker.grace_ms", T_INT, "10000", 0, 600000, NULL, "CASEFLOW_WORKER_GRACE_MS",
+     AT(worker_grace_ms), 0,
      "on SIGTERM: how long running handlers may finish before their tasks are abandoned"},
     {"worker.adapter", T_ENUM, "simulator", 0, 0, "simulator|http", "CASEFLOW_WORKER_ADAPTER",
-     AT(worker_adapter), 0, "how workers reach the outside systems: the built-in simulator or HTTP"},
+     AT(worker_adapter), 0,
+     "how workers reach the outside systems: the built-in simulator or HTTP"},
     {"worker.url", T_STR, "", 0, 0, NULL, "CASEFLOW_WORKER_URL", AT(worker_url), 0,
      "the HTTP adapter's base URL: a call POSTs JSON to <url>/<operation>"},
     {"worker.timeout_ms", T_INT, "10000", 1, 600000, NULL, "CASEFLOW_WORKER_TIMEOUT_MS",
@@ -93,6 +95,24 @@ static const struct setting settings[] = {
      0, "percent of simulated calls that time out (retried)"},
     {"worker.kinds", T_MAP, NULL, 0, 0, NULL, NULL, AT(worker_kinds), AT(nworker_kinds),
      "overrides per kind: '<kind>.<setting>: value', e.g. 'six_checks.sim.error: 100'"},
+    {"document.templates", T_STR, "workflows/templates", 0, 0, NULL, "CASEFLOW_TEMPLATES",
+     AT(doc_templates), 0, "the folder of the document templates (one YAML file per document)"},
+    /* [U] The court's name since 偃师 became a district of 洛阳 (2021); check the seal's wording.
+     */
+    {"document.court_name", T_STR, "河南省洛阳市偃师区人民法院", 0, 0, NULL, NULL,
+     AT(doc_court_name), 0, "the court's name at the head of every document"},
+    {"document.account_name", T_STR, "洛阳市偃师区人民法院", 0, 0, NULL, NULL, AT(doc_account_name),
+     0, "the name of the court's case payment account (执行款专户) printed on the notices [U]"},
+    {"document.account_bank", T_STR, "", 0, 0, NULL, NULL, AT(doc_account_bank), 0,
+     "the bank of the case payment account (empty: the documents say 未配置)"},
+    {"document.account_number", T_STR, "", 0, 0, NULL, NULL, AT(doc_account_number), 0,
+     "the number of the case payment account (empty: the documents say 未配置)"},
+    {"document.account_remark", T_STR, "${case_no}${respondent_names}", 0, 0, NULL, NULL,
+     AT(doc_account_remark), 0,
+     "what a payer writes in the transfer's remark, so that the payment can be matched to its "
+     "case; ${field} placeholders of the documents' fields"},
+    {"document.phone", T_STR, "", 0, 0, NULL, NULL, AT(doc_phone), 0,
+     "the contact phone printed on the documents (empty: 未配置)"},
 };
 
 enum { NSETTINGS = sizeof settings / sizeof settings[0] };

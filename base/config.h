@@ -35,24 +35,32 @@ typedef struct cf_config {
     char *documents_dir; /* documents_dir     CASEFLOW_DOCUMENTS */
     char *log_level;     /* log_level         CASEFLOW_LOG_LEVEL */
     /* Worker processes (caseflow worker KIND); workers/runtime.h reads them per kind. */
-    int worker_concurrency;   /* worker.concurrency  CASEFLOW_WORKER_CONCURRENCY */
-    int worker_retries;       /* worker.retries      CASEFLOW_WORKER_RETRIES: tries after the first */
-    int worker_backoff_ms;    /* worker.backoff_ms   CASEFLOW_WORKER_BACKOFF_MS */
+    int worker_concurrency; /* worker.concurrency  CASEFLOW_WORKER_CONCURRENCY */
+    int worker_retries;     /* worker.retries      CASEFLOW_WORKER_RETRIES: tries after the first */
+    int worker_backoff_ms;  /* worker.backoff_ms   CASEFLOW_WORKER_BACKOFF_MS */
     int worker_backoff_max_ms; /* worker.backoff_max_ms */
-    int worker_grace_ms;      /* worker.grace_ms: how long a stopping worker lets handlers finish */
-    char *worker_adapter;     /* worker.adapter      CASEFLOW_WORKER_ADAPTER: simulator | http */
-    char *worker_url;         /* worker.url          CASEFLOW_WORKER_URL */
-    int worker_timeout_ms;    /* worker.timeout_ms   CASEFLOW_WORKER_TIMEOUT_MS: one HTTP call */
-    int worker_seed;          /* worker.seed         CASEFLOW_WORKER_SEED: the simulators' seed */
+    int worker_grace_ms; /* worker.grace_ms     CASEFLOW_WORKER_GRACE_MS: a stopping worker waits */
+    char *worker_adapter;      /* worker.adapter      CASEFLOW_WORKER_ADAPTER: simulator | http */
+    char *worker_url;          /* worker.url          CASEFLOW_WORKER_URL */
+    int worker_timeout_ms;     /* worker.timeout_ms   CASEFLOW_WORKER_TIMEOUT_MS: one HTTP call */
+    int worker_seed;           /* worker.seed         CASEFLOW_WORKER_SEED: the simulators' seed */
     int worker_sim_latency_ms; /* worker.sim.latency_ms CASEFLOW_SIM_LATENCY_MS */
-    int worker_sim_jitter_ms; /* worker.sim.jitter_ms  CASEFLOW_SIM_JITTER_MS */
-    int worker_sim_found;     /* worker.sim.found    CASEFLOW_SIM_FOUND: percent */
-    int worker_sim_nothing;   /* worker.sim.nothing  CASEFLOW_SIM_NOTHING: percent */
-    int worker_sim_error;     /* worker.sim.error    CASEFLOW_SIM_ERROR: percent */
-    int worker_sim_timeout;   /* worker.sim.timeout  CASEFLOW_SIM_TIMEOUT: percent */
-    cf_kv *worker_kinds;      /* worker.kinds: "<kind>.<setting>: value" overrides per kind */
+    int worker_sim_jitter_ms;  /* worker.sim.jitter_ms  CASEFLOW_SIM_JITTER_MS */
+    int worker_sim_found;      /* worker.sim.found    CASEFLOW_SIM_FOUND: percent */
+    int worker_sim_nothing;    /* worker.sim.nothing  CASEFLOW_SIM_NOTHING: percent */
+    int worker_sim_error;      /* worker.sim.error    CASEFLOW_SIM_ERROR: percent */
+    int worker_sim_timeout;    /* worker.sim.timeout  CASEFLOW_SIM_TIMEOUT: percent */
+    cf_kv *worker_kinds;       /* worker.kinds: "<kind>.<setting>: value" overrides per kind */
     size_t nworker_kinds;
-    char *source;        /* where the configuration came from, for messages */
+    /* The court's documents (workers/kind_documents.c, from workflows/templates/). */
+    char *doc_templates;    /* document.templates  CASEFLOW_TEMPLATES: the templates' folder */
+    char *doc_court_name;   /* document.court_name: the heading of every document */
+    char *doc_account_name; /* document.account_name: the case payment account (执行款专户) */
+    char *doc_account_bank; /* document.account_bank */
+    char *doc_account_number; /* document.account_number */
+    char *doc_account_remark; /* document.account_remark: what a payer writes, with ${fields} */
+    char *doc_phone;          /* document.phone: the contact phone printed on the documents */
+    char *source;             /* where the configuration came from, for messages */
 } cf_config;
 
 /*

@@ -13,7 +13,12 @@ const struct cf_command cf_commands[] = {
     {"db", "database operations (migrate)", cf_cmd_db},
     {"case", "show a case's state, data, timers and open tasks", cf_cmd_case},
     {"stats", "cases per state, tasks, dead letters, lag", cf_cmd_stats},
+    {"report", "the command center's work: cases, tasks, batches, ledgers, stages", cf_cmd_report},
     {"feed", "send the filing feed to Kafka, or --generate a synthetic one", cf_cmd_feed},
+    {"demo", "drive a running stack through months of generated cases (the main job)", cf_cmd_demo},
+    {"tasks", "staff task queues: list a post's tasks, claim, complete, return", cf_cmd_tasks},
+    {"replay", "a case's timeline from its event log, verified by replay", cf_cmd_replay},
+    {"worker", "run a worker of one kind: tasks in, results out as events", cf_cmd_worker},
     {"doctor", "check that PostgreSQL and Kafka named by the environment answer", cf_cmd_doctor},
     {NULL, NULL, NULL},
 };

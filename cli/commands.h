@@ -24,5 +24,10 @@ int cf_cmd_engine(int argc, char **argv);
 int cf_cmd_db(int argc, char **argv);
 int cf_cmd_case(int argc, char **argv);
 int cf_cmd_stats(int argc, char **argv);
+int cf_cmd_report(int argc, char **argv);
+int cf_cmd_worker(int argc, char **argv);
+int cf_cmd_tasks(int argc, char **argv);
+int cf_cmd_replay(int argc, char **argv);
+int cf_cmd_demo(int argc, char **argv);
 
 #endif

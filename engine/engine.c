@@ -409,7 +409,7 @@ static json_t *lookup_state(cf_engine *e, json_t *prefetched, const char *case_n
     st = cf_cache_get(e->cache, case_no, hash);
     if (st) {
         *created_at = json_string_value(json_object_get(st, "created_at"));
-        return st;
+        return json_object_get(st, "state");
     }
     d = json_object_get(prefetched, case_no);
     if (d) {
@@ -649,10 +649,10 @@ static void process(cf_engine *e, rd_kafka_message_t **msgs, size_t n)
         const char *case_no;
         json_t *d;
         json_object_foreach (e->dirty, case_no, d) {
-            json_t *st = json_object_get(d, "state");
-            /* The cache keeps created_at inside the state object's copy it holds. */
-            json_object_set(st, "created_at", json_object_get(d, "created_at"));
-            cf_cache_put(e->cache, case_no, st, json_string_value(json_object_get(d, "hash")));
+            /* The cache holds the entry {state, hash, created_at}, not the state alone:
+             * created_at must stay out of the state object, which the machine copies into the
+             * next state and so into cases.body, where replay would not find it. */
+            cf_cache_put(e->cache, case_no, d, json_string_value(json_object_get(d, "hash")));
         }
         e->n.batches++;
     } else {

@@ -73,6 +73,7 @@ typedef struct cf_engine {
     size_t ndelivered, capdelivered;
     long long inflight;
     int delivery_failed;
+    long long last_report_ms; /* when the last delivery report (success or failure) came */
     cf_counters n;
     long long last_sweep_ms, last_tick_ms;
 } cf_engine;

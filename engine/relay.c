@@ -34,6 +34,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     (void)rk;
 
     e->inflight--;
+    e->last_report_ms = cf_wall_ms();
     if (m->err) {
         /* The row stays in the outbox; the sweep sends it again. */
         cf_warn("publishing outbox row %lld to %s failed: %s", id, rd_kafka_topic_name(m->rkt),
@@ -167,8 +168,13 @@ void cf_relay_poll(cf_engine *e, int timeout_ms)
     delete_delivered(e);
     if (now - e->last_sweep_ms >= SWEEP_EVERY_MS) {
         e->last_sweep_ms = now;
-        /* Rows this engine has in flight are young, so the age bound keeps them out. */
-        sweep(e);
+        /* Rows this engine has in flight are young while Kafka answers, so the age bound keeps
+         * them out.  While it does not (messages in flight and no delivery report for a sweep
+         * period: the broker is away), the old rows are still in the producer's queue, and
+         * sending them again would only queue one more copy of each every few seconds until
+         * the queue is full.  They are delivered, or fail and are swept, once it is back. */
+        if (e->inflight == 0 || now - e->last_report_ms < SWEEP_EVERY_MS)
+            sweep(e);
     }
 }
 

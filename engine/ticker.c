@@ -95,10 +95,11 @@ static int dispatch(cf_engine *e, const cf_task_kind *tk, cf_time at, char *err,
     cf_time_format(cf_schedule_next(tk->batch, e->reg->wf[0]->calendar, at), e->offset_min, next,
                    sizeof next);
     snprintf(topic, sizeof topic, "%s%s", e->t_tasks, tk->name);
+    /* Each statement gets exactly the parameters it uses: PostgreSQL cannot type one it never
+     * sees ("could not determine data type of parameter"). */
     p[0] = tk->name;
     p[1] = when;
-    p[2] = next;
-    p[3] = topic;
+    p[2] = topic;
     res = cf_store_exec(e->db, "begin", 0, NULL, why, sizeof why);
     PQclear(res);
     if (!res)
@@ -125,21 +126,22 @@ static int dispatch(cf_engine *e, const cf_task_kind *tk, cf_time at, char *err,
         "(select c.body -> 'data' from cases c where c.case_no = taken.case_no)) order "
         "by case_no, task_id) as tasks, count(*) as n from taken group by batch_group), msg as "
         "(select 'batch:' || $1 || ':' || $2 || ':' || batch_group as id, batch_group, tasks "
-        "from grouped) insert into outbox (topic, key, msg_id, payload) select $4, batch_group, "
+        "from grouped) insert into outbox (topic, key, msg_id, payload) select $3, batch_group, "
         "id, convert_to(json_build_object('batch_id', id, 'kind', $1, 'group', batch_group, "
         "'at', $2, 'tasks', tasks)::text, 'UTF8') from msg returning id, topic, key, msg_id, "
         "convert_from(payload, 'UTF8')",
-        4, p, why, sizeof why);
+        3, p, why, sizeof why);
     if (!res) {
         rc = cf_errf(err, errsz, CF_EDB, "dispatching %s: %s", tk->name, why);
         PQclear(PQexec(e->db, "rollback"));
         return rc;
     }
     {
+        const char *u[2] = {tk->name, next};
         PGresult *upd = cf_store_exec(e->db,
-                                      "update batch_schedule set next_at = $3::timestamptz where "
+                                      "update batch_schedule set next_at = $2::timestamptz where "
                                       "kind = $1",
-                                      3, p, why, sizeof why);
+                                      2, u, why, sizeof why);
         PGresult *commit = upd ? cf_store_exec(e->db, "commit", 0, NULL, why, sizeof why) : NULL;
         if (!upd || !commit) {
             rc = cf_errf(err, errsz, CF_EDB, "dispatching %s: %s", tk->name, why);

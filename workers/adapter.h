@@ -11,13 +11,15 @@
  *
  * The simulator reads these members of the request:
  *   "case"        the case number (its draws are keyed by it);
+ *   "trip"        names a trip of many cases (latency and failure are drawn per trip;
+ *                 without it, per case);
  *   "attempt"     the try (1, 2, ...): failures are drawn per try, what exists is not;
  *   "category"    what is looked for ("deposits", "vehicles", ...) in a single lookup;
  *   "categories"  an array of them: one answer per category;
  *   "cases"       an array of {"case", "category"}: one trip for many cases.
  * It answers {"case", "found", "items"}, {"case", "categories": {cat: {"found", "items"}}} or
  * {"results": [{"case", "category", "found", "items"}, ...]}.  A trip of many cases fails or
- * times out as a whole, keyed by its first case.
+ * times out as a whole.
  */
 #ifndef CF_ADAPTER_H
 #define CF_ADAPTER_H
@@ -35,12 +37,12 @@ enum cf_adapter_type { CF_ADAPTER_SIMULATOR, CF_ADAPTER_HTTP };
 enum { CF_SIM_FOUND, CF_SIM_NOTHING, CF_SIM_ERROR, CF_SIM_TIMEOUT, CF_SIM_OUTCOMES };
 
 typedef struct cf_adapter_options {
-    const char *name;          /* the outside system, for messages (the worker kind) */
-    enum cf_adapter_type type; /* simulator or HTTP */
-    const char *url;           /* HTTP: the base URL */
-    int timeout_ms;            /* HTTP: the limit for one call */
-    unsigned long long seed;   /* simulator: the same seed gives the same answers */
-    int latency_ms, jitter_ms; /* simulator: mean latency and its spread either way */
+    const char *name;             /* the outside system, for messages (the worker kind) */
+    enum cf_adapter_type type;    /* simulator or HTTP */
+    const char *url;              /* HTTP: the base URL */
+    int timeout_ms;               /* HTTP: the limit for one call */
+    unsigned long long seed;      /* simulator: the same seed gives the same answers */
+    int latency_ms, jitter_ms;    /* simulator: mean latency and its spread either way */
     int weights[CF_SIM_OUTCOMES]; /* simulator: found, nothing, error, timeout in percent */
 } cf_adapter_options;
 

@@ -22,18 +22,19 @@
 
 struct cf_adapter;
 
-typedef struct cf_task {             /* one task as the engine published it */
+typedef struct cf_task {                                   /* one task as the engine published it */
     const char *task_id, *case_no, *kind, *activity, *due; /* due may be NULL */
-    const json_t *params, *data;     /* data: the case's data (parties, amounts...) — personal: never log it unmasked */
-    int attempt;                     /* 1 for the first try */
+    const json_t *params,
+        *data; /* data: the case's data (parties, amounts...) — personal: never log it unmasked */
+    int attempt; /* 1 for the first try */
 } cf_task;
 
 typedef struct cf_worker_ctx {
     const cf_config *cfg;
     const char *kind;
-    unsigned long long seed;         /* simulator seed */
-    struct cf_adapter *adapter;      /* the outside system of this kind (simulator or HTTP) */
-    void *state;                     /* the kind's own, from init */
+    unsigned long long seed;    /* simulator seed */
+    struct cf_adapter *adapter; /* the outside system of this kind (simulator or HTTP) */
+    void *state;                /* the kind's own, from init */
 } cf_worker_ctx;
 
 /*
@@ -41,21 +42,36 @@ typedef struct cf_worker_ctx {
  * CF_ETIMEOUT or CF_EIO for a transient failure (retried with backoff); any
  * other code for a permanent failure (task.failed at once).  err says why.
  */
-typedef int (*cf_handle_fn)(cf_worker_ctx *ctx, const cf_task *task, json_t **result, char *err, size_t errsz);
+typedef int (*cf_handle_fn)(cf_worker_ctx *ctx, const cf_task *task, json_t **result, char *err,
+                            size_t errsz);
 
-/* Batched kinds: the whole batch as one trip; results[i] / codes[i] / errs per task. */
-typedef int (*cf_handle_batch_fn)(cf_worker_ctx *ctx, const cf_task *tasks, size_t n, json_t **results, int *codes,
-                                  char (*errs)[256]);
+/*
+ * Batched kinds: the whole batch as one trip; results[i] / codes[i] / errs per task.
+ * The arrays hold `n` entries, zeroed by the runtime; each codes[i] means what
+ * handle's return value means, and results[i] (a new reference) counts only
+ * where codes[i] is 0.  Returns 0 when it filled the codes, or a code for the
+ * trip as a whole (errs[0] says why): then every task of the batch fails with
+ * it.  Tasks that failed for a passing reason come again, together, in a later
+ * call with the tasks of this batch that are left.
+ */
+typedef int (*cf_handle_batch_fn)(cf_worker_ctx *ctx, const cf_task *tasks, size_t n,
+                                  json_t **results, int *codes, char (*errs)[256]);
 
 typedef struct cf_worker_kind {
     const char *name;
     int (*init)(cf_worker_ctx *ctx, char *err, size_t errsz); /* may be NULL */
-    cf_handle_fn handle;                                        /* required */
-    cf_handle_batch_fn handle_batch;                            /* may be NULL: then each task of a batch goes to handle */
-    void (*fini)(cf_worker_ctx *ctx);                           /* may be NULL */
+    cf_handle_fn handle;                                      /* required */
+    cf_handle_batch_fn handle_batch;  /* may be NULL: then each task of a batch goes to handle */
+    void (*fini)(cf_worker_ctx *ctx); /* may be NULL */
 } cf_worker_kind;
 
-/* Returns the kind named `name` from the registry (workers/registry.c), or NULL when there is none. */
+/* Returns the kind named `name` from the registry (workers/registry.c), or NULL when there is none.
+ */
 const cf_worker_kind *cf_worker_kind_find(const char *name);
+
+/* Writes the current time, to the second, as RFC 3339 in the court's zone
+ * ("2026-03-02T09:30:00+08:00") into `buf` of `n` bytes (64 is enough); returns `buf`.
+ * For the times a result reports (queried_at, archived_at). */
+const char *cf_worker_now(char *buf, size_t n);
 
 #endif

@@ -154,6 +154,45 @@ pid_t kit_engine_start(kit *k, const char *const *extra)
     return pid;
 }
 
+pid_t kit_worker_start(kit *k, const char *kind, const char *const *extra)
+{
+    char log[640], docs[600], workflows[2048];
+    pid_t pid;
+
+    snprintf(log, sizeof log, "%s/worker-%s-%d.log", k->logdir, kind, ++k->workers_started);
+    snprintf(docs, sizeof docs, "%s/documents", k->logdir);
+    snprintf(workflows, sizeof workflows,
+             "%s/workflows/enforcement_case.yaml,%s/workflows/voluntary_payment.yaml", k->src,
+             k->src);
+    pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        setenv("CASEFLOW_KAFKA", k->brokers, 1);
+        setenv("CASEFLOW_TOPIC_PREFIX", k->prefix, 1);
+        setenv("CASEFLOW_DOCUMENTS", docs, 1);
+        setenv("CASEFLOW_WORKFLOWS", workflows, 1);
+        setenv("CASEFLOW_SIM_LATENCY_MS", "0", 1);
+        setenv("CASEFLOW_SIM_JITTER_MS", "0", 1);
+        setenv("CASEFLOW_LOG_LEVEL", "info", 1);
+        /* The documents worker finds the workflows and templates of the source tree. */
+        if (chdir(k->src) != 0)
+            _exit(126);
+        for (size_t i = 0; extra && extra[i]; i++)
+            putenv((char *)extra[i]);
+        execl(k->bin, k->bin, "worker", kind, (char *)NULL);
+        fprintf(stderr, "exec %s: %s\n", k->bin, strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
 int kit_engine_stop(kit *k, pid_t pid, int sig)
 {
     int status = 0;
@@ -305,4 +344,98 @@ json_t *kit_consume(kit *k, const char *topic, size_t max, int seconds)
     rd_kafka_consumer_close(c);
     rd_kafka_destroy(c);
     return out;
+}
+
+/* Reads a whole file into a new string; NULL when it cannot. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long len;
+
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = malloc((size_t)len + 1)) != NULL) {
+        size_t got = fread(buf, 1, (size_t)len, f);
+        buf[got] = '\0';
+    }
+    fclose(f);
+    return buf;
+}
+
+int kit_run(kit *k, const char *const *args, char **out, char **err)
+{
+    static int runs;
+    char outpath[640], errpath[640], workflows[2048];
+    const char *argv[64];
+    size_t n = 0;
+    int status = 0;
+    pid_t pid;
+
+    snprintf(outpath, sizeof outpath, "%s/run-%d.out", k->logdir, ++runs);
+    snprintf(errpath, sizeof errpath, "%s/run-%d.err", k->logdir, runs);
+    snprintf(workflows, sizeof workflows,
+             "%s/workflows/enforcement_case.yaml,%s/workflows/voluntary_payment.yaml", k->src,
+             k->src);
+    argv[n++] = k->bin;
+    for (size_t i = 0; args[i] && n < 63; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        int fo = open(outpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fe = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fo < 0 || fe < 0)
+            _exit(126);
+        dup2(fo, 1);
+        dup2(fe, 2);
+        close(fo);
+        close(fe);
+        setenv("CASEFLOW_PG", k->pg, 1);
+        setenv("CASEFLOW_KAFKA", k->brokers, 1);
+        setenv("CASEFLOW_TOPIC_PREFIX", k->prefix, 1);
+        setenv("CASEFLOW_WORKFLOWS", workflows, 1);
+        unsetenv("CASEFLOW_CONFIG");
+        execv(k->bin, (char *const *)argv);
+        fprintf(stderr, "exec %s: %s\n", k->bin, strerror(errno));
+        _exit(127);
+    }
+    if (waitpid(pid, &status, 0) != pid)
+        die("waitpid: %s", strerror(errno));
+    if (out)
+        *out = slurp(outpath);
+    if (err)
+        *err = slurp(errpath);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+char *kit_value(kit *k, const char *sql, int n, const char *const *params)
+{
+    PGresult *res = PQexecParams(k->db, sql, n, NULL, params, NULL, NULL, 0);
+    char *v = NULL;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+        v = strdup(PQgetvalue(res, 0, 0));
+    else if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        fprintf(stderr, "kit: %s: %s", sql, PQresultErrorMessage(res));
+    PQclear(res);
+    return v;
+}
+
+char *kit_wait_value(kit *k, const char *sql, int n, const char *const *params, const char *want,
+                     int seconds)
+{
+    char *v = NULL;
+    for (int i = 0; i < seconds * 10; i++) {
+        free(v);
+        v = kit_value(k, sql, n, params);
+        if (v && (!want || strcmp(v, want) == 0))
+            return v;
+        kit_sleep_ms(100);
+    }
+    fprintf(stderr, "kit: waited %d s for %s = %s, last saw %s\n", seconds, sql,
+            want ? want : "(a value)", v ? v : "(nothing)");
+    return v;
 }

@@ -27,6 +27,7 @@ typedef struct kit {
     PGconn *db;
     rd_kafka_t *producer;
     int engines_started;
+    int workers_started;
 } kit;
 
 /* Sets up a fresh database and topic prefix named after `name`; aborts the test on failure. */
@@ -38,6 +39,12 @@ void kit_done(kit *k);
 pid_t kit_engine_start(kit *k, const char *const *extra);
 /* Sends `sig` and waits for the process to end; returns its wait status. */
 int kit_engine_stop(kit *k, pid_t pid, int sig);
+
+/* Starts `caseflow worker KIND` for this kit (its topics, the simulator with no latency unless
+ * `extra` says otherwise; documents under <logdir>/documents); `extra` is NULL or "NAME=value"
+ * pairs ended by NULL.  Returns its pid; its log is <logdir>/worker-<kind>-<n>.log.  Stop it
+ * with kit_engine_stop. */
+pid_t kit_worker_start(kit *k, const char *kind, const char *const *extra);
 
 /* Produces one message to <prefix>.events (or to `topic` when not NULL); copies the bytes. */
 void kit_send(kit *k, const char *topic, const char *key, const void *value, size_t len);
@@ -60,5 +67,21 @@ long long kit_wait_count(kit *k, const char *sql, long long want, int seconds);
 json_t *kit_consume(kit *k, const char *topic, size_t max, int seconds);
 
 void kit_sleep_ms(int ms);
+
+/*
+ * Runs the caseflow binary with `args` (ended by NULL, without the program's name) in the kit's
+ * environment: CASEFLOW_PG, CASEFLOW_KAFKA, CASEFLOW_TOPIC_PREFIX and CASEFLOW_WORKFLOWS as the
+ * kit's engines have them.  Returns its exit status (-1 when it did not exit normally); its
+ * stdout and stderr go to *out and *err (caller frees; either may be NULL to drop it).
+ */
+int kit_run(kit *k, const char *const *args, char **out, char **err);
+
+/* The first column of the first row of `sql` with text parameters, as a new string (free it),
+ * or NULL when there is no row, the value is NULL or the query failed. */
+char *kit_value(kit *k, const char *sql, int n, const char *const *params);
+/* Waits up to `seconds` until kit_value gives `want` (any value when `want` is NULL); returns
+ * the last value seen (free it). */
+char *kit_wait_value(kit *k, const char *sql, int n, const char *const *params, const char *want,
+                     int seconds);
 
 #endif

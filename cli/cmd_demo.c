@@ -1,0 +1,489 @@
+/*
+ * `caseflow demo`: drives a running stack (engine on a simulated clock, the
+ * workers) through months of a command center's work in minutes.  It feeds a
+ * generated month of filings day by day, moves the engine's clock through each
+ * day, plays the staff of every post (scripted decisions, below), waits until
+ * the engine and the workers are idle, and goes on to the next day.
+ *
+ * The scripted staff are the demo's, not the court's: each decision is a
+ * plausible one, drawn deterministically from the case number, so that a demo
+ * run is the same every time.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/bus.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "base/store.h"
+#include "commands.h"
+#include "core/caseno.h"
+#include "core/caltime.h"
+#include "core/feedgen.h"
+#include "paths.h"
+
+typedef struct demo {
+    cf_config cfg;
+    PGconn *db;
+    rd_kafka_t *producer;
+    rd_kafka_topic_t *events; /* for metadata requests */
+    cf_calendar *cal;
+    char events_topic[160];
+    json_t *feed; /* the generated events, in time order */
+    size_t next;  /* the first event not yet sent */
+    long sent, staff_done, decisions;
+    int offset;
+    unsigned long long seed;
+    int idle_timeouts;
+} demo;
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* A number from 0 to 99 that is the same for the same case and purpose in every run. */
+static int draw(const demo *d, const char *case_no, const char *what)
+{
+    unsigned long long h = 1469598103934665603ULL ^ d->seed;
+    for (const char *p = case_no; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    for (const char *p = what; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h ^= h >> 29;
+    return (int)(h % 100);
+}
+
+static int send_event(demo *d, json_t *ev /* stolen */)
+{
+    char *s = json_dumps(ev, JSON_COMPACT);
+    const char *key = json_string_value(json_object_get(ev, "case"));
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+
+    for (int tries = 0; s && tries < 200; tries++) {
+        err = rd_kafka_producev(d->producer, RD_KAFKA_V_TOPIC(d->events_topic),
+                                RD_KAFKA_V_KEY(key ? key : "clock", strlen(key ? key : "clock")),
+                                RD_KAFKA_V_VALUE(s, strlen(s)),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            break;
+        rd_kafka_poll(d->producer, 50);
+    }
+    free(s);
+    json_decref(ev);
+    if (err) {
+        fprintf(stderr, "caseflow demo: producing: %s\n", rd_kafka_err2str(err));
+        return -1;
+    }
+    return 0;
+}
+
+static void time_text(const demo *d, cf_time t, char *buf, size_t n)
+{
+    cf_time_format(t, d->offset, buf, n);
+}
+
+static void clock_to(demo *d, cf_time t)
+{
+    char when[64], id[96];
+    time_text(d, t, when, sizeof when);
+    snprintf(id, sizeof id, "demo-clock-%lld", (long long)t);
+    send_event(d, json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "id", id, "type", "clock.advance",
+                            "case", "clock", "time", when, "source", "demo", "data", "to", when));
+}
+
+static long long count(demo *d, const char *sql, int n, const char *const *p)
+{
+    char err[512];
+    PGresult *res = cf_store_exec(d->db, sql, n, p, err, sizeof err);
+    long long v = -1;
+    if (res && PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+        v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    if (!res)
+        fprintf(stderr, "caseflow demo: %s\n", err);
+    PQclear(res);
+    return v;
+}
+
+/* Events on the topic that the engine has not committed yet, over all partitions. */
+static long long engine_lag(demo *d)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    long long lag = 0;
+    char err[512];
+    PGresult *res;
+    const char *p[2] = {d->cfg.group, d->events_topic};
+
+    if (rd_kafka_metadata(d->producer, 0, d->events, &md, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -1;
+    res = cf_store_exec(d->db,
+                        "select partition, next_offset from consumer_offsets where group_id = $1 "
+                        "and topic = $2",
+                        2, p, err, sizeof err);
+    for (int t = 0; t < md->topic_cnt; t++)
+        for (int i = 0; i < md->topics[t].partition_cnt; i++) {
+            int32_t part = md->topics[t].partitions[i].id;
+            int64_t low = 0, high = 0;
+            long long next = 0;
+            if (rd_kafka_query_watermark_offsets(d->producer, d->events_topic, part, &low, &high,
+                                                 5000) != 0)
+                continue;
+            for (int r = 0; res && r < PQntuples(res); r++)
+                if (strtol(PQgetvalue(res, r, 0), NULL, 10) == part)
+                    next = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+            if (next < low)
+                next = low;
+            lag += high - next;
+        }
+    PQclear(res);
+    rd_kafka_metadata_destroy(md);
+    return lag;
+}
+
+/* Waits until the engine has applied everything sent, the outbox is empty and no worker task
+ * is in flight; gives up after `seconds` (a worker in long retries) and says so. */
+static void wait_idle(demo *d, int seconds)
+{
+    int quiet = 0;
+    rd_kafka_flush(d->producer, 30000);
+    for (int i = 0; i < seconds * 20 && !interrupted; i++) {
+        long long lag = engine_lag(d);
+        long long outbox = count(d, "select count(*) from outbox", 0, NULL);
+        long long busy = count(d,
+                               "select count(*) from tasks where worker and status = 'open' and "
+                               "dispatched_at is not null",
+                               0, NULL);
+        if (lag == 0 && outbox == 0 && busy == 0) {
+            /* Twice in a row: a result may be on its way between the checks. */
+            if (++quiet >= 2)
+                return;
+        } else {
+            quiet = 0;
+        }
+        sleep_ms(50);
+    }
+    d->idle_timeouts++;
+}
+
+/* ---- the scripted staff ---- */
+
+static const char *const teams[] = {"team_1", "team_2", "team_3", "team_4", "team_5", "team_6"};
+
+/* The result a person of the task's post would give; NULL to leave the task for now. */
+static json_t *decide(demo *d, const char *kind, const char *case_no, json_t *data,
+                      const char *state, double days_open)
+{
+    (void)state;
+    if (strcmp(kind, "intake_check") == 0) {
+        /* The filing data is complete when every respondent has an address to serve. */
+        size_t i;
+        json_t *p;
+        json_array_foreach (json_object_get(data, "respondents"), i, p) {
+            if (!json_object_get(p, "address"))
+                return json_pack("{s:b, s:s}", "complete", 0, "problems", "被执行人送达地址缺失");
+        }
+        return json_pack("{s:b}", "complete", 1);
+    }
+    if (strcmp(kind, "handler_decision") == 0)
+        return json_pack("{s:s}", "post", teams[draw(d, case_no, "handler") % 6]);
+    if (strcmp(kind, "execution_plan") == 0) {
+        long long amount = json_integer_value(json_object_get(data, "amount"));
+        if (amount > 300000 && draw(d, case_no, "auction") < 40 &&
+            !json_object_get(data, "auction_result"))
+            return json_pack("{s:b, s:[{s:s, s:s}]}", "auction", 1, "assets", "kind", "real_estate",
+                             "note", "查封房产一处");
+        return json_pack("{s:[s]}", "measures",
+                         draw(d, case_no, "measure") < 50 ? "冻结存款" : "查询无财产");
+    }
+    if (strcmp(kind, "extension_request") == 0)
+        return json_pack("{s:b}", "approved", draw(d, case_no, "extension") < 80);
+    if (strcmp(kind, "match_payment") == 0) {
+        if (draw(d, case_no, "match") < 10)
+            return json_pack("{s:b}", "matched", 0);
+        return json_pack("{s:b, s:s}", "matched", 1, "case_no", "(2025)豫0381民初1号");
+    }
+    if (strcmp(kind, "file_case") == 0) {
+        char no[64];
+        snprintf(no, sizeof no, "(2026)豫0381执%d号",
+                 90000 + draw(d, case_no, "file") * 100 + draw(d, case_no, "file2"));
+        return json_pack("{s:s}", "case_no", no);
+    }
+    /* The other staff tasks (reminders, payouts, reviews, incidents) are done when seen;
+     * a correction follow-up waits for the filing office's correction. */
+    if (strcmp(kind, "correction_follow_up") == 0 && days_open < 3)
+        return NULL;
+    return json_object();
+}
+
+/* Works through every open staff task created before now, as the posts would in a day. */
+static void staff_day(demo *d, cf_time now)
+{
+    char when[64], err[512];
+    const char *p[1] = {when};
+    PGresult *res;
+
+    time_text(d, now, when, sizeof when);
+    res = cf_store_exec(d->db,
+                        "select t.task_id, t.case_no, t.activity, t.kind, coalesce(t.post, ''), "
+                        "c.body -> 'data', c.state, extract(epoch from ($1::timestamptz - "
+                        "t.created_at)) / 86400 from tasks t join cases c using (case_no) where "
+                        "not t.worker and t.status in ('open', 'claimed') and t.created_at <= "
+                        "$1::timestamptz order by t.created_at, t.task_id",
+                        1, p, err, sizeof err);
+    if (!res) {
+        fprintf(stderr, "caseflow demo: reading the queues: %s\n", err);
+        return;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        const char *task_id = PQgetvalue(res, r, 0), *case_no = PQgetvalue(res, r, 1);
+        const char *post = PQgetvalue(res, r, 4);
+        json_t *data = json_loads(PQgetvalue(res, r, 5), 0, NULL);
+        json_t *result = decide(d, PQgetvalue(res, r, 3), case_no, data, PQgetvalue(res, r, 6),
+                                strtod(PQgetvalue(res, r, 7), NULL));
+        char id[128], source[128];
+        json_decref(data);
+        if (!result)
+            continue;
+        snprintf(id, sizeof id, "%s:done", task_id);
+        snprintf(source, sizeof source, "staff:%s:demo", *post ? post : "intake");
+        send_event(d,
+                   json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o, s:s}}", "id", id,
+                             "type", "task.completed", "case", case_no, "time", when, "source",
+                             source, "data", "task_id", task_id, "activity", PQgetvalue(res, r, 2),
+                             "kind", PQgetvalue(res, r, 3), "result", result, "by", "demo"));
+        d->staff_done++;
+    }
+    PQclear(res);
+}
+
+/* Handlers close cases after some weeks of execution, each with one closing method. */
+static void decisions_day(demo *d, cf_time now)
+{
+    char when[64], err[512];
+    const char *p[1] = {when};
+    PGresult *res;
+
+    time_text(d, now, when, sizeof when);
+    res = cf_store_exec(
+        d->db,
+        "select c.case_no, extract(epoch from ($1::timestamptz - e.applied_at)) / 86400, "
+        "extract(epoch from ($1::timestamptz - (c.body -> 'data' ->> 'filed_at')::timestamptz)) "
+        "/ 86400 from cases c join lateral (select applied_at from events where case_no = "
+        "c.case_no and state_after = 'execution' order by seq limit 1) e on true where c.state "
+        "= 'execution'",
+        1, p, err, sizeof err);
+    if (!res) {
+        fprintf(stderr, "caseflow demo: reading cases in execution: %s\n", err);
+        return;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        const char *case_no = PQgetvalue(res, r, 0);
+        double in_execution = strtod(PQgetvalue(res, r, 1), NULL);
+        double since_filing = strtod(PQgetvalue(res, r, 2), NULL);
+        int x = draw(d, case_no, "close");
+        const char *method;
+        char id[160];
+        /* Paid in full after 10 to 50 days; no property: 终本 once three months have passed. */
+        if (x < 55 && in_execution >= 10 + draw(d, case_no, "days") * 0.4)
+            method = "执行完毕";
+        else if (x >= 55 && x < 90 && since_filing > 95)
+            method = "终结本次执行程序";
+        else if (x >= 90 && in_execution >= 30)
+            method = "终结执行";
+        else
+            continue;
+        snprintf(id, sizeof id, "demo-close-%s", case_no);
+        send_event(d, json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "id", id, "type",
+                                "case.decided", "case", case_no, "time", when, "source",
+                                "staff:bureau_lead:demo", "data", "decision", "close",
+                                "close_method", method));
+        d->decisions++;
+    }
+    PQclear(res);
+}
+
+/* ---- the run ---- */
+
+static int collect(const json_t *event, void *arg)
+{
+    json_array_append(arg, (json_t *)event);
+    return 0;
+}
+
+static void send_until(demo *d, cf_time until)
+{
+    while (d->next < json_array_size(d->feed)) {
+        json_t *ev = json_array_get(d->feed, d->next);
+        cf_time t;
+        if (cf_time_parse(json_string_value(json_object_get(ev, "time")), &t) != 0 || t > until)
+            break;
+        send_event(d, json_incref(ev));
+        d->sent++;
+        d->next++;
+    }
+}
+
+static void progress(demo *d, int day, int days, cf_date date)
+{
+    char ds[16];
+    long long cases = count(d, "select count(*) from cases", 0, NULL);
+    long long closed = count(d,
+                             "select count(*) from cases where state in ('closed', "
+                             "'archived', 'terminated_watch')",
+                             0, NULL);
+    long long open =
+        count(d, "select count(*) from tasks where status in ('open', 'claimed')", 0, NULL);
+    cf_date_format(date, ds, sizeof ds);
+    fprintf(stderr, "day %3d/%d %s: %lld cases, %lld closed, %lld tasks open, %ld events sent\n",
+            day, days, ds, cases, closed, open, d->sent);
+}
+
+static int usage(FILE *out, int code)
+{
+    fprintf(out, "usage: caseflow demo [--cases N] [--days D] [--through T] [--seed S]\n"
+                 "                     [--start DATE]\n\n"
+                 "Drives a running engine (simulated clock) and workers through T days (120):\n"
+                 "N generated cases (2000) filed over D days (30) from DATE (2026-03-02), the\n"
+                 "staff of every post played by a script, the clock moved day by day. Needs\n"
+                 "CASEFLOW_PG, CASEFLOW_KAFKA (and the engine's topic prefix and group).\n");
+    return code;
+}
+
+int cf_cmd_demo(int argc, char **argv)
+{
+    demo d;
+    cf_feedgen_opts o;
+    char err[1024], path[4096];
+    long cases = 2000;
+    int days = 30, through = 120, rc = 1;
+    cf_date start;
+    rd_kafka_conf_t *conf;
+
+    memset(&d, 0, sizeof d);
+    d.seed = 1;
+    if (cf_date_parse("2026-03-02", &start) != 0)
+        return 1;
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return usage(stdout, 0);
+        if (!v)
+            return usage(stderr, 2);
+        if (strcmp(argv[i], "--cases") == 0)
+            cases = atol(v);
+        else if (strcmp(argv[i], "--days") == 0)
+            days = atoi(v);
+        else if (strcmp(argv[i], "--through") == 0)
+            through = atoi(v);
+        else if (strcmp(argv[i], "--seed") == 0)
+            d.seed = strtoull(v, NULL, 10);
+        else if (strcmp(argv[i], "--start") == 0) {
+            if (cf_date_parse(v, &start) != 0) {
+                fprintf(stderr, "caseflow demo: --start '%s' is not a date\n", v);
+                return 2;
+            }
+        } else
+            return usage(stderr, 2);
+        i++;
+    }
+    if (cases < 1 || days < 1 || through < days) {
+        fprintf(stderr, "caseflow demo: need --cases >= 1, --days >= 1, --through >= --days\n");
+        return 2;
+    }
+    if (cf_config_load(&d.cfg, getenv("CASEFLOW_CONFIG"), err, sizeof err) != 0) {
+        fprintf(stderr, "caseflow demo: %s\n", err);
+        goto out;
+    }
+    snprintf(d.events_topic, sizeof d.events_topic, "%s.events", d.cfg.topic_prefix);
+    d.cal = cf_calendar_load(cf_path_find("workflows/calendars/cn.yaml", path, sizeof path), err,
+                             sizeof err);
+    if (!d.cal) {
+        fprintf(stderr, "caseflow demo: %s\n", err);
+        goto out;
+    }
+    d.offset = cf_calendar_utc_offset(d.cal);
+    if (!(d.db = cf_store_connect(d.cfg.postgres, err, sizeof err))) {
+        fprintf(stderr, "caseflow demo: %s\n", err);
+        goto out;
+    }
+    conf = cf_bus_conf_new(d.cfg.kafka, err, sizeof err);
+    if (!conf || cf_bus_conf_set(conf, "enable.idempotence", "true", err, sizeof err) != 0 ||
+        !(d.producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err))) {
+        fprintf(stderr, "caseflow demo: Kafka: %s\n", err);
+        goto out;
+    }
+    d.events = rd_kafka_topic_new(d.producer, d.events_topic, NULL);
+
+    cf_feedgen_defaults(&o);
+    o.cases = cases;
+    o.seed = d.seed;
+    o.start = start;
+    o.days = days;
+    o.calendar = d.cal;
+    d.feed = json_array();
+    if (cf_feedgen_run(&o, collect, d.feed, err, sizeof err) != 0) {
+        fprintf(stderr, "caseflow demo: generating the feed: %s\n", err);
+        goto out;
+    }
+    fprintf(stderr, "demo: %zu events for %ld cases filed over %d days, running %d days\n",
+            json_array_size(d.feed), cases, days, through);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+
+    for (int day = 0; day < through && !interrupted; day++) {
+        cf_date date = start + day;
+        int working = cf_calendar_is_working_day(d.cal, date);
+        /* The morning: the clock moves to 08:30, the day's filings come in. */
+        clock_to(&d, cf_time_at(date, 8 * 60 + 30, d.offset));
+        wait_idle(&d, 30);
+        send_until(&d, cf_time_at(date, 17 * 60 + 59, d.offset));
+        clock_to(&d, cf_time_at(date, 12 * 60, d.offset));
+        wait_idle(&d, 60);
+        /* The afternoon: staff work through their queues and decide. */
+        clock_to(&d, cf_time_at(date, 16 * 60, d.offset));
+        wait_idle(&d, 60);
+        if (working) {
+            staff_day(&d, cf_time_at(date, 16 * 60, d.offset));
+            decisions_day(&d, cf_time_at(date, 16 * 60 + 30, d.offset));
+            wait_idle(&d, 60);
+        }
+        /* The evening: reminders and batches of the rest of the day. */
+        clock_to(&d, cf_time_at(date, 23 * 60 + 30, d.offset));
+        wait_idle(&d, 60);
+        progress(&d, day + 1, through, date);
+    }
+    fprintf(stderr,
+            "demo: %ld events fed, %ld staff tasks done by the script, %ld closing "
+            "decisions%s\n",
+            d.sent, d.staff_done, d.decisions, interrupted ? " (interrupted)" : "");
+    if (d.idle_timeouts)
+        fprintf(stderr, "demo: %d waits for idle timed out (a worker retrying?)\n",
+                d.idle_timeouts);
+    rc = interrupted ? 1 : 0;
+out:
+    if (d.events)
+        rd_kafka_topic_destroy(d.events);
+    if (d.producer) {
+        rd_kafka_flush(d.producer, 10000);
+        rd_kafka_destroy(d.producer);
+    }
+    if (d.db)
+        PQfinish(d.db);
+    json_decref(d.feed);
+    cf_calendar_free(d.cal);
+    cf_config_free(&d.cfg);
+    return rc;
+}

@@ -1,0 +1,288 @@
+/*
+ * The staff task queues end to end: a filed case's intake check shows in the intake post's
+ * queue (and only there), one person claims it, another is refused claiming or completing it,
+ * the holder completes it with `caseflow tasks complete` and the engine moves the case on; an
+ * open task past its due date is marked overdue by the engine's (simulated) clock, and
+ * `caseflow tasks return` sends another case's task back.  The real binary runs as staff would
+ * run it, against the engine the kit starts.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kit/kit.h"
+
+static const char *const CASE_A = "(2026)豫0381执301号";
+static const char *const CASE_B = "(2026)豫0381执302号";
+static const char *const CASE_C = "(2026)豫0381执303号";
+
+static const char TASK_SQL[] = "select task_id from tasks where case_no = $1 and activity = $2";
+
+/* The id of the case's task for `activity`, waiting for the engine to make it. */
+static char *task_of(kit *k, const char *case_no, const char *activity)
+{
+    char *id = kit_wait_value(k, TASK_SQL, 2, (const char *[]){case_no, activity}, NULL, 60);
+    assert_non_null(id);
+    return id;
+}
+
+/* Runs `caseflow args...`; returns the exit status, keeping stdout and stderr. */
+static int run(kit *k, char **out, char **err, const char *const *args)
+{
+    int rc;
+    free(*out);
+    free(*err);
+    *out = *err = NULL;
+    rc = kit_run(k, args, out, err);
+    assert_non_null(*out);
+    assert_non_null(*err);
+    fprintf(stderr, "$ caseflow");
+    for (size_t i = 0; args[i]; i++)
+        fprintf(stderr, " %s", args[i]);
+    fprintf(stderr, "   (exit %d)\n%s%s", rc, *out, *err);
+    return rc;
+}
+
+/* The entry of task `id` in a `tasks list --json` output, or NULL. */
+static json_t *listed(json_t *doc, const char *id)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach (json_object_get(doc, "tasks"), i, t) {
+        if (strcmp(json_string_value(json_object_get(t, "id")), id) == 0)
+            return t;
+    }
+    return NULL;
+}
+
+static void test_queue_claim_complete_return(void **state)
+{
+    (void)state;
+    kit k;
+    pid_t engine;
+    char *out = NULL, *err = NULL, *tid, *tid_b, *worker_tid, *v;
+    json_t *doc, *t;
+
+    kit_init(&k, "tasks");
+    engine = kit_engine_start(&k, NULL);
+    kit_send_json(&k, kit_filed(CASE_A, "tasks-a-1", "2026-03-02T09:00:00+08:00"));
+    kit_send_json(&k, kit_filed(CASE_B, "tasks-b-1", "2026-03-02T09:05:00+08:00"));
+    kit_flush(&k);
+    tid = task_of(&k, CASE_A, "intake_check");
+    tid_b = task_of(&k, CASE_B, "intake_check");
+    worker_tid = task_of(&k, CASE_A, "network_query");
+
+    /* The intake post sees both intake checks, earliest due first; no worker task is shown. */
+    assert_int_equal(
+        run(&k, &out, &err, (const char *[]){"tasks", "list", "--post", "intake", NULL}), 0);
+    assert_non_null(strstr(out, tid));
+    assert_non_null(strstr(out, tid_b));
+    assert_non_null(strstr(out, CASE_A));
+    assert_non_null(strstr(out, "立案信息核查"));
+    assert_null(strstr(out, worker_tid));
+    assert_null(strstr(out, "张三")); /* nothing of the case's data */
+    assert_int_equal(
+        run(&k, &out, &err, (const char *[]){"tasks", "list", "--post", "intake", "--json", NULL}),
+        0);
+    doc = json_loads(out, 0, NULL);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "clock")), "simulated");
+    assert_int_equal(json_array_size(json_object_get(doc, "tasks")), 2);
+    t = listed(doc, tid);
+    assert_non_null(t);
+    assert_string_equal(json_string_value(json_object_get(t, "case")), CASE_A);
+    assert_string_equal(json_string_value(json_object_get(t, "status")), "open");
+    assert_string_equal(json_string_value(json_object_get(t, "due")), "2026-03-02T17:30:00+08:00");
+    assert_true(json_is_false(json_object_get(t, "overdue")));
+    assert_true(json_is_null(json_object_get(t, "claimed_by")));
+    json_decref(doc);
+
+    /* Another post's queue does not show them; a post no workflow declares is bad usage. */
+    assert_int_equal(
+        run(&k, &out, &err, (const char *[]){"tasks", "list", "--post", "team_1", NULL}), 0);
+    assert_null(strstr(out, tid));
+    assert_int_equal(
+        run(&k, &out, &err, (const char *[]){"tasks", "list", "--post", "intak", NULL}), 2);
+    assert_non_null(strstr(err, "no workflow declares the post 'intak'"));
+    assert_int_equal(run(&k, &out, &err, (const char *[]){"tasks", "list", NULL}), 2);
+    assert_int_equal(run(&k, &out, &err, (const char *[]){"tasks", "claim", "--help", NULL}), 0);
+
+    /* 王芳 claims it; 李明 may neither claim nor complete it. */
+    assert_int_equal(
+        run(&k, &out, &err, (const char *[]){"tasks", "claim", tid, "--as", "王芳", NULL}), 0);
+    assert_non_null(strstr(out, "claimed by 王芳"));
+    v = kit_value(&k, "select status || '/' || claimed_by from tasks where task_id = $1", 1,
+                  (const char *[]){tid});
+    assert_string_equal(v, "claimed/王芳");
+    free(v);
+    assert_int_equal(
+        run(&k, &out, &err, (const char *[]){"tasks", "claim", tid, "--as", "王芳", NULL}), 0);
+    assert_non_null(strstr(out, "already claimed by 王芳"));
+    assert_int_equal(
+        run(&k, &out, &err, (const char *[]){"tasks", "claim", tid, "--as", "李明", NULL}), 1);
+    assert_non_null(strstr(err, "is claimed by 王芳 since 2026-03-02T08:00:00+08:00"));
+    assert_non_null(strstr(err, tid));
+    assert_int_equal(run(&k, &out, &err,
+                         (const char *[]){"tasks", "complete", tid, "--result",
+                                          "{\"complete\": true}", "--as", "李明", NULL}),
+                     1);
+    assert_non_null(strstr(err, "only 王芳 can complete it"));
+    assert_int_equal(
+        run(&k, &out, &err,
+            (const char *[]){"tasks", "return", tid, "--reason", "不是我的", "--as", "李明", NULL}),
+        1);
+
+    /* Bad usage: a result that is not an object, a name with a colon, a missing --as. */
+    assert_int_equal(
+        run(&k, &out, &err,
+            (const char *[]){"tasks", "complete", tid, "--result", "[true]", "--as", "王芳", NULL}),
+        2);
+    assert_non_null(strstr(err, "must be a JSON object"));
+    assert_int_equal(run(&k, &out, &err,
+                         (const char *[]){"tasks", "complete", tid, "--result", "{complete", "--as",
+                                          "王芳", NULL}),
+                     2);
+    assert_int_equal(
+        run(&k, &out, &err, (const char *[]){"tasks", "claim", tid, "--as", "wang:fang", NULL}), 2);
+    assert_int_equal(run(&k, &out, &err, (const char *[]){"tasks", "claim", tid, NULL}), 2);
+
+    /* Worker tasks are their workers'. */
+    assert_int_equal(
+        run(&k, &out, &err, (const char *[]){"tasks", "claim", worker_tid, "--as", "王芳", NULL}),
+        1);
+    assert_non_null(strstr(err, "is a worker task"));
+    assert_int_equal(run(&k, &out, &err,
+                         (const char *[]){"tasks", "complete", worker_tid, "--result", "{}", "--as",
+                                          "王芳", NULL}),
+                     1);
+    assert_non_null(strstr(err, "is a worker task"));
+    assert_int_equal(run(&k, &out, &err,
+                         (const char *[]){"tasks", "claim", "t-nosuchtask", "--as", "王芳", NULL}),
+                     1);
+    assert_non_null(strstr(err, "there is no task t-nosuchtask"));
+
+    /* 王芳 completes it: the engine applies task.completed and the case leaves intake. */
+    assert_int_equal(run(&k, &out, &err,
+                         (const char *[]){"tasks", "complete", tid, "--result",
+                                          "{\"complete\": true}", "--as", "王芳", NULL}),
+                     0);
+    assert_non_null(strstr(out, "intake -> notices"));
+    v = kit_wait_value(&k, "select state from cases where case_no = $1", 1,
+                       (const char *[]){CASE_A}, "notices", 30);
+    assert_string_equal(v, "notices");
+    free(v);
+    v = kit_value(&k,
+                  "select t.status || ' ' || t.claimed_by || ' ' || t.result::text || ' ' || "
+                  "e.source || ' ' || e.type from tasks t join events e on e.event_id = "
+                  "t.task_id || ':done' where t.task_id = $1",
+                  1, (const char *[]){tid});
+    assert_non_null(v);
+    assert_string_equal(v, "done 王芳 {\"complete\": true} staff:intake:王芳 task.completed");
+    free(v);
+    assert_int_equal(run(&k, &out, &err,
+                         (const char *[]){"tasks", "complete", tid, "--result",
+                                          "{\"complete\": true}", "--as", "王芳", NULL}),
+                     1);
+    assert_non_null(strstr(err, "is done since"));
+
+    /* At 18:00 on the filing day the other intake check (due 17:30) is overdue. */
+    {
+        json_t *advance =
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "id", "tasks-clock-1", "type",
+                      "clock.advance", "case", "-", "time", "2026-03-02T18:00:00+08:00", "source",
+                      "test", "data", "to", "2026-03-02T18:00:00+08:00");
+        kit_send_json(&k, advance);
+        kit_flush(&k);
+        assert_int_equal(kit_wait_count(&k,
+                                        "select count(*) from engine_clock where now >= "
+                                        "'2026-03-02T18:00:00+08:00'",
+                                        1, 30),
+                         1);
+    }
+    assert_int_equal(
+        run(&k, &out, &err,
+            (const char *[]){"tasks", "list", "--post", "intake", "--overdue", "--json", NULL}),
+        0);
+    doc = json_loads(out, 0, NULL);
+    assert_non_null(doc);
+    t = listed(doc, tid_b);
+    assert_non_null(t);
+    assert_true(json_is_true(json_object_get(t, "overdue")));
+    assert_null(listed(doc, tid));
+    json_decref(doc);
+    assert_int_equal(run(&k, &out, &err,
+                         (const char *[]){"tasks", "list", "--post", "intake", "--overdue", NULL}),
+                     0);
+    assert_non_null(strstr(out, "OVERDUE"));
+
+    /* 李明 returns the open task: claimed and returned in one go; the engine marks it returned. */
+    assert_int_equal(run(&k, &out, &err,
+                         (const char *[]){"tasks", "return", tid_b, "--reason", "立案材料缺失",
+                                          "--as", "李明", NULL}),
+                     0);
+    v = kit_wait_value(&k, "select status from tasks where task_id = $1", 1,
+                       (const char *[]){tid_b}, "returned", 30);
+    assert_string_equal(v, "returned");
+    free(v);
+    v = kit_value(&k,
+                  "select type || ' ' || source || ' ' || (body -> 'data' ->> 'reason') from "
+                  "events where event_id = $1 || ':returned'",
+                  1, (const char *[]){tid_b});
+    assert_non_null(v);
+    assert_string_equal(v, "task.returned staff:intake:李明 立案材料缺失");
+    free(v);
+    assert_int_equal(
+        run(&k, &out, &err, (const char *[]){"tasks", "list", "--post", "intake", NULL}), 0);
+    assert_null(strstr(out, tid_b));
+
+    /* A completion the engine refuses is reported, the task stays claimed, and the same
+     * person can try again with a better result (the refused event id is not in the log). */
+    kit_send_json(&k, kit_filed(CASE_C, "tasks-c-1", "2026-03-02T09:10:00+08:00"));
+    kit_flush(&k);
+    free(tid);
+    tid = task_of(&k, CASE_C, "intake_check");
+    assert_int_equal(run(&k, &out, &err,
+                         (const char *[]){"tasks", "complete", tid, "--result",
+                                          "{\"complete\": true, \"special\": \"related\"}", "--as",
+                                          "王芳", NULL}),
+                     0);
+    assert_non_null(strstr(out, "intake -> special_review"));
+    free(tid);
+    tid = task_of(&k, CASE_C, "handler_decision");
+    assert_int_equal(
+        run(&k, &out, &err,
+            (const char *[]){"tasks", "complete", tid, "--result", "{}", "--as", "局长", NULL}),
+        1);
+    assert_non_null(strstr(err, "the engine refused"));
+    assert_non_null(strstr(err, tid));
+    v = kit_value(&k, "select status || '/' || claimed_by from tasks where task_id = $1", 1,
+                  (const char *[]){tid});
+    assert_string_equal(v, "claimed/局长");
+    free(v);
+    assert_int_equal(run(&k, &out, &err,
+                         (const char *[]){"tasks", "complete", tid, "--result",
+                                          "{\"post\": \"team_2\"}", "--as", "局长", NULL}),
+                     0);
+    assert_non_null(strstr(out, "special_review -> notices"));
+
+    free(out);
+    free(err);
+    free(tid);
+    free(tid_b);
+    free(worker_tid);
+    kit_engine_stop(&k, engine, SIGTERM);
+    kit_done(&k);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_queue_claim_complete_return)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

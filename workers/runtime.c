@@ -1,0 +1,1027 @@
+/*
+ * The worker runtime: consume a kind's task topic, run its handler on a
+ * bounded pool of threads with retries, produce each result event, and
+ * commit a message's offset only after Kafka confirmed the results of it and
+ * of every message before it in its partition.
+ *
+ * Threads: the main thread owns Kafka (consumer, producer, delivery reports,
+ * commits) and every message's bookkeeping; the pool's threads only run
+ * handlers.  They meet in two lists under one lock: the job queue (main to
+ * pool, and pool to pool for retries) and the inbox of finished tasks (pool
+ * to main).  A message's memory is freed only by the main thread, once no
+ * job, notice or delivery refers to it.
+ */
+#include "workers/runtime.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/bus.h"
+#include "base/log.h"
+#include "core/caltime.h"
+#include "workers/worker.h"
+
+/*
+ * TOPIC_PARTITIONS: of a task topic when the worker creates it (the engine creates it with as
+ * many).  INFLIGHT_PER_THREAD: messages taken per handler thread before consumption pauses.
+ * COURT_OFFSET_MIN: the court's zone, UTC+8, for event times.
+ */
+enum { TOPIC_PARTITIONS = 4, INFLIGHT_PER_THREAD = 4, COURT_OFFSET_MIN = 480, ERRSZ = 256 };
+
+typedef struct msg msg;
+
+/* Where a produced event belongs: the delivery report's opaque. */
+typedef struct ref {
+    msg *m;
+    size_t i;
+} ref;
+
+/* One Kafka message of the task topic: one task, or a batch of them. */
+struct msg {
+    int32_t partition;
+    int64_t offset;
+    int batch;      /* a batch message: {"batch_id", "tasks": [...]} */
+    json_t *doc;    /* the parsed payload: the tasks' strings point into it */
+    cf_task *tasks; /* ntasks of them */
+    size_t ntasks;
+    char **events; /* per task: the event produced, kept until Kafka confirms it */
+    char **ids;    /* per task: that event's id */
+    ref *refs;
+    size_t unsettled; /* tasks whose event is not confirmed (and not dropped) */
+    int dropped;      /* a task was abandoned: this message must be done again by someone */
+    int abandoned;    /* its partition is no longer ours (read by the pool under the lock) */
+    int tracked;      /* in its partition's list, waiting for its commit */
+    msg *next;
+};
+
+/* A partition assigned to this worker: its messages in offset order. */
+typedef struct part {
+    int32_t partition;
+    msg *head, *tail;
+    int64_t commit; /* the next offset to commit */
+    int dirty;
+} part;
+
+/* Work for the pool: tasks of one message, at one try. */
+typedef struct job {
+    msg *m;
+    size_t *idx; /* which of the message's tasks */
+    size_t n;
+    int attempt;
+    long long not_before; /* wall-clock ms: a retry waits for its backoff */
+    struct job *next;
+} job;
+
+/* A finished task for the main thread: its event to produce, or NULL when it was dropped. */
+typedef struct notice {
+    msg *m;
+    size_t i;
+    char *event, *id;
+    struct notice *next;
+} notice;
+
+typedef struct worker {
+    const cf_worker_kind *kind;
+    cf_worker_settings set;
+    cf_worker_ctx ctx;
+    rd_kafka_t *consumer, *producer;
+    char t_tasks[256], t_events[256], group[256], by[200], source[128];
+    part *parts;
+    size_t nparts;
+    msg *orphans; /* messages of partitions taken away, still waiting for threads or Kafka */
+    size_t tracked, max_tracked;
+    int paused, fatal;
+    /* The pool. */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    job *queue; /* ordered by not_before */
+    notice *inbox, **inbox_tail;
+    int draining, quit, running;
+    pthread_t *threads;
+    int nthreads;
+    unsigned long long rng;
+    /* Counters for the log. */
+    long long n_done, n_failed, n_retried, n_dropped, n_messages;
+} worker;
+
+static long long wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *cf_worker_now(char *buf, size_t n)
+{
+    cf_time_format(wall_ms() / 1000 * 1000, COURT_OFFSET_MIN, buf, n);
+    return buf;
+}
+
+/* ---- messages ---- */
+
+static void msg_free(msg *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->ntasks; i++) {
+        free(m->events[i]);
+        free(m->ids[i]);
+    }
+    free(m->events);
+    free(m->ids);
+    free(m->refs);
+    free(m->tasks);
+    json_decref(m->doc);
+    free(m);
+}
+
+/* Reads one task object; returns 0, or CF_EINVAL when a member it needs is missing. */
+static int read_task(const json_t *o, const char *kind, cf_task *t)
+{
+    const json_t *params = json_object_get(o, "params"), *data = json_object_get(o, "data");
+
+    t->task_id = json_string_value(json_object_get(o, "task_id"));
+    t->case_no = json_string_value(json_object_get(o, "case"));
+    t->activity = json_string_value(json_object_get(o, "activity"));
+    t->kind = json_string_value(json_object_get(o, "kind"));
+    if (!t->kind)
+        t->kind = kind;
+    t->due = json_string_value(json_object_get(o, "due"));
+    t->params = json_is_object(params) ? params : NULL;
+    t->data = json_is_object(data) ? data : NULL;
+    t->attempt = 1;
+    return t->task_id && *t->task_id && t->case_no && *t->case_no && t->activity && *t->activity
+               ? 0
+               : CF_EINVAL;
+}
+
+/*
+ * Parses a message into its tasks.  A message that is no task at all (not
+ * JSON, or no task id) gets no tasks: it is logged and committed past, since
+ * no result could say anything about it.  Returns NULL only when memory runs out.
+ */
+static msg *msg_parse(worker *w, const rd_kafka_message_t *km)
+{
+    json_error_t jerr;
+    msg *m = calloc(1, sizeof *m);
+    const json_t *list;
+    size_t n, i;
+    json_t *o;
+
+    if (!m)
+        return NULL;
+    m->partition = km->partition;
+    m->offset = km->offset;
+    m->doc = km->payload ? json_loadb(km->payload, km->len, 0, &jerr) : NULL;
+    if (!json_is_object(m->doc)) {
+        cf_error("%s/%d@%lld is not a task: %s", w->t_tasks, (int)km->partition,
+                 (long long)km->offset, m->doc ? "not a JSON object" : jerr.text);
+        return m;
+    }
+    list = json_object_get(m->doc, "tasks");
+    m->batch = json_is_array(list);
+    n = m->batch ? json_array_size(list) : 1;
+    m->tasks = calloc(n + 1, sizeof *m->tasks);
+    m->events = calloc(n + 1, sizeof *m->events);
+    m->ids = calloc(n + 1, sizeof *m->ids);
+    m->refs = calloc(n + 1, sizeof *m->refs);
+    if (!m->tasks || !m->events || !m->ids || !m->refs) {
+        msg_free(m);
+        return NULL;
+    }
+    if (!m->batch) {
+        if (read_task(m->doc, w->kind->name, &m->tasks[0]) == 0)
+            m->ntasks = 1;
+        else
+            cf_error("%s/%d@%lld is not a task: task_id, case or activity is missing", w->t_tasks,
+                     (int)km->partition, (long long)km->offset);
+    } else {
+        const char *bkind = json_string_value(json_object_get(m->doc, "kind"));
+        json_array_foreach (list, i, o) {
+            if (read_task(o, bkind ? bkind : w->kind->name, &m->tasks[m->ntasks]) == 0)
+                m->ntasks++;
+            else
+                cf_error("batch %s: task %zu has no task_id, case or activity: skipped",
+                         json_string_value(json_object_get(m->doc, "batch_id")), i);
+        }
+    }
+    for (i = 0; i < m->ntasks; i++) {
+        m->refs[i].m = m;
+        m->refs[i].i = i;
+    }
+    m->unsettled = m->ntasks;
+    return m;
+}
+
+static part *find_part(worker *w, int32_t partition)
+{
+    for (size_t i = 0; i < w->nparts; i++)
+        if (w->parts[i].partition == partition)
+            return &w->parts[i];
+    return NULL;
+}
+
+/* Pops the partition's finished messages from its head: their offsets may be committed. */
+static void advance(worker *w, part *p)
+{
+    while (p->head && p->head->unsettled == 0 && !p->head->dropped) {
+        msg *m = p->head;
+        p->head = m->next;
+        if (!p->head)
+            p->tail = NULL;
+        p->commit = m->offset + 1;
+        p->dirty = 1;
+        w->tracked--;
+        msg_free(m);
+    }
+}
+
+static void commit(worker *w, int async)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)w->nparts + 1);
+    rd_kafka_resp_err_t kerr;
+
+    for (size_t i = 0; i < w->nparts; i++)
+        if (w->parts[i].dirty) {
+            rd_kafka_topic_partition_list_add(list, w->t_tasks, w->parts[i].partition)->offset =
+                w->parts[i].commit;
+            w->parts[i].dirty = 0;
+        }
+    if (list->cnt > 0 && (kerr = rd_kafka_commit(w->consumer, list, async)) != 0)
+        cf_warn("committing offsets of %s: %s (the tasks may be done again)", w->t_tasks,
+                rd_kafka_err2str(kerr));
+    rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* A task of `m` is settled: its event is confirmed, or it was dropped. */
+static void settle(worker *w, msg *m)
+{
+    m->unsettled--;
+    if (m->unsettled > 0)
+        return;
+    if (m->tracked) {
+        part *p = find_part(w, m->partition);
+        if (p)
+            advance(w, p);
+        return;
+    }
+    /* An orphan: nothing waits for it any more. */
+    for (msg **pp = &w->orphans; *pp; pp = &(*pp)->next)
+        if (*pp == m) {
+            *pp = m->next;
+            break;
+        }
+    msg_free(m);
+}
+
+/* Lets go of every partition's messages: they will not be committed by this worker. */
+static void abandon_all(worker *w)
+{
+    pthread_mutex_lock(&w->lock);
+    for (size_t i = 0; i < w->nparts; i++)
+        for (msg *m = w->parts[i].head; m; m = m->next)
+            m->abandoned = 1;
+    pthread_mutex_unlock(&w->lock);
+    for (size_t i = 0; i < w->nparts; i++) {
+        msg *m = w->parts[i].head, *next;
+        for (; m; m = next) {
+            next = m->next;
+            m->tracked = 0;
+            if (m->unsettled == 0) {
+                msg_free(m);
+            } else {
+                m->next = w->orphans;
+                w->orphans = m;
+            }
+        }
+    }
+    free(w->parts);
+    w->parts = NULL;
+    w->nparts = 0;
+    w->tracked = 0;
+}
+
+/* ---- Kafka callbacks (main thread) ---- */
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t kerr,
+                         rd_kafka_topic_partition_list_t *list, void *opaque)
+{
+    worker *w = opaque;
+
+    if (kerr == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        abandon_all(w);
+        w->parts = calloc((size_t)list->cnt + 1, sizeof *w->parts);
+        for (int i = 0; w->parts && i < list->cnt; i++) {
+            w->parts[i].partition = list->elems[i].partition;
+            w->parts[i].commit = -1;
+        }
+        w->nparts = w->parts ? (size_t)list->cnt : 0;
+        w->paused = 0;
+        cf_info("assigned %d partition%s of %s", list->cnt, list->cnt == 1 ? "" : "s", w->t_tasks);
+        rd_kafka_assign(rk, list);
+    } else {
+        /* What is finished is committed now; what is not is done again by the new owner. */
+        commit(w, 0);
+        if (w->tracked > 0)
+            cf_info("partitions revoked: %zu message%s in progress left to their new owner",
+                    w->tracked, w->tracked == 1 ? "" : "s");
+        abandon_all(w);
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+static void produce(worker *w, msg *m, size_t i);
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *km, void *opaque)
+{
+    worker *w = opaque;
+    ref *r = km->_private;
+    (void)rk;
+
+    if (km->err) {
+        char why[256];
+        if (w->fatal || km->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+            km->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+            return; /* stopping: the task stays uncommitted */
+        if (km->err == RD_KAFKA_RESP_ERR__FATAL) {
+            rd_kafka_fatal_error(w->producer, why, sizeof why);
+            cf_error("the producer failed for good: %s (stopping; unconfirmed tasks will be "
+                     "done again)",
+                     why);
+            w->fatal = 1;
+            return;
+        }
+        cf_case_warn(r->m->tasks[r->i].case_no, "publishing %s failed: %s (sending it again)",
+                     r->m->ids[r->i], rd_kafka_err2str(km->err));
+        produce(w, r->m, r->i);
+        return;
+    }
+    free(r->m->events[r->i]);
+    r->m->events[r->i] = NULL;
+    settle(w, r->m);
+}
+
+static void produce(worker *w, msg *m, size_t i)
+{
+    const char *key = m->tasks[i].case_no, *ev = m->events[i], *id = m->ids[i];
+    rd_kafka_resp_err_t kerr = RD_KAFKA_RESP_ERR_NO_ERROR;
+
+    for (int tries = 0; tries < 600; tries++) {
+        kerr = rd_kafka_producev(
+            w->producer, RD_KAFKA_V_TOPIC(w->t_events), RD_KAFKA_V_KEY(key, strlen(key)),
+            RD_KAFKA_V_VALUE((void *)ev, strlen(ev)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADER("caseflow-id", id, (ssize_t)strlen(id)),
+            RD_KAFKA_V_OPAQUE(&m->refs[i]), RD_KAFKA_V_END);
+        if (kerr != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            break;
+        rd_kafka_poll(w->producer, 100);
+    }
+    if (kerr) {
+        /* Never confirmed, so never committed: the task is done again after a restart. */
+        cf_case_error(key, "cannot publish %s: %s (stopping)", id, rd_kafka_err2str(kerr));
+        w->fatal = 1;
+    }
+}
+
+/* Takes the finished tasks from the pool: produces their events, settles the dropped ones. */
+static void serve_inbox(worker *w)
+{
+    notice *list, *next;
+
+    pthread_mutex_lock(&w->lock);
+    list = w->inbox;
+    w->inbox = NULL;
+    w->inbox_tail = &w->inbox;
+    pthread_mutex_unlock(&w->lock);
+    for (; list; list = next) {
+        next = list->next;
+        if (list->event) {
+            list->m->events[list->i] = list->event;
+            list->m->ids[list->i] = list->id;
+            produce(w, list->m, list->i);
+        } else {
+            list->m->dropped = 1;
+            w->n_dropped++;
+            settle(w, list->m);
+        }
+        free(list);
+    }
+}
+
+/* ---- the pool ---- */
+
+/* Adds `j` to the queue in not_before order; call with the lock held. */
+static void enqueue(worker *w, job *j)
+{
+    job **pp = &w->queue;
+    while (*pp && (*pp)->not_before <= j->not_before)
+        pp = &(*pp)->next;
+    j->next = *pp;
+    *pp = j;
+    pthread_cond_signal(&w->wake);
+}
+
+/* Passes a finished (or, with event NULL, dropped) task to the main thread; lock held. */
+static void post(worker *w, msg *m, size_t i, char *event, char *id)
+{
+    notice *n = calloc(1, sizeof *n);
+    if (!n) {
+        /* Without its notice the message is never settled: it is never committed, which is
+         * safe; the task is done again by the next worker. */
+        cf_error("out of memory: a finished task of %s is left uncommitted", m->tasks[i].case_no);
+        free(event);
+        free(id);
+        return;
+    }
+    n->m = m;
+    n->i = i;
+    n->event = event;
+    n->id = id;
+    *w->inbox_tail = n;
+    w->inbox_tail = &n->next;
+}
+
+static void drop_job(worker *w, job *j)
+{
+    for (size_t k = 0; k < j->n; k++)
+        post(w, j->m, j->idx[k], NULL, NULL);
+    free(j->idx);
+    free(j);
+}
+
+/* The delay before try `attempt` + 1: doubling from backoff_ms up to the cap, half of it
+ * random so that many tasks failing together do not come back together; lock held. */
+static long long backoff(worker *w, int attempt)
+{
+    long long d = w->set.backoff_ms;
+    for (int i = 1; i < attempt && d < w->set.backoff_max_ms; i++)
+        d *= 2;
+    if (d > w->set.backoff_max_ms)
+        d = w->set.backoff_max_ms;
+    w->rng ^= w->rng << 13;
+    w->rng ^= w->rng >> 7;
+    w->rng ^= w->rng << 17;
+    return d / 2 + (d > 1 ? (long long)(w->rng % (unsigned long long)(d / 2 + 1)) : 0);
+}
+
+static int transient(int code)
+{
+    return code == CF_ETIMEOUT || code == CF_EIO;
+}
+
+/* Cuts `s` before a UTF-8 sequence that a truncation left incomplete or that is not UTF-8. */
+static void utf8_trim(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        size_t len = *p < 0x80             ? 1
+                     : (*p & 0xe0) == 0xc0 ? 2
+                     : (*p & 0xf0) == 0xe0 ? 3
+                     : (*p & 0xf8) == 0xf0 ? 4
+                                           : 0;
+        size_t k = 1;
+        while (len && k < len && (p[k] & 0xc0) == 0x80)
+            k++;
+        if (!len || k < len) {
+            *p = '\0';
+            return;
+        }
+        p += len;
+    }
+}
+
+/* The event of a finished task, as compact JSON; `result` is stolen (NULL: a failure). */
+static char *make_event(worker *w, const cf_task *t, json_t *result, const char *error,
+                        int attempts, char **id)
+{
+    char now[64], eid[200];
+    json_t *ev;
+    char *text;
+
+    cf_worker_now(now, sizeof now);
+    snprintf(eid, sizeof eid, "%s:%s", t->task_id, result ? "done" : "failed");
+    if (result)
+        ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o, s:i, s:s}}", "id", eid,
+                       "type", "task.completed", "case", t->case_no, "time", now, "source",
+                       w->source, "data", "task_id", t->task_id, "activity", t->activity, "kind",
+                       t->kind, "result", result, "attempts", attempts, "by", w->by);
+    else
+        ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:i}}", "id", eid, "type",
+                       "task.failed", "case", t->case_no, "time", now, "source", w->source, "data",
+                       "task_id", t->task_id, "activity", t->activity, "kind", t->kind, "error",
+                       error, "attempts", attempts);
+    text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+    json_decref(ev);
+    *id = text ? strdup(eid) : NULL;
+    if (text && !*id) {
+        free(text);
+        text = NULL;
+    }
+    return text;
+}
+
+/* Runs one job: the handler (or the batch handler), then each task's outcome. */
+static void run_job(worker *w, job *j)
+{
+    cf_task *tasks = calloc(j->n, sizeof *tasks);
+    json_t **results = calloc(j->n, sizeof *results);
+    int *codes = calloc(j->n, sizeof *codes);
+    char(*errs)[ERRSZ] = calloc(j->n, sizeof *errs);
+    char **events = calloc(j->n, sizeof *events), **ids = calloc(j->n, sizeof *ids);
+    size_t *again = calloc(j->n, sizeof *again), nagain = 0, n = j->n;
+    int max_tries = w->set.retries + 1, draining;
+
+    pthread_mutex_lock(&w->lock);
+    draining = w->draining;
+    pthread_mutex_unlock(&w->lock);
+
+    if (!tasks || !results || !codes || !errs || !events || !ids || !again) {
+        cf_error("out of memory running a job: its tasks are left to be done again");
+        pthread_mutex_lock(&w->lock);
+        drop_job(w, j);
+        pthread_mutex_unlock(&w->lock);
+        goto out;
+    }
+    for (size_t k = 0; k < j->n; k++) {
+        tasks[k] = j->m->tasks[j->idx[k]];
+        tasks[k].attempt = j->attempt;
+    }
+    if (j->m->batch && w->kind->handle_batch) {
+        int rc = w->kind->handle_batch(&w->ctx, tasks, j->n, results, codes, errs);
+        if (rc != 0)
+            for (size_t k = 0; k < j->n; k++) {
+                json_decref(results[k]);
+                results[k] = NULL;
+                codes[k] = rc;
+                if (k > 0)
+                    memcpy(errs[k], errs[0], sizeof errs[k]);
+            }
+    } else {
+        for (size_t k = 0; k < j->n; k++)
+            codes[k] = w->kind->handle(&w->ctx, &tasks[k], &results[k], errs[k], ERRSZ);
+    }
+
+    /* Outcomes, and the events of the finished tasks, built outside the lock. */
+    for (size_t k = 0; k < j->n; k++) {
+        const cf_task *t = &tasks[k];
+        if (codes[k] == 0 && !json_is_object(results[k])) {
+            codes[k] = CF_EINVAL;
+            snprintf(errs[k], ERRSZ, "the %s handler returned no result object", t->kind);
+        }
+        if (codes[k] != 0) {
+            json_decref(results[k]);
+            results[k] = NULL;
+            if (!errs[k][0])
+                snprintf(errs[k], ERRSZ, "%s", cf_strerror(codes[k]));
+            utf8_trim(errs[k]);
+        }
+        if (codes[k] == 0) {
+            events[k] = make_event(w, t, results[k], NULL, j->attempt, &ids[k]);
+            results[k] = NULL;
+            cf_case_info(t->case_no, "%s %s done (try %d)", t->activity, t->task_id, j->attempt);
+        } else if (transient(codes[k]) && j->attempt < max_tries) {
+            again[nagain++] = j->idx[k];
+        } else if (!transient(codes[k]) || !draining) {
+            events[k] =
+                make_event(w, t, NULL, errs[k][0] ? errs[k] : "failed", j->attempt, &ids[k]);
+            cf_case_error(t->case_no, "%s %s failed after %d tr%s: %s", t->activity, t->task_id,
+                          j->attempt, j->attempt == 1 ? "y" : "ies", errs[k]);
+        }
+    }
+
+    pthread_mutex_lock(&w->lock);
+    for (size_t k = 0; k < j->n; k++) {
+        int is_again = 0;
+        for (size_t a = 0; a < nagain; a++)
+            is_again |= again[a] == j->idx[k];
+        if (is_again)
+            continue;
+        if (events[k]) {
+            w->n_done += codes[k] == 0;
+            w->n_failed += codes[k] != 0;
+        }
+        /* A task whose event could not be made (out of memory) is dropped: done again later. */
+        post(w, j->m, j->idx[k], events[k], ids[k]);
+        events[k] = ids[k] = NULL;
+    }
+    if (nagain > 0) {
+        if (w->draining || j->m->abandoned) {
+            /* Stopping, or the partition went elsewhere: the retry is someone else's. */
+            for (size_t a = 0; a < nagain; a++)
+                post(w, j->m, again[a], NULL, NULL);
+        } else {
+            long long delay = backoff(w, j->attempt);
+            size_t first = 0;
+            for (size_t k = 0; k < j->n; k++)
+                if (j->idx[k] == again[0])
+                    first = k;
+            cf_case_warn(tasks[first].case_no,
+                         "%zu task%s of %s failed on try %d of %d: %s "
+                         "(again in %lld ms)",
+                         nagain, nagain == 1 ? "" : "s", tasks[first].activity, j->attempt,
+                         max_tries, errs[first], delay);
+            memcpy(j->idx, again, nagain * sizeof *again);
+            j->n = nagain;
+            j->attempt++;
+            j->not_before = wall_ms() + delay;
+            w->n_retried += (long long)nagain;
+            enqueue(w, j);
+            j = NULL;
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (j) {
+        free(j->idx);
+        free(j);
+    }
+out:
+    for (size_t k = 0; results && k < n; k++)
+        json_decref(results[k]);
+    free(tasks);
+    free(results);
+    free(codes);
+    free(errs);
+    free(events);
+    free(ids);
+    free(again);
+}
+
+static void *thread_main(void *arg)
+{
+    worker *w = arg;
+
+    pthread_mutex_lock(&w->lock);
+    while (!w->quit) {
+        job *j = w->queue;
+        long long now = wall_ms();
+        if (!j || w->draining) {
+            pthread_cond_wait(&w->wake, &w->lock);
+            continue;
+        }
+        if (j->not_before > now) {
+            struct timespec until = {(time_t)(j->not_before / 1000),
+                                     (long)(j->not_before % 1000) * 1000000L};
+            pthread_cond_timedwait(&w->wake, &w->lock, &until);
+            continue;
+        }
+        w->queue = j->next;
+        if (j->m->abandoned) {
+            drop_job(w, j);
+            continue;
+        }
+        w->running++;
+        pthread_mutex_unlock(&w->lock);
+        run_job(w, j);
+        pthread_mutex_lock(&w->lock);
+        w->running--;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+/* Takes a message into the worker: tracked in its partition, its tasks queued for the pool. */
+static void take(worker *w, const rd_kafka_message_t *km)
+{
+    msg *m = msg_parse(w, km);
+    part *p;
+    long long now = wall_ms();
+
+    if (!m) {
+        cf_error("out of memory: leaving %s/%d@%lld to be done again", w->t_tasks,
+                 (int)km->partition, (long long)km->offset);
+        w->fatal = 1;
+        return;
+    }
+    w->n_messages++;
+    p = find_part(w, m->partition);
+    if (p) {
+        m->tracked = 1;
+        if (p->tail)
+            p->tail->next = m;
+        else
+            p->head = m;
+        p->tail = m;
+        w->tracked++;
+    } else {
+        /* Not (or no longer) ours: done, but not committed by this worker. */
+        m->next = w->orphans;
+        w->orphans = m;
+    }
+    if (m->ntasks == 0) {
+        if (p)
+            advance(w, p);
+        return;
+    }
+    pthread_mutex_lock(&w->lock);
+    for (size_t i = 0; i < m->ntasks;) {
+        /* A batch goes to the batch handler as one trip; otherwise each task is a job. */
+        size_t n = m->batch && w->kind->handle_batch ? m->ntasks : 1;
+        job *j = calloc(1, sizeof *j);
+        if (j)
+            j->idx = calloc(n, sizeof *j->idx);
+        if (!j || !j->idx) {
+            free(j);
+            for (; i < m->ntasks; i++)
+                post(w, m, i, NULL, NULL);
+            break;
+        }
+        for (size_t k = 0; k < n; k++)
+            j->idx[k] = i + k;
+        j->m = m;
+        j->n = n;
+        j->attempt = 1;
+        j->not_before = now;
+        enqueue(w, j);
+        i += n;
+    }
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Pauses consumption while too many messages are in progress, and resumes it. */
+static void flow(worker *w)
+{
+    rd_kafka_topic_partition_list_t *list = NULL;
+
+    if (!w->paused && w->tracked >= w->max_tracked) {
+        if (rd_kafka_assignment(w->consumer, &list) == 0 && list) {
+            rd_kafka_pause_partitions(w->consumer, list);
+            w->paused = 1;
+            cf_debug("%zu messages in progress: pausing", w->tracked);
+        }
+    } else if (w->paused && w->tracked <= w->max_tracked / 2) {
+        if (rd_kafka_assignment(w->consumer, &list) == 0 && list) {
+            rd_kafka_resume_partitions(w->consumer, list);
+            w->paused = 0;
+        }
+    }
+    if (list)
+        rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* ---- start and stop ---- */
+
+static int set_all(rd_kafka_conf_t *conf, const cf_config *cfg, const char *const *pairs, char *err,
+                   size_t errsz)
+{
+    int rc;
+    for (size_t i = 0; pairs[i]; i += 2)
+        if ((rc = cf_bus_conf_set(conf, pairs[i], pairs[i + 1], err, errsz)))
+            return rc;
+    for (size_t i = 0; i < cfg->nkafka_settings; i++)
+        if ((rc = cf_bus_conf_set(conf, cfg->kafka_settings[i].key, cfg->kafka_settings[i].value,
+                                  err, errsz)))
+            return rc;
+    return 0;
+}
+
+static int start_kafka(worker *w, const cf_config *cfg, const char *client, char *err, size_t errsz)
+{
+    const char *const producer_conf[] = {"enable.idempotence", "true", "linger.ms", "5",
+                                         "client.id",          client, NULL};
+    const char *const consumer_conf[] = {"group.id",
+                                         w->group,
+                                         "enable.auto.commit",
+                                         "false",
+                                         "enable.auto.offset.store",
+                                         "false",
+                                         "auto.offset.reset",
+                                         "earliest",
+                                         "session.timeout.ms",
+                                         "10000",
+                                         "client.id",
+                                         client,
+                                         NULL};
+    rd_kafka_topic_partition_list_t *topics;
+    rd_kafka_conf_t *conf;
+    char why[512];
+    int rc;
+
+    if (!(conf = cf_bus_conf_new(cfg->kafka, err, errsz)))
+        return CF_EINVAL;
+    if ((rc = set_all(conf, cfg, producer_conf, err, errsz))) {
+        rd_kafka_conf_destroy(conf);
+        return rc;
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_opaque(conf, w);
+    if (!(w->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why))) {
+        rd_kafka_conf_destroy(conf);
+        return cf_errf(err, errsz, CF_EKAFKA, "creating the Kafka producer: %s", why);
+    }
+    /* The engine creates the task topics too; whoever comes first makes it. */
+    if ((rc = cf_bus_create_topic(w->producer, w->t_tasks, TOPIC_PARTITIONS, 15000, err, errsz)))
+        return rc;
+
+    if (!(conf = cf_bus_conf_new(cfg->kafka, err, errsz)))
+        return CF_EINVAL;
+    if ((rc = set_all(conf, cfg, consumer_conf, err, errsz))) {
+        rd_kafka_conf_destroy(conf);
+        return rc;
+    }
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_opaque(conf, w);
+    if (!(w->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why))) {
+        rd_kafka_conf_destroy(conf);
+        return cf_errf(err, errsz, CF_EKAFKA, "creating the Kafka consumer: %s", why);
+    }
+    rd_kafka_poll_set_consumer(w->consumer);
+    topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, w->t_tasks, RD_KAFKA_PARTITION_UA);
+    rc = rd_kafka_subscribe(w->consumer, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (rc)
+        return cf_errf(err, errsz, CF_EKAFKA, "subscribing to %s: %s", w->t_tasks,
+                       rd_kafka_err2str((rd_kafka_resp_err_t)rc));
+    return 0;
+}
+
+static int start_pool(worker *w, char *err, size_t errsz)
+{
+    w->threads = calloc((size_t)w->set.concurrency, sizeof *w->threads);
+    if (!w->threads)
+        return cf_errf(err, errsz, CF_ENOMEM, "out of memory");
+    for (int i = 0; i < w->set.concurrency; i++) {
+        if (pthread_create(&w->threads[i], NULL, thread_main, w) != 0)
+            return cf_errf(err, errsz, CF_ENOMEM, "cannot start handler thread %d", i + 1);
+        w->nthreads++;
+    }
+    return 0;
+}
+
+static void stop_pool(worker *w)
+{
+    pthread_mutex_lock(&w->lock);
+    w->quit = 1;
+    pthread_cond_broadcast(&w->wake);
+    pthread_mutex_unlock(&w->lock);
+    for (int i = 0; i < w->nthreads; i++)
+        pthread_join(w->threads[i], NULL);
+    w->nthreads = 0;
+}
+
+/* Whether nothing is queued, running, waiting in the inbox or waiting for Kafka. */
+static int quiet(worker *w)
+{
+    int q;
+    pthread_mutex_lock(&w->lock);
+    q = !w->queue && !w->running && !w->inbox;
+    pthread_mutex_unlock(&w->lock);
+    return q && rd_kafka_outq_len(w->producer) == 0;
+}
+
+/*
+ * The graceful stop: no new work; queued tasks are dropped; running handlers
+ * get grace_ms to finish, and their results are published and committed.
+ */
+static void drain(worker *w)
+{
+    long long until = wall_ms() + w->set.grace_ms;
+    job *j, *next;
+
+    pthread_mutex_lock(&w->lock);
+    w->draining = 1;
+    for (j = w->queue, w->queue = NULL; j; j = next) {
+        next = j->next;
+        drop_job(w, j);
+    }
+    pthread_mutex_unlock(&w->lock);
+    while (!quiet(w) && wall_ms() < until && !w->fatal) {
+        serve_inbox(w);
+        rd_kafka_poll(w->producer, 10);
+        commit(w, 1);
+    }
+    /* Handlers still running are told to give up; their tasks are left uncommitted. */
+    cf_adapter_cancel(w->ctx.adapter);
+    stop_pool(w);
+    serve_inbox(w);
+    until = wall_ms() + 5000;
+    while (rd_kafka_outq_len(w->producer) > 0 && wall_ms() < until && !w->fatal)
+        rd_kafka_poll(w->producer, 10);
+    commit(w, 0);
+}
+
+static void free_all(worker *w)
+{
+    msg *m, *next;
+    job *j, *jn;
+    notice *n, *nn;
+
+    for (size_t i = 0; i < w->nparts; i++)
+        for (m = w->parts[i].head; m; m = next) {
+            next = m->next;
+            msg_free(m);
+        }
+    free(w->parts);
+    for (m = w->orphans; m; m = next) {
+        next = m->next;
+        msg_free(m);
+    }
+    for (j = w->queue; j; j = jn) {
+        jn = j->next;
+        free(j->idx);
+        free(j);
+    }
+    for (n = w->inbox; n; n = nn) {
+        nn = n->next;
+        free(n->event);
+        free(n->id);
+        free(n);
+    }
+    free(w->threads);
+}
+
+int cf_worker_run(const cf_config *cfg, const char *kind, volatile sig_atomic_t *stop, char *err,
+                  size_t errsz)
+{
+    worker w;
+    char host[64] = "localhost", client[200];
+    int rc, inited = 0;
+
+    memset(&w, 0, sizeof w);
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_cond_init(&w.wake, NULL);
+    w.inbox_tail = &w.inbox;
+    if (!(w.kind = cf_worker_kind_find(kind))) {
+        rc = cf_errf(err, errsz, CF_ENOTFOUND, "no worker kind '%s'", kind);
+        goto out;
+    }
+    if ((rc = cf_worker_settings_get(cfg, kind, &w.set, err, errsz)))
+        goto out;
+    gethostname(host, sizeof host - 1);
+    snprintf(w.t_tasks, sizeof w.t_tasks, "%s.tasks.%s", cfg->topic_prefix, kind);
+    snprintf(w.t_events, sizeof w.t_events, "%s.events", cfg->topic_prefix);
+    snprintf(w.group, sizeof w.group, "%s-worker-%s", cfg->topic_prefix, kind);
+    snprintf(w.source, sizeof w.source, "worker:%s", kind);
+    snprintf(w.by, sizeof w.by, "worker:%s:%s:%ld", kind, host, (long)getpid());
+    snprintf(client, sizeof client, "caseflow-worker-%s-%ld", kind, (long)getpid());
+    w.max_tracked = (size_t)w.set.concurrency * INFLIGHT_PER_THREAD;
+    w.rng = (unsigned long long)wall_ms() * 2654435761ULL ^ (unsigned long long)getpid();
+    if (!w.rng)
+        w.rng = 1;
+    w.ctx.cfg = cfg;
+    w.ctx.kind = w.kind->name;
+    w.ctx.seed = w.set.adapter.seed;
+    if ((rc = cf_adapter_new(&w.set.adapter, &w.ctx.adapter, err, errsz)))
+        goto out;
+    if (w.kind->init && (rc = w.kind->init(&w.ctx, err, errsz)))
+        goto out;
+    inited = 1;
+    if ((rc = start_kafka(&w, cfg, client, err, errsz)) || (rc = start_pool(&w, err, errsz)))
+        goto out;
+    cf_info("worker %s started: %s, %d thread%s, %d retr%s from %d ms, %s adapter", kind, w.t_tasks,
+            w.set.concurrency, w.set.concurrency == 1 ? "" : "s", w.set.retries,
+            w.set.retries == 1 ? "y" : "ies", w.set.backoff_ms,
+            w.set.adapter.type == CF_ADAPTER_HTTP ? "HTTP" : "simulator");
+
+    while (!*stop && !w.fatal) {
+        rd_kafka_message_t *km;
+        flow(&w);
+        km = rd_kafka_consumer_poll(w.consumer, 10);
+        if (km) {
+            if (!km->err)
+                take(&w, km);
+            else if (km->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                cf_warn("consuming %s: %s", w.t_tasks, rd_kafka_message_errstr(km));
+            rd_kafka_message_destroy(km);
+        }
+        serve_inbox(&w);
+        rd_kafka_poll(w.producer, 0);
+        commit(&w, 1);
+    }
+    cf_info("stopping: finishing the tasks in progress (up to %d ms)", w.set.grace_ms);
+    drain(&w);
+    rc = w.fatal ? cf_errf(err, errsz, CF_EKAFKA, "stopped on a Kafka failure") : 0;
+out:
+    if (w.nthreads)
+        stop_pool(&w);
+    if (w.consumer) {
+        /* Revokes the partitions: the rebalance callback commits what is finished. */
+        rd_kafka_consumer_close(w.consumer);
+        rd_kafka_destroy(w.consumer);
+    }
+    if (w.producer) {
+        rd_kafka_flush(w.producer, 2000);
+        /* Messages still unconfirmed are purged: their delivery reports come now, while the
+         * messages they point to still exist; their tasks stay uncommitted. */
+        rd_kafka_purge(w.producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        w.fatal = 1; /* no sending again from the delivery reports of purged messages */
+        rd_kafka_poll(w.producer, 0);
+        rd_kafka_destroy(w.producer);
+    }
+    if (w.kind)
+        cf_info("worker %s stopped: %lld messages, %lld tasks done, %lld failed, %lld retries, "
+                "%lld abandoned",
+                kind, w.n_messages, w.n_done, w.n_failed, w.n_retried, w.n_dropped);
+    if (inited && w.kind->fini)
+        w.kind->fini(&w.ctx);
+    cf_adapter_free(w.ctx.adapter);
+    free_all(&w);
+    pthread_mutex_destroy(&w.lock);
+    pthread_cond_destroy(&w.wake);
+    return rc;
+}

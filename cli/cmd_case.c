@@ -157,7 +157,9 @@ static json_t *lag(const cf_config *cfg, json_t *offsets)
     size_t i;
     json_t *o;
     long long total = 0;
+    char topic[160];
 
+    snprintf(topic, sizeof topic, "%s.events", cfg->topic_prefix);
     if (!conf)
         return out;
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
@@ -169,7 +171,7 @@ static json_t *lag(const cf_config *cfg, json_t *offsets)
         int64_t low = 0, high = 0;
         int32_t p = (int32_t)json_integer_value(json_object_get(o, "partition"));
         long long next = json_integer_value(json_object_get(o, "next_offset"));
-        if (rd_kafka_query_watermark_offsets(rk, "caseflow.events", p, &low, &high, 5000) != 0)
+        if (rd_kafka_query_watermark_offsets(rk, topic, p, &low, &high, 5000) != 0)
             continue;
         {
             char key[16];
@@ -186,6 +188,7 @@ static json_t *lag(const cf_config *cfg, json_t *offsets)
 
 int cf_cmd_stats(int argc, char **argv)
 {
+    char events_topic[160];
     int as_json = 0, rc = 1;
     cf_config cfg;
     PGconn *db;
@@ -207,6 +210,7 @@ int cf_cmd_stats(int argc, char **argv)
     }
     if (!(db = connect_from_env(&cfg, "caseflow stats")))
         goto out;
+    snprintf(events_topic, sizeof events_topic, "%s.events", cfg.topic_prefix);
     s = query_json(
         db,
         "select json_build_object("
@@ -224,9 +228,9 @@ int cf_cmd_stats(int argc, char **argv)
         "'clock', (select json_build_object('mode', mode, 'now', now) from engine_clock), "
         "'offsets', coalesce((select json_agg(json_build_object('partition', partition, "
         "'next_offset', next_offset, 'generation', generation, 'owner', owner) order by "
-        "partition) from consumer_offsets where topic = 'caseflow.events' and group_id = $1), "
+        "partition) from consumer_offsets where topic = $2 and group_id = $1), "
         "'[]'::json))",
-        1, (const char *[]){cfg.group}, "caseflow stats");
+        2, (const char *[]){cfg.group, events_topic}, "caseflow stats");
     if (!s)
         goto out;
     json_object_set_new(s, "lag", lag(&cfg, json_object_get(s, "offsets")));

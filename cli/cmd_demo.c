@@ -102,7 +102,7 @@ static void clock_to(demo *d, cf_time t)
     time_text(d, t, when, sizeof when);
     snprintf(id, sizeof id, "demo-clock-%lld", (long long)t);
     send_event(d, json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "id", id, "type", "clock.advance",
-                            "case", "clock", "time", when, "source", "demo", "data", "to", when));
+                            "case", "-", "time", when, "source", "demo", "data", "to", when));
 }
 
 static long long count(demo *d, const char *sql, int n, const char *const *p)
@@ -228,7 +228,8 @@ static json_t *decide(demo *d, const char *kind, const char *case_no, json_t *da
     return json_object();
 }
 
-/* Works through every open staff task created before now, as the posts would in a day. */
+/* Works through the open staff tasks whose due date is near, as the posts would in a day: a task
+ * due today is done today, a report due in four weeks is done shortly before then. */
 static void staff_day(demo *d, cf_time now)
 {
     char when[64], err[512];
@@ -241,7 +242,8 @@ static void staff_day(demo *d, cf_time now)
                         "c.body -> 'data', c.state, extract(epoch from ($1::timestamptz - "
                         "t.created_at)) / 86400 from tasks t join cases c using (case_no) where "
                         "not t.worker and t.status in ('open', 'claimed') and t.created_at <= "
-                        "$1::timestamptz order by t.created_at, t.task_id",
+                        "$1::timestamptz and (t.due_at is null or t.due_at <= $1::timestamptz + "
+                        "interval '2 days') order by t.created_at, t.task_id",
                         1, p, err, sizeof err);
     if (!res) {
         fprintf(stderr, "caseflow demo: reading the queues: %s\n", err);

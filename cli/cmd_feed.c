@@ -26,7 +26,7 @@
 #include "core/feedgen.h"
 #include "core/schema.h"
 
-#define DEFAULT_TOPIC "caseflow.events"
+#define DEFAULT_TOPIC "<prefix>.events"
 /* Longer lines are refused: Kafka's default message.max.bytes is about 1 MB. */
 #define MAX_LINE (1024 * 1024)
 /* Lines between progress reports on a log (non-tty) stderr, and on a terminal. */
@@ -309,6 +309,7 @@ out:
 typedef struct feed {
     const char *name; /* the input's name in messages */
     const char *topic;
+    char topic_buf[160]; /* <prefix>.events when no --topic is given */
     cf_schema_set *schemas;
     const cf_schema *envelope;
     rd_kafka_t *rk;        /* NULL in a dry run */
@@ -618,6 +619,11 @@ static int send_feed(const options *o)
         if (crc != 0) {
             fprintf(stderr, "caseflow feed: %s\n", err);
             goto out;
+        }
+        /* Without --topic: the events topic of the configured prefix, as the engine reads it. */
+        if (!o->topic) {
+            snprintf(F.topic_buf, sizeof F.topic_buf, "%s.events", cfg.topic_prefix);
+            F.topic = F.topic_buf;
         }
         if (connect_kafka(&F, &cfg) != 0)
             goto out;

@@ -223,8 +223,7 @@ static const char SQL_CHART[] =
 typedef struct opts {
     int json;
     const char *svg;
-    const char *since, *until; /* as given */
-    long ledger_rows;          /* entries shown per ledger in text; -1: all */
+    long ledger_rows; /* entries shown per ledger in text; -1: all */
 } opts;
 
 /* The workflow definitions, for titles only; any of them may be missing. */
@@ -376,11 +375,15 @@ static int period_bound(const char *opt, const char *v, int until, char *out, si
     cf_time t;
 
     if (sscanf(v, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && strlen(v) == 10) {
-        struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d + (until ? 1 : 0)};
+        struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};
         time_t s = timegm(&tm);
         struct tm back;
-        if (m < 1 || m > 12 || d < 1 || d > 31 || s == (time_t)-1 || !gmtime_r(&s, &back))
+        /* A day that does not exist (02-30) comes back as another one. */
+        if (s == (time_t)-1 || !gmtime_r(&s, &back) || back.tm_year != y - 1900 ||
+            back.tm_mon != m - 1 || back.tm_mday != d)
             goto bad;
+        s += until ? 86400 : 0;
+        gmtime_r(&s, &back);
         snprintf(out, n, "%04d-%02d-%02d", back.tm_year + 1900, back.tm_mon + 1, back.tm_mday);
         return 0;
     }
@@ -789,7 +792,7 @@ static void print_ledgers(const json_t *r, long rows)
                 used += (size_t)snprintf(methods + used, sizeof methods - used, "%s%s %lld",
                                          used ? ", " : "", str(x, "close_method"), num(x, "cases"));
         }
-        printf("\n  %s 台账 ledger: %lld cases 件 (batch 批次 %s): %s\n", str(m, "month"),
+        printf("\n  %s 台账 ledger — 件数 cases %lld — 批次 batch %s — %s\n", str(m, "month"),
                num(m, "cases"),
                when(json_string_value(json_array_get(json_object_get(m, "dispatched"), 0)), d,
                     sizeof d),
@@ -858,7 +861,7 @@ static void print_text(const json_t *r, long ledger_rows)
            str(clock, "mode") && strcmp(str(clock, "mode"), "simulated") == 0 ? "simulated 模拟"
                                                                               : "real 实时");
     if (str(period, "since") || str(period, "until"))
-        printf("  统计区间 period: %s – %s (before)\n",
+        printf("  统计区间 period: from %s up to %s (exclusive)\n",
                str(period, "since") ? when(str(period, "since"), a, sizeof a) : "…",
                str(period, "until") ? when(str(period, "until"), b, sizeof b) : "…");
     else
@@ -878,6 +881,37 @@ static void print_text(const json_t *r, long ledger_rows)
 }
 
 /* ---- the chart ---- */
+
+/*
+ * The colour of each state of the court's workflow in the chart, the same in every report: the
+ * bands that grow large (execution, closed, archived) get the strongest colours.  A state not
+ * named here takes the palette's colour of its place in its workflow.
+ */
+static const char *state_color(const labels *l, const char *workflow, const char *state)
+{
+    static const char *const colors[][2] = {
+        {"filed", "#9c755f"},
+        {"intake", "#ff9da7"},
+        {"correction", "#d37295"},
+        {"special_review", "#b07aa1"},
+        {"assigned", "#bab0ac"},
+        {"notices", "#edc948"},
+        {"queries", "#76b7b2"},
+        {"execution", "#59a14f"},
+        {"withdrawal_review", "#f28e2b"},
+        {"closed", "#e15759"},
+        {"terminated_watch", "#499894"},
+        {"archived", "#4e79a7"},
+    };
+    const cf_workflow *wf = find_wf(l, workflow);
+    int i = wf ? cf_workflow_state_index(wf, state) : -1;
+
+    if (strcmp(workflow, CHART_WORKFLOW) == 0)
+        for (size_t k = 0; k < sizeof colors / sizeof *colors; k++)
+            if (strcmp(colors[k][0], state) == 0)
+                return colors[k][1];
+    return i >= 0 ? cf_svg_color((size_t)i) : NULL;
+}
 
 /* FILE.svg's picture as FILE.png (FILE.png when FILE has another ending). */
 static void png_path(const char *svg, char *out, size_t n)
@@ -921,6 +955,7 @@ static int write_chart(const json_t *r, const labels *l, const char *path)
         label[s] = strdup(buf);
         series[s].name = str(st, "state");
         series[s].label = label[s];
+        series[s].color = state_color(l, str(chart, "workflow"), str(st, "state"));
         series[s].values = values + s * nd;
     }
     /* Stacked as a flow: the states a case reaches last at the bottom, so that the bands that
@@ -997,7 +1032,7 @@ int cf_cmd_report(int argc, char **argv)
     labels l = {0};
     PGconn *db = NULL;
     json_t *r = NULL;
-    int rc = 1, loaded = 0;
+    int rc = 1;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -1027,7 +1062,6 @@ int cf_cmd_report(int argc, char **argv)
             return 2;
         }
     }
-    loaded = 1;
     if (cf_config_load(&cfg, getenv("CASEFLOW_CONFIG"), err, sizeof err) != 0) {
         fprintf(stderr, "caseflow report: %s\n", err);
         goto out;
@@ -1057,7 +1091,6 @@ out:
     labels_free(&l);
     if (db)
         PQfinish(db);
-    if (loaded)
-        cf_config_free(&cfg);
+    cf_config_free(&cfg);
     return rc;
 }

@@ -13,22 +13,29 @@
 
 extern char **environ;
 
-/* The page and the plot inside it, in SVG user units (pixels at 96 dpi). */
+/* The page and the plot inside it, in SVG user units (pixels at 96 dpi); the legend's column to
+ * the right of the plot is as wide as its longest label. */
 enum {
-    WIDTH = 1120,
+    PLOT_WIDTH = 780,
     HEIGHT = 640,
     PLOT_LEFT = 76,
     PLOT_TOP = 92,
-    PLOT_RIGHT = WIDTH - 290,
+    PLOT_RIGHT = PLOT_LEFT + PLOT_WIDTH,
     PLOT_BOTTOM = HEIGHT - 78,
-    LEGEND_LEFT = WIDTH - 266,
+    LEGEND_LEFT = PLOT_RIGHT + 24,
     LEGEND_ROW = 24,
+    LEGEND_FONT = 13,
 };
 
 /* Tableau's 10 colours and two more: distinct for neighbouring bands, readable in print. */
 static const char *const palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2",
                                       "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
                                       "#9c755f", "#bab0ac", "#86bcb6", "#d37295"};
+
+const char *cf_svg_color(size_t i)
+{
+    return palette[i % (sizeof palette / sizeof *palette)];
+}
 
 static void text(FILE *out, const char *s)
 {
@@ -154,7 +161,7 @@ static void areas(FILE *out, const cf_svg_chart *c, const long long *below, long
                  "stroke-linejoin=\"round\">\n");
     for (size_t s = 0; s < c->nseries; s++) {
         const cf_svg_series *se = &c->series[s];
-        const char *color = se->color ? se->color : palette[s % (sizeof palette / sizeof *palette)];
+        const char *color = se->color ? se->color : cf_svg_color(s);
         const long long *base = s == 0 ? below : above;
         long long *upper = malloc(c->ndays * sizeof *upper);
         if (!upper)
@@ -187,12 +194,12 @@ static void areas(FILE *out, const cf_svg_chart *c, const long long *below, long
 
 static void legend(FILE *out, const cf_svg_chart *c)
 {
-    fprintf(out, "<g class=\"legend\" font-size=\"13\" fill=\"#222\">\n");
+    fprintf(out, "<g class=\"legend\" font-size=\"%d\" fill=\"#222\">\n", LEGEND_FONT);
     /* Top to bottom as the bands are stacked, so that the legend reads like the picture. */
     for (size_t k = 0; k < c->nseries; k++) {
         size_t s = c->nseries - 1 - k;
         const cf_svg_series *se = &c->series[s];
-        const char *color = se->color ? se->color : palette[s % (sizeof palette / sizeof *palette)];
+        const char *color = se->color ? se->color : cf_svg_color(s);
         int y = PLOT_TOP + (int)k * LEGEND_ROW;
         fprintf(out, "<rect x=\"%d\" y=\"%d\" width=\"16\" height=\"16\" rx=\"2\" fill=\"%s\"/>\n",
                 LEGEND_LEFT, y, color);
@@ -203,17 +210,44 @@ static void legend(FILE *out, const cf_svg_chart *c)
     fprintf(out, "</g>\n");
 }
 
+/* About how wide `s` is set at `size` pixels: a CJK character is one em, others about half. */
+static double text_width(const char *s, double size)
+{
+    double w = 0;
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+        if (*p < 0x80)
+            w += 0.56 * size;
+        else if ((*p & 0xC0) != 0x80)
+            w += size;
+    }
+    return w;
+}
+
+/* The page's width: the plot, then the legend's column. */
+static int page_width(const cf_svg_chart *c)
+{
+    double legend = 0;
+    for (size_t s = 0; s < c->nseries; s++) {
+        const char *label = c->series[s].label ? c->series[s].label : c->series[s].name;
+        double w = text_width(label, LEGEND_FONT);
+        if (w > legend)
+            legend = w;
+    }
+    return LEGEND_LEFT + 24 + (int)legend + 24;
+}
+
 int cf_svg_stacked_area(FILE *out, const cf_svg_chart *c)
 {
     long long max = 0, top, step, *below = NULL, *above = NULL;
+    int width = page_width(c);
 
     fprintf(out,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
             "viewBox=\"0 0 %d %d\" font-family=\"Noto Sans CJK SC, sans-serif\">\n",
-            WIDTH, HEIGHT, WIDTH, HEIGHT);
+            width, HEIGHT, width, HEIGHT);
     fprintf(out, "<title>");
     text(out, c->title);
-    fprintf(out, "</title>\n<rect width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", WIDTH, HEIGHT);
+    fprintf(out, "</title>\n<rect width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", width, HEIGHT);
     fprintf(out, "<text x=\"%d\" y=\"38\" font-size=\"21\" font-weight=\"bold\" fill=\"#111\">",
             PLOT_LEFT - 50);
     text(out, c->title);

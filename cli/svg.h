@@ -31,6 +31,9 @@ typedef struct cf_svg_chart {
     size_t nseries;
 } cf_svg_chart;
 
+/* The palette's colour `i` (any i: the palette repeats), as a CSS colour. */
+const char *cf_svg_color(size_t i);
+
 /*
  * Writes `c` as a stacked area chart to `out`: one <path class="area"> per series, in series
  * order.  A chart without days says so in place of the plot.  Returns 0, or CF_EIO when writing

@@ -49,7 +49,7 @@ static int fire_timers(cf_engine *e, char *err, size_t errsz)
 {
     char now[64], limit[16], why[512], suffix[16];
     const char *zone = cf_calendar_zone(e->reg->wf[0]->calendar);
-    const char *p[4] = {now, limit, zone, suffix};
+    const char *p[5] = {now, limit, zone, suffix, e->t_events};
     PGresult *res;
     int off = e->offset_min < 0 ? -e->offset_min : e->offset_min;
 
@@ -67,12 +67,12 @@ static int fire_timers(cf_engine *e, char *err, size_t errsz)
         "name, due_at), ev as (select case_no, name, to_char(due_at at time zone $3, "
         "'YYYY-MM-DD\"T\"HH24:MI:SS') || $4 as due, 'timer:' || case_no "
         "|| ':' || name || ':' || (extract(epoch from due_at) * 1000)::bigint as id from due) "
-        "insert into outbox (topic, key, msg_id, payload) select 'caseflow.events', case_no, id, "
+        "insert into outbox (topic, key, msg_id, payload) select $5, case_no, id, "
         "convert_to(json_build_object('id', id, 'type', 'timer.fired', 'case', case_no, 'time', "
         "due, 'source', 'engine', 'data', json_build_object('timer', name, 'due', due))::text, "
         "'UTF8') from ev order by due returning id, topic, key, msg_id, convert_from(payload, "
         "'UTF8')",
-        4, p, why, sizeof why);
+        5, p, why, sizeof why);
     if (!res)
         return cf_errf(err, errsz, CF_EDB, "firing timers: %s", why);
     if (PQntuples(res) > 0)

@@ -22,10 +22,12 @@
 
 struct cf_adapter;
 
-typedef struct cf_task {                                   /* one task as the engine published it */
+/* One task as the engine published it. */
+typedef struct cf_task {
     const char *task_id, *case_no, *kind, *activity, *due; /* due may be NULL */
-    const json_t *params,
-        *data; /* data: the case's data (parties, amounts...) — personal: never log it unmasked */
+    /* params: the task's; data: the case's data (parties, amounts...) — personal: never log it
+     * unmasked.  Either is NULL when the message holds no object for it. */
+    const json_t *params, *data;
     int attempt; /* 1 for the first try */
 } cf_task;
 

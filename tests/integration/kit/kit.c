@@ -51,6 +51,39 @@ static void with_dbname(const char *uri, const char *db, char *out, size_t n)
     snprintf(out, n, "%.*s/%s%s", (int)(slash - uri), uri, db, q ? q : "");
 }
 
+/*
+ * The engines and workers a test started.  A test that fails stops half-way (cmocka returns from
+ * it), so whatever it left running is killed when the process exits: a failed run must not leave
+ * processes behind that keep a database connection and retry forever.
+ */
+static pid_t children[256];
+static size_t nchildren;
+
+static void kill_children(void)
+{
+    for (size_t i = 0; i < nchildren; i++)
+        if (children[i] > 0 && kill(children[i], SIGKILL) == 0)
+            waitpid(children[i], NULL, 0);
+}
+
+static void remember(pid_t pid)
+{
+    static int registered;
+    if (!registered) {
+        atexit(kill_children);
+        registered = 1;
+    }
+    if (nchildren < sizeof children / sizeof children[0])
+        children[nchildren++] = pid;
+}
+
+static void forget(pid_t pid)
+{
+    for (size_t i = 0; i < nchildren; i++)
+        if (children[i] == pid)
+            children[i] = 0;
+}
+
 void kit_init(kit *k, const char *name)
 {
     char err[512], dbname[96], sql[256];
@@ -151,6 +184,7 @@ pid_t kit_engine_start(kit *k, const char *const *extra)
         fprintf(stderr, "exec %s: %s\n", k->bin, strerror(errno));
         _exit(127);
     }
+    remember(pid);
     return pid;
 }
 
@@ -190,11 +224,13 @@ pid_t kit_worker_start(kit *k, const char *kind, const char *const *extra)
         fprintf(stderr, "exec %s: %s\n", k->bin, strerror(errno));
         _exit(127);
     }
+    remember(pid);
     return pid;
 }
 
 int kit_engine_stop(kit *k, pid_t pid, int sig)
 {
+    forget(pid);
     int status = 0;
     (void)k;
     kill(pid, sig);

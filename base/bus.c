@@ -20,6 +20,24 @@ rd_kafka_conf_t *cf_bus_conf_new(const char *brokers, char *err, size_t errsz)
     return conf;
 }
 
+rd_kafka_conf_t *cf_bus_conf_for(const cf_config *cfg, const char *const *pairs, char *err,
+                                 size_t errsz)
+{
+    rd_kafka_conf_t *conf = cf_bus_conf_new(cfg->kafka, err, errsz);
+
+    for (size_t i = 0; conf && pairs && pairs[i]; i += 2)
+        if (cf_bus_conf_set(conf, pairs[i], pairs[i + 1], err, errsz) != 0)
+            goto fail;
+    for (size_t i = 0; conf && i < cfg->nkafka_settings; i++)
+        if (cf_bus_conf_set(conf, cfg->kafka_settings[i].key, cfg->kafka_settings[i].value, err,
+                            errsz) != 0)
+            goto fail;
+    return conf;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
 int cf_bus_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
                     size_t errsz)
 {

@@ -8,6 +8,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "config.h"
 #include "err.h"
 
 /*
@@ -16,6 +17,15 @@
  * rd_kafka_new (which takes it over on success).
  */
 rd_kafka_conf_t *cf_bus_conf_new(const char *brokers, char *err, size_t errsz);
+
+/*
+ * Returns a configuration for a client of caseflow's cluster: bootstrap.servers
+ * from `cfg`, then the `pairs` (name, value, name, value, ..., NULL: what this
+ * client needs), then the deployment's kafka.settings, which come last so that
+ * TLS, SASL or timeouts apply unchanged.  NULL with the reason in `err`.
+ */
+rd_kafka_conf_t *cf_bus_conf_for(const cf_config *cfg, const char *const *pairs, char *err,
+                                 size_t errsz);
 
 /* Sets one librdkafka property; returns 0, or CF_EINVAL naming the property and why. */
 int cf_bus_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,

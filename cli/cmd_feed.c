@@ -507,22 +507,15 @@ static int produce(feed *F, const char *text, size_t len, const char *key)
 static int connect_kafka(feed *F, const cf_config *cfg)
 {
     char err[1024], why[512];
-    rd_kafka_conf_t *conf = cf_bus_conf_new(cfg->kafka, err, sizeof err);
+    static const char *const pairs[] = {"enable.idempotence", "true",          "acks", "all",
+                                        "client.id",          "caseflow-feed", NULL};
+    rd_kafka_conf_t *conf = cf_bus_conf_for(cfg, pairs, err, sizeof err);
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t kerr;
     int rc;
 
     if (!conf)
         goto fail;
-    if (cf_bus_conf_set(conf, "enable.idempotence", "true", err, sizeof err) != 0 ||
-        cf_bus_conf_set(conf, "acks", "all", err, sizeof err) != 0 ||
-        cf_bus_conf_set(conf, "client.id", "caseflow-feed", err, sizeof err) != 0)
-        goto fail;
-    /* kafka.settings come last: a deployment's TLS, SASL or timeouts apply unchanged. */
-    for (size_t i = 0; i < cfg->nkafka_settings; i++)
-        if (cf_bus_conf_set(conf, cfg->kafka_settings[i].key, cfg->kafka_settings[i].value, err,
-                            sizeof err) != 0)
-            goto fail;
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_opaque(conf, F);

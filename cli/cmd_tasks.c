@@ -467,7 +467,10 @@ static int produce(const cf_config *cfg, const char *topic, const json_t *event,
     const char *id = json_string_value(json_object_get(event, "id"));
     const char *key = json_string_value(json_object_get(event, "case"));
     char *text = json_dumps(event, JSON_COMPACT);
-    rd_kafka_conf_t *conf = cf_bus_conf_new(cfg->kafka, err, sizeof err);
+    static const char *const pairs[] = {
+        "enable.idempotence", "true",  "acks", "all", "client.id", "caseflow-tasks",
+        "message.timeout.ms", "15000", NULL};
+    rd_kafka_conf_t *conf = cf_bus_conf_for(cfg, pairs, err, sizeof err);
     rd_kafka_resp_err_t delivery = RD_KAFKA_RESP_ERR_NO_ERROR;
     rd_kafka_error_t *kerr = NULL;
     rd_kafka_t *rk = NULL;
@@ -476,15 +479,6 @@ static int produce(const cf_config *cfg, const char *topic, const json_t *event,
 
     if (!text || !conf)
         goto out;
-    if (cf_bus_conf_set(conf, "enable.idempotence", "true", err, sizeof err) != 0 ||
-        cf_bus_conf_set(conf, "acks", "all", err, sizeof err) != 0 ||
-        cf_bus_conf_set(conf, "client.id", "caseflow-tasks", err, sizeof err) != 0 ||
-        cf_bus_conf_set(conf, "message.timeout.ms", "15000", err, sizeof err) != 0)
-        goto out;
-    for (size_t i = 0; i < cfg->nkafka_settings; i++)
-        if (cf_bus_conf_set(conf, cfg->kafka_settings[i].key, cfg->kafka_settings[i].value, err,
-                            sizeof err) != 0)
-            goto out;
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, &delivery);
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);

@@ -749,31 +749,17 @@ static int init_consumer(cf_engine *e, char *err, size_t errsz)
 {
     char why[512];
     rd_kafka_topic_partition_list_t *topics;
-    rd_kafka_conf_t *conf = cf_bus_conf_new(e->cfg->kafka, err, errsz);
+    const char *pairs[] = {"group.id", e->cfg->group, "enable.auto.commit", "false",
+                           "enable.auto.offset.store", "false", "auto.offset.reset", "earliest",
+                           "session.timeout.ms", "10000", "client.id", e->owner,
+                           /* Static membership when the engine has a stable name. */
+                           e->cfg->instance && *e->cfg->instance ? "group.instance.id" : NULL,
+                           e->cfg->instance, NULL};
+    rd_kafka_conf_t *conf = cf_bus_conf_for(e->cfg, pairs, err, errsz);
     int rc;
 
     if (!conf)
         return CF_EINVAL;
-    if ((rc = cf_bus_conf_set(conf, "group.id", e->cfg->group, err, errsz)) ||
-        (rc = cf_bus_conf_set(conf, "enable.auto.commit", "false", err, errsz)) ||
-        (rc = cf_bus_conf_set(conf, "enable.auto.offset.store", "false", err, errsz)) ||
-        (rc = cf_bus_conf_set(conf, "auto.offset.reset", "earliest", err, errsz)) ||
-        (rc = cf_bus_conf_set(conf, "session.timeout.ms", "10000", err, errsz)) ||
-        (rc = cf_bus_conf_set(conf, "client.id", e->owner, err, errsz))) {
-        rd_kafka_conf_destroy(conf);
-        return rc;
-    }
-    for (size_t i = 0; i < e->cfg->nkafka_settings; i++)
-        if ((rc = cf_bus_conf_set(conf, e->cfg->kafka_settings[i].key,
-                                  e->cfg->kafka_settings[i].value, err, errsz))) {
-            rd_kafka_conf_destroy(conf);
-            return rc;
-        }
-    if (e->cfg->instance && *e->cfg->instance &&
-        (rc = cf_bus_conf_set(conf, "group.instance.id", e->cfg->instance, err, errsz))) {
-        rd_kafka_conf_destroy(conf);
-        return rc;
-    }
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_opaque(conf, e);
     e->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);

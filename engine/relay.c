@@ -57,23 +57,12 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 int cf_relay_init(cf_engine *e, char *err, size_t errsz)
 {
     char why[512];
-    rd_kafka_conf_t *conf = cf_bus_conf_new(e->cfg->kafka, err, errsz);
-    int rc;
+    static const char *const pairs[] = {"enable.idempotence", "true", "linger.ms", "5", "client.id",
+                                        "caseflow-engine",    NULL};
+    rd_kafka_conf_t *conf = cf_bus_conf_for(e->cfg, pairs, err, errsz);
 
     if (!conf)
         return CF_EINVAL;
-    if ((rc = cf_bus_conf_set(conf, "enable.idempotence", "true", err, errsz)) ||
-        (rc = cf_bus_conf_set(conf, "linger.ms", "5", err, errsz)) ||
-        (rc = cf_bus_conf_set(conf, "client.id", "caseflow-engine", err, errsz))) {
-        rd_kafka_conf_destroy(conf);
-        return rc;
-    }
-    for (size_t i = 0; i < e->cfg->nkafka_settings; i++)
-        if ((rc = cf_bus_conf_set(conf, e->cfg->kafka_settings[i].key,
-                                  e->cfg->kafka_settings[i].value, err, errsz))) {
-            rd_kafka_conf_destroy(conf);
-            return rc;
-        }
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, e);
     e->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);

@@ -765,20 +765,6 @@ static void flow(worker *w)
 
 /* ---- start and stop ---- */
 
-static int set_all(rd_kafka_conf_t *conf, const cf_config *cfg, const char *const *pairs, char *err,
-                   size_t errsz)
-{
-    int rc;
-    for (size_t i = 0; pairs[i]; i += 2)
-        if ((rc = cf_bus_conf_set(conf, pairs[i], pairs[i + 1], err, errsz)))
-            return rc;
-    for (size_t i = 0; i < cfg->nkafka_settings; i++)
-        if ((rc = cf_bus_conf_set(conf, cfg->kafka_settings[i].key, cfg->kafka_settings[i].value,
-                                  err, errsz)))
-            return rc;
-    return 0;
-}
-
 static int start_kafka(worker *w, const cf_config *cfg, const char *client, char *err, size_t errsz)
 {
     const char *const producer_conf[] = {"enable.idempotence", "true", "linger.ms", "5",
@@ -801,12 +787,8 @@ static int start_kafka(worker *w, const cf_config *cfg, const char *client, char
     char why[512];
     int rc;
 
-    if (!(conf = cf_bus_conf_new(cfg->kafka, err, errsz)))
+    if (!(conf = cf_bus_conf_for(cfg, producer_conf, err, errsz)))
         return CF_EINVAL;
-    if ((rc = set_all(conf, cfg, producer_conf, err, errsz))) {
-        rd_kafka_conf_destroy(conf);
-        return rc;
-    }
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, w);
     if (!(w->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why))) {
@@ -817,12 +799,8 @@ static int start_kafka(worker *w, const cf_config *cfg, const char *client, char
     if ((rc = cf_bus_create_topic(w->producer, w->t_tasks, TOPIC_PARTITIONS, 15000, err, errsz)))
         return rc;
 
-    if (!(conf = cf_bus_conf_new(cfg->kafka, err, errsz)))
+    if (!(conf = cf_bus_conf_for(cfg, consumer_conf, err, errsz)))
         return CF_EINVAL;
-    if ((rc = set_all(conf, cfg, consumer_conf, err, errsz))) {
-        rd_kafka_conf_destroy(conf);
-        return rc;
-    }
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_opaque(conf, w);
     if (!(w->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why))) {

@@ -225,11 +225,13 @@ static void latency(kit *k, int rate, int seconds)
     char topic[200];
     int n = rate * seconds, got = 0;
     double *lat = calloc((size_t)n, sizeof *lat);
+    char prefix[32];
     pid_t engine;
     json_t *msgs;
     size_t i;
     json_t *m;
 
+    snprintf(prefix, sizeof prefix, "lat%d-", rate);
     engine =
         kit_engine_start(k, (const char *const[]){"CASEFLOW_LOG_LEVEL=warn", "CASEFLOW_CLOCK=real",
                                                   "CASEFLOW_BATCH_MS=5", NULL});
@@ -241,8 +243,9 @@ static void latency(kit *k, int rate, int seconds)
             /* Paced: event i leaves at start + i / rate. */
             while (now_s() < start + (double)i2 / rate)
                 kit_sleep_ms(1);
-            snprintf(case_no, sizeof case_no, "(2026)豫0381执%d号", 500000 + i2);
-            snprintf(id, sizeof id, "lat-%d", i2);
+            /* Each run its own cases and ids, so that a second run is not dropped as duplicates. */
+            snprintf(case_no, sizeof case_no, "(2026)豫0381执%d号", 500000 + rate * 100 + i2);
+            snprintf(id, sizeof id, "%s%d", prefix, i2);
             cf_time_format(wall_ms(), 480, when, sizeof when);
             kit_send_json(k, kit_filed(case_no, id, when));
         }
@@ -258,7 +261,7 @@ static void latency(kit *k, int rate, int seconds)
         const char *event = json_string_value(json_object_get(v, "event_id"));
         cf_time t;
         long long ts = json_integer_value(json_object_get(m, "timestamp"));
-        if (!event || strncmp(event, "lat-", 4) != 0 || got >= n)
+        if (!event || strncmp(event, prefix, strlen(prefix)) != 0 || got >= n)
             continue;
         if (cf_time_parse(json_string_value(json_object_get(v, "time")), &t) != 0 || ts <= 0)
             continue;
@@ -291,6 +294,7 @@ int main(int argc, char **argv)
     if (b > 0)
         printf("ratio:    engine / baseline = %.2f (target >= 0.5)\n", e / b);
     latency(&k, 2000, 10);
+    latency(&k, 500, 10);
     kit_done(&k);
     return 0;
 }

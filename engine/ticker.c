@@ -13,7 +13,7 @@
 #include "engine/internal.h"
 
 /* At most this many timers or batch occurrences per tick, so that a tick stays short. */
-enum { TIMERS_PER_TICK = 2000, OCCURRENCES_PER_TICK = 64 };
+enum { TIMERS_PER_TICK = 2000, OCCURRENCES_PER_TICK = 64, TASKS_PER_MESSAGE = 100 };
 
 int cf_clock_read(cf_engine *e, char *err, size_t errsz)
 {
@@ -86,7 +86,7 @@ static int fire_timers(cf_engine *e, char *err, size_t errsz)
 /* Dispatches the tasks of `kind` gathered up to `at`, one message per group, in one transaction. */
 static int dispatch(cf_engine *e, const cf_task_kind *tk, cf_time at, char *err, size_t errsz)
 {
-    char when[64], next[64], why[512], topic[256];
+    char when[64], next[64], why[512], topic[256], per_message[16];
     const char *p[4];
     PGresult *res;
     int rc = 0;
@@ -95,11 +95,16 @@ static int dispatch(cf_engine *e, const cf_task_kind *tk, cf_time at, char *err,
     cf_time_format(cf_schedule_next(tk->batch, e->reg->wf[0]->calendar, at), e->offset_min, next,
                    sizeof next);
     snprintf(topic, sizeof topic, "%s%s", e->t_tasks, tk->name);
+    /* A trip with many cases (a month's ledger) travels in parts, so that no message outgrows
+     * what Kafka takes; the parts share the batch's time and group, and the worker reports per
+     * case either way. */
+    snprintf(per_message, sizeof per_message, "%d", TASKS_PER_MESSAGE);
     /* Each statement gets exactly the parameters it uses: PostgreSQL cannot type one it never
      * sees ("could not determine data type of parameter"). */
     p[0] = tk->name;
     p[1] = when;
     p[2] = topic;
+    p[3] = per_message;
     res = cf_store_exec(e->db, "begin", 0, NULL, why, sizeof why);
     PQclear(res);
     if (!res)
@@ -121,16 +126,19 @@ static int dispatch(cf_engine *e, const cf_task_kind *tk, cf_time at, char *err,
         "with taken as (update tasks set dispatched_at = $2::timestamptz where kind = $1 and "
         "status = 'open' and dispatched_at is null and batch_group is not null and created_at "
         "<= $2::timestamptz returning task_id, case_no, activity, params, due_at, title, "
-        "batch_group), grouped as (select batch_group, json_agg(json_build_object('task_id', "
-        "task_id, 'case', case_no, 'activity', activity, 'params', params, 'due', due_at, 'data', "
-        "(select c.body -> 'data' from cases c where c.case_no = taken.case_no)) order "
-        "by case_no, task_id) as tasks, count(*) as n from taken group by batch_group), msg as "
-        "(select 'batch:' || $1 || ':' || $2 || ':' || batch_group as id, batch_group, tasks "
+        "batch_group), numbered as (select taken.*, (row_number() over (partition by "
+        "batch_group order by case_no, task_id) - 1) / $4::int as part from taken), grouped as "
+        "(select batch_group, part, json_agg(json_build_object('task_id', task_id, 'case', "
+        "case_no, 'activity', activity, 'params', params, 'due', due_at, 'data', (select "
+        "c.body -> 'data' from cases c where c.case_no = numbered.case_no)) order by case_no, "
+        "task_id) as tasks from numbered group by batch_group, part), msg as (select 'batch:' "
+        "|| $1 || ':' || $2 || ':' || batch_group || ':' || part as id, batch_group, part, tasks "
         "from grouped) insert into outbox (topic, key, msg_id, payload) select $3, batch_group, "
         "id, convert_to(json_build_object('batch_id', id, 'kind', $1, 'group', batch_group, "
-        "'at', $2, 'tasks', tasks)::text, 'UTF8') from msg returning id, topic, key, msg_id, "
+        "'part', part + 1, 'at', $2, 'tasks', tasks)::text, 'UTF8') from msg order by "
+        "batch_group, part returning id, topic, key, msg_id, "
         "convert_from(payload, 'UTF8')",
-        3, p, why, sizeof why);
+        4, p, why, sizeof why);
     if (!res) {
         rc = cf_errf(err, errsz, CF_EDB, "dispatching %s: %s", tk->name, why);
         PQclear(PQexec(e->db, "rollback"));

@@ -9,6 +9,8 @@
  *  2. baseline: the same rows (event log, state upsert, outbox, offsets) written
  *     by plain batched INSERTs, 500 events per transaction, one connection,
  *     into a fresh database with the same schema.
+ *  4. replay: every case's log read back, its chain verified and its events re-run through
+ *     the workflow, against `COPY (SELECT ...) TO STDOUT` of the same rows; and one case.
  *  3. latency: events produced at a steady 2,000/s to an engine on the real
  *     clock; for each event, the time from produce to its transition arriving
  *     on <prefix>.transitions, which the engine publishes after the commit (so
@@ -28,6 +30,8 @@
 #include "base/bus.h"
 #include "base/store.h"
 #include "core/caltime.h"
+#include "core/replay.h"
+#include "core/workflow.h"
 #include "../tests/integration/kit/kit.h"
 
 static double now_s(void)
@@ -214,6 +218,136 @@ static double baseline(kit *k, const char *migrations)
     return total / (t1 - t0);
 }
 
+static const char *const LOG_SQL =
+    "select case_no, seq, event_id, type, source, (extract(epoch from event_time) * 1000)::bigint, "
+    "(extract(epoch from applied_at) * 1000)::bigint, body::text, state_before, state_after, "
+    "actions::text, prev_hash, hash from events";
+
+/* Verifies the cases whose rows are res[from, to); returns how many did not verify. */
+static int verify_rows(const cf_workflow *wf, PGresult *res, PGresult *cases, int from, int to)
+{
+    size_t n = (size_t)(to - from);
+    cf_replay_row *rows = calloc(n, sizeof *rows);
+    json_t **owned = calloc(2 * n, sizeof *owned);
+    const char *case_no = PQgetvalue(res, from, 0);
+    cf_replay_case c = {.case_no = case_no, .workflow = wf->name, .version = wf->version};
+    cf_replay r;
+    int bad = 0;
+
+    for (int k = from; k < to; k++) {
+        cf_replay_row *row = &rows[k - from];
+        row->seq = strtoll(PQgetvalue(res, k, 1), NULL, 10);
+        row->event_id = PQgetvalue(res, k, 2);
+        row->type = PQgetvalue(res, k, 3);
+        row->source = PQgetvalue(res, k, 4);
+        row->event_time = strtoll(PQgetvalue(res, k, 5), NULL, 10);
+        row->applied_at = strtoll(PQgetvalue(res, k, 6), NULL, 10);
+        row->body = owned[2 * (k - from)] = json_loads(PQgetvalue(res, k, 7), 0, NULL);
+        row->state_before = PQgetvalue(res, k, 8);
+        row->state_after = PQgetvalue(res, k, 9);
+        row->actions = owned[2 * (k - from) + 1] = json_loads(PQgetvalue(res, k, 10), 0, NULL);
+        row->prev_hash = PQgetvalue(res, k, 11);
+        row->hash = PQgetvalue(res, k, 12);
+    }
+    /* The stored state and head hash of the case, from the second result (same order). */
+    for (int k = 0; k < PQntuples(cases); k++)
+        if (strcmp(PQgetvalue(cases, k, 0), case_no) == 0) {
+            c.body = json_loads(PQgetvalue(cases, k, 1), 0, NULL);
+            c.head_hash = PQgetvalue(cases, k, 2);
+            break;
+        }
+    if (cf_replay_verify(wf, &c, rows, n, CF_REPLAY_ALL, &r) != 0 || r.chain_seq || r.replay_seq ||
+        r.final != 1)
+        bad = 1;
+    cf_replay_clear(&r);
+    json_decref((json_t *)c.body);
+    for (size_t i = 0; i < 2 * n; i++)
+        json_decref(owned[i]);
+    free(owned);
+    free(rows);
+    return bad;
+}
+
+static void replay(kit *k)
+{
+    char err[1024], path[4096], sql[512];
+    cf_diags d;
+    cf_workflow *wf;
+    PGresult *res, *cases;
+    double t0, t1;
+    long long copied = 0;
+    int bad = 0, total, from = 0;
+    char *buf;
+
+    snprintf(path, sizeof path, "%s/workflows/enforcement_case.yaml", k->src);
+    cf_diags_init(&d);
+    wf = cf_workflow_load(path, &d);
+    cf_diags_free(&d);
+    if (!wf) {
+        fprintf(stderr, "replay: cannot load %s\n", path);
+        return;
+    }
+    /* The physical limit: the same rows out of PostgreSQL with COPY. */
+    snprintf(sql, sizeof sql, "copy (%s order by case_no, seq) to stdout", LOG_SQL);
+    t0 = now_s();
+    res = PQexec(k->db, sql);
+    if (PQresultStatus(res) == PGRES_COPY_OUT) {
+        int len;
+        while ((len = PQgetCopyData(k->db, &buf, 0)) > 0) {
+            copied++;
+            PQfreemem(buf);
+        }
+    }
+    PQclear(res);
+    while ((res = PQgetResult(k->db)))
+        PQclear(res);
+    t1 = now_s();
+    printf("copy:     %lld rows in %.2f s = %.0f rows/s (COPY (SELECT ...) TO STDOUT)\n", copied,
+           t1 - t0, copied / (t1 - t0));
+    {
+        double copy_rate = copied / (t1 - t0);
+        snprintf(sql, sizeof sql, "%s order by case_no, seq", LOG_SQL);
+        t0 = now_s();
+        res = PQexec(k->db, sql);
+        cases = PQexec(k->db, "select case_no, body::text, head_hash from cases order by case_no");
+        total = PQntuples(res);
+        for (int r = 1; r <= total; r++)
+            if (r == total || strcmp(PQgetvalue(res, r, 0), PQgetvalue(res, from, 0)) != 0) {
+                bad += verify_rows(wf, res, cases, from, r);
+                from = r;
+            }
+        t1 = now_s();
+        printf("replay:   %d rows in %.2f s = %.0f rows/s, %d cases did not verify; ratio to copy "
+               "%.2f (target >= 0.8)\n",
+               total, t1 - t0, total / (t1 - t0), bad, (total / (t1 - t0)) / copy_rate);
+        PQclear(res);
+        PQclear(cases);
+    }
+    {
+        /* One case, as `caseflow replay` does it: its rows, its state, the verification. */
+        const char *p[1] = {"(2026)豫0381执2500号"};
+        int reps = 200;
+        snprintf(sql, sizeof sql, "%s where case_no = $1 order by seq", LOG_SQL);
+        t0 = now_s();
+        for (int i = 0; i < reps; i++) {
+            res = PQexecParams(k->db, sql, 1, NULL, p, NULL, NULL, 0);
+            cases = PQexecParams(k->db,
+                                 "select case_no, body::text, head_hash from cases where case_no "
+                                 "= $1",
+                                 1, NULL, p, NULL, NULL, 0);
+            if (PQntuples(res) > 0)
+                bad += verify_rows(wf, res, cases, 0, PQntuples(res));
+            PQclear(res);
+            PQclear(cases);
+        }
+        t1 = now_s();
+        printf("replay:   one case of 4 events: %.2f ms each (read + verify, %d runs)\n",
+               (t1 - t0) * 1000 / reps, reps);
+    }
+    (void)err;
+    cf_workflow_free(wf);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -293,6 +427,7 @@ int main(int argc, char **argv)
     b = baseline(&k, migrations);
     if (b > 0)
         printf("ratio:    engine / baseline = %.2f (target >= 0.5)\n", e / b);
+    replay(&k);
     latency(&k, 2000, 10);
     latency(&k, 500, 10);
     kit_done(&k);

@@ -26,6 +26,9 @@ void cf_batch_init(cf_batch *b)
     b->dead = json_array();
     b->dups = json_object();
     b->offsets = json_object();
+    b->gens = json_object();
+    b->dirty = json_object();
+    b->ids_seen = json_object();
 }
 
 void cf_batch_reset(cf_batch *b)
@@ -40,6 +43,11 @@ void cf_batch_reset(cf_batch *b)
     json_array_clear(b->dead);
     json_object_clear(b->dups);
     json_object_clear(b->offsets);
+    json_object_clear(b->gens);
+    json_object_clear(b->dirty);
+    json_object_clear(b->ids_seen);
+    free(b->ids);
+    b->ids = NULL;
     b->clock[0] = '\0';
 }
 
@@ -56,6 +64,10 @@ void cf_batch_free(cf_batch *b)
     json_decref(b->dead);
     json_decref(b->dups);
     json_decref(b->offsets);
+    json_decref(b->gens);
+    json_decref(b->dirty);
+    json_decref(b->ids_seen);
+    free(b->ids);
     memset(b, 0, sizeof *b);
 }
 
@@ -69,11 +81,11 @@ static cf_sqlarr *scratch(cf_batch *b, size_t n)
 }
 
 /* Runs one statement with array parameters; on failure writes the reason and returns NULL. */
-static PGresult *run(cf_engine *e, const char *what, const char *sql, int n, const char **params,
+static PGresult *run(cf_batch *b, const char *what, const char *sql, int n, const char **params,
                      char *err, size_t errsz)
 {
     char why[512];
-    PGresult *res = cf_store_exec(e->db, sql, n, params, why, sizeof why);
+    PGresult *res = cf_store_exec(b->db, sql, n, params, why, sizeof why);
     if (!res)
         cf_errf(err, errsz, CF_EDB, "%s: %s", what, why);
     return res;
@@ -104,14 +116,14 @@ static void add_json(cf_sqlarr *a, json_t *row, const char *key)
     free(s);
 }
 
-static int write_events(cf_engine *e, char *err, size_t errsz)
+static int write_events(cf_batch *b, char *err, size_t errsz)
 {
     const char *p[13];
-    if (e->batch.nevents == 0)
+    if (b->nevents == 0)
         return 0;
     for (int i = 0; i < 13; i++)
-        p[i] = cf_sqlarr_text(&e->batch.ev[i]);
-    return ok(run(e, "writing the event log",
+        p[i] = cf_sqlarr_text(&b->ev[i]);
+    return ok(run(b, "writing the event log",
                   "insert into events (case_no, seq, event_id, type, source, event_time, "
                   "applied_at, body, state_before, state_after, actions, prev_hash, hash) "
                   "select * from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], "
@@ -120,17 +132,17 @@ static int write_events(cf_engine *e, char *err, size_t errsz)
                   13, p, err, errsz));
 }
 
-static int write_cases(cf_engine *e, char *err, size_t errsz)
+static int write_cases(cf_batch *b, char *err, size_t errsz)
 {
-    cf_sqlarr *a = scratch(&e->batch, 10);
+    cf_sqlarr *a = scratch(b, 10);
     const char *p[10];
     const char *case_no;
     json_t *row;
     int rc;
 
-    if (json_object_size(e->batch.cases) == 0)
+    if (json_object_size(b->cases) == 0)
         return 0;
-    json_object_foreach (e->batch.cases, case_no, row) {
+    json_object_foreach (b->cases, case_no, row) {
         cf_sqlarr_add(&a[0], case_no);
         cf_sqlarr_add(&a[1], str(row, "workflow"));
         cf_sqlarr_addf(&a[2], "%lld", json_integer_value(json_object_get(row, "version")));
@@ -144,7 +156,7 @@ static int write_cases(cf_engine *e, char *err, size_t errsz)
     }
     for (int i = 0; i < 10; i++)
         p[i] = cf_sqlarr_text(&a[i]);
-    rc = ok(run(e, "writing case states",
+    rc = ok(run(b, "writing case states",
                 "insert into cases (case_no, workflow, version, state, seq, body, team, "
                 "created_at, updated_at, head_hash) select * from unnest($1::text[], $2::text[], "
                 "$3::int[], $4::text[], $5::bigint[], $6::jsonb[], $7::text[], "
@@ -156,16 +168,16 @@ static int write_cases(cf_engine *e, char *err, size_t errsz)
     return rc;
 }
 
-static int write_timers(cf_engine *e, char *err, size_t errsz)
+static int write_timers(cf_batch *b, char *err, size_t errsz)
 {
-    cf_sqlarr *set = scratch(&e->batch, 5), *del = set + 3;
+    cf_sqlarr *set = scratch(b, 5), *del = set + 3;
     const char *p[3], *key;
     json_t *t;
     int rc = 0;
 
-    if (json_object_size(e->batch.timers) == 0)
+    if (json_object_size(b->timers) == 0)
         return 0;
-    json_object_foreach (e->batch.timers, key, t) {
+    json_object_foreach (b->timers, key, t) {
         if (json_is_string(json_object_get(t, "due"))) {
             cf_sqlarr_add(&set[0], str(t, "case"));
             cf_sqlarr_add(&set[1], str(t, "name"));
@@ -178,7 +190,7 @@ static int write_timers(cf_engine *e, char *err, size_t errsz)
     if (set[0].count) {
         for (int i = 0; i < 3; i++)
             p[i] = cf_sqlarr_text(&set[i]);
-        rc = ok(run(e, "setting timers",
+        rc = ok(run(b, "setting timers",
                     "insert into timers (case_no, name, due_at) select * from unnest($1::text[], "
                     "$2::text[], $3::timestamptz[]) on conflict (case_no, name) do update set "
                     "due_at = excluded.due_at",
@@ -187,7 +199,7 @@ static int write_timers(cf_engine *e, char *err, size_t errsz)
     if (rc == 0 && del[0].count) {
         p[0] = cf_sqlarr_text(&del[0]);
         p[1] = cf_sqlarr_text(&del[1]);
-        rc = ok(run(e, "cancelling timers",
+        rc = ok(run(b, "cancelling timers",
                     "delete from timers t using unnest($1::text[], $2::text[]) u(c, n) "
                     "where t.case_no = u.c and t.name = u.n",
                     2, p, err, errsz));
@@ -195,16 +207,16 @@ static int write_timers(cf_engine *e, char *err, size_t errsz)
     return rc;
 }
 
-static int write_tasks(cf_engine *e, char *err, size_t errsz)
+static int write_tasks(cf_batch *b, char *err, size_t errsz)
 {
-    cf_sqlarr *a = scratch(&e->batch, 19), *u = a + 15;
+    cf_sqlarr *a = scratch(b, 19), *u = a + 15;
     const char *p[15], *id;
     json_t *row;
     int rc = 0;
 
-    if (json_object_size(e->batch.tasks) == 0)
+    if (json_object_size(b->tasks) == 0)
         return 0;
-    json_object_foreach (e->batch.tasks, id, row) {
+    json_object_foreach (b->tasks, id, row) {
         if (json_is_true(json_object_get(row, "new"))) {
             cf_sqlarr_add(&a[0], id);
             cf_sqlarr_add(&a[1], str(row, "case_no"));
@@ -231,7 +243,7 @@ static int write_tasks(cf_engine *e, char *err, size_t errsz)
     if (a[0].count) {
         for (int i = 0; i < 15; i++)
             p[i] = cf_sqlarr_text(&a[i]);
-        rc = ok(run(e, "creating tasks",
+        rc = ok(run(b, "creating tasks",
                     "insert into tasks (task_id, case_no, activity, kind, post, worker, status, "
                     "title, params, due_at, batch_group, dispatched_at, result, created_at, "
                     "updated_at) select * from unnest($1::text[], $2::text[], $3::text[], "
@@ -243,7 +255,7 @@ static int write_tasks(cf_engine *e, char *err, size_t errsz)
     if (rc == 0 && u[0].count) {
         for (int i = 0; i < 4; i++)
             p[i] = cf_sqlarr_text(&u[i]);
-        rc = ok(run(e, "updating tasks",
+        rc = ok(run(b, "updating tasks",
                     "update tasks t set status = u.s, result = coalesce(u.r, t.result), "
                     "updated_at = u.at from unnest($1::text[], $2::text[], $3::jsonb[], "
                     "$4::timestamptz[]) u(id, s, r, at) where t.task_id = u.id",
@@ -252,15 +264,15 @@ static int write_tasks(cf_engine *e, char *err, size_t errsz)
     return rc;
 }
 
-static int write_dead_and_dups(cf_engine *e, char *err, size_t errsz)
+static int write_dead_and_dups(cf_batch *b, char *err, size_t errsz)
 {
-    cf_sqlarr *a = scratch(&e->batch, 8);
+    cf_sqlarr *a = scratch(b, 8);
     const char *p[8], *id;
     size_t i;
     json_t *row, *count;
     int rc = 0;
 
-    json_array_foreach (e->batch.dead, i, row) {
+    json_array_foreach (b->dead, i, row) {
         cf_sqlarr_add(&a[0], str(row, "event_id"));
         cf_sqlarr_add(&a[1], str(row, "case"));
         cf_sqlarr_add(&a[2], str(row, "reason"));
@@ -272,7 +284,7 @@ static int write_dead_and_dups(cf_engine *e, char *err, size_t errsz)
     if (a[0].count) {
         for (int k = 0; k < 7; k++)
             p[k] = cf_sqlarr_text(&a[k]);
-        rc = ok(run(e, "recording dead letters",
+        rc = ok(run(b, "recording dead letters",
                     "insert into dead_letters (event_id, case_no, reason, topic, partition, "
                     "\"offset\", size) select * from unnest($1::text[], $2::text[], $3::text[], "
                     "$4::text[], $5::int[], $6::bigint[], $7::int[])",
@@ -280,14 +292,14 @@ static int write_dead_and_dups(cf_engine *e, char *err, size_t errsz)
     }
     for (int k = 0; k < 8; k++)
         cf_sqlarr_reset(&a[k]);
-    json_object_foreach (e->batch.dups, id, count) {
+    json_object_foreach (b->dups, id, count) {
         cf_sqlarr_add(&a[0], id);
         cf_sqlarr_addf(&a[1], "%lld", json_integer_value(count));
     }
     if (rc == 0 && a[0].count) {
         p[0] = cf_sqlarr_text(&a[0]);
         p[1] = cf_sqlarr_text(&a[1]);
-        rc = ok(run(e, "counting duplicates",
+        rc = ok(run(b, "counting duplicates",
                     "insert into duplicates (event_id, seen) select * from unnest($1::text[], "
                     "$2::bigint[]) on conflict (event_id) do update set seen = duplicates.seen + "
                     "excluded.seen, last_at = now()",
@@ -297,11 +309,11 @@ static int write_dead_and_dups(cf_engine *e, char *err, size_t errsz)
 }
 
 /* Inserts the outbox rows; their ids come back in *ids (caller frees), in row order. */
-static int write_outbox(cf_engine *e, long long **ids, char *err, size_t errsz)
+static int write_outbox(cf_batch *b, long long **ids, char *err, size_t errsz)
 {
-    cf_sqlarr *a = scratch(&e->batch, 4);
+    cf_sqlarr *a = scratch(b, 4);
     const char *p[4];
-    size_t i, n = json_array_size(e->batch.outbox);
+    size_t i, n = json_array_size(b->outbox);
     json_t *row;
     PGresult *res;
     int rc = 0;
@@ -309,7 +321,7 @@ static int write_outbox(cf_engine *e, long long **ids, char *err, size_t errsz)
     *ids = NULL;
     if (n == 0)
         return 0;
-    json_array_foreach (e->batch.outbox, i, row) {
+    json_array_foreach (b->outbox, i, row) {
         cf_sqlarr_add(&a[0], str(row, "topic"));
         cf_sqlarr_add(&a[1], str(row, "key"));
         cf_sqlarr_add(&a[2], str(row, "msg_id"));
@@ -318,7 +330,7 @@ static int write_outbox(cf_engine *e, long long **ids, char *err, size_t errsz)
     for (int k = 0; k < 4; k++)
         p[k] = cf_sqlarr_text(&a[k]);
     /* WITH ORDINALITY and ORDER BY keep the returned ids in the order of the rows. */
-    res = run(e, "writing the outbox",
+    res = run(b, "writing the outbox",
               "with rows as (select * from unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
               "with ordinality u(topic, key, msg_id, payload, ord)), ins as (insert into outbox "
               "(topic, key, msg_id, payload) select topic, key, msg_id, convert_to(payload, "
@@ -341,23 +353,22 @@ static int write_outbox(cf_engine *e, long long **ids, char *err, size_t errsz)
 }
 
 /* Moves the offsets on, but only where this engine still holds the partition's generation. */
-static int write_offsets(cf_engine *e, char *err, size_t errsz)
+static int write_offsets(const cf_engine *e, cf_batch *b, char *err, size_t errsz)
 {
-    cf_sqlarr *a = scratch(&e->batch, 3);
+    cf_sqlarr *a = scratch(b, 3);
     const char *p[5], *part;
     json_t *off;
     PGresult *res;
-    size_t want = json_object_size(e->batch.offsets);
+    size_t want = json_object_size(b->offsets);
     int rc = 0;
 
     if (want == 0)
         return 0;
-    json_object_foreach (e->batch.offsets, part, off) {
-        long long gen = -1;
-        int32_t pn = (int32_t)strtol(part, NULL, 10);
-        for (size_t k = 0; k < e->nparts; k++)
-            if (e->parts[k].partition == pn)
-                gen = e->parts[k].generation;
+    json_object_foreach (b->offsets, part, off) {
+        /* The generation the engine held when it handed the batch over: a newer one means
+         * another engine owns the partition now. */
+        json_t *g = json_object_get(b->gens, part);
+        long long gen = g ? json_integer_value(g) : -1;
         cf_sqlarr_add(&a[0], part);
         cf_sqlarr_addf(&a[1], "%lld", json_integer_value(off));
         cf_sqlarr_addf(&a[2], "%lld", gen);
@@ -367,7 +378,7 @@ static int write_offsets(cf_engine *e, char *err, size_t errsz)
     p[2] = cf_sqlarr_text(&a[0]);
     p[3] = cf_sqlarr_text(&a[1]);
     p[4] = cf_sqlarr_text(&a[2]);
-    res = run(e, "storing offsets",
+    res = run(b, "storing offsets",
               "update consumer_offsets c set next_offset = u.o from unnest($3::int[], "
               "$4::bigint[], $5::bigint[]) u(p, o, g) where c.group_id = $1 and c.topic = $2 and "
               "c.partition = u.p and c.generation = u.g",
@@ -381,25 +392,25 @@ static int write_offsets(cf_engine *e, char *err, size_t errsz)
     return rc;
 }
 
-int cf_batch_commit(cf_engine *e, char *err, size_t errsz)
+int cf_batch_commit(const cf_engine *e, cf_batch *b, char *err, size_t errsz)
 {
     long long *ids = NULL;
     int rc;
     PGresult *res;
 
-    if ((rc = ok(run(e, "begin", "begin", 0, NULL, err, errsz))))
+    if ((rc = ok(run(b, "begin", "begin", 0, NULL, err, errsz))))
         return rc;
     {
         /* Each table's statement is timed for the debug log: where a slow commit spends it. */
         long long t[8];
         t[0] = cf_wall_ms();
-        if ((rc = write_offsets(e, err, errsz)) || (t[1] = cf_wall_ms(), 0) ||
-            (rc = write_events(e, err, errsz)) || (t[2] = cf_wall_ms(), 0) ||
-            (rc = write_cases(e, err, errsz)) || (t[3] = cf_wall_ms(), 0) ||
-            (rc = write_timers(e, err, errsz)) || (t[4] = cf_wall_ms(), 0) ||
-            (rc = write_tasks(e, err, errsz)) || (t[5] = cf_wall_ms(), 0) ||
-            (rc = write_dead_and_dups(e, err, errsz)) || (t[6] = cf_wall_ms(), 0) ||
-            (rc = write_outbox(e, &ids, err, errsz)))
+        if ((rc = write_offsets(e, b, err, errsz)) || (t[1] = cf_wall_ms(), 0) ||
+            (rc = write_events(b, err, errsz)) || (t[2] = cf_wall_ms(), 0) ||
+            (rc = write_cases(b, err, errsz)) || (t[3] = cf_wall_ms(), 0) ||
+            (rc = write_timers(b, err, errsz)) || (t[4] = cf_wall_ms(), 0) ||
+            (rc = write_tasks(b, err, errsz)) || (t[5] = cf_wall_ms(), 0) ||
+            (rc = write_dead_and_dups(b, err, errsz)) || (t[6] = cf_wall_ms(), 0) ||
+            (rc = write_outbox(b, &ids, err, errsz)))
             goto rollback;
         t[7] = cf_wall_ms();
         cf_debug("commit: offsets %lld ms, events %lld, cases %lld, timers %lld, tasks %lld, "
@@ -407,33 +418,24 @@ int cf_batch_commit(cf_engine *e, char *err, size_t errsz)
                  t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], t[5] - t[4], t[6] - t[5],
                  t[7] - t[6]);
     }
-    if (e->batch.clock[0]) {
-        const char *p[1] = {e->batch.clock};
-        if ((rc = ok(run(e, "moving the simulated clock",
+    if (b->clock[0]) {
+        const char *p[1] = {b->clock};
+        if ((rc = ok(run(b, "moving the simulated clock",
                          "update engine_clock set now = greatest(now, $1::timestamptz) "
                          "where id = 1",
                          1, p, err, errsz))))
             goto rollback;
     }
-    res = run(e, "commit", "commit", 0, NULL, err, errsz);
+    res = run(b, "commit", "commit", 0, NULL, err, errsz);
     if (!res) {
         free(ids);
         return CF_EDB;
     }
     PQclear(res);
-    {
-        size_t i;
-        json_t *row;
-        json_array_foreach (e->batch.outbox, i, row) {
-            const char *payload = str(row, "payload");
-            cf_relay_send(e, ids[i], str(row, "topic"), str(row, "key"), str(row, "msg_id"),
-                          payload, strlen(payload));
-        }
-    }
-    free(ids);
+    b->ids = ids;
     return 0;
 rollback:
     free(ids);
-    PQclear(PQexec(e->db, "rollback"));
+    PQclear(PQexec(b->db, "rollback"));
     return rc;
 }

@@ -84,6 +84,7 @@ static int claim(cf_engine *e, rd_kafka_topic_partition_list_t *list, char *err,
 }
 
 static int reconnect(cf_engine *e);
+static void settle_for_rebalance(cf_engine *e);
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t kerr,
                          rd_kafka_topic_partition_list_t *list, void *opaque)
@@ -91,6 +92,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t kerr,
     cf_engine *e = opaque;
     char err[512];
 
+    /* States carried from batch to batch must not cross a change of partitions: the batch in
+     * flight is settled first (fencing decides whether it still counts). */
+    settle_for_rebalance(e);
     cf_cache_clear(e->cache);
     if (kerr == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         int backoff = 200;
@@ -192,7 +196,7 @@ static void add_outbox(cf_engine *e, const char *topic, const char *key, const c
                        json_t *payload /* stolen */)
 {
     char *text = json_dumps(payload, JSON_COMPACT);
-    json_array_append_new(e->batch.outbox,
+    json_array_append_new(e->cur->outbox,
                           json_pack("{s:s, s:s?, s:s, s:s}", "topic", topic, "key", key, "msg_id",
                                     msg_id, "payload", text ? text : "{}"));
     free(text);
@@ -226,7 +230,7 @@ static void dead_letter(cf_engine *e, const rd_kafka_message_t *m, const char *e
     }
     if (len < m->len)
         json_object_set_new(payload, "truncated", json_true());
-    json_array_append_new(e->batch.dead,
+    json_array_append_new(e->cur->dead,
                           json_pack("{s:s?, s:s?, s:s, s:s, s:i, s:I, s:I}", "event_id", event_id,
                                     "case", case_no, "reason", reason, "topic",
                                     rd_kafka_topic_name(m->rkt), "partition", m->partition,
@@ -240,12 +244,12 @@ static void dead_letter(cf_engine *e, const rd_kafka_message_t *m, const char *e
 static void set_task(cf_engine *e, const char *id, const char *status, json_t *result)
 {
     char now[64];
-    json_t *row = json_object_get(e->batch.tasks, id);
+    json_t *row = json_object_get(e->cur->tasks, id);
 
     time_text(e, e->now, now, sizeof now);
     if (!row) {
         row = json_object();
-        json_object_set_new(e->batch.tasks, id, row);
+        json_object_set_new(e->cur->tasks, id, row);
     }
     json_object_set_new(row, "status", json_string(status));
     json_object_set_new(row, "updated_at", json_string(now));
@@ -268,7 +272,7 @@ static void record_actions(cf_engine *e, const char *case_no, const cf_workflow 
             char key[512];
             const char *name = json_string_value(json_object_get(a, "name"));
             snprintf(key, sizeof key, "%s\x1f%s", case_no, name);
-            json_object_set_new(e->batch.timers, key,
+            json_object_set_new(e->cur->timers, key,
                                 json_pack("{s:s, s:s, s:O?}", "case", case_no, "name", name, "due",
                                           json_object_get(a, "at")));
         } else if (strcmp(kind, "task") == 0) {
@@ -299,7 +303,7 @@ static void record_actions(cf_engine *e, const char *case_no, const cf_workflow 
                                      json_object_get(step->state, "data")));
             }
             (void)tk;
-            json_object_set_new(e->batch.tasks, id, row);
+            json_object_set_new(e->cur->tasks, id, row);
         } else if (strcmp(kind, "task.cancel") == 0) {
             set_task(e, json_string_value(json_object_get(a, "id")), "cancelled", NULL);
         }
@@ -340,7 +344,7 @@ static void record_event(cf_engine *e, const rd_kafka_message_t *m, json_t *ev, 
     char *actions = json_dumps(step->actions, JSON_COMPACT);
     json_t *data = json_object_get(ev, "data");
     long long n = json_integer_value(json_object_get(step->state, "seq"));
-    cf_batch *b = &e->batch;
+    cf_batch *b = e->cur;
 
     time_text(e, e->now, now, sizeof now);
     snprintf(seq, sizeof seq, "%lld", n);
@@ -400,7 +404,9 @@ static void record_event(cf_engine *e, const rd_kafka_message_t *m, json_t *ev, 
 static json_t *lookup_state(cf_engine *e, json_t *prefetched, const char *case_no, char hash[65],
                             const char **created_at)
 {
-    json_t *d = json_object_get(e->dirty, case_no), *st;
+    json_t *d = json_object_get(e->cur->dirty, case_no), *st;
+    if (!d && e->inflight)
+        d = json_object_get(e->inflight->dirty, case_no);
     if (d) {
         snprintf(hash, 65, "%s", json_string_value(json_object_get(d, "hash")));
         *created_at = json_string_value(json_object_get(d, "created_at"));
@@ -433,7 +439,7 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
     int rc;
 
     snprintf(part, sizeof part, "%d", m->partition);
-    json_object_set_new(e->batch.offsets, part, json_integer(m->offset + 1));
+    json_object_set_new(e->cur->offsets, part, json_integer(m->offset + 1));
 
     if (m->len > EVENT_MAX) {
         snprintf(err, sizeof err, "event too large: %zu bytes, the limit is %d", m->len, EVENT_MAX);
@@ -484,15 +490,15 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
             dead_letter(e, m, id, case_no, "clock.advance needs data.to as an ISO 8601 time");
         } else if (to > e->now) {
             e->now = to;
-            time_text(e, to, e->batch.clock, sizeof e->batch.clock);
-            cf_info("simulated clock moved to %s", e->batch.clock);
+            time_text(e, to, e->cur->clock, sizeof e->cur->clock);
+            cf_info("simulated clock moved to %s", e->cur->clock);
         }
         goto out;
     }
     if (json_object_get(known_ids, id)) {
         json_object_set_new(
-            e->batch.dups, id,
-            json_integer(json_integer_value(json_object_get(e->batch.dups, id)) + 1));
+            e->cur->dups, id,
+            json_integer(json_integer_value(json_object_get(e->cur->dups, id)) + 1));
         e->n.duplicates++;
         cf_case_debug(case_no, "duplicate event %s dropped", id);
         goto out;
@@ -544,7 +550,8 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
         }
         record_event(e, m, ev, id, type, case_no, wf, &step, prev, hash, created_at);
         json_object_set_new(known_ids, id, json_true());
-        json_object_set_new(e->dirty, case_no,
+        json_object_set_new(e->cur->ids_seen, id, json_true());
+        json_object_set_new(e->cur->dirty, case_no,
                             json_pack("{s:O, s:s, s:s}", "state", step.state, "hash", hash,
                                       "created_at", created_at));
     }
@@ -572,7 +579,9 @@ static int prefetch(cf_engine *e, json_t **parsed, size_t n, json_t *states, jso
         json_t *ev = parsed[i];
         const char *c = json_string_value(json_object_get(ev, "case"));
         const char *id = json_string_value(json_object_get(ev, "id"));
-        if (c && !json_object_get(e->dirty, c) && !cf_cache_get(e->cache, c, hash))
+        if (c && !json_object_get(e->cur->dirty, c) &&
+            !(e->inflight && json_object_get(e->inflight->dirty, c)) &&
+            !cf_cache_get(e->cache, c, hash))
             cf_sqlarr_add(&cases, c);
         if (id)
             cf_sqlarr_add(&ids, id);
@@ -619,6 +628,143 @@ fail:
     return CF_EDB;
 }
 
+/* ---- the committer: commits one batch while the engine applies the next ---- */
+
+static void *committer_main(void *arg)
+{
+    cf_engine *e = arg;
+    pthread_mutex_lock(&e->mu);
+    for (;;) {
+        while (e->job != 1 && !e->quit)
+            pthread_cond_wait(&e->cv, &e->mu);
+        if (e->job != 1)
+            break;
+        pthread_mutex_unlock(&e->mu);
+        {
+            char err[1024] = "";
+            int rc = cf_batch_commit(e, e->inflight, err, sizeof err);
+            pthread_mutex_lock(&e->mu);
+            e->job_rc = rc;
+            snprintf(e->job_err, sizeof e->job_err, "%s", err);
+            e->job = 2;
+            pthread_cond_broadcast(&e->cv);
+        }
+    }
+    pthread_mutex_unlock(&e->mu);
+    return NULL;
+}
+
+/* A failed commit leaves the committer's connection to be mended before the next batch. */
+static void mend_commit_connection(cf_engine *e)
+{
+    char why[512];
+    for (int backoff = 200; !*e->stop && PQstatus(e->cdb) != CONNECTION_OK;
+         backoff = backoff < 5000 ? backoff * 2 : 5000) {
+        PQreset(e->cdb);
+        if (PQstatus(e->cdb) == CONNECTION_OK && cf_store_session(e->cdb, why, sizeof why) == 0)
+            break;
+        sleep_ms(backoff);
+    }
+}
+
+/*
+ * Waits for the batch in flight and settles it: on success its outbox rows go to the relay and
+ * its states into the cache; on failure nothing of it happened, nor of the batch applied on top
+ * of it (`cur`, discarded here too), and the partitions are sought back to their stored offsets.
+ * Returns 0 when the batch in flight (if any) committed.
+ */
+static int finish_inflight(cf_engine *e)
+{
+    cf_batch *b = e->inflight;
+    int rc;
+    char err[1024];
+
+    if (!b)
+        return 0;
+    pthread_mutex_lock(&e->mu);
+    while (e->job != 2)
+        pthread_cond_wait(&e->cv, &e->mu);
+    rc = e->job_rc;
+    snprintf(err, sizeof err, "%s", e->job_err);
+    e->job = 0;
+    e->inflight = NULL;
+    pthread_mutex_unlock(&e->mu);
+    if (rc == 0) {
+        size_t i;
+        json_t *row, *d;
+        const char *case_no;
+        json_array_foreach (b->outbox, i, row) {
+            const char *payload = json_string_value(json_object_get(row, "payload"));
+            cf_relay_send(e, b->ids[i], json_string_value(json_object_get(row, "topic")),
+                          json_string_value(json_object_get(row, "key")),
+                          json_string_value(json_object_get(row, "msg_id")), payload,
+                          strlen(payload));
+        }
+        /* The cache holds the entry {state, hash, created_at}, not the state alone: created_at
+         * must stay out of the state object, which the machine copies into the next state and
+         * so into cases.body, where replay would not find it. */
+        json_object_foreach (b->dirty, case_no, d)
+            cf_cache_put(e->cache, case_no, d, json_string_value(json_object_get(d, "hash")));
+        e->n.batches++;
+        cf_batch_reset(b);
+        return 0;
+    }
+    if (rc == CF_EFENCED)
+        e->n.fenced++;
+    cf_warn("a batch was not committed: %s", err);
+    cf_batch_reset(b);
+    cf_batch_reset(e->cur);
+    mend_commit_connection(e);
+    if (PQstatus(e->db) != CONNECTION_OK)
+        reconnect(e);
+    if (resync(e, err, sizeof err) != 0)
+        cf_warn("resynchronizing partitions: %s", err);
+    return rc;
+}
+
+/* Inside a rebalance: waits for the batch in flight; success is settled as usual, failure only
+ * discards it (the new assignment starts from the stored offsets anyway). */
+static void settle_for_rebalance(cf_engine *e)
+{
+    cf_batch *b = e->inflight;
+    if (!b)
+        return;
+    pthread_mutex_lock(&e->mu);
+    while (e->job != 2)
+        pthread_cond_wait(&e->cv, &e->mu);
+    pthread_mutex_unlock(&e->mu);
+    if (e->job_rc == 0) {
+        finish_inflight(e);
+        return;
+    }
+    pthread_mutex_lock(&e->mu);
+    e->job = 0;
+    e->inflight = NULL;
+    pthread_mutex_unlock(&e->mu);
+    if (e->job_rc == CF_EFENCED)
+        e->n.fenced++;
+    cf_warn("a batch was not committed: %s", e->job_err);
+    cf_batch_reset(b);
+    mend_commit_connection(e);
+}
+
+/* Hands the applied batch `cur` to the committer and takes the other buffer for the next. */
+static void hand_over(cf_engine *e)
+{
+    cf_batch *b = e->cur;
+    for (size_t k = 0; k < e->nparts; k++) {
+        char part[16];
+        snprintf(part, sizeof part, "%d", e->parts[k].partition);
+        json_object_set_new(b->gens, part, json_integer(e->parts[k].generation));
+    }
+    pthread_mutex_lock(&e->mu);
+    e->inflight = b;
+    e->cur = b == &e->bufs[0] ? &e->bufs[1] : &e->bufs[0];
+    e->job = 1;
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+}
+
 static void process(cf_engine *e, rd_kafka_message_t **msgs, size_t n)
 {
     char err[1024];
@@ -635,39 +781,33 @@ static void process(cf_engine *e, rd_kafka_message_t **msgs, size_t n)
         if (msgs[i]->payload && msgs[i]->len <= EVENT_MAX)
             parsed[i] = json_loadb(msgs[i]->payload, msgs[i]->len, JSON_REJECT_DUPLICATES, NULL);
     t0 = cf_wall_ms();
+    /* Events the batch in flight applied are not in the log yet, but they are known. */
+    if (e->inflight)
+        json_object_update(known, e->inflight->ids_seen);
     if ((rc = cf_clock_read(e, err, sizeof err)) == 0 &&
         (rc = prefetch(e, parsed, n, states, known, err, sizeof err)) == 0) {
         t1 = cf_wall_ms();
         for (size_t i = 0; i < n; i++)
             apply_one(e, msgs[i], parsed[i], states, known);
         t2 = cf_wall_ms();
-        rc = cf_batch_commit(e, err, sizeof err);
-        cf_debug("batch of %zu: read %lld ms, apply %lld ms, commit %lld ms", n, t1 - t0, t2 - t1,
-                 cf_wall_ms() - t2);
-    }
-    if (rc == 0) {
-        const char *case_no;
-        json_t *d;
-        json_object_foreach (e->dirty, case_no, d) {
-            /* The cache holds the entry {state, hash, created_at}, not the state alone:
-             * created_at must stay out of the state object, which the machine copies into the
-             * next state and so into cases.body, where replay would not find it. */
-            cf_cache_put(e->cache, case_no, d, json_string_value(json_object_get(d, "hash")));
-        }
-        e->n.batches++;
+        /* The next batch may only go to the committer once the one before it has committed:
+         * it was applied on that batch's states. */
+        if (finish_inflight(e) == 0)
+            hand_over(e);
+        cf_debug("batch of %zu: read %lld ms, apply %lld ms, waited %lld ms for the batch before",
+                 n, t1 - t0, t2 - t1, cf_wall_ms() - t2);
     } else {
-        if (rc == CF_EFENCED)
-            e->n.fenced++;
-        cf_warn("batch of %zu events not committed: %s", n, err);
-        if (PQstatus(e->db) != CONNECTION_OK)
-            reconnect(e);
-        if (resync(e, err, sizeof err) != 0)
-            cf_warn("resynchronizing partitions: %s", err);
-        /* Nothing of this batch happened: counts taken while applying it do not stand. */
+        cf_warn("batch of %zu events not applied: %s", n, err);
+        if (finish_inflight(e) == 0) {
+            /* Nothing of this batch happened: read again from the stored offsets. */
+            cf_batch_reset(e->cur);
+            if (PQstatus(e->db) != CONNECTION_OK)
+                reconnect(e);
+            if (resync(e, err, sizeof err) != 0)
+                cf_warn("resynchronizing partitions: %s", err);
+        }
     }
 out:
-    json_object_clear(e->dirty);
-    cf_batch_reset(&e->batch);
     for (size_t i = 0; parsed && i < n; i++)
         json_decref(parsed[i]);
     free(parsed);
@@ -831,8 +971,11 @@ int cf_engine_run(const cf_config *cfg, const cf_registry *reg, const char *migr
     snprintf(e.t_transitions, sizeof e.t_transitions, "%s.transitions", cfg->topic_prefix);
     snprintf(e.t_dlq, sizeof e.t_dlq, "%s.dlq", cfg->topic_prefix);
     snprintf(e.t_tasks, sizeof e.t_tasks, "%s.tasks.", cfg->topic_prefix);
-    cf_batch_init(&e.batch);
-    e.dirty = json_object();
+    cf_batch_init(&e.bufs[0]);
+    cf_batch_init(&e.bufs[1]);
+    e.cur = &e.bufs[0];
+    pthread_mutex_init(&e.mu, NULL);
+    pthread_cond_init(&e.cv, NULL);
     e.cache = cf_cache_new((size_t)cfg->cache_cases);
     msgs = calloc((size_t)cfg->batch_size, sizeof *msgs);
     if (!e.cache || !msgs) {
@@ -844,6 +987,17 @@ int cf_engine_run(const cf_config *cfg, const cf_registry *reg, const char *migr
         (rc = init_clock(&e, err, errsz)) || (rc = cf_relay_init(&e, err, errsz)) ||
         (rc = create_topics(&e, err, errsz)) || (rc = init_consumer(&e, err, errsz)))
         goto out;
+    /* The committer's own connection: a batch commits there while the next is applied. */
+    if (!(e.cdb = cf_store_connect(cfg->postgres, err, errsz))) {
+        rc = CF_EDB;
+        goto out;
+    }
+    e.bufs[0].db = e.bufs[1].db = e.cdb;
+    if (pthread_create(&e.committer, NULL, committer_main, &e) != 0) {
+        rc = cf_errf(err, errsz, CF_ENOMEM, "cannot start the committer thread");
+        goto out;
+    }
+    e.committer_started = 1;
     cf_info("engine %s started: %zu workflow%s, %s clock, batches of up to %d events", e.owner,
             reg->n, reg->n == 1 ? "" : "s", e.simulated ? "simulated" : "real", cfg->batch_size);
 
@@ -857,6 +1011,9 @@ int cf_engine_run(const cf_config *cfg, const cf_registry *reg, const char *migr
         if (cf_wall_ms() - e.last_tick_ms >= 100) {
             char why[512];
             e.last_tick_ms = cf_wall_ms();
+            /* Timers and batches are taken from the tables: what the batch in flight writes must
+             * be there first, or a batch's tasks would miss the occurrence they belong to. */
+            finish_inflight(&e);
             if (cf_ticker_run(&e, why, sizeof why) != 0) {
                 cf_warn("%s", why);
                 if (PQstatus(e.db) != CONNECTION_OK && reconnect(&e) == 0 &&
@@ -866,6 +1023,7 @@ int cf_engine_run(const cf_config *cfg, const cf_registry *reg, const char *migr
         }
         cf_relay_poll(&e, 0);
     }
+    finish_inflight(&e);
     cf_info("stopping: publishing what is left in the outbox");
     cf_relay_flush(&e, 10000);
     rc = 0;
@@ -883,8 +1041,19 @@ out:
     if (e.db)
         PQfinish(e.db);
     cf_cache_free(e.cache);
-    cf_batch_free(&e.batch);
-    json_decref(e.dirty);
+    if (e.committer_started) {
+        pthread_mutex_lock(&e.mu);
+        e.quit = 1;
+        pthread_cond_broadcast(&e.cv);
+        pthread_mutex_unlock(&e.mu);
+        pthread_join(e.committer, NULL);
+    }
+    if (e.cdb)
+        PQfinish(e.cdb);
+    cf_batch_free(&e.bufs[0]);
+    cf_batch_free(&e.bufs[1]);
+    pthread_mutex_destroy(&e.mu);
+    pthread_cond_destroy(&e.cv);
     free(e.parts);
     free(e.delivered);
     free(msgs);

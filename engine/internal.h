@@ -7,6 +7,7 @@
 #define CF_ENGINE_INTERNAL_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
@@ -41,14 +42,19 @@ typedef struct cf_batch {
     cf_sqlarr ev[13];                    /* events: one array per column */
     cf_sqlarr scratch[CF_BATCH_SCRATCH]; /* the other tables' columns, reused batch after batch */
     size_t nevents;
-    json_t *cases;   /* case_no -> row */
-    json_t *timers;  /* "case\x1fname" -> {case, name, due|null} */
-    json_t *tasks;   /* task_id -> row ("new": true when inserted by this batch) */
-    json_t *outbox;  /* [ {topic, key, msg_id, payload} ] */
-    json_t *dead;    /* [ dead letter rows ] */
-    json_t *dups;    /* event_id -> count */
-    json_t *offsets; /* partition (text) -> next offset */
-    char clock[64];  /* the simulated clock's new time, or "" */
+    json_t *cases;    /* case_no -> row */
+    json_t *timers;   /* "case\x1fname" -> {case, name, due|null} */
+    json_t *tasks;    /* task_id -> row ("new": true when inserted by this batch) */
+    json_t *outbox;   /* [ {topic, key, msg_id, payload} ] */
+    json_t *dead;     /* [ dead letter rows ] */
+    json_t *dups;     /* event_id -> count */
+    json_t *offsets;  /* partition (text) -> next offset */
+    json_t *gens;     /* partition (text) -> the generation held when the batch was handed over */
+    json_t *dirty;    /* case_no -> {state, hash, created_at}: the states this batch leaves */
+    json_t *ids_seen; /* event ids this batch applied */
+    char clock[64];   /* the simulated clock's new time, or "" */
+    PGconn *db;       /* the connection it is committed on */
+    long long *ids;   /* after a commit: the outbox rows' ids, in row order */
 } cf_batch;
 
 typedef struct cf_engine {
@@ -66,12 +72,26 @@ typedef struct cf_engine {
     int simulated;
     cf_time now; /* the engine's clock as of the batch or tick at hand */
     int offset_min;
-    cf_batch batch;
-    json_t *dirty; /* case_no -> {state, hash}: states changed by the batch being applied */
+    /*
+     * Two batches take turns: the engine applies events into `cur` while the committer thread
+     * commits `inflight` on its own connection.  A batch's states stay visible to the next one
+     * (its `dirty` map) until it has committed; if it fails, the next is discarded too.
+     */
+    cf_batch bufs[2];
+    cf_batch *cur, *inflight;
+    PGconn *cdb;
+    pthread_t committer;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int job; /* 1: inflight waits to be committed, 2: done (result in job_rc), 0: idle */
+    int job_rc;
+    char job_err[1024];
+    int quit;
+    int committer_started;
     /* The relay: outbox ids whose delivery Kafka confirmed, waiting to be deleted. */
     long long *delivered;
     size_t ndelivered, capdelivered;
-    long long inflight;
+    long long unconfirmed; /* messages the producer has not reported on yet */
     int delivery_failed;
     long long last_report_ms; /* when the last delivery report (success or failure) came */
     cf_counters n;
@@ -82,9 +102,10 @@ typedef struct cf_engine {
 void cf_batch_init(cf_batch *b);
 void cf_batch_reset(cf_batch *b);
 void cf_batch_free(cf_batch *b);
-/* Commits the batch and its offsets; CF_EFENCED when a partition has a newer owner.  On success
- * the outbox rows inserted are handed to the relay. */
-int cf_batch_commit(cf_engine *e, char *err, size_t errsz) CF_MUST_CHECK;
+/* Commits the batch and its offsets on b->db; CF_EFENCED when a partition has a newer owner.  On
+ * success b->ids holds the ids of the outbox rows, for the relay.  Runs on the committer thread:
+ * it reads only the engine's configuration and topic names. */
+int cf_batch_commit(const cf_engine *e, cf_batch *b, char *err, size_t errsz) CF_MUST_CHECK;
 
 /* relay.c */
 int cf_relay_init(cf_engine *e, char *err, size_t errsz) CF_MUST_CHECK;

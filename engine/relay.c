@@ -33,7 +33,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     long long id = (long long)(intptr_t)m->_private;
     (void)rk;
 
-    e->inflight--;
+    e->unconfirmed--;
     e->last_report_ms = cf_wall_ms();
     if (m->err) {
         /* The row stays in the outbox; the sweep sends it again. */
@@ -94,7 +94,7 @@ void cf_relay_send(cf_engine *e, long long id, const char *topic, const char *ke
                 rd_kafka_err2str(kerr));
         return;
     }
-    e->inflight++;
+    e->unconfirmed++;
 }
 
 static void delete_delivered(cf_engine *e)
@@ -162,7 +162,7 @@ void cf_relay_poll(cf_engine *e, int timeout_ms)
          * period: the broker is away), the old rows are still in the producer's queue, and
          * sending them again would only queue one more copy of each every few seconds until
          * the queue is full.  They are delivered, or fail and are swept, once it is back. */
-        if (e->inflight == 0 || now - e->last_report_ms < SWEEP_EVERY_MS)
+        if (e->unconfirmed == 0 || now - e->last_report_ms < SWEEP_EVERY_MS)
             sweep(e);
     }
 }
@@ -170,7 +170,7 @@ void cf_relay_poll(cf_engine *e, int timeout_ms)
 void cf_relay_flush(cf_engine *e, int timeout_ms)
 {
     long long until = cf_wall_ms() + timeout_ms;
-    while (e->inflight > 0 && cf_wall_ms() < until)
+    while (e->unconfirmed > 0 && cf_wall_ms() < until)
         rd_kafka_poll(e->producer, 50);
     rd_kafka_flush(e->producer, 100);
     delete_delivered(e);

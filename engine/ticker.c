@@ -30,8 +30,13 @@ int cf_clock_read(cf_engine *e, char *err, size_t errsz)
                         0, NULL, why, sizeof why);
     if (!res)
         return cf_errf(err, errsz, CF_EDB, "reading the simulated clock: %s", why);
-    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-        e->now = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    /* The simulated clock only moves forward, and a batch in flight may already have moved it
+     * further than the database says. */
+    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+        cf_time t = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        if (t > e->now)
+            e->now = t;
+    }
     PQclear(res);
     return 0;
 }

@@ -151,12 +151,18 @@ void kit_done(kit *k)
         PQfinish(k->db);
 }
 
-pid_t kit_engine_start(kit *k, const char *const *extra)
+/*
+ * Starts `caseflow ARGS...` with the kit's environment (the test's database, topics and the
+ * source tree's workflows), then the `env` pairs of the caller's kind of process, then the
+ * test's `extra` overrides; stdout and stderr go to `log`.  The child starts in the source tree,
+ * where workers find their templates.
+ */
+static pid_t spawn(kit *k, const char *log, const char *const *env, const char *const *extra,
+                   const char *arg1, const char *arg2)
 {
-    char log[640], workflows[2048];
+    char workflows[2048];
     pid_t pid;
 
-    snprintf(log, sizeof log, "%s/engine-%d.log", k->logdir, ++k->engines_started);
     snprintf(workflows, sizeof workflows,
              "%s/workflows/enforcement_case.yaml,%s/workflows/voluntary_payment.yaml", k->src,
              k->src);
@@ -173,14 +179,15 @@ pid_t kit_engine_start(kit *k, const char *const *extra)
         setenv("CASEFLOW_PG", k->pg, 1);
         setenv("CASEFLOW_KAFKA", k->brokers, 1);
         setenv("CASEFLOW_TOPIC_PREFIX", k->prefix, 1);
-        setenv("CASEFLOW_GROUP", k->group, 1);
-        setenv("CASEFLOW_CLOCK", "simulated", 1);
-        setenv("CASEFLOW_CLOCK_START", k->start, 1);
         setenv("CASEFLOW_WORKFLOWS", workflows, 1);
         setenv("CASEFLOW_LOG_LEVEL", "info", 1);
+        for (size_t i = 0; env[i]; i += 2)
+            setenv(env[i], env[i + 1], 1);
         for (size_t i = 0; extra && extra[i]; i++)
             putenv((char *)extra[i]);
-        execl(k->bin, k->bin, "engine", (char *)NULL);
+        if (chdir(k->src) != 0)
+            _exit(126);
+        execl(k->bin, k->bin, arg1, arg2, (char *)NULL);
         fprintf(stderr, "exec %s: %s\n", k->bin, strerror(errno));
         _exit(127);
     }
@@ -188,44 +195,31 @@ pid_t kit_engine_start(kit *k, const char *const *extra)
     return pid;
 }
 
+pid_t kit_engine_start(kit *k, const char *const *extra)
+{
+    char log[640];
+    const char *const env[] = {
+        "CASEFLOW_GROUP", k->group, "CASEFLOW_CLOCK", "simulated", "CASEFLOW_CLOCK_START",
+        k->start,         NULL};
+
+    snprintf(log, sizeof log, "%s/engine-%d.log", k->logdir, ++k->engines_started);
+    return spawn(k, log, env, extra, "engine", NULL);
+}
+
 pid_t kit_worker_start(kit *k, const char *kind, const char *const *extra)
 {
-    char log[640], docs[600], workflows[2048];
-    pid_t pid;
+    char log[640], docs[600];
+    const char *const env[] = {"CASEFLOW_DOCUMENTS",
+                               docs,
+                               "CASEFLOW_SIM_LATENCY_MS",
+                               "0",
+                               "CASEFLOW_SIM_JITTER_MS",
+                               "0",
+                               NULL};
 
     snprintf(log, sizeof log, "%s/worker-%s-%d.log", k->logdir, kind, ++k->workers_started);
     snprintf(docs, sizeof docs, "%s/documents", k->logdir);
-    snprintf(workflows, sizeof workflows,
-             "%s/workflows/enforcement_case.yaml,%s/workflows/voluntary_payment.yaml", k->src,
-             k->src);
-    pid = fork();
-    if (pid < 0)
-        die("fork: %s", strerror(errno));
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        setenv("CASEFLOW_KAFKA", k->brokers, 1);
-        setenv("CASEFLOW_TOPIC_PREFIX", k->prefix, 1);
-        setenv("CASEFLOW_DOCUMENTS", docs, 1);
-        setenv("CASEFLOW_WORKFLOWS", workflows, 1);
-        setenv("CASEFLOW_SIM_LATENCY_MS", "0", 1);
-        setenv("CASEFLOW_SIM_JITTER_MS", "0", 1);
-        setenv("CASEFLOW_LOG_LEVEL", "info", 1);
-        /* The documents worker finds the workflows and templates of the source tree. */
-        if (chdir(k->src) != 0)
-            _exit(126);
-        for (size_t i = 0; extra && extra[i]; i++)
-            putenv((char *)extra[i]);
-        execl(k->bin, k->bin, "worker", kind, (char *)NULL);
-        fprintf(stderr, "exec %s: %s\n", k->bin, strerror(errno));
-        _exit(127);
-    }
-    remember(pid);
-    return pid;
+    return spawn(k, log, env, extra, "worker", kind);
 }
 
 int kit_engine_stop(kit *k, pid_t pid, int sig)

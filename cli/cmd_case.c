@@ -11,20 +11,7 @@
 #include "base/mask.h"
 #include "base/store.h"
 #include "commands.h"
-
-static PGconn *connect_from_env(cf_config *cfg, const char *who)
-{
-    char err[1024];
-    PGconn *db;
-    if (cf_config_load(cfg, getenv("CASEFLOW_CONFIG"), err, sizeof err) != 0) {
-        fprintf(stderr, "%s: %s\n", who, err);
-        return NULL;
-    }
-    db = cf_store_connect(cfg->postgres, err, sizeof err);
-    if (!db)
-        fprintf(stderr, "%s: %s\n", who, err);
-    return db;
-}
+#include "session.h"
 
 /* Runs a query that returns one JSON value in one row; NULL (reported) on failure. */
 static json_t *query_json(PGconn *db, const char *sql, int n, const char *const *p, const char *who)
@@ -108,7 +95,7 @@ int cf_cmd_case(int argc, char **argv)
         fprintf(stderr, "usage: caseflow case show CASE_NO [--json]\n");
         return 2;
     }
-    if (!(db = connect_from_env(&cfg, "caseflow case show")))
+    if (!(db = cf_cli_connect(&cfg, "caseflow case show")))
         goto out;
     c = query_json(db,
                    "select json_build_object('case', c.case_no, 'workflow', c.workflow, "
@@ -208,7 +195,7 @@ int cf_cmd_stats(int argc, char **argv)
             return 2;
         }
     }
-    if (!(db = connect_from_env(&cfg, "caseflow stats")))
+    if (!(db = cf_cli_connect(&cfg, "caseflow stats")))
         goto out;
     snprintf(events_topic, sizeof events_topic, "%s.events", cfg.topic_prefix);
     s = query_json(

@@ -13,6 +13,7 @@
 #include "base/mask.h"
 #include "base/store.h"
 #include "commands.h"
+#include "session.h"
 #include "core/replay.h"
 #include "engine/registry.h"
 #include "paths.h"
@@ -317,14 +318,8 @@ int cf_cmd_replay(int argc, char **argv)
         return 2;
     }
 
-    if (cf_config_load(&cfg, getenv("CASEFLOW_CONFIG"), err, sizeof err) != 0) {
-        fprintf(stderr, "caseflow replay: %s\n", err);
+    if (!(db = cf_cli_connect(&cfg, "caseflow replay")))
         goto out;
-    }
-    if (!(db = cf_store_connect(cfg.postgres, err, sizeof err))) {
-        fprintf(stderr, "caseflow replay: %s\n", err);
-        goto out;
-    }
     p[0] = case_no;
     cres = cf_store_exec(db,
                          "select workflow, version, body::text, head_hash from cases where "

@@ -19,6 +19,7 @@
 #include "base/config.h"
 #include "base/store.h"
 #include "commands.h"
+#include "session.h"
 #include "core/caltime.h"
 #include "core/workflow.h"
 #include "paths.h"
@@ -1062,14 +1063,8 @@ int cf_cmd_report(int argc, char **argv)
             return 2;
         }
     }
-    if (cf_config_load(&cfg, getenv("CASEFLOW_CONFIG"), err, sizeof err) != 0) {
-        fprintf(stderr, "caseflow report: %s\n", err);
+    if (!(db = cf_cli_connect(&cfg, "caseflow report")))
         goto out;
-    }
-    if (!(db = cf_store_connect(cfg.postgres, err, sizeof err))) {
-        fprintf(stderr, "caseflow report: %s\n", err);
-        goto out;
-    }
     labels_load(&l, &cfg);
     if (!(r = build(db, since, until, &l, err, sizeof err))) {
         fprintf(stderr, "caseflow report: %s\n", err);

@@ -20,6 +20,7 @@
 #include "base/config.h"
 #include "base/store.h"
 #include "commands.h"
+#include "session.h"
 #include "core/caltime.h"
 #include "core/schema.h"
 #include "engine/registry.h"
@@ -212,21 +213,6 @@ static void cell(const char *s, int width)
 }
 
 /* ---- the database ------------------------------------------------------------------------ */
-
-static PGconn *connect_db(cf_config *cfg, const char *who)
-{
-    char err[1024];
-    PGconn *db;
-
-    if (cf_config_load(cfg, getenv("CASEFLOW_CONFIG"), err, sizeof err) != 0) {
-        fprintf(stderr, "%s: %s\n", who, err);
-        return NULL;
-    }
-    db = cf_store_connect(cfg->postgres, err, sizeof err);
-    if (!db)
-        fprintf(stderr, "%s: %s\n", who, err);
-    return db;
-}
 
 /* Runs `sql`; on failure says so (prefixed by `who`) and returns NULL. */
 static PGresult *query(PGconn *db, const char *who, const char *sql, int n, const char *const *p)
@@ -706,7 +692,7 @@ int cf_cmd_tasks(int argc, char **argv)
         return rc;
     memset(&cfg, 0, sizeof cfg);
     rc = 1;
-    if (!(db = connect_db(&cfg, "caseflow tasks")))
+    if (!(db = cf_cli_connect(&cfg, "caseflow tasks")))
         goto out;
     if (strcmp(o.action, "list") == 0)
         rc = list(db, &cfg, &o);

@@ -25,22 +25,6 @@ static const char TASK_SQL[] = "select task_id from tasks where case_no = $1 and
 static const char STATE_SQL[] = "select state from cases where case_no = $1";
 static const char SEQ_SQL[] = "select seq::text from cases where case_no = $1";
 
-static int run(kit *k, char **out, char **err, const char *const *args)
-{
-    int rc;
-    free(*out);
-    free(*err);
-    *out = *err = NULL;
-    rc = kit_run(k, args, out, err);
-    assert_non_null(*out);
-    assert_non_null(*err);
-    fprintf(stderr, "$ caseflow");
-    for (size_t i = 0; args[i]; i++)
-        fprintf(stderr, " %s", args[i]);
-    fprintf(stderr, "   (exit %d)\n%s%s", rc, *out, *err);
-    return rc;
-}
-
 static char *task_of(kit *k, const char *activity)
 {
     char *id = kit_wait_value(k, TASK_SQL, 2, (const char *[]){CASE_NO, activity}, NULL, 60);
@@ -94,9 +78,9 @@ static json_t *replay_json(kit *k, const char *as_of, int *rc)
 {
     char *out = NULL, *err = NULL;
     json_t *doc;
-    *rc = run(k, &out, &err,
-              as_of ? (const char *[]){"replay", CASE_NO, "--json", "--as-of", as_of, NULL}
-                    : (const char *[]){"replay", CASE_NO, "--json", NULL});
+    *rc = kit_cli(k, &out, &err,
+                  as_of ? (const char *[]){"replay", CASE_NO, "--json", "--as-of", as_of, NULL}
+                        : (const char *[]){"replay", CASE_NO, "--json", NULL});
     doc = json_loads(out, 0, NULL);
     assert_non_null(doc);
     free(out);
@@ -126,9 +110,9 @@ static void walk(kit *k)
     kit_send_json(k, kit_filed(CASE_NO, "rp-filed", "2026-03-02T09:00:00+08:00"));
     kit_flush(k);
     id = task_of(k, "intake_check");
-    assert_int_equal(run(k, &out, &err,
-                         (const char *[]){"tasks", "complete", id, "--result",
-                                          "{\"complete\": true}", "--as", "王芳", NULL}),
+    assert_int_equal(kit_cli(k, &out, &err,
+                             (const char *[]){"tasks", "complete", id, "--result",
+                                              "{\"complete\": true}", "--as", "王芳", NULL}),
                      0);
     free(id);
     wait_state(k, "notices");
@@ -154,10 +138,10 @@ static void walk(kit *k)
     /* Thursday: the handler's team reports its measures. */
     advance(k, "rp-clock-4", "2026-03-05T11:00:00+08:00");
     id = task_of(k, "execution_plan");
-    assert_int_equal(run(k, &out, &err,
-                         (const char *[]){"tasks", "complete", id, "--result",
-                                          "{\"auction\": false, \"measures\": [\"冻结存款\"]}",
-                                          "--as", "赵强", NULL}),
+    assert_int_equal(kit_cli(k, &out, &err,
+                             (const char *[]){"tasks", "complete", id, "--result",
+                                              "{\"auction\": false, \"measures\": [\"冻结存款\"]}",
+                                              "--as", "赵强", NULL}),
                      0);
     free(id);
     wait_seq(k, "12");
@@ -210,7 +194,7 @@ static void test_replay_verifies_and_finds_the_altered_event(void **state)
     kit_engine_stop(&k, engine, SIGTERM);
 
     /* The whole life verifies, and the timeline tells it. */
-    assert_int_equal(run(&k, &out, &err, (const char *[]){"replay", CASE_NO, NULL}), 0);
+    assert_int_equal(kit_cli(&k, &out, &err, (const char *[]){"replay", CASE_NO, NULL}), 0);
     assert_non_null(strstr(out, "hash chain   ok"));
     assert_non_null(strstr(out, "replay       ok"));
     assert_non_null(strstr(out, "final state  ok"));
@@ -251,12 +235,13 @@ static void test_replay_verifies_and_finds_the_altered_event(void **state)
     assert_string_equal(state_name(doc), "execution");
     json_decref(doc);
     assert_int_equal(
-        run(&k, &out, &err, (const char *[]){"replay", CASE_NO, "--as-of", "2026-03-05", NULL}), 0);
+        kit_cli(&k, &out, &err, (const char *[]){"replay", CASE_NO, "--as-of", "2026-03-05", NULL}),
+        0);
     assert_non_null(strstr(out, "state: execution after event 12, as of 2026-03-05"));
     assert_int_equal(
-        run(&k, &out, &err, (const char *[]){"replay", CASE_NO, "--as-of", "soon", NULL}), 2);
-    assert_int_equal(run(&k, &out, &err, (const char *[]){"replay", "(2026)豫0381执999号", NULL}),
-                     1);
+        kit_cli(&k, &out, &err, (const char *[]){"replay", CASE_NO, "--as-of", "soon", NULL}), 2);
+    assert_int_equal(
+        kit_cli(&k, &out, &err, (const char *[]){"replay", "(2026)豫0381执999号", NULL}), 1);
     assert_non_null(strstr(err, "there is no case"));
 
     /* A case on a workflow version that is not configured cannot be replayed. */
@@ -265,7 +250,7 @@ static void test_replay_verifies_and_finds_the_altered_event(void **state)
                                      NULL, (const char *[]){CASE_NO}, NULL, NULL, 0);
         assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
         PQclear(res);
-        assert_int_equal(run(&k, &out, &err, (const char *[]){"replay", CASE_NO, NULL}), 1);
+        assert_int_equal(kit_cli(&k, &out, &err, (const char *[]){"replay", CASE_NO, NULL}), 1);
         assert_non_null(strstr(err, "workflow enforcement_case version 9, which is not among"));
         res = PQexecParams(k.db, "update cases set version = 1 where case_no = $1", 1, NULL,
                            (const char *[]){CASE_NO}, NULL, NULL, 0);
@@ -280,7 +265,7 @@ static void test_replay_verifies_and_finds_the_altered_event(void **state)
                             "update events set body = jsonb_set(body, '{data,result,documents}', "
                             "'[\"执行通知书\"]') where case_no = $1 and seq = 3",
                             CASE_NO);
-    assert_int_equal(run(&k, &out, &err, (const char *[]){"replay", CASE_NO, NULL}), 1);
+    assert_int_equal(kit_cli(&k, &out, &err, (const char *[]){"replay", CASE_NO, NULL}), 1);
     assert_non_null(strstr(out, "hash chain   broken at seq 3: "));
     assert_non_null(strstr(err, "does NOT verify"));
     doc = replay_json(&k, NULL, &rc);

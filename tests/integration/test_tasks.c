@@ -33,23 +33,6 @@ static char *task_of(kit *k, const char *case_no, const char *activity)
     return id;
 }
 
-/* Runs `caseflow args...`; returns the exit status, keeping stdout and stderr. */
-static int run(kit *k, char **out, char **err, const char *const *args)
-{
-    int rc;
-    free(*out);
-    free(*err);
-    *out = *err = NULL;
-    rc = kit_run(k, args, out, err);
-    assert_non_null(*out);
-    assert_non_null(*err);
-    fprintf(stderr, "$ caseflow");
-    for (size_t i = 0; args[i]; i++)
-        fprintf(stderr, " %s", args[i]);
-    fprintf(stderr, "   (exit %d)\n%s%s", rc, *out, *err);
-    return rc;
-}
-
 /* The entry of task `id` in a `tasks list --json` output, or NULL. */
 static json_t *listed(json_t *doc, const char *id)
 {
@@ -81,16 +64,16 @@ static void test_queue_claim_complete_return(void **state)
 
     /* The intake post sees both intake checks, earliest due first; no worker task is shown. */
     assert_int_equal(
-        run(&k, &out, &err, (const char *[]){"tasks", "list", "--post", "intake", NULL}), 0);
+        kit_cli(&k, &out, &err, (const char *[]){"tasks", "list", "--post", "intake", NULL}), 0);
     assert_non_null(strstr(out, tid));
     assert_non_null(strstr(out, tid_b));
     assert_non_null(strstr(out, CASE_A));
     assert_non_null(strstr(out, "立案信息核查"));
     assert_null(strstr(out, worker_tid));
     assert_null(strstr(out, "张三")); /* nothing of the case's data */
-    assert_int_equal(
-        run(&k, &out, &err, (const char *[]){"tasks", "list", "--post", "intake", "--json", NULL}),
-        0);
+    assert_int_equal(kit_cli(&k, &out, &err,
+                             (const char *[]){"tasks", "list", "--post", "intake", "--json", NULL}),
+                     0);
     doc = json_loads(out, 0, NULL);
     assert_non_null(doc);
     assert_string_equal(json_string_value(json_object_get(doc, "clock")), "simulated");
@@ -106,72 +89,75 @@ static void test_queue_claim_complete_return(void **state)
 
     /* Another post's queue does not show them; a post no workflow declares is bad usage. */
     assert_int_equal(
-        run(&k, &out, &err, (const char *[]){"tasks", "list", "--post", "team_1", NULL}), 0);
+        kit_cli(&k, &out, &err, (const char *[]){"tasks", "list", "--post", "team_1", NULL}), 0);
     assert_null(strstr(out, tid));
     assert_int_equal(
-        run(&k, &out, &err, (const char *[]){"tasks", "list", "--post", "intak", NULL}), 2);
+        kit_cli(&k, &out, &err, (const char *[]){"tasks", "list", "--post", "intak", NULL}), 2);
     assert_non_null(strstr(err, "no workflow declares the post 'intak'"));
-    assert_int_equal(run(&k, &out, &err, (const char *[]){"tasks", "list", NULL}), 2);
-    assert_int_equal(run(&k, &out, &err, (const char *[]){"tasks", "claim", "--help", NULL}), 0);
+    assert_int_equal(kit_cli(&k, &out, &err, (const char *[]){"tasks", "list", NULL}), 2);
+    assert_int_equal(kit_cli(&k, &out, &err, (const char *[]){"tasks", "claim", "--help", NULL}),
+                     0);
 
     /* 王芳 claims it; 李明 may neither claim nor complete it. */
     assert_int_equal(
-        run(&k, &out, &err, (const char *[]){"tasks", "claim", tid, "--as", "王芳", NULL}), 0);
+        kit_cli(&k, &out, &err, (const char *[]){"tasks", "claim", tid, "--as", "王芳", NULL}), 0);
     assert_non_null(strstr(out, "claimed by 王芳"));
     v = kit_value(&k, "select status || '/' || claimed_by from tasks where task_id = $1", 1,
                   (const char *[]){tid});
     assert_string_equal(v, "claimed/王芳");
     free(v);
     assert_int_equal(
-        run(&k, &out, &err, (const char *[]){"tasks", "claim", tid, "--as", "王芳", NULL}), 0);
+        kit_cli(&k, &out, &err, (const char *[]){"tasks", "claim", tid, "--as", "王芳", NULL}), 0);
     assert_non_null(strstr(out, "already claimed by 王芳"));
     assert_int_equal(
-        run(&k, &out, &err, (const char *[]){"tasks", "claim", tid, "--as", "李明", NULL}), 1);
+        kit_cli(&k, &out, &err, (const char *[]){"tasks", "claim", tid, "--as", "李明", NULL}), 1);
     assert_non_null(strstr(err, "is claimed by 王芳 since 2026-03-02T08:00:00+08:00"));
     assert_non_null(strstr(err, tid));
-    assert_int_equal(run(&k, &out, &err,
-                         (const char *[]){"tasks", "complete", tid, "--result",
-                                          "{\"complete\": true}", "--as", "李明", NULL}),
+    assert_int_equal(kit_cli(&k, &out, &err,
+                             (const char *[]){"tasks", "complete", tid, "--result",
+                                              "{\"complete\": true}", "--as", "李明", NULL}),
                      1);
     assert_non_null(strstr(err, "only 王芳 can complete it"));
-    assert_int_equal(
-        run(&k, &out, &err,
-            (const char *[]){"tasks", "return", tid, "--reason", "不是我的", "--as", "李明", NULL}),
-        1);
+    assert_int_equal(kit_cli(&k, &out, &err,
+                             (const char *[]){"tasks", "return", tid, "--reason", "不是我的",
+                                              "--as", "李明", NULL}),
+                     1);
 
     /* Bad usage: a result that is not an object, a name with a colon, a missing --as. */
-    assert_int_equal(
-        run(&k, &out, &err,
-            (const char *[]){"tasks", "complete", tid, "--result", "[true]", "--as", "王芳", NULL}),
-        2);
+    assert_int_equal(kit_cli(&k, &out, &err,
+                             (const char *[]){"tasks", "complete", tid, "--result", "[true]",
+                                              "--as", "王芳", NULL}),
+                     2);
     assert_non_null(strstr(err, "must be a JSON object"));
-    assert_int_equal(run(&k, &out, &err,
-                         (const char *[]){"tasks", "complete", tid, "--result", "{complete", "--as",
-                                          "王芳", NULL}),
+    assert_int_equal(kit_cli(&k, &out, &err,
+                             (const char *[]){"tasks", "complete", tid, "--result", "{complete",
+                                              "--as", "王芳", NULL}),
                      2);
     assert_int_equal(
-        run(&k, &out, &err, (const char *[]){"tasks", "claim", tid, "--as", "wang:fang", NULL}), 2);
-    assert_int_equal(run(&k, &out, &err, (const char *[]){"tasks", "claim", tid, NULL}), 2);
+        kit_cli(&k, &out, &err, (const char *[]){"tasks", "claim", tid, "--as", "wang:fang", NULL}),
+        2);
+    assert_int_equal(kit_cli(&k, &out, &err, (const char *[]){"tasks", "claim", tid, NULL}), 2);
 
     /* Worker tasks are their workers'. */
+    assert_int_equal(kit_cli(&k, &out, &err,
+                             (const char *[]){"tasks", "claim", worker_tid, "--as", "王芳", NULL}),
+                     1);
+    assert_non_null(strstr(err, "is a worker task"));
+    assert_int_equal(kit_cli(&k, &out, &err,
+                             (const char *[]){"tasks", "complete", worker_tid, "--result", "{}",
+                                              "--as", "王芳", NULL}),
+                     1);
+    assert_non_null(strstr(err, "is a worker task"));
     assert_int_equal(
-        run(&k, &out, &err, (const char *[]){"tasks", "claim", worker_tid, "--as", "王芳", NULL}),
+        kit_cli(&k, &out, &err,
+                (const char *[]){"tasks", "claim", "t-nosuchtask", "--as", "王芳", NULL}),
         1);
-    assert_non_null(strstr(err, "is a worker task"));
-    assert_int_equal(run(&k, &out, &err,
-                         (const char *[]){"tasks", "complete", worker_tid, "--result", "{}", "--as",
-                                          "王芳", NULL}),
-                     1);
-    assert_non_null(strstr(err, "is a worker task"));
-    assert_int_equal(run(&k, &out, &err,
-                         (const char *[]){"tasks", "claim", "t-nosuchtask", "--as", "王芳", NULL}),
-                     1);
     assert_non_null(strstr(err, "there is no task t-nosuchtask"));
 
     /* 王芳 completes it: the engine applies task.completed and the case leaves intake. */
-    assert_int_equal(run(&k, &out, &err,
-                         (const char *[]){"tasks", "complete", tid, "--result",
-                                          "{\"complete\": true}", "--as", "王芳", NULL}),
+    assert_int_equal(kit_cli(&k, &out, &err,
+                             (const char *[]){"tasks", "complete", tid, "--result",
+                                              "{\"complete\": true}", "--as", "王芳", NULL}),
                      0);
     assert_non_null(strstr(out, "intake -> notices"));
     v = kit_wait_value(&k, "select state from cases where case_no = $1", 1,
@@ -186,9 +172,9 @@ static void test_queue_claim_complete_return(void **state)
     assert_non_null(v);
     assert_string_equal(v, "done 王芳 {\"complete\": true} staff:intake:王芳 task.completed");
     free(v);
-    assert_int_equal(run(&k, &out, &err,
-                         (const char *[]){"tasks", "complete", tid, "--result",
-                                          "{\"complete\": true}", "--as", "王芳", NULL}),
+    assert_int_equal(kit_cli(&k, &out, &err,
+                             (const char *[]){"tasks", "complete", tid, "--result",
+                                              "{\"complete\": true}", "--as", "王芳", NULL}),
                      1);
     assert_non_null(strstr(err, "is done since"));
 
@@ -207,8 +193,8 @@ static void test_queue_claim_complete_return(void **state)
                          1);
     }
     assert_int_equal(
-        run(&k, &out, &err,
-            (const char *[]){"tasks", "list", "--post", "intake", "--overdue", "--json", NULL}),
+        kit_cli(&k, &out, &err,
+                (const char *[]){"tasks", "list", "--post", "intake", "--overdue", "--json", NULL}),
         0);
     doc = json_loads(out, 0, NULL);
     assert_non_null(doc);
@@ -217,15 +203,16 @@ static void test_queue_claim_complete_return(void **state)
     assert_true(json_is_true(json_object_get(t, "overdue")));
     assert_null(listed(doc, tid));
     json_decref(doc);
-    assert_int_equal(run(&k, &out, &err,
-                         (const char *[]){"tasks", "list", "--post", "intake", "--overdue", NULL}),
-                     0);
+    assert_int_equal(
+        kit_cli(&k, &out, &err,
+                (const char *[]){"tasks", "list", "--post", "intake", "--overdue", NULL}),
+        0);
     assert_non_null(strstr(out, "OVERDUE"));
 
     /* 李明 returns the open task: claimed and returned in one go; the engine marks it returned. */
-    assert_int_equal(run(&k, &out, &err,
-                         (const char *[]){"tasks", "return", tid_b, "--reason", "立案材料缺失",
-                                          "--as", "李明", NULL}),
+    assert_int_equal(kit_cli(&k, &out, &err,
+                             (const char *[]){"tasks", "return", tid_b, "--reason", "立案材料缺失",
+                                              "--as", "李明", NULL}),
                      0);
     v = kit_wait_value(&k, "select status from tasks where task_id = $1", 1,
                        (const char *[]){tid_b}, "returned", 30);
@@ -239,7 +226,7 @@ static void test_queue_claim_complete_return(void **state)
     assert_string_equal(v, "task.returned staff:intake:李明 立案材料缺失");
     free(v);
     assert_int_equal(
-        run(&k, &out, &err, (const char *[]){"tasks", "list", "--post", "intake", NULL}), 0);
+        kit_cli(&k, &out, &err, (const char *[]){"tasks", "list", "--post", "intake", NULL}), 0);
     assert_null(strstr(out, tid_b));
 
     /* A completion the engine refuses is reported, the task stays claimed, and the same
@@ -248,17 +235,17 @@ static void test_queue_claim_complete_return(void **state)
     kit_flush(&k);
     free(tid);
     tid = task_of(&k, CASE_C, "intake_check");
-    assert_int_equal(run(&k, &out, &err,
-                         (const char *[]){"tasks", "complete", tid, "--result",
-                                          "{\"complete\": true, \"special\": \"related\"}", "--as",
-                                          "王芳", NULL}),
+    assert_int_equal(kit_cli(&k, &out, &err,
+                             (const char *[]){"tasks", "complete", tid, "--result",
+                                              "{\"complete\": true, \"special\": \"related\"}",
+                                              "--as", "王芳", NULL}),
                      0);
     assert_non_null(strstr(out, "intake -> special_review"));
     free(tid);
     tid = task_of(&k, CASE_C, "handler_decision");
     assert_int_equal(
-        run(&k, &out, &err,
-            (const char *[]){"tasks", "complete", tid, "--result", "{}", "--as", "局长", NULL}),
+        kit_cli(&k, &out, &err,
+                (const char *[]){"tasks", "complete", tid, "--result", "{}", "--as", "局长", NULL}),
         1);
     assert_non_null(strstr(err, "the engine refused"));
     assert_non_null(strstr(err, tid));
@@ -266,9 +253,9 @@ static void test_queue_claim_complete_return(void **state)
                   (const char *[]){tid});
     assert_string_equal(v, "claimed/局长");
     free(v);
-    assert_int_equal(run(&k, &out, &err,
-                         (const char *[]){"tasks", "complete", tid, "--result",
-                                          "{\"post\": \"team_2\"}", "--as", "局长", NULL}),
+    assert_int_equal(kit_cli(&k, &out, &err,
+                             (const char *[]){"tasks", "complete", tid, "--result",
+                                              "{\"post\": \"team_2\"}", "--as", "局长", NULL}),
                      0);
     assert_non_null(strstr(out, "special_review -> notices"));
 

@@ -151,6 +151,20 @@ void kit_done(kit *k)
         PQfinish(k->db);
 }
 
+/* The environment every caseflow process of a test gets: its database, broker, topics and the
+ * source tree's workflows.  Called in the child, after fork. */
+static void child_env(const kit *k)
+{
+    char workflows[2048];
+    snprintf(workflows, sizeof workflows,
+             "%s/workflows/enforcement_case.yaml,%s/workflows/voluntary_payment.yaml", k->src,
+             k->src);
+    setenv("CASEFLOW_PG", k->pg, 1);
+    setenv("CASEFLOW_KAFKA", k->brokers, 1);
+    setenv("CASEFLOW_TOPIC_PREFIX", k->prefix, 1);
+    setenv("CASEFLOW_WORKFLOWS", workflows, 1);
+}
+
 /*
  * Starts `caseflow ARGS...` with the kit's environment (the test's database, topics and the
  * source tree's workflows), then the `env` pairs of the caller's kind of process, then the
@@ -160,13 +174,7 @@ void kit_done(kit *k)
 static pid_t spawn(kit *k, const char *log, const char *const *env, const char *const *extra,
                    const char *arg1, const char *arg2)
 {
-    char workflows[2048];
-    pid_t pid;
-
-    snprintf(workflows, sizeof workflows,
-             "%s/workflows/enforcement_case.yaml,%s/workflows/voluntary_payment.yaml", k->src,
-             k->src);
-    pid = fork();
+    pid_t pid = fork();
     if (pid < 0)
         die("fork: %s", strerror(errno));
     if (pid == 0) {
@@ -176,10 +184,7 @@ static pid_t spawn(kit *k, const char *log, const char *const *env, const char *
             dup2(fd, 2);
             close(fd);
         }
-        setenv("CASEFLOW_PG", k->pg, 1);
-        setenv("CASEFLOW_KAFKA", k->brokers, 1);
-        setenv("CASEFLOW_TOPIC_PREFIX", k->prefix, 1);
-        setenv("CASEFLOW_WORKFLOWS", workflows, 1);
+        child_env(k);
         setenv("CASEFLOW_LOG_LEVEL", "info", 1);
         for (size_t i = 0; env[i]; i += 2)
             setenv(env[i], env[i + 1], 1);
@@ -397,7 +402,7 @@ static char *slurp(const char *path)
 int kit_run(kit *k, const char *const *args, char **out, char **err)
 {
     static int runs;
-    char outpath[640], errpath[640], workflows[2048];
+    char outpath[640], errpath[640];
     const char *argv[64];
     size_t n = 0;
     int status = 0;
@@ -405,9 +410,6 @@ int kit_run(kit *k, const char *const *args, char **out, char **err)
 
     snprintf(outpath, sizeof outpath, "%s/run-%d.out", k->logdir, ++runs);
     snprintf(errpath, sizeof errpath, "%s/run-%d.err", k->logdir, runs);
-    snprintf(workflows, sizeof workflows,
-             "%s/workflows/enforcement_case.yaml,%s/workflows/voluntary_payment.yaml", k->src,
-             k->src);
     argv[n++] = k->bin;
     for (size_t i = 0; args[i] && n < 63; i++)
         argv[n++] = args[i];
@@ -424,10 +426,7 @@ int kit_run(kit *k, const char *const *args, char **out, char **err)
         dup2(fe, 2);
         close(fo);
         close(fe);
-        setenv("CASEFLOW_PG", k->pg, 1);
-        setenv("CASEFLOW_KAFKA", k->brokers, 1);
-        setenv("CASEFLOW_TOPIC_PREFIX", k->prefix, 1);
-        setenv("CASEFLOW_WORKFLOWS", workflows, 1);
+        child_env(k);
         unsetenv("CASEFLOW_CONFIG");
         execv(k->bin, (char *const *)argv);
         fprintf(stderr, "exec %s: %s\n", k->bin, strerror(errno));
@@ -468,4 +467,20 @@ char *kit_wait_value(kit *k, const char *sql, int n, const char *const *params, 
     fprintf(stderr, "kit: waited %d s for %s = %s, last saw %s\n", seconds, sql,
             want ? want : "(a value)", v ? v : "(nothing)");
     return v;
+}
+
+int kit_cli(kit *k, char **out, char **err, const char *const *args)
+{
+    int rc;
+    free(*out);
+    free(*err);
+    *out = *err = NULL;
+    rc = kit_run(k, args, out, err);
+    if (!*out || !*err)
+        die("caseflow %s: its output could not be read", args[0]);
+    fprintf(stderr, "$ caseflow");
+    for (size_t i = 0; args[i]; i++)
+        fprintf(stderr, " %s", args[i]);
+    fprintf(stderr, "   (exit %d)\n%s%s", rc, *out, *err);
+    return rc;
 }

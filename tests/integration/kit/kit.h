@@ -75,6 +75,9 @@ void kit_sleep_ms(int ms);
  * stdout and stderr go to *out and *err (caller frees; either may be NULL to drop it).
  */
 int kit_run(kit *k, const char *const *args, char **out, char **err);
+/* kit_run as a transcript: frees what *out and *err held, runs `caseflow args...`, prints the
+ * command, its exit status and its output on stderr, and returns the exit status. */
+int kit_cli(kit *k, char **out, char **err, const char *const *args);
 
 /* The first column of the first row of `sql` with text parameters, as a new string (free it),
  * or NULL when there is no row, the value is NULL or the query failed. */

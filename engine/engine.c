@@ -390,11 +390,11 @@ static void record_event(cf_engine *e, const rd_kafka_message_t *m, json_t *ev, 
         char msg_id[300];
         snprintf(msg_id, sizeof msg_id, "tr:%s:%lld", case_no, n);
         add_outbox(e, e->t_transitions, case_no, msg_id,
-                   json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:o}", "id",
+                   json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:s, s:o}", "id",
                              msg_id, "case", case_no, "seq", (json_int_t)n, "event", type,
                              "event_id", id, "from", step->from, "to", step->to, "path", step->path,
                              "time", json_string_value(json_object_get(ev, "time")), "applied_at",
-                             now, "actions", feed_actions(step->actions)));
+                             now, "hash", hash, "actions", feed_actions(step->actions)));
     }
     free(body);
     free(actions);

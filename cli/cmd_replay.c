@@ -107,6 +107,8 @@ static int read_log(PGconn *db, const char *case_no, log_rows *l)
         l->owned[2 * i] = json_loads(PQgetvalue(l->res, k, 6), 0, NULL);
         l->owned[2 * i + 1] = json_loads(PQgetvalue(l->res, k, 9), 0, NULL);
         r->body = l->owned[2 * i];
+        r->body_text = PQgetvalue(l->res, k, 6);
+        r->body_len = (size_t)PQgetlength(l->res, k, 6);
         r->state_before = PQgetvalue(l->res, k, 7);
         r->state_after = PQgetvalue(l->res, k, 8);
         r->actions = l->owned[2 * i + 1];

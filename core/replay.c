@@ -275,7 +275,8 @@ static int link_broken(const cf_replay_case *c, const cf_replay_row *row, long l
                1;
     if (!columns_match(row, c->case_no, why, n))
         return 1;
-    if (cf_chain_hash(prev, c->case_no, row->seq, str_or(row->event_id, ""), row->body,
+    if (cf_chain_hash(prev, c->case_no, row->seq, str_or(row->event_id, ""),
+                      str_or(row->body_text, ""), row->body_text ? row->body_len : 0,
                       str_or(row->state_after, ""), hash) != 0)
         return CF_ENOMEM;
     if (strcmp(hash, str_or(row->hash, "")) != 0)

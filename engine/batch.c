@@ -127,7 +127,7 @@ static int write_events(cf_batch *b, char *err, size_t errsz)
                   "insert into events (case_no, seq, event_id, type, source, event_time, "
                   "applied_at, body, state_before, state_after, actions, prev_hash, hash) "
                   "select * from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], "
-                  "$5::text[], $6::timestamptz[], $7::timestamptz[], $8::jsonb[], $9::text[], "
+                  "$5::text[], $6::timestamptz[], $7::timestamptz[], $8::json[], $9::text[], "
                   "$10::text[], $11::jsonb[], $12::text[], $13::text[])",
                   13, p, err, errsz));
 }

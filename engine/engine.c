@@ -339,7 +339,7 @@ static void record_event(cf_engine *e, const rd_kafka_message_t *m, json_t *ev, 
                          const char *created_at)
 {
     char now[64], seq[32];
-    /* The event as it came: its bytes are valid JSON (it was parsed) and jsonb normalizes it. */
+    /* The event as it came, byte for byte (a json column keeps it so): the chain hashes these. */
     char *body = strndup(m->payload, m->len);
     char *actions = json_dumps(step->actions, JSON_COMPACT);
     json_t *data = json_object_get(ev, "data");
@@ -543,7 +543,7 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
         if (!created_at)
             created_at = now;
         if (cf_chain_hash(prev, case_no, json_integer_value(json_object_get(step.state, "seq")), id,
-                          ev, step.to, hash) != 0) {
+                          m->payload, m->len, step.to, hash) != 0) {
             dead_letter(e, m, id, case_no, "out of memory hashing the event");
             cf_step_clear(&step);
             goto out;

@@ -262,8 +262,9 @@ static void test_replay_verifies_and_finds_the_altered_event(void **state)
                       (const char *[]){CASE_NO});
     assert_non_null(saved);
     behind_the_engines_back(&k,
-                            "update events set body = jsonb_set(body, '{data,result,documents}', "
-                            "'[\"执行通知书\"]') where case_no = $1 and seq = 3",
+                            "update events set body = jsonb_set(body::jsonb, "
+                            "'{data,result,documents}', '[\"执行通知书\"]')::json "
+                            "where case_no = $1 and seq = 3",
                             CASE_NO);
     assert_int_equal(kit_cli(&k, &out, &err, (const char *[]){"replay", CASE_NO, NULL}), 1);
     assert_non_null(strstr(out, "hash chain   broken at seq 3: "));
@@ -283,8 +284,8 @@ static void test_replay_verifies_and_finds_the_altered_event(void **state)
     /* Put back, it verifies again; then the stored actions of event 11 (the execution plan's
      * task) are removed: they are not hashed, only the replay can tell. */
     behind_the_engines_back(&k,
-                            "update events set body = $1::jsonb where seq = 3 and event_id = "
-                            "$1::jsonb ->> 'id'",
+                            "update events set body = $1::json where seq = 3 and event_id = "
+                            "$1::json ->> 'id'",
                             saved);
     doc = replay_json(&k, NULL, &rc);
     assert_int_equal(rc, 0);

@@ -213,6 +213,10 @@ int cf_cmd_stats(int argc, char **argv)
         "'duplicates', (select coalesce(sum(seen), 0) from duplicates), "
         "'outbox', (select count(*) from outbox), "
         "'clock', (select json_build_object('mode', mode, 'now', now) from engine_clock), "
+        "'engines', coalesce((select json_agg(json_build_object('owner', owner, 'failing', "
+        "failing, 'commit_failures', commit_failures, 'isolated', isolated, 'last_failure', "
+        "last_failure, 'last_failure_at', last_failure_at, 'updated_at', updated_at) order by "
+        "owner) from engine_status), '[]'::json), "
         "'offsets', coalesce((select json_agg(json_build_object('partition', partition, "
         "'next_offset', next_offset, 'generation', generation, 'owner', owner) order by "
         "partition) from consumer_offsets where topic = $2 and group_id = $1), "
@@ -242,6 +246,24 @@ int cf_cmd_stats(int argc, char **argv)
                (long long)json_integer_value(json_object_get(s, "duplicates")),
                (long long)json_integer_value(json_object_get(s, "outbox")),
                (long long)json_integer_value(json_object_get(json_object_get(s, "lag"), "total")));
+        {
+            size_t i;
+            json_t *en;
+            json_array_foreach (json_object_get(s, "engines"), i, en) {
+                long long failing = json_integer_value(json_object_get(en, "failing"));
+                printf("engine %s: %s, %lld commits failed, %lld events refused by the database"
+                       "%s%s\n",
+                       json_string_value(json_object_get(en, "owner")),
+                       failing ? "FAILING" : "committing",
+                       (long long)json_integer_value(json_object_get(en, "commit_failures")),
+                       (long long)json_integer_value(json_object_get(en, "isolated")),
+                       json_is_string(json_object_get(en, "last_failure")) ? "; last failure: "
+                                                                           : "",
+                       json_is_string(json_object_get(en, "last_failure"))
+                           ? json_string_value(json_object_get(en, "last_failure"))
+                           : "");
+            }
+        }
     }
     json_decref(s);
     rc = 0;

@@ -303,9 +303,37 @@ static void test_pills_are_dead_lettered_and_the_rest_applied(void **state)
     kit_done(&k);
 }
 
+/* A stored state that cannot be read (here: a number too large for the engine's JSON reader,
+ * written behind the engine's back) is named as such, never taken for "no case". */
+static void test_unreadable_state_is_named(void **state)
+{
+    (void)state;
+    kit k;
+    pid_t engine;
+
+    kit_init(&k, "unreadable");
+    engine = kit_engine_start(&k, NULL);
+    kit_send_json(&k, kit_filed(C(1), "u-1", T0));
+    kit_flush(&k);
+    assert_int_equal(kit_wait_count(&k, "select count(*) from cases", 1, 60), 1);
+    kit_engine_stop(&k, engine, SIGTERM);
+    sql(&k, "update cases set body = jsonb_set(body, '{data,amount}', "
+            "'100000000000000000000'::jsonb)");
+    engine = kit_engine_start(&k, NULL);
+    kit_send_json(&k, kit_withdrawn(C(1), "u-2", "2026-03-03T09:00:00+08:00"));
+    kit_send_json(&k, kit_filed(C(2), "u-3", T0));
+    kit_flush(&k);
+    assert_int_equal(kit_wait_count(&k, "select count(*) from cases", 2, 60), 2);
+    assert_int_equal(kit_wait_count(&k, "select count(*) from dead_letters", 1, 60), 1);
+    expect_reason(&k, "u-2", "the stored state of case (2026)豫0381执1号 cannot be read");
+    kit_engine_stop(&k, engine, SIGTERM);
+    kit_done(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pills_are_dead_lettered_and_the_rest_applied)};
+        cmocka_unit_test(test_pills_are_dead_lettered_and_the_rest_applied),
+        cmocka_unit_test(test_unreadable_state_is_named)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -311,10 +311,14 @@ int cf_cmd_replay(int argc, char **argv)
         return usage(stderr, 2);
     if (as_of_text &&
         cf_replay_parse_as_of(as_of_text, CF_CALTIME_DEFAULT_UTC_OFFSET, &as_of) != 0) {
+        char why[128] = "";
+        cf_time t;
+        if (cf_time_parse_err(as_of_text, &t, why, sizeof why) == 0)
+            why[0] = '\0';
         fprintf(stderr,
                 "caseflow replay: --as-of '%s' is neither a date (YYYY-MM-DD) nor an ISO 8601 "
-                "time with an offset (2026-03-02T17:00:00+08:00)\n",
-                as_of_text);
+                "time with an offset (2026-03-02T17:00:00+08:00)%s%s\n",
+                as_of_text, why[0] ? ": " : "", why);
         return 2;
     }
 

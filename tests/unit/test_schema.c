@@ -483,6 +483,31 @@ static void test_formats(void **state)
     for (size_t i = 0; i < sizeof bad_dt / sizeof *bad_dt; i++)
         expect(dt, bad_dt[i],
                "(root): is not a date-time (RFC 3339, e.g. 2026-03-01T09:30:00+08:00)");
+    /* What PostgreSQL stores: years 0001-9999 and offsets within -15:59 and +15:59. */
+    expect(dt, "\"0001-01-01T00:00:00Z\"", NULL);
+    expect(dt, "\"9999-12-31T23:59:59.999Z\"", NULL);
+    expect(dt, "\"2026-03-02T09:30:00+15:59\"", NULL);
+    expect(dt, "\"2026-03-02T09:30:00-15:59\"", NULL);
+    const char *bad_offset[] = {"\"2026-03-02T09:30:00+16:00\"", "\"2026-03-02T09:30:00-16:00\"",
+                                "\"2026-03-02T09:30:00+17:00\"", "\"2026-03-02T09:30:00+23:59\"",
+                                "\"2026-03-02T09:30:00-23:00\""};
+    for (size_t i = 0; i < sizeof bad_offset / sizeof *bad_offset; i++)
+        expect(dt, bad_offset[i],
+               "(root): is not a date-time: the UTC offset must be within -15:59 and +15:59");
+    expect(dt, "\"2026-03-02T09:30:00+08:60\"",
+           "(root): is not a date-time (RFC 3339, e.g. 2026-03-01T09:30:00+08:00)");
+    expect(dt, "\"0000-01-01T00:00:00Z\"",
+           "(root): is not a date-time: the year must be 0001 to 9999");
+    expect(dt, "\"0000-12-31T23:59:59+08:00\"",
+           "(root): is not a date-time: the year must be 0001 to 9999");
+    expect(dt, "\"10000-01-01T00:00:00Z\"",
+           "(root): is not a date-time (RFC 3339, e.g. 2026-03-01T09:30:00+08:00)");
+    expect("{\"format\": \"date\"}", "\"0001-01-01\"", NULL);
+    expect("{\"format\": \"date\"}", "\"9999-12-31\"", NULL);
+    expect("{\"format\": \"date\"}", "\"0000-01-01\"",
+           "(root): is not a date: the year must be 0001 to 9999");
+    expect("{\"format\": \"date\"}", "\"10000-01-01\"",
+           "(root): is not a date (RFC 3339 full-date, e.g. 2026-03-01)");
     expect("{\"format\": \"date\"}", "\"2000-02-29\"", NULL);
     expect("{\"format\": \"date\"}", "\"1900-02-29\"",
            "(root): is not a date (RFC 3339 full-date, e.g. 2026-03-01)");

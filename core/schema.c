@@ -2271,3 +2271,65 @@ int cf_schema_validate(const cf_schema *schema, const json_t *instance, char *er
         return CF_ENOMEM;
     return rc ? CF_ESCHEMA : 0;
 }
+
+/* ---- numbers ---------------------------------------------------------------------------- */
+
+/* Walks `v` with its location in path[0, len); returns 1 when every number is sane. */
+static int numbers_sane(const json_t *v, char *path, size_t len, size_t cap, char *err,
+                        size_t errsz)
+{
+    const char *why = NULL;
+
+    switch (json_typeof(v)) {
+    case JSON_INTEGER: {
+        json_int_t i = json_integer_value(v);
+        if (i > (json_int_t)CF_JSON_NUMBER_MAX || i < -(json_int_t)CF_JSON_NUMBER_MAX)
+            why = "the number's magnitude exceeds 1e15";
+        break;
+    }
+    case JSON_REAL: {
+        double d = json_real_value(v);
+        if (!isfinite(d))
+            why = "the number is not finite";
+        else if (d > CF_JSON_NUMBER_MAX || d < -CF_JSON_NUMBER_MAX)
+            why = "the number's magnitude exceeds 1e15";
+        break;
+    }
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *m;
+        json_object_foreach ((json_t *)v, key, m) {
+            size_t l = pointer_append(path, len, cap, key);
+            if (!numbers_sane(m, path, l, cap, err, errsz))
+                return 0;
+        }
+        path[len] = '\0';
+        return 1;
+    }
+    case JSON_ARRAY: {
+        size_t i;
+        json_t *m;
+        json_array_foreach (v, i, m) {
+            char index[24];
+            snprintf(index, sizeof index, "%zu", i);
+            if (!numbers_sane(m, path, pointer_append(path, len, cap, index), cap, err, errsz))
+                return 0;
+        }
+        path[len] = '\0';
+        return 1;
+    }
+    default: return 1;
+    }
+    if (!why)
+        return 1;
+    cf_errf(err, errsz, CF_ERANGE, "%s: %s", len ? path : "(root)", why);
+    return 0;
+}
+
+int cf_json_numbers_sane(const json_t *v, char *err, size_t errsz)
+{
+    char path[1024] = "";
+    if (err && errsz)
+        err[0] = '\0';
+    return v ? numbers_sane(v, path, 0, sizeof path, err, errsz) : 1;
+}

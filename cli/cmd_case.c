@@ -66,6 +66,7 @@ static void print_case_text(json_t *c)
 int cf_cmd_case(int argc, char **argv)
 {
     const char *case_no = NULL;
+    char canon[256];
     int as_json = 0, rc = 1;
     cf_config cfg;
     PGconn *db;
@@ -74,7 +75,9 @@ int cf_cmd_case(int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         printf("usage: caseflow case show CASE_NO [--json]\n\n"
                "Shows a case's state, team, data (personal data masked), event count,\n"
-               "timers and open tasks, from the database named by CASEFLOW_PG.\n");
+               "timers and open tasks, from the database named by CASEFLOW_PG.  CASE_NO may\n"
+               "be written with full-width brackets and digits, and spaces: （2026）豫0381执７号\n"
+               "is (2026)豫0381执7号.\n");
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "show") != 0) {
@@ -95,6 +98,8 @@ int cf_cmd_case(int argc, char **argv)
         fprintf(stderr, "usage: caseflow case show CASE_NO [--json]\n");
         return 2;
     }
+    if (!(case_no = cf_cli_case_no(case_no, canon, sizeof canon, "caseflow case show")))
+        return 2;
     if (!(db = cf_cli_connect(&cfg, "caseflow case show")))
         goto out;
     c = query_json(db,

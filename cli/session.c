@@ -1,10 +1,12 @@
-/* Loading the configuration and connecting to PostgreSQL for a command, with its errors. */
+/* Loading the configuration and connecting to PostgreSQL for a command, with its errors; and
+ * the case numbers users type. */
 #include "session.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "base/store.h"
+#include "core/caseno.h"
 
 PGconn *cf_cli_connect(cf_config *cfg, const char *who)
 {
@@ -19,4 +21,13 @@ PGconn *cf_cli_connect(cf_config *cfg, const char *who)
     if (!db)
         fprintf(stderr, "%s: %s\n", who, err);
     return db;
+}
+
+const char *cf_cli_case_no(const char *typed, char *buf, size_t n, const char *who)
+{
+    if (cf_caseno_normalize(typed, buf, n) != 0) {
+        fprintf(stderr, "%s: '%s' is not a case number (not UTF-8, or too long)\n", who, typed);
+        return NULL;
+    }
+    return buf;
 }

@@ -3,6 +3,7 @@
 #define CF_SESSION_H
 
 #include <libpq-fe.h>
+#include <stddef.h>
 
 #include "base/config.h"
 
@@ -13,5 +14,13 @@
  * `cfg` with cf_config_free in either case.
  */
 PGconn *cf_cli_connect(cf_config *cfg, const char *who);
+
+/*
+ * Writes the canonical form of the case number a user typed (cf_caseno_normalize:
+ * （2026）豫0381执７号 is (2026)豫0381执7号) into buf of n bytes, so that every command finds a
+ * case however its number is written.  Returns buf, or NULL after printing why on stderr, prefixed
+ * by `who`.
+ */
+const char *cf_cli_case_no(const char *typed, char *buf, size_t n, const char *who);
 
 #endif

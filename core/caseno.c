@@ -179,3 +179,12 @@ int cf_caseno_normalize(const char *in, char *out, size_t outsz)
     out[o] = '\0';
     return 0;
 }
+
+int cf_caseno_normalize_event(json_t *ev)
+{
+    const char *c = json_string_value(json_object_get(ev, "case"));
+    char norm[512];
+    if (!c || cf_caseno_normalize(c, norm, sizeof norm) != 0 || strcmp(norm, c) == 0)
+        return 0;
+    return json_object_set_new(ev, "case", json_string(norm)) == 0;
+}

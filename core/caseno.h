@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "base/err.h"
 
 typedef struct cf_caseno {
@@ -34,5 +36,13 @@ int cf_caseno_normalize(const char *in, char *out, size_t outsz) CF_MUST_CHECK;
 
 /* Writes the modern form "(2026)豫0381执1234号" into `buf`; returns the length written. */
 int cf_caseno_format(const cf_caseno *c, char *buf, size_t n);
+
+/*
+ * Writes the canonical form of event `ev`'s case number into its `case` member (the bytes stored
+ * in the log keep it as it was written), so that (2026)豫0381执7号 and （２０２６）豫0381执7号 are
+ * one case in the engine, the CLI, the server and replay alike.  A number that cannot be normalized
+ * is left as it is, for the schema to refuse.  Returns 1 when it changed the member, else 0.
+ */
+int cf_caseno_normalize_event(json_t *ev);
 
 #endif

@@ -17,6 +17,7 @@
 #include "base/bus.h"
 #include "base/log.h"
 #include "base/utf8.h"
+#include "core/caseno.h"
 #include "core/chain.h"
 #include "core/machine.h"
 #include "engine/internal.h"
@@ -221,8 +222,10 @@ static void dead_letter(cf_engine *e, const rd_kafka_message_t *m, const char *e
 
     snprintf(reason, sizeof reason, "%s", reason_in);
     cf_utf8_clip(reason);
-    /* Text when it is UTF-8, bar a character cut at the limit; otherwise base64 below. */
-    if (m->payload && (whole == len || (len < m->len && len - whole < 4)))
+    /* Text when it is UTF-8 without NUL (which few JSON readers take, even escaped), bar a
+     * character cut at the limit; otherwise base64 below. */
+    if (m->payload && !memchr(m->payload, '\0', len) &&
+        (whole == len || (len < m->len && len - whole < 4)))
         original = json_stringn((const char *)m->payload, whole);
 
     snprintf(msg_id, sizeof msg_id, "dlq:%s:%d:%lld", rd_kafka_topic_name(m->rkt), m->partition,
@@ -534,6 +537,8 @@ static int same_event(const json_t *stored, const rd_kafka_message_t *m, const j
         memcmp(json_string_value(stored), m->payload, m->len) == 0)
         return 1;
     old = json_loads(json_string_value(stored), JSON_REJECT_DUPLICATES, NULL);
+    if (old)
+        cf_caseno_normalize_event(old);
     if (!old || !same_member(old, ev, "type") || !same_member(old, ev, "case") ||
         !same_member(old, ev, "source"))
         goto out;
@@ -596,11 +601,17 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
         dead_letter(e, m, NULL, NULL, "not an event: the message is JSON but not an object");
         goto out;
     }
+    if (!parsed)
+        cf_caseno_normalize_event(ev);
     type = json_string_value(json_object_get(ev, "type"));
     id = json_string_value(json_object_get(ev, "id"));
     case_no = json_string_value(json_object_get(ev, "case"));
     if (!type) {
         dead_letter(e, m, id, case_no, "the event has no type");
+        goto out;
+    }
+    if (!cf_json_numbers_sane(ev, err, sizeof err)) {
+        dead_letter(e, m, id, case_no, err);
         goto out;
     }
     schema = cf_registry_schema(e->reg, type);
@@ -881,18 +892,20 @@ static void record_health(cf_engine *e)
     snprintf(failing, sizeof failing, "%d", e->failing);
     snprintf(total, sizeof total, "%lld", e->n.commit_failures);
     snprintf(isolated, sizeof isolated, "%lld", e->n.isolated);
-    res = cf_store_exec(e->db,
-                        "insert into engine_status (owner, failing, commit_failures, isolated, "
-                        "last_failure, last_failure_at, updated_at) values ($1, $2, $3, $4, $5, "
-                        "case when $5 is null then null else now() end, now()) on conflict (owner) "
-                        "do update set failing = excluded.failing, commit_failures = "
-                        "excluded.commit_failures, isolated = excluded.isolated, last_failure = "
-                        "coalesce(excluded.last_failure, engine_status.last_failure), "
-                        "last_failure_at = coalesce(excluded.last_failure_at, "
-                        "engine_status.last_failure_at), updated_at = now()",
-                        5, p, why, sizeof why);
+    res =
+        cf_store_exec(e->db,
+                      "insert into engine_status (owner, failing, commit_failures, isolated, "
+                      "last_failure, last_failure_at, updated_at) values ($1, $2::int, $3::bigint, "
+                      "$4::bigint, $5::text, case when $5::text is null then null else now() "
+                      "end, now()) on conflict (owner) "
+                      "do update set failing = excluded.failing, commit_failures = "
+                      "excluded.commit_failures, isolated = excluded.isolated, last_failure = "
+                      "coalesce(excluded.last_failure, engine_status.last_failure), "
+                      "last_failure_at = coalesce(excluded.last_failure_at, "
+                      "engine_status.last_failure_at), updated_at = now()",
+                      5, p, why, sizeof why);
     if (!res)
-        cf_debug("recording the engine's health: %s", why);
+        cf_warn("recording the engine's health: %s", why);
     PQclear(res);
 }
 
@@ -1165,8 +1178,9 @@ static void process(cf_engine *e, rd_kafka_message_t **msgs, size_t n)
         goto out;
     }
     for (size_t i = 0; i < n; i++)
-        if (msgs[i]->payload && msgs[i]->len <= EVENT_MAX)
-            parsed[i] = json_loadb(msgs[i]->payload, msgs[i]->len, JSON_REJECT_DUPLICATES, NULL);
+        if (msgs[i]->payload && msgs[i]->len <= EVENT_MAX &&
+            (parsed[i] = json_loadb(msgs[i]->payload, msgs[i]->len, JSON_REJECT_DUPLICATES, NULL)))
+            cf_caseno_normalize_event(parsed[i]);
     if (json_object_size(e->isolate) > 0) {
         if (finish_inflight(e) == 0 && (rc = cf_clock_read(e, err, sizeof err)) == 0)
             process_isolated(e, msgs, parsed, n);

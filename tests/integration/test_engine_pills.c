@@ -143,10 +143,10 @@ static void test_pills_are_dead_lettered_and_the_rest_applied(void **state)
         free(text);
         json_decref(g3);
     }
-    kit_send_json(&k,
-                  json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:{s:s}}}", "id", "good-4", "type",
-                            "case.corrected", "case", C(2), "time", T0, "source", "filing", "data",
-                            "note", "更正", "fields", "cause", "借款合同纠纷"));
+    kit_send_json(&k, json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:{s:s}}}", "id", "good-4",
+                                "type", "case.corrected", "case", "（２０２６）豫0381执2号", "time",
+                                T0, "source", "filing", "data", "note", "更正", "fields", "cause",
+                                "借款合同纠纷"));
     kit_send_json(
         &k, filed_with(95, "pill-date-0000", "basis",
                        json_pack("{s:s, s:s, s:s}", "document_no", "(2025)豫0381民初1号",
@@ -252,6 +252,11 @@ static void test_pills_are_dead_lettered_and_the_rest_applied(void **state)
                      1);
     assert_int_equal(kit_count(&k, "select count(*) from events where event_id like 'pill-%'"), 0);
     assert_int_equal(kit_count(&k, "select count(*) from cases"), 7);
+    /* The correction written with full-width brackets and digits went to case 2. */
+    v = kit_value(&k, "select case_no from events where event_id = 'good-4'", 0, NULL);
+    assert_non_null(v);
+    assert_string_equal(v, C(2));
+    free(v);
 
     expect_reason(&k, "pill-year-0000", "year");
     expect_reason(&k, "pill-offset-17", "offset");
@@ -269,7 +274,7 @@ static void test_pills_are_dead_lettered_and_the_rest_applied(void **state)
     expect_reason(&k, "pill-unclaimed", "is not claimed");
     expect_reason(&k, "pill-not-claimer", "claimed by 王芳");
     expect_reason(&k, "pill-forged-worker", "worker's");
-    expect_reason(&k, "pill-result-1e300", "1e+300");
+    expect_reason(&k, "pill-result-1e300", "/data/result/amount");
 
     /* The dead-letter topic has every one, each with its reason and its original bytes. */
     msgs = kit_consume(&k, dlq, nbad + nanon, 60);

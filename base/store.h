@@ -35,8 +35,8 @@ PGresult *cf_store_exec(PGconn *db, const char *sql, int nparams, const char *co
  * Like cf_store_exec; on failure also writes the error's SQLSTATE into `state` (five characters,
  * or "" when there is none: the connection broke before the server answered).
  */
-PGresult *cf_store_exec_state(PGconn *db, const char *sql, int nparams,
-                              const char *const *params, char state[6], char *err, size_t errsz);
+PGresult *cf_store_exec_state(PGconn *db, const char *sql, int nparams, const char *const *params,
+                              char state[6], char *err, size_t errsz);
 
 /*
  * Returns 1 when SQLSTATE `state` says the statement's data was at fault (the same statement

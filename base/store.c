@@ -90,7 +90,17 @@ PGresult *cf_store_exec_state(PGconn *db, const char *sql, int nparams, const ch
     code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     if (code)
         snprintf(state, 6, "%s", code);
-    copy_message(res ? PQresultErrorMessage(res) : PQerrorMessage(db), err, errsz, "PostgreSQL");
+    if (res && PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)) {
+        /* The primary message and the constraint's name, never the DETAIL: "Failing row
+         * contains (...)" would copy a case's parties into logs and dead letters. */
+        const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+        cf_errf(err, errsz, CF_EDB, "PostgreSQL: %s%s%s%s",
+                PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY), constraint ? " (constraint " : "",
+                constraint ? constraint : "", constraint ? ")" : "");
+    } else {
+        copy_message(res ? PQresultErrorMessage(res) : PQerrorMessage(db), err, errsz,
+                     "PostgreSQL");
+    }
     PQclear(res);
     return NULL;
 }

@@ -434,10 +434,11 @@ static void check_keys(loader *L, yaml_node_t *n, const char *const *allowed, co
         size_t a = 0;
         while (a < nallowed && strcmp(allowed[a], key) != 0)
             a++;
-        if (a < nallowed && a < sizeof first / sizeof first[0]) {
-            if (first[a])
+        if (a < nallowed) {
+            /* Every list of allowed keys is far shorter than `first`. */
+            if (a < sizeof first / sizeof first[0] && first[a])
                 ERR(L, pos_of(k), "'%s' is given twice in %s", key, what);
-            else
+            else if (a < sizeof first / sizeof first[0])
                 first[a] = k;
             continue;
         }

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "base/yamldoc.h"
+
 /* ---- Civil dates ---------------------------------------------------------------------------- */
 
 /* Division and remainder rounding towards minus infinity, so that instants and dates before
@@ -749,26 +751,25 @@ static int load_root(struct loader *ld, const yaml_node_t *root)
 cf_calendar *cf_calendar_parse(const char *name, const char *yaml_text, size_t len, char *err,
                                size_t errsz)
 {
-    yaml_parser_t parser;
     yaml_document_t doc;
-    int have_parser = 0, have_doc = 0, rc = 0;
+    cf_yamldoc_error ye;
+    int have_doc = 0, rc = 0;
     struct loader ld = {.name = name ? name : "calendar", .err = err, .errsz = errsz, .doc = &doc};
 
     if (!yaml_text) {
         cf_errf(err, errsz, CF_EINVAL, "%s: no text", ld.name);
         return NULL;
     }
-    if (!(ld.cal = calloc(1, sizeof *ld.cal)) || !yaml_parser_initialize(&parser)) {
+    if (!(ld.cal = calloc(1, sizeof *ld.cal))) {
         rc = cf_errf(err, errsz, CF_ENOMEM, "%s: out of memory", ld.name);
         goto out;
     }
-    have_parser = 1;
-    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml_text, len);
-    if (!yaml_parser_load(&parser, &doc)) {
-        const char *ctx = parser.context ? parser.context : "";
-        rc = cf_errf(err, errsz, CF_EPARSE, "%s:%zu:%zu: %s%s%s", ld.name,
-                     parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-                     parser.problem ? parser.problem : "invalid YAML", ctx[0] ? " " : "", ctx);
+    if ((rc = cf_yamldoc_load(&doc, yaml_text, len, &ye)) != 0) {
+        if (rc == CF_ENOMEM)
+            cf_errf(err, errsz, rc, "%s: out of memory", ld.name);
+        else
+            cf_errf(err, errsz, rc, "%s:%d:%d: %s%s%s", ld.name, ye.line, ye.col, ye.problem,
+                    ye.context[0] ? " " : "", ye.context);
         goto out;
     }
     have_doc = 1;
@@ -784,8 +785,6 @@ cf_calendar *cf_calendar_parse(const char *name, const char *yaml_text, size_t l
 out:
     if (have_doc)
         yaml_document_delete(&doc);
-    if (have_parser)
-        yaml_parser_delete(&parser);
     free(ld.marks);
     if (rc != 0) {
         cf_calendar_free(ld.cal);
@@ -799,31 +798,20 @@ out:
 
 cf_calendar *cf_calendar_load(const char *path, char *err, size_t errsz)
 {
-    cf_calendar *cal = NULL;
-    char *buf = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cf_errf(err, errsz, CF_EIO, "%s: cannot open: %s", path, strerror(errno));
-        goto out;
+    char why[256], *buf;
+    size_t len;
+    cf_calendar *cal;
+    int rc = cf_yamldoc_read_file(path, CALENDAR_MAX_BYTES, &buf, &len, why, sizeof why);
+
+    if (rc == CF_ERANGE) {
+        cf_errf(err, errsz, rc, "%s: %s: not a calendar", path, why);
+        return NULL;
     }
-    if (!(buf = malloc(CALENDAR_MAX_BYTES + 1))) {
-        cf_errf(err, errsz, CF_ENOMEM, "%s: out of memory", path);
-        goto out;
+    if (rc) {
+        cf_errf(err, errsz, rc, "%s: %s", path, why);
+        return NULL;
     }
-    size_t n = fread(buf, 1, CALENDAR_MAX_BYTES + 1, f);
-    if (ferror(f)) {
-        cf_errf(err, errsz, CF_EIO, "%s: cannot read: %s", path, strerror(errno));
-        goto out;
-    }
-    if (n > CALENDAR_MAX_BYTES) {
-        cf_errf(err, errsz, CF_ERANGE, "%s: larger than %d bytes: not a calendar", path,
-                CALENDAR_MAX_BYTES);
-        goto out;
-    }
-    cal = cf_calendar_parse(path, buf, n, err, errsz);
-out:
-    if (f)
-        fclose(f);
+    cal = cf_calendar_parse(path, buf, len, err, errsz);
     free(buf);
     return cal;
 }

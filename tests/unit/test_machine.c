@@ -64,28 +64,6 @@ static const char SMALL[] = "workflow: unit\n"
                             "      - timer: remind\n"
                             "        at: 2 days after now\n";
 
-/* Two states that hand the case to each other for ever. */
-static const char LOOP[] = "workflow: loop\n"
-                           "version: 1\n"
-                           "calendar: ../../workflows/calendars/cn.yaml\n"
-                           "schemas: ../../schemas/events\n"
-                           "initial: a\n"
-                           "posts: {intake: 集约启动岗}\n"
-                           "events: [case.filed, case.decided]\n"
-                           "states:\n"
-                           "  a:\n"
-                           "    on:\n"
-                           "      - when: \"true\"\n"
-                           "        to: b\n"
-                           "  b:\n"
-                           "    on:\n"
-                           "      - when: \"true\"\n"
-                           "        to: a\n"
-                           "      - event: case.decided\n"
-                           "        to: end\n"
-                           "  end:\n"
-                           "    final: true\n";
-
 static cf_workflow *parse(const char *yaml)
 {
     char path[1024];
@@ -338,11 +316,30 @@ static void test_errors(void **state)
     cf_workflow_free(wf);
 }
 
-/* Automatic transitions that keep firing stop with an error instead of spinning. */
+/* Automatic transitions that keep firing stop with an error instead of spinning.  A cycle of
+ * them is refused when the workflow is loaded (test_workflow); a chain longer than the bound is
+ * what remains for the machine to stop. */
 static void test_automatic_loop_bound(void **state)
 {
     (void)state;
-    cf_workflow *wf = parse(LOOP);
+    char yaml[8192];
+    size_t len = (size_t)snprintf(yaml, sizeof yaml,
+                                  "workflow: chain\n"
+                                  "version: 1\n"
+                                  "calendar: ../../workflows/calendars/cn.yaml\n"
+                                  "schemas: ../../schemas/events\n"
+                                  "initial: s0\n"
+                                  "posts: {intake: 集约启动岗}\n"
+                                  "events: [case.filed, case.decided]\n"
+                                  "states:\n");
+    for (int i = 0; i < 40; i++)
+        len += (size_t)snprintf(yaml + len, sizeof yaml - len,
+                                "  s%d:\n    on:\n      - when: \"true\"\n        to: s%d\n", i,
+                                i + 1);
+    snprintf(yaml + len, sizeof yaml - len,
+             "  s40:\n    on:\n      - event: case.decided\n        to: end\n"
+             "  end:\n    final: true\n");
+    cf_workflow *wf = parse(yaml);
     json_t *ev = filed("(2026)豫0381执3号", "2026-03-02T09:00:00+08:00");
     cf_step out;
     char err[512];

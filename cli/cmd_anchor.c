@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "base/config.h"
@@ -78,6 +79,7 @@ static int write_anchor(int argc, char **argv)
     cf_anchor_key *key = NULL;
     cf_anchor_written w;
     PGconn *db = NULL;
+    struct stat st;
 
     memset(&cfg, 0, sizeof cfg);
     for (int i = 2; i < argc; i++) {
@@ -137,6 +139,11 @@ static int write_anchor(int argc, char **argv)
                 key_path);
         goto out;
     }
+    if (key && stat(key_path, &st) == 0 && (st.st_mode & 077))
+        fprintf(stderr,
+                "caseflow anchor write: warning: the private key %s can be read by others "
+                "(chmod 600 it)\n",
+                key_path);
     if (cf_anchor_write(db, out_path, now_ms(), as_of, offset, key, force, &w, err, sizeof err) !=
         0) {
         fprintf(stderr, "caseflow anchor write: %s\n", err);

@@ -1,6 +1,6 @@
 /* Unit tests of core/anchor: the file a writer makes reads back with its digest; each kind of
  * malformed file is reported at its line and column; a changed line, count or header is caught;
- * an Ed25519 signature verifies with its key only.
+ * an Ed25519 signature verifies with its key only; nasty inputs keep the fuzz target's promises.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +15,10 @@
 #include <string.h>
 
 #include "core/anchor.h"
+
+/* The fuzz target itself, so that the inputs below go through exactly the code the fuzzer
+ * runs. */
+#include "../fuzz/fuzz_anchor.c"
 
 #define H1 "1111111111111111111111111111111111111111111111111111111111111111"
 #define H2 "2222222222222222222222222222222222222222222222222222222222222222"
@@ -427,6 +431,63 @@ static void test_keys_that_are_refused(void **state)
     free(pub_pem);
 }
 
+/* Feeds `text` to the fuzz target, which aborts when a promise of anchor.h is broken. */
+static void fuzz_text(const char *text, size_t len)
+{
+    LLVMFuzzerTestOneInput((const uint8_t *)text, len);
+}
+
+static void test_fuzz_inputs(void **state)
+{
+    (void)state;
+    char *text = three_cases(NULL), *big;
+    size_t len = strlen(text);
+    static const char *const inputs[] = {
+        "",
+        "\n",
+        "caseflow anchor 1",
+        "caseflow anchor 1\n\n",
+        "caseflow anchor 1\nmade: 2026-12-01T02:00:00+08:00\nas-of: all\ncases: 0\ndigest: sha256:"
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n\n",
+        "caseflow anchor 1\nmade: 2026-12-01T02:00:00+08:00\nas-of: all\ncases: 999999999999999\n"
+        "digest: sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n\n",
+        "caseflow anchor 1\nmade: 9999-12-31T23:59:59.999999999-23:59\n",
+        "caseflow anchor 1\ncases: 0\ncases: 0\n",
+        "caseflow anchor 1\n: \n",
+        "caseflow anchor 1\nkey: ed25519:" H1 "\nsignature: ed25519:" H1 H2 "\n\n",
+        "caseflow anchor 1\n#\n#\n\n",
+    };
+
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
+        fuzz_text(inputs[i], strlen(inputs[i]));
+    /* The writer's own file, whole, without its last newline, and cut at every byte. */
+    fuzz_text(text, len);
+    fuzz_text(text, len - 1);
+    for (size_t i = 0; i < len; i++)
+        fuzz_text(text, i);
+    /* With a NUL byte, and each byte of a line changed. */
+    for (size_t i = len - 80; i < len; i++) {
+        char saved = text[i];
+        text[i] = '\0';
+        fuzz_text(text, len);
+        text[i] = (char)0xff;
+        fuzz_text(text, len);
+        text[i] = ' ';
+        fuzz_text(text, len);
+        text[i] = saved;
+    }
+    /* A line far too long, in the header and among the cases. */
+    big = malloc(len + 10001);
+    memcpy(big, text, len);
+    memset(big + len, 'a', 10000);
+    big[len + 10000] = '\0';
+    fuzz_text(big, len + 10000);
+    memset(big, '#', 10000);
+    fuzz_text(big, len + 10000);
+    free(big);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_changed_files_fail),
         cmocka_unit_test(test_signature_verifies_with_its_key_only),
         cmocka_unit_test(test_keys_that_are_refused),
+        cmocka_unit_test(test_fuzz_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

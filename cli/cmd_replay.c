@@ -293,19 +293,36 @@ static void print_state(const json_t *st, const char *as_of)
 
 /* ---- against an anchor ----------------------------------------------------------------------- */
 
-/* Rows fetched from the cursor at a time: FETCH_SQL says the same number. */
-enum { FETCH_ROWS = 1000 };
+/* Anchored cases looked up together, and rows fetched at a time: FETCH_SQL says the latter. */
+enum { BATCH_CASES = 256, FETCH_ROWS = 1000 };
 static const char FETCH_SQL[] = "fetch 1000 from replay_rows";
 
-/* Every stored event (or one case's), in the anchor file's order: case number byte by byte. */
-static const char STREAM_ALL_SQL[] =
-    "declare replay_rows no scroll cursor for select case_no, " EVENT_COLUMNS
-    " from events order by case_no collate \"C\", seq";
-static const char STREAM_ONE_SQL[] =
-    "declare replay_rows no scroll cursor for select case_no, " EVENT_COLUMNS
-    " from events where case_no = $1 order by seq";
+/*
+ * The stored events of a batch of anchored cases up to each one's anchored seq, in the batch's
+ * order ($1 case numbers, $2 seqs): each case is one range of the primary key, and neither the
+ * events after the anchored ones nor the cases filed since are read.
+ */
+static const char BATCH_SQL[] =
+    "declare replay_rows no scroll cursor for select a.ord, " EVENT_COLUMNS
+    " from unnest($1::text[], $2::bigint[]) with ordinality as a(case_no, upto, ord) "
+    "join events e on e.case_no = a.case_no and e.seq <= a.upto order by a.ord, e.seq";
 
-/* The events table read through a cursor, one fetch at a time. */
+/* A batch of anchor entries, copied out of the reader. */
+typedef struct anchor_batch {
+    char *case_no[BATCH_CASES];
+    long long seq[BATCH_CASES];
+    char hash[BATCH_CASES][65];
+    size_t n;
+} anchor_batch;
+
+static void batch_clear(anchor_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        free(b->case_no[i]);
+    b->n = 0;
+}
+
+/* The rows of a batch, read through a cursor one fetch at a time. */
 typedef struct row_stream {
     PGconn *db;
     PGresult *res;
@@ -330,38 +347,94 @@ static int rs_peek(row_stream *s)
     return s->n > 0;
 }
 
-/* Checks the stored log of the anchored case `e` from the stream; returns its verdict
+/* Checks entry `k` of the batch against its rows (those whose ord is k + 1); returns its verdict
  * (CF_REPLAY_ANCHOR_*, the line in `text`) or -1 after an error (in s->err). */
-static int check_case(row_stream *s, const cf_anchor_entry *e, char *text, size_t n)
+static int check_case(row_stream *s, const anchor_batch *b, size_t k, char *text, size_t n)
 {
     cf_replay_anchor a;
     long long first;
     int more;
 
-    cf_replay_anchor_begin(&a, e->case_no, e->seq, e->hash);
-    while ((more = rs_peek(s)) == 1 && strcmp(PQgetvalue(s->res, s->i, 0), e->case_no) < 0)
-        s->i++; /* a case filed after the anchor's moment */
-    while (more == 1 && strcmp(PQgetvalue(s->res, s->i, 0), e->case_no) == 0) {
-        /* Events after the anchored one are not read: they are not what the anchor fixes. */
-        if (strtoll(PQgetvalue(s->res, s->i, 1), NULL, 10) <= e->seq) {
-            cf_replay_row row;
-            json_t *owned[2];
-            int rc;
-            fill_row(s->res, s->i, 1, &row, owned);
-            rc = cf_replay_anchor_take(&a, &row);
-            json_decref(owned[0]);
-            json_decref(owned[1]);
-            if (rc != 0) {
-                snprintf(s->err, sizeof s->err, "out of memory");
-                return -1;
-            }
+    cf_replay_anchor_begin(&a, b->case_no[k], b->seq[k], b->hash[k]);
+    while ((more = rs_peek(s)) == 1 &&
+           strtoull(PQgetvalue(s->res, s->i, 0), NULL, 10) == (unsigned long long)k + 1) {
+        cf_replay_row row;
+        json_t *owned[2];
+        int rc;
+        fill_row(s->res, s->i, 1, &row, owned);
+        rc = cf_replay_anchor_take(&a, &row);
+        json_decref(owned[0]);
+        json_decref(owned[1]);
+        if (rc != 0) {
+            snprintf(s->err, sizeof s->err, "out of memory");
+            return -1;
         }
         s->i++;
-        more = rs_peek(s);
     }
     if (more < 0)
         return -1;
     return cf_replay_anchor_end(&a, &first, text, n);
+}
+
+/* What replay_anchor counts and prints as it goes. */
+typedef struct anchor_tally {
+    long long checked, counts[3];
+    int reported, all; /* lines printed; 1 to print matching cases too */
+} anchor_tally;
+
+/* Checks a batch of anchored cases in the open snapshot of `s->db`; returns 0 or -1 after
+ * saying why. */
+static int check_batch(row_stream *s, anchor_batch *b, anchor_tally *t)
+{
+    char text[1024], err[1024];
+    cf_sqlarr cases, seqs;
+    const char *p[2];
+    PGresult *res;
+    int rc = -1;
+
+    cf_sqlarr_init(&cases);
+    cf_sqlarr_init(&seqs);
+    for (size_t k = 0; k < b->n; k++) {
+        cf_sqlarr_add(&cases, b->case_no[k]);
+        cf_sqlarr_addf(&seqs, "%lld", b->seq[k]);
+    }
+    if (cases.failed || seqs.failed) {
+        fprintf(stderr, "caseflow replay: out of memory\n");
+        goto out;
+    }
+    p[0] = cf_sqlarr_text(&cases);
+    p[1] = cf_sqlarr_text(&seqs);
+    if (!(res = cf_store_exec(s->db, BATCH_SQL, 2, p, err, sizeof err))) {
+        fprintf(stderr, "caseflow replay: reading the event log: %s\n", err);
+        goto out;
+    }
+    PQclear(res);
+    s->res = NULL;
+    s->i = s->n = s->end = 0;
+    for (size_t k = 0; k < b->n; k++) {
+        int verdict = check_case(s, b, k, text, sizeof text);
+        if (verdict < 0) {
+            fprintf(stderr, "caseflow replay: reading the event log: %s\n", s->err);
+            goto out;
+        }
+        t->checked++;
+        t->counts[verdict]++;
+        if (verdict != CF_REPLAY_ANCHOR_MATCH || t->all)
+            printf("%s%s: %s\n", t->reported++ ? "" : "\n", b->case_no[k], text);
+    }
+    PQclear(s->res);
+    s->res = NULL;
+    if (!(res = cf_store_exec(s->db, "close replay_rows", 0, NULL, err, sizeof err))) {
+        fprintf(stderr, "caseflow replay: reading the event log: %s\n", err);
+        goto out;
+    }
+    PQclear(res);
+    rc = 0;
+out:
+    cf_sqlarr_free(&cases);
+    cf_sqlarr_free(&seqs);
+    batch_clear(b);
+    return rc;
 }
 
 /* Verifies the anchor file's digest, and its signature when `pub` is set; prints what it is. */
@@ -396,23 +469,29 @@ static int verify_file(const char *path, const cf_anchor_key *pub)
 
 /*
  * `caseflow replay --anchor FILE [CASE_NO]`: every case of the anchor (or the one named) against
- * its stored log.  The file is verified first; then it and the events table are read side by
- * side, both ordered by case number, so that neither is held in memory.
+ * its stored log.  The file is verified first; then it is read again, a batch of cases at a
+ * time, and each batch's events are read through a cursor, so that neither the file nor the
+ * log is held in memory.
  */
 static int replay_anchor(const char *path, const char *pub_path, const char *only)
 {
-    char err[2048], text[1024];
+    char err[2048];
     cf_config cfg;
     cf_anchor_key *pub = NULL;
     cf_anchor_reader *r = NULL;
     cf_anchor_entry e;
     row_stream s;
+    anchor_batch *b = calloc(1, sizeof *b);
+    anchor_tally t = {.all = only != NULL};
     PGresult *res = NULL;
-    long long checked = 0, counts[3] = {0, 0, 0};
-    int rc = 1, next, in_tx = 0, reported = 0;
+    int rc = 1, next, in_tx = 0;
 
     memset(&cfg, 0, sizeof cfg);
     memset(&s, 0, sizeof s);
+    if (!b) {
+        fprintf(stderr, "caseflow replay: out of memory\n");
+        return 1;
+    }
     if (!(s.db = cf_cli_connect(&cfg, "caseflow replay")))
         goto out;
     if (!pub_path && cfg.anchor_pub && *cfg.anchor_pub)
@@ -430,46 +509,42 @@ static int replay_anchor(const char *path, const char *pub_path, const char *onl
     /* One snapshot of the log, whatever the engine commits meanwhile. */
     res = cf_store_exec(s.db, "begin isolation level repeatable read, read only", 0, NULL, err,
                         sizeof err);
-    in_tx = res != NULL;
-    PQclear(res);
-    res = in_tx ? cf_store_exec(s.db, only ? STREAM_ONE_SQL : STREAM_ALL_SQL, only ? 1 : 0,
-                                (const char *[]){only}, err, sizeof err)
-                : NULL;
     if (!res) {
-        fprintf(stderr, "caseflow replay: reading the event log: %s\n", err);
+        fprintf(stderr, "caseflow replay: %s\n", err);
         goto out;
     }
+    in_tx = 1;
     PQclear(res);
     while ((next = cf_anchor_next(r, &e, err, sizeof err)) == 1) {
-        int verdict;
         if (only && strcmp(e.case_no, only) != 0)
             continue;
-        verdict = check_case(&s, &e, text, sizeof text);
-        if (verdict < 0) {
-            fprintf(stderr, "caseflow replay: reading the event log: %s\n", s.err);
+        if (!(b->case_no[b->n] = strdup(e.case_no))) {
+            fprintf(stderr, "caseflow replay: out of memory\n");
             goto out;
         }
-        checked++;
-        counts[verdict]++;
-        if (verdict != CF_REPLAY_ANCHOR_MATCH || only)
-            printf("%s%s: %s\n", reported++ ? "" : "\n", e.case_no, text);
+        b->seq[b->n] = e.seq;
+        memcpy(b->hash[b->n], e.hash, sizeof b->hash[0]);
+        if (++b->n == BATCH_CASES && check_batch(&s, b, &t) != 0)
+            goto out;
     }
     if (next < 0) {
         /* The file changed since it was verified. */
         fprintf(stderr, "caseflow replay: %s\n", err);
         goto out;
     }
-    if (only && checked == 0) {
+    if (b->n > 0 && check_batch(&s, b, &t) != 0)
+        goto out;
+    if (only && t.checked == 0) {
         fprintf(stderr, "caseflow replay: case %s is not in the anchor %s\n", only, path);
         goto out;
     }
     printf("\nchecked %lld case%s against the anchor: %lld match, %lld do%s not match, %lld "
            "missing\n",
-           checked, checked == 1 ? "" : "s", counts[CF_REPLAY_ANCHOR_MATCH],
-           counts[CF_REPLAY_ANCHOR_DIFFERS], counts[CF_REPLAY_ANCHOR_DIFFERS] == 1 ? "es" : "",
-           counts[CF_REPLAY_ANCHOR_MISSING]);
-    if (counts[CF_REPLAY_ANCHOR_DIFFERS] + counts[CF_REPLAY_ANCHOR_MISSING] > 0) {
-        long long bad = counts[CF_REPLAY_ANCHOR_DIFFERS] + counts[CF_REPLAY_ANCHOR_MISSING];
+           t.checked, t.checked == 1 ? "" : "s", t.counts[CF_REPLAY_ANCHOR_MATCH],
+           t.counts[CF_REPLAY_ANCHOR_DIFFERS], t.counts[CF_REPLAY_ANCHOR_DIFFERS] == 1 ? "es" : "",
+           t.counts[CF_REPLAY_ANCHOR_MISSING]);
+    if (t.counts[CF_REPLAY_ANCHOR_DIFFERS] + t.counts[CF_REPLAY_ANCHOR_MISSING] > 0) {
+        long long bad = t.counts[CF_REPLAY_ANCHOR_DIFFERS] + t.counts[CF_REPLAY_ANCHOR_MISSING];
         fprintf(stderr,
                 "caseflow replay: %lld case%s do%s NOT match the anchor %s: %s history was "
                 "changed after it was made\n",
@@ -485,6 +560,8 @@ out:
     if (in_tx)
         PQclear(PQexec(s.db, "rollback"));
     PQclear(s.res);
+    batch_clear(b);
+    free(b);
     cf_anchor_close(r);
     cf_anchor_key_free(pub);
     if (s.db)

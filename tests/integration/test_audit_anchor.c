@@ -316,10 +316,100 @@ static void test_anchor_catches_the_consistent_rewrite(void **state)
     kit_done(&k);
 }
 
+/* Stores `n` cases of EVENTS events each, chained with core/chain.c, as an engine would have. */
+enum { EVENTS = 5 };
+static void store_synthetic_cases(kit *k, int n)
+{
+    exec_ok(k, "begin", 0, NULL);
+    for (int i = 1; i <= n; i++) {
+        char case_no[64], prev[65], hash[65], seq[8], id[64];
+        snprintf(case_no, sizeof case_no, "(2026)豫0381执%04d号", i);
+        snprintf(prev, sizeof prev, "%s", cf_chain_genesis);
+        for (int s = 1; s <= EVENTS; s++) {
+            json_t *body;
+            char *text;
+            snprintf(id, sizeof id, "syn-%d-%d", i, s);
+            snprintf(seq, sizeof seq, "%d", s);
+            body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:i}}", "id", id, "type", "note", "case",
+                             case_no, "time", "2026-03-02T09:00:00+08:00", "source", "test", "data",
+                             "n", s);
+            text = json_dumps(body, JSON_COMPACT);
+            assert_int_equal(cf_chain_hash(prev, case_no, s, id, body, "open", hash), 0);
+            exec_ok(k,
+                    "insert into events (case_no, seq, event_id, type, source, event_time, "
+                    "applied_at, body, state_before, state_after, actions, prev_hash, hash) "
+                    "values ($1, $2, $3, 'note', 'test', '2026-03-02T09:00:00+08:00', "
+                    "'2026-03-02T09:00:00+08:00', $4, '', 'open', '[]', $5, $6)",
+                    6, (const char *[]){case_no, seq, id, text, prev, hash});
+            memcpy(prev, hash, sizeof prev);
+            free(text);
+            json_decref(body);
+        }
+        exec_ok(k,
+                "insert into cases (case_no, workflow, version, state, seq, body, created_at, "
+                "updated_at, head_hash) values ($1, 'enforcement_case', 1, 'open', 5, '{}', "
+                "now(), now(), $2)",
+                2, (const char *[]){case_no, prev});
+    }
+    exec_ok(k, "commit", 0, NULL);
+}
+
+/* Many cases (256 to a batch, more than one fetch of 1,000 rows each): the anchor and the log are
+ * read in batches and fetches; each kind of change is
+ * reported at its case, and only there. */
+static void test_anchor_of_many_cases(void **state)
+{
+    (void)state;
+    kit k;
+    char *out = NULL, *err = NULL, path[700];
+
+    kit_init(&k, "anchormany");
+    snprintf(path, sizeof path, "%s/anchor-many.txt", k.logdir);
+    assert_int_equal(kit_cli(&k, &out, &err, (const char *[]){"db", "migrate", NULL}), 0);
+    store_synthetic_cases(&k, 700);
+    assert_int_equal(
+        kit_cli(&k, &out, &err, (const char *[]){"anchor", "write", "--out", path, NULL}), 0);
+    assert_non_null(strstr(out, ": 700 cases as of now"));
+    assert_int_equal(kit_cli(&k, &out, &err, (const char *[]){"replay", "--anchor", path, NULL}),
+                     0);
+    assert_non_null(
+        strstr(out, "checked 700 cases against the anchor: 700 match, 0 do not match, 0 missing"));
+
+    /* A consistent rewrite in the second batch, a case's events removed, and a body changed
+     * without recomputing its hash in the third. */
+    rewrite_history(&k, "(2026)豫0381执0400号", "1", "someone");
+    exec_ok(&k, "begin", 0, NULL);
+    exec_ok(&k, "alter table events disable trigger user", 0, NULL);
+    exec_ok(&k, "delete from events where case_no = '(2026)豫0381执0123号'", 0, NULL);
+    exec_ok(&k,
+            "update events set body = jsonb_set(body, '{data,n}', '7') where case_no = "
+            "'(2026)豫0381执0555号' and seq = 2",
+            0, NULL);
+    exec_ok(&k, "alter table events enable trigger user", 0, NULL);
+    exec_ok(&k, "commit", 0, NULL);
+
+    assert_int_equal(kit_cli(&k, &out, &err, (const char *[]){"replay", "--anchor", path, NULL}),
+                     1);
+    assert_non_null(strstr(out, "\n(2026)豫0381执0123号: missing: the anchor has it at seq 5"));
+    assert_non_null(strstr(out, "\n(2026)豫0381执0400号: does not match the anchor at seq 5: the "
+                                "stored events give "));
+    assert_non_null(strstr(out, "\n(2026)豫0381执0555号: does not match the anchor at seq 5: the "
+                                "log breaks at seq 2: the stored event does not give its stored "
+                                "hash"));
+    assert_non_null(
+        strstr(out, "checked 700 cases against the anchor: 697 match, 2 do not match, 1 missing"));
+    assert_non_null(strstr(err, "3 cases do NOT match the anchor"));
+
+    free(out);
+    free(err);
+    kit_done(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_anchor_catches_the_consistent_rewrite),
+        cmocka_unit_test(test_anchor_of_many_cases),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

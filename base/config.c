@@ -115,6 +115,11 @@ static const struct setting settings[] = {
      "case; ${field} placeholders of the documents' fields"},
     {"document.phone", T_STR, "", 0, 0, NULL, NULL, AT(doc_phone), 0,
      "the contact phone printed on the documents (empty: 未配置)"},
+    {"anchor.key", T_STR, "", 0, 0, NULL, "CASEFLOW_ANCHOR_KEY", AT(anchor_key), 0,
+     "the Ed25519 private key (PEM) that signs anchor files; empty: they are not signed"},
+    {"anchor.pub", T_STR, "", 0, 0, NULL, "CASEFLOW_ANCHOR_PUB", AT(anchor_pub), 0,
+     "the Ed25519 public key (PEM) that anchor files are checked against; empty: signatures "
+     "are not checked"},
 };
 
 enum { NSETTINGS = sizeof settings / sizeof settings[0] };

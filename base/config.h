@@ -60,7 +60,10 @@ typedef struct cf_config {
     char *doc_account_number; /* document.account_number */
     char *doc_account_remark; /* document.account_remark: what a payer writes, with ${fields} */
     char *doc_phone;          /* document.phone: the contact phone printed on the documents */
-    char *source;             /* where the configuration came from, for messages */
+    /* The anchor of the hash chains (caseflow anchor, caseflow replay --anchor). */
+    char *anchor_key; /* anchor.key  CASEFLOW_ANCHOR_KEY: the Ed25519 private key that signs */
+    char *anchor_pub; /* anchor.pub  CASEFLOW_ANCHOR_PUB: the public key that checks */
+    char *source;     /* where the configuration came from, for messages */
 } cf_config;
 
 /*

@@ -14,6 +14,7 @@
 #include "base/store.h"
 #include "commands.h"
 #include "session.h"
+#include "core/anchor.h"
 #include "core/replay.h"
 #include "engine/registry.h"
 #include "paths.h"
@@ -25,6 +26,7 @@ static int usage(FILE *out, int code)
 {
     fprintf(out,
             "usage: caseflow replay CASE_NO [--as-of DATE] [--json]\n"
+            "       caseflow replay --anchor FILE [--pub PUB] [CASE_NO]\n"
             "\n"
             "Prints the case's timeline from its event log: for each event when it happened and\n"
             "when the engine applied it, its type, who sent it (a system, worker:<kind> or\n"
@@ -46,6 +48,15 @@ static int usage(FILE *out, int code)
             "                offset) and show the state the case was in then\n"
             "  --json        one JSON object: {case, workflow, version, as_of, events,\n"
             "                timeline, verification: {chain, replay, final_state, ok}, state}\n"
+            "\n"
+            "With --anchor FILE (made by `caseflow anchor write`, kept out of the database's\n"
+            "reach), it checks every case of the anchor (or CASE_NO alone) instead: the stored\n"
+            "event at the anchored seq must still have the anchored hash, and the chain\n"
+            "recomputed from the first event must give it.  That catches a history rewritten\n"
+            "with every hash recomputed, which the hash chain alone cannot.  The file's digest\n"
+            "is verified first, and its signature with --pub PUB (default: anchor.pub).  It\n"
+            "prints each case that does not match (with the first seq where its log breaks,\n"
+            "when that can be told) and a summary: cases checked, matching, not, missing.\n"
             "\n"
             "The workflows come from the configuration (CASEFLOW_WORKFLOWS or `workflows`).\n"
             "Exit status: 0 when everything verifies, 1 when something does not (or the case\n"
@@ -71,6 +82,39 @@ static void log_free(log_rows *l)
     memset(l, 0, sizeof *l);
 }
 
+/* The columns of an events row that fill_row reads, in its order. */
+#define EVENT_COLUMNS                                                                          \
+    "seq, event_id, type, source, (extract(epoch from event_time) * 1000)::bigint, "           \
+    "(extract(epoch from applied_at) * 1000)::bigint, body::text, state_before, state_after, " \
+    "actions::text, prev_hash, hash"
+
+/*
+ * Fills `r` from row `k` of `res`, whose columns from `col` on are EVENT_COLUMNS.  The strings
+ * are borrowed from `res`; the two JSON values parsed (body, actions) go to owned[0] and
+ * owned[1], which the caller releases.
+ */
+static void fill_row(const PGresult *res, int k, int col, cf_replay_row *r, json_t **owned)
+{
+    /* Instants travel as milliseconds: the engine's clock counts them, and PostgreSQL's own
+     * text form of a timestamptz is not what the engine wrote. */
+    r->seq = strtoll(PQgetvalue(res, k, col + 0), NULL, 10);
+    r->event_id = PQgetvalue(res, k, col + 1);
+    r->type = PQgetvalue(res, k, col + 2);
+    r->source = PQgetvalue(res, k, col + 3);
+    r->event_time = strtoll(PQgetvalue(res, k, col + 4), NULL, 10);
+    r->applied_at = strtoll(PQgetvalue(res, k, col + 5), NULL, 10);
+    owned[0] = json_loads(PQgetvalue(res, k, col + 6), 0, NULL);
+    owned[1] = json_loads(PQgetvalue(res, k, col + 9), 0, NULL);
+    r->body = owned[0];
+    r->body_text = PQgetvalue(res, k, col + 6);
+    r->body_len = (size_t)PQgetlength(res, k, col + 6);
+    r->state_before = PQgetvalue(res, k, col + 7);
+    r->state_after = PQgetvalue(res, k, col + 8);
+    r->actions = owned[1];
+    r->prev_hash = PQgetvalue(res, k, col + 10);
+    r->hash = PQgetvalue(res, k, col + 11);
+}
+
 /* Reads the case's events in seq order into `l`; returns 0 or 1 after saying why. */
 static int read_log(PGconn *db, const char *case_no, log_rows *l)
 {
@@ -78,14 +122,9 @@ static int read_log(PGconn *db, const char *case_no, log_rows *l)
     const char *p[1] = {case_no};
 
     memset(l, 0, sizeof *l);
-    /* Instants travel as milliseconds: the engine's clock counts them, and PostgreSQL's own
-     * text form of a timestamptz is not what the engine wrote. */
-    l->res = cf_store_exec(db,
-                           "select seq, event_id, type, source, (extract(epoch from event_time) * "
-                           "1000)::bigint, (extract(epoch from applied_at) * 1000)::bigint, "
-                           "body::text, state_before, state_after, actions::text, prev_hash, "
-                           "hash from events where case_no = $1 order by seq",
-                           1, p, err, sizeof err);
+    l->res =
+        cf_store_exec(db, "select " EVENT_COLUMNS " from events where case_no = $1 order by seq", 1,
+                      p, err, sizeof err);
     if (!l->res) {
         fprintf(stderr, "caseflow replay: reading the event log: %s\n", err);
         return 1;
@@ -97,26 +136,8 @@ static int read_log(PGconn *db, const char *case_no, log_rows *l)
         fprintf(stderr, "caseflow replay: out of memory for %zu events\n", l->n);
         return 1;
     }
-    for (size_t i = 0; i < l->n; i++) {
-        cf_replay_row *r = &l->rows[i];
-        int k = (int)i;
-        r->seq = strtoll(PQgetvalue(l->res, k, 0), NULL, 10);
-        r->event_id = PQgetvalue(l->res, k, 1);
-        r->type = PQgetvalue(l->res, k, 2);
-        r->source = PQgetvalue(l->res, k, 3);
-        r->event_time = strtoll(PQgetvalue(l->res, k, 4), NULL, 10);
-        r->applied_at = strtoll(PQgetvalue(l->res, k, 5), NULL, 10);
-        l->owned[2 * i] = json_loads(PQgetvalue(l->res, k, 6), 0, NULL);
-        l->owned[2 * i + 1] = json_loads(PQgetvalue(l->res, k, 9), 0, NULL);
-        r->body = l->owned[2 * i];
-        r->body_text = PQgetvalue(l->res, k, 6);
-        r->body_len = (size_t)PQgetlength(l->res, k, 6);
-        r->state_before = PQgetvalue(l->res, k, 7);
-        r->state_after = PQgetvalue(l->res, k, 8);
-        r->actions = l->owned[2 * i + 1];
-        r->prev_hash = PQgetvalue(l->res, k, 10);
-        r->hash = PQgetvalue(l->res, k, 11);
-    }
+    for (size_t i = 0; i < l->n; i++)
+        fill_row(l->res, (int)i, 0, &l->rows[i], &l->owned[2 * i]);
     return 0;
 }
 
@@ -274,11 +295,290 @@ static void print_state(const json_t *st, const char *as_of)
     printf("\n");
 }
 
+/* ---- against an anchor ----------------------------------------------------------------------- */
+
+/* Anchored cases looked up together, and rows fetched at a time: FETCH_SQL says the latter. */
+enum { BATCH_CASES = 256, FETCH_ROWS = 1000 };
+static const char FETCH_SQL[] = "fetch 1000 from replay_rows";
+
+/*
+ * The stored events of a batch of anchored cases up to each one's anchored seq, in the batch's
+ * order ($1 case numbers, $2 seqs): each case is one range of the primary key, and neither the
+ * events after the anchored ones nor the cases filed since are read.
+ */
+static const char BATCH_SQL[] =
+    "declare replay_rows no scroll cursor for select a.ord, " EVENT_COLUMNS
+    " from unnest($1::text[], $2::bigint[]) with ordinality as a(case_no, upto, ord) "
+    "join events e on e.case_no = a.case_no and e.seq <= a.upto order by a.ord, e.seq";
+
+/* A batch of anchor entries, copied out of the reader. */
+typedef struct anchor_batch {
+    char *case_no[BATCH_CASES];
+    long long seq[BATCH_CASES];
+    char hash[BATCH_CASES][65];
+    size_t n;
+} anchor_batch;
+
+static void batch_clear(anchor_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        free(b->case_no[i]);
+    b->n = 0;
+}
+
+/* The rows of a batch, read through a cursor one fetch at a time. */
+typedef struct row_stream {
+    PGconn *db;
+    PGresult *res;
+    int i, n, end;
+    char err[1024];
+} row_stream;
+
+/* Returns 1 when the stream has a current row (res, i), 0 at its end, -1 on an error (in err). */
+static int rs_peek(row_stream *s)
+{
+    if (s->res && s->i < s->n)
+        return 1;
+    if (s->end)
+        return 0;
+    PQclear(s->res);
+    s->res = cf_store_exec(s->db, FETCH_SQL, 0, NULL, s->err, sizeof s->err);
+    if (!s->res)
+        return -1;
+    s->i = 0;
+    s->n = PQntuples(s->res);
+    s->end = s->n < FETCH_ROWS;
+    return s->n > 0;
+}
+
+/* Checks entry `k` of the batch against its rows (those whose ord is k + 1); returns its verdict
+ * (CF_REPLAY_ANCHOR_*, the line in `text`) or -1 after an error (in s->err). */
+static int check_case(row_stream *s, const anchor_batch *b, size_t k, char *text, size_t n)
+{
+    cf_replay_anchor a;
+    long long first;
+    int more;
+
+    cf_replay_anchor_begin(&a, b->case_no[k], b->seq[k], b->hash[k]);
+    while ((more = rs_peek(s)) == 1 &&
+           strtoull(PQgetvalue(s->res, s->i, 0), NULL, 10) == (unsigned long long)k + 1) {
+        cf_replay_row row;
+        json_t *owned[2];
+        int rc;
+        fill_row(s->res, s->i, 1, &row, owned);
+        rc = cf_replay_anchor_take(&a, &row);
+        json_decref(owned[0]);
+        json_decref(owned[1]);
+        if (rc != 0) {
+            snprintf(s->err, sizeof s->err, "out of memory");
+            return -1;
+        }
+        s->i++;
+    }
+    if (more < 0)
+        return -1;
+    return cf_replay_anchor_end(&a, &first, text, n);
+}
+
+/* What replay_anchor counts and prints as it goes. */
+typedef struct anchor_tally {
+    long long checked, counts[3];
+    int reported, all; /* lines printed; 1 to print matching cases too */
+} anchor_tally;
+
+/* Checks a batch of anchored cases in the open snapshot of `s->db`; returns 0 or -1 after
+ * saying why. */
+static int check_batch(row_stream *s, anchor_batch *b, anchor_tally *t)
+{
+    char text[1024], err[1024];
+    cf_sqlarr cases, seqs;
+    const char *p[2];
+    PGresult *res;
+    int rc = -1;
+
+    cf_sqlarr_init(&cases);
+    cf_sqlarr_init(&seqs);
+    for (size_t k = 0; k < b->n; k++) {
+        cf_sqlarr_add(&cases, b->case_no[k]);
+        cf_sqlarr_addf(&seqs, "%lld", b->seq[k]);
+    }
+    if (cases.failed || seqs.failed) {
+        fprintf(stderr, "caseflow replay: out of memory\n");
+        goto out;
+    }
+    p[0] = cf_sqlarr_text(&cases);
+    p[1] = cf_sqlarr_text(&seqs);
+    if (!(res = cf_store_exec(s->db, BATCH_SQL, 2, p, err, sizeof err))) {
+        fprintf(stderr, "caseflow replay: reading the event log: %s\n", err);
+        goto out;
+    }
+    PQclear(res);
+    s->res = NULL;
+    s->i = s->n = s->end = 0;
+    for (size_t k = 0; k < b->n; k++) {
+        int verdict = check_case(s, b, k, text, sizeof text);
+        if (verdict < 0) {
+            fprintf(stderr, "caseflow replay: reading the event log: %s\n", s->err);
+            goto out;
+        }
+        t->checked++;
+        t->counts[verdict]++;
+        if (verdict != CF_REPLAY_ANCHOR_MATCH || t->all)
+            printf("%s%s: %s\n", t->reported++ ? "" : "\n", b->case_no[k], text);
+    }
+    PQclear(s->res);
+    s->res = NULL;
+    if (!(res = cf_store_exec(s->db, "close replay_rows", 0, NULL, err, sizeof err))) {
+        fprintf(stderr, "caseflow replay: reading the event log: %s\n", err);
+        goto out;
+    }
+    PQclear(res);
+    rc = 0;
+out:
+    cf_sqlarr_free(&cases);
+    cf_sqlarr_free(&seqs);
+    batch_clear(b);
+    return rc;
+}
+
+/* Verifies the anchor file's digest, and its signature when `pub` is set; prints what it is. */
+static int verify_file(const char *path, const cf_anchor_key *pub)
+{
+    char err[2048];
+    cf_anchor_reader *r = cf_anchor_open(path, err, sizeof err);
+    const cf_anchor_head *h;
+
+    if (!r || cf_anchor_verify(r, pub, err, sizeof err) != 0) {
+        fprintf(stderr,
+                "caseflow replay: %s\ncaseflow replay: the anchor %s does NOT verify: "
+                "nothing was checked against it\n",
+                err, path);
+        cf_anchor_close(r);
+        return 1;
+    }
+    h = cf_anchor_head_of(r);
+    printf("anchor %s: %lld case%s as of %s, made %s\n  digest     ok\n", path, h->cases,
+           h->cases == 1 ? "" : "s", h->as_of_time == CF_ANCHOR_ALL ? "its making" : h->as_of,
+           h->made);
+    if (pub)
+        printf("  signature  ok: key %s\n", h->key_id);
+    else if (h->is_signed)
+        printf("  signature  not checked: give the public key of %s (--pub or anchor.pub)\n",
+               h->key_id);
+    else
+        printf("  signature  none: the file is not signed\n");
+    cf_anchor_close(r);
+    return 0;
+}
+
+/*
+ * `caseflow replay --anchor FILE [CASE_NO]`: every case of the anchor (or the one named) against
+ * its stored log.  The file is verified first; then it is read again, a batch of cases at a
+ * time, and each batch's events are read through a cursor, so that neither the file nor the
+ * log is held in memory.
+ */
+static int replay_anchor(const char *path, const char *pub_path, const char *only)
+{
+    char err[2048];
+    cf_config cfg;
+    cf_anchor_key *pub = NULL;
+    cf_anchor_reader *r = NULL;
+    cf_anchor_entry e;
+    row_stream s;
+    anchor_batch *b = calloc(1, sizeof *b);
+    anchor_tally t = {.all = only != NULL};
+    PGresult *res = NULL;
+    int rc = 1, next, in_tx = 0;
+
+    memset(&cfg, 0, sizeof cfg);
+    memset(&s, 0, sizeof s);
+    if (!b) {
+        fprintf(stderr, "caseflow replay: out of memory\n");
+        return 1;
+    }
+    if (!(s.db = cf_cli_connect(&cfg, "caseflow replay")))
+        goto out;
+    if (!pub_path && cfg.anchor_pub && *cfg.anchor_pub)
+        pub_path = cfg.anchor_pub;
+    if (pub_path && !(pub = cf_anchor_key_load(pub_path, err, sizeof err))) {
+        fprintf(stderr, "caseflow replay: %s\n", err);
+        goto out;
+    }
+    if (verify_file(path, pub) != 0)
+        goto out;
+    if (!(r = cf_anchor_open(path, err, sizeof err))) {
+        fprintf(stderr, "caseflow replay: %s\n", err);
+        goto out;
+    }
+    /* One snapshot of the log, whatever the engine commits meanwhile. */
+    res = cf_store_exec(s.db, "begin isolation level repeatable read, read only", 0, NULL, err,
+                        sizeof err);
+    if (!res) {
+        fprintf(stderr, "caseflow replay: %s\n", err);
+        goto out;
+    }
+    in_tx = 1;
+    PQclear(res);
+    while ((next = cf_anchor_next(r, &e, err, sizeof err)) == 1) {
+        if (only && strcmp(e.case_no, only) != 0)
+            continue;
+        if (!(b->case_no[b->n] = strdup(e.case_no))) {
+            fprintf(stderr, "caseflow replay: out of memory\n");
+            goto out;
+        }
+        b->seq[b->n] = e.seq;
+        memcpy(b->hash[b->n], e.hash, sizeof b->hash[0]);
+        if (++b->n == BATCH_CASES && check_batch(&s, b, &t) != 0)
+            goto out;
+    }
+    if (next < 0) {
+        /* The file changed since it was verified. */
+        fprintf(stderr, "caseflow replay: %s\n", err);
+        goto out;
+    }
+    if (b->n > 0 && check_batch(&s, b, &t) != 0)
+        goto out;
+    if (only && t.checked == 0) {
+        fprintf(stderr, "caseflow replay: case %s is not in the anchor %s\n", only, path);
+        goto out;
+    }
+    printf("\nchecked %lld case%s against the anchor: %lld match, %lld do%s not match, %lld "
+           "missing\n",
+           t.checked, t.checked == 1 ? "" : "s", t.counts[CF_REPLAY_ANCHOR_MATCH],
+           t.counts[CF_REPLAY_ANCHOR_DIFFERS], t.counts[CF_REPLAY_ANCHOR_DIFFERS] == 1 ? "es" : "",
+           t.counts[CF_REPLAY_ANCHOR_MISSING]);
+    if (t.counts[CF_REPLAY_ANCHOR_DIFFERS] + t.counts[CF_REPLAY_ANCHOR_MISSING] > 0) {
+        long long bad = t.counts[CF_REPLAY_ANCHOR_DIFFERS] + t.counts[CF_REPLAY_ANCHOR_MISSING];
+        fprintf(stderr,
+                "caseflow replay: %lld case%s do%s NOT match the anchor %s: %s history was "
+                "changed after it was made\n",
+                bad, bad == 1 ? "" : "s", bad == 1 ? "es" : "", path, bad == 1 ? "its" : "their");
+        goto out;
+    }
+    if (only)
+        printf("verified: %s still has the history the anchor %s recorded\n", only, path);
+    else
+        printf("verified: every case of the anchor %s still has the history it recorded\n", path);
+    rc = 0;
+out:
+    if (in_tx)
+        PQclear(PQexec(s.db, "rollback"));
+    PQclear(s.res);
+    batch_clear(b);
+    free(b);
+    cf_anchor_close(r);
+    cf_anchor_key_free(pub);
+    if (s.db)
+        PQfinish(s.db);
+    cf_config_free(&cfg);
+    return rc;
+}
+
 /* ---- the command ---------------------------------------------------------------------------- */
 
 int cf_cmd_replay(int argc, char **argv)
 {
-    const char *case_no = NULL, *as_of_text = NULL, *p[1];
+    const char *case_no = NULL, *as_of_text = NULL, *anchor = NULL, *pub = NULL, *p[1];
     char err[1024], canon[256];
     int as_json = 0, rc = 1, offset;
     cf_time as_of = CF_REPLAY_ALL;
@@ -304,6 +604,10 @@ int cf_cmd_replay(int argc, char **argv)
             as_json = 1;
         } else if (strcmp(argv[i], "--as-of") == 0 && i + 1 < argc) {
             as_of_text = argv[++i];
+        } else if (strcmp(argv[i], "--anchor") == 0 && i + 1 < argc) {
+            anchor = argv[++i];
+        } else if (strcmp(argv[i], "--pub") == 0 && i + 1 < argc) {
+            pub = argv[++i];
         } else if (argv[i][0] != '-' && !case_no) {
             case_no = argv[i];
         } else {
@@ -311,6 +615,17 @@ int cf_cmd_replay(int argc, char **argv)
             return 2;
         }
     }
+    if (anchor && (as_of_text || as_json)) {
+        fprintf(stderr, "caseflow replay: --anchor checks the moment the anchor records: it "
+                        "takes neither --as-of nor --json\n");
+        return 2;
+    }
+    if (pub && !anchor) {
+        fprintf(stderr, "caseflow replay: --pub checks the signature of an --anchor file\n");
+        return 2;
+    }
+    if (anchor)
+        return replay_anchor(anchor, pub, case_no);
     if (!case_no)
         return usage(stderr, 2);
     if (!(case_no = cf_cli_case_no(case_no, canon, sizeof canon, "caseflow replay")))

@@ -18,6 +18,8 @@ const struct cf_command cf_commands[] = {
     {"demo", "drive a running stack through months of generated cases (the main job)", cf_cmd_demo},
     {"tasks", "staff task queues: list a post's tasks, claim, complete, return", cf_cmd_tasks},
     {"replay", "a case's timeline from its event log, verified by replay", cf_cmd_replay},
+    {"anchor", "write or verify the anchor of the hash chains: every case's head hash in a file",
+     cf_cmd_anchor},
     {"worker", "run a worker of one kind: tasks in, results out as events", cf_cmd_worker},
     {"doctor", "check that PostgreSQL and Kafka named by the environment answer", cf_cmd_doctor},
     {NULL, NULL, NULL},

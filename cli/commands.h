@@ -28,6 +28,7 @@ int cf_cmd_report(int argc, char **argv);
 int cf_cmd_worker(int argc, char **argv);
 int cf_cmd_tasks(int argc, char **argv);
 int cf_cmd_replay(int argc, char **argv);
+int cf_cmd_anchor(int argc, char **argv);
 int cf_cmd_demo(int argc, char **argv);
 
 #endif

@@ -1,12 +1,15 @@
-/* Loading the configuration and connecting to PostgreSQL for a command, with its errors; and
- * the case numbers users type. */
+/* Loading the configuration, connecting to PostgreSQL and finding the court's time zone for a
+ * command, with its errors; and the case numbers users type. */
 #include "session.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/store.h"
 #include "core/caseno.h"
+#include "engine/registry.h"
+#include "paths.h"
 
 PGconn *cf_cli_connect(cf_config *cfg, const char *who)
 {
@@ -30,4 +33,33 @@ const char *cf_cli_case_no(const char *typed, char *buf, size_t n, const char *w
         return NULL;
     }
     return buf;
+}
+
+int cf_cli_utc_offset(const cf_config *cfg, const char *who, int *offset)
+{
+    char err[2048];
+    char **paths = calloc(cfg->nworkflows + 1, sizeof *paths);
+    cf_registry reg;
+    int rc = 1;
+
+    memset(&reg, 0, sizeof reg);
+    for (size_t i = 0; paths && i < cfg->nworkflows; i++) {
+        char buf[4096];
+        paths[i] = strdup(cf_path_find(cfg->workflows[i], buf, sizeof buf));
+    }
+    if (!paths)
+        fprintf(stderr, "%s: out of memory\n", who);
+    else if (cf_registry_load(&reg, paths, cfg->nworkflows, err, sizeof err) != 0)
+        fprintf(stderr, "%s: loading the workflows for the court's time zone: %s\n", who, err);
+    else if (reg.n == 0)
+        fprintf(stderr, "%s: no workflows are configured: the court's time zone is unknown\n", who);
+    else {
+        *offset = cf_calendar_utc_offset(reg.wf[0]->calendar);
+        rc = 0;
+    }
+    cf_registry_free(&reg);
+    for (size_t i = 0; paths && i < cfg->nworkflows; i++)
+        free(paths[i]);
+    free(paths);
+    return rc;
 }

@@ -1,4 +1,5 @@
-/* What the commands that read the database share: the configuration and one connection. */
+/* What the commands that read the database share: the configuration, one connection, and the
+ * court's time zone. */
 #ifndef CF_SESSION_H
 #define CF_SESSION_H
 
@@ -22,5 +23,12 @@ PGconn *cf_cli_connect(cf_config *cfg, const char *who);
  * by `who`.
  */
 const char *cf_cli_case_no(const char *typed, char *buf, size_t n, const char *who);
+
+/*
+ * The court's offset from UTC in minutes: that of the calendar of the configured workflows (the
+ * engine's clock uses the first's, as this does).  Returns 0, or 1 after printing why the
+ * workflows could not be loaded, prefixed by `who`.
+ */
+int cf_cli_utc_offset(const cf_config *cfg, const char *who, int *offset);
 
 #endif

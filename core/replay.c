@@ -261,18 +261,22 @@ static int columns_match(const cf_replay_row *row, const char *case_no, char *wh
 
 /*
  * Checks one link: row `i` must have seq i + 1, point back to `prev`, agree with its body and
- * give its stored hash.  Returns 0 when it holds, 1 with the reason in `why` when it does not,
- * or CF_ENOMEM.
+ * give its stored hash.  Writes the hash the row gives after `prev` into `hash` (unless its seq
+ * is not `want`: then `hash` is ""). Returns 0 when the link holds, 1 with the reason in `why`
+ * when it does not, or CF_ENOMEM.
  */
 static int link_broken(const cf_replay_case *c, const cf_replay_row *row, long long want,
-                       const char *prev, char *why, size_t n)
+                       const char *prev, char hash[65], char *why, size_t n)
 {
-    char hash[65];
-
+    hash[0] = '\0';
     if (row->seq != want)
         return snprintf(why, n, "expected seq %lld here: %s", want,
                         row->seq > want ? "events are missing before it" : "seq out of order"),
                1;
+    if (cf_chain_hash(prev, c->case_no, row->seq, str_or(row->event_id, ""),
+                      str_or(row->body_text, ""), row->body_text ? row->body_len : 0,
+                      str_or(row->state_after, ""), hash) != 0)
+        return CF_ENOMEM;
     if (strcmp(str_or(row->prev_hash, ""), prev) != 0)
         return snprintf(why, n,
                         "its prev_hash %.12s... is not the hash %.12s... of the event before it",
@@ -280,10 +284,6 @@ static int link_broken(const cf_replay_case *c, const cf_replay_row *row, long l
                1;
     if (!columns_match(row, c->case_no, why, n))
         return 1;
-    if (cf_chain_hash(prev, c->case_no, row->seq, str_or(row->event_id, ""),
-                      str_or(row->body_text, ""), row->body_text ? row->body_len : 0,
-                      str_or(row->state_after, ""), hash) != 0)
-        return CF_ENOMEM;
     if (strcmp(hash, str_or(row->hash, "")) != 0)
         return snprintf(why, n,
                         "the stored event does not give its stored hash (%.12s..., recomputed "
@@ -296,12 +296,12 @@ static int link_broken(const cf_replay_case *c, const cf_replay_row *row, long l
 /* Fills out->chain and out->chain_seq; returns 0 or CF_ENOMEM. */
 static int check_chain(const cf_replay_case *c, const cf_replay_row *rows, size_t n, cf_replay *out)
 {
-    char why[400];
+    char why[400], hash[65];
     const char *prev = cf_chain_genesis;
 
     for (size_t i = 0; i < n; i++) {
         long long want = (long long)i + 1;
-        int rc = link_broken(c, &rows[i], want, prev, why, sizeof why);
+        int rc = link_broken(c, &rows[i], want, prev, hash, why, sizeof why);
         if (rc < 0)
             return rc;
         if (rc) {
@@ -506,4 +506,75 @@ int cf_replay_parse_as_of(const char *text, int utc_offset_min, cf_time *out)
         return 0;
     }
     return cf_time_parse(text, out);
+}
+
+void cf_replay_anchor_begin(cf_replay_anchor *a, const char *case_no, long long seq,
+                            const char *hash)
+{
+    memset(a, 0, sizeof *a);
+    a->case_no = case_no;
+    a->seq = seq;
+    snprintf(a->hash, sizeof a->hash, "%s", hash);
+    snprintf(a->chain, sizeof a->chain, "%s", cf_chain_genesis);
+}
+
+int cf_replay_anchor_take(cf_replay_anchor *a, const cf_replay_row *row)
+{
+    cf_replay_case c = {.case_no = a->case_no};
+    char hash[65], why[sizeof a->why];
+    int rc;
+
+    if (a->stopped || a->taken >= a->seq)
+        return 0;
+    rc = link_broken(&c, row, a->taken + 1, a->chain, hash, why, sizeof why);
+    if (rc < 0)
+        return rc;
+    if (rc && !a->broken) {
+        a->broken = a->taken + 1;
+        snprintf(a->why, sizeof a->why, "%s", why);
+        utf8_trim(a->why);
+    }
+    if (!hash[0]) {
+        /* Out of sequence: what follows cannot be chained. */
+        a->stopped = 1;
+        return 0;
+    }
+    /* The chain goes on from the recomputed hash, whatever the row stored. */
+    memcpy(a->chain, hash, sizeof a->chain);
+    a->taken++;
+    return 0;
+}
+
+int cf_replay_anchor_end(const cf_replay_anchor *a, long long *first_seq, char *text, size_t n)
+{
+    *first_seq = 0;
+    if (a->taken == 0 && !a->stopped) {
+        snprintf(text, n,
+                 "missing: the anchor has it at seq %lld (%.12s...), the database has no event "
+                 "of it",
+                 a->seq, a->hash);
+        return CF_REPLAY_ANCHOR_MISSING;
+    }
+    if (a->broken) {
+        *first_seq = a->broken;
+        snprintf(text, n, "does not match the anchor at seq %lld: the log breaks at seq %lld: %s",
+                 a->seq, a->broken, a->why);
+    } else if (a->taken < a->seq) {
+        *first_seq = a->taken + 1;
+        snprintf(text, n,
+                 "does not match the anchor at seq %lld: the log ends at seq %lld, the events "
+                 "after it were removed",
+                 a->seq, a->taken);
+    } else if (strcmp(a->chain, a->hash) != 0) {
+        snprintf(text, n,
+                 "does not match the anchor at seq %lld: the stored events give %.12s..., the "
+                 "anchor says %.12s...: an event up to seq %lld was changed and the hashes after "
+                 "it recomputed (the anchor cannot tell which event)",
+                 a->seq, a->chain, a->hash, a->seq);
+    } else {
+        snprintf(text, n, "matches the anchor at seq %lld", a->seq);
+        return CF_REPLAY_ANCHOR_MATCH;
+    }
+    utf8_trim(text);
+    return CF_REPLAY_ANCHOR_DIFFERS;
 }

@@ -100,4 +100,50 @@ json_t *cf_replay_entry(const cf_replay_row *row, int utc_offset_min);
  */
 int cf_replay_parse_as_of(const char *text, int utc_offset_min, cf_time *out) CF_MUST_CHECK;
 
+/* ---- A case against an anchor (core/anchor.h) ------------------------------------------------ */
+
+/* What cf_replay_anchor_end finds. */
+enum {
+    CF_REPLAY_ANCHOR_MATCH = 0,   /* the log still gives the anchored hash at the anchored seq */
+    CF_REPLAY_ANCHOR_DIFFERS = 1, /* it does not: changed, rewritten or cut short */
+    CF_REPLAY_ANCHOR_MISSING = 2, /* the case has no stored event at all */
+};
+
+/*
+ * One case's log checked against the seq and hash an anchor file recorded for it: the stored
+ * event at the anchored seq must still carry the anchored hash, and the chain recomputed from
+ * cf_chain_genesis over the stored events up to that seq (each link as cf_replay_verify checks
+ * it) must give that hash.  A history rewritten with every hash and the head hash recomputed
+ * passes cf_replay_verify's chain check, but not this one.  The rows are taken one at a time,
+ * so that a caller streaming a whole database holds only the row at hand.
+ */
+typedef struct cf_replay_anchor {
+    const char *case_no; /* borrowed until cf_replay_anchor_end */
+    long long seq;       /* the anchored seq */
+    char hash[65];       /* the anchored hash */
+    long long taken;     /* the rows taken, seq 1 .. taken */
+    char chain[65];      /* the chain recomputed through row `taken` */
+    long long broken;    /* 0, or the first seq where the stored log breaks */
+    int stopped;         /* 1 after a row out of sequence: no later row is taken */
+    char why[400];       /* why the log breaks there */
+} cf_replay_anchor;
+
+/* Starts checking `case_no` against the anchored `seq` and `hash` (64 hex digits). */
+void cf_replay_anchor_begin(cf_replay_anchor *a, const char *case_no, long long seq,
+                            const char *hash);
+
+/*
+ * Takes the case's next stored row; rows come in seq order, and those after the anchored seq are
+ * ignored.  Only the chain's parts of the row are read (not actions or state_before).
+ * Returns 0 or CF_ENOMEM.
+ */
+int cf_replay_anchor_take(cf_replay_anchor *a, const cf_replay_row *row) CF_MUST_CHECK;
+
+/*
+ * After the case's last row: returns CF_REPLAY_ANCHOR_MATCH, _DIFFERS or _MISSING, with one
+ * line saying so in `text` and in *first_seq the first seq where the log differs, or 0 when it
+ * cannot be told (a rewrite whose hashes were recomputed changes the anchored hash, not where).
+ */
+int cf_replay_anchor_end(const cf_replay_anchor *a, long long *first_seq, char *text, size_t n);
+
 #endif

@@ -1,6 +1,7 @@
 /* Unit tests of core/replay: a log made by running the machine verifies; a changed body, a
  * broken link, a missing event, changed actions or state, a changed case row are each reported
- * at the row where they happen; --as-of stops where it should; personal data is masked.
+ * at the row where they happen; --as-of stops where it should; personal data is masked; and
+ * against an anchor, a history rewritten with every hash recomputed is caught.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -179,9 +180,14 @@ static void render(fixture *f)
         free(f->text[i]);
         f->text[i] = json_dumps(f->body[i], JSON_COMPACT);
         assert_non_null(f->text[i]);
-        f->rows[i].body_text = f->text[i];
-        f->rows[i].body_len = strlen(f->text[i]);
     }
+    /* Rows may have been moved about by a test: each keeps the text of its own body. */
+    for (size_t r = 0; r < f->n; r++)
+        for (size_t i = 0; i < f->n; i++)
+            if (f->rows[r].body == f->body[i]) {
+                f->rows[r].body_text = f->text[i];
+                f->rows[r].body_len = strlen(f->text[i]);
+            }
 }
 
 /* Verifies rows[0 .. n) of the fixture (with its possibly changed parts). */
@@ -468,6 +474,99 @@ static void test_entry_masks_personal_data(void **state)
     }
 }
 
+/* Checks rows[0 .. n) against the anchored (seq, hash); returns the verdict. */
+static int against_anchor(fixture *f, size_t n, long long seq, const char *hash, long long *first,
+                          char *text, size_t textsz)
+{
+    cf_replay_anchor a;
+
+    render(f);
+    cf_replay_anchor_begin(&a, CASE_NO, seq, hash);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(cf_replay_anchor_take(&a, &f->rows[i]), 0);
+    return cf_replay_anchor_end(&a, first, text, textsz);
+}
+
+static void test_anchor_matches_the_intact_log(void **state)
+{
+    fixture *f = *state;
+    char text[1024], anchored[65];
+    long long first;
+
+    assert_int_equal(against_anchor(f, f->n, 4, f->hash[3], &first, text, sizeof text),
+                     CF_REPLAY_ANCHOR_MATCH);
+    assert_string_equal(text, "matches the anchor at seq 4");
+    /* An anchor of an earlier moment: the rows after its seq are not its business. */
+    snprintf(anchored, sizeof anchored, "%s", f->hash[1]);
+    assert_int_equal(against_anchor(f, f->n, 2, anchored, &first, text, sizeof text),
+                     CF_REPLAY_ANCHOR_MATCH);
+    f->prev[3][0] = f->prev[3][0] == 'a' ? 'b' : 'a';
+    assert_int_equal(against_anchor(f, f->n, 2, anchored, &first, text, sizeof text),
+                     CF_REPLAY_ANCHOR_MATCH);
+    rehash(f, 0);
+}
+
+static void test_anchor_catches_the_rewrite_the_chain_cannot(void **state)
+{
+    fixture *f = *state;
+    char text[1024], anchored[65];
+    long long first;
+    cf_replay r;
+
+    snprintf(anchored, sizeof anchored, "%s", f->head);
+    /* The owner changes who completed the intake check and recomputes every hash after it:
+     * the chain and the replay are content. */
+    json_object_set_new(f->body[1], "source", json_string("staff:intake:李明"));
+    snprintf(f->source[1], sizeof f->source[1], "staff:intake:李明");
+    rehash(f, 1);
+    assert_int_equal(verify(f, f->n, CF_REPLAY_ALL, &r), 0);
+    cf_replay_clear(&r);
+
+    assert_int_equal(against_anchor(f, f->n, 4, anchored, &first, text, sizeof text),
+                     CF_REPLAY_ANCHOR_DIFFERS);
+    assert_int_equal(first, 0);
+    assert_non_null(strstr(text, "does not match the anchor at seq 4: the stored events give "));
+    assert_non_null(strstr(text, "an event up to seq 4 was changed and the hashes after it "
+                                 "recomputed"));
+}
+
+static void test_anchor_names_where_the_log_breaks(void **state)
+{
+    fixture *f = *state;
+    char text[1024], anchored[65];
+    long long first;
+    cf_replay_row saved;
+
+    snprintf(anchored, sizeof anchored, "%s", f->head);
+    /* A body changed without recomputing: the chain breaks at its row. */
+    json_object_set_new(json_object_get(f->body[2], "data"), "attempts", json_integer(9));
+    assert_int_equal(against_anchor(f, f->n, 4, anchored, &first, text, sizeof text),
+                     CF_REPLAY_ANCHOR_DIFFERS);
+    assert_int_equal(first, 3);
+    assert_non_null(strstr(text, "the log breaks at seq 3: the stored event does not give its "
+                                 "stored hash"));
+    json_object_del(json_object_get(f->body[2], "data"), "attempts");
+
+    /* An event removed in the middle, or the last ones. */
+    saved = f->rows[1];
+    memmove(&f->rows[1], &f->rows[2], 2 * sizeof f->rows[0]);
+    assert_int_equal(against_anchor(f, 3, 4, anchored, &first, text, sizeof text),
+                     CF_REPLAY_ANCHOR_DIFFERS);
+    assert_int_equal(first, 2);
+    assert_non_null(strstr(text, "breaks at seq 2: expected seq 2 here: events are missing"));
+    memmove(&f->rows[2], &f->rows[1], 2 * sizeof f->rows[0]);
+    f->rows[1] = saved;
+    assert_int_equal(against_anchor(f, 2, 4, anchored, &first, text, sizeof text),
+                     CF_REPLAY_ANCHOR_DIFFERS);
+    assert_int_equal(first, 3);
+    assert_non_null(strstr(text, "the log ends at seq 2"));
+
+    /* No event at all. */
+    assert_int_equal(against_anchor(f, 0, 4, anchored, &first, text, sizeof text),
+                     CF_REPLAY_ANCHOR_MISSING);
+    assert_non_null(strstr(text, "missing: the anchor has it at seq 4"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -481,6 +580,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_changed_case_row, setup, teardown),
         cmocka_unit_test_setup_teardown(test_as_of, setup, teardown),
         cmocka_unit_test_setup_teardown(test_entry_masks_personal_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_anchor_matches_the_intact_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_anchor_catches_the_rewrite_the_chain_cannot, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_anchor_names_where_the_log_breaks, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,7 +60,20 @@ typedef struct cf_config {
     char *doc_account_number; /* document.account_number */
     char *doc_account_remark; /* document.account_remark: what a payer writes, with ${fields} */
     char *doc_phone;          /* document.phone: the contact phone printed on the documents */
-    char *source;             /* where the configuration came from, for messages */
+    /* The workplace API (caseflow serve, server/). */
+    char *server_listen;       /* server.listen       CASEFLOW_LISTEN: the address to bind */
+    int server_port;           /* server.port         CASEFLOW_PORT (0: any free port) */
+    int server_body_limit;     /* server.body_limit   CASEFLOW_BODY_LIMIT: bytes of a request */
+    int server_session_idle_s; /* server.session_idle_s CASEFLOW_SESSION_IDLE */
+    int server_session_max_s;  /* server.session_max_s */
+    char *server_tls_cert;     /* server.tls_cert     CASEFLOW_TLS_CERT: PEM file, "" no TLS */
+    char *server_tls_key;      /* server.tls_key      CASEFLOW_TLS_KEY */
+    int server_db_connections; /* server.db_connections */
+    int server_connections;    /* server.connections: open HTTP connections at most */
+    int server_lock_after;     /* server.lock_after   CASEFLOW_LOCK_AFTER: failed logins */
+    int server_lock_s;         /* server.lock_s       CASEFLOW_LOCK_SECONDS */
+    int server_wait_ms;        /* server.wait_ms      CASEFLOW_SERVER_WAIT_MS: for the engine */
+    char *source;              /* where the configuration came from, for messages */
 } cf_config;
 
 /*

@@ -202,50 +202,6 @@ static void cell(const char *s, int width)
     putchar(' ');
 }
 
-/* ---- the workflows ----------------------------------------------------------------------- */
-
-/* Loads the configured workflows into `reg`; returns 0 or 1 after saying why. */
-static int load_workflows(const cf_config *cfg, cf_registry *reg, const char *who)
-{
-    char err[2048];
-    char **paths = calloc(cfg->nworkflows + 1, sizeof *paths);
-    int rc = 1;
-
-    memset(reg, 0, sizeof *reg);
-    for (size_t i = 0; paths && i < cfg->nworkflows; i++) {
-        char buf[4096];
-        paths[i] = strdup(cf_path_find(cfg->workflows[i], buf, sizeof buf));
-    }
-    if (!paths)
-        fprintf(stderr, "%s: out of memory\n", who);
-    else if (cf_registry_load(reg, paths, cfg->nworkflows, err, sizeof err) != 0)
-        fprintf(stderr, "%s: loading the workflows: %s\n", who, err);
-    else
-        rc = 0;
-    for (size_t i = 0; paths && i < cfg->nworkflows; i++)
-        free(paths[i]);
-    free(paths);
-    return rc;
-}
-
-/* Returns 1 when some workflow of `reg` declares `post`, else 0 with the posts in `known`. */
-static int post_declared(const cf_registry *reg, const char *post, char *known, size_t n)
-{
-    size_t used = 0;
-    int found = 0;
-
-    known[0] = '\0';
-    for (size_t w = 0; w < reg->n; w++)
-        for (size_t p = 0; p < reg->wf[w]->nposts; p++) {
-            const char *id = reg->wf[w]->posts[p].id;
-            if (strcmp(id, post) == 0)
-                found = 1;
-            if (used < n && !strstr(known, id))
-                used += (size_t)snprintf(known + used, n - used, "%s%s", used ? ", " : "", id);
-        }
-    return found;
-}
-
 /* ---- list ----------------------------------------------------------------------------- */
 
 static int list(PGconn *db, const cf_config *cfg, const options *o)
@@ -260,8 +216,8 @@ static int list(PGconn *db, const cf_config *cfg, const options *o)
     memset(&l, 0, sizeof l);
     /* A post no workflow declares is a typing mistake; when the workflows cannot be loaded, no
      * one can say, and the list is shown anyway. */
-    if (load_workflows(cfg, &reg, who) == 0) {
-        int found = post_declared(&reg, o->post, known, sizeof known);
+    if (cf_cli_workflows(cfg, &reg, who) == 0) {
+        int found = cf_cli_post_declared(&reg, o->post, known, sizeof known);
         cf_registry_free(&reg);
         if (!found) {
             fprintf(stderr, "%s: no workflow declares the post '%s' (posts: %s)\n", who, o->post,
@@ -427,7 +383,7 @@ static int finish(PGconn *db, const cf_config *cfg, const options *o)
             goto out;
         }
     }
-    if (load_workflows(cfg, &reg, who) != 0)
+    if (cf_cli_workflows(cfg, &reg, who) != 0)
         goto out;
     loaded = 1;
     snprintf(topic, sizeof topic, "%s.events", cfg->topic_prefix);

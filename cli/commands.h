@@ -29,5 +29,7 @@ int cf_cmd_worker(int argc, char **argv);
 int cf_cmd_tasks(int argc, char **argv);
 int cf_cmd_replay(int argc, char **argv);
 int cf_cmd_demo(int argc, char **argv);
+int cf_cmd_users(int argc, char **argv);
+int cf_cmd_tokens(int argc, char **argv);
 
 #endif

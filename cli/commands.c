@@ -17,6 +17,8 @@ const struct cf_command cf_commands[] = {
     {"feed", "send the filing feed to Kafka, or --generate a synthetic one", cf_cmd_feed},
     {"demo", "drive a running stack through months of generated cases (the main job)", cf_cmd_demo},
     {"tasks", "staff task queues: list a post's tasks, claim, complete, return", cf_cmd_tasks},
+    {"serve", "run the workplace API: HTTP/JSON for staff, leads, auditors and ingest",
+     cf_cmd_serve},
     {"users", "accounts of the workplace API: add, list, disable, passwd", cf_cmd_users},
     {"tokens", "service accounts' tokens for HTTP ingest: add, list, revoke", cf_cmd_tokens},
     {"replay", "a case's timeline from its event log, verified by replay", cf_cmd_replay},

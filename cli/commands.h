@@ -31,5 +31,6 @@ int cf_cmd_replay(int argc, char **argv);
 int cf_cmd_demo(int argc, char **argv);
 int cf_cmd_users(int argc, char **argv);
 int cf_cmd_tokens(int argc, char **argv);
+int cf_cmd_serve(int argc, char **argv);
 
 #endif

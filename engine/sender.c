@@ -180,3 +180,15 @@ int cf_sender_send(cf_sender *s, const char *topic, cf_outmsg *msgs, size_t n, c
     free(slots);
     return rc;
 }
+
+int cf_sender_ping(cf_sender *s, int timeout_ms, char *err, size_t errsz)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(s->rk, 0, NULL, &md, timeout_ms);
+
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return cf_errf(err, errsz, CF_EKAFKA, "Kafka does not answer: %s", rd_kafka_err2str(e));
+    return 0;
+}

@@ -43,4 +43,8 @@ void cf_sender_free(cf_sender *s);
 int cf_sender_send(cf_sender *s, const char *topic, cf_outmsg *msgs, size_t n, char *err,
                    size_t errsz) CF_MUST_CHECK;
 
+/* Asks the cluster for its brokers within `timeout_ms`: 0 when it answers, else CF_EKAFKA with
+ * librdkafka's words in `err`. */
+int cf_sender_ping(cf_sender *s, int timeout_ms, char *err, size_t errsz) CF_MUST_CHECK;
+
 #endif

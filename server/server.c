@@ -154,11 +154,11 @@ int cf_server_run(const cf_config *cfg, const cf_registry *reg, const char *open
             {MHD_OPTION_END, 0, NULL},
         };
         d = MHD_start_daemon(flags, (uint16_t)cfg->server_port, NULL, NULL, cf_http_on_request, &s,
-                             MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED,
-                             cf_http_on_completed, &s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+                             ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, cf_http_on_completed, &s,
+                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->server_connections,
-                             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_ARRAY,
-                             s.tls ? tls_opts : tls_opts + 2, MHD_OPTION_END);
+                             MHD_OPTION_ARRAY, s.tls ? tls_opts : tls_opts + 2, MHD_OPTION_END);
     }
     if (!d) {
         rc = cf_errf(err, errsz, CF_EIO, "cannot listen on %s port %d (in use, or not allowed)",

@@ -66,6 +66,12 @@ static void judge(const cf_registry *reg, cf_ingest_item *it)
         snprintf(it->detail, sizeof it->detail, "the event has no type");
         return;
     }
+    /* What a service account may not send is refused before anything else is said about it. */
+    if ((why = forbidden(it->event))) {
+        it->outcome = CF_INGEST_FORBIDDEN;
+        snprintf(it->detail, sizeof it->detail, "%s", why);
+        return;
+    }
     if (!(schema = cf_registry_schema(reg, type))) {
         snprintf(it->field, sizeof it->field, "/type");
         snprintf(it->detail, sizeof it->detail, "unknown event type '%.200s'", type);
@@ -74,11 +80,6 @@ static void judge(const cf_registry *reg, cf_ingest_item *it)
     if (cf_schema_validate(schema, it->event, msg, sizeof msg) != 0) {
         cf_ingest_error_field(msg, it->field, sizeof it->field);
         snprintf(it->detail, sizeof it->detail, "breaks the schema of %.100s: %s", type, msg);
-        return;
-    }
-    if ((why = forbidden(it->event))) {
-        it->outcome = CF_INGEST_FORBIDDEN;
-        snprintf(it->detail, sizeof it->detail, "%s", why);
         return;
     }
     it->outcome = CF_INGEST_ACCEPTED;

@@ -131,11 +131,8 @@ void cf_h_events(cf_srv *s, cf_req *r)
         items[i].event = events[i];
     /* The duplicate check needs PostgreSQL, but ingest does not: without it the engine still
      * keeps one copy of each id. */
-    {
-        char perr[256];
-        r->db = cf_pool_get(s->pool, 1000, perr, sizeof perr);
-    }
-    rc = cf_ingest(r->db, s->reg, s->sender, s->topic, items, n, err, sizeof err);
+    rc = cf_ingest(cf_req_db_quiet(s, r, 1000), s->reg, s->sender, s->topic, items, n, err,
+                   sizeof err);
     /* Lines that were not JSON at all say so rather than "breaks the schema". */
     for (size_t i = 0; i < n; i++) {
         json_t *why = json_object_get(events[i], "\x01not-json");
@@ -164,8 +161,11 @@ void cf_h_events(cf_srv *s, cf_req *r)
             json_object_set_new(one, "line", json_integer(lines[i]));
         else
             json_object_set_new(one, "index", json_integer((json_int_t)i));
-        if (items[i].outcome != CF_INGEST_ACCEPTED)
-            json_object_set_new(one, "detail", json_string(items[i].detail));
+        if (items[i].outcome != CF_INGEST_ACCEPTED) {
+            char detail[sizeof items[i].detail];
+            cf_utf8_clean(items[i].detail, detail, sizeof detail);
+            json_object_set_new(one, "detail", json_string(detail));
+        }
         if (items[i].field[0])
             json_object_set_new(one, "field", json_string(items[i].field));
         json_array_append_new(results, one);

@@ -45,9 +45,8 @@ static void database_metrics(cf_srv *s, cf_req *r, char **out, size_t *len, size
 {
     char err[256], line[512], post[256];
     PGresult *res;
-    PGconn *db = cf_pool_get(s->pool, 2000, err, sizeof err);
+    PGconn *db = cf_req_db_quiet(s, r, 2000);
 
-    r->db = db;
     snprintf(line, sizeof line,
              "# HELP caseflow_database_up Whether PostgreSQL answered this scrape.\n"
              "# TYPE caseflow_database_up gauge\ncaseflow_database_up %d\n",
@@ -129,7 +128,7 @@ void cf_h_readyz(cf_srv *s, cf_req *r)
     PGresult *res = NULL;
     int pg_ok = 0, kafka_ok;
 
-    if ((r->db = cf_pool_get(s->pool, 2000, perr, sizeof perr)) &&
+    if ((r->db || (r->db = cf_pool_get(s->pool, 2000, perr, sizeof perr))) &&
         (res = cf_store_exec(r->db, "select 1", 0, NULL, perr, sizeof perr)))
         pg_ok = 1;
     PQclear(res);

@@ -18,38 +18,66 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The length of the valid UTF-8 sequence at `p` (1-4), or 0 when there is none. */
+static int sequence(const unsigned char *p)
+{
+    unsigned cp;
+    int len;
+
+    if (*p < 0x80)
+        return 1;
+    if ((*p & 0xe0) == 0xc0)
+        len = 2, cp = *p & 0x1f;
+    else if ((*p & 0xf0) == 0xe0)
+        len = 3, cp = *p & 0x0f;
+    else if ((*p & 0xf8) == 0xf0)
+        len = 4, cp = *p & 0x07;
+    else
+        return 0;
+    for (int i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    /* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+        return 0;
+    return len;
+}
+
 int cf_utf8_ok(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
-        unsigned cp;
-        int len;
-        if (*p < 0x80) {
-            if (*p < 0x20 || *p == 0x7f)
-                return 0;
-            p++;
-            continue;
-        }
-        if ((*p & 0xe0) == 0xc0)
-            len = 2, cp = *p & 0x1f;
-        else if ((*p & 0xf0) == 0xe0)
-            len = 3, cp = *p & 0x0f;
-        else if ((*p & 0xf8) == 0xf0)
-            len = 4, cp = *p & 0x07;
-        else
-            return 0;
-        for (int i = 1; i < len; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (p[i] & 0x3f);
-        }
-        /* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+        int len = sequence(p);
+        if (len == 0 || (len == 1 && (*p < 0x20 || *p == 0x7f)))
             return 0;
         p += len;
     }
     return 1;
+}
+
+void cf_utf8_clean(const char *in, char *out, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)in;
+    size_t k = 0;
+
+    while (*p && k + 1 < n) {
+        int len = sequence(p);
+        if (len == 0) {
+            out[k++] = '?';
+            p++;
+        } else if (k + (size_t)len < n) {
+            memcpy(out + k, p, (size_t)len);
+            k += (size_t)len;
+            p += len;
+        } else {
+            break;
+        }
+    }
+    if (n)
+        out[k] = '\0';
 }
 
 const char *cf_req_header(cf_req *r, const char *name)
@@ -123,6 +151,14 @@ json_t *cf_req_json(cf_req *r)
     return v;
 }
 
+PGconn *cf_req_db_quiet(cf_srv *s, cf_req *r, int wait_ms)
+{
+    char err[256];
+    if (!r->db)
+        r->db = cf_pool_get(s->pool, wait_ms, err, sizeof err);
+    return r->db;
+}
+
 PGconn *cf_req_db(cf_srv *s, cf_req *r)
 {
     char err[512];
@@ -180,13 +216,16 @@ static const char *title_of(int status)
 
 void cf_reply_problem(cf_req *r, int status, const char *slug, const char *detail, json_t *extra)
 {
-    char type[128];
+    char type[128], clean[2048], instance[1024];
     json_t *p;
     char *text;
 
+    /* The detail may quote a request, cut short; the path may be anything a client sent. */
     snprintf(type, sizeof type, "urn:caseflow:problem:%s", slug);
+    cf_utf8_clean(detail ? detail : "", clean, sizeof clean);
+    cf_utf8_clean(r->path ? r->path : "", instance, sizeof instance);
     p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", title_of(status), "status",
-                  status, "detail", detail ? detail : "", "instance", r->path ? r->path : "");
+                  status, "detail", clean, "instance", instance);
     if (p && extra)
         json_object_update(p, extra);
     json_decref(extra);

@@ -110,8 +110,14 @@ json_t *cf_req_json(cf_req *r);
 /* The request's database connection (taken from the pool); answers 503 and returns NULL when
  * PostgreSQL does not answer. */
 PGconn *cf_req_db(cf_srv *s, cf_req *r);
+/* The request's database connection when one can be had within `wait_ms`, else NULL without an
+ * answer: for routes that serve without PostgreSQL. */
+PGconn *cf_req_db_quiet(cf_srv *s, cf_req *r, int wait_ms);
 /* Returns 1 when `s` is valid UTF-8 without control characters. */
 int cf_utf8_ok(const char *s);
+/* Copies `in` into `out` (n bytes, NUL-terminated) with each byte that is not part of valid UTF-8
+ * replaced by '?', so that a text cut short or taken from a request can go into JSON. */
+void cf_utf8_clean(const char *in, char *out, size_t n);
 
 /* Answers with `body` as JSON (stolen). */
 void cf_reply_json(cf_req *r, int status, json_t *body);

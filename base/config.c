@@ -12,6 +12,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "base/yamldoc.h"
+
 enum type { T_STR, T_INT, T_ENUM, T_LIST, T_MAP };
 
 struct setting {
@@ -340,32 +342,31 @@ static int walk(reader *R, yaml_node_t *n, const char *prefix)
     return 0;
 }
 
+/* A configuration file is a page or two; anything far larger is the wrong file. */
+#define CONFIG_MAX_BYTES (1024 * 1024)
+
 static int read_file(cf_config *cfg, const char *path, char *err, size_t errsz)
 {
     reader R = {.cfg = cfg, .file = path, .err = err, .errsz = errsz};
-    yaml_parser_t parser;
-    FILE *f = fopen(path, "rb");
+    cf_yamldoc_error ye;
+    char why[256], *text;
+    size_t len;
     yaml_node_t *root;
-    int rc = 0;
+    int rc;
 
-    if (!f)
-        return cf_errf(err, errsz, CF_EIO, "%s: cannot open: %s", path, strerror(errno));
-    yaml_parser_initialize(&parser);
-    yaml_parser_set_input_file(&parser, f);
-    if (!yaml_parser_load(&parser, &R.doc)) {
-        rc = cf_errf(err, errsz, CF_EPARSE, "%s:%lu:%lu: bad YAML: %s", path,
-                     (unsigned long)parser.problem_mark.line + 1,
-                     (unsigned long)parser.problem_mark.column + 1, parser.problem);
-        yaml_parser_delete(&parser);
-        fclose(f);
-        return rc;
-    }
+    if ((rc = cf_yamldoc_read_file(path, CONFIG_MAX_BYTES, &text, &len, why, sizeof why)))
+        return cf_errf(err, errsz, rc, "%s: %s", path, why);
+    rc = cf_yamldoc_load(&R.doc, text, len, &ye);
+    free(text);
+    if (rc == CF_ENOMEM)
+        return cf_errf(err, errsz, rc, "%s: out of memory", path);
+    if (rc)
+        return cf_errf(err, errsz, rc, "%s:%d:%d: %s%s", path, ye.line, ye.col,
+                       rc == CF_EPARSE ? "bad YAML: " : "", ye.problem);
     root = yaml_document_get_root_node(&R.doc);
     if (root)
         rc = walk(&R, root, "");
     yaml_document_delete(&R.doc);
-    yaml_parser_delete(&parser);
-    fclose(f);
     return rc;
 }
 

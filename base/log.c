@@ -1,5 +1,6 @@
 /* The log writer behind the cf_log macros: timestamps, levels and case context on stderr. */
 #include "log.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,6 +54,9 @@ void cf_log_write(int level, const char *case_no, const char *fmt, ...)
         vsnprintf(line + n, sizeof line - n, fmt, ap);
         va_end(ap);
     }
+    /* A long message is cut at the buffer's end: not inside a character. */
+    line[sizeof line - 2] = '\0';
+    cf_utf8_clip(line);
     /* One fputs per line keeps lines whole when several threads log. */
     n = strlen(line);
     if (n + 1 < sizeof line) {

@@ -73,14 +73,44 @@ PGconn *cf_store_connect(const char *conninfo, char *err, size_t errsz)
 PGresult *cf_store_exec(PGconn *db, const char *sql, int nparams, const char *const *params,
                         char *err, size_t errsz)
 {
+    char state[6];
+    return cf_store_exec_state(db, sql, nparams, params, state, err, errsz);
+}
+
+PGresult *cf_store_exec_state(PGconn *db, const char *sql, int nparams, const char *const *params,
+                              char state[6], char *err, size_t errsz)
+{
     PGresult *res = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
+    const char *code;
 
+    state[0] = '\0';
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return res;
-    copy_message(res ? PQresultErrorMessage(res) : PQerrorMessage(db), err, errsz, "PostgreSQL");
+    code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (code)
+        snprintf(state, 6, "%s", code);
+    if (res && PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)) {
+        /* The primary message and the constraint's name, never the DETAIL: "Failing row
+         * contains (...)" would copy a case's parties into logs and dead letters. */
+        const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+        cf_errf(err, errsz, CF_EDB, "PostgreSQL: %s%s%s%s",
+                PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY), constraint ? " (constraint " : "",
+                constraint ? constraint : "", constraint ? ")" : "");
+    } else {
+        copy_message(res ? PQresultErrorMessage(res) : PQerrorMessage(db), err, errsz,
+                     "PostgreSQL");
+    }
     PQclear(res);
     return NULL;
+}
+
+int cf_store_data_error(const char *state)
+{
+    /* 22: data exception (a time out of range, a number too large, bad text); 23: integrity
+     * constraint violation; 54: program limit exceeded (a value too large for an index). */
+    return state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
+                     strncmp(state, "54", 2) == 0);
 }
 
 void cf_sqlarr_init(cf_sqlarr *a)

@@ -32,6 +32,20 @@ PGresult *cf_store_exec(PGconn *db, const char *sql, int nparams, const char *co
                         char *err, size_t errsz);
 
 /*
+ * Like cf_store_exec; on failure also writes the error's SQLSTATE into `state` (five characters,
+ * or "" when there is none: the connection broke before the server answered).
+ */
+PGresult *cf_store_exec_state(PGconn *db, const char *sql, int nparams, const char *const *params,
+                              char state[6], char *err, size_t errsz);
+
+/*
+ * Returns 1 when SQLSTATE `state` says the statement's data was at fault (the same statement
+ * with the same data fails again), 0 when the failure may pass (a connection lost, a timeout,
+ * a deadlock, a full disk).
+ */
+int cf_store_data_error(const char *state);
+
+/*
  * A PostgreSQL array literal built element by element ("{\"a\",NULL}"), for
  * passing a column of a whole batch as one parameter to INSERT ... SELECT FROM
  * unnest($1::text[], ...).  Elements are quoted and escaped; NULL is SQL NULL.

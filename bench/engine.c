@@ -243,6 +243,8 @@ static int verify_rows(const cf_workflow *wf, PGresult *res, PGresult *cases, in
         row->event_time = strtoll(PQgetvalue(res, k, 5), NULL, 10);
         row->applied_at = strtoll(PQgetvalue(res, k, 6), NULL, 10);
         row->body = owned[2 * (k - from)] = json_loads(PQgetvalue(res, k, 7), 0, NULL);
+        row->body_text = PQgetvalue(res, k, 7);
+        row->body_len = (size_t)PQgetlength(res, k, 7);
         row->state_before = PQgetvalue(res, k, 8);
         row->state_after = PQgetvalue(res, k, 9);
         row->actions = owned[2 * (k - from) + 1] = json_loads(PQgetvalue(res, k, 10), 0, NULL);

@@ -66,6 +66,7 @@ static void print_case_text(json_t *c)
 int cf_cmd_case(int argc, char **argv)
 {
     const char *case_no = NULL;
+    char canon[256];
     int as_json = 0, rc = 1;
     cf_config cfg;
     PGconn *db;
@@ -74,7 +75,9 @@ int cf_cmd_case(int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         printf("usage: caseflow case show CASE_NO [--json]\n\n"
                "Shows a case's state, team, data (personal data masked), event count,\n"
-               "timers and open tasks, from the database named by CASEFLOW_PG.\n");
+               "timers and open tasks, from the database named by CASEFLOW_PG.  CASE_NO may\n"
+               "be written with full-width brackets and digits, and spaces: （2026）豫0381执７号\n"
+               "is (2026)豫0381执7号.\n");
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "show") != 0) {
@@ -95,6 +98,8 @@ int cf_cmd_case(int argc, char **argv)
         fprintf(stderr, "usage: caseflow case show CASE_NO [--json]\n");
         return 2;
     }
+    if (!(case_no = cf_cli_case_no(case_no, canon, sizeof canon, "caseflow case show")))
+        return 2;
     if (!(db = cf_cli_connect(&cfg, "caseflow case show")))
         goto out;
     c = query_json(db,
@@ -213,6 +218,10 @@ int cf_cmd_stats(int argc, char **argv)
         "'duplicates', (select coalesce(sum(seen), 0) from duplicates), "
         "'outbox', (select count(*) from outbox), "
         "'clock', (select json_build_object('mode', mode, 'now', now) from engine_clock), "
+        "'engines', coalesce((select json_agg(json_build_object('owner', owner, 'failing', "
+        "failing, 'commit_failures', commit_failures, 'isolated', isolated, 'last_failure', "
+        "last_failure, 'last_failure_at', last_failure_at, 'updated_at', updated_at) order by "
+        "owner) from engine_status), '[]'::json), "
         "'offsets', coalesce((select json_agg(json_build_object('partition', partition, "
         "'next_offset', next_offset, 'generation', generation, 'owner', owner) order by "
         "partition) from consumer_offsets where topic = $2 and group_id = $1), "
@@ -242,6 +251,24 @@ int cf_cmd_stats(int argc, char **argv)
                (long long)json_integer_value(json_object_get(s, "duplicates")),
                (long long)json_integer_value(json_object_get(s, "outbox")),
                (long long)json_integer_value(json_object_get(json_object_get(s, "lag"), "total")));
+        {
+            size_t i;
+            json_t *en;
+            json_array_foreach (json_object_get(s, "engines"), i, en) {
+                long long failing = json_integer_value(json_object_get(en, "failing"));
+                printf("engine %s: %s, %lld commits failed, %lld events refused by the database"
+                       "%s%s\n",
+                       json_string_value(json_object_get(en, "owner")),
+                       failing ? "FAILING" : "committing",
+                       (long long)json_integer_value(json_object_get(en, "commit_failures")),
+                       (long long)json_integer_value(json_object_get(en, "isolated")),
+                       json_is_string(json_object_get(en, "last_failure")) ? "; last failure: "
+                                                                           : "",
+                       json_is_string(json_object_get(en, "last_failure"))
+                           ? json_string_value(json_object_get(en, "last_failure"))
+                           : "");
+            }
+        }
     }
     json_decref(s);
     rc = 0;

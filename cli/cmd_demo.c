@@ -261,6 +261,20 @@ static void staff_day(demo *d, cf_time now)
             continue;
         snprintf(id, sizeof id, "%s:done", task_id);
         snprintf(source, sizeof source, "staff:%s:demo", *post ? post : "intake");
+        /* The engine takes a staff task's result only from the account that claimed it. */
+        {
+            PGresult *claim = cf_store_exec(
+                d->db,
+                "update tasks set status = 'claimed', claimed_by = 'demo' where task_id = $1 and "
+                "(status = 'open' or claimed_by = 'demo')",
+                1, (const char *const[]){task_id}, err, sizeof err);
+            if (!claim) {
+                fprintf(stderr, "caseflow demo: claiming %s: %s\n", task_id, err);
+                json_decref(result);
+                continue;
+            }
+            PQclear(claim);
+        }
         send_event(d,
                    json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o, s:s}}", "id", id,
                              "type", "task.completed", "case", case_no, "time", when, "source",

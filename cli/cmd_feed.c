@@ -8,6 +8,7 @@
  * delivery report of every message before it says how many were sent.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -43,7 +44,8 @@ static int usage(FILE *out, int code)
             "\n"
             "Sends the filing system's export to Kafka: FILE (or stdin, also as '-') holds one\n"
             "event envelope a line (case.filed, case.corrected, case.withdrawn,\n"
-            "payment.received, ...). Each line is validated against the schema of its type;\n"
+            "payment.received, ...). Each line is validated against the schema of its type,\n"
+            "its case number in the canonical form ((2026)豫0381执7号 for （2026）豫0381执７号);\n"
             "a bad line is reported on stderr as FILE:LINE: reason and not sent, every valid\n"
             "line is produced to the topic keyed by its case number (idempotent producer,\n"
             "acks=all), and the command waits until Kafka has acknowledged each one. At the\n"
@@ -405,12 +407,13 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 }
 
 /*
- * Validates one line; returns 0 and sets *event (owned by the caller) and *key (borrowed from
- * it, NULL for an event without a case), or reports the reason and returns -1.
+ * Validates one line; returns 0 and sets *event (owned by the caller, its case in the canonical
+ * form) and *key (borrowed from it: the canonical case number, NULL for an event without a
+ * case), or reports the reason and returns -1.
  */
 static int check_line(feed *F, const char *text, size_t len, json_t **event, const char **key)
 {
-    char err[512];
+    char err[512], *canon = NULL;
     json_error_t jerr;
     const cf_schema *schema;
     const char *type, *id, *key_text;
@@ -435,9 +438,25 @@ static int check_line(feed *F, const char *text, size_t len, json_t **event, con
         report(F, F->line, "not an event: a JSON object is expected");
         goto bad;
     }
+    /* One case has one number however it is written: the line is checked with its case in
+     * the canonical form, and keyed by it, so that every form of a case lands in the same
+     * partition.  The line itself is sent as written (the engine keeps the original). */
+    key_text = json_string_value(json_object_get(ev, "case"));
+    if (key_text) {
+        size_t n = strlen(key_text) + 1;
+        if (!(canon = malloc(n))) {
+            report(F, F->line, "out of memory");
+            goto bad;
+        }
+        if (cf_caseno_normalize(key_text, canon, n) != 0 ||
+            json_object_set_new(ev, "case", json_string(canon)) != 0) {
+            report(F, F->line, "/case: cannot be put in its canonical form");
+            goto bad;
+        }
+        key_text = json_string_value(json_object_get(ev, "case"));
+    }
     /* The schema can only say that a case number matches none of its patterns; the parser
      * says what is wrong with it. */
-    key_text = json_string_value(json_object_get(ev, "case"));
     if (key_text && strncmp(key_text, "PAY-", 4) != 0 && strcmp(key_text, "-") != 0 &&
         cf_caseno_parse(key_text, &caseno, err, sizeof err) != 0) {
         report(F, F->line, "/case: %s", err);
@@ -470,10 +489,12 @@ static int check_line(feed *F, const char *text, size_t len, json_t **event, con
         report(F, F->line, "out of memory");
         goto bad;
     }
+    free(canon);
     *event = ev;
     *key = json_string_value(json_object_get(ev, "case"));
     return 0;
 bad:
+    free(canon);
     json_decref(ev);
     return -1;
 }
@@ -580,6 +601,16 @@ static int send_feed(const options *o)
 
     memset(&F, 0, sizeof F);
     memset(&cfg, 0, sizeof cfg);
+    /* With standard input closed, descriptor 0 goes to the next file or socket opened (a
+     * schema file, a connection of librdkafka's) and reading "stdin" would read that: refuse
+     * before anything is opened. */
+    if (use_stdin && fcntl(STDIN_FILENO, F_GETFD) == -1) {
+        fprintf(stderr,
+                "caseflow feed: standard input is closed (%s); give the feed as a FILE or "
+                "through a pipe\n",
+                strerror(errno));
+        return 2;
+    }
     F.name = use_stdin ? "<stdin>" : o->file;
     F.topic = o->topic ? o->topic : DEFAULT_TOPIC;
     F.tty = isatty(STDERR_FILENO);

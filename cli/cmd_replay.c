@@ -38,6 +38,8 @@ static int usage(FILE *out, int code)
             "               the stored states and actions, event by event;\n"
             "  final state  and at the end exactly the stored state of the case.\n"
             "A break names the first event where the log and the replay part.\n"
+            "CASE_NO may be written with full-width brackets and digits, and spaces:\n"
+            "（2026）豫0381执７号 is (2026)豫0381执7号.\n"
             "\n"
             "  --as-of DATE  stop at the last event applied at or before DATE (YYYY-MM-DD: the\n"
             "                end of that day in the court's zone; or an ISO 8601 time with\n"
@@ -107,6 +109,8 @@ static int read_log(PGconn *db, const char *case_no, log_rows *l)
         l->owned[2 * i] = json_loads(PQgetvalue(l->res, k, 6), 0, NULL);
         l->owned[2 * i + 1] = json_loads(PQgetvalue(l->res, k, 9), 0, NULL);
         r->body = l->owned[2 * i];
+        r->body_text = PQgetvalue(l->res, k, 6);
+        r->body_len = (size_t)PQgetlength(l->res, k, 6);
         r->state_before = PQgetvalue(l->res, k, 7);
         r->state_after = PQgetvalue(l->res, k, 8);
         r->actions = l->owned[2 * i + 1];
@@ -275,7 +279,7 @@ static void print_state(const json_t *st, const char *as_of)
 int cf_cmd_replay(int argc, char **argv)
 {
     const char *case_no = NULL, *as_of_text = NULL, *p[1];
-    char err[1024];
+    char err[1024], canon[256];
     int as_json = 0, rc = 1, offset;
     cf_time as_of = CF_REPLAY_ALL;
     cf_config cfg;
@@ -309,12 +313,18 @@ int cf_cmd_replay(int argc, char **argv)
     }
     if (!case_no)
         return usage(stderr, 2);
+    if (!(case_no = cf_cli_case_no(case_no, canon, sizeof canon, "caseflow replay")))
+        return 2;
     if (as_of_text &&
         cf_replay_parse_as_of(as_of_text, CF_CALTIME_DEFAULT_UTC_OFFSET, &as_of) != 0) {
+        char why[128] = "";
+        cf_time t;
+        if (cf_time_parse_err(as_of_text, &t, why, sizeof why) == 0)
+            why[0] = '\0';
         fprintf(stderr,
                 "caseflow replay: --as-of '%s' is neither a date (YYYY-MM-DD) nor an ISO 8601 "
-                "time with an offset (2026-03-02T17:00:00+08:00)\n",
-                as_of_text);
+                "time with an offset (2026-03-02T17:00:00+08:00)%s%s\n",
+                as_of_text, why[0] ? ": " : "", why);
         return 2;
     }
 

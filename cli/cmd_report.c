@@ -371,30 +371,22 @@ static void add_titles(json_t *r, const labels *l)
  */
 static int period_bound(const char *opt, const char *v, int until, char *out, size_t n)
 {
-    int y, m, d;
-    char tail;
+    char why[128];
+    cf_date d;
     cf_time t;
 
-    if (sscanf(v, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && strlen(v) == 10) {
-        struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};
-        time_t s = timegm(&tm);
-        struct tm back;
-        /* A day that does not exist (02-30) comes back as another one. */
-        if (s == (time_t)-1 || !gmtime_r(&s, &back) || back.tm_year != y - 1900 ||
-            back.tm_mon != m - 1 || back.tm_mday != d)
-            goto bad;
-        s += until ? 86400 : 0;
-        gmtime_r(&s, &back);
-        snprintf(out, n, "%04d-%02d-%02d", back.tm_year + 1900, back.tm_mon + 1, back.tm_mday);
+    /* One parser for days and times everywhere: years 0001-9999 and offsets within -15:59 and
+     * +15:59, which is what PostgreSQL takes. */
+    if (strlen(v) == 10 && cf_date_parse(v, &d) == 0) {
+        cf_date_format(d + (until ? 1 : 0), out, n);
         return 0;
     }
-    if (cf_time_parse(v, &t) == 0) {
+    if (cf_time_parse_err(v, &t, why, sizeof why) == 0) {
         snprintf(out, n, "%s", v);
         return 0;
     }
-bad:
-    fprintf(stderr, "caseflow report: %s '%s' is not a day (YYYY-MM-DD) or an ISO 8601 time\n", opt,
-            v);
+    fprintf(stderr, "caseflow report: %s '%s' is not a day (YYYY-MM-DD) or an ISO 8601 time: %s\n",
+            opt, v, why);
     return -1;
 }
 

@@ -291,13 +291,14 @@ int cf_cmd_simulate(int argc, char **argv)
         return 1;
     if (until_text) {
         cf_date day;
+        char why[128];
         if (cf_date_parse(until_text, &day) == 0) {
             until = cf_time_at(day + 1, 0, cf_calendar_utc_offset(S.wf->calendar)) - 1;
-        } else if (cf_time_parse(until_text, &until) != 0) {
+        } else if (cf_time_parse_err(until_text, &until, why, sizeof why) != 0) {
             fprintf(stderr,
                     "caseflow simulate: --until '%s' is neither a date (2026-06-30) nor a "
-                    "time (2026-06-30T17:00:00+08:00)\n",
-                    until_text);
+                    "time (2026-06-30T17:00:00+08:00): %s\n",
+                    until_text, why);
             cf_workflow_free(S.wf);
             return 2;
         }

@@ -1,4 +1,5 @@
-/* Loading the configuration and connecting to PostgreSQL for a command, with its errors. */
+/* Loading the configuration and connecting to PostgreSQL for a command, with its errors; and
+ * the case numbers users type. */
 #include "session.h"
 
 #include <stdio.h>
@@ -7,6 +8,7 @@
 
 #include "base/store.h"
 #include "paths.h"
+#include "core/caseno.h"
 
 PGconn *cf_cli_connect(cf_config *cfg, const char *who)
 {
@@ -61,4 +63,13 @@ int cf_cli_post_declared(const cf_registry *reg, const char *post, char *known, 
                 used += (size_t)snprintf(known + used, n - used, "%s%s", used ? ", " : "", id);
         }
     return found;
+}
+
+const char *cf_cli_case_no(const char *typed, char *buf, size_t n, const char *who)
+{
+    if (cf_caseno_normalize(typed, buf, n) != 0) {
+        fprintf(stderr, "%s: '%s' is not a case number (not UTF-8, or too long)\n", who, typed);
+        return NULL;
+    }
+    return buf;
 }

@@ -3,6 +3,7 @@
 #define CF_SESSION_H
 
 #include <libpq-fe.h>
+#include <stddef.h>
 
 #include "base/config.h"
 #include "engine/registry.h"
@@ -25,5 +26,13 @@ int cf_cli_workflows(const cf_config *cfg, cf_registry *reg, const char *who);
 /* Returns 1 when some workflow of `reg` declares `post`, else 0 with the declared posts,
  * comma-separated, in `known`. */
 int cf_cli_post_declared(const cf_registry *reg, const char *post, char *known, size_t n);
+
+/*
+ * Writes the canonical form of the case number a user typed (cf_caseno_normalize:
+ * （2026）豫0381执７号 is (2026)豫0381执7号) into buf of n bytes, so that every command finds a
+ * case however its number is written.  Returns buf, or NULL after printing why on stderr, prefixed
+ * by `who`.
+ */
+const char *cf_cli_case_no(const char *typed, char *buf, size_t n, const char *who);
 
 #endif

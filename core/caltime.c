@@ -11,6 +11,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "base/yamldoc.h"
+
 /* ---- Civil dates ---------------------------------------------------------------------------- */
 
 /* Division and remainder rounding towards minus infinity, so that instants and dates before
@@ -100,24 +102,30 @@ static int digits(const char *s, int n, int *val)
     return 1;
 }
 
-/* Parses the "YYYY-MM-DD" at the start of s, checking that the day exists; returns 1 on
- * success.  Shared by dates and instants. */
-static int parse_date_prefix(const char *s, cf_date *out)
+/* Parses the "YYYY-MM-DD" at the start of s, checking that the day exists; returns NULL on
+ * success, else what is wrong.  Shared by dates and instants.  Year 0000 is refused because
+ * PostgreSQL refuses it (there is no year 0 in its calendar): a date that passes here must be
+ * storable. */
+static const char *parse_date_prefix(const char *s, cf_date *out)
 {
     int y, m, d;
+    if (digits(s, 5, &y))
+        return "the year must be 0001 to 9999";
     if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &m) || s[7] != '-' ||
         !digits(s + 8, 2, &d))
-        return 0;
+        return "not a date as 2026-03-01";
+    if (y < 1)
+        return "the year must be 0001 to 9999";
     if (m < 1 || m > 12 || d < 1 || d > cf_date_days_in_month(y, m))
-        return 0;
+        return "no such day";
     *out = cf_date_from_ymd(y, m, d);
-    return 1;
+    return NULL;
 }
 
 int cf_date_parse(const char *s, cf_date *out)
 {
     cf_date d;
-    if (!s || strlen(s) != 10 || !parse_date_prefix(s, &d))
+    if (!s || strlen(s) != 10 || parse_date_prefix(s, &d))
         return CF_EPARSE;
     *out = d;
     return 0;
@@ -134,26 +142,30 @@ void cf_date_format(cf_date d, char *buf, size_t n)
 
 /* ---- Instants ------------------------------------------------------------------------------- */
 
-int cf_time_parse(const char *s, cf_time *out)
+/* The parser behind cf_time_parse and cf_time_parse_err: returns NULL, or what is wrong. */
+static const char *parse_time(const char *s, cf_time *out)
 {
     cf_date date;
     int hh, mm, ss = 0, ms = 0, off = 0;
-    if (!s || strlen(s) < 10 || !parse_date_prefix(s, &date))
-        return CF_EPARSE;
+    const char *why;
+    if (!s || strlen(s) < 10)
+        return "not a time as 2026-03-01T09:00:00+08:00";
+    if ((why = parse_date_prefix(s, &date)))
+        return why;
     const char *p = s + 10;
     if (*p == '\0') {
         *out = cf_time_at(date, 0, CF_CALTIME_DEFAULT_UTC_OFFSET);
-        return 0;
+        return NULL;
     }
     if (*p != 'T' && *p != 't' && *p != ' ')
-        return CF_EPARSE;
+        return "not a time as 2026-03-01T09:00:00+08:00";
     p++;
     if (!digits(p, 2, &hh) || p[2] != ':' || !digits(p + 3, 2, &mm) || hh > 23 || mm > 59)
-        return CF_EPARSE;
+        return "the time of day must be HH:MM from 00:00 to 23:59";
     p += 5;
     if (*p == ':') {
         if (!digits(p + 1, 2, &ss) || ss > 59)
-            return CF_EPARSE;
+            return "the seconds must be 00 to 59";
         p += 3;
         if (*p == '.') {
             /* Any number of fraction digits; those past the millisecond are dropped. */
@@ -163,7 +175,7 @@ int cf_time_parse(const char *s, cf_time *out)
                     ms = ms * 10 + (*p - '0');
             }
             if (n == 0)
-                return CF_EPARSE;
+                return "a fraction of a second needs digits after the '.'";
             for (; n < 3; n++)
                 ms *= 10;
         }
@@ -174,21 +186,36 @@ int cf_time_parse(const char *s, cf_time *out)
         int oh, om;
         int sign = *p == '-' ? -1 : 1;
         if (!digits(p + 1, 2, &oh))
-            return CF_EPARSE;
+            return "the UTC offset must be +HH:MM or -HH:MM";
         p += 3;
         if (*p == ':')
             p++;
-        if (!digits(p, 2, &om) || om > 59 || oh * 60 + om > 18 * 60)
-            return CF_EPARSE;
+        if (!digits(p, 2, &om))
+            return "the UTC offset must be +HH:MM or -HH:MM";
+        /* PostgreSQL takes offsets up to 15:59 either way; a larger one would pass here and
+         * fail inside the database. */
+        if (oh > 15 || om > 59)
+            return "the UTC offset must be within -15:59 and +15:59";
         p += 2;
         off = sign * (oh * 60 + om);
     } else {
-        return CF_EPARSE;
+        return "a time needs its UTC offset (Z or +08:00)";
     }
     if (*p != '\0')
-        return CF_EPARSE;
+        return "unexpected text after the time";
     *out = cf_time_at(date, hh * 60 + mm, off) + (cf_time)ss * 1000 + ms;
-    return 0;
+    return NULL;
+}
+
+int cf_time_parse(const char *s, cf_time *out)
+{
+    return parse_time(s, out) ? CF_EPARSE : 0;
+}
+
+int cf_time_parse_err(const char *s, cf_time *out, char *err, size_t errsz)
+{
+    const char *why = parse_time(s, out);
+    return why ? cf_errf(err, errsz, CF_EPARSE, "%s", why) : 0;
 }
 
 void cf_time_format(cf_time t, int utc_offset_min, char *buf, size_t n)
@@ -445,7 +472,7 @@ static int parse_offset(const char *s, int *out)
 {
     int h, m;
     if ((s[0] != '+' && s[0] != '-') || !digits(s + 1, 2, &h) || s[3] != ':' ||
-        !digits(s + 4, 2, &m) || s[6] != '\0' || m > 59 || h * 60 + m > 18 * 60)
+        !digits(s + 4, 2, &m) || s[6] != '\0' || m > 59 || h > 15)
         return 0;
     *out = (s[0] == '-' ? -1 : 1) * (h * 60 + m);
     return 1;
@@ -700,7 +727,7 @@ static int load_root(struct loader *ld, const yaml_node_t *root)
                 return fail_at(ld, k->start_mark, 0, "duplicate key 'utc_offset'");
             if (!vs || !parse_offset(vs, &ld->cal->utc_offset))
                 return fail_at(ld, v->start_mark, 0,
-                               "'utc_offset' must be \"+HH:MM\" or \"-HH:MM\" (at most 18:00), "
+                               "'utc_offset' must be \"+HH:MM\" or \"-HH:MM\" (at most 15:59), "
                                "such as \"+08:00\"");
             have_offset = 1;
         } else if (ks && strcmp(ks, "years") == 0) {
@@ -724,26 +751,25 @@ static int load_root(struct loader *ld, const yaml_node_t *root)
 cf_calendar *cf_calendar_parse(const char *name, const char *yaml_text, size_t len, char *err,
                                size_t errsz)
 {
-    yaml_parser_t parser;
     yaml_document_t doc;
-    int have_parser = 0, have_doc = 0, rc = 0;
+    cf_yamldoc_error ye;
+    int have_doc = 0, rc = 0;
     struct loader ld = {.name = name ? name : "calendar", .err = err, .errsz = errsz, .doc = &doc};
 
     if (!yaml_text) {
         cf_errf(err, errsz, CF_EINVAL, "%s: no text", ld.name);
         return NULL;
     }
-    if (!(ld.cal = calloc(1, sizeof *ld.cal)) || !yaml_parser_initialize(&parser)) {
+    if (!(ld.cal = calloc(1, sizeof *ld.cal))) {
         rc = cf_errf(err, errsz, CF_ENOMEM, "%s: out of memory", ld.name);
         goto out;
     }
-    have_parser = 1;
-    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml_text, len);
-    if (!yaml_parser_load(&parser, &doc)) {
-        const char *ctx = parser.context ? parser.context : "";
-        rc = cf_errf(err, errsz, CF_EPARSE, "%s:%zu:%zu: %s%s%s", ld.name,
-                     parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-                     parser.problem ? parser.problem : "invalid YAML", ctx[0] ? " " : "", ctx);
+    if ((rc = cf_yamldoc_load(&doc, yaml_text, len, &ye)) != 0) {
+        if (rc == CF_ENOMEM)
+            cf_errf(err, errsz, rc, "%s: out of memory", ld.name);
+        else
+            cf_errf(err, errsz, rc, "%s:%d:%d: %s%s%s", ld.name, ye.line, ye.col, ye.problem,
+                    ye.context[0] ? " " : "", ye.context);
         goto out;
     }
     have_doc = 1;
@@ -759,8 +785,6 @@ cf_calendar *cf_calendar_parse(const char *name, const char *yaml_text, size_t l
 out:
     if (have_doc)
         yaml_document_delete(&doc);
-    if (have_parser)
-        yaml_parser_delete(&parser);
     free(ld.marks);
     if (rc != 0) {
         cf_calendar_free(ld.cal);
@@ -774,31 +798,20 @@ out:
 
 cf_calendar *cf_calendar_load(const char *path, char *err, size_t errsz)
 {
-    cf_calendar *cal = NULL;
-    char *buf = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cf_errf(err, errsz, CF_EIO, "%s: cannot open: %s", path, strerror(errno));
-        goto out;
+    char why[256], *buf;
+    size_t len;
+    cf_calendar *cal;
+    int rc = cf_yamldoc_read_file(path, CALENDAR_MAX_BYTES, &buf, &len, why, sizeof why);
+
+    if (rc == CF_ERANGE) {
+        cf_errf(err, errsz, rc, "%s: %s: not a calendar", path, why);
+        return NULL;
     }
-    if (!(buf = malloc(CALENDAR_MAX_BYTES + 1))) {
-        cf_errf(err, errsz, CF_ENOMEM, "%s: out of memory", path);
-        goto out;
+    if (rc) {
+        cf_errf(err, errsz, rc, "%s: %s", path, why);
+        return NULL;
     }
-    size_t n = fread(buf, 1, CALENDAR_MAX_BYTES + 1, f);
-    if (ferror(f)) {
-        cf_errf(err, errsz, CF_EIO, "%s: cannot read: %s", path, strerror(errno));
-        goto out;
-    }
-    if (n > CALENDAR_MAX_BYTES) {
-        cf_errf(err, errsz, CF_ERANGE, "%s: larger than %d bytes: not a calendar", path,
-                CALENDAR_MAX_BYTES);
-        goto out;
-    }
-    cal = cf_calendar_parse(path, buf, n, err, errsz);
-out:
-    if (f)
-        fclose(f);
+    cal = cf_calendar_parse(path, buf, len, err, errsz);
     free(buf);
     return cal;
 }

@@ -65,7 +65,7 @@ int cf_date_is_leap_year(int y);
 cf_date cf_date_add_months(cf_date d, int months);
 
 /*
- * Parses exactly "YYYY-MM-DD" (four-digit year 0000-9999) into `*out`.
+ * Parses exactly "YYYY-MM-DD" (four-digit year 0001-9999: PostgreSQL has no year 0) into `*out`.
  * Returns 0, or CF_EPARSE for any other text, including a month or day that
  * does not exist ("2026-02-29", "2026-04-31").  `*out` is untouched on error.
  */
@@ -82,12 +82,16 @@ void cf_date_format(cf_date d, char *buf, size_t n);
  *   "2026-03-01T09:00:00+08:00", "2026-03-01T01:00:00Z", "2026-03-01T09:00+08:00",
  *   "2026-03-01T09:00:00.250+08:00" (any number of fraction digits, truncated to the
  *   millisecond), and a bare date "2026-03-01", which is local midnight at UTC+08:00.
- * The separator may be 'T', 't' or one space; the offset is 'Z', 'z', "+HH:MM" or "+HHMM"
- * (at most 18:00 either way).  A date-time without an offset is rejected: an instant needs
- * one.  Seconds run 00-59 (no leap second 60).
+ * The year is 0001-9999.  The separator may be 'T', 't' or one space; the offset is 'Z', 'z',
+ * "+HH:MM" or "+HHMM", within -15:59 and +15:59 (what PostgreSQL takes).  A date-time without
+ * an offset is rejected: an instant needs one.  Seconds run 00-59 (no leap second 60).
  * Returns 0, or CF_EPARSE for anything else; `*out` is untouched on error.
  */
 int cf_time_parse(const char *s, cf_time *out) CF_MUST_CHECK;
+
+/* The same, and on CF_EPARSE says what is wrong in err ("the UTC offset must be within -15:59
+ * and +15:59"), for messages to whoever wrote the time. */
+int cf_time_parse_err(const char *s, cf_time *out, char *err, size_t errsz) CF_MUST_CHECK;
 
 /*
  * Writes t as RFC 3339 at the given offset (minutes east of UTC) into buf of n bytes

@@ -107,3 +107,84 @@ int cf_caseno_format(const cf_caseno *c, char *buf, size_t n)
 {
     return snprintf(buf, n, "(%d)%s%s%ld号", c->year, c->court, c->type, c->seq);
 }
+
+/* Decodes the UTF-8 character at s (NUL-terminated); returns its length in bytes and sets *cp,
+ * or returns 0 for a byte sequence that is not UTF-8 (overlong forms and surrogates included). */
+static size_t utf8_decode(const unsigned char *s, unsigned *cp)
+{
+    unsigned c = s[0], min;
+    size_t n;
+
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2, c &= 0x1F, min = 0x80;
+    else if (c >= 0xE0 && c <= 0xEF)
+        n = 3, c &= 0x0F, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4)
+        n = 4, c &= 0x07, min = 0x10000;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    *cp = c;
+    return n;
+}
+
+int cf_caseno_normalize(const char *in, char *out, size_t outsz)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    size_t o = 0;
+
+    if (!in || !out || outsz == 0)
+        return CF_EINVAL;
+    while (*s) {
+        unsigned cp;
+        size_t n = utf8_decode(s, &cp);
+        char ascii = 0;
+
+        if (n == 0)
+            return CF_EINVAL;
+        if (cp == ' ' || cp == 0x3000) {
+            s += n;
+            continue;
+        }
+        if (cp == 0xFF08 || cp == 0x3014)
+            ascii = '(';
+        else if (cp == 0xFF09 || cp == 0x3015)
+            ascii = ')';
+        else if (cp >= 0xFF10 && cp <= 0xFF19)
+            ascii = (char)('0' + (cp - 0xFF10));
+        /* Writing never overtakes reading (a replacement is shorter than what it replaces), so
+         * `out` may be `in`; the room for the NUL is kept. */
+        if (ascii) {
+            if (o + 1 >= outsz)
+                return CF_EINVAL;
+            out[o++] = ascii;
+        } else {
+            if (o + n >= outsz)
+                return CF_EINVAL;
+            memmove(out + o, s, n);
+            o += n;
+        }
+        s += n;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+int cf_caseno_normalize_event(json_t *ev)
+{
+    const char *c = json_string_value(json_object_get(ev, "case"));
+    char norm[512];
+    if (!c || cf_caseno_normalize(c, norm, sizeof norm) != 0 || strcmp(norm, c) == 0)
+        return 0;
+    return json_object_set_new(ev, "case", json_string(norm)) == 0;
+}

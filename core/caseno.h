@@ -5,6 +5,10 @@
 #ifndef CF_CASENO_H
 #define CF_CASENO_H
 
+#include <stddef.h>
+
+#include <jansson.h>
+
 #include "base/err.h"
 
 typedef struct cf_caseno {
@@ -21,7 +25,24 @@ typedef struct cf_caseno {
  */
 int cf_caseno_parse(const char *s, cf_caseno *out, char *err, size_t errsz) CF_MUST_CHECK;
 
+/* Writes the canonical form of case number `in` into `out`: full-width （）〔〕 and ()
+ * become ASCII ( ), full-width digits ０-９ become ASCII 0-9, and spaces (ASCII and U+3000)
+ * are removed; everything else is kept as is.  It does not check the form (the schema does).
+ * Returns 0, or CF_EINVAL when `in` is not UTF-8 or the result does not fit in `outsz`.
+ * The result is never longer than `in`, so `out` may be `in` itself.  Every way of writing one
+ * case number has one canonical form: the engine keys cases by it, the feed and the CLI look
+ * cases up by it. */
+int cf_caseno_normalize(const char *in, char *out, size_t outsz) CF_MUST_CHECK;
+
 /* Writes the modern form "(2026)豫0381执1234号" into `buf`; returns the length written. */
 int cf_caseno_format(const cf_caseno *c, char *buf, size_t n);
+
+/*
+ * Writes the canonical form of event `ev`'s case number into its `case` member (the bytes stored
+ * in the log keep it as it was written), so that (2026)豫0381执7号 and （２０２６）豫0381执7号 are
+ * one case in the engine, the CLI, the server and replay alike.  A number that cannot be normalized
+ * is left as it is, for the schema to refuse.  Returns 1 when it changed the member, else 0.
+ */
+int cf_caseno_normalize_event(json_t *ev);
 
 #endif

@@ -144,6 +144,15 @@ static int eval_when(run *r, const cf_when *w, const char *text, cf_time *out)
         return fail(r, CF_EINVAL, "cannot compute '%s': a date it counts from is not set",
                     text ? text : "time");
     d = cf_time_date(*out, offset(r));
+    /* A time outside the years 0001-9999 would be written as a year PostgreSQL refuses (or
+     * cannot be read back): refuse the event here instead of failing its whole batch. */
+    {
+        int y;
+        cf_date_to_ymd(d, &y, NULL, NULL);
+        if (y < 1 || y > 9999)
+            return fail(r, CF_ERANGE, "'%s' comes to the year %d, outside 0001-9999",
+                        text ? text : "time", y);
+    }
     /* Working days past the calendar's data are a guess: say so (DOMAIN.md, Time). */
     if (!cf_calendar_knows(r->wf->calendar, d) &&
         cf_calendar_years(r->wf->calendar, &first, &last) == 0) {

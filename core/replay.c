@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/mask.h"
+#include "core/caseno.h"
 #include "core/chain.h"
 #include "core/machine.h"
 
@@ -231,8 +232,12 @@ static int columns_match(const cf_replay_row *row, const char *case_no, char *wh
     const char *source = json_string_value(json_object_get(row->body, "source"));
     const char *bcase = json_string_value(json_object_get(row->body, "case"));
     const char *time = json_string_value(json_object_get(row->body, "time"));
+    char norm[512];
     cf_time t;
 
+    /* The body keeps the number as it was written; the row has its canonical form. */
+    if (bcase && cf_caseno_normalize(bcase, norm, sizeof norm) == 0)
+        bcase = norm;
     if (!json_is_object(row->body))
         return snprintf(why, n, "the stored body is not an event envelope"), 0;
     if (!id || strcmp(id, str_or(row->event_id, "")) != 0)
@@ -275,7 +280,8 @@ static int link_broken(const cf_replay_case *c, const cf_replay_row *row, long l
                1;
     if (!columns_match(row, c->case_no, why, n))
         return 1;
-    if (cf_chain_hash(prev, c->case_no, row->seq, str_or(row->event_id, ""), row->body,
+    if (cf_chain_hash(prev, c->case_no, row->seq, str_or(row->event_id, ""),
+                      str_or(row->body_text, ""), row->body_text ? row->body_len : 0,
                       str_or(row->state_after, ""), hash) != 0)
         return CF_ENOMEM;
     if (strcmp(hash, str_or(row->hash, "")) != 0)
@@ -327,8 +333,16 @@ static int run_rows(const cf_workflow *wf, const cf_replay_row *rows, size_t upt
     for (size_t i = 0; i < upto; i++) {
         const cf_replay_row *row = &rows[i];
         cf_step step;
-        int rc =
-            cf_machine_apply(wf, out->state, row->body, row->applied_at, &step, err, sizeof err);
+        /* As the engine applied it: with the case number in its canonical form. */
+        json_t *ev = json_copy((json_t *)row->body);
+        int rc;
+        if (!ev) {
+            *nomem = 1;
+            return 0;
+        }
+        cf_caseno_normalize_event(ev);
+        rc = cf_machine_apply(wf, out->state, ev, row->applied_at, &step, err, sizeof err);
+        json_decref(ev);
         what[0] = '\0';
         if (rc == CF_ENOMEM) {
             *nomem = 1;

@@ -34,9 +34,11 @@ typedef struct cf_replay_row {
     const char *event_id;
     const char *type;
     const char *source;
-    cf_time event_time;       /* the event_time column */
-    cf_time applied_at;       /* the engine's clock when it applied the event: replay's `now` */
-    const json_t *body;       /* the envelope as stored (jsonb parsed back) */
+    cf_time event_time;    /* the event_time column */
+    cf_time applied_at;    /* the engine's clock when it applied the event: replay's `now` */
+    const char *body_text; /* the envelope as stored, byte for byte: the chain hashes this */
+    size_t body_len;
+    const json_t *body;       /* body_text parsed */
     const char *state_before; /* "" when the event created the case */
     const char *state_after;
     const json_t *actions;

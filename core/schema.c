@@ -475,34 +475,46 @@ static int digits(const char *s, int n)
     return v;
 }
 
-static int is_date(const char *s, size_t len)
+/* The formats name what is wrong with a value in words that fit after "is not a date-time: ".
+ * Beyond RFC 3339, years run 0001-9999 and UTC offsets within -15:59 and +15:59: what
+ * PostgreSQL stores.  A value that passes here and fails in the database would stop every
+ * event behind it. */
+#define FORMAT_OK NULL
+
+static const char *date_problem(const char *s, size_t len)
 {
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (len != 10 || s[4] != '-' || s[7] != '-')
-        return 0;
+        return "";
     int y = digits(s, 4), m = digits(s + 5, 2), d = digits(s + 8, 2);
     if (y < 0 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-        return 0;
+        return "";
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return !(m == 2 && d == 29 && !leap);
+    if (m == 2 && d == 29 && !leap)
+        return "";
+    if (y == 0)
+        return "the year must be 0001 to 9999";
+    return FORMAT_OK;
 }
 
 /* RFC 3339 date-time: an offset is required, "T" and "Z" in either case. */
-static int is_date_time(const char *s, size_t len)
+static const char *date_time_problem(const char *s, size_t len)
 {
-    if (len < 20 || !is_date(s, 10) || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
-        s[16] != ':')
-        return 0;
+    const char *why;
+    if (len < 20 || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
+        return "";
+    if ((why = date_problem(s, 10)))
+        return why;
     int h = digits(s + 11, 2), mi = digits(s + 14, 2), sec = digits(s + 17, 2);
     if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
-        return 0;
+        return "";
     size_t i = 19;
     if (s[i] == '.') {
         size_t start = ++i;
         while (i < len && s[i] >= '0' && s[i] <= '9')
             i++;
         if (i == start)
-            return 0;
+            return "";
     }
     int offset = 0;
     if (i + 1 == len && (s[i] == 'Z' || s[i] == 'z')) {
@@ -510,15 +522,17 @@ static int is_date_time(const char *s, size_t len)
     } else if (i + 6 == len && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
         int oh = digits(s + i + 1, 2), om = digits(s + i + 4, 2);
         if (oh < 0 || oh > 23 || om < 0 || om > 59)
-            return 0;
+            return "";
+        if (oh > 15)
+            return "the UTC offset must be within -15:59 and +15:59";
         offset = (s[i] == '+' ? 1 : -1) * (oh * 60 + om);
     } else {
-        return 0;
+        return "";
     }
     /* A leap second exists only as 23:59:60 UTC. */
     if (sec == 60 && ((h * 60 + mi - offset) % 1440 + 1440) % 1440 != 23 * 60 + 59)
-        return 0;
-    return 1;
+        return "";
+    return FORMAT_OK;
 }
 
 /* Deliberately loose: one "@" between a local part and a domain, no spaces or controls. */
@@ -1926,7 +1940,7 @@ static int check_number(struct vctx *v, const cf_schema *s, const json_t *x)
 
 static int check_string(struct vctx *v, const cf_schema *s, const json_t *x)
 {
-    const char *str = json_string_value(x);
+    const char *str = json_string_value(x), *why;
     size_t bytes = json_string_length(x);
     /* A code point takes 1 to 4 bytes: most strings are within bounds by their byte length
      * alone, and need not be counted. */
@@ -1949,12 +1963,14 @@ static int check_string(struct vctx *v, const cf_schema *s, const json_t *x)
     }
     switch (s->format) {
     case F_DATE_TIME:
-        if (!is_date_time(str, bytes))
-            return vfail(v, "is not a date-time (RFC 3339, e.g. 2026-03-01T09:30:00+08:00)");
+        if ((why = date_time_problem(str, bytes)))
+            return *why ? vfail(v, "is not a date-time: %s", why)
+                        : vfail(v, "is not a date-time (RFC 3339, e.g. 2026-03-01T09:30:00+08:00)");
         break;
     case F_DATE:
-        if (!is_date(str, bytes))
-            return vfail(v, "is not a date (RFC 3339 full-date, e.g. 2026-03-01)");
+        if ((why = date_problem(str, bytes)))
+            return *why ? vfail(v, "is not a date: %s", why)
+                        : vfail(v, "is not a date (RFC 3339 full-date, e.g. 2026-03-01)");
         break;
     case F_EMAIL:
         if (!is_email(str, bytes))
@@ -2254,4 +2270,66 @@ int cf_schema_validate(const cf_schema *schema, const json_t *instance, char *er
     if (v.nomem)
         return CF_ENOMEM;
     return rc ? CF_ESCHEMA : 0;
+}
+
+/* ---- numbers ---------------------------------------------------------------------------- */
+
+/* Walks `v` with its location in path[0, len); returns 1 when every number is sane. */
+static int numbers_sane(const json_t *v, char *path, size_t len, size_t cap, char *err,
+                        size_t errsz)
+{
+    const char *why = NULL;
+
+    switch (json_typeof(v)) {
+    case JSON_INTEGER: {
+        json_int_t i = json_integer_value(v);
+        if (i > (json_int_t)CF_JSON_NUMBER_MAX || i < -(json_int_t)CF_JSON_NUMBER_MAX)
+            why = "the number's magnitude exceeds 1e15";
+        break;
+    }
+    case JSON_REAL: {
+        double d = json_real_value(v);
+        if (!isfinite(d))
+            why = "the number is not finite";
+        else if (d > CF_JSON_NUMBER_MAX || d < -CF_JSON_NUMBER_MAX)
+            why = "the number's magnitude exceeds 1e15";
+        break;
+    }
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *m;
+        json_object_foreach ((json_t *)v, key, m) {
+            size_t l = pointer_append(path, len, cap, key);
+            if (!numbers_sane(m, path, l, cap, err, errsz))
+                return 0;
+        }
+        path[len] = '\0';
+        return 1;
+    }
+    case JSON_ARRAY: {
+        size_t i;
+        json_t *m;
+        json_array_foreach (v, i, m) {
+            char index[24];
+            snprintf(index, sizeof index, "%zu", i);
+            if (!numbers_sane(m, path, pointer_append(path, len, cap, index), cap, err, errsz))
+                return 0;
+        }
+        path[len] = '\0';
+        return 1;
+    }
+    default: return 1;
+    }
+    if (!why)
+        return 1;
+    cf_errf(err, errsz, CF_ERANGE, "%s: %s", len ? path : "(root)", why);
+    return 0;
+}
+
+int cf_json_numbers_sane(const json_t *v, char *err, size_t errsz)
+{
+    char path[1024] = "";
+    if (err && errsz)
+        err[0] = '\0';
+    return v ? numbers_sane(v, path, 0, sizeof path, err, errsz) : 1;
 }

@@ -82,6 +82,22 @@ const cf_schema *cf_schema_set_get(const cf_schema_set *set, const char *name);
 int cf_schema_validate(const cf_schema *schema, const json_t *instance, char *err,
                        size_t errsz) CF_MUST_CHECK;
 
+/* The largest magnitude cf_json_numbers_sane lets through. */
+#define CF_JSON_NUMBER_MAX 1e15
+
+/*
+ * Checks every number in `v` (borrowed), at any depth, whatever a schema says of it: a real that
+ * is not finite, or a number whose magnitude exceeds CF_JSON_NUMBER_MAX, is refused.  Beyond
+ * that bound doubles lose whole units, and PostgreSQL's jsonb writes a large real as a long
+ * integer (1e20 as 100000000000000000000) that jansson cannot read back, so a stored case would
+ * become unreadable.  The engine calls it on every event, beside the schema of its type.
+ *
+ * Returns 1 when every number is sane; 0 with one line in `err` naming the first offending
+ * number's location as a JSON pointer ("/data/result/amount: the number's magnitude exceeds
+ * 1e15"; the value itself is "(root)"), never its value.  NULL `v` counts as sane.
+ */
+int cf_json_numbers_sane(const json_t *v, char *err, size_t errsz) CF_MUST_CHECK;
+
 /* Frees the set and every schema in it.  NULL is allowed. */
 void cf_schema_set_free(cf_schema_set *set);
 

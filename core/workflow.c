@@ -17,6 +17,7 @@
 #include <yaml.h>
 
 #include "base/arena.h"
+#include "base/yamldoc.h"
 
 /* ---- diagnostics ---- */
 
@@ -67,28 +68,66 @@ void cf_diags_add(cf_diags *d, const char *file, cf_pos pos, const char *fmt, ..
     d->where[d->count++] = pos;
 }
 
+static int pos_before(cf_pos a, cf_pos b)
+{
+    return a.line < b.line || (a.line == b.line && a.col < b.col);
+}
+
 /* Orders the lines from `from` on by their position in the file, keeping the order of lines at
- * the same position: a reader goes through the file from top to bottom. */
+ * the same position: a reader goes through the file from top to bottom.  A merge sort, so that
+ * thousands of problems cost no more than their number times its logarithm. */
 static void diags_sort(cf_diags *d, size_t from)
 {
-    if (!d->lines || !d->where)
+    size_t n = d->count - from;
+    char **lines, **lt;
+    cf_pos *where, *wt;
+
+    if (!d->lines || !d->where || n < 2)
         return;
-    for (size_t i = from + 1; i < d->count; i++) {
-        char *line = d->lines[i];
-        cf_pos p = d->where[i];
-        size_t j = i;
-        while (j > from && (d->where[j - 1].line > p.line ||
-                            (d->where[j - 1].line == p.line && d->where[j - 1].col > p.col))) {
-            d->lines[j] = d->lines[j - 1];
-            d->where[j] = d->where[j - 1];
-            j--;
-        }
-        d->lines[j] = line;
-        d->where[j] = p;
+    lines = d->lines + from;
+    where = d->where + from;
+    lt = malloc(n * sizeof *lt);
+    wt = malloc(n * sizeof *wt);
+    if (!lt || !wt) {
+        free(lt);
+        free(wt);
+        return;
     }
+    for (size_t width = 1; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n,
+                   hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi) {
+                /* Equal positions take the left one first: the sort is stable. */
+                size_t from_right = pos_before(where[j], where[i]);
+                size_t x = from_right ? j++ : i++;
+                lt[k] = lines[x];
+                wt[k++] = where[x];
+            }
+            while (i < mid) {
+                lt[k] = lines[i];
+                wt[k++] = where[i++];
+            }
+            while (j < hi) {
+                lt[k] = lines[j];
+                wt[k++] = where[j++];
+            }
+        }
+        memcpy(lines, lt, n * sizeof *lines);
+        memcpy(where, wt, n * sizeof *where);
+    }
+    free(lt);
+    free(wt);
 }
 
 /* ---- the loader's state and YAML helpers ---- */
+
+/* An expression and the scalar it was parsed from, for placing problems found later. */
+struct expr_at {
+    const cf_expr *e;
+    const yaml_node_t *n;
+};
 
 typedef struct loader {
     cf_workflow *wf;
@@ -97,16 +136,38 @@ typedef struct loader {
     const char *file;
     const char *src; /* the YAML text, to place problems inside multi-line scalars */
     size_t srclen;
+    size_t *char_at; /* the byte offset of every CHAR_STEP-th character of src */
+    size_t nchar_at;
+    size_t bom; /* 1 when src starts with a byte order mark, which libyaml does not count */
     yaml_document_t doc;
     size_t errors_at_start;
-    cf_pos root;       /* where the top-level mapping starts: missing keys are reported there */
-    cf_pos created_by; /* the value of created_by, or root */
+    cf_pos root;           /* where the top-level mapping starts: missing keys are reported there */
+    cf_pos created_by;     /* the value of created_by, or root */
+    struct expr_at *exprs; /* sorted by expression once every expression is parsed */
+    size_t nexprs, capexprs;
+    size_t skipped; /* problems past MAX_PROBLEMS, not reported one by one */
 } loader;
+
+/* Characters between two entries of char_at: finding a mark's byte offset walks at most this
+ * many characters, however long its line. */
+#define CHAR_STEP 64
+
+/* Problems reported per file at most; the rest are counted in one last line.  A broken file
+ * of a few megabytes can have a problem per line, and placing each costs time. */
+#define MAX_PROBLEMS 1000
 
 /* Where problems of the file as a whole are reported. */
 static const cf_pos TOP = {1, 1};
 
-#define ERR(L, pos, ...) cf_diags_add((L)->d, (L)->file, (pos), __VA_ARGS__)
+/* Past MAX_PROBLEMS a problem is only counted: its position, which may cost a walk through
+ * its scalar, is not even computed. */
+#define ERR(L, pos, ...)                                                        \
+    do {                                                                        \
+        if ((L)->d->count + (L)->d->lost - (L)->errors_at_start < MAX_PROBLEMS) \
+            cf_diags_add((L)->d, (L)->file, (pos), __VA_ARGS__);                \
+        else                                                                    \
+            (L)->skipped++;                                                     \
+    } while (0)
 
 static yaml_node_t *node(loader *L, int id)
 {
@@ -131,17 +192,47 @@ static size_t char_len(const char *s, size_t left)
     return n < left ? n : left;
 }
 
-/* The byte offset of a mark's line and column (in characters) in the source, or srclen. */
+/* Indexes the source's characters (every CHAR_STEP-th), so that mark_offset does not walk the
+ * file from its start for each problem.  Returns 0 when memory runs out. */
+static int chars_index(loader *L)
+{
+    size_t i = 0, c = 0;
+
+    L->bom = L->srclen >= 3 && memcmp(L->src, "\xEF\xBB\xBF", 3) == 0;
+    L->nchar_at = L->srclen / CHAR_STEP + 2;
+    L->char_at = malloc(L->nchar_at * sizeof *L->char_at);
+    if (!L->char_at)
+        return 0;
+    L->nchar_at = 0;
+    while (i < L->srclen) {
+        if (c % CHAR_STEP == 0)
+            L->char_at[L->nchar_at++] = i;
+        i += char_len(L->src + i, L->srclen - i);
+        c++;
+    }
+    L->char_at[L->nchar_at++] = L->srclen;
+    return 1;
+}
+
+static void loader_free(loader *L)
+{
+    free(L->char_at);
+    L->char_at = NULL;
+    free(L->exprs);
+    L->exprs = NULL;
+}
+
+/* The byte offset of a mark in the source: its character index (which libyaml counts from
+ * after a byte order mark) through char_at, or srclen. */
 static size_t mark_offset(const loader *L, const yaml_mark_t *m)
 {
-    size_t i = 0, line = 0, col = 0;
-    while (i < L->srclen && line < m->line)
-        if (L->src[i++] == '\n')
-            line++;
-    while (i < L->srclen && col < m->column && L->src[i] != '\n') {
+    size_t c = m->index + L->bom, k = c / CHAR_STEP, i;
+
+    if (!L->char_at || k >= L->nchar_at)
+        return L->srclen;
+    i = L->char_at[k];
+    for (c %= CHAR_STEP; c > 0 && i < L->srclen; c--)
         i += char_len(L->src + i, L->srclen - i);
-        col++;
-    }
     return i;
 }
 
@@ -308,26 +399,61 @@ static yaml_node_t *get(loader *L, yaml_node_t *n, const char *key)
     return NULL;
 }
 
+/* Unknown keys of one mapping, sorted by name (then by place) to find those given twice. */
+struct unknown {
+    const char *key;
+    const yaml_node_t *node;
+    size_t at;
+};
+
+static int unknown_cmp(const void *a, const void *b)
+{
+    const struct unknown *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : x->at < y->at ? -1 : x->at > y->at;
+}
+
 /*
  * Reports keys of mapping `n` that are not in the NULL-terminated `allowed`
- * list (a typo must not be silently ignored), and keys given twice.
+ * list (a typo must not be silently ignored), and keys given twice.  Linear in the size of the
+ * mapping (and of `allowed`, a few words), however many keys it has.
  */
 static void check_keys(loader *L, yaml_node_t *n, const char *const *allowed, const char *what)
 {
+    const yaml_node_t *first[32] = {0};
+    struct unknown *unknown = NULL;
+    size_t nunknown = 0, nallowed = 0;
+
     if (!n || n->type != YAML_MAPPING_NODE)
         return;
+    while (allowed[nallowed])
+        nallowed++;
     for (yaml_node_pair_t *p = PAIRS(n); p < PAIRS_END(n); p++) {
         yaml_node_t *k = node(L, p->key);
         const char *key = raw(k);
-        int known = 0;
-        for (const char *const *a = allowed; *a; a++)
-            known |= strcmp(*a, key) == 0;
-        if (!known)
-            ERR(L, pos_of(k), "unknown key '%s' in %s", key, what);
-        for (yaml_node_pair_t *q = PAIRS(n); q < p; q++)
-            if (strcmp(raw(node(L, q->key)), key) == 0)
+        size_t a = 0;
+        while (a < nallowed && strcmp(allowed[a], key) != 0)
+            a++;
+        if (a < nallowed) {
+            /* Every list of allowed keys is far shorter than `first`. */
+            if (a < sizeof first / sizeof first[0] && first[a])
                 ERR(L, pos_of(k), "'%s' is given twice in %s", key, what);
+            else if (a < sizeof first / sizeof first[0])
+                first[a] = k;
+            continue;
+        }
+        ERR(L, pos_of(k), "unknown key '%s' in %s", key, what);
+        if (!unknown && !(unknown = malloc(map_len(n) * sizeof *unknown)))
+            continue;
+        unknown[nunknown++] = (struct unknown){key, k, (size_t)(p - PAIRS(n))};
     }
+    if (nunknown > 1) {
+        qsort(unknown, nunknown, sizeof *unknown, unknown_cmp);
+        for (size_t i = 1; i < nunknown; i++)
+            if (strcmp(unknown[i].key, unknown[i - 1].key) == 0)
+                ERR(L, pos_of(unknown[i].node), "'%s' is given twice in %s", unknown[i].key, what);
+    }
+    free(unknown);
 }
 
 static void *alloc_array(loader *L, size_t n, size_t size)
@@ -381,7 +507,6 @@ struct owned {
     cf_when *when;
     cf_schedule *schedule;
     json_t *json;
-    const yaml_node_t *node; /* where the expression was written; valid only while loading */
 };
 
 static struct owned **owned_list(cf_workflow *wf)
@@ -473,18 +598,35 @@ static cf_expr *owned_expr(loader *L, yaml_node_t *n, const char *what)
 {
     cf_expr *e = expression(L, n, what);
     own(L, e, NULL, NULL);
-    if (e && *owned_list(L->wf) && (*owned_list(L->wf))->expr == e)
-        (*owned_list(L->wf))->node = n;
+    if (e && L->nexprs == L->capexprs) {
+        size_t cap = L->capexprs ? L->capexprs * 2 : 64;
+        struct expr_at *grown = realloc(L->exprs, cap * sizeof *grown);
+        if (!grown)
+            return e; /* its problems are then placed at the action or transition */
+        L->exprs = grown;
+        L->capexprs = cap;
+    }
+    if (e)
+        L->exprs[L->nexprs++] = (struct expr_at){e, n};
     return e;
 }
 
-/* The scalar an expression was parsed from, or NULL. */
+static int expr_at_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const struct expr_at *)a)->e;
+    uintptr_t y = (uintptr_t)((const struct expr_at *)b)->e;
+    return x < y ? -1 : x > y;
+}
+
+/* The scalar an expression was parsed from, or NULL.  The checks run after every expression is
+ * parsed and sorted (check_workflow). */
 static const yaml_node_t *expr_node(loader *L, const cf_expr *e)
 {
-    for (struct owned *o = *owned_list(L->wf); e && o; o = o->next)
-        if (o->expr == e)
-            return o->node;
-    return NULL;
+    struct expr_at key = {e, NULL}, *found;
+    if (!e || !L->exprs)
+        return NULL;
+    found = bsearch(&key, L->exprs, L->nexprs, sizeof *L->exprs, expr_at_cmp);
+    return found ? found->n : NULL;
 }
 
 /*
@@ -588,23 +730,16 @@ static yaml_node_t *cancel_list(loader *L, yaml_node_t *n)
     return v && v->type == YAML_SEQUENCE_NODE ? v : NULL;
 }
 
-/* Parses the action `n`; `item`, when not NULL, is the one name of its cancel list that this
- * action cancels, and `again` is set for the second and later names, whose mapping has been
- * checked already. */
-static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *item, int again)
+/* Parses the action `n`; `item`, when not NULL, is the first name of its cancel list (the
+ * other names get copies of this action, see parse_actions). */
+static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *item)
 {
     const char *verb = NULL;
     yaml_node_t *v = NULL;
-    cf_diags *d = L->d, quiet;
 
     a->pos = pos_of(n);
     if (!is_map(L, n, "an action"))
         return;
-    if (again) {
-        /* The same mapping's problems are reported once, by its first name. */
-        cf_diags_init(&quiet);
-        L->d = &quiet;
-    }
     check_keys(L, n, action_keys, "an action");
     for (const char *const *k = action_verbs; *k; k++) {
         yaml_node_t *x = get(L, n, *k);
@@ -619,7 +754,7 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *i
         ERR(L, pos_of(n),
             "an action needs one of task, cancel_task, timer, cancel_timer, set, "
             "set_time, assign, notify, merge");
-        goto out;
+        return;
     }
     if (item)
         v = item;
@@ -679,11 +814,6 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *i
         ERR(L, pos_of(get(L, n, "message")), "'message' belongs to notify, not to %s", verb);
     if (a->kind != CF_ACT_TASK && a->kind != CF_ACT_NOTIFY && get(L, n, "post"))
         ERR(L, pos_of(get(L, n, "post")), "'post' belongs to a task or notify, not to %s", verb);
-out:
-    if (again) {
-        cf_diags_free(&quiet);
-        L->d = d;
-    }
 }
 
 static cf_action *parse_actions(loader *L, yaml_node_t *n, size_t *count, const char *what)
@@ -706,12 +836,23 @@ static cf_action *parse_actions(loader *L, yaml_node_t *n, size_t *count, const 
     }
     for (yaml_node_item_t *it = ITEMS(n); it < ITEMS_END(n); it++) {
         yaml_node_t *a = node(L, *it), *list = cancel_list(L, a);
+        size_t first = i;
         if (!list) {
-            parse_action(L, a, &acts[i++], NULL, 0);
+            parse_action(L, a, &acts[i++], NULL);
             continue;
         }
-        for (yaml_node_item_t *x = ITEMS(list); x < ITEMS_END(list); x++)
-            parse_action(L, a, &acts[i++], node(L, *x), x != ITEMS(list));
+        if (seq_len(list) == 0)
+            continue;
+        /* The mapping is read (and its problems reported) once; each further name of the list
+         * is the same action with another name. */
+        parse_action(L, a, &acts[i++], node(L, ITEMS(list)[0]));
+        for (yaml_node_item_t *x = ITEMS(list) + 1; x < ITEMS_END(list); x++) {
+            cf_action *c = &acts[i++];
+            *c = acts[first];
+            c->name = text(L, node(L, *x),
+                           acts[first].kind == CF_ACT_CANCEL_TASK ? "cancel_task" : "cancel_timer");
+            c->name_pos = pos_of(node(L, *x));
+        }
     }
     *count = i;
     return acts;
@@ -1003,10 +1144,84 @@ static void load_schemas(loader *L, yaml_node_t *n)
         ERR(L, pos_of(n), "schemas: %s", err);
 }
 
-/* ---- checks over the whole workflow ---- */
+/* ---- lookups by name ---- */
+
+/* A name and the index of what it names, in a list sorted by name, then by index. */
+struct named {
+    const char *name;
+    size_t i;
+};
+
+struct cf_workflow_index {
+    struct named *states, *posts, *kinds, *events;
+    size_t nstates, nposts, nkinds, nevents;
+};
+
+static int named_cmp(const void *a, const void *b)
+{
+    const struct named *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Sorts the names found at base + i * stride (a `const char *` member of an array of n structs;
+ * NULL names left out) into a new list owned by the arena; NULL when memory runs out. */
+static struct named *index_names(cf_arena *ar, const void *base, size_t n, size_t stride,
+                                 size_t *count)
+{
+    struct named *v = n ? cf_arena_alloc(ar, n * sizeof *v) : NULL;
+    *count = 0;
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = *(const char *const *)(const void *)((const char *)base + i * stride);
+        if (name)
+            v[(*count)++] = (struct named){name, i};
+    }
+    qsort(v, *count, sizeof *v, named_cmp);
+    return v;
+}
+
+/* The index of the first declaration of `name` in a sorted list, or -1. */
+static long index_find(const struct named *v, size_t n, const char *name)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(v[mid].name, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && strcmp(v[lo].name, name) == 0 ? (long)v[lo].i : -1;
+}
+
+/* Indexes the workflow's states, posts, task kinds and events by name.  Without it (out of
+ * memory) the lookups search linearly. */
+static void build_index(loader *L)
+{
+    cf_workflow *wf = L->wf;
+    struct cf_workflow_index *x = cf_arena_alloc(L->ar, sizeof *x);
+    if (!x)
+        return;
+    x->states = index_names(L->ar, wf->states ? &wf->states[0].name : NULL, wf->nstates,
+                            sizeof *wf->states, &x->nstates);
+    x->posts = index_names(L->ar, wf->posts ? &wf->posts[0].id : NULL, wf->nposts,
+                           sizeof *wf->posts, &x->nposts);
+    x->kinds = index_names(L->ar, wf->kinds ? &wf->kinds[0].name : NULL, wf->nkinds,
+                           sizeof *wf->kinds, &x->nkinds);
+    x->events = index_names(L->ar, wf->events ? &wf->events[0].type : NULL, wf->nevents,
+                            sizeof *wf->events, &x->nevents);
+    if ((wf->nstates && !x->states) || (wf->nposts && !x->posts) || (wf->nkinds && !x->kinds) ||
+        (wf->nevents && !x->events))
+        return;
+    wf->index = x;
+}
 
 int cf_workflow_state_index(const cf_workflow *wf, const char *name)
 {
+    if (name && wf->index)
+        return (int)index_find(wf->index->states, wf->index->nstates, name);
     for (size_t i = 0; name && i < wf->nstates; i++)
         if (wf->states[i].name && strcmp(wf->states[i].name, name) == 0)
             return (int)i;
@@ -1015,6 +1230,10 @@ int cf_workflow_state_index(const cf_workflow *wf, const char *name)
 
 const cf_post *cf_workflow_post(const cf_workflow *wf, const char *id)
 {
+    if (id && wf->index) {
+        long i = index_find(wf->index->posts, wf->index->nposts, id);
+        return i < 0 ? NULL : &wf->posts[i];
+    }
     for (size_t i = 0; id && i < wf->nposts; i++)
         if (wf->posts[i].id && strcmp(wf->posts[i].id, id) == 0)
             return &wf->posts[i];
@@ -1023,6 +1242,10 @@ const cf_post *cf_workflow_post(const cf_workflow *wf, const char *id)
 
 const cf_task_kind *cf_workflow_kind(const cf_workflow *wf, const char *name)
 {
+    if (name && wf->index) {
+        long i = index_find(wf->index->kinds, wf->index->nkinds, name);
+        return i < 0 ? NULL : &wf->kinds[i];
+    }
     for (size_t i = 0; name && i < wf->nkinds; i++)
         if (wf->kinds[i].name && strcmp(wf->kinds[i].name, name) == 0)
             return &wf->kinds[i];
@@ -1031,11 +1254,29 @@ const cf_task_kind *cf_workflow_kind(const cf_workflow *wf, const char *name)
 
 const cf_event_decl *cf_workflow_event(const cf_workflow *wf, const char *type)
 {
+    if (type && wf->index) {
+        long i = index_find(wf->index->events, wf->index->nevents, type);
+        return i < 0 ? NULL : &wf->events[i];
+    }
     for (size_t i = 0; type && i < wf->nevents; i++)
         if (wf->events[i].type && strcmp(wf->events[i].type, type) == 0)
             return &wf->events[i];
     return NULL;
 }
+
+/* Reports every declaration of a name but the first, from a sorted list: `what` names the kind
+ * of thing ("state"), `pos_of_i` where declaration i stands. */
+#define REPORT_TWICE(L, list, n, what, posexpr)                                      \
+    do {                                                                             \
+        for (size_t k_ = 1; (list) && k_ < (n); k_++) {                              \
+            if (strcmp((list)[k_].name, (list)[k_ - 1].name) == 0) {                 \
+                size_t i = (list)[k_].i;                                             \
+                ERR(L, posexpr, "%s '%s' is declared twice", what, (list)[k_].name); \
+            }                                                                        \
+        }                                                                            \
+    } while (0)
+
+/* ---- checks over the whole workflow ---- */
 
 /* Names collected from the whole workflow, for checking references against them. */
 typedef struct names {
@@ -1043,13 +1284,11 @@ typedef struct names {
     size_t n, cap;
 } names;
 
+/* Adds a name; names_seal sorts the list and drops repeats before names_has is asked. */
 static void names_add(names *s, const char *name)
 {
     if (!name)
         return;
-    for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->v[i], name) == 0)
-            return;
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 32;
         const char **v = realloc(s->v, cap * sizeof *v);
@@ -1061,12 +1300,26 @@ static void names_add(names *s, const char *name)
     s->v[s->n++] = name;
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void names_seal(names *s)
+{
+    size_t k = 0;
+    if (s->n == 0)
+        return;
+    qsort(s->v, s->n, sizeof *s->v, str_cmp);
+    for (size_t i = 1; i < s->n; i++)
+        if (strcmp(s->v[i], s->v[k]) != 0)
+            s->v[++k] = s->v[i];
+    s->n = k + 1;
+}
+
 static int names_has(const names *s, const char *name)
 {
-    for (size_t i = 0; name && i < s->n; i++)
-        if (strcmp(s->v[i], name) == 0)
-            return 1;
-    return 0;
+    return name && s->n && bsearch(&name, s->v, s->n, sizeof *s->v, str_cmp) != NULL;
 }
 
 typedef struct catalog {
@@ -1231,35 +1484,106 @@ static void check_transitions(loader *L, const catalog *c, cf_transition *ts, si
     }
 }
 
-static int excepted(const cf_transition *t, const char *state)
+/* For each state, the any_state transitions whose `except` names it, sorted: exc[s] to
+ * exc[s + 1] in `of`.  Built once, so that a check of every state against every any_state
+ * transition is a merge of two sorted lists. */
+typedef struct exceptions {
+    size_t *start; /* nstates + 1 offsets into of */
+    size_t *of;
+} exceptions;
+
+static int exceptions_build(const cf_workflow *wf, exceptions *x)
 {
-    for (size_t e = 0; e < t->nexcept; e++)
-        if (t->except[e] && strcmp(t->except[e], state) == 0)
-            return 1;
+    size_t total = 0, *fill;
+
+    x->start = calloc(wf->nstates + 1, sizeof *x->start);
+    for (size_t t = 0; t < wf->nany; t++)
+        total += wf->any[t].nexcept;
+    x->of = malloc((total ? total : 1) * sizeof *x->of);
+    fill = calloc(wf->nstates + 1, sizeof *fill);
+    if (!x->start || !x->of || !fill) {
+        free(fill);
+        return 0;
+    }
+    /* Counting sort by state; within a state the transitions come in ascending order. */
+    for (size_t t = 0; t < wf->nany; t++)
+        for (size_t e = 0; e < wf->any[t].nexcept; e++) {
+            int s = cf_workflow_state_index(wf, wf->any[t].except[e]);
+            if (s >= 0)
+                x->start[s + 1]++;
+        }
+    for (size_t s = 0; s < wf->nstates; s++)
+        x->start[s + 1] += x->start[s];
+    for (size_t t = 0; t < wf->nany; t++)
+        for (size_t e = 0; e < wf->any[t].nexcept; e++) {
+            int s = cf_workflow_state_index(wf, wf->any[t].except[e]);
+            if (s >= 0 && (fill[s] == 0 || x->of[x->start[s] + fill[s] - 1] != t))
+                x->of[x->start[s] + fill[s]++] = t;
+        }
+    /* A state named twice in one list counts once: close the gaps its repeats left. */
+    for (size_t s = 0, k = 0; s < wf->nstates; s++) {
+        size_t from = x->start[s];
+        x->start[s] = k;
+        for (size_t j = 0; j < fill[s]; j++)
+            x->of[k++] = x->of[from + j];
+        if (s + 1 == wf->nstates)
+            x->start[s + 1] = k;
+    }
+    free(fill);
+    return 1;
+}
+
+static void exceptions_free(exceptions *x)
+{
+    free(x->start);
+    free(x->of);
+}
+
+/* Walks the any_state transitions that apply in state s (not final, not excepted), in order:
+ * call with *t = 0 and *e = x->start[s], then again while it returns 1. */
+static int next_applying(const cf_workflow *wf, const exceptions *x, size_t s, size_t *t, size_t *e,
+                         size_t *out)
+{
+    if (wf->states[s].final)
+        return 0;
+    for (; *t < wf->nany; (*t)++) {
+        while (*e < x->start[s + 1] && x->of[*e] < *t)
+            (*e)++;
+        if (*e < x->start[s + 1] && x->of[*e] == *t)
+            continue;
+        *out = (*t)++;
+        return 1;
+    }
     return 0;
 }
 
 /* Reports states that no path from the initial state reaches, and dead ends. */
-static void check_reachability(loader *L)
+static void check_reachability(loader *L, const exceptions *x)
 {
     cf_workflow *wf = L->wf;
     char *seen = calloc(wf->nstates ? wf->nstates : 1, 1);
     int *queue = calloc(wf->nstates ? wf->nstates : 1, sizeof *queue);
-    size_t head = 0, tail = 0;
+    size_t head = 0, tail = 0, t, e, a;
 
     if (!seen || !queue || wf->initial < 0)
         goto out;
     seen[wf->initial] = 1;
     queue[tail++] = wf->initial;
     while (head < tail) {
-        const cf_state *s = &wf->states[queue[head++]];
-        for (size_t i = 0; i < s->non + wf->nany; i++) {
-            const cf_transition *t = i < s->non ? &s->on[i] : &wf->any[i - s->non];
-            if (i >= s->non && (s->final || excepted(t, s->name)))
-                continue;
-            if (t->to_index >= 0 && !seen[t->to_index]) {
-                seen[t->to_index] = 1;
-                queue[tail++] = t->to_index;
+        size_t si = (size_t)queue[head++];
+        const cf_state *s = &wf->states[si];
+        for (size_t i = 0; i < s->non; i++) {
+            int to = s->on[i].to_index;
+            if (to >= 0 && !seen[to]) {
+                seen[to] = 1;
+                queue[tail++] = to;
+            }
+        }
+        for (t = 0, e = x->start[si]; next_applying(wf, x, si, &t, &e, &a);) {
+            int to = wf->any[a].to_index;
+            if (to >= 0 && !seen[to]) {
+                seen[to] = 1;
+                queue[tail++] = to;
             }
         }
     }
@@ -1269,10 +1593,10 @@ static void check_reachability(loader *L)
         if (!seen[i])
             ERR(L, s->pos, "state '%s' cannot be reached from '%s'", s->name,
                 wf->states[wf->initial].name);
-        for (size_t t = 0; t < s->non; t++)
-            leaves |= s->on[t].to_index >= 0 && s->on[t].to_index != (int)i;
-        for (size_t t = 0; !s->final && t < wf->nany; t++)
-            leaves |= wf->any[t].to_index >= 0 && !excepted(&wf->any[t], s->name);
+        for (size_t k = 0; k < s->non; k++)
+            leaves |= s->on[k].to_index >= 0 && s->on[k].to_index != (int)i;
+        for (t = 0, e = x->start[i]; !leaves && next_applying(wf, x, i, &t, &e, &a);)
+            leaves |= wf->any[a].to_index >= 0;
         if (!s->final && !leaves)
             ERR(L, s->pos, "state '%s' is not final but no transition leaves it", s->name);
         if (s->final && s->non > 0)
@@ -1281,6 +1605,137 @@ static void check_reachability(loader *L)
 out:
     free(seen);
     free(queue);
+}
+
+/* Cycles reported per workflow at most. */
+#define MAX_CYCLES 10
+/* States named in a cycle's message at most. */
+#define CYCLE_NAMES 12
+
+/* A node on the path of the search for cycles: a state (< nstates) or an automatic any_state
+ * transition, where its edges stand, and the transition of the last edge taken from it. */
+struct step {
+    size_t node, own, t, e;
+    const cf_transition *via;
+};
+
+/* Reports the cycle path[0] -> ... -> path[n - 1] -> path[0], at the transition that leaves
+ * path[0]. */
+static void report_cycle(loader *L, const struct step *path, size_t n)
+{
+    const cf_workflow *wf = L->wf;
+    char text[1024];
+    size_t len = 0, states = 0, first = wf->nstates;
+
+    text[0] = '\0';
+    for (size_t k = 0; k <= n; k++) {
+        size_t node = k < n ? path[k].node : first;
+        int w;
+        if (node >= wf->nstates)
+            continue; /* an any_state transition: the states around it say enough */
+        if (k < n && first == wf->nstates)
+            first = node;
+        if (k < n && ++states > CYCLE_NAMES) {
+            if (states == CYCLE_NAMES + 1 && len + 8 < sizeof text) {
+                memcpy(text + len, " -> ...", 8);
+                len += 7;
+            }
+            continue;
+        }
+        w = snprintf(text + len, sizeof text - len, "%s%s", len ? " -> " : "",
+                     wf->states[node].name);
+        if (w < 0 || (size_t)w >= sizeof text - len)
+            break;
+        len += (size_t)w;
+    }
+    ERR(L, path[0].via ? path[0].via->pos : TOP,
+        "automatic transitions ('when') go round in a cycle of %zu state%s: %s; a case would go "
+        "round it with no event to stop it",
+        states, states == 1 ? "" : "s", text);
+}
+
+/*
+ * Reports cycles of automatic transitions (`when`, no event): a case in such a cycle would go
+ * round it as long as the conditions hold, with no event to stop it (the engine gives up after
+ * 32 steps with an error).  The graph has a node per state and one per automatic any_state
+ * transition, which every state where it applies leads to; an iterative depth-first search
+ * finds each cycle as an edge back to a node on the current path.  Linear in the states and
+ * transitions, times the automatic any_state transitions (rarely more than a few).
+ */
+static void check_automatic_cycles(loader *L, const exceptions *x)
+{
+    cf_workflow *wf = L->wf;
+    size_t ns = wf->nstates, nw = 0, *auto_any = NULL, nodes, depth = 0;
+    struct step *stack = NULL;
+    char *color = NULL; /* 0 unvisited, 1 on the path, 2 done */
+    int cycles = 0;
+
+    for (size_t t = 0; t < wf->nany; t++)
+        nw += !wf->any[t].on && wf->any[t].to_index >= 0;
+    nodes = ns + nw;
+    auto_any = malloc((nw ? nw : 1) * sizeof *auto_any);
+    color = calloc(nodes ? nodes : 1, 1);
+    stack = malloc((nodes ? nodes : 1) * sizeof *stack);
+    if (!auto_any || !color || !stack)
+        goto out;
+    nw = 0;
+    for (size_t t = 0; t < wf->nany; t++)
+        if (!wf->any[t].on && wf->any[t].to_index >= 0)
+            auto_any[nw++] = t;
+
+    for (size_t root = 0; root < ns && cycles < MAX_CYCLES; root++) {
+        if (color[root])
+            continue;
+        color[root] = 1;
+        stack[depth++] = (struct step){root, 0, 0, x->start[root], NULL};
+        while (depth > 0) {
+            struct step *f = &stack[depth - 1];
+            size_t next = nodes;
+            if (f->node < ns) {
+                const cf_state *s = &wf->states[f->node];
+                /* The state's own automatic transitions, then the automatic any_state ones that
+                 * apply in it (both lists ascending, as its exceptions are). */
+                while (f->own < s->non && next == nodes) {
+                    const cf_transition *t = &s->on[f->own++];
+                    if (!t->on && t->to_index >= 0) {
+                        next = (size_t)t->to_index;
+                        f->via = t;
+                    }
+                }
+                while (next == nodes && !s->final && f->t < nw) {
+                    size_t a = auto_any[f->t];
+                    while (f->e < x->start[f->node + 1] && x->of[f->e] < a)
+                        f->e++;
+                    if (f->e < x->start[f->node + 1] && x->of[f->e] == a) {
+                        f->t++;
+                        continue;
+                    }
+                    next = ns + f->t++;
+                    f->via = &wf->any[a];
+                }
+            } else if (f->own++ == 0) {
+                f->via = &wf->any[auto_any[f->node - ns]];
+                next = (size_t)f->via->to_index;
+            }
+            if (next == nodes) {
+                color[f->node] = 2;
+                depth--;
+            } else if (color[next] == 0) {
+                color[next] = 1;
+                stack[depth++] = (struct step){next, 0, 0, next < ns ? x->start[next] : 0, NULL};
+            } else if (color[next] == 1 && cycles < MAX_CYCLES) {
+                size_t at = depth - 1;
+                while (stack[at].node != next)
+                    at--;
+                report_cycle(L, stack + at, depth - at);
+                cycles++;
+            }
+        }
+    }
+out:
+    free(auto_any);
+    free(color);
+    free(stack);
 }
 
 static void check_workflow(loader *L)
@@ -1298,18 +1753,19 @@ static void check_workflow(loader *L)
     }
     collect_transitions(&c, wf->any, wf->nany);
     names_add(&c.handled, wf->creates_on);
+    names_seal(&c.activities);
+    names_seal(&c.timers);
+    names_seal(&c.handled);
+    if (L->exprs)
+        qsort(L->exprs, L->nexprs, sizeof *L->exprs, expr_at_cmp);
 
-    for (size_t i = 0; i < wf->nposts; i++)
-        for (size_t j = 0; j < i; j++)
-            if (wf->posts[i].id && wf->posts[j].id && strcmp(wf->posts[i].id, wf->posts[j].id) == 0)
-                ERR(L, wf->posts[i].pos, "post '%s' is declared twice", wf->posts[i].id);
-    for (size_t i = 0; i < wf->nkinds; i++) {
-        for (size_t j = 0; j < i; j++)
-            if (wf->kinds[i].name && wf->kinds[j].name &&
-                strcmp(wf->kinds[i].name, wf->kinds[j].name) == 0)
-                ERR(L, wf->kinds[i].pos, "task kind '%s' is declared twice", wf->kinds[i].name);
-        check_post_ref(L, wf->kinds[i].post, wf->kinds[i].post_pos);
+    if (wf->index) {
+        REPORT_TWICE(L, wf->index->posts, wf->index->nposts, "post", wf->posts[i].pos);
+        REPORT_TWICE(L, wf->index->kinds, wf->index->nkinds, "task kind", wf->kinds[i].pos);
+        REPORT_TWICE(L, wf->index->states, wf->index->nstates, "state", wf->states[i].pos);
     }
+    for (size_t i = 0; i < wf->nkinds; i++)
+        check_post_ref(L, wf->kinds[i].post, wf->kinds[i].post_pos);
     for (size_t i = 0; i < wf->nteams; i++)
         if (wf->teams[i] && !cf_workflow_post(wf, wf->teams[i]))
             ERR(L, wf->team_pos[i], "assignment: team '%s' is not a declared post", wf->teams[i]);
@@ -1332,16 +1788,20 @@ static void check_workflow(loader *L)
 
     for (size_t i = 0; i < wf->nstates; i++) {
         cf_state *s = &wf->states[i];
-        for (size_t j = 0; j < i; j++)
-            if (s->name && wf->states[j].name && strcmp(s->name, wf->states[j].name) == 0)
-                ERR(L, s->pos, "state '%s' is declared twice", s->name);
         check_actions(L, &c, s->enter, s->nenter);
         check_actions(L, &c, s->exit, s->nexit);
         check_transitions(L, &c, s->on, s->non);
     }
     check_transitions(L, &c, wf->any, wf->nany);
-    if (L->d->count + L->d->lost == L->errors_at_start)
-        check_reachability(L);
+    if (L->d->count + L->d->lost == L->errors_at_start) {
+        exceptions x;
+        if (exceptions_build(wf, &x)) {
+            check_reachability(L, &x);
+            if (L->d->count + L->d->lost == L->errors_at_start)
+                check_automatic_cycles(L, &x);
+        }
+        exceptions_free(&x);
+    }
     free(c.activities.v);
     free(c.timers.v);
     free(c.handled.v);
@@ -1409,6 +1869,11 @@ static void parse_top(loader *L, yaml_node_t *root)
             parse_state(L, node(L, p->key), node(L, p->value), &wf->states[i]);
     }
     wf->any = parse_transitions(L, get(L, root, "any_state"), &wf->nany, 1);
+    if (wf->nany > CF_WORKFLOW_MAX_ANY)
+        ERR(L, pos_of(get(L, root, "any_state")),
+            "any_state has %zu transitions, more than %d: every event of every case tries them all",
+            wf->nany, CF_WORKFLOW_MAX_ANY);
+    build_index(L);
 
     wf->initial = -1;
     if (!(n = get(L, root, "initial"))) {
@@ -1424,9 +1889,9 @@ static void parse_top(loader *L, yaml_node_t *root)
 cf_workflow *cf_workflow_parse(const char *path, const char *text_, size_t len, cf_diags *diags)
 {
     loader L;
-    yaml_parser_t parser;
+    cf_yamldoc_error ye;
     yaml_node_t *root;
-    int loaded = 0;
+    int rc;
 
     memset(&L, 0, sizeof L);
     L.d = diags;
@@ -1444,66 +1909,56 @@ cf_workflow *cf_workflow_parse(const char *path, const char *text_, size_t len, 
     L.src = text_;
     L.srclen = len;
 
-    if (!yaml_parser_initialize(&parser)) {
+    rc = cf_yamldoc_load(&L.doc, text_, len, &ye);
+    if (rc) {
+        cf_pos p = {ye.line, ye.col};
+        if (rc == CF_EPARSE)
+            cf_diags_add(diags, path, p, "bad YAML: %s%s%s", ye.problem, ye.context[0] ? " " : "",
+                         ye.context);
+        else if (rc == CF_ERANGE)
+            cf_diags_add(diags, path, p, "refused: %s", ye.problem);
+        else
+            cf_diags_add(diags, path, TOP, "out of memory");
+        goto fail;
+    }
+    if (!chars_index(&L)) {
+        yaml_document_delete(&L.doc);
         cf_diags_add(diags, path, TOP, "out of memory");
         goto fail;
     }
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text_, len);
-    loaded = yaml_parser_load(&parser, &L.doc);
-    if (!loaded) {
-        cf_pos p = {(int)parser.problem_mark.line + 1, (int)parser.problem_mark.column + 1};
-        cf_diags_add(diags, path, p, "bad YAML: %s%s%s", parser.problem, parser.context ? " " : "",
-                     parser.context ? parser.context : "");
-        yaml_parser_delete(&parser);
-        goto fail;
-    }
-    yaml_parser_delete(&parser);
     root = yaml_document_get_root_node(&L.doc);
     if (!root)
         cf_diags_add(diags, path, TOP, "the file is empty");
     else
         parse_top(&L, root);
     yaml_document_delete(&L.doc);
+    loader_free(&L);
     diags_sort(diags, L.errors_at_start <= diags->count ? L.errors_at_start : diags->count);
+    if (L.skipped)
+        cf_diags_add(diags, path, diags->count ? diags->where[diags->count - 1] : TOP,
+                     "and %zu more problems, not shown (the first %d are)", L.skipped,
+                     MAX_PROBLEMS);
     if (diags->count + diags->lost > L.errors_at_start)
         goto fail;
     return L.wf;
 fail:
+    loader_free(&L);
     cf_workflow_free(L.wf);
     return NULL;
 }
 
 cf_workflow *cf_workflow_load(const char *path, cf_diags *diags)
 {
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t len = 0, cap = 0, n;
-    cf_workflow *wf = NULL;
+    char err[256], *buf;
+    size_t len;
+    cf_workflow *wf;
 
-    if (!f) {
-        cf_diags_add(diags, path, TOP, "cannot open: %s", strerror(errno));
+    if (cf_yamldoc_read_file(path, CF_YAML_MAX_BYTES, &buf, &len, err, sizeof err) != 0) {
+        cf_diags_add(diags, path, TOP, "%s", err);
         return NULL;
     }
-    do {
-        if (cap - len < 4096) {
-            char *b = realloc(buf, cap = cap ? cap * 2 : 8192);
-            if (!b) {
-                cf_diags_add(diags, path, TOP, "out of memory");
-                goto out;
-            }
-            buf = b;
-        }
-        n = fread(buf + len, 1, cap - len, f);
-        len += n;
-    } while (n > 0);
-    if (ferror(f)) {
-        cf_diags_add(diags, path, TOP, "cannot read: %s", strerror(errno));
-        goto out;
-    }
     wf = cf_workflow_parse(path, buf, len, diags);
-out:
     free(buf);
-    fclose(f);
     return wf;
 }
 

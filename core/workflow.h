@@ -159,8 +159,12 @@ typedef struct cf_workflow {
     size_t nteams;
     cf_calendar *calendar;
     cf_schema_set *schemas;
-    struct cf_arena *arena; /* owns the strings and arrays above */
+    struct cf_arena *arena;                /* owns the strings and arrays above */
+    const struct cf_workflow_index *index; /* the lookups by name below, in O(log n) */
 } cf_workflow;
+
+/* any_state transitions a workflow may have at most: every event of every case tries them. */
+#define CF_WORKFLOW_MAX_ANY 1000
 
 /*
  * Loads and checks the workflow in the YAML file `path`, with the calendar and
@@ -176,7 +180,8 @@ cf_workflow *cf_workflow_parse(const char *path, const char *text, size_t len, c
 
 void cf_workflow_free(cf_workflow *wf);
 
-/* Lookups by name; each returns NULL or -1 when there is none. */
+/* Lookups by name (of the first declaration when a name is declared twice); each returns NULL
+ * or -1 when there is none. */
 int cf_workflow_state_index(const cf_workflow *wf, const char *name);
 const cf_post *cf_workflow_post(const cf_workflow *wf, const char *id);
 const cf_task_kind *cf_workflow_kind(const cf_workflow *wf, const char *name);

@@ -49,6 +49,8 @@ void cf_batch_reset(cf_batch *b)
     free(b->ids);
     b->ids = NULL;
     b->clock[0] = '\0';
+    b->sqlstate[0] = '\0';
+    b->broken = 0;
 }
 
 void cf_batch_free(cf_batch *b)
@@ -85,7 +87,7 @@ static PGresult *run(cf_batch *b, const char *what, const char *sql, int n, cons
                      char *err, size_t errsz)
 {
     char why[512];
-    PGresult *res = cf_store_exec(b->db, sql, n, params, why, sizeof why);
+    PGresult *res = cf_store_exec_state(b->db, sql, n, params, b->sqlstate, why, sizeof why);
     if (!res)
         cf_errf(err, errsz, CF_EDB, "%s: %s", what, why);
     return res;
@@ -127,7 +129,7 @@ static int write_events(cf_batch *b, char *err, size_t errsz)
                   "insert into events (case_no, seq, event_id, type, source, event_time, "
                   "applied_at, body, state_before, state_after, actions, prev_hash, hash) "
                   "select * from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], "
-                  "$5::text[], $6::timestamptz[], $7::timestamptz[], $8::jsonb[], $9::text[], "
+                  "$5::text[], $6::timestamptz[], $7::timestamptz[], $8::json[], $9::text[], "
                   "$10::text[], $11::jsonb[], $12::text[], $13::text[])",
                   13, p, err, errsz));
 }
@@ -398,6 +400,12 @@ int cf_batch_commit(const cf_engine *e, cf_batch *b, char *err, size_t errsz)
     int rc;
     PGresult *res;
 
+    b->sqlstate[0] = '\0';
+    for (int i = 0; i < 13; i++)
+        if (b->ev[i].failed)
+            b->broken = 1;
+    if (b->broken)
+        return cf_errf(err, errsz, CF_ENOMEM, "out of memory building the batch's rows");
     if ((rc = ok(run(b, "begin", "begin", 0, NULL, err, errsz))))
         return rc;
     {

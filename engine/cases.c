@@ -196,6 +196,9 @@ static int read_log(PGconn *db, const char *case_no, log_rows *l, char *err, siz
         l->owned[2 * i] = json_loads(PQgetvalue(l->res, k, 6), 0, NULL);
         l->owned[2 * i + 1] = json_loads(PQgetvalue(l->res, k, 9), 0, NULL);
         r->body = l->owned[2 * i];
+        /* The chain hashes the stored bytes of the envelope, not a rendering of them. */
+        r->body_text = PQgetvalue(l->res, k, 6);
+        r->body_len = (size_t)PQgetlength(l->res, k, 6);
         r->state_before = PQgetvalue(l->res, k, 7);
         r->state_after = PQgetvalue(l->res, k, 8);
         r->actions = l->owned[2 * i + 1];

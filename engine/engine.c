@@ -16,6 +16,8 @@
 
 #include "base/bus.h"
 #include "base/log.h"
+#include "base/utf8.h"
+#include "core/caseno.h"
 #include "core/chain.h"
 #include "core/machine.h"
 #include "engine/internal.h"
@@ -192,24 +194,39 @@ static int reconnect(cf_engine *e)
 
 /* ---- applying one event ---- */
 
+/* Adds an outbox row; when memory runs out the batch is marked broken and is not committed. */
 static void add_outbox(cf_engine *e, const char *topic, const char *key, const char *msg_id,
                        json_t *payload /* stolen */)
 {
-    char *text = json_dumps(payload, JSON_COMPACT);
-    json_array_append_new(e->cur->outbox,
-                          json_pack("{s:s, s:s?, s:s, s:s}", "topic", topic, "key", key, "msg_id",
-                                    msg_id, "payload", text ? text : "{}"));
+    char *text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
+    json_t *row = text ? json_pack("{s:s, s:s?, s:s, s:s}", "topic", topic, "key", key, "msg_id",
+                                   msg_id, "payload", text)
+                       : NULL;
+    if (!row || json_array_append_new(e->cur->outbox, row) != 0) {
+        cf_error("out of memory building the outbox message %s: the batch is retried", msg_id);
+        e->cur->broken = 1;
+    }
     free(text);
     json_decref(payload);
 }
 
 /* Rejects a message: a dead-letter row, and a message to caseflow.dlq with the original bytes. */
 static void dead_letter(cf_engine *e, const rd_kafka_message_t *m, const char *event_id,
-                        const char *case_no, const char *reason)
+                        const char *case_no, const char *reason_in)
 {
-    char msg_id[256];
+    char msg_id[256], reason[1024];
     size_t len = m->len < DLQ_ORIGINAL_MAX ? m->len : DLQ_ORIGINAL_MAX;
-    json_t *payload, *original = m->payload ? json_stringn((const char *)m->payload, len) : NULL;
+    json_t *payload, *row, *original = NULL;
+
+    size_t whole = m->payload ? cf_utf8_whole(m->payload, len) : 0;
+
+    snprintf(reason, sizeof reason, "%s", reason_in);
+    cf_utf8_clip(reason);
+    /* Text when it is UTF-8 without NUL (which few JSON readers take, even escaped), bar a
+     * character cut at the limit; otherwise base64 below. */
+    if (m->payload && !memchr(m->payload, '\0', len) &&
+        (whole == len || (len < m->len && len - whole < 4)))
+        original = json_stringn((const char *)m->payload, whole);
 
     snprintf(msg_id, sizeof msg_id, "dlq:%s:%d:%lld", rd_kafka_topic_name(m->rkt), m->partition,
              (long long)m->offset);
@@ -230,11 +247,17 @@ static void dead_letter(cf_engine *e, const rd_kafka_message_t *m, const char *e
     }
     if (len < m->len)
         json_object_set_new(payload, "truncated", json_true());
-    json_array_append_new(e->cur->dead,
-                          json_pack("{s:s?, s:s?, s:s, s:s, s:i, s:I, s:I}", "event_id", event_id,
-                                    "case", case_no, "reason", reason, "topic",
-                                    rd_kafka_topic_name(m->rkt), "partition", m->partition,
-                                    "offset", (json_int_t)m->offset, "size", (json_int_t)m->len));
+    row = json_pack("{s:s?, s:s?, s:s, s:s, s:i, s:I, s:I}", "event_id", event_id, "case", case_no,
+                    "reason", reason, "topic", rd_kafka_topic_name(m->rkt), "partition",
+                    m->partition, "offset", (json_int_t)m->offset, "size", (json_int_t)m->len);
+    if (!payload || !row || json_array_append_new(e->cur->dead, row) != 0) {
+        /* Only memory can fail here now; a dead letter without its reason is never sent. */
+        cf_error("out of memory recording a dead letter at %s/%d@%lld: the batch is retried",
+                 rd_kafka_topic_name(m->rkt), m->partition, (long long)m->offset);
+        json_decref(payload);
+        e->cur->broken = 1;
+        return;
+    }
     add_outbox(e, e->t_dlq, case_no, msg_id, payload);
     e->n.rejected++;
     cf_case_warn(case_no, "rejected %s at %s/%d@%lld: %s", event_id ? event_id : "a message",
@@ -339,7 +362,7 @@ static void record_event(cf_engine *e, const rd_kafka_message_t *m, json_t *ev, 
                          const char *created_at)
 {
     char now[64], seq[32];
-    /* The event as it came: its bytes are valid JSON (it was parsed) and jsonb normalizes it. */
+    /* The event as it came, byte for byte (a json column keeps it so): the chain hashes these. */
     char *body = strndup(m->payload, m->len);
     char *actions = json_dumps(step->actions, JSON_COMPACT);
     json_t *data = json_object_get(ev, "data");
@@ -426,10 +449,129 @@ static json_t *lookup_state(cf_engine *e, json_t *prefetched, const char *case_n
     return NULL;
 }
 
-static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed, json_t *prefetched,
-                      json_t *known_ids)
+/* What a batch reads from the database before it applies its events. */
+typedef struct lookups {
+    json_t *states; /* case_no -> {state, hash, created_at} of cases not cached */
+    json_t *known;  /* event id -> the stored (or this batch's) body text of an applied event */
+    json_t *tasks; /* task_id -> {worker, kind, post, claimed_by} of the tasks task.* events name */
+} lookups;
+
+/*
+ * The task a task.* event reports on: as stored (where a claim is recorded: the stored row wins,
+ * also over the batch in flight, which may have committed it already), or else as created by
+ * this batch or the one in flight.
+ */
+static const json_t *find_task(const cf_engine *e, const lookups *l, const char *task_id)
 {
-    char err[1024], hash[65], prev[65] = "", part[16];
+    const cf_batch *bs[2] = {e->cur, e->inflight};
+    if (json_object_get(l->tasks, task_id))
+        return json_object_get(l->tasks, task_id);
+    for (int i = 0; i < 2; i++) {
+        json_t *row = bs[i] ? json_object_get(bs[i]->tasks, task_id) : NULL;
+        if (row && json_is_true(json_object_get(row, "new")))
+            return row;
+    }
+    return NULL;
+}
+
+/*
+ * Returns 1 when `source` may report on `task`: a worker task only from its worker kind
+ * ("worker:<kind>"), a staff task only from the account that claimed it ("staff:<post>:<account>"),
+ * which is what the queue's claim records.  Otherwise 0, with the reason in `why`.
+ */
+static int task_source_ok(const json_t *task, const char *task_id, const char *source, char *why,
+                          size_t n)
+{
+    const char *kind = json_string_value(json_object_get(task, "kind"));
+    const char *post = json_string_value(json_object_get(task, "post"));
+    const char *claimer = json_string_value(json_object_get(task, "claimed_by"));
+    char want[512];
+
+    if (json_is_true(json_object_get(task, "worker"))) {
+        snprintf(want, sizeof want, "worker:%s", kind ? kind : "");
+        if (strcmp(source, want) == 0)
+            return 1;
+        snprintf(why, n, "task %s is the %s worker's: a report on it from '%s' is not accepted",
+                 task_id, kind ? kind : "?", source);
+        return 0;
+    }
+    if (!claimer) {
+        snprintf(why, n,
+                 "task %s is not claimed: a member of staff claims a task before completing or "
+                 "returning it (report from '%s' not accepted)",
+                 task_id, source);
+        return 0;
+    }
+    if (post)
+        snprintf(want, sizeof want, "staff:%s:%s", post, claimer);
+    if (post ? strcmp(source, want) == 0
+             : strncmp(source, "staff:", 6) == 0 && strchr(source + 6, ':') &&
+                   strcmp(strchr(source + 6, ':') + 1, claimer) == 0)
+        return 1;
+    snprintf(why, n,
+             "task %s is claimed by %s of post %s: a report on it from '%s' is not accepted",
+             task_id, claimer, post ? post : "-", source);
+    return 0;
+}
+
+static int same_member(const json_t *a, const json_t *b, const char *key)
+{
+    json_t *x = json_object_get(a, key), *y = json_object_get(b, key);
+    return x && y ? json_equal(x, y) : x == y;
+}
+
+/*
+ * Returns 1 when the event `ev` (the bytes of `m`) is a repeat of the event stored as `stored`
+ * (text), 0 when its id was reused for another event.  A repeat is the same bytes; or the same
+ * event sent again at another time (all but `time` equal); or a worker's report on the same task
+ * by the same kind, which at-least-once delivery makes when a worker dies after reporting and its
+ * successor does the task again (the first report stands).
+ */
+static int same_event(const json_t *stored, const rd_kafka_message_t *m, const json_t *ev)
+{
+    json_t *old, *a = NULL, *b = NULL;
+    const char *type, *source;
+    int same = 0;
+
+    if (json_string_length(stored) == m->len &&
+        memcmp(json_string_value(stored), m->payload, m->len) == 0)
+        return 1;
+    old = json_loads(json_string_value(stored), JSON_REJECT_DUPLICATES, NULL);
+    if (old)
+        cf_caseno_normalize_event(old);
+    if (!old || !same_member(old, ev, "type") || !same_member(old, ev, "case") ||
+        !same_member(old, ev, "source"))
+        goto out;
+    type = json_string_value(json_object_get(ev, "type"));
+    source = json_string_value(json_object_get(ev, "source"));
+    if (type && source && strncmp(type, "task.", 5) == 0 && strncmp(source, "worker:", 7) == 0) {
+        same = same_member(json_object_get(old, "data"), json_object_get(ev, "data"), "task_id");
+        goto out;
+    }
+    a = json_copy(old);
+    b = json_copy((json_t *)ev);
+    if (a && b) {
+        json_object_del(a, "time");
+        json_object_del(b, "time");
+        same = json_equal(a, b);
+    }
+out:
+    json_decref(a);
+    json_decref(b);
+    json_decref(old);
+    return same;
+}
+
+static void note_offset(cf_engine *e, const rd_kafka_message_t *m)
+{
+    char part[16];
+    snprintf(part, sizeof part, "%d", m->partition);
+    json_object_set_new(e->cur->offsets, part, json_integer(m->offset + 1));
+}
+
+static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed, lookups *l)
+{
+    char err[1024], hash[65], prev[65] = "";
     json_error_t jerr;
     json_t *ev = NULL, *state;
     const char *type, *id, *case_no, *created_at = NULL;
@@ -438,9 +580,7 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
     cf_step step;
     int rc;
 
-    snprintf(part, sizeof part, "%d", m->partition);
-    json_object_set_new(e->cur->offsets, part, json_integer(m->offset + 1));
-
+    note_offset(e, m);
     if (m->len > EVENT_MAX) {
         snprintf(err, sizeof err, "event too large: %zu bytes, the limit is %d", m->len, EVENT_MAX);
         dead_letter(e, m, NULL, NULL, err);
@@ -461,11 +601,17 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
         dead_letter(e, m, NULL, NULL, "not an event: the message is JSON but not an object");
         goto out;
     }
+    if (!parsed)
+        cf_caseno_normalize_event(ev);
     type = json_string_value(json_object_get(ev, "type"));
     id = json_string_value(json_object_get(ev, "id"));
     case_no = json_string_value(json_object_get(ev, "case"));
     if (!type) {
         dead_letter(e, m, id, case_no, "the event has no type");
+        goto out;
+    }
+    if (!cf_json_numbers_sane(ev, err, sizeof err)) {
+        dead_letter(e, m, id, case_no, err);
         goto out;
     }
     schema = cf_registry_schema(e->reg, type);
@@ -495,7 +641,19 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
         }
         goto out;
     }
-    if (json_object_get(known_ids, id)) {
+    if (memchr(m->payload, '\0', m->len)) {
+        dead_letter(e, m, id, case_no, "the event holds a NUL byte, which JSON text may not");
+        goto out;
+    }
+    if (json_object_get(l->known, id)) {
+        if (!same_event(json_object_get(l->known, id), m, ev)) {
+            snprintf(err, sizeof err,
+                     "id reused with different content: event id '%s' was applied before to "
+                     "another event; an id names one event only",
+                     id);
+            dead_letter(e, m, id, case_no, err);
+            goto out;
+        }
         json_object_set_new(
             e->cur->dups, id,
             json_integer(json_integer_value(json_object_get(e->cur->dups, id)) + 1));
@@ -503,7 +661,29 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
         cf_case_debug(case_no, "duplicate event %s dropped", id);
         goto out;
     }
-    state = lookup_state(e, prefetched, case_no, prev, &created_at);
+    if (strncmp(type, "task.", 5) == 0) {
+        const char *tid =
+            json_string_value(json_object_get(json_object_get(ev, "data"), "task_id"));
+        const json_t *task = tid ? find_task(e, l, tid) : NULL;
+        if (task && !task_source_ok(task, tid, json_string_value(json_object_get(ev, "source")),
+                                    err, sizeof err)) {
+            dead_letter(e, m, id, case_no, err);
+            goto out;
+        }
+    }
+    state = lookup_state(e, l->states, case_no, prev, &created_at);
+    if (state && !json_is_object(state)) {
+        /* Never "no case": the case exists, and what is stored of it cannot be read. */
+        const char *why =
+            json_string_value(json_object_get(json_object_get(l->states, case_no), "error"));
+        snprintf(err, sizeof err,
+                 "the stored state of case %s cannot be read (%s): the event is held here until "
+                 "the state is mended",
+                 case_no, why ? why : "not a JSON object");
+        cf_case_error(case_no, "%s", err);
+        dead_letter(e, m, id, case_no, err);
+        goto out;
+    }
     if (state) {
         const char *name = json_string_value(json_object_get(state, "workflow"));
         int version = (int)json_integer_value(json_object_get(state, "version"));
@@ -543,14 +723,14 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
         if (!created_at)
             created_at = now;
         if (cf_chain_hash(prev, case_no, json_integer_value(json_object_get(step.state, "seq")), id,
-                          ev, step.to, hash) != 0) {
+                          m->payload, m->len, step.to, hash) != 0) {
             dead_letter(e, m, id, case_no, "out of memory hashing the event");
             cf_step_clear(&step);
             goto out;
         }
         record_event(e, m, ev, id, type, case_no, wf, &step, prev, hash, created_at);
-        json_object_set_new(known_ids, id, json_true());
-        json_object_set_new(e->cur->ids_seen, id, json_true());
+        json_object_set_new(l->known, id, json_stringn(m->payload, m->len));
+        json_object_set_new(e->cur->ids_seen, id, json_stringn(m->payload, m->len));
         json_object_set_new(e->cur->dirty, case_no,
                             json_pack("{s:O, s:s, s:s}", "state", step.state, "hash", hash,
                                       "created_at", created_at));
@@ -565,20 +745,25 @@ out:
 /* ---- a batch ---- */
 
 /* Reads the states of the batch's cases that are not cached, and which event ids exist. */
-static int prefetch(cf_engine *e, json_t **parsed, size_t n, json_t *states, json_t *known_ids,
-                    char *err, size_t errsz)
+static int prefetch(cf_engine *e, json_t **parsed, size_t n, lookups *l, char *err, size_t errsz)
 {
-    cf_sqlarr cases, ids;
+    cf_sqlarr cases, ids, tasks;
     const char *p[1];
     PGresult *res;
     char hash[65];
 
     cf_sqlarr_init(&cases);
     cf_sqlarr_init(&ids);
+    cf_sqlarr_init(&tasks);
     for (size_t i = 0; i < n; i++) {
         json_t *ev = parsed[i];
         const char *c = json_string_value(json_object_get(ev, "case"));
         const char *id = json_string_value(json_object_get(ev, "id"));
+        const char *type = json_string_value(json_object_get(ev, "type"));
+        const char *tid =
+            json_string_value(json_object_get(json_object_get(ev, "data"), "task_id"));
+        if (type && strncmp(type, "task.", 5) == 0 && tid)
+            cf_sqlarr_add(&tasks, tid);
         if (c && !json_object_get(e->cur->dirty, c) &&
             !(e->inflight && json_object_get(e->inflight->dirty, c)) &&
             !cf_cache_get(e->cache, c, hash))
@@ -595,7 +780,8 @@ static int prefetch(cf_engine *e, json_t **parsed, size_t n, json_t *states, jso
         if (!res)
             goto fail;
         for (int r = 0; r < PQntuples(res); r++) {
-            json_t *st = json_loads(PQgetvalue(res, r, 1), 0, NULL);
+            json_error_t jerr;
+            json_t *st = json_loads(PQgetvalue(res, r, 1), 0, &jerr);
             char created[64];
             cf_time t = 0;
             /* created_at is written in the court's zone like every other time. */
@@ -603,28 +789,53 @@ static int prefetch(cf_engine *e, json_t **parsed, size_t n, json_t *states, jso
                 time_text(e, t, created, sizeof created);
             else
                 snprintf(created, sizeof created, "%s", PQgetvalue(res, r, 3));
-            json_object_set_new(states, PQgetvalue(res, r, 0),
-                                json_pack("{s:o, s:s, s:s}", "state", st ? st : json_null(), "hash",
-                                          PQgetvalue(res, r, 2), "created_at", created));
+            json_object_set_new(l->states, PQgetvalue(res, r, 0),
+                                json_pack("{s:o, s:s, s:s, s:s?}", "state", st ? st : json_null(),
+                                          "hash", PQgetvalue(res, r, 2), "created_at", created,
+                                          "error", st ? NULL : jerr.text));
         }
         PQclear(res);
     }
     if (ids.count) {
         p[0] = cf_sqlarr_text(&ids);
-        res = cf_store_exec(e->db, "select event_id from events where event_id = any($1::text[])",
+        /* Only repeated ids come back, with their bodies: a repeat must be the same event. */
+        res = cf_store_exec(e->db,
+                            "select event_id, body::text from events where event_id = "
+                            "any($1::text[])",
                             1, p, err, errsz);
         if (!res)
             goto fail;
         for (int r = 0; r < PQntuples(res); r++)
-            json_object_set_new(known_ids, PQgetvalue(res, r, 0), json_true());
+            json_object_set_new(
+                l->known, PQgetvalue(res, r, 0),
+                json_stringn(PQgetvalue(res, r, 1), (size_t)PQgetlength(res, r, 1)));
+        PQclear(res);
+    }
+    if (tasks.count) {
+        p[0] = cf_sqlarr_text(&tasks);
+        res = cf_store_exec(e->db,
+                            "select task_id, worker, kind, post, claimed_by from tasks where "
+                            "task_id = any($1::text[])",
+                            1, p, err, errsz);
+        if (!res)
+            goto fail;
+        for (int r = 0; r < PQntuples(res); r++)
+            json_object_set_new(
+                l->tasks, PQgetvalue(res, r, 0),
+                json_pack("{s:b, s:s, s:s?, s:s?}", "worker", *PQgetvalue(res, r, 1) == 't', "kind",
+                          PQgetvalue(res, r, 2), "post",
+                          PQgetisnull(res, r, 3) ? NULL : PQgetvalue(res, r, 3), "claimed_by",
+                          PQgetisnull(res, r, 4) ? NULL : PQgetvalue(res, r, 4)));
         PQclear(res);
     }
     cf_sqlarr_free(&cases);
     cf_sqlarr_free(&ids);
+    cf_sqlarr_free(&tasks);
     return 0;
 fail:
     cf_sqlarr_free(&cases);
     cf_sqlarr_free(&ids);
+    cf_sqlarr_free(&tasks);
     return CF_EDB;
 }
 
@@ -667,6 +878,117 @@ static void mend_commit_connection(cf_engine *e)
     }
 }
 
+/* Commits failed in a row before the log says so at error level (then again at 8, 16, ...). */
+enum { CF_FAILING_ALERT = 4 };
+
+/* Keeps this engine's health where operators and /metrics read it (engine_status); best effort:
+ * when the database is away, the log has said it already. */
+static void record_health(cf_engine *e)
+{
+    char failing[16], total[32], isolated[32], why[512];
+    const char *p[5] = {e->owner, failing, total, isolated, e->failing ? e->last_failure : NULL};
+    PGresult *res;
+
+    snprintf(failing, sizeof failing, "%d", e->failing);
+    snprintf(total, sizeof total, "%lld", e->n.commit_failures);
+    snprintf(isolated, sizeof isolated, "%lld", e->n.isolated);
+    res =
+        cf_store_exec(e->db,
+                      "insert into engine_status (owner, failing, commit_failures, isolated, "
+                      "last_failure, last_failure_at, updated_at) values ($1, $2::int, $3::bigint, "
+                      "$4::bigint, $5::text, case when $5::text is null then null else now() "
+                      "end, now()) on conflict (owner) "
+                      "do update set failing = excluded.failing, commit_failures = "
+                      "excluded.commit_failures, isolated = excluded.isolated, last_failure = "
+                      "coalesce(excluded.last_failure, engine_status.last_failure), "
+                      "last_failure_at = coalesce(excluded.last_failure_at, "
+                      "engine_status.last_failure_at), updated_at = now()",
+                      5, p, why, sizeof why);
+    if (!res)
+        cf_warn("recording the engine's health: %s", why);
+    PQclear(res);
+}
+
+/* A batch committed: its outbox rows go to the relay, its states into the cache. */
+static void settle_committed(cf_engine *e, cf_batch *b)
+{
+    size_t i;
+    json_t *row, *d;
+    const char *case_no;
+
+    json_array_foreach (b->outbox, i, row) {
+        const char *payload = json_string_value(json_object_get(row, "payload"));
+        cf_relay_send(e, b->ids[i], json_string_value(json_object_get(row, "topic")),
+                      json_string_value(json_object_get(row, "key")),
+                      json_string_value(json_object_get(row, "msg_id")), payload, strlen(payload));
+    }
+    /* The cache holds the entry {state, hash, created_at}, not the state alone: created_at
+     * must stay out of the state object, which the machine copies into the next state and
+     * so into cases.body, where replay would not find it. */
+    json_object_foreach (b->dirty, case_no, d)
+        cf_cache_put(e->cache, case_no, d, json_string_value(json_object_get(d, "hash")));
+    e->n.batches++;
+    if (e->failing > 0) {
+        cf_info("commits succeed again after %d failure%s", e->failing, e->failing == 1 ? "" : "s");
+        e->failing = 0;
+        record_health(e);
+    }
+    cf_batch_reset(b);
+}
+
+/*
+ * Counts a failed commit.  A few in a row are an outage the engine rides out; more is what an
+ * operator must hear about: the log says so at error level, and engine_status (read by
+ * `caseflow stats` and the server's /metrics) keeps the count and the last reason.
+ */
+static void note_failure(cf_engine *e, const char *why)
+{
+    e->failing++;
+    e->n.commit_failures++;
+    snprintf(e->last_failure, sizeof e->last_failure, "%s", why);
+    if (e->failing >= CF_FAILING_ALERT && (e->failing & (e->failing - 1)) == 0)
+        cf_error("commits keep failing: %d in a row; the last: %s", e->failing, why);
+    record_health(e);
+}
+
+/* After a batch failed on a data error: its partitions' events up to where it reached are
+ * applied one at a time from now on (see isolate_one). */
+static void isolate_batch(cf_engine *e, const cf_batch *b)
+{
+    const char *part;
+    json_t *off;
+    json_object_foreach (b->offsets, part, off) {
+        json_t *have = json_object_get(e->isolate, part);
+        if (!have || json_integer_value(have) < json_integer_value(off))
+            json_object_set_new(e->isolate, part, json_integer(json_integer_value(off)));
+    }
+}
+
+/* A batch did not commit: nothing of it happened, nor of the batch applied on top of it. */
+static void failed_commit(cf_engine *e, cf_batch *b, int rc, const char *err)
+{
+    char why[1024];
+    if (rc == CF_EFENCED) {
+        e->n.fenced++;
+    } else if (cf_store_data_error(b->sqlstate)) {
+        isolate_batch(e, b);
+        isolate_batch(e, e->cur);
+        cf_error("a batch was refused by the database (SQLSTATE %s): %s; its events are now "
+                 "applied one at a time to find the one at fault",
+                 b->sqlstate, err);
+    }
+    cf_warn("a batch was not committed: %s", err);
+    if (rc != CF_EFENCED)
+        note_failure(e, err);
+    cf_batch_reset(b);
+    cf_batch_reset(e->cur);
+    mend_commit_connection(e);
+    if (PQstatus(e->db) != CONNECTION_OK)
+        reconnect(e);
+    if (resync(e, why, sizeof why) != 0)
+        cf_warn("resynchronizing partitions: %s", why);
+}
+
 /*
  * Waits for the batch in flight and settles it: on success its outbox rows go to the relay and
  * its states into the cache; on failure nothing of it happened, nor of the batch applied on top
@@ -690,35 +1012,10 @@ static int finish_inflight(cf_engine *e)
     e->inflight = NULL;
     pthread_mutex_unlock(&e->mu);
     if (rc == 0) {
-        size_t i;
-        json_t *row, *d;
-        const char *case_no;
-        json_array_foreach (b->outbox, i, row) {
-            const char *payload = json_string_value(json_object_get(row, "payload"));
-            cf_relay_send(e, b->ids[i], json_string_value(json_object_get(row, "topic")),
-                          json_string_value(json_object_get(row, "key")),
-                          json_string_value(json_object_get(row, "msg_id")), payload,
-                          strlen(payload));
-        }
-        /* The cache holds the entry {state, hash, created_at}, not the state alone: created_at
-         * must stay out of the state object, which the machine copies into the next state and
-         * so into cases.body, where replay would not find it. */
-        json_object_foreach (b->dirty, case_no, d)
-            cf_cache_put(e->cache, case_no, d, json_string_value(json_object_get(d, "hash")));
-        e->n.batches++;
-        cf_batch_reset(b);
+        settle_committed(e, b);
         return 0;
     }
-    if (rc == CF_EFENCED)
-        e->n.fenced++;
-    cf_warn("a batch was not committed: %s", err);
-    cf_batch_reset(b);
-    cf_batch_reset(e->cur);
-    mend_commit_connection(e);
-    if (PQstatus(e->db) != CONNECTION_OK)
-        reconnect(e);
-    if (resync(e, err, sizeof err) != 0)
-        cf_warn("resynchronizing partitions: %s", err);
+    failed_commit(e, b, rc, err);
     return rc;
 }
 
@@ -743,20 +1040,29 @@ static void settle_for_rebalance(cf_engine *e)
     pthread_mutex_unlock(&e->mu);
     if (e->job_rc == CF_EFENCED)
         e->n.fenced++;
+    else if (cf_store_data_error(b->sqlstate))
+        isolate_batch(e, b);
     cf_warn("a batch was not committed: %s", e->job_err);
     cf_batch_reset(b);
     mend_commit_connection(e);
+}
+
+/* Writes into the batch the generation of each partition this engine holds now: the commit
+ * moves a partition's offset only while that generation is still the stored one. */
+static void stamp_generations(cf_engine *e, cf_batch *b)
+{
+    for (size_t k = 0; k < e->nparts; k++) {
+        char part[16];
+        snprintf(part, sizeof part, "%d", e->parts[k].partition);
+        json_object_set_new(b->gens, part, json_integer(e->parts[k].generation));
+    }
 }
 
 /* Hands the applied batch `cur` to the committer and takes the other buffer for the next. */
 static void hand_over(cf_engine *e)
 {
     cf_batch *b = e->cur;
-    for (size_t k = 0; k < e->nparts; k++) {
-        char part[16];
-        snprintf(part, sizeof part, "%d", e->parts[k].partition);
-        json_object_set_new(b->gens, part, json_integer(e->parts[k].generation));
-    }
+    stamp_generations(e, b);
     pthread_mutex_lock(&e->mu);
     e->inflight = b;
     e->cur = b == &e->bufs[0] ? &e->bufs[1] : &e->bufs[0];
@@ -765,30 +1071,130 @@ static void hand_over(cf_engine *e)
     pthread_mutex_unlock(&e->mu);
 }
 
+static void lookups_init(lookups *l)
+{
+    l->states = json_object();
+    l->known = json_object();
+    l->tasks = json_object();
+}
+
+static void lookups_free(lookups *l)
+{
+    json_decref(l->states);
+    json_decref(l->known);
+    json_decref(l->tasks);
+}
+
+/* Commits `cur` on this thread (the committer is idle: nothing is in flight). */
+static int commit_here(cf_engine *e, char *err, size_t errsz)
+{
+    stamp_generations(e, e->cur);
+    return cf_batch_commit(e, e->cur, err, errsz);
+}
+
+/*
+ * Applies and commits one message alone, for isolation.  When the database refuses it for its
+ * data, the message goes to the dead-letter topic with the database's own words instead, and
+ * the engine goes on.  Returns 0 when the message is settled (applied, rejected or
+ * dead-lettered), or the commit's error when it may pass (the caller seeks back and retries).
+ */
+static int isolate_one(cf_engine *e, rd_kafka_message_t *m, json_t *parsed)
+{
+    char err[1024], reason[1200];
+    lookups l;
+    int rc;
+
+    lookups_init(&l);
+    rc = prefetch(e, &parsed, 1, &l, err, sizeof err);
+    if (rc == 0) {
+        apply_one(e, m, parsed, &l);
+        rc = commit_here(e, err, sizeof err);
+    }
+    lookups_free(&l);
+    if (rc == 0) {
+        settle_committed(e, e->cur);
+        return 0;
+    }
+    if (!cf_store_data_error(e->cur->sqlstate)) {
+        failed_commit(e, e->cur, rc, err);
+        return rc;
+    }
+    /* This event is the one at fault. */
+    cf_batch_reset(e->cur);
+    e->n.isolated++;
+    snprintf(reason, sizeof reason, "the database refused the event: %s", err);
+    note_offset(e, m);
+    dead_letter(e, m, json_string_value(json_object_get(parsed, "id")),
+                json_string_value(json_object_get(parsed, "case")), reason);
+    if ((rc = commit_here(e, err, sizeof err)) != 0 && cf_store_data_error(e->cur->sqlstate)) {
+        /* Even its dead letter is refused (an id or case the database cannot hold): the
+         * dead letter goes without them. */
+        cf_batch_reset(e->cur);
+        note_offset(e, m);
+        dead_letter(e, m, NULL, NULL, reason);
+        rc = commit_here(e, err, sizeof err);
+    }
+    if (rc != 0) {
+        failed_commit(e, e->cur, rc, err);
+        return rc;
+    }
+    settle_committed(e, e->cur);
+    record_health(e);
+    return 0;
+}
+
+/* Applies a batch one message at a time while isolation lasts; returns when it is over or a
+ * commit failed in a way that may pass (then the partitions were sought back). */
+static void process_isolated(cf_engine *e, rd_kafka_message_t **msgs, json_t **parsed, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char part[16];
+        json_t *until;
+        if (isolate_one(e, msgs[i], parsed[i]) != 0)
+            return;
+        snprintf(part, sizeof part, "%d", msgs[i]->partition);
+        until = json_object_get(e->isolate, part);
+        if (until && msgs[i]->offset + 1 >= json_integer_value(until)) {
+            json_object_del(e->isolate, part);
+            if (json_object_size(e->isolate) == 0)
+                cf_info("isolation over: batches again (%lld event%s dead-lettered for the "
+                        "database's refusal so far)",
+                        e->n.isolated, e->n.isolated == 1 ? "" : "s");
+        }
+    }
+}
+
 static void process(cf_engine *e, rd_kafka_message_t **msgs, size_t n)
 {
     char err[1024];
-    json_t *states = json_object(), *known = json_object();
+    lookups l;
     json_t **parsed = calloc(n, sizeof *parsed);
     long long t0, t1, t2;
     int rc;
 
+    lookups_init(&l);
     if (!parsed) {
         cf_error("out of memory for a batch of %zu events", n);
         goto out;
     }
     for (size_t i = 0; i < n; i++)
-        if (msgs[i]->payload && msgs[i]->len <= EVENT_MAX)
-            parsed[i] = json_loadb(msgs[i]->payload, msgs[i]->len, JSON_REJECT_DUPLICATES, NULL);
+        if (msgs[i]->payload && msgs[i]->len <= EVENT_MAX &&
+            (parsed[i] = json_loadb(msgs[i]->payload, msgs[i]->len, JSON_REJECT_DUPLICATES, NULL)))
+            cf_caseno_normalize_event(parsed[i]);
+    if (json_object_size(e->isolate) > 0) {
+        if (finish_inflight(e) == 0 && (rc = cf_clock_read(e, err, sizeof err)) == 0)
+            process_isolated(e, msgs, parsed, n);
+        goto out;
+    }
     t0 = cf_wall_ms();
     /* Events the batch in flight applied are not in the log yet, but they are known. */
     if (e->inflight)
-        json_object_update(known, e->inflight->ids_seen);
+        json_object_update(l.known, e->inflight->ids_seen);
     if ((rc = cf_clock_read(e, err, sizeof err)) == 0 &&
-        (rc = prefetch(e, parsed, n, states, known, err, sizeof err)) == 0) {
+        (rc = prefetch(e, parsed, n, &l, err, sizeof err)) == 0) {
         t1 = cf_wall_ms();
         for (size_t i = 0; i < n; i++)
-            apply_one(e, msgs[i], parsed[i], states, known);
+            apply_one(e, msgs[i], parsed[i], &l);
         t2 = cf_wall_ms();
         /* The next batch may only go to the committer once the one before it has committed:
          * it was applied on that batch's states. */
@@ -811,8 +1217,7 @@ out:
     for (size_t i = 0; parsed && i < n; i++)
         json_decref(parsed[i]);
     free(parsed);
-    json_decref(states);
-    json_decref(known);
+    lookups_free(&l);
 }
 
 /* ---- start and stop ---- */
@@ -977,8 +1382,9 @@ int cf_engine_run(const cf_config *cfg, const cf_registry *reg, const char *migr
     pthread_mutex_init(&e.mu, NULL);
     pthread_cond_init(&e.cv, NULL);
     e.cache = cf_cache_new((size_t)cfg->cache_cases);
+    e.isolate = json_object();
     msgs = calloc((size_t)cfg->batch_size, sizeof *msgs);
-    if (!e.cache || !msgs) {
+    if (!e.cache || !msgs || !e.isolate) {
         rc = cf_errf(err, errsz, CF_ENOMEM, "out of memory");
         goto out;
     }
@@ -1035,9 +1441,10 @@ out:
     if (e.producer)
         rd_kafka_destroy(e.producer);
     cf_info("engine stopped: %lld applied, %lld rejected, %lld duplicates, %lld batches, "
-            "%lld timers fired, %lld task batches, %lld published",
+            "%lld timers fired, %lld task batches, %lld published, %lld commits failed, "
+            "%lld events refused by the database",
             e.n.applied, e.n.rejected, e.n.duplicates, e.n.batches, e.n.timers_fired,
-            e.n.task_batches, e.n.published);
+            e.n.task_batches, e.n.published, e.n.commit_failures, e.n.isolated);
     if (e.db)
         PQfinish(e.db);
     cf_cache_free(e.cache);
@@ -1057,5 +1464,6 @@ out:
     free(e.parts);
     free(e.delivered);
     free(msgs);
+    json_decref(e.isolate);
     return rc;
 }

@@ -32,7 +32,7 @@ typedef struct cf_part {
 /* Counters shown by `caseflow stats` and logged at shutdown. */
 typedef struct cf_counters {
     long long applied, rejected, duplicates, stale_timers, batches, fenced, timers_fired,
-        task_batches, published;
+        task_batches, published, commit_failures, isolated;
 } cf_counters;
 
 /* Writes gathered while a batch of events is applied, committed in one transaction. */
@@ -53,6 +53,8 @@ typedef struct cf_batch {
     json_t *dirty;    /* case_no -> {state, hash, created_at}: the states this batch leaves */
     json_t *ids_seen; /* event ids this batch applied */
     char clock[64];   /* the simulated clock's new time, or "" */
+    char sqlstate[6]; /* after a failed commit: the SQLSTATE of the statement that failed */
+    int broken;       /* a row could not be built (memory ran out): the batch must not commit */
     PGconn *db;       /* the connection it is committed on */
     long long *ids;   /* after a commit: the outbox rows' ids, in row order */
 } cf_batch;
@@ -96,6 +98,14 @@ typedef struct cf_engine {
     long long last_report_ms; /* when the last delivery report (success or failure) came */
     cf_counters n;
     long long last_sweep_ms, last_tick_ms;
+    /*
+     * After a batch failed on a data error (an event the database refuses, though it passed
+     * validation): partition (text) -> the offset up to which events are applied and committed
+     * one at a time, so that the event at fault is found and dead-lettered and no other is lost.
+     */
+    json_t *isolate;
+    int failing; /* commits failed in a row; at CF_FAILING_ALERT the log says so at error */
+    char last_failure[512];
 } cf_engine;
 
 /* batch.c */

@@ -52,15 +52,20 @@ static void relay_rows(cf_engine *e, PGresult *res)
 
 static int fire_timers(cf_engine *e, char *err, size_t errsz)
 {
-    char now[64], limit[16], why[512], suffix[16];
-    const char *zone = cf_calendar_zone(e->reg->wf[0]->calendar);
-    const char *p[5] = {now, limit, zone, suffix, e->t_events};
+    char now[64], limit[16], why[512], suffix[16], minutes[16];
+    const char *p[5] = {now, limit, minutes, suffix, e->t_events};
     PGresult *res;
     int off = e->offset_min < 0 ? -e->offset_min : e->offset_min;
 
     cf_time_format(e->now, e->offset_min, now, sizeof now);
     snprintf(limit, sizeof limit, "%d", TIMERS_PER_TICK);
-    /* Event times are written in the court's zone, as every other time caseflow writes. */
+    /* Event times are written at the court's fixed offset, as every other time caseflow writes
+     * (cf_time_format).  The offset is added to UTC rather than the zone's name given to AT TIME
+     * ZONE: the zone database knows Asia/Shanghai before 1901 as local mean time, +08:05:43, and
+     * a due time written that way with "+08:00" after it is another instant, which the case
+     * then refused as a stale firing: timers before 1901 were lost.  Milliseconds are kept when
+     * there are any, for the same reason. */
+    snprintf(minutes, sizeof minutes, "%d", e->offset_min);
     snprintf(suffix, sizeof suffix, "%c%02d:%02d", e->offset_min < 0 ? '-' : '+', off / 60,
              off % 60);
     /* One statement: the timers leave the table exactly when their events enter the outbox.
@@ -69,14 +74,16 @@ static int fire_timers(cf_engine *e, char *err, size_t errsz)
         e->db,
         "with due as (delete from timers where ctid in (select ctid from timers where due_at <= "
         "$1::timestamptz order by due_at limit $2::int for update skip locked) returning case_no, "
-        "name, due_at), ev as (select case_no, name, to_char(due_at at time zone $3, "
-        "'YYYY-MM-DD\"T\"HH24:MI:SS') || $4 as due, 'timer:' || case_no "
-        "|| ':' || name || ':' || (extract(epoch from due_at) * 1000)::bigint as id from due) "
+        "name, due_at), loc as (select *, (due_at at time zone 'UTC') + make_interval(mins => "
+        "$3::int) as l from due), ev as (select case_no, name, due_at, to_char(l, "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS') || case when to_char(l, 'MS') <> '000' then '.' || "
+        "to_char(l, 'MS') else '' end || $4 as due, 'timer:' || case_no || ':' || name || ':' || "
+        "(extract(epoch from due_at) * 1000)::bigint as id from loc) "
         "insert into outbox (topic, key, msg_id, payload) select $5, case_no, id, "
         "convert_to(json_build_object('id', id, 'type', 'timer.fired', 'case', case_no, 'time', "
         "due, 'source', 'engine', 'data', json_build_object('timer', name, 'due', due))::text, "
-        "'UTF8') from ev order by due returning id, topic, key, msg_id, convert_from(payload, "
-        "'UTF8')",
+        "'UTF8') from ev order by due_at returning id, topic, key, msg_id, "
+        "convert_from(payload, 'UTF8')",
         5, p, why, sizeof why);
     if (!res)
         return cf_errf(err, errsz, CF_EDB, "firing timers: %s", why);

@@ -14,6 +14,7 @@
 #include <yaml.h>
 
 #include "base/arena.h"
+#include "base/yamldoc.h"
 
 typedef struct loader {
     cf_template *t;
@@ -621,8 +622,8 @@ cf_template *cf_template_parse(const char *path, const char *text_, size_t len, 
                                size_t errsz)
 {
     loader L = {.path = path, .src = text_, .srclen = len, .err = err, .errsz = errsz};
-    yaml_parser_t parser;
-    int rc = CF_ENOMEM, loaded = 0;
+    cf_yamldoc_error ye;
+    int rc = CF_ENOMEM;
 
     if (!(L.a = cf_arena_new()) || !(L.t = cf_arena_alloc(L.a, sizeof *L.t)) ||
         !(L.t->path = cf_arena_strdup(L.a, path))) {
@@ -640,17 +641,15 @@ cf_template *cf_template_parse(const char *path, const char *text_, size_t len, 
     L.t->margin[1] = 26;
     L.t->margin[2] = 35;
     L.t->margin[3] = 28;
-    yaml_parser_initialize(&parser);
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text_, len);
-    if (!(loaded = yaml_parser_load(&parser, &L.doc))) {
-        rc = cf_errf(err, errsz, CF_EPARSE, "%s:%lu:%lu: bad YAML: %s", path,
-                     (unsigned long)parser.problem_mark.line + 1,
-                     (unsigned long)parser.problem_mark.column + 1, parser.problem);
+    if ((rc = cf_yamldoc_load(&L.doc, text_, len, &ye)) == CF_ENOMEM) {
+        cf_errf(err, errsz, rc, "%s: out of memory", path);
+    } else if (rc) {
+        cf_errf(err, errsz, rc, "%s:%d:%d: %s%s", path, ye.line, ye.col,
+                rc == CF_EPARSE ? "bad YAML: " : "", ye.problem);
     } else {
         rc = top(&L, yaml_document_get_root_node(&L.doc));
         yaml_document_delete(&L.doc);
     }
-    yaml_parser_delete(&parser);
 out:
     if (rc) {
         cf_arena_free(L.a);
@@ -661,25 +660,16 @@ out:
 
 cf_template *cf_template_load(const char *path, char *err, size_t errsz)
 {
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long size;
-    cf_template *t = NULL;
+    char why[256], *buf;
+    size_t len;
+    cf_template *t;
 
-    if (!f) {
-        cf_errf(err, errsz, CF_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (cf_yamldoc_read_file(path, CF_YAML_MAX_BYTES, &buf, &len, why, sizeof why) != 0) {
+        cf_errf(err, errsz, CF_EIO, "%s: %s", path, why);
         return NULL;
     }
-    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
-        !(buf = malloc((size_t)size + 1)) || fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        cf_errf(err, errsz, CF_EIO, "%s: cannot read: %s", path, strerror(errno));
-        goto out;
-    }
-    buf[size] = '\0';
-    t = cf_template_parse(path, buf, (size_t)size, err, errsz);
-out:
+    t = cf_template_parse(path, buf, len, err, errsz);
     free(buf);
-    fclose(f);
     return t;
 }
 

@@ -56,15 +56,14 @@ static void test_log_is_append_only_and_chained(void **state)
     assert_int_equal(PQntuples(res), 2);
     snprintf(prev, sizeof prev, "%s", cf_chain_genesis);
     for (int r = 0; r < PQntuples(res); r++) {
-        json_t *body = json_loads(PQgetvalue(res, r, 2), 0, NULL);
-        assert_non_null(body);
+        /* The hash is over the stored bytes, so the database alone can recompute it. */
         assert_string_equal(PQgetvalue(res, r, 4), prev);
         assert_int_equal(cf_chain_hash(prev, CASE_NO, strtoll(PQgetvalue(res, r, 0), NULL, 10),
-                                       PQgetvalue(res, r, 1), body, PQgetvalue(res, r, 3), hash),
+                                       PQgetvalue(res, r, 1), PQgetvalue(res, r, 2),
+                                       (size_t)PQgetlength(res, r, 2), PQgetvalue(res, r, 3), hash),
                          0);
         assert_string_equal(hash, PQgetvalue(res, r, 5));
         snprintf(prev, sizeof prev, "%s", hash);
-        json_decref(body);
     }
     PQclear(res);
     res = PQexecParams(k.db, "select head_hash from cases where case_no = $1", 1, NULL,

@@ -2,7 +2,8 @@
  * `caseflow feed` against the real Kafka broker of the stack: a file with broken lines is
  * reported line by line and every valid line arrives exactly once, keyed by its case number;
  * --strict sends nothing after the first bad line; a generated feed piped through stdin arrives
- * whole; and a broker that does not answer fails the command instead of hanging it.
+ * whole; a broker that does not answer fails the command instead of hanging it; the ways of
+ * writing one case number are one key; and a closed standard input is refused.
  *
  * Each run uses topics of its own (caseflow.test.feed.<pid>.*), so runs do not interfere.
  */
@@ -20,6 +21,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "core/caseno.h"
 
 /* Partitions of a test topic at most (engine.partitions defaults to 8). */
 #define MAX_PARTS 1024
@@ -157,9 +160,10 @@ static json_t *consume(const char *topic, size_t want, json_t **keys, size_t *to
     return seen;
 }
 
-/* Checks that exactly the lines `valid` (indices into `lines`) arrived once each, keyed by the
- * envelope's case. */
-static void expect_exactly(const char *topic, json_t *lines, const int *valid, size_t nvalid)
+/* Checks that exactly the lines `valid` (indices into `lines`) arrived once each, as written,
+ * keyed by `key` (NULL: by the canonical form of the envelope's case). */
+static void expect_keyed(const char *topic, json_t *lines, const int *valid, size_t nvalid,
+                         const char *key)
 {
     size_t total;
     json_t *keys, *seen = consume(topic, nvalid, &keys, &total);
@@ -172,14 +176,43 @@ static void expect_exactly(const char *topic, json_t *lines, const int *valid, s
         if (json_integer_value(n) != 1)
             fail_msg("%s: line %d arrived %lld times", topic, valid[i],
                      (long long)json_integer_value(n));
-        assert_string_equal(json_string_value(json_object_get(keys, line)),
-                            json_string_value(json_object_get(ev, "case")));
+        char canon[256];
+        assert_int_equal(cf_caseno_normalize(json_string_value(json_object_get(ev, "case")), canon,
+                                             sizeof canon),
+                         0);
+        assert_string_equal(json_string_value(json_object_get(keys, line)), key ? key : canon);
         json_decref(ev);
     }
     if (total != nvalid)
         fail_msg("%s: %zu messages, expected %zu", topic, total, nvalid);
     json_decref(seen);
     json_decref(keys);
+}
+
+static void expect_exactly(const char *topic, json_t *lines, const int *valid, size_t nvalid)
+{
+    expect_keyed(topic, lines, valid, nvalid, NULL);
+}
+
+/* Writes `text` to `path`. */
+static void spit(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || fputs(text, f) == EOF || fclose(f) != 0)
+        fail_msg("cannot write %s", path);
+}
+
+/* Replaces the first `from` in `s` (a malloc'd string, consumed) by `to`; returns the new one. */
+static char *replace(char *s, const char *from, const char *to)
+{
+    char *at = strstr(s, from), *out;
+    if (!at)
+        fail_msg("test data: '%s' not found", from);
+    out = malloc(strlen(s) - strlen(from) + strlen(to) + 1);
+    assert_non_null(out);
+    sprintf(out, "%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
+    free(s);
+    return out;
 }
 
 static int setup(void **state)
@@ -349,6 +382,118 @@ static void test_no_broker_fails_fast(void **state)
     free(err);
 }
 
+/*
+ * One case however its number is written: full-width or tortoise-shell brackets, full-width
+ * digits and spaces are checked in the canonical form and keyed by it, so that they reach the
+ * same partition; each line goes out as written.  Times and amounts that PostgreSQL could not
+ * store are refused with the reason.
+ */
+static void test_case_numbers_normalized(void **state)
+{
+    (void)state;
+    static const char *const forms[] = {
+        "(2026)豫0381执77号",         "（2026）豫0381执77号", "( 2026 )豫0381执７７号",
+        "〔２０２６〕　豫0381执77号", "(2026）豫0381执77号",
+    };
+    static const struct {
+        const char *from, *to, *reason;
+    } bad[] = {
+        {"\"time\":\"2026-03-02T08:41:56+08:00\"", "\"time\":\"2026-03-02T08:41:56+17:00\"",
+         "/time: is not a date-time: the UTC offset must be within -15:59 and +15:59"},
+        {"\"filed_at\":\"2026-03-02T08:41:56+08:00\"", "\"filed_at\":\"0000-03-02T08:41:56+08:00\"",
+         "/data/filed_at: is not a date-time: the year must be 0001 to 9999"},
+        {"\"amount\":201000", "\"amount\":1e20", "/data/amount: must be <= 10000000000000"},
+    };
+    const char *bin = need_env("CASEFLOW_BIN");
+    char data[1024], path[512], errpath[512], cmd[4096], topic[160], id[64], want[700];
+    char *first, *text = NULL, *err;
+    size_t len = 0;
+    int valid[sizeof forms / sizeof forms[0]], rc, lineno = 0;
+    json_t *lines;
+
+    snprintf(data, sizeof data, "%s/tests/data/feed/broken.jsonl", need_env("CASEFLOW_SOURCE_DIR"));
+    lines = lines_of(data);
+    first = strdup(json_string_value(json_array_get(lines, 0)));
+    json_decref(lines);
+    assert_non_null(first);
+    text = strdup("");
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        char *line = replace(strdup(first), "(2026)豫0381执1号", forms[i]);
+        snprintf(id, sizeof id, "normalized-%zu", i);
+        line = replace(line, "filing-2026-000101", id);
+        len += strlen(line) + 1;
+        text = realloc(text, len + 1);
+        strcat(strcat(text, line), "\n");
+        free(line);
+        valid[i] = ++lineno;
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *line = replace(strdup(first), bad[i].from, bad[i].to);
+        snprintf(id, sizeof id, "refused-%zu", i);
+        line = replace(line, "filing-2026-000101", id);
+        len += strlen(line) + 1;
+        text = realloc(text, len + 1);
+        strcat(strcat(text, line), "\n");
+        free(line);
+    }
+    free(first);
+    snprintf(path, sizeof path, "%s/normalized.jsonl", tmpdir);
+    snprintf(errpath, sizeof errpath, "%s/normalized.err", tmpdir);
+    spit(path, text);
+    free(text);
+    topic_name(topic, sizeof topic, "normalized");
+    snprintf(cmd, sizeof cmd, "'%s' feed '%s' --topic '%s' 2>'%s'", bin, path, topic, errpath);
+    rc = run(cmd);
+    err = slurp(errpath);
+    if (rc != 1)
+        fail_msg("exit status %d, expected 1; stderr:\n%s", rc, err);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(want, sizeof want, "%s:%d: ", path, lineno + (int)i + 1);
+        char *at = strstr(err, want);
+        if (!at)
+            fail_msg("line %d is not reported; stderr:\n%s", lineno + (int)i + 1, err);
+        if (bad[i].reason && !strstr(at, bad[i].reason))
+            fail_msg("line %d: '%s' expected; stderr:\n%s", lineno + (int)i + 1, bad[i].reason,
+                     err);
+    }
+    snprintf(want, sizeof want, "%d sent to %s, 3 rejected", lineno, topic);
+    if (!strstr(err, want))
+        fail_msg("summary '%s' expected; stderr:\n%s", want, err);
+    free(err);
+    lines = lines_of(path);
+    expect_keyed(topic, lines, valid, sizeof valid / sizeof valid[0], "(2026)豫0381执77号");
+    json_decref(lines);
+}
+
+/* With standard input closed, descriptor 0 would be the next thing opened (a socket of
+ * librdkafka's): the feed refuses at once instead of reading it. */
+static void test_closed_stdin_refused(void **state)
+{
+    (void)state;
+    char cmd[4096], errpath[512], topic[160];
+    char *err;
+    int rc;
+
+    snprintf(errpath, sizeof errpath, "%s/closed.err", tmpdir);
+    topic_name(topic, sizeof topic, "closed");
+    snprintf(cmd, sizeof cmd, "timeout 30 '%s' feed --topic '%s' <&- 2>'%s'",
+             need_env("CASEFLOW_BIN"), topic, errpath);
+    rc = run(cmd);
+    err = slurp(errpath);
+    if (rc != 2)
+        fail_msg("exit status %d, expected 2; stderr:\n%s", rc, err);
+    assert_non_null(strstr(err, "caseflow feed: standard input is closed"));
+    free(err);
+    snprintf(cmd, sizeof cmd, "timeout 30 '%s' feed - --dry-run <&- 2>'%s'",
+             need_env("CASEFLOW_BIN"), errpath);
+    rc = run(cmd);
+    err = slurp(errpath);
+    if (rc != 2)
+        fail_msg("--dry-run: exit status %d, expected 2; stderr:\n%s", rc, err);
+    assert_non_null(strstr(err, "caseflow feed: standard input is closed"));
+    free(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,6 +501,8 @@ int main(void)
         cmocka_unit_test(test_strict_stops_at_first_bad_line),
         cmocka_unit_test(test_generated_feed_through_stdin),
         cmocka_unit_test(test_no_broker_fails_fast),
+        cmocka_unit_test(test_case_numbers_normalized),
+        cmocka_unit_test(test_closed_stdin_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

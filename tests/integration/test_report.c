@@ -273,6 +273,8 @@ static int work(run *r)
             snprintf(source, sizeof source, "worker:%s", kind);
         else
             snprintf(source, sizeof source, "staff:%s:tester", post);
+        if (!worker)
+            kit_claim(&r->k, task, "tester");
         if (strcmp(kind, "network_query") == 0 && strcmp(case_no, r->cases[7]) == 0 &&
             strcmp(activity, "network_query") == 0 &&
             kit_count(&r->k, "select count(*) from tasks where status = 'failed'") == 0) {

@@ -98,6 +98,7 @@ static void complete_intake(kit *k, int first, int last, const char *time)
     for (int r = 0; r < PQntuples(res); r++) {
         char id[160];
         snprintf(id, sizeof id, "intake-%s", PQgetvalue(res, r, 1));
+        kit_claim(k, PQgetvalue(res, r, 1), "王五");
         kit_send_json(k, json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:{s:b}}}", "id",
                                    id, "type", "task.completed", "case", PQgetvalue(res, r, 0),
                                    "time", time, "source", "staff:intake:王五", "data", "task_id",

@@ -173,6 +173,8 @@ static void test_date_parse_and_format(void **state)
         "2026-01-01T00:00:00Z",
         "２０２６-01-01",
         "+2026-01-01",
+        "0000-01-01", /* PostgreSQL has no year 0 */
+        "10000-01-01",
     };
     for (size_t i = 0; i < N_ELEMS(bad); i++) {
         cf_date d = 12345;
@@ -235,6 +237,7 @@ static void test_time_parse(void **state)
         "2026-03-01T09:00:00+8:00",
         "2026-03-01T09:00:00+08:0",
         "2026-03-01T09:00:00+19:00",
+        "2026-03-01T09:00:00+16:00",
         "2026-03-01T09:00:00+08:60",
         "2026-03-01T09:00:00Z ",
         "2026-03-01T09:00:00+08:00x",
@@ -252,6 +255,61 @@ static void test_time_parse(void **state)
     }
     cf_time t;
     assert_int_equal(cf_time_parse(NULL, &t), CF_EPARSE);
+}
+
+/* The edges of what PostgreSQL stores: years 0001-9999, offsets within -15:59 and +15:59.  A
+ * time that parses here must not fail inside the database. */
+static void test_time_parse_bounds(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        cf_time want;
+    } good[] = {
+        {"0001-01-01T00:00:00Z", -62135596800000},
+        {"9999-12-31T23:59:59Z", 253402300799000},
+        {"2026-03-01T09:00:00+15:59", 1772326800000 + (8 * 60 - 959) * CF_MS_PER_MINUTE},
+        {"2026-03-01T09:00:00-15:59", 1772326800000 + (8 * 60 + 959) * CF_MS_PER_MINUTE},
+        {"2026-03-01T09:00:00+1559", 1772326800000 + (8 * 60 - 959) * CF_MS_PER_MINUTE},
+        {"0001-01-01", -62135596800000 - 8 * CF_MS_PER_HOUR},
+    };
+    for (size_t i = 0; i < N_ELEMS(good); i++) {
+        cf_time t = 0;
+        char err[128] = "";
+        if (cf_time_parse_err(good[i].text, &t, err, sizeof err) != 0)
+            fail_msg("'%s' did not parse: %s", good[i].text, err);
+        if (t != good[i].want)
+            fail_msg("'%s': got %lld, want %lld", good[i].text, (long long)t,
+                     (long long)good[i].want);
+    }
+    static const struct {
+        const char *text, *why;
+    } bad[] = {
+        {"0000-01-01T00:00:00Z", "the year must be 0001 to 9999"},
+        {"0000-12-31T23:59:59+08:00", "the year must be 0001 to 9999"},
+        {"0000-01-01", "the year must be 0001 to 9999"},
+        {"10000-01-01T00:00:00Z", "the year must be 0001 to 9999"},
+        {"2026-03-01T09:00:00+16:00", "the UTC offset must be within -15:59 and +15:59"},
+        {"2026-03-01T09:00:00-16:00", "the UTC offset must be within -15:59 and +15:59"},
+        {"2026-03-01T09:00:00+17:00", "the UTC offset must be within -15:59 and +15:59"},
+        {"2026-03-01T09:00:00+1700", "the UTC offset must be within -15:59 and +15:59"},
+        {"2026-03-01T09:00:00+18:00", "the UTC offset must be within -15:59 and +15:59"},
+        {"2026-03-01T09:00:00+08:60", "the UTC offset must be within -15:59 and +15:59"},
+        {"2026-03-01T09:00:00-15:60", "the UTC offset must be within -15:59 and +15:59"},
+        {"2026-03-01T09:00:00+8:00", "the UTC offset must be +HH:MM or -HH:MM"},
+        {"2026-03-01T09:00:00", "a time needs its UTC offset (Z or +08:00)"},
+        {"2026-02-30T09:00:00Z", "no such day"},
+    };
+    for (size_t i = 0; i < N_ELEMS(bad); i++) {
+        cf_time t = 77;
+        char err[128] = "";
+        if (cf_time_parse_err(bad[i].text, &t, err, sizeof err) != CF_EPARSE)
+            fail_msg("'%s' parsed", bad[i].text);
+        if (strcmp(err, bad[i].why) != 0)
+            fail_msg("'%s': got '%s', want '%s'", bad[i].text, err, bad[i].why);
+        assert_int_equal(cf_time_parse(bad[i].text, &t), CF_EPARSE);
+        assert_int_equal(t, 77);
+    }
 }
 
 static void test_time_format(void **state)
@@ -520,6 +578,7 @@ static void test_loader_errors(void **state)
         {"zone: Asia/Shanghai\ntimezone: x\n", "t.yaml:2:1: unknown key 'timezone'"},
         {"zone: Asia/Shanghai\nutc_offset: \"+8\"\n", "t.yaml:2:13: 'utc_offset' must be"},
         {"zone: Asia/Shanghai\nutc_offset: \"+19:00\"\n", "t.yaml:2:13: 'utc_offset' must be"},
+        {"zone: Asia/Shanghai\nutc_offset: \"-16:00\"\n", "t.yaml:2:13: 'utc_offset' must be"},
         {"utc_offset: \"+08:00\"\nyears: {}\n", "t.yaml:1:1: missing 'zone'"},
         {"zone: Asia/Shanghai\nyears: {}\n", "t.yaml:1:1: missing 'utc_offset'"},
         {"zone: Asia/Shanghai\nutc_offset: \"+08:00\"\n", "t.yaml:1:1: missing 'years'"},
@@ -591,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_add_months),
         cmocka_unit_test(test_date_parse_and_format),
         cmocka_unit_test(test_time_parse),
+        cmocka_unit_test(test_time_parse_bounds),
         cmocka_unit_test(test_time_format),
         cmocka_unit_test(test_time_local_parts),
         cmocka_unit_test(test_calendar_meta),

@@ -64,28 +64,6 @@ static const char SMALL[] = "workflow: unit\n"
                             "      - timer: remind\n"
                             "        at: 2 days after now\n";
 
-/* Two states that hand the case to each other for ever. */
-static const char LOOP[] = "workflow: loop\n"
-                           "version: 1\n"
-                           "calendar: ../../workflows/calendars/cn.yaml\n"
-                           "schemas: ../../schemas/events\n"
-                           "initial: a\n"
-                           "posts: {intake: 集约启动岗}\n"
-                           "events: [case.filed, case.decided]\n"
-                           "states:\n"
-                           "  a:\n"
-                           "    on:\n"
-                           "      - when: \"true\"\n"
-                           "        to: b\n"
-                           "  b:\n"
-                           "    on:\n"
-                           "      - when: \"true\"\n"
-                           "        to: a\n"
-                           "      - event: case.decided\n"
-                           "        to: end\n"
-                           "  end:\n"
-                           "    final: true\n";
-
 static cf_workflow *parse(const char *yaml)
 {
     char path[1024];
@@ -338,11 +316,30 @@ static void test_errors(void **state)
     cf_workflow_free(wf);
 }
 
-/* Automatic transitions that keep firing stop with an error instead of spinning. */
+/* Automatic transitions that keep firing stop with an error instead of spinning.  A cycle of
+ * them is refused when the workflow is loaded (test_workflow); a chain longer than the bound is
+ * what remains for the machine to stop. */
 static void test_automatic_loop_bound(void **state)
 {
     (void)state;
-    cf_workflow *wf = parse(LOOP);
+    char yaml[8192];
+    size_t len = (size_t)snprintf(yaml, sizeof yaml,
+                                  "workflow: chain\n"
+                                  "version: 1\n"
+                                  "calendar: ../../workflows/calendars/cn.yaml\n"
+                                  "schemas: ../../schemas/events\n"
+                                  "initial: s0\n"
+                                  "posts: {intake: 集约启动岗}\n"
+                                  "events: [case.filed, case.decided]\n"
+                                  "states:\n");
+    for (int i = 0; i < 40; i++)
+        len += (size_t)snprintf(yaml + len, sizeof yaml - len,
+                                "  s%d:\n    on:\n      - when: \"true\"\n        to: s%d\n", i,
+                                i + 1);
+    snprintf(yaml + len, sizeof yaml - len,
+             "  s40:\n    on:\n      - event: case.decided\n        to: end\n"
+             "  end:\n    final: true\n");
+    cf_workflow *wf = parse(yaml);
     json_t *ev = filed("(2026)豫0381执3号", "2026-03-02T09:00:00+08:00");
     cf_step out;
     char err[512];
@@ -527,6 +524,61 @@ static void test_calendar_fallback_warns(void **state)
     cf_workflow_free(wf);
 }
 
+/* A time expression that comes to a year outside 0001-9999 refuses the event: PostgreSQL would
+ * refuse the timer and with it every event of the batch. */
+static void test_times_outside_the_years(void **state)
+{
+    static const char YEARS[] = "workflow: years\n"
+                                "version: 1\n"
+                                "calendar: ../../workflows/calendars/cn.yaml\n"
+                                "schemas: ../../schemas/events\n"
+                                "initial: open\n"
+                                "posts: {intake: 集约启动岗}\n"
+                                "events: [case.filed, case.decided]\n"
+                                "states:\n"
+                                "  open:\n"
+                                "    on_enter:\n"
+                                "      - timer: before\n"
+                                "        at: 30 days before case.filed_at\n"
+                                "      - timer: after\n"
+                                "        at: 96000 months after case.filed_at\n"
+                                "    on:\n"
+                                "      - event: case.decided\n"
+                                "        to: done\n"
+                                "  done:\n"
+                                "    final: true\n";
+    static const struct {
+        const char *filed_at, *message;
+    } cases[] = {
+        {"0001-01-20T09:00:00+08:00", "'30 days before case.filed_at' comes to the year 0,"},
+        {"2026-03-02T09:00:00+08:00",
+         "'96000 months after case.filed_at' comes to the year 10026,"},
+        {"0001-02-05T09:00:00+08:00", NULL},
+    };
+    (void)state;
+    cf_workflow *wf = parse(YEARS);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *ev = event("case.filed", "(2026)豫0381执3号", "2026-03-02T09:00:00+08:00",
+                           json_pack("{s:s}", "filed_at", cases[i].filed_at));
+        cf_step out;
+        char err[512] = "";
+        int rc = apply(wf, NULL, ev, &out, err, sizeof err);
+        if (cases[i].message) {
+            assert_int_equal(rc, CF_ERANGE);
+            if (!strstr(err, cases[i].message))
+                fail_msg("'%s' lacks '%s'", err, cases[i].message);
+            assert_null(out.state);
+        } else {
+            /* 30 days before 0001-02-05 and 96000 months after it (8001) are both fine. */
+            if (rc != 0)
+                fail_msg("apply failed (%d): %s", rc, err);
+            cf_step_clear(&out);
+        }
+        json_decref(ev);
+    }
+    cf_workflow_free(wf);
+}
+
 /* Failed worker tasks each get their own incident, on the post of the failed task. */
 static void test_incident_per_failed_task(void **state)
 {
@@ -562,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_stale_timer),
         cmocka_unit_test(test_assignment_and_actions),
         cmocka_unit_test(test_calendar_fallback_warns),
+        cmocka_unit_test(test_times_outside_the_years),
         cmocka_unit_test(test_incident_per_failed_task),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

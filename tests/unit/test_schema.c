@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -483,6 +484,31 @@ static void test_formats(void **state)
     for (size_t i = 0; i < sizeof bad_dt / sizeof *bad_dt; i++)
         expect(dt, bad_dt[i],
                "(root): is not a date-time (RFC 3339, e.g. 2026-03-01T09:30:00+08:00)");
+    /* What PostgreSQL stores: years 0001-9999 and offsets within -15:59 and +15:59. */
+    expect(dt, "\"0001-01-01T00:00:00Z\"", NULL);
+    expect(dt, "\"9999-12-31T23:59:59.999Z\"", NULL);
+    expect(dt, "\"2026-03-02T09:30:00+15:59\"", NULL);
+    expect(dt, "\"2026-03-02T09:30:00-15:59\"", NULL);
+    const char *bad_offset[] = {"\"2026-03-02T09:30:00+16:00\"", "\"2026-03-02T09:30:00-16:00\"",
+                                "\"2026-03-02T09:30:00+17:00\"", "\"2026-03-02T09:30:00+23:59\"",
+                                "\"2026-03-02T09:30:00-23:00\""};
+    for (size_t i = 0; i < sizeof bad_offset / sizeof *bad_offset; i++)
+        expect(dt, bad_offset[i],
+               "(root): is not a date-time: the UTC offset must be within -15:59 and +15:59");
+    expect(dt, "\"2026-03-02T09:30:00+08:60\"",
+           "(root): is not a date-time (RFC 3339, e.g. 2026-03-01T09:30:00+08:00)");
+    expect(dt, "\"0000-01-01T00:00:00Z\"",
+           "(root): is not a date-time: the year must be 0001 to 9999");
+    expect(dt, "\"0000-12-31T23:59:59+08:00\"",
+           "(root): is not a date-time: the year must be 0001 to 9999");
+    expect(dt, "\"10000-01-01T00:00:00Z\"",
+           "(root): is not a date-time (RFC 3339, e.g. 2026-03-01T09:30:00+08:00)");
+    expect("{\"format\": \"date\"}", "\"0001-01-01\"", NULL);
+    expect("{\"format\": \"date\"}", "\"9999-12-31\"", NULL);
+    expect("{\"format\": \"date\"}", "\"0000-01-01\"",
+           "(root): is not a date: the year must be 0001 to 9999");
+    expect("{\"format\": \"date\"}", "\"10000-01-01\"",
+           "(root): is not a date (RFC 3339 full-date, e.g. 2026-03-01)");
     expect("{\"format\": \"date\"}", "\"2000-02-29\"", NULL);
     expect("{\"format\": \"date\"}", "\"1900-02-29\"",
            "(root): is not a date (RFC 3339 full-date, e.g. 2026-03-01)");
@@ -789,6 +815,66 @@ static void test_event_schemas(void **state)
     cf_schema_set_free(set);
 }
 
+/* ---- numbers ------------------------------------------------------------------------------- */
+
+static void expect_numbers(const char *instance, const char *message)
+{
+    json_t *x = parse(instance);
+    char err[256] = "?";
+    int ok = cf_json_numbers_sane(x, err, sizeof err);
+    if (message) {
+        if (ok)
+            fail_msg("%s: expected '%s', found sane", instance, message);
+        assert_string_equal(err, message);
+    } else {
+        if (!ok)
+            fail_msg("%s: expected sane, got: %s", instance, err);
+        assert_string_equal(err, "");
+    }
+    json_decref(x);
+}
+
+/* Every number at any depth stays within 1e15 and finite, whatever the schema says of it. */
+static void test_numbers_sane(void **state)
+{
+    (void)state;
+    expect_numbers("{\"a\": 1, \"b\": [1.5, -2, {\"c\": 0}], \"d\": \"1e99\", \"e\": null}", NULL);
+    expect_numbers("{\"max\": 1000000000000000, \"min\": -1000000000000000}", NULL);
+    expect_numbers("[1e15, -1e15, 999999999999999.9, 1.0E7]", NULL);
+    expect_numbers("{\"data\": {\"amount\": 1e20}}",
+                   "/data/amount: the number's magnitude exceeds 1e15");
+    expect_numbers("{\"data\": {\"amount\": -1.0000001e15}}",
+                   "/data/amount: the number's magnitude exceeds 1e15");
+    expect_numbers("{\"data\": {\"n\": 1000000000000001}}",
+                   "/data/n: the number's magnitude exceeds 1e15");
+    expect_numbers("{\"data\": {\"n\": -9223372036854775807}}",
+                   "/data/n: the number's magnitude exceeds 1e15");
+    expect_numbers("{\"data\": {\"result\": {\"rows\": [0, 1, {\"a/b~c\": [1e300]}]}}}",
+                   "/data/result/rows/2/a~1b~0c/0: the number's magnitude exceeds 1e15");
+    expect_numbers("1e16", "(root): the number's magnitude exceeds 1e15");
+    /* The first offending number is named; those before it are fine. */
+    expect_numbers("[1, 2, 3e15, 4e15]", "/2: the number's magnitude exceeds 1e15");
+    assert_true(cf_json_numbers_sane(NULL, NULL, 0));
+
+    /* jansson refuses to make a real that is not finite; should one come through anyway, it is
+     * named. */
+    json_t *inf = json_real(INFINITY);
+    if (inf) {
+        json_t *o = json_pack("{s:o}", "x", inf);
+        char err[64];
+        assert_false(cf_json_numbers_sane(o, err, sizeof err));
+        assert_string_equal(err, "/x: the number is not finite");
+        json_decref(o);
+    }
+
+    /* A message that does not fit is cut, never overrun. */
+    json_t *x = parse("{\"data\": {\"amount\": 1e20}}");
+    char small[8];
+    assert_false(cf_json_numbers_sane(x, small, sizeof small));
+    assert_int_equal(strlen(small), sizeof small - 1);
+    json_decref(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -802,6 +888,7 @@ int main(void)
         cmocka_unit_test(test_recursion_is_bounded),
         cmocka_unit_test(test_messages_fit_any_buffer),
         cmocka_unit_test(test_event_schemas),
+        cmocka_unit_test(test_numbers_sane),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -424,6 +424,243 @@ static void test_word_columns(void **state)
     cf_diags_free(&d);
 }
 
+/* A growing text for generated definitions. */
+typedef struct text {
+    char *s;
+    size_t len, cap;
+} text;
+
+static void put(text *t, const char *fmt, ...) CF_PRINTF(2, 3);
+
+static void put(text *t, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    assert_true(n >= 0);
+    if (t->len + (size_t)n + 1 > t->cap) {
+        t->cap = (t->len + (size_t)n + 1) * 2;
+        t->s = realloc(t->s, t->cap);
+        assert_non_null(t->s);
+    }
+    va_start(ap, fmt);
+    vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)n;
+}
+
+/* A definition of 5,000 states (each with a task, an event transition to the next and an automatic
+ * one a few states on) loads and is checked whole: every name is looked up through the
+ * workflow's sorted indexes, so loading grows with the states, not with their square (measured
+ * for 1,000, 5,000 and 20,000 states in the report of #15; tests do not assert timings). */
+static void test_large_definition_loads(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    text t = {0};
+    cf_diags d;
+    cf_workflow *wf;
+    char name[32];
+
+    /* HEAD, starting from s0. */
+    put(&t, "%.*ss0%s", (int)(strstr(HEAD, "filed\n") - HEAD), HEAD,
+        strstr(HEAD, "\n"
+                     "posts"));
+    put(&t, "states:\n");
+    for (int i = 0; i < N; i++)
+        put(&t,
+            "  s%d:\n"
+            "    on_enter:\n"
+            "      - task: intake_check\n"
+            "        as: check_%d\n"
+            "    on:\n"
+            "      - event: task.completed\n"
+            "        task: check_%d\n"
+            "        to: s%d\n"
+            "      - when: done(check_%d) and case.n > %d\n"
+            "        to: s%d\n",
+            i, i, i, i + 1, i, i, i + 2 + i % 5 < N ? i + 2 + i % 5 : N);
+    put(&t, "  s%d:\n    final: true\n", N);
+    put(&t, "any_state:\n  - event: case.filed\n    except: [s0, s1, s%d]\n    to: s%d\n", N, N);
+    wf = parse(t.s, &d);
+    for (size_t i = 0; i < d.count && i < 5; i++)
+        print_error("%s\n", d.lines[i]);
+    assert_int_equal(d.count + d.lost, 0);
+    assert_non_null(wf);
+    assert_int_equal(wf->nstates, N + 1);
+    for (int i = 0; i <= N; i += 997) {
+        snprintf(name, sizeof name, "s%d", i);
+        assert_int_equal(cf_workflow_state_index(wf, name), i);
+    }
+    assert_int_equal(cf_workflow_state_index(wf, "s5001"), -1);
+    assert_int_equal(wf->states[N - 1].on[0].to_index, N);
+    assert_int_equal(wf->states[10].on[1].to_index, 12);
+    assert_non_null(cf_workflow_post(wf, "team_1"));
+    assert_non_null(cf_workflow_kind(wf, "incident"));
+    assert_non_null(cf_workflow_event(wf, "timer.fired"));
+    assert_null(cf_workflow_event(wf, "case.exploded"));
+    cf_workflow_free(wf);
+    cf_diags_free(&d);
+    free(t.s);
+}
+
+/* Names declared twice are reported at each declaration after the first, whatever their
+ * number. */
+static void test_declared_twice(void **state)
+{
+    (void)state;
+    cf_diags d;
+    static const char yaml[] = "workflow: unit\n"
+                               "version: 1\n"
+                               "calendar: ../../workflows/calendars/cn.yaml\n"
+                               "schemas: ../../schemas/events\n"
+                               "initial: filed\n"
+                               "posts:\n"
+                               "  intake: 集约启动岗\n"
+                               "  intake: 集约启动岗\n" /* line 8 */
+                               "staff_tasks:\n"
+                               "  intake_check: {title: 核查, post: intake}\n"
+                               "workers:\n"
+                               "  intake_check: {title: 核查, post: intake}\n" /* line 12 */
+                               "events: [case.filed]\n"
+                               "states:\n"
+                               "  filed:\n"
+                               "    on:\n"
+                               "      - event: case.filed\n"
+                               "        to: done\n"
+                               "  done:\n"
+                               "    final: true\n"
+                               "  done:\n" /* line 21 */
+                               "    final: true\n"
+                               "  done:\n" /* line 23 */
+                               "    final: true\n";
+    cf_workflow *wf = parse(yaml, &d);
+    assert_null(wf);
+    assert_int_equal(d.count, 4);
+    assert_string_equal(where(&d, 0), "8:3: post 'intake' is declared twice");
+    assert_string_equal(where(&d, 1), "10:3: task kind 'intake_check' is declared twice");
+    assert_string_equal(where(&d, 2), "21:3: state 'done' is declared twice");
+    assert_string_equal(where(&d, 3), "23:3: state 'done' is declared twice");
+    cf_diags_free(&d);
+}
+
+/* A cycle of automatic transitions is refused with its states named, also through any_state;
+ * a chain, or an any_state transition its target is excepted from, is not a cycle. */
+static void test_automatic_cycles(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *states, *problem;
+    } cases[] = {
+        {"  filed:\n"
+         "    on:\n"
+         "      - when: case.n > 1\n" /* line 14 */
+         "        to: a\n"
+         "  a:\n"
+         "    on:\n"
+         "      - when: case.n > 2\n"
+         "        to: b\n"
+         "      - event: case.filed\n"
+         "        to: done\n"
+         "  b:\n"
+         "    on:\n"
+         "      - when: case.n > 3\n"
+         "        to: filed\n"
+         "  done:\n"
+         "    final: true\n",
+         "14:9: automatic transitions ('when') go round in a cycle of 3 states: filed -> a -> b "
+         "-> filed; a case would go round it with no event to stop it"},
+        {"  filed:\n"
+         "    on:\n"
+         "      - when: case.n > 1\n"
+         "        to: filed\n" /* a state that enters itself again */
+         "      - event: case.filed\n"
+         "        to: done\n"
+         "  done:\n"
+         "    final: true\n",
+         "14:9: automatic transitions ('when') go round in a cycle of 1 state: filed -> filed; a "
+         "case would go round it with no event to stop it"},
+        {"  filed:\n"
+         "    on:\n"
+         "      - event: case.filed\n"
+         "        to: hold\n"
+         "  hold:\n"
+         "    on:\n"
+         "      - event: case.filed\n"
+         "        to: done\n"
+         "  done:\n"
+         "    final: true\n"
+         "any_state:\n"
+         "  - when: case.held == true\n" /* line 23 */
+         "    to: hold\n",
+         "23:5: automatic transitions ('when') go round in a cycle of 1 state: hold -> hold; a "
+         "case would go round it with no event to stop it"},
+        {"  filed:\n"
+         "    on:\n"
+         "      - when: case.n > 1\n"
+         "        to: a\n"
+         "  a:\n"
+         "    on:\n"
+         "      - when: case.n > 2\n"
+         "        to: hold\n"
+         "  hold:\n"
+         "    on:\n"
+         "      - event: case.filed\n"
+         "        to: done\n"
+         "  done:\n"
+         "    final: true\n"
+         "any_state:\n"
+         "  - when: case.held == true\n"
+         "    except: [hold]\n"
+         "    to: hold\n",
+         NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char yaml[4096];
+        cf_diags d;
+        cf_workflow *wf;
+        snprintf(yaml, sizeof yaml, "%sstates:\n%s", HEAD, cases[i].states);
+        wf = parse(yaml, &d);
+        if (!cases[i].problem) {
+            for (size_t k = 0; k < d.count; k++)
+                print_error("%s\n", d.lines[k]);
+            assert_int_equal(d.count, 0);
+            assert_non_null(wf);
+        } else {
+            assert_null(wf);
+            if (d.count != 1)
+                fail_msg("case %zu: %zu problems, the first '%s'", i, d.count,
+                         d.count ? d.lines[0] : "");
+            assert_string_equal(where(&d, 0), cases[i].problem);
+        }
+        cf_workflow_free(wf);
+        cf_diags_free(&d);
+    }
+}
+
+/* A file with a problem on each of thousands of lines reports the first 1000 and counts the
+ * rest, so that placing them costs no more than reading the file. */
+static void test_problems_capped(void **state)
+{
+    (void)state;
+    text t = {0};
+    cf_diags d;
+    put(&t, "%s", HEAD);
+    for (int i = 0; i < 1500; i++)
+        put(&t, "unknown_%d: 1\n", i);
+    put(&t, "states:\n  filed:\n    final: true\n");
+    assert_null(parse(t.s, &d));
+    assert_int_equal(d.count, 1001);
+    assert_string_equal(where(&d, 0), "11:1: unknown key 'unknown_0' in the workflow");
+    assert_string_equal(where(&d, 999), "1010:1: unknown key 'unknown_999' in the workflow");
+    assert_non_null(
+        strstr(where(&d, 1000), "and 500 more problems, not shown (the first 1000 are)"));
+    cf_diags_free(&d);
+    free(t.s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +675,10 @@ int main(void)
         cmocka_unit_test(test_diags_grow),
         cmocka_unit_test(test_damaged_files),
         cmocka_unit_test(test_word_columns),
+        cmocka_unit_test(test_large_definition_loads),
+        cmocka_unit_test(test_declared_twice),
+        cmocka_unit_test(test_automatic_cycles),
+        cmocka_unit_test(test_problems_capped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -499,6 +499,17 @@ char *kit_value(kit *k, const char *sql, int n, const char *const *params)
     return v;
 }
 
+void kit_claim(kit *k, const char *task_id, const char *account)
+{
+    char *v = kit_value(k,
+                        "update tasks set status = 'claimed', claimed_by = $2 where task_id = $1 "
+                        "and not worker returning task_id",
+                        2, (const char *const[]){task_id, account});
+    if (!v)
+        fprintf(stderr, "kit: could not claim task %s for %s\n", task_id, account);
+    free(v);
+}
+
 char *kit_wait_value(kit *k, const char *sql, int n, const char *const *params, const char *want,
                      int seconds)
 {

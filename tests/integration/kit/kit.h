@@ -86,6 +86,10 @@ int kit_run_in(kit *k, const char *input, const char *const *args, char **out, c
  * command, its exit status and its output on stderr, and returns the exit status. */
 int kit_cli(kit *k, char **out, char **err, const char *const *args);
 
+/* Claims staff task `task_id` for `account` as `caseflow tasks claim` does: the engine accepts a
+ * staff task's result only from "staff:<post>:<account>" of the account that claimed it. */
+void kit_claim(kit *k, const char *task_id, const char *account);
+
 /* The first column of the first row of `sql` with text parameters, as a new string (free it),
  * or NULL when there is no row, the value is NULL or the query failed. */
 char *kit_value(kit *k, const char *sql, int n, const char *const *params);

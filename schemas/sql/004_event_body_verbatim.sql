@@ -1,0 +1,11 @@
+-- The event log keeps each event's body exactly as it came off the bus.
+--
+-- jsonb normalizes what it stores (1.0E7 becomes 10000000, keys are reordered, white space goes),
+-- so a hash taken over the received bytes could not be recomputed from the database, and a hash
+-- over a re-rendering depends on who renders.  `json` keeps the text verbatim and still checks
+-- that it is JSON; the chain (core/chain.c) hashes those stored bytes.  Nothing queries inside
+-- events.body on a hot path; the operators -> and ->> work on json as on jsonb.
+--
+-- A log written before this migration was hashed over a canonical rendering and will not verify
+-- with `caseflow replay` afterwards; caseflow had no installation in service before it.
+alter table events alter column body type json using body::text::json;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/store.h"
+#include "core/caseno.h"
 
 void cf_ingest_error_field(const char *message, char *out, size_t n)
 {
@@ -145,7 +146,13 @@ int cf_ingest(PGconn *db, const cf_registry *reg, cf_sender *sender, const char 
             rc = cf_errf(err, errsz, CF_ENOMEM, "out of memory");
             goto out;
         }
-        msgs[m].key = json_string_value(json_object_get(items[i].event, "case"));
+        /* One case's events share a partition however its number is written. */
+        {
+            const char *c = json_string_value(json_object_get(items[i].event, "case"));
+            if (!c || cf_caseno_normalize(c, items[i].key, sizeof items[i].key) != 0)
+                snprintf(items[i].key, sizeof items[i].key, "%s", c ? c : "");
+        }
+        msgs[m].key = items[i].key;
         msgs[m].id = items[i].id;
         msgs[m].payload = texts[m];
         msgs[m].len = strlen(texts[m]);

@@ -29,6 +29,7 @@ typedef struct cf_ingest_item {
     const json_t *event; /* borrowed */
     enum cf_ingest_outcome outcome;
     char id[136];     /* the event's id, when it has one */
+    char key[256];    /* its case number in canonical form: the Kafka key */
     char field[160];  /* INVALID: the JSON pointer of the field at fault ("" when none) */
     char detail[768]; /* what is wrong, in one line */
 } cf_ingest_item;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "base/store.h"
+#include "base/utf8.h"
 #include "internal.h"
 
 static double now_s(void)
@@ -18,66 +19,41 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The length of the valid UTF-8 sequence at `p` (1-4), or 0 when there is none. */
-static int sequence(const unsigned char *p)
-{
-    unsigned cp;
-    int len;
-
-    if (*p < 0x80)
-        return 1;
-    if ((*p & 0xe0) == 0xc0)
-        len = 2, cp = *p & 0x1f;
-    else if ((*p & 0xf0) == 0xe0)
-        len = 3, cp = *p & 0x0f;
-    else if ((*p & 0xf8) == 0xf0)
-        len = 4, cp = *p & 0x07;
-    else
-        return 0;
-    for (int i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (p[i] & 0x3f);
-    }
-    /* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-        return 0;
-    return len;
-}
-
 int cf_utf8_ok(const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        int len = sequence(p);
-        if (len == 0 || (len == 1 && (*p < 0x20 || *p == 0x7f)))
+    size_t n = strlen(s);
+    if (cf_utf8_whole(s, n) != n)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
             return 0;
-        p += len;
-    }
     return 1;
 }
 
 void cf_utf8_clean(const char *in, char *out, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)in;
-    size_t k = 0;
+    size_t left = strlen(in), k = 0;
 
-    while (*p && k + 1 < n) {
-        int len = sequence(p);
-        if (len == 0) {
+    if (n == 0)
+        return;
+    while (left > 0 && k + 1 < n) {
+        size_t whole = cf_utf8_whole(in, left), fit;
+        if (whole == 0) { /* a byte that starts no whole character */
             out[k++] = '?';
-            p++;
-        } else if (k + (size_t)len < n) {
-            memcpy(out + k, p, (size_t)len);
-            k += (size_t)len;
-            p += len;
-        } else {
-            break;
+            in++;
+            left--;
+            continue;
         }
+        /* What fits, ending on a whole character. */
+        fit = whole <= n - 1 - k ? whole : cf_utf8_whole(in, n - 1 - k);
+        memcpy(out + k, in, fit);
+        k += fit;
+        in += fit;
+        left -= fit;
+        if (fit < whole)
+            break;
     }
-    if (n)
-        out[k] = '\0';
+    out[k] = '\0';
 }
 
 const char *cf_req_header(cf_req *r, const char *name)

@@ -608,6 +608,14 @@ static void test_cases_masked_for_auditors(void **state)
     assert_string_equal(str(r.json, "state"), "intake");
     assert_non_null(json_object_get(json_object_get(r.json, "deadlines"), "handling_deadline"));
     reply_free(&r);
+    {
+        /* However the number is written: full-width parentheses and digits find the case. */
+        char *wide = pathf("/api/v1/cases/%s", "（２０２６）豫0381执302号");
+        assert_int_equal(http(&boss, "GET", wide, NULL, &r), 200);
+        assert_string_equal(str(r.json, "case"), CASE_B);
+        reply_free(&r);
+        free(wide);
+    }
     assert_int_equal(http(&audit, "GET", cb, NULL, &r), 200);
     name = str(json_array_get(json_object_get(json_object_get(r.json, "data"), "applicants"), 0),
                "name");

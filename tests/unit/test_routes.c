@@ -118,6 +118,22 @@ static void test_utf8(void **state)
     assert_false(cf_utf8_ok("a\nb"));         /* a control character */
 }
 
+static void test_utf8_clean(void **state)
+{
+    char out[16];
+    (void)state;
+    cf_utf8_clean("a\xff"
+                  "b",
+                  out, sizeof out);
+    assert_string_equal(out, "a?b");
+    cf_utf8_clean("豫0381执", out, sizeof out);
+    assert_string_equal(out, "豫0381执");
+    cf_utf8_clean("豫豫豫豫豫豫", out, 8); /* room for two characters and a half */
+    assert_string_equal(out, "豫豫");
+    cf_utf8_clean("ab\xe8\xb1", out, sizeof out); /* cut inside a character */
+    assert_string_equal(out, "ab??");
+}
+
 static void test_error_field(void **state)
 {
     char f[128];
@@ -138,6 +154,7 @@ int main(void)
         cmocka_unit_test(test_every_route_is_documented),
         cmocka_unit_test(test_document_lists_only_real_routes),
         cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_utf8_clean),
         cmocka_unit_test(test_error_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -120,6 +120,32 @@ static const struct setting settings[] = {
     {"anchor.pub", T_STR, "", 0, 0, NULL, "CASEFLOW_ANCHOR_PUB", AT(anchor_pub), 0,
      "the Ed25519 public key (PEM) that anchor files are checked against; empty: signatures "
      "are not checked"},
+    /* The workplace API: caseflow serve (server/, docs/api.md). */
+    {"server.listen", T_STR, "127.0.0.1", 0, 0, NULL, "CASEFLOW_LISTEN", AT(server_listen), 0,
+     "the address caseflow serve binds (an IPv4 or IPv6 address; 0.0.0.0 for every interface)"},
+    {"server.port", T_INT, "8080", 0, 65535, NULL, "CASEFLOW_PORT", AT(server_port), 0,
+     "the port caseflow serve listens on (0: any free port, printed at start)"},
+    {"server.body_limit", T_INT, "4194304", 1024, 1073741824, NULL, "CASEFLOW_BODY_LIMIT",
+     AT(server_body_limit), 0, "bytes of a request body at most (larger: 413)"},
+    {"server.session_idle_s", T_INT, "1800", 1, 604800, NULL, "CASEFLOW_SESSION_IDLE",
+     AT(server_session_idle_s), 0, "a session unused this many seconds ends"},
+    {"server.session_max_s", T_INT, "43200", 1, 2592000, NULL, NULL, AT(server_session_max_s), 0,
+     "a session ends this many seconds after the login, used or not"},
+    {"server.tls_cert", T_STR, "", 0, 0, NULL, "CASEFLOW_TLS_CERT", AT(server_tls_cert), 0,
+     "PEM certificate (chain) for HTTPS; empty: plain HTTP"},
+    {"server.tls_key", T_STR, "", 0, 0, NULL, "CASEFLOW_TLS_KEY", AT(server_tls_key), 0,
+     "PEM private key of the certificate"},
+    {"server.db_connections", T_INT, "8", 1, 256, NULL, NULL, AT(server_db_connections), 0,
+     "PostgreSQL connections of one caseflow serve process"},
+    {"server.connections", T_INT, "1000", 1, 100000, NULL, NULL, AT(server_connections), 0,
+     "open HTTP connections at most (each has a thread)"},
+    {"server.lock_after", T_INT, "5", 0, 1000, NULL, "CASEFLOW_LOCK_AFTER", AT(server_lock_after),
+     0, "failed logins under one name within server.lock_s that lock it (0: never)"},
+    {"server.lock_s", T_INT, "900", 1, 86400, NULL, "CASEFLOW_LOCK_SECONDS", AT(server_lock_s), 0,
+     "how long failed logins count, and so how long a lock lasts"},
+    {"server.wait_ms", T_INT, "10000", 0, 600000, NULL, "CASEFLOW_SERVER_WAIT_MS",
+     AT(server_wait_ms), 0,
+     "how long completing or returning a task waits for the engine's verdict (then 202)"},
 };
 
 enum { NSETTINGS = sizeof settings / sizeof settings[0] };

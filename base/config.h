@@ -63,7 +63,20 @@ typedef struct cf_config {
     /* The anchor of the hash chains (caseflow anchor, caseflow replay --anchor). */
     char *anchor_key; /* anchor.key  CASEFLOW_ANCHOR_KEY: the Ed25519 private key that signs */
     char *anchor_pub; /* anchor.pub  CASEFLOW_ANCHOR_PUB: the public key that checks */
-    char *source;     /* where the configuration came from, for messages */
+    /* The workplace API (caseflow serve, server/). */
+    char *server_listen;       /* server.listen       CASEFLOW_LISTEN: the address to bind */
+    int server_port;           /* server.port         CASEFLOW_PORT (0: any free port) */
+    int server_body_limit;     /* server.body_limit   CASEFLOW_BODY_LIMIT: bytes of a request */
+    int server_session_idle_s; /* server.session_idle_s CASEFLOW_SESSION_IDLE */
+    int server_session_max_s;  /* server.session_max_s */
+    char *server_tls_cert;     /* server.tls_cert     CASEFLOW_TLS_CERT: PEM file, "" no TLS */
+    char *server_tls_key;      /* server.tls_key      CASEFLOW_TLS_KEY */
+    int server_db_connections; /* server.db_connections */
+    int server_connections;    /* server.connections: open HTTP connections at most */
+    int server_lock_after;     /* server.lock_after   CASEFLOW_LOCK_AFTER: failed logins */
+    int server_lock_s;         /* server.lock_s       CASEFLOW_LOCK_SECONDS */
+    int server_wait_ms;        /* server.wait_ms      CASEFLOW_SERVER_WAIT_MS: for the engine */
+    char *source;              /* where the configuration came from, for messages */
 } cf_config;
 
 /*

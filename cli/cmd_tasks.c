@@ -1,14 +1,9 @@
 /*
- * `caseflow tasks`: the staff task queues.  A member of staff lists the open and claimed tasks
- * of a post, claims one, and completes or returns it.  Completing or returning produces the
- * task.completed or task.returned event that moves the case on; the engine marks the task done
- * or returned when it applies that event, so the tasks table never runs ahead of the case.
- *
- * A claim is one conditional UPDATE (open -> claimed by NAME), so two people never hold the same
- * task.  Completing or returning an open task claims it in the same statement.  Worker tasks
- * belong to their worker processes and are refused.  Times (due dates, overdue marks, claims,
- * event times) come from the engine's clock: the real one, or the simulated one it keeps in
- * engine_clock.  Nothing of a case but its number and the task's title is shown.
+ * `caseflow tasks`: the staff task queues from the command line.  A member of staff lists the
+ * open and claimed tasks of a post, claims one, and completes or returns it.  What each action
+ * does is engine/queue.c's (the HTTP server calls the same functions); this file parses the
+ * options, names the actor (--as NAME) and prints.  Nothing of a case but its number and the
+ * task's title is shown.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,20 +11,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/bus.h"
 #include "base/config.h"
 #include "base/store.h"
 #include "commands.h"
 #include "session.h"
-#include "core/caltime.h"
-#include "core/schema.h"
+#include "engine/queue.h"
 #include "engine/registry.h"
+#include "engine/sender.h"
 #include "paths.h"
-
-/* The engine's clock as PostgreSQL sees it: the simulated time, or the real one. */
-#define CLOCK_SQL                                                                                  \
-    "coalesce((select case when c.mode = 'simulated' then c.now else now() end from engine_clock " \
-    "c where c.id = 1), now())"
 
 /* How long complete and return wait for the engine by default, in seconds. */
 #define DEFAULT_WAIT 10
@@ -55,7 +44,8 @@ static int usage(FILE *out, int code)
             "            step), with the result JSON (an object, e.g. '{\"complete\": true}'):\n"
             "            produces task.completed to <prefix>.events with the stable id\n"
             "            <task id>:done, and waits up to --wait seconds (default %d, 0: do not\n"
-            "            wait) for the engine to apply it or refuse it.\n"
+            "            wait) for the engine to apply it or refuse it.  A result the\n"
+            "            workflow would refuse in the case's current state is not sent.\n"
             "  return    sends a task back with a reason (task.returned, id <task id>:returned),\n"
             "            under the same rules as complete.\n"
             "\n"
@@ -212,199 +202,90 @@ static void cell(const char *s, int width)
     putchar(' ');
 }
 
-/* ---- the database ------------------------------------------------------------------------ */
-
-/* Runs `sql`; on failure says so (prefixed by `who`) and returns NULL. */
-static PGresult *query(PGconn *db, const char *who, const char *sql, int n, const char *const *p)
-{
-    char err[1024];
-    PGresult *res = cf_store_exec(db, sql, n, p, err, sizeof err);
-    if (!res)
-        fprintf(stderr, "%s: %s\n", who, err);
-    return res;
-}
-
-static const char *col(PGresult *res, int row, int c)
-{
-    return PQgetisnull(res, row, c) ? NULL : PQgetvalue(res, row, c);
-}
-
-/*
- * Returns 1 when some configured workflow declares `post`, 0 when none does (and lists the
- * posts that exist in `known`), or -1 when the workflows cannot be loaded (then no one can say).
- */
-static int post_declared(const cf_config *cfg, const char *post, char *known, size_t n)
-{
-    char err[2048];
-    char **paths = calloc(cfg->nworkflows + 1, sizeof *paths);
-    cf_registry reg;
-    int found = -1;
-    size_t used = 0;
-
-    known[0] = '\0';
-    for (size_t i = 0; paths && i < cfg->nworkflows; i++) {
-        char buf[4096];
-        paths[i] = strdup(cf_path_find(cfg->workflows[i], buf, sizeof buf));
-    }
-    if (paths && cf_registry_load(&reg, paths, cfg->nworkflows, err, sizeof err) == 0) {
-        found = 0;
-        for (size_t w = 0; w < reg.n; w++)
-            for (size_t p = 0; p < reg.wf[w]->nposts; p++) {
-                const char *id = reg.wf[w]->posts[p].id;
-                if (strcmp(id, post) == 0)
-                    found = 1;
-                if (used < n && !strstr(known, id))
-                    used += (size_t)snprintf(known + used, n - used, "%s%s", used ? ", " : "", id);
-            }
-        cf_registry_free(&reg);
-    }
-    for (size_t i = 0; paths && i < cfg->nworkflows; i++)
-        free(paths[i]);
-    free(paths);
-    return found;
-}
-
 /* ---- list ----------------------------------------------------------------------------- */
 
 static int list(PGconn *db, const cf_config *cfg, const options *o)
 {
     const char *who = "caseflow tasks list";
-    const char *p[2] = {o->post, o->overdue ? "t" : "f"};
-    char known[1024];
-    PGresult *res = NULL, *clock = NULL;
-    json_t *tasks = json_array();
-    int rc = 1, overdue = 0, n;
+    cf_queue_filter f = {.post = o->post, .overdue = o->overdue};
+    char known[1024], err[1024];
+    cf_registry reg;
+    cf_task_list l;
+    int rc = 1;
 
-    if (post_declared(cfg, o->post, known, sizeof known) == 0) {
-        fprintf(stderr, "%s: no workflow declares the post '%s' (posts: %s)\n", who, o->post,
-                known);
-        rc = 2;
-        goto out;
+    memset(&l, 0, sizeof l);
+    /* A post no workflow declares is a typing mistake; when the workflows cannot be loaded, no
+     * one can say, and the list is shown anyway. */
+    if (cf_cli_workflows(cfg, &reg, who) == 0) {
+        int found = cf_cli_post_declared(&reg, o->post, known, sizeof known);
+        cf_registry_free(&reg);
+        if (!found) {
+            fprintf(stderr, "%s: no workflow declares the post '%s' (posts: %s)\n", who, o->post,
+                    known);
+            return 2;
+        }
     }
-    clock = query(db, who,
-                  "select to_char(" CLOCK_SQL ", 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM'), "
-                  "coalesce((select mode from engine_clock where id = 1), 'real')",
-                  0, NULL);
-    res = query(db, who,
-                "select t.task_id, t.case_no, coalesce(t.title, t.activity), t.status, "
-                "t.claimed_by, to_char(t.due_at, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM'), "
-                "coalesce(t.due_at < k.now, false), t.activity, t.kind, "
-                "to_char(t.due_at, 'YYYY-MM-DD HH24:MI'), "
-                "case when t.status = 'claimed' then to_char(t.updated_at, "
-                "'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM') end "
-                "from tasks t, (select " CLOCK_SQL " as now) k "
-                "where t.post = $1 and t.status in ('open', 'claimed') and not t.worker "
-                "and (not $2::boolean or t.due_at < k.now) "
-                "order by t.due_at nulls last, t.created_at, t.case_no, t.task_id",
-                2, p);
-    if (!clock || !res || !tasks)
+    if (cf_queue_list(db, &f, &l, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", who, err);
         goto out;
-    n = PQntuples(res);
-    for (int r = 0; r < n; r++) {
-        int late = strcmp(PQgetvalue(res, r, 6), "t") == 0;
-        overdue += late;
-        json_array_append_new(
-            tasks, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:b}", "id",
-                             col(res, r, 0), "case", col(res, r, 1), "title", col(res, r, 2),
-                             "activity", col(res, r, 7), "kind", col(res, r, 8), "status",
-                             col(res, r, 3), "claimed_by", col(res, r, 4), "claimed_since",
-                             col(res, r, 10), "due", col(res, r, 5), "overdue", late));
     }
     if (o->json) {
-        json_t *doc =
-            json_pack("{s:s, s:s, s:s, s:O}", "post", o->post, "now", PQgetvalue(clock, 0, 0),
-                      "clock", PQgetvalue(clock, 0, 1), "tasks", tasks);
-        char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
-        if (text)
-            puts(text);
+        json_t *tasks = json_array(), *doc;
+        char *text;
+        for (size_t i = 0; tasks && i < l.n; i++)
+            json_array_append_new(tasks, cf_queue_task_json(&l.tasks[i]));
+        doc = json_pack("{s:s, s:s, s:s, s:o}", "post", o->post, "now", l.now, "clock", l.clock,
+                        "tasks", tasks);
+        text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+        if (!text) {
+            fprintf(stderr, "%s: out of memory\n", who);
+            json_decref(doc);
+            goto out;
+        }
+        puts(text);
         free(text);
         json_decref(doc);
     } else {
         int wid = 2, wcase = 4, wtitle = 5, wwho = 10;
-        printf("post %s · engine clock %s (%s) · %d task%s%s", o->post, PQgetvalue(clock, 0, 0),
-               PQgetvalue(clock, 0, 1), n, n == 1 ? "" : "s", o->overdue ? " overdue" : "");
-        if (!o->overdue && n > 0)
-            printf(", %d overdue", overdue);
+        printf("post %s · engine clock %s (%s) · %zu task%s%s", o->post, l.now, l.clock, l.n,
+               l.n == 1 ? "" : "s", o->overdue ? " overdue" : "");
+        if (!o->overdue && l.n > 0)
+            printf(", %lld overdue", l.overdue);
         printf("\n");
-        for (int r = 0; r < n; r++) {
+        for (size_t r = 0; r < l.n; r++) {
             int w;
-            if ((w = display_width(PQgetvalue(res, r, 0))) > wid)
+            if ((w = display_width(l.tasks[r].id)) > wid)
                 wid = w;
-            if ((w = display_width(PQgetvalue(res, r, 1))) > wcase)
+            if ((w = display_width(l.tasks[r].case_no)) > wcase)
                 wcase = w;
-            if ((w = display_width(PQgetvalue(res, r, 2))) > wtitle)
+            if ((w = display_width(l.tasks[r].title)) > wtitle)
                 wtitle = w;
-            if ((w = display_width(PQgetvalue(res, r, 4))) > wwho)
+            if ((w = display_width(l.tasks[r].claimed_by)) > wwho)
                 wwho = w;
         }
-        if (n > 0) {
+        if (l.n > 0) {
             cell("ID", wid), cell("CASE", wcase), cell("TITLE", wtitle), cell("STATUS", 7);
             cell("CLAIMED BY", wwho);
             printf("DUE\n");
         }
-        for (int r = 0; r < n; r++) {
-            cell(PQgetvalue(res, r, 0), wid);
-            cell(PQgetvalue(res, r, 1), wcase);
-            cell(PQgetvalue(res, r, 2), wtitle);
-            cell(PQgetvalue(res, r, 3), 7);
-            cell(col(res, r, 4) ? col(res, r, 4) : "-", wwho);
-            printf("%s%s\n", col(res, r, 9) ? col(res, r, 9) : "-",
-                   strcmp(PQgetvalue(res, r, 6), "t") == 0 ? "  OVERDUE" : "");
+        for (size_t r = 0; r < l.n; r++) {
+            const cf_task *t = &l.tasks[r];
+            cell(t->id, wid);
+            cell(t->case_no, wcase);
+            cell(t->title, wtitle);
+            cell(t->status, 7);
+            cell(t->claimed_by[0] ? t->claimed_by : "-", wwho);
+            /* "2026-03-02T17:30:00+08:00" is shown as "2026-03-02 17:30". */
+            if (t->due[0])
+                printf("%.10s %.5s", t->due, t->due + 11);
+            else
+                printf("-");
+            printf("%s\n", t->overdue ? "  OVERDUE" : "");
         }
     }
     rc = 0;
 out:
-    PQclear(clock);
-    PQclear(res);
-    json_decref(tasks);
-    return rc;
-}
-
-/* ---- refusals ----------------------------------------------------------------------------- */
-
-/*
- * After a conditional UPDATE changed nothing: says why task `id` cannot be `verb`ed by `name`.
- * Returns the exit code: 1, or 0 when `name` already holds the claim and `ok_if_mine` is set.
- */
-static int explain(PGconn *db, const char *who, const char *id, const char *name, const char *verb,
-                   int ok_if_mine)
-{
-    const char *p[1] = {id};
-    PGresult *res = query(db, who,
-                          "select status, worker, claimed_by, kind, coalesce(title, activity), "
-                          "case_no, to_char(updated_at, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM') "
-                          "from tasks where task_id = $1",
-                          1, p);
-    int rc = 1;
-
-    if (!res)
-        return 1;
-    if (PQntuples(res) == 0) {
-        fprintf(stderr, "%s: there is no task %s\n", who, id);
-    } else {
-        const char *status = PQgetvalue(res, 0, 0), *holder = col(res, 0, 2);
-        const char *kind = PQgetvalue(res, 0, 3), *since = PQgetvalue(res, 0, 6);
-        if (strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
-            fprintf(stderr,
-                    "%s: task %s (%s, case %s) is a worker task: the %s worker does it, staff "
-                    "cannot %s it\n",
-                    who, id, PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5), kind, verb);
-        } else if (strcmp(status, "claimed") == 0 && holder && strcmp(holder, name) == 0 &&
-                   ok_if_mine) {
-            printf("task %s is already claimed by %s since %s\n", id, name, since);
-            rc = 0;
-        } else if (strcmp(status, "claimed") == 0 && strcmp(verb, "claim") == 0) {
-            fprintf(stderr, "%s: task %s is claimed by %s since %s\n", who, id,
-                    holder ? holder : "someone", since);
-        } else if (strcmp(status, "claimed") == 0) {
-            fprintf(stderr, "%s: task %s is claimed by %s since %s: only %s can %s it\n", who, id,
-                    holder ? holder : "someone", since, holder ? holder : "they", verb);
-        } else {
-            fprintf(stderr, "%s: task %s (%s, case %s) is %s since %s: there is nothing to %s\n",
-                    who, id, PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5), status, since, verb);
-        }
-    }
-    PQclear(res);
+    cf_task_list_free(&l);
     return rc;
 }
 
@@ -412,109 +293,25 @@ static int explain(PGconn *db, const char *who, const char *id, const char *name
 
 static int claim(PGconn *db, const options *o)
 {
-    const char *who = "caseflow tasks claim";
-    const char *p[2] = {o->id, o->as};
-    PGresult *res = query(db, who,
-                          "update tasks set status = 'claimed', claimed_by = $2, updated_at = "
-                          "" CLOCK_SQL " where task_id = $1 and status = 'open' and not worker "
-                          "returning case_no, coalesce(title, activity), post",
-                          2, p);
-    int rc = 1;
+    cf_actor a = {.account = o->as, .post = NULL};
+    char err[1024];
+    cf_task t;
+    int rc = cf_queue_claim(db, o->id, &a, &t, err, sizeof err);
 
-    if (!res)
-        return 1;
-    if (PQntuples(res) == 1) {
-        printf("task %s (%s, case %s, post %s) claimed by %s\n", o->id, PQgetvalue(res, 0, 1),
-               PQgetvalue(res, 0, 0), col(res, 0, 2) ? col(res, 0, 2) : "-", o->as);
-        rc = 0;
-    } else {
-        rc = explain(db, who, o->id, o->as, "claim", 1);
+    if (rc == 0) {
+        printf("task %s (%s, case %s, post %s) claimed by %s\n", o->id, t.title, t.case_no,
+               t.post[0] ? t.post : "-", o->as);
+        return 0;
     }
-    PQclear(res);
-    return rc;
+    if (rc == CF_EDUP) {
+        printf("%s\n", err);
+        return 0;
+    }
+    fprintf(stderr, "caseflow tasks claim: %s\n", err);
+    return 1;
 }
 
 /* ---- complete and return ------------------------------------------------------------------- */
-
-/* Delivery reports: the first error is kept in the producer's opaque. */
-static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
-{
-    rd_kafka_resp_err_t *first = opaque;
-    (void)rk;
-    if (m->err && *first == RD_KAFKA_RESP_ERR_NO_ERROR)
-        *first = m->err;
-}
-
-/* Produces `event` to `topic` keyed by its case, with its id in the caseflow-id header, and
- * waits for the broker's acknowledgement.  Returns 0, or 1 after saying why. */
-static int produce(const cf_config *cfg, const char *topic, const json_t *event, const char *who)
-{
-    char err[512], why[256];
-    const char *id = json_string_value(json_object_get(event, "id"));
-    const char *key = json_string_value(json_object_get(event, "case"));
-    char *text = json_dumps(event, JSON_COMPACT);
-    static const char *const pairs[] = {
-        "enable.idempotence", "true",  "acks", "all", "client.id", "caseflow-tasks",
-        "message.timeout.ms", "15000", NULL};
-    rd_kafka_conf_t *conf = cf_bus_conf_for(cfg, pairs, err, sizeof err);
-    rd_kafka_resp_err_t delivery = RD_KAFKA_RESP_ERR_NO_ERROR;
-    rd_kafka_error_t *kerr = NULL;
-    rd_kafka_t *rk = NULL;
-    rd_kafka_vu_t vu[5];
-    int rc = 1;
-
-    if (!text || !conf)
-        goto out;
-    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-    rd_kafka_conf_set_opaque(conf, &delivery);
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
-    if (!rk) {
-        snprintf(err, sizeof err, "creating the Kafka producer: %s", why);
-        goto out;
-    }
-    conf = NULL; /* rd_kafka_new took it over */
-    /* The vector form of producev: its macros are GNU statement expressions, which clang
-     * refuses under -Wpedantic. */
-    memset(vu, 0, sizeof vu);
-    vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
-    vu[0].u.cstr = topic;
-    vu[1].vtype = RD_KAFKA_VTYPE_KEY;
-    vu[1].u.mem.ptr = (void *)key;
-    vu[1].u.mem.size = strlen(key);
-    vu[2].vtype = RD_KAFKA_VTYPE_VALUE;
-    vu[2].u.mem.ptr = text;
-    vu[2].u.mem.size = strlen(text);
-    vu[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
-    vu[3].u.i = RD_KAFKA_MSG_F_COPY;
-    vu[4].vtype = RD_KAFKA_VTYPE_HEADER;
-    vu[4].u.header.name = "caseflow-id";
-    vu[4].u.header.val = id;
-    vu[4].u.header.size = (ssize_t)strlen(id);
-    kerr = rd_kafka_produceva(rk, vu, 5);
-    if (kerr) {
-        snprintf(err, sizeof err, "%s", rd_kafka_error_string(kerr));
-        goto out;
-    }
-    if (rd_kafka_flush(rk, 20000) != RD_KAFKA_RESP_ERR_NO_ERROR && !delivery)
-        delivery = RD_KAFKA_RESP_ERR__TIMED_OUT;
-    if (delivery) {
-        snprintf(err, sizeof err, "%s", rd_kafka_err2str(delivery));
-        goto out;
-    }
-    rc = 0;
-out:
-    if (rc != 0)
-        fprintf(stderr, "%s: %s was not sent to %s: %s\n", who, id ? id : "the event", topic,
-                text ? err : "out of memory");
-    if (kerr)
-        rd_kafka_error_destroy(kerr);
-    if (conf)
-        rd_kafka_conf_destroy(conf);
-    if (rk)
-        rd_kafka_destroy(rk);
-    free(text);
-    return rc;
-}
 
 static void sleep_ms(int ms)
 {
@@ -523,66 +320,39 @@ static void sleep_ms(int ms)
 }
 
 /*
- * Waits up to `seconds` for the engine to apply event `event_id` (a row in events) or to refuse
- * it (a dead letter newer than `mark`).  Returns the exit code and says what happened.
+ * Waits up to `seconds` for the engine to apply or refuse what was sent for task `task_id`.
+ * Returns the exit code and says what happened.
  */
-static int await_engine(PGconn *db, const char *who, const char *task_id, const char *event_id,
-                        const char *mark, const char *done_text, int seconds)
+static int await_engine(PGconn *db, const char *who, const char *task_id, const cf_queue_sent *sent,
+                        const char *done_text, int seconds)
 {
-    const char *p[2] = {event_id, mark};
-    int rc = 0;
+    char err[1024];
+    cf_verdict v;
 
     for (int i = 0; i <= seconds * 10; i++) {
-        PGresult *res =
-            query(db, who,
-                  "select 'applied', case when state_before = '' then '(new)' else state_before "
-                  "end || ' -> ' || state_after, seq::text from events where event_id = $1 "
-                  "union all (select 'refused', reason, null from dead_letters where event_id = "
-                  "$1 and id > $2::bigint order by id desc limit 1) order by 1",
-                  2, p);
-        if (!res)
+        if (cf_queue_verdict(db, sent, &v, err, sizeof err) != 0) {
+            fprintf(stderr, "%s: %s\n", who, err);
             return 1;
-        if (PQntuples(res) > 0) {
-            if (strcmp(PQgetvalue(res, 0, 0), "applied") == 0) {
-                printf("task %s %s: the engine applied %s as event %s of the case (%s)\n", task_id,
-                       done_text, event_id, PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 1));
-            } else {
-                fprintf(stderr, "%s: the engine refused %s for task %s: %s\n", who, event_id,
-                        task_id, PQgetvalue(res, 0, 1));
-                rc = 1;
-            }
-            PQclear(res);
-            return rc;
         }
-        PQclear(res);
+        if (v.state == 1) {
+            printf("task %s %s: the engine applied %s as event %lld of the case (%s -> %s)\n",
+                   task_id, done_text, sent->event_id, v.seq, v.from[0] ? v.from : "(new)", v.to);
+            return 0;
+        }
+        if (v.state == 0) {
+            fprintf(stderr, "%s: the engine refused %s for task %s: %s\n", who, sent->event_id,
+                    task_id, v.reason);
+            return 1;
+        }
         if (i < seconds * 10)
             sleep_ms(100);
     }
-    if (seconds > 0)
-        fprintf(stderr,
-                "%s: %s is on its way but the engine has not applied it within %d s (is it "
-                "running?); the task turns %s when it does\n",
-                who, event_id, seconds, strcmp(done_text, "completed") == 0 ? "done" : "returned");
+    fprintf(stderr,
+            "%s: %s is on its way but the engine has not applied it within %d s (is it "
+            "running?); the task turns %s when it does\n",
+            who, sent->event_id, seconds,
+            strcmp(done_text, "completed") == 0 ? "done" : "returned");
     return 0;
-}
-
-/* Loads the schema of event `type` from the schemas/events folder; NULL after saying why. */
-static cf_schema_set *load_schemas(const char *who)
-{
-    char dir[4096], err[1024];
-    cf_schema_set *set = cf_schema_set_new();
-
-    if (!set) {
-        fprintf(stderr, "%s: out of memory\n", who);
-        return NULL;
-    }
-    if (cf_schema_set_load_dir(set, cf_path_find("schemas/events", dir, sizeof dir), err,
-                               sizeof err) != 0) {
-        fprintf(stderr, "%s: loading the event schemas: %s\n", who, err);
-        cf_schema_set_free(set);
-        return NULL;
-    }
-    return set;
 }
 
 /* complete and return: claim (or hold) the task, produce its event, wait for the engine. */
@@ -590,14 +360,15 @@ static int finish(PGconn *db, const cf_config *cfg, const options *o)
 {
     int completing = strcmp(o->action, "complete") == 0;
     const char *who = completing ? "caseflow tasks complete" : "caseflow tasks return";
-    const char *type = completing ? "task.completed" : "task.returned";
-    const char *p[2] = {o->id, o->as};
-    char err[1024], event_id[256], source[256], topic[256], mark[32] = "0", now[CF_TIME_BUFSZ];
+    cf_actor a = {.account = o->as, .post = NULL};
+    char err[1024], topic[256];
     json_error_t jerr;
-    json_t *result = NULL, *event = NULL;
-    cf_schema_set *schemas = NULL;
-    PGresult *res = NULL;
-    int rc = 1;
+    json_t *result = NULL;
+    cf_registry reg;
+    cf_queue_ctx ctx = {.reg = &reg, .topic = topic};
+    cf_queue_sent sent;
+    cf_task t;
+    int rc = 1, loaded = 0;
 
     if (completing) {
         result = json_loads(o->result, JSON_REJECT_DUPLICATES, &jerr);
@@ -612,70 +383,48 @@ static int finish(PGconn *db, const cf_config *cfg, const options *o)
             goto out;
         }
     }
-    if (!(schemas = load_schemas(who)))
+    if (cf_cli_workflows(cfg, &reg, who) != 0)
         goto out;
-    /* Dead letters newer than this are about what this command sends. */
-    res = query(db, who, "select coalesce(max(id), 0)::text from dead_letters", 0, NULL);
-    if (!res)
-        goto out;
-    snprintf(mark, sizeof mark, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    /* Claim it, or keep the claim NAME holds, in one statement: no one else can come between. */
-    res = query(db, who,
-                "update tasks set status = 'claimed', claimed_by = $2, updated_at = case when "
-                "status = 'open' then " CLOCK_SQL " else updated_at end where task_id = $1 and "
-                "not worker and (status = 'open' or (status = 'claimed' and claimed_by = $2)) "
-                "returning case_no, activity, kind, post, "
-                "(extract(epoch from " CLOCK_SQL ") * 1000)::bigint::text, "
-                "(extract(timezone from " CLOCK_SQL ") / 60)::int::text",
-                2, p);
-    if (!res)
-        goto out;
-    if (PQntuples(res) == 0) {
-        rc = explain(db, who, o->id, o->as, completing ? "complete" : "return", 0);
-        goto out;
-    }
-    cf_time_format(strtoll(PQgetvalue(res, 0, 4), NULL, 10), atoi(PQgetvalue(res, 0, 5)), now,
-                   sizeof now);
-    snprintf(event_id, sizeof event_id, "%s:%s", o->id, completing ? "done" : "returned");
-    snprintf(source, sizeof source, "staff:%s:%s", col(res, 0, 3) ? col(res, 0, 3) : "-", o->as);
+    loaded = 1;
     snprintf(topic, sizeof topic, "%s.events", cfg->topic_prefix);
-    if (completing)
-        event = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:O, s:s}}", "id", event_id,
-                          "type", type, "case", PQgetvalue(res, 0, 0), "time", now, "source",
-                          source, "data", "task_id", o->id, "activity", PQgetvalue(res, 0, 1),
-                          "kind", PQgetvalue(res, 0, 2), "result", result, "by", o->as);
-    else
-        event = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}}", "id", event_id, "type",
-                          type, "case", PQgetvalue(res, 0, 0), "time", now, "source", source,
-                          "data", "task_id", o->id, "reason", o->reason, "by", o->as);
-    if (!event) {
-        fprintf(stderr, "%s: out of memory\n", who);
+    if (!(ctx.sender = cf_sender_new(cfg, "caseflow-tasks", 15000, err, sizeof err))) {
+        fprintf(stderr, "%s: %s\n", who, err);
         goto out;
     }
-    if (cf_schema_validate(cf_schema_set_get(schemas, type), event, err, sizeof err) != 0) {
+    rc = cf_queue_finish(db, &ctx, o->id, &a, result, o->reason, &t, &sent, err, sizeof err);
+    switch (rc) {
+    case 0: break;
+    case CF_EINVAL:
+        /* The workflow, run as the engine runs it, refuses the result: nothing was sent. */
         fprintf(stderr,
-                "%s: the %s event for task %s breaks its schema: %s (not sent; the task "
+                "%s: the engine refused the result for task %s: %s (not sent; the task "
                 "stays claimed by %s)\n",
-                who, type, o->id, err, o->as);
-        goto out;
+                who, o->id, err, o->as);
+        break;
+    case CF_ESCHEMA:
+        fprintf(stderr, "%s: %s (not sent; the task stays claimed by %s)\n", who, err, o->as);
+        break;
+    case CF_EKAFKA:
+    case CF_ETIMEOUT:
+        fprintf(stderr, "%s: %s\n%s: task %s stays claimed by %s; try again\n", who, err, who,
+                o->id, o->as);
+        break;
+    default: fprintf(stderr, "%s: %s\n", who, err);
     }
-    if (produce(cfg, topic, event, who) != 0) {
-        fprintf(stderr, "%s: task %s stays claimed by %s; try again\n", who, o->id, o->as);
+    if (rc != 0) {
+        rc = 1;
         goto out;
     }
     if (o->wait == 0) {
-        printf("task %s: %s sent as %s to %s\n", o->id, type, event_id, topic);
-        rc = 0;
+        printf("task %s: %s sent as %s to %s\n", o->id, sent.type, sent.event_id, topic);
         goto out;
     }
-    rc = await_engine(db, who, o->id, event_id, mark, completing ? "completed" : "returned",
-                      o->wait);
+    rc = await_engine(db, who, o->id, &sent, completing ? "completed" : "returned", o->wait);
 out:
-    PQclear(res);
-    json_decref(event);
+    cf_sender_free(ctx.sender);
+    if (loaded)
+        cf_registry_free(&reg);
     json_decref(result);
-    cf_schema_set_free(schemas);
     return rc;
 }
 

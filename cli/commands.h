@@ -30,5 +30,8 @@ int cf_cmd_tasks(int argc, char **argv);
 int cf_cmd_replay(int argc, char **argv);
 int cf_cmd_anchor(int argc, char **argv);
 int cf_cmd_demo(int argc, char **argv);
+int cf_cmd_users(int argc, char **argv);
+int cf_cmd_tokens(int argc, char **argv);
+int cf_cmd_serve(int argc, char **argv);
 
 #endif

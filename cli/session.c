@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/store.h"
+#include "paths.h"
 #include "core/caseno.h"
 #include "engine/registry.h"
 #include "paths.h"
@@ -24,6 +25,46 @@ PGconn *cf_cli_connect(cf_config *cfg, const char *who)
     if (!db)
         fprintf(stderr, "%s: %s\n", who, err);
     return db;
+}
+
+int cf_cli_workflows(const cf_config *cfg, cf_registry *reg, const char *who)
+{
+    char err[2048];
+    char **paths = calloc(cfg->nworkflows + 1, sizeof *paths);
+    int rc = 1;
+
+    memset(reg, 0, sizeof *reg);
+    for (size_t i = 0; paths && i < cfg->nworkflows; i++) {
+        char buf[4096];
+        paths[i] = strdup(cf_path_find(cfg->workflows[i], buf, sizeof buf));
+    }
+    if (!paths)
+        fprintf(stderr, "%s: out of memory\n", who);
+    else if (cf_registry_load(reg, paths, cfg->nworkflows, err, sizeof err) != 0)
+        fprintf(stderr, "%s: loading the workflows: %s\n", who, err);
+    else
+        rc = 0;
+    for (size_t i = 0; paths && i < cfg->nworkflows; i++)
+        free(paths[i]);
+    free(paths);
+    return rc;
+}
+
+int cf_cli_post_declared(const cf_registry *reg, const char *post, char *known, size_t n)
+{
+    size_t used = 0;
+    int found = 0;
+
+    known[0] = '\0';
+    for (size_t w = 0; w < reg->n; w++)
+        for (size_t p = 0; p < reg->wf[w]->nposts; p++) {
+            const char *id = reg->wf[w]->posts[p].id;
+            if (strcmp(id, post) == 0)
+                found = 1;
+            if (used < n && !strstr(known, id))
+                used += (size_t)snprintf(known + used, n - used, "%s%s", used ? ", " : "", id);
+        }
+    return found;
 }
 
 const char *cf_cli_case_no(const char *typed, char *buf, size_t n, const char *who)

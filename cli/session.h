@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "base/config.h"
+#include "engine/registry.h"
 
 /*
  * Loads the configuration (the file named by CASEFLOW_CONFIG, then the environment) into `cfg`
@@ -15,6 +16,17 @@
  * `cfg` with cf_config_free in either case.
  */
 PGconn *cf_cli_connect(cf_config *cfg, const char *who);
+
+/*
+ * Loads the workflows `cfg` names (found by cf_path_find) into `reg`.  Returns 0, or 1 after
+ * printing why on stderr, prefixed by `who`; on success the caller frees `reg` with
+ * cf_registry_free.
+ */
+int cf_cli_workflows(const cf_config *cfg, cf_registry *reg, const char *who);
+
+/* Returns 1 when some workflow of `reg` declares `post`, else 0 with the declared posts,
+ * comma-separated, in `known`. */
+int cf_cli_post_declared(const cf_registry *reg, const char *post, char *known, size_t n);
 
 /*
  * Writes the canonical form of the case number a user typed (cf_caseno_normalize:

@@ -227,6 +227,35 @@ pid_t kit_worker_start(kit *k, const char *kind, const char *const *extra)
     return spawn(k, log, env, extra, "worker", kind);
 }
 
+pid_t kit_serve_start(kit *k, const char *const *extra, int *port)
+{
+    static int served;
+    char log[640];
+    const char *const env[] = {"CASEFLOW_PORT", "0", "CASEFLOW_LISTEN", "127.0.0.1", NULL};
+    pid_t pid;
+
+    snprintf(log, sizeof log, "%s/serve-%d.log", k->logdir, ++served);
+    pid = spawn(k, log, env, extra, "serve", NULL);
+    *port = 0;
+    for (int i = 0; i < 600 && *port == 0; i++) {
+        FILE *f = fopen(log, "r");
+        char line[1024];
+        while (f && fgets(line, sizeof line, f))
+            if (strstr(line, "caseflow serve: listening on "))
+                *port = atoi(strrchr(line, ':') + 1);
+        if (f)
+            fclose(f);
+        if (*port == 0) {
+            if (waitpid(pid, NULL, WNOHANG) == pid)
+                die("caseflow serve ended at start: see %s", log);
+            kit_sleep_ms(100);
+        }
+    }
+    if (*port == 0)
+        die("caseflow serve did not say where it listens within 60 s: see %s", log);
+    return pid;
+}
+
 int kit_engine_stop(kit *k, pid_t pid, int sig)
 {
     forget(pid);
@@ -401,8 +430,13 @@ static char *slurp(const char *path)
 
 int kit_run(kit *k, const char *const *args, char **out, char **err)
 {
+    return kit_run_in(k, NULL, args, out, err);
+}
+
+int kit_run_in(kit *k, const char *input, const char *const *args, char **out, char **err)
+{
     static int runs;
-    char outpath[640], errpath[640];
+    char outpath[640], errpath[640], inpath[640];
     const char *argv[64];
     size_t n = 0;
     int status = 0;
@@ -414,14 +448,26 @@ int kit_run(kit *k, const char *const *args, char **out, char **err)
     for (size_t i = 0; args[i] && n < 63; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
+    snprintf(inpath, sizeof inpath, "%s/run-%d.in", k->logdir, runs);
+    {
+        FILE *f = fopen(inpath, "wb");
+        if (!f)
+            die("%s: %s", inpath, strerror(errno));
+        if (input)
+            fputs(input, f);
+        fclose(f);
+    }
     pid = fork();
     if (pid < 0)
         die("fork: %s", strerror(errno));
     if (pid == 0) {
         int fo = open(outpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int fe = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fo < 0 || fe < 0)
+        int fi = open(inpath, O_RDONLY);
+        if (fo < 0 || fe < 0 || fi < 0)
             _exit(126);
+        dup2(fi, 0);
+        close(fi);
         dup2(fo, 1);
         dup2(fe, 2);
         close(fo);

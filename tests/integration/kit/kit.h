@@ -46,6 +46,11 @@ int kit_engine_stop(kit *k, pid_t pid, int sig);
  * with kit_engine_stop. */
 pid_t kit_worker_start(kit *k, const char *kind, const char *const *extra);
 
+/* Starts `caseflow serve` for this kit on a free 127.0.0.1 port (CASEFLOW_PORT=0) with `extra`
+ * ("NAME=value" pairs ended by NULL, or NULL), waits until it says where it listens and writes
+ * the port into *port.  Its log is <logdir>/serve-<n>.log.  Stop it with kit_engine_stop. */
+pid_t kit_serve_start(kit *k, const char *const *extra, int *port);
+
 /* Produces one message to <prefix>.events (or to `topic` when not NULL); copies the bytes. */
 void kit_send(kit *k, const char *topic, const char *key, const void *value, size_t len);
 void kit_send_json(kit *k, json_t *event /* stolen */);
@@ -75,6 +80,8 @@ void kit_sleep_ms(int ms);
  * stdout and stderr go to *out and *err (caller frees; either may be NULL to drop it).
  */
 int kit_run(kit *k, const char *const *args, char **out, char **err);
+/* kit_run with `input` (NULL: nothing) on the command's stdin. */
+int kit_run_in(kit *k, const char *input, const char *const *args, char **out, char **err);
 /* kit_run as a transcript: frees what *out and *err held, runs `caseflow args...`, prints the
  * command, its exit status and its output on stderr, and returns the exit status. */
 int kit_cli(kit *k, char **out, char **err, const char *const *args);

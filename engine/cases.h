@@ -1,0 +1,63 @@
+/*
+ * Reading cases for people: search, a case's state, data, deadlines, timers, tasks, its timeline
+ * and its audit replay, and the command center's counts.  The HTTP server calls these; the
+ * results are JSON because they go straight out to a client.
+ *
+ * Every function that reads one case takes `reach`: NULL reads any case, a post reads only the
+ * cases that post reaches (a task of the case is, or was, on its queue, or the case is
+ * assigned to it); any other case is "not found", so that guessing numbers tells nothing.
+ * Personal data is returned whole: the caller masks it (base/mask.h) for roles that must not
+ * see it.
+ */
+#ifndef CF_CASES_H
+#define CF_CASES_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "base/err.h"
+#include "core/caltime.h"
+#include "engine/registry.h"
+
+/*
+ * Cases whose number holds `q`, or (when `by_name`) one of whose parties is named `q` exactly;
+ * `q` NULL or "": every case.  A page of at most `limit` from `offset`, the most recently
+ * changed first.  Returns {total, cases: [{case, workflow, version, state, team, updated_at,
+ * applicants, respondents}]} (new reference) or NULL with the reason in `err`.
+ */
+json_t *cf_cases_search(PGconn *db, const char *q, int by_name, const char *reach, int limit,
+                        int offset, char *err, size_t errsz);
+
+/*
+ * One case: {case, workflow, version, state, state_title, team, seq, created_at, updated_at,
+ * head_hash, data, deadlines, timers, open_tasks}.  NULL with CF_ENOTFOUND or CF_EDB in `*rc`.
+ * `reg` gives the state's title and (when not NULL) lets deadlines be told from other data:
+ * fields named *_deadline, *_earliest or next_*.
+ */
+json_t *cf_case_get(PGconn *db, const cf_registry *reg, const char *case_no, const char *reach,
+                    int *rc, char *err, size_t errsz);
+
+/* The case's tasks, every status, oldest first: [{id, activity, kind, title, post, status,
+ * worker, claimed_by, due, created_at, updated_at}].  NULL with `*rc` as cf_case_get. */
+json_t *cf_case_tasks(PGconn *db, const char *case_no, const char *reach, int *rc, char *err,
+                      size_t errsz);
+
+/* The case's running timers: [{name, due}], the earliest first.  NULL as cf_case_get. */
+json_t *cf_case_timers(PGconn *db, const char *case_no, const char *reach, int *rc, char *err,
+                       size_t errsz);
+
+/*
+ * The case's timeline (core/replay.h: cf_replay_entry, personal data masked) and, when
+ * `verify`, its audit replay against the workflow version it was filed under, up to `as_of`
+ * (CF_REPLAY_ALL: everything): {case, workflow, version, events, timeline, verification:
+ * {chain, replay, final_state, ok}, state (as of), as_of}.  NULL as cf_case_get, or CF_ENOTFOUND
+ * when the workflow version is not loaded (said in `err`).
+ */
+json_t *cf_case_history(PGconn *db, const cf_registry *reg, const char *case_no, const char *reach,
+                        int verify, cf_time as_of, int *rc, char *err, size_t errsz);
+
+/* Counts for the command center: {cases: {workflow: {state: n}}, tasks: {post: {status: n}},
+ * overdue: {post: n}, timers, events, dead_letters, duplicates, outbox, clock}. */
+json_t *cf_stats(PGconn *db, char *err, size_t errsz);
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * The case routes: search, one case, its tasks, timers, timeline and audit replay, and the
+ * command center's counts.  Staff reach only the cases their post's tasks reach (others are
+ * "not found"); parties' personal data is shown whole to staff and leads, who work the cases,
+ * and masked (base/mask.h) for auditors, who check how a case was handled, not who is in it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/mask.h"
+#include "core/caseno.h"
+#include "core/replay.h"
+#include "engine/cases.h"
+#include "internal.h"
+
+/* The {case} of the path in its canonical form, so that （２０２６）豫0381执7号 finds
+ * (2026)豫0381执7号 (core/caseno.h); a number that cannot be made canonical stays as it came and
+ * is simply not found. */
+static const char *case_of(cf_req *r)
+{
+    char canon[sizeof r->params[0]];
+    if (cf_caseno_normalize(r->params[0], canon, sizeof canon) == 0)
+        memcpy(r->params[0], canon, sizeof canon);
+    return r->params[0];
+}
+
+static int sees_personal_data(const cf_req *r)
+{
+    return r->who.role == CF_ROLE_STAFF || r->who.role == CF_ROLE_LEAD;
+}
+
+/* Answers with `v` (stolen), masked for roles that must not see personal data, or with the
+ * error `rc` when `v` is NULL. */
+static void answer(cf_req *r, json_t *v, int rc, const char *err)
+{
+    if (!v) {
+        cf_reply_error(r, rc ? rc : CF_ENOMEM, err);
+        return;
+    }
+    if (!sees_personal_data(r)) {
+        json_t *masked = cf_mask_json(v);
+        json_decref(v);
+        v = masked;
+    }
+    cf_reply_json(r, 200, v);
+}
+
+void cf_h_cases(cf_srv *s, cf_req *r)
+{
+    int bad = 0, rc = 0;
+    const char *q = cf_req_query(r, "q", &bad);
+    long limit = bad ? 0 : cf_req_query_int(r, "limit", 50, 1, 200, &bad);
+    long offset = bad ? 0 : cf_req_query_int(r, "offset", 0, 0, 10000000, &bad);
+    char err[512] = "";
+    json_t *v;
+    PGconn *db;
+
+    if (bad || !(db = cf_req_db(s, r)))
+        return;
+    /* A name is matched only for roles that see names: for the others a hit would tell that
+     * a person is a party. */
+    v = cf_cases_search(db, q, sees_personal_data(r), cf_req_reach(r), (int)limit, (int)offset, err,
+                        sizeof err);
+    if (!v)
+        rc = CF_EDB;
+    answer(r, v, rc, err);
+}
+
+void cf_h_case(cf_srv *s, cf_req *r)
+{
+    char err[512] = "";
+    int rc = 0;
+    PGconn *db = cf_req_db(s, r);
+    json_t *v;
+
+    if (!db)
+        return;
+    v = cf_case_get(db, s->reg, case_of(r), cf_req_reach(r), &rc, err, sizeof err);
+    answer(r, v, rc, err);
+}
+
+void cf_h_case_tasks(cf_srv *s, cf_req *r)
+{
+    char err[512] = "";
+    int rc = 0;
+    PGconn *db = cf_req_db(s, r);
+    json_t *v;
+
+    if (!db)
+        return;
+    v = cf_case_tasks(db, case_of(r), cf_req_reach(r), &rc, err, sizeof err);
+    answer(r, v ? json_pack("{s:s, s:o}", "case", r->params[0], "tasks", v) : NULL, rc, err);
+}
+
+void cf_h_case_timers(cf_srv *s, cf_req *r)
+{
+    char err[512] = "";
+    int rc = 0;
+    PGconn *db = cf_req_db(s, r);
+    json_t *v;
+
+    if (!db)
+        return;
+    v = cf_case_timers(db, case_of(r), cf_req_reach(r), &rc, err, sizeof err);
+    answer(r, v ? json_pack("{s:s, s:o}", "case", r->params[0], "timers", v) : NULL, rc, err);
+}
+
+/* The timeline, and with `verify` the replay, as of the query's as_of. */
+static void history(cf_srv *s, cf_req *r, int verify)
+{
+    char err[512] = "";
+    int bad = 0, rc = 0;
+    const char *as_of_text = cf_req_query(r, "as_of", &bad);
+    cf_time as_of = CF_REPLAY_ALL;
+    PGconn *db;
+    json_t *v;
+
+    if (bad)
+        return;
+    /* A date ends at midnight in the court's zone (UTC+08:00). */
+    if (as_of_text &&
+        cf_replay_parse_as_of(as_of_text, CF_CALTIME_DEFAULT_UTC_OFFSET, &as_of) != 0) {
+        cf_reply_problem(r, 400, "bad-parameter",
+                         "as_of is a date (YYYY-MM-DD) or an ISO 8601 time with its offset",
+                         json_pack("{s:s}", "parameter", "as_of"));
+        return;
+    }
+    if (!(db = cf_req_db(s, r)))
+        return;
+    v = cf_case_history(db, s->reg, case_of(r), cf_req_reach(r), verify, as_of, &rc, err,
+                        sizeof err);
+    if (v && as_of_text)
+        json_object_set_new(v, "as_of", json_string(as_of_text));
+    answer(r, v, rc, err);
+}
+
+void cf_h_case_timeline(cf_srv *s, cf_req *r)
+{
+    history(s, r, 0);
+}
+
+void cf_h_case_replay(cf_srv *s, cf_req *r)
+{
+    history(s, r, 1);
+}
+
+void cf_h_stats(cf_srv *s, cf_req *r)
+{
+    char err[512] = "";
+    PGconn *db = cf_req_db(s, r);
+    json_t *v;
+
+    if (!db)
+        return;
+    v = cf_stats(db, err, sizeof err);
+    answer(r, v, v ? 0 : CF_EDB, err);
+}

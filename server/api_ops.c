@@ -1,0 +1,152 @@
+/*
+ * The routes for operators and machines: /metrics (Prometheus text), /healthz (the process
+ * serves), /readyz (PostgreSQL and Kafka answer) and the OpenAPI document.  None needs an
+ * account; none shows a case or a person.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/store.h"
+#include "internal.h"
+
+/* Appends to a growing text; the same as metrics.c's, for the database's part. */
+static void add(char **out, size_t *len, size_t *cap, const char *text)
+{
+    size_t n = strlen(text);
+    if (*len + n + 1 > *cap) {
+        size_t nc = *cap ? *cap : 4096;
+        char *b;
+        while (nc < *len + n + 1)
+            nc *= 2;
+        if (!(b = realloc(*out, nc)))
+            return;
+        *out = b;
+        *cap = nc;
+    }
+    memcpy(*out + *len, text, n + 1);
+    *len += n;
+}
+
+/* Prometheus label values escape backslash, quote and newline; posts are plain words anyway. */
+static void label(char *out, size_t n, const char *v)
+{
+    size_t k = 0;
+    for (; *v && k + 2 < n; v++) {
+        if (*v == '"' || *v == '\\' || *v == '\n')
+            out[k++] = '\\';
+        out[k++] = *v == '\n' ? 'n' : *v;
+    }
+    out[k] = '\0';
+}
+
+/* What the database says: open and overdue staff tasks per post, events applied, dead letters. */
+static void database_metrics(cf_srv *s, cf_req *r, char **out, size_t *len, size_t *cap)
+{
+    char err[256], line[512], post[256];
+    PGresult *res;
+    PGconn *db = cf_req_db_quiet(s, r, 2000);
+
+    snprintf(line, sizeof line,
+             "# HELP caseflow_database_up Whether PostgreSQL answered this scrape.\n"
+             "# TYPE caseflow_database_up gauge\ncaseflow_database_up %d\n",
+             db ? 1 : 0);
+    add(out, len, cap, line);
+    if (!db)
+        return;
+    res = cf_store_exec(db,
+                        "select coalesce(post, '-'), count(*), count(*) filter (where due_at < "
+                        "k.now) from tasks, (select coalesce((select case when mode = "
+                        "'simulated' then now else now() end from engine_clock where id = 1), "
+                        "now()) now) k where status in ('open', 'claimed') and not worker group "
+                        "by 1 order by 1",
+                        0, NULL, err, sizeof err);
+    if (res) {
+        add(out, len, cap,
+            "# HELP caseflow_tasks_open Open and claimed staff tasks per post.\n"
+            "# TYPE caseflow_tasks_open gauge\n");
+        for (int i = 0; i < PQntuples(res); i++) {
+            label(post, sizeof post, PQgetvalue(res, i, 0));
+            snprintf(line, sizeof line, "caseflow_tasks_open{post=\"%s\"} %s\n", post,
+                     PQgetvalue(res, i, 1));
+            add(out, len, cap, line);
+        }
+        add(out, len, cap,
+            "# HELP caseflow_tasks_overdue Open and claimed staff tasks past their due date, "
+            "per post.\n# TYPE caseflow_tasks_overdue gauge\n");
+        for (int i = 0; i < PQntuples(res); i++) {
+            label(post, sizeof post, PQgetvalue(res, i, 0));
+            snprintf(line, sizeof line, "caseflow_tasks_overdue{post=\"%s\"} %s\n", post,
+                     PQgetvalue(res, i, 2));
+            add(out, len, cap, line);
+        }
+        PQclear(res);
+    }
+    res = cf_store_exec(db,
+                        "select (select count(*) from events), (select count(*) from "
+                        "dead_letters), (select count(*) from outbox)",
+                        0, NULL, err, sizeof err);
+    if (res) {
+        snprintf(line, sizeof line,
+                 "# HELP caseflow_events_applied_total Events in the event log.\n"
+                 "# TYPE caseflow_events_applied_total counter\n"
+                 "caseflow_events_applied_total %s\n"
+                 "# HELP caseflow_dead_letters_total Events the engine refused.\n"
+                 "# TYPE caseflow_dead_letters_total counter\n"
+                 "caseflow_dead_letters_total %s\n"
+                 "# HELP caseflow_outbox_pending Messages waiting in the outbox.\n"
+                 "# TYPE caseflow_outbox_pending gauge\ncaseflow_outbox_pending %s\n",
+                 PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+        add(out, len, cap, line);
+        PQclear(res);
+    }
+}
+
+void cf_h_metrics(cf_srv *s, cf_req *r)
+{
+    char *out = NULL;
+    size_t len = 0, cap = 0;
+
+    cf_metrics_write(s->metrics, &out, &len, &cap);
+    database_metrics(s, r, &out, &len, &cap);
+    if (!out) {
+        cf_reply_problem(r, 500, "out-of-memory", "the metrics could not be written", NULL);
+        return;
+    }
+    cf_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", out, len);
+}
+
+void cf_h_healthz(cf_srv *s, cf_req *r)
+{
+    (void)s;
+    cf_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+void cf_h_readyz(cf_srv *s, cf_req *r)
+{
+    char perr[256] = "ok", kerr[256] = "ok";
+    PGresult *res = NULL;
+    int pg_ok = 0, kafka_ok;
+
+    if ((r->db || (r->db = cf_pool_get(s->pool, 2000, perr, sizeof perr))) &&
+        (res = cf_store_exec(r->db, "select 1", 0, NULL, perr, sizeof perr)))
+        pg_ok = 1;
+    PQclear(res);
+    kafka_ok = cf_sender_ping(s->sender, 2000, kerr, sizeof kerr) == 0;
+    if (!pg_ok || !kafka_ok)
+        r->retry_after = 5;
+    cf_reply_json(r, pg_ok && kafka_ok ? 200 : 503,
+                  json_pack("{s:s, s:s, s:s}", "status", pg_ok && kafka_ok ? "ready" : "not ready",
+                            "postgres", perr, "kafka", kerr));
+}
+
+void cf_h_openapi(cf_srv *s, cf_req *r)
+{
+    char *copy = malloc(s->openapi_len + 1);
+    if (!copy) {
+        cf_reply_problem(r, 500, "out-of-memory", "", NULL);
+        return;
+    }
+    memcpy(copy, s->openapi, s->openapi_len + 1);
+    cf_reply_text(r, 200, "application/json", copy, s->openapi_len);
+}

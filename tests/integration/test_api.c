@@ -1,0 +1,913 @@
+/*
+ * The workplace API end to end: `caseflow serve` against the real PostgreSQL and Kafka, with an
+ * engine applying what it sends.  Accounts are made with `caseflow users` and `caseflow tokens`
+ * as an administrator would; every request goes over HTTP with libcurl.
+ *
+ * What it proves: every role against every route (allowed or refused, and a member of staff of
+ * one post guessing another post's task and case ids gets "not found"); staff work their queue
+ * (claim, complete, return) with the events attributed to their account and results checked
+ * against the workflow; exactly one of two people claiming a task at once wins; a lead
+ * reassigns; personal data is masked for auditors; hostile input gets a clear 4xx and the server
+ * keeps serving; sessions end by logout and by idling, CSRF is required, failed logins lock a
+ * name, a disabled account and a revoked token are shut out; HTTP ingest lands events the engine
+ * applies, refuses forged task results, and answers a repeat as a duplicate.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "kit/kit.h"
+
+static const char *const CASE_A = "(2026)豫0381执301号"; /* completed by wang: to team_1 */
+static const char *const CASE_B = "(2026)豫0381执302号"; /* stays in intake */
+static const char *const CASE_C = "(2026)豫0381执303号"; /* special: the bureau lead decides */
+static const char *const CASE_D = "(2026)豫0381执304号"; /* reassigned by the lead */
+static const char *const CASE_E = "(2026)豫0381执305号"; /* returned by zhou */
+
+/* ---- HTTP ----------------------------------------------------------------------------------- */
+
+/* Who sends a request: a session (cookie and CSRF token), a bearer token, or nobody. */
+typedef struct who {
+    char session[256], csrf[128], token[128];
+} who;
+
+typedef struct reply {
+    long status;
+    char *body;
+    size_t len;
+    json_t *json;
+    char cookie[256];
+    char retry_after[16];
+} reply;
+
+static void reply_free(reply *r)
+{
+    free(r->body);
+    json_decref(r->json);
+    memset(r, 0, sizeof *r);
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    reply *r = arg;
+    char *b = realloc(r->body, r->len + size * n + 1);
+    if (!b)
+        return 0;
+    memcpy(b + r->len, p, size * n);
+    r->body = b;
+    r->len += size * n;
+    r->body[r->len] = '\0';
+    return size * n;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+    reply *r = arg;
+    size_t len = size * n;
+    if (len > 23 && strncasecmp(p, "Set-Cookie: cf_session=", 23) == 0) {
+        size_t v = strcspn(p + 23, ";\r\n");
+        snprintf(r->cookie, sizeof r->cookie, "%.*s", (int)v, p + 23);
+    } else if (len > 13 && strncasecmp(p, "Retry-After: ", 13) == 0) {
+        snprintf(r->retry_after, sizeof r->retry_after, "%.*s", (int)strcspn(p + 13, "\r\n"),
+                 p + 13);
+    }
+    return len;
+}
+
+static char base[64];
+
+/*
+ * Sends `method path` (`path` already escaped) as `w`, with `body` of `ctype` (NULL: none), and
+ * fills `r` (JSON parsed when it is).  `extra` is one more header or NULL.  Returns the status.
+ */
+static long http_ex(const who *w, const char *method, const char *path, const char *ctype,
+                    const char *body, size_t len, const char *extra, reply *r)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = NULL;
+    char url[4096], line[512];
+
+    memset(r, 0, sizeof *r);
+    assert_non_null(c);
+    snprintf(url, sizeof url, "%s%s", base, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    if (ctype) {
+        snprintf(line, sizeof line, "Content-Type: %s", ctype);
+        h = curl_slist_append(h, line);
+    }
+    if (w && w->session[0]) {
+        snprintf(line, sizeof line, "Cookie: cf_session=%s", w->session);
+        h = curl_slist_append(h, line);
+    }
+    if (w && w->csrf[0]) {
+        snprintf(line, sizeof line, "X-CSRF-Token: %s", w->csrf);
+        h = curl_slist_append(h, line);
+    }
+    if (w && w->token[0]) {
+        snprintf(line, sizeof line, "Authorization: Bearer %s", w->token);
+        h = curl_slist_append(h, line);
+    }
+    if (extra)
+        h = curl_slist_append(h, extra);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    if (curl_easy_perform(c) != CURLE_OK)
+        r->status = -1;
+    else
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    if (r->body)
+        r->json = json_loads(r->body, 0, NULL);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return r->status;
+}
+
+static long http(const who *w, const char *method, const char *path, const char *body, reply *r)
+{
+    return http_ex(w, method, path, body ? "application/json" : NULL, body, body ? strlen(body) : 0,
+                   NULL, r);
+}
+
+/* The status of `method path` as `w`, with the reply dropped. */
+static long status_of(const who *w, const char *method, const char *path, const char *body)
+{
+    reply r;
+    long s = http(w, method, path, body, &r);
+    if (s >= 400 && r.body)
+        fprintf(stderr, "  %s %s -> %ld %s\n", method, path, s, r.body);
+    reply_free(&r);
+    return s;
+}
+
+/* `path` with `text` escaped into its %s. */
+static char *pathf(const char *fmt, const char *text)
+{
+    CURL *c = curl_easy_init();
+    char *e = curl_easy_escape(c, text, 0);
+    const char *at = strstr(fmt, "%s");
+    size_t head = (size_t)(at - fmt);
+    char *out = malloc(strlen(fmt) + strlen(e) + 1);
+    memcpy(out, fmt, head);
+    strcpy(out + head, e);
+    strcat(out, at + 2);
+    curl_free(e);
+    curl_easy_cleanup(c);
+    return out;
+}
+
+static const char *str(const json_t *v, const char *key)
+{
+    return json_string_value(json_object_get(v, key));
+}
+
+/* ---- the stack, the accounts and the cases ----------------------------------------------------
+ */
+
+static kit K;
+static pid_t engine, server, server_b;
+static int port_a, port_b;
+static who wang, zhou, li, ju, boss, audit, root, filing, anon;
+static char *task_a, *task_b, *task_c, *task_d, *task_e;
+
+static void use_server(int port)
+{
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+}
+
+static void add_user(const char *name, const char *role, const char *post)
+{
+    char pw[128], *out = NULL, *err = NULL;
+    const char *args[] = {
+        "users", "add", name, "--role", role, "--password-stdin", post ? "--post" : NULL,
+        post,    NULL};
+    snprintf(pw, sizeof pw, "password-of-%s\n", name);
+    assert_int_equal(kit_run_in(&K, pw, args, &out, &err), 0);
+    free(out);
+    free(err);
+}
+
+static void make_token(const char *name, who *w, char *id, size_t idsz)
+{
+    char *out = NULL, *err = NULL;
+    assert_int_equal(
+        kit_run(&K, (const char *[]){"tokens", "add", name, "--scope", "ingest", NULL}, &out, &err),
+        0);
+    memset(w, 0, sizeof *w);
+    snprintf(w->token, sizeof w->token, "%.*s", (int)strcspn(out, "\n"), out);
+    assert_true(strncmp(w->token, "cft_", 4) == 0);
+    if (id)
+        snprintf(id, idsz, "%lld", strtoll(strstr(err, "token ") + 6, NULL, 10));
+    free(out);
+    free(err);
+}
+
+/* Logs `name` in on the current server; returns the status and fills `w` on success. */
+static long login_as(const char *name, const char *password, who *w)
+{
+    char body[256], pw[128];
+    reply r;
+    long s;
+
+    snprintf(pw, sizeof pw, "password-of-%s", name);
+    snprintf(body, sizeof body, "{\"name\": \"%s\", \"password\": \"%s\"}", name,
+             password ? password : pw);
+    s = http(NULL, "POST", "/api/v1/login", body, &r);
+    if (s == 200) {
+        memset(w, 0, sizeof *w);
+        snprintf(w->session, sizeof w->session, "%s", r.cookie);
+        snprintf(w->csrf, sizeof w->csrf, "%s", str(r.json, "csrf"));
+        assert_true(strlen(w->session) >= 43);
+    }
+    reply_free(&r);
+    return s;
+}
+
+static char *task_of(const char *case_no, const char *activity)
+{
+    char *id = kit_wait_value(&K, "select task_id from tasks where case_no = $1 and activity = $2",
+                              2, (const char *[]){case_no, activity}, NULL, 60);
+    assert_non_null(id);
+    return id;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    kit_init(&K, "api");
+    engine = kit_engine_start(&K, NULL);
+    /* The engine migrates the database at start; accounts need migration 3. */
+    assert_int_equal(kit_wait_count(&K,
+                                    "select count(*) from information_schema.tables where "
+                                    "table_name = 'accounts'",
+                                    1, 60),
+                     1);
+    add_user("wang", "staff", "intake");
+    add_user("zhou", "staff", "intake");
+    add_user("li", "staff", "team_1");
+    add_user("ju", "staff", "bureau_lead");
+    add_user("boss", "lead", NULL);
+    add_user("audit", "auditor", NULL);
+    add_user("root", "admin", NULL);
+    make_token("filing", &filing, NULL, 0);
+    server = kit_serve_start(&K, NULL, &port_a);
+    {
+        const char *const quick[] = {"CASEFLOW_SESSION_IDLE=2", "CASEFLOW_LOCK_AFTER=3",
+                                     "CASEFLOW_LOCK_SECONDS=60", NULL};
+        server_b = kit_serve_start(&K, quick, &port_b);
+    }
+    kit_send_json(&K, kit_filed(CASE_A, "api-a-1", "2026-03-02T09:00:00+08:00"));
+    kit_send_json(&K, kit_filed(CASE_B, "api-b-1", "2026-03-02T09:01:00+08:00"));
+    kit_send_json(&K, kit_filed(CASE_C, "api-c-1", "2026-03-02T09:02:00+08:00"));
+    kit_send_json(&K, kit_filed(CASE_D, "api-d-1", "2026-03-02T09:03:00+08:00"));
+    kit_send_json(&K, kit_filed(CASE_E, "api-e-1", "2026-03-02T09:04:00+08:00"));
+    kit_flush(&K);
+    task_a = task_of(CASE_A, "intake_check");
+    task_b = task_of(CASE_B, "intake_check");
+    task_c = task_of(CASE_C, "intake_check");
+    task_d = task_of(CASE_D, "intake_check");
+    task_e = task_of(CASE_E, "intake_check");
+    use_server(port_a);
+    assert_int_equal(login_as("wang", NULL, &wang), 200);
+    assert_int_equal(login_as("zhou", NULL, &zhou), 200);
+    assert_int_equal(login_as("li", NULL, &li), 200);
+    assert_int_equal(login_as("ju", NULL, &ju), 200);
+    assert_int_equal(login_as("boss", NULL, &boss), 200);
+    assert_int_equal(login_as("audit", NULL, &audit), 200);
+    assert_int_equal(login_as("root", NULL, &root), 200);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    /* A graceful stop: each server answers what it has and exits 0. */
+    assert_int_equal(kit_engine_stop(&K, server, SIGTERM), 0);
+    assert_int_equal(kit_engine_stop(&K, server_b, SIGTERM), 0);
+    kit_engine_stop(&K, engine, SIGTERM);
+    free(task_a);
+    free(task_b);
+    free(task_c);
+    free(task_d);
+    free(task_e);
+    kit_done(&K);
+    curl_global_cleanup();
+    return 0;
+}
+
+/* ---- every role against every route ---------------------------------------------------------- */
+
+static void test_authorization_matrix(void **state)
+{
+    (void)state;
+    /* Who may use what: s staff (of the post that holds the task and the case), l lead,
+     * a auditor, d admin, i ingest, p public.  Requests that pass are shaped to change nothing
+     * (an unknown task, an empty batch): what matters is that they are not refused. */
+    char *tb = pathf("/api/v1/tasks/%s", task_b), *cb = pathf("/api/v1/cases/%s", CASE_B);
+    char cb_tasks[512], cb_timers[512], cb_timeline[512], cb_replay[512];
+    struct {
+        const char *method, *path, *body, *who;
+    } rows[] = {
+        {"GET", "/api/v1/me", NULL, "sladi"},
+        {"GET", "/api/v1/posts/intake/tasks", NULL, "sla"},
+        {"GET", tb, NULL, "sla"},
+        {"POST", "/api/v1/tasks/t-none/claim", "{}", "s"},
+        {"POST", "/api/v1/tasks/t-none/complete", "{\"result\": {}}", "s"},
+        {"POST", "/api/v1/tasks/t-none/return", "{\"reason\": \"x\"}", "s"},
+        {"POST", "/api/v1/tasks/t-none/reassign", "{\"post\": \"team_2\"}", "l"},
+        {"GET", "/api/v1/cases", NULL, "sla"},
+        {"GET", cb, NULL, "sla"},
+        {"GET", cb_tasks, NULL, "sla"},
+        {"GET", cb_timers, NULL, "sla"},
+        {"GET", cb_timeline, NULL, "sla"},
+        {"GET", cb_replay, NULL, "la"},
+        {"GET", "/api/v1/stats", NULL, "la"},
+        {"POST", "/api/v1/events", "[]", "i"},
+        {"GET", "/api/v1/openapi.json", NULL, "p"},
+        {"GET", "/metrics", NULL, "p"},
+        {"GET", "/healthz", NULL, "p"},
+        {"GET", "/readyz", NULL, "p"},
+    };
+    struct {
+        char letter;
+        const who *w;
+        const char *name;
+    } roles[] = {{'s', &wang, "staff"}, {'l', &boss, "lead"},     {'a', &audit, "auditor"},
+                 {'d', &root, "admin"}, {'i', &filing, "ingest"}, {0, &anon, "nobody"}};
+    int wrong = 0;
+
+    use_server(port_a);
+    snprintf(cb_tasks, sizeof cb_tasks, "%s/tasks", cb);
+    snprintf(cb_timers, sizeof cb_timers, "%s/timers", cb);
+    snprintf(cb_timeline, sizeof cb_timeline, "%s/timeline", cb);
+    snprintf(cb_replay, sizeof cb_replay, "%s/replay", cb);
+    /* Every route of the table but login and logout (tested with sessions below). */
+    assert_int_equal(sizeof rows / sizeof rows[0], 19);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        for (size_t k = 0; k < sizeof roles / sizeof roles[0]; k++) {
+            int public = strchr(rows[i].who, 'p') != NULL;
+            int allowed = public || (roles[k].letter && strchr(rows[i].who, roles[k].letter));
+            long want = allowed ? 0 : roles[k].letter ? 403 : 401;
+            long got = status_of(roles[k].w, rows[i].method, rows[i].path, rows[i].body);
+            if ((allowed && (got == 401 || got == 403 || got < 0 || got >= 500)) ||
+                (!allowed && got != want)) {
+                fprintf(stderr, "%s %s as %s: got %ld, want %s\n", rows[i].method, rows[i].path,
+                        roles[k].name, got,
+                        allowed       ? "not refused"
+                        : want == 401 ? "401"
+                                      : "403");
+                wrong++;
+            }
+        }
+    assert_int_equal(wrong, 0);
+    free(tb);
+    free(cb);
+}
+
+static void test_other_post_guesses_ids(void **state)
+{
+    (void)state;
+    char *tb = pathf("/api/v1/tasks/%s", task_b), *cb = pathf("/api/v1/cases/%s", CASE_B);
+    char p[512];
+
+    use_server(port_a);
+    /* li works team_1: the intake post's task and case are not there for them. */
+    assert_int_equal(status_of(&li, "GET", tb, NULL), 404);
+    snprintf(p, sizeof p, "%s/claim", tb);
+    assert_int_equal(status_of(&li, "POST", p, "{}"), 404);
+    snprintf(p, sizeof p, "%s/complete", tb);
+    assert_int_equal(status_of(&li, "POST", p, "{\"result\": {\"complete\": true}}"), 404);
+    snprintf(p, sizeof p, "%s/return", tb);
+    assert_int_equal(status_of(&li, "POST", p, "{\"reason\": \"mine now\"}"), 404);
+    assert_int_equal(status_of(&li, "GET", cb, NULL), 404);
+    snprintf(p, sizeof p, "%s/timeline", cb);
+    assert_int_equal(status_of(&li, "GET", p, NULL), 404);
+    snprintf(p, sizeof p, "%s/tasks", cb);
+    assert_int_equal(status_of(&li, "GET", p, NULL), 404);
+    assert_int_equal(status_of(&li, "GET", "/api/v1/posts/intake/tasks", NULL), 403);
+    {
+        /* Searching finds nothing of another post's cases either. */
+        reply r;
+        char *q = pathf("/api/v1/cases?q=%s", "张三");
+        assert_int_equal(http(&li, "GET", q, NULL, &r), 200);
+        assert_int_equal(json_integer_value(json_object_get(r.json, "total")), 0);
+        reply_free(&r);
+        free(q);
+    }
+    /* Nothing changed hands. */
+    {
+        char *v = kit_value(&K, "select status from tasks where task_id = $1", 1,
+                            (const char *[]){task_b});
+        assert_string_equal(v, "open");
+        free(v);
+    }
+    free(tb);
+    free(cb);
+}
+
+/* ---- the queue ------------------------------------------------------------------------------ */
+
+static void test_claim_complete_return(void **state)
+{
+    (void)state;
+    char *ta = pathf("/api/v1/tasks/%s/claim", task_a), *v;
+    char p[512];
+    reply r;
+    json_t *t;
+    size_t i;
+    int seen = 0;
+
+    use_server(port_a);
+    assert_int_equal(http(&wang, "GET", "/api/v1/posts/intake/tasks?limit=2", NULL, &r), 200);
+    assert_true(json_integer_value(json_object_get(json_object_get(r.json, "counts"), "total")) >=
+                5);
+    assert_int_equal(json_array_size(json_object_get(r.json, "tasks")), 2);
+    assert_string_equal(str(r.json, "clock"), "simulated");
+    reply_free(&r);
+    assert_int_equal(http(&wang, "GET", "/api/v1/posts/intake/tasks?q=301", NULL, &r), 200);
+    json_array_foreach (json_object_get(r.json, "tasks"), i, t) {
+        seen += strcmp(str(t, "id"), task_a) == 0;
+    }
+    assert_int_equal(seen, 1);
+    reply_free(&r);
+
+    assert_int_equal(http(&wang, "POST", ta, "{}", &r), 200);
+    assert_string_equal(str(json_object_get(r.json, "task"), "claimed_by"), "wang");
+    reply_free(&r);
+    assert_int_equal(http(&zhou, "POST", ta, "{}", &r), 409);
+    assert_string_equal(str(r.json, "claimed_by"), "wang");
+    reply_free(&r);
+    free(ta);
+
+    /* Completing: the result goes through the workflow, the event names wang's account. */
+    snprintf(p, sizeof p, "/api/v1/tasks/%s/complete", task_a);
+    assert_int_equal(http(&zhou, "POST", p, "{\"result\": {\"complete\": true}}", &r), 409);
+    reply_free(&r);
+    assert_int_equal(http(&wang, "POST", p, "{\"result\": [true]}", &r), 422);
+    assert_string_equal(str(r.json, "field"), "/result");
+    reply_free(&r);
+    assert_int_equal(http(&wang, "POST", p, "{\"result\": {\"complete\": true}}", &r), 200);
+    assert_string_equal(str(r.json, "status"), "applied");
+    assert_string_equal(str(r.json, "to"), "notices");
+    reply_free(&r);
+    v = kit_value(&K, "select source from events where event_id = $1 || ':done'", 1,
+                  (const char *[]){task_a});
+    assert_string_equal(v, "staff:intake:wang");
+    free(v);
+    assert_int_equal(http(&wang, "POST", p, "{\"result\": {\"complete\": true}}", &r), 409);
+    reply_free(&r);
+
+    /* Returning: zhou sends case E's check back, claimed and returned in one go. */
+    snprintf(p, sizeof p, "/api/v1/tasks/%s/return", task_e);
+    assert_int_equal(http(&zhou, "POST", p, "{\"reason\": \"\"}", &r), 422);
+    assert_string_equal(str(r.json, "field"), "/reason");
+    reply_free(&r);
+    assert_int_equal(http(&zhou, "POST", p, "{\"reason\": \"立案材料缺失\"}", &r), 200);
+    reply_free(&r);
+    v = kit_wait_value(&K, "select status from tasks where task_id = $1", 1,
+                       (const char *[]){task_e}, "returned", 30);
+    assert_string_equal(v, "returned");
+    free(v);
+    v = kit_value(&K, "select source from events where event_id = $1 || ':returned'", 1,
+                  (const char *[]){task_e});
+    assert_string_equal(v, "staff:intake:zhou");
+    free(v);
+}
+
+static void test_result_checked_against_workflow(void **state)
+{
+    (void)state;
+    char p[512], *handler;
+    reply r;
+
+    use_server(port_a);
+    snprintf(p, sizeof p, "/api/v1/tasks/%s/complete", task_c);
+    assert_int_equal(
+        http(&wang, "POST", p, "{\"result\": {\"complete\": true, \"special\": \"related\"}}", &r),
+        200);
+    assert_string_equal(str(r.json, "to"), "special_review");
+    reply_free(&r);
+    handler = task_of(CASE_C, "handler_decision");
+    snprintf(p, sizeof p, "/api/v1/tasks/%s/complete", handler);
+    /* The bureau lead's decision must name the handler's post: without it the workflow refuses,
+     * and nothing is sent. */
+    assert_int_equal(http(&ju, "POST", p, "{\"result\": {}}", &r), 422);
+    assert_string_equal(str(r.json, "type"), "urn:caseflow:problem:result-refused");
+    assert_string_equal(str(r.json, "field"), "/result");
+    reply_free(&r);
+    assert_int_equal(kit_count(&K, "select count(*) from dead_letters"), 0);
+    assert_int_equal(http(&ju, "POST", p, "{\"result\": {\"post\": \"team_2\"}}", &r), 200);
+    assert_string_equal(str(r.json, "to"), "notices");
+    reply_free(&r);
+    free(handler);
+}
+
+/* Two people of one post claim one task at the same moment. */
+struct racer {
+    const who *w;
+    const char *path;
+    long status;
+};
+
+static void *race(void *arg)
+{
+    struct racer *x = arg;
+    reply r;
+    x->status = http(x->w, "POST", x->path, "{}", &r);
+    reply_free(&r);
+    return NULL;
+}
+
+static void test_concurrent_claim(void **state)
+{
+    (void)state;
+    char *path = pathf("/api/v1/tasks/%s/claim", task_b);
+    struct racer a = {&wang, path, 0}, b = {&zhou, path, 0};
+    pthread_t ta, tb;
+    char *v;
+
+    use_server(port_a);
+    pthread_create(&ta, NULL, race, &a);
+    pthread_create(&tb, NULL, race, &b);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_true((a.status == 200 && b.status == 409) || (a.status == 409 && b.status == 200));
+    v = kit_value(&K, "select claimed_by from tasks where task_id = $1", 1,
+                  (const char *[]){task_b});
+    assert_string_equal(v, a.status == 200 ? "wang" : "zhou");
+    free(v);
+    free(path);
+}
+
+static void test_lead_reassigns(void **state)
+{
+    (void)state;
+    char p[512], *v;
+    reply r;
+
+    use_server(port_a);
+    snprintf(p, sizeof p, "/api/v1/tasks/%s/reassign", task_d);
+    assert_int_equal(http(&boss, "POST", p, "{\"post\": \"nowhere\"}", &r), 422);
+    assert_string_equal(str(r.json, "field"), "/post");
+    reply_free(&r);
+    /* li is staff of team_1, not of team_2. */
+    assert_int_equal(http(&boss, "POST", p, "{\"post\": \"team_2\", \"account\": \"li\"}", &r),
+                     422);
+    assert_string_equal(str(r.json, "field"), "/account");
+    reply_free(&r);
+    assert_int_equal(http(&boss, "POST", p, "{\"post\": \"team_1\", \"account\": \"li\"}", &r),
+                     200);
+    assert_string_equal(str(json_object_get(r.json, "task"), "post"), "team_1");
+    assert_string_equal(str(json_object_get(r.json, "task"), "claimed_by"), "li");
+    reply_free(&r);
+    v = kit_value(&K,
+                  "select from_post || '>' || to_post || ' ' || to_account || ' by ' || "
+                  "by_account from task_reassignments where task_id = $1",
+                  1, (const char *[]){task_d});
+    assert_string_equal(v, "intake>team_1 li by boss");
+    free(v);
+    snprintf(p, sizeof p, "/api/v1/tasks/%s", task_d);
+    assert_int_equal(status_of(&wang, "GET", p, NULL), 404);
+    assert_int_equal(status_of(&li, "GET", p, NULL), 200);
+}
+
+/* ---- cases ---------------------------------------------------------------------------------- */
+
+static void test_cases_masked_for_auditors(void **state)
+{
+    (void)state;
+    char *cb = pathf("/api/v1/cases/%s", CASE_B), *ca = pathf("/api/v1/cases/%s/replay", CASE_A);
+    char *q = pathf("/api/v1/cases?q=%s", "张三");
+    reply r;
+    const char *name;
+
+    use_server(port_a);
+    assert_int_equal(http(&boss, "GET", cb, NULL, &r), 200);
+    name = str(json_array_get(json_object_get(json_object_get(r.json, "data"), "applicants"), 0),
+               "name");
+    assert_string_equal(name, "张三");
+    assert_string_equal(str(r.json, "state"), "intake");
+    assert_non_null(json_object_get(json_object_get(r.json, "deadlines"), "handling_deadline"));
+    reply_free(&r);
+    {
+        /* However the number is written: full-width parentheses and digits find the case. */
+        char *wide = pathf("/api/v1/cases/%s", "（２０２６）豫0381执302号");
+        assert_int_equal(http(&boss, "GET", wide, NULL, &r), 200);
+        assert_string_equal(str(r.json, "case"), CASE_B);
+        reply_free(&r);
+        free(wide);
+    }
+    assert_int_equal(http(&audit, "GET", cb, NULL, &r), 200);
+    name = str(json_array_get(json_object_get(json_object_get(r.json, "data"), "applicants"), 0),
+               "name");
+    assert_non_null(name);
+    assert_string_not_equal(name, "张三");
+    assert_null(strstr(r.body, "41038119900101123X"));
+    reply_free(&r);
+    /* Staff of the post find the case by a party's name; auditors do not search by names. */
+    assert_int_equal(http(&wang, "GET", q, NULL, &r), 200);
+    assert_true(json_integer_value(json_object_get(r.json, "total")) >= 1);
+    reply_free(&r);
+    assert_int_equal(http(&audit, "GET", q, NULL, &r), 200);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "total")), 0);
+    reply_free(&r);
+    /* The auditor replays case A: chain and replay verify. */
+    assert_int_equal(http(&audit, "GET", ca, NULL, &r), 200);
+    assert_true(json_is_true(json_object_get(json_object_get(r.json, "verification"), "ok")));
+    assert_true(json_integer_value(json_object_get(r.json, "events")) >= 2);
+    reply_free(&r);
+    free(cb);
+    free(ca);
+    free(q);
+}
+
+/* ---- hostile input -------------------------------------------------------------------------- */
+
+static void test_hostile_input(void **state)
+{
+    (void)state;
+    static const char *const injections[] = {"' or '1'='1",           "'; drop table tasks; --",
+                                             "1; select pg_sleep(5)", "\") or true --",
+                                             "%27%20or%201%3D1",      NULL};
+    char *big = malloc(10 * 1024 * 1024 + 1), p[512];
+    long events = kit_count(&K, "select count(*) from events");
+    reply r;
+
+    use_server(port_a);
+    for (size_t i = 0; injections[i]; i++) {
+        char *tp = pathf("/api/v1/tasks/%s", injections[i]);
+        char *cp = pathf("/api/v1/cases/%s/timeline", injections[i]);
+        char *qp = pathf("/api/v1/posts/intake/tasks?q=%s", injections[i]);
+        char *sp = pathf("/api/v1/cases?q=%s", injections[i]);
+        assert_int_equal(status_of(&wang, "GET", tp, NULL), 404);
+        assert_int_equal(status_of(&wang, "GET", cp, NULL), 404);
+        assert_int_equal(http(&wang, "GET", qp, NULL, &r), 200);
+        assert_int_equal(json_array_size(json_object_get(r.json, "tasks")), 0);
+        reply_free(&r);
+        assert_int_equal(http(&boss, "GET", sp, NULL, &r), 200);
+        assert_int_equal(json_integer_value(json_object_get(r.json, "total")), 0);
+        reply_free(&r);
+        snprintf(p, sizeof p, "{\"name\": \"%s\", \"password\": \"x\"}", "a'b");
+        assert_int_equal(status_of(NULL, "POST", "/api/v1/login", p), 401);
+        free(tp);
+        free(cp);
+        free(qp);
+        free(sp);
+    }
+    /* Bad parameters. */
+    assert_int_equal(status_of(&wang, "GET", "/api/v1/posts/intake/tasks?limit=abc", NULL), 400);
+    assert_int_equal(status_of(&wang, "GET", "/api/v1/posts/intake/tasks?limit=100000", NULL), 400);
+    assert_int_equal(status_of(&wang, "GET", "/api/v1/posts/intake/tasks?status=done", NULL), 400);
+    assert_int_equal(status_of(&wang, "GET", "/api/v1/posts/intake/tasks?due_before=soon", NULL),
+                     400);
+    assert_int_equal(status_of(&wang, "GET", "/api/v1/posts/intake/tasks?overdue=maybe", NULL),
+                     400);
+    assert_int_equal(status_of(&audit, "GET", "/api/v1/cases/x/replay?as_of=never", NULL), 400);
+    /* Invalid UTF-8 in a path segment, a query parameter and a JSON body. */
+    assert_int_equal(status_of(&wang, "GET", "/api/v1/cases/%FF%FE", NULL), 400);
+    assert_int_equal(status_of(&wang, "GET", "/api/v1/cases?q=%C3%28", NULL), 400);
+    assert_int_equal(
+        http(NULL, "POST", "/api/v1/login", "{\"name\": \"\xff\", \"password\": \"x\"}", &r), 400);
+    assert_non_null(json_object_get(r.json, "position"));
+    reply_free(&r);
+    /* A truncated body: 400 naming where the JSON stops. */
+    snprintf(p, sizeof p, "/api/v1/tasks/%s/complete", task_b);
+    assert_int_equal(http(&wang, "POST", p, "{\"result\": {\"complete\": tr", &r), 400);
+    assert_string_equal(str(r.json, "type"), "urn:caseflow:problem:bad-json");
+    assert_true(json_integer_value(json_object_get(r.json, "position")) > 0);
+    reply_free(&r);
+    /* The wrong media type, and a duplicate key. */
+    assert_int_equal(http_ex(&wang, "POST", p, "text/plain", "{}", 2, NULL, &r), 415);
+    reply_free(&r);
+    assert_int_equal(status_of(&wang, "POST", p, "{\"result\": {}, \"result\": {}}"), 400);
+    /* 10 MB: refused before it is read (Expect: 100-continue), and when it is sent anyway. */
+    memset(big, 'a', 10 * 1024 * 1024);
+    big[10 * 1024 * 1024] = '\0';
+    assert_int_equal(http_ex(&filing, "POST", "/api/v1/events", "application/x-ndjson", big,
+                             strlen(big), NULL, &r),
+                     413);
+    reply_free(&r);
+    assert_int_equal(http_ex(&wang, "POST", p, "application/json", big, strlen(big), "Expect:", &r),
+                     413);
+    reply_free(&r);
+    free(big);
+    /* Unknown routes and methods. */
+    assert_int_equal(status_of(&wang, "GET", "/api/v1/nothing", NULL), 404);
+    assert_int_equal(status_of(&wang, "DELETE", "/api/v1/me", NULL), 405);
+    /* The server still serves, and nothing was stored. */
+    assert_int_equal(status_of(NULL, "GET", "/healthz", NULL), 200);
+    assert_int_equal(status_of(&wang, "GET", "/api/v1/me", NULL), 200);
+    assert_int_equal(kit_count(&K, "select count(*) from tasks") > 0, 1);
+    assert_int_equal(kit_count(&K, "select count(*) from events"), events);
+    assert_int_equal(kit_count(&K, "select count(*) from dead_letters"), 0);
+}
+
+/* ---- sessions, logins, tokens ---------------------------------------------------------------- */
+
+static void test_sessions(void **state)
+{
+    (void)state;
+    char p[512], *out = NULL, *err = NULL, token_id[32];
+    who s1, s2, forged, tok;
+    reply r;
+
+    use_server(port_b); /* sessions idle out after 2 s; 3 failed logins lock a name */
+    assert_int_equal(login_as("wang", NULL, &s1), 200);
+    assert_int_equal(status_of(&s1, "GET", "/api/v1/me", NULL), 200);
+    /* CSRF: missing, or someone else's. */
+    snprintf(p, sizeof p, "/api/v1/tasks/%s/claim", task_d);
+    forged = s1;
+    forged.csrf[0] = '\0';
+    assert_int_equal(http(&forged, "POST", p, "{}", &r), 403);
+    assert_string_equal(str(r.json, "type"), "urn:caseflow:problem:csrf");
+    reply_free(&r);
+    snprintf(forged.csrf, sizeof forged.csrf, "%s", wang.csrf);
+    assert_int_equal(status_of(&forged, "POST", p, "{}"), 403);
+    assert_int_equal(status_of(&forged, "POST", "/api/v1/logout", "{}"), 403);
+    /* Logout ends the session for good. */
+    assert_int_equal(status_of(&s1, "POST", "/api/v1/logout", "{}"), 200);
+    assert_int_equal(status_of(&s1, "GET", "/api/v1/me", NULL), 401);
+    /* Idle for longer than the timeout. */
+    assert_int_equal(login_as("wang", NULL, &s2), 200);
+    kit_sleep_ms(3500);
+    assert_int_equal(status_of(&s2, "GET", "/api/v1/me", NULL), 401);
+    /* A forged cookie. */
+    memset(&forged, 0, sizeof forged);
+    snprintf(forged.session, sizeof forged.session, "%s",
+             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    assert_int_equal(status_of(&forged, "GET", "/api/v1/me", NULL), 401);
+
+    /* Three wrong passwords lock the name: then even the right one is refused, for a while. */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(login_as("zhou", "not-the-password", &s1), 401);
+    assert_int_equal(http(NULL, "POST", "/api/v1/login",
+                          "{\"name\": \"zhou\", \"password\": \"password-of-zhou\"}", &r),
+                     429);
+    assert_true(atoi(r.retry_after) > 0);
+    reply_free(&r);
+    /* A name without an account locks the same way: nothing tells which names exist. */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(login_as("ghost", "whatever-it-is", &s1), 401);
+    assert_int_equal(login_as("ghost", "whatever-it-is", &s1), 429);
+
+    /* A disabled account: its session ends, and it cannot log in. */
+    assert_int_equal(login_as("li", NULL, &s1), 200);
+    assert_int_equal(kit_cli(&K, &out, &err, (const char *[]){"users", "disable", "li", NULL}), 0);
+    assert_int_equal(status_of(&s1, "GET", "/api/v1/me", NULL), 401);
+    assert_int_equal(login_as("li", NULL, &s1), 403);
+    assert_int_equal(kit_cli(&K, &out, &err, (const char *[]){"users", "enable", "li", NULL}), 0);
+    assert_int_equal(login_as("li", NULL, &s1), 200);
+
+    /* A revoked token. */
+    make_token("filing-2", &tok, token_id, sizeof token_id);
+    assert_int_equal(status_of(&tok, "GET", "/api/v1/me", NULL), 200);
+    assert_int_equal(kit_cli(&K, &out, &err, (const char *[]){"tokens", "revoke", token_id, NULL}),
+                     0);
+    assert_int_equal(status_of(&tok, "GET", "/api/v1/me", NULL), 401);
+    /* Nothing secret is stored. */
+    assert_int_equal(kit_count(&K, "select count(*) from accounts where password_hash not like "
+                                   "'$argon2id$%'"),
+                     0);
+    free(out);
+    free(err);
+}
+
+/* ---- ingest, metrics ------------------------------------------------------------------------ */
+
+static char *event_text(const char *case_no, const char *id)
+{
+    json_t *ev = kit_filed(case_no, id, "2026-03-02T10:00:00+08:00");
+    char *s = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    return s;
+}
+
+static void test_ingest(void **state)
+{
+    (void)state;
+    const char *c10 = "(2026)豫0381执310号", *c11 = "(2026)豫0381执311号",
+               *c12 = "(2026)豫0381执312号";
+    char *one = event_text(c10, "ingest-10"), *a = event_text(c11, "ingest-11"),
+         *b = event_text(c12, "ingest-12"), *v, nd[16384];
+    const char *forged = "{\"id\":\"forged-1\",\"type\":\"task.completed\",\"case\":"
+                         "\"(2026)豫0381执302号\",\"time\":\"2026-03-02T10:00:00+08:00\","
+                         "\"source\":\"staff:intake:wang\",\"data\":{\"task_id\":\"t-x\","
+                         "\"activity\":\"intake_check\",\"kind\":\"intake_check\",\"result\":{}}}";
+    reply r;
+    json_t *res;
+
+    use_server(port_a);
+    assert_int_equal(http(&filing, "POST", "/api/v1/events", one, &r), 202);
+    assert_string_equal(str(r.json, "status"), "accepted");
+    reply_free(&r);
+    v = kit_wait_value(&K, "select state from cases where case_no = $1", 1, (const char *[]){c10},
+                       "intake", 30);
+    assert_string_equal(v, "intake");
+    free(v);
+    /* Again: the engine has it, so it is a duplicate and is not sent. */
+    assert_int_equal(http(&filing, "POST", "/api/v1/events", one, &r), 200);
+    assert_string_equal(str(r.json, "status"), "duplicate");
+    reply_free(&r);
+    /* A schema violation names the field. */
+    assert_int_equal(http(&filing, "POST", "/api/v1/events",
+                          "{\"id\": \"x\", \"type\": "
+                          "\"case.filed\"}",
+                          &r),
+                     422);
+    assert_string_equal(str(r.json, "field"), "/time");
+    reply_free(&r);
+    /* NDJSON: two cases, a line that is not JSON, and a forged staff result. */
+    snprintf(nd, sizeof nd, "%s\n{not json\n%s\n\n%s\n", a, forged, b);
+    assert_int_equal(http_ex(&filing, "POST", "/api/v1/events", "application/x-ndjson", nd,
+                             strlen(nd), NULL, &r),
+                     200);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "accepted")), 2);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "rejected")), 2);
+    res = json_object_get(r.json, "results");
+    assert_string_equal(str(json_array_get(res, 0), "status"), "accepted");
+    assert_string_equal(str(json_array_get(res, 1), "status"), "invalid");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(res, 1), "line")), 2);
+    assert_string_equal(str(json_array_get(res, 2), "status"), "forbidden");
+    assert_string_equal(str(json_array_get(res, 3), "status"), "accepted");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(res, 3), "line")), 5);
+    reply_free(&r);
+    v = kit_wait_value(&K, "select state from cases where case_no = $1", 1, (const char *[]){c12},
+                       "intake", 30);
+    assert_string_equal(v, "intake");
+    free(v);
+    assert_int_equal(kit_count(&K, "select count(*) from events where event_id = 'forged-1'"), 0);
+    /* People do not send events; a token does not log in. */
+    assert_int_equal(status_of(&wang, "POST", "/api/v1/events", one), 403);
+    assert_int_equal(http_ex(&filing, "POST", "/api/v1/events", "text/csv", "a,b", 3, NULL, &r),
+                     415);
+    reply_free(&r);
+    free(one);
+    free(a);
+    free(b);
+}
+
+static void test_metrics_and_probes(void **state)
+{
+    (void)state;
+    reply r;
+
+    use_server(port_a);
+    assert_int_equal(http(NULL, "GET", "/metrics", NULL, &r), 200);
+    assert_non_null(strstr(r.body, "caseflow_http_requests_total{method=\"GET\",route=\"/api/v1/"
+                                   "me\",status=\"200\"}"));
+    assert_non_null(strstr(r.body, "caseflow_http_requests_total{method=\"POST\",route=\"/api/v1/"
+                                   "tasks/{id}/claim\",status=\"409\"}"));
+    assert_non_null(strstr(r.body, "caseflow_tasks_open{post=\"intake\"}"));
+    assert_non_null(strstr(r.body, "caseflow_tasks_overdue{post=\"intake\"}"));
+    assert_non_null(strstr(r.body, "caseflow_events_applied_total"));
+    assert_non_null(strstr(r.body, "caseflow_dead_letters_total 0"));
+    assert_non_null(strstr(r.body, "caseflow_http_request_duration_seconds_bucket"));
+    reply_free(&r);
+    assert_int_equal(http(NULL, "GET", "/readyz", NULL, &r), 200);
+    assert_string_equal(str(r.json, "postgres"), "ok");
+    assert_string_equal(str(r.json, "kafka"), "ok");
+    reply_free(&r);
+    assert_int_equal(http(NULL, "GET", "/api/v1/openapi.json", NULL, &r), 200);
+    assert_string_equal(str(r.json, "openapi"), "3.1.0");
+    reply_free(&r);
+    assert_int_equal(http(&boss, "GET", "/api/v1/stats", NULL, &r), 200);
+    assert_non_null(json_object_get(json_object_get(r.json, "tasks"), "intake"));
+    reply_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_authorization_matrix),
+        cmocka_unit_test(test_other_post_guesses_ids),
+        cmocka_unit_test(test_claim_complete_return),
+        cmocka_unit_test(test_result_checked_against_workflow),
+        cmocka_unit_test(test_concurrent_claim),
+        cmocka_unit_test(test_lead_reassigns),
+        cmocka_unit_test(test_cases_masked_for_auditors),
+        cmocka_unit_test(test_hostile_input),
+        cmocka_unit_test(test_sessions),
+        cmocka_unit_test(test_ingest),
+        cmocka_unit_test(test_metrics_and_probes),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -10,6 +10,7 @@
 #include "base/config.h"
 #include "base/mask.h"
 #include "base/store.h"
+#include "engine/cases.h"
 #include "commands.h"
 #include "session.h"
 
@@ -203,30 +204,11 @@ int cf_cmd_stats(int argc, char **argv)
     if (!(db = cf_cli_connect(&cfg, "caseflow stats")))
         goto out;
     snprintf(events_topic, sizeof events_topic, "%s.events", cfg.topic_prefix);
-    s = query_json(
-        db,
-        "select json_build_object("
-        "'cases', coalesce((select json_object_agg(w, states) from (select workflow w, "
-        "json_object_agg(state, n) states from (select workflow, state, count(*) n from cases "
-        "group by 1, 2) x group by 1) y), '{}'::json), "
-        "'tasks', coalesce((select json_object_agg(p, st) from (select coalesce(post, '-') p, "
-        "json_object_agg(status, n) st from (select post, status, count(*) n from tasks group by "
-        "1, 2) x group by 1) y), '{}'::json), "
-        "'timers', (select count(*) from timers), "
-        "'events', (select count(*) from events), "
-        "'dead_letters', (select count(*) from dead_letters), "
-        "'duplicates', (select coalesce(sum(seen), 0) from duplicates), "
-        "'outbox', (select count(*) from outbox), "
-        "'clock', (select json_build_object('mode', mode, 'now', now) from engine_clock), "
-        "'engines', coalesce((select json_agg(json_build_object('owner', owner, 'failing', "
-        "failing, 'commit_failures', commit_failures, 'isolated', isolated, 'last_failure', "
-        "last_failure, 'last_failure_at', last_failure_at, 'updated_at', updated_at) order by "
-        "owner) from engine_status), '[]'::json), "
-        "'offsets', coalesce((select json_agg(json_build_object('partition', partition, "
-        "'next_offset', next_offset, 'generation', generation, 'owner', owner) order by "
-        "partition) from consumer_offsets where topic = $2 and group_id = $1), "
-        "'[]'::json))",
-        2, (const char *[]){cfg.group, events_topic}, "caseflow stats");
+    {
+        char err[512];
+        if (!(s = cf_stats(db, cfg.group, events_topic, err, sizeof err)))
+            fprintf(stderr, "caseflow stats: %s\n", err);
+    }
     if (!s)
         goto out;
     json_object_set_new(s, "lag", lag(&cfg, json_object_get(s, "offsets")));

@@ -16,6 +16,7 @@
 #include "session.h"
 #include "core/anchor.h"
 #include "core/replay.h"
+#include "engine/cases.h"
 #include "engine/registry.h"
 #include "paths.h"
 
@@ -64,80 +65,14 @@ static int usage(FILE *out, int code)
     return code;
 }
 
-/* The rows of the case's log and the JSON values they own. */
-typedef struct log_rows {
-    PGresult *res;
-    cf_replay_row *rows;
-    json_t **owned; /* 2 per row: body, actions */
-    size_t n;
-} log_rows;
-
-static void log_free(log_rows *l)
-{
-    for (size_t i = 0; l->owned && i < 2 * l->n; i++)
-        json_decref(l->owned[i]);
-    free(l->owned);
-    free(l->rows);
-    PQclear(l->res);
-    memset(l, 0, sizeof *l);
-}
-
-/* The columns of an events row that fill_row reads, in its order. */
-#define EVENT_COLUMNS                                                                          \
-    "seq, event_id, type, source, (extract(epoch from event_time) * 1000)::bigint, "           \
-    "(extract(epoch from applied_at) * 1000)::bigint, body::text, state_before, state_after, " \
-    "actions::text, prev_hash, hash"
-
-/*
- * Fills `r` from row `k` of `res`, whose columns from `col` on are EVENT_COLUMNS.  The strings
- * are borrowed from `res`; the two JSON values parsed (body, actions) go to owned[0] and
- * owned[1], which the caller releases.
- */
-static void fill_row(const PGresult *res, int k, int col, cf_replay_row *r, json_t **owned)
-{
-    /* Instants travel as milliseconds: the engine's clock counts them, and PostgreSQL's own
-     * text form of a timestamptz is not what the engine wrote. */
-    r->seq = strtoll(PQgetvalue(res, k, col + 0), NULL, 10);
-    r->event_id = PQgetvalue(res, k, col + 1);
-    r->type = PQgetvalue(res, k, col + 2);
-    r->source = PQgetvalue(res, k, col + 3);
-    r->event_time = strtoll(PQgetvalue(res, k, col + 4), NULL, 10);
-    r->applied_at = strtoll(PQgetvalue(res, k, col + 5), NULL, 10);
-    owned[0] = json_loads(PQgetvalue(res, k, col + 6), 0, NULL);
-    owned[1] = json_loads(PQgetvalue(res, k, col + 9), 0, NULL);
-    r->body = owned[0];
-    r->body_text = PQgetvalue(res, k, col + 6);
-    r->body_len = (size_t)PQgetlength(res, k, col + 6);
-    r->state_before = PQgetvalue(res, k, col + 7);
-    r->state_after = PQgetvalue(res, k, col + 8);
-    r->actions = owned[1];
-    r->prev_hash = PQgetvalue(res, k, col + 10);
-    r->hash = PQgetvalue(res, k, col + 11);
-}
-
 /* Reads the case's events in seq order into `l`; returns 0 or 1 after saying why. */
-static int read_log(PGconn *db, const char *case_no, log_rows *l)
+static int read_log(PGconn *db, const char *case_no, cf_case_log *l)
 {
     char err[1024];
-    const char *p[1] = {case_no};
-
-    memset(l, 0, sizeof *l);
-    l->res =
-        cf_store_exec(db, "select " EVENT_COLUMNS " from events where case_no = $1 order by seq", 1,
-                      p, err, sizeof err);
-    if (!l->res) {
+    if (cf_case_log_read(db, case_no, l, err, sizeof err) != 0) {
         fprintf(stderr, "caseflow replay: reading the event log: %s\n", err);
         return 1;
     }
-    l->n = (size_t)PQntuples(l->res);
-    l->rows = calloc(l->n + 1, sizeof *l->rows);
-    l->owned = calloc(2 * l->n + 1, sizeof *l->owned);
-    if (!l->rows || !l->owned) {
-        fprintf(stderr, "caseflow replay: out of memory for %zu events\n", l->n);
-        return 1;
-    }
-    for (size_t i = 0; i < l->n; i++)
-        fill_row(l->res, (int)i, 0, &l->rows[i], &l->owned[2 * i]);
     return 0;
 }
 
@@ -307,7 +242,7 @@ static const char FETCH_SQL[] = "fetch 1000 from replay_rows";
  * events after the anchored ones nor the cases filed since are read.
  */
 static const char BATCH_SQL[] =
-    "declare replay_rows no scroll cursor for select a.ord, " EVENT_COLUMNS
+    "declare replay_rows no scroll cursor for select a.ord, " CF_CASE_LOG_COLUMNS
     " from unnest($1::text[], $2::bigint[]) with ordinality as a(case_no, upto, ord) "
     "join events e on e.case_no = a.case_no and e.seq <= a.upto order by a.ord, e.seq";
 
@@ -365,7 +300,7 @@ static int check_case(row_stream *s, const anchor_batch *b, size_t k, char *text
         cf_replay_row row;
         json_t *owned[2];
         int rc;
-        fill_row(s->res, s->i, 1, &row, owned);
+        cf_case_log_fill(s->res, s->i, 1, &row, owned);
         rc = cf_replay_anchor_take(&a, &row);
         json_decref(owned[0]);
         json_decref(owned[1]);
@@ -588,7 +523,7 @@ int cf_cmd_replay(int argc, char **argv)
     PGconn *db = NULL;
     PGresult *cres = NULL;
     json_t *cbody = NULL, *timeline = NULL, *state = NULL, *doc = NULL;
-    log_rows log;
+    cf_case_log log;
     cf_replay_case c;
     cf_replay r;
     size_t shown = 0;
@@ -734,7 +669,7 @@ out:
     json_decref(timeline);
     json_decref(cbody);
     cf_replay_clear(&r);
-    log_free(&log);
+    cf_case_log_free(&log);
     cf_registry_free(&reg);
     PQclear(cres);
     if (db)

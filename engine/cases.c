@@ -148,15 +148,7 @@ json_t *cf_case_timers(PGconn *db, const char *case_no, const char *reach, int *
 
 /* ---- history and replay -------------------------------------------------------------------- */
 
-/* The rows of a case's log and the JSON values they own. */
-typedef struct log_rows {
-    PGresult *res;
-    cf_replay_row *rows;
-    json_t **owned; /* 2 per row: body, actions */
-    size_t n;
-} log_rows;
-
-static void log_free(log_rows *l)
+void cf_case_log_free(cf_case_log *l)
 {
     for (size_t i = 0; l->owned && i < 2 * l->n; i++)
         json_decref(l->owned[i]);
@@ -166,17 +158,35 @@ static void log_free(log_rows *l)
     memset(l, 0, sizeof *l);
 }
 
-/* Reads the case's events in seq order; returns 0, CF_EDB or CF_ENOMEM. */
-static int read_log(PGconn *db, const char *case_no, log_rows *l, char *err, size_t errsz)
+void cf_case_log_fill(const PGresult *res, int k, int col, cf_replay_row *r, json_t **owned)
+{
+    /* Instants travel as milliseconds: the engine's clock counts them, and PostgreSQL's own
+     * text form of a timestamptz is not what the engine wrote. */
+    r->seq = strtoll(PQgetvalue(res, k, col + 0), NULL, 10);
+    r->event_id = PQgetvalue(res, k, col + 1);
+    r->type = PQgetvalue(res, k, col + 2);
+    r->source = PQgetvalue(res, k, col + 3);
+    r->event_time = strtoll(PQgetvalue(res, k, col + 4), NULL, 10);
+    r->applied_at = strtoll(PQgetvalue(res, k, col + 5), NULL, 10);
+    owned[0] = json_loads(PQgetvalue(res, k, col + 6), 0, NULL);
+    owned[1] = json_loads(PQgetvalue(res, k, col + 9), 0, NULL);
+    r->body = owned[0];
+    /* The chain hashes the stored bytes of the envelope, not a rendering of them. */
+    r->body_text = PQgetvalue(res, k, col + 6);
+    r->body_len = (size_t)PQgetlength(res, k, col + 6);
+    r->state_before = PQgetvalue(res, k, col + 7);
+    r->state_after = PQgetvalue(res, k, col + 8);
+    r->actions = owned[1];
+    r->prev_hash = PQgetvalue(res, k, col + 10);
+    r->hash = PQgetvalue(res, k, col + 11);
+}
+
+int cf_case_log_read(PGconn *db, const char *case_no, cf_case_log *l, char *err, size_t errsz)
 {
     memset(l, 0, sizeof *l);
-    /* Instants travel as milliseconds: the engine's clock counts them. */
-    l->res = cf_store_exec(db,
-                           "select seq, event_id, type, source, (extract(epoch from event_time) * "
-                           "1000)::bigint, (extract(epoch from applied_at) * 1000)::bigint, "
-                           "body::text, state_before, state_after, actions::text, prev_hash, "
-                           "hash from events where case_no = $1 order by seq",
-                           1, (const char *[]){case_no}, err, errsz);
+    l->res = cf_store_exec(
+        db, "select " CF_CASE_LOG_COLUMNS " from events where case_no = $1 order by seq", 1,
+        (const char *[]){case_no}, err, errsz);
     if (!l->res)
         return CF_EDB;
     l->n = (size_t)PQntuples(l->res);
@@ -184,27 +194,8 @@ static int read_log(PGconn *db, const char *case_no, log_rows *l, char *err, siz
     l->owned = calloc(2 * l->n + 1, sizeof *l->owned);
     if (!l->rows || !l->owned)
         return cf_errf(err, errsz, CF_ENOMEM, "out of memory for %zu events", l->n);
-    for (size_t i = 0; i < l->n; i++) {
-        cf_replay_row *r = &l->rows[i];
-        int k = (int)i;
-        r->seq = strtoll(PQgetvalue(l->res, k, 0), NULL, 10);
-        r->event_id = PQgetvalue(l->res, k, 1);
-        r->type = PQgetvalue(l->res, k, 2);
-        r->source = PQgetvalue(l->res, k, 3);
-        r->event_time = strtoll(PQgetvalue(l->res, k, 4), NULL, 10);
-        r->applied_at = strtoll(PQgetvalue(l->res, k, 5), NULL, 10);
-        l->owned[2 * i] = json_loads(PQgetvalue(l->res, k, 6), 0, NULL);
-        l->owned[2 * i + 1] = json_loads(PQgetvalue(l->res, k, 9), 0, NULL);
-        r->body = l->owned[2 * i];
-        /* The chain hashes the stored bytes of the envelope, not a rendering of them. */
-        r->body_text = PQgetvalue(l->res, k, 6);
-        r->body_len = (size_t)PQgetlength(l->res, k, 6);
-        r->state_before = PQgetvalue(l->res, k, 7);
-        r->state_after = PQgetvalue(l->res, k, 8);
-        r->actions = l->owned[2 * i + 1];
-        r->prev_hash = PQgetvalue(l->res, k, 10);
-        r->hash = PQgetvalue(l->res, k, 11);
-    }
+    for (size_t i = 0; i < l->n; i++)
+        cf_case_log_fill(l->res, (int)i, 0, &l->rows[i], &l->owned[2 * i]);
     return 0;
 }
 
@@ -218,7 +209,7 @@ json_t *cf_case_history(PGconn *db, const cf_registry *reg, const char *case_no,
                                    2, p, err, errsz);
     const cf_workflow *wf;
     json_t *cbody = NULL, *timeline = NULL, *doc = NULL;
-    log_rows log;
+    cf_case_log log;
     cf_replay r;
     size_t shown = 0;
     int offset;
@@ -242,7 +233,7 @@ json_t *cf_case_history(PGconn *db, const cf_registry *reg, const char *case_no,
         goto out;
     }
     offset = cf_calendar_utc_offset(wf->calendar);
-    if ((*rc = read_log(db, case_no, &log, err, errsz)) != 0)
+    if ((*rc = cf_case_log_read(db, case_no, &log, err, errsz)) != 0)
         goto out;
     timeline = json_array();
     while (timeline && shown < log.n && log.rows[shown].applied_at <= as_of)
@@ -274,14 +265,15 @@ out:
     json_decref(timeline);
     json_decref(cbody);
     cf_replay_clear(&r);
-    log_free(&log);
+    cf_case_log_free(&log);
     PQclear(cres);
     return doc;
 }
 
-json_t *cf_stats(PGconn *db, char *err, size_t errsz)
+json_t *cf_stats(PGconn *db, const char *group, const char *events_topic, char *err, size_t errsz)
 {
     int rc;
+    const char *p[2] = {group, events_topic};
     return one_json(
         db,
         "select json_build_object("
@@ -301,6 +293,13 @@ json_t *cf_stats(PGconn *db, char *err, size_t errsz)
         "'duplicates', (select coalesce(sum(seen), 0) from duplicates), "
         "'outbox', (select count(*) from outbox), "
         "'clock', (select json_build_object('mode', mode, 'now', to_char(now, " ISO
-        ")) from engine_clock))",
-        0, NULL, "statistics", &rc, err, errsz);
+        ")) from engine_clock), "
+        "'engines', coalesce((select json_agg(json_build_object('owner', owner, 'failing', "
+        "failing, 'commit_failures', commit_failures, 'isolated', isolated, 'last_failure', "
+        "last_failure, 'last_failure_at', to_char(last_failure_at, " ISO "), 'updated_at', "
+        "to_char(updated_at, " ISO ")) order by owner) from engine_status), '[]'::json), "
+        "'offsets', coalesce((select json_agg(json_build_object('partition', partition, "
+        "'next_offset', next_offset, 'generation', generation, 'owner', owner) order by "
+        "partition) from consumer_offsets where group_id = $1 and topic = $2), '[]'::json))",
+        2, p, "statistics", &rc, err, errsz);
 }

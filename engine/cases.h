@@ -17,6 +17,7 @@
 
 #include "base/err.h"
 #include "core/caltime.h"
+#include "core/replay.h"
 #include "engine/registry.h"
 
 /*
@@ -56,8 +57,37 @@ json_t *cf_case_timers(PGconn *db, const char *case_no, const char *reach, int *
 json_t *cf_case_history(PGconn *db, const cf_registry *reg, const char *case_no, const char *reach,
                         int verify, cf_time as_of, int *rc, char *err, size_t errsz);
 
+/* A case's stored event log, read for replay: the rows (core/replay.h) borrow from `res`. */
+typedef struct cf_case_log {
+    PGresult *res;
+    cf_replay_row *rows;
+    json_t **owned; /* 2 per row: body and actions parsed */
+    size_t n;
+} cf_case_log;
+
+/* The columns of an events row that cf_case_log_fill reads, in its order. */
+#define CF_CASE_LOG_COLUMNS                                                                    \
+    "seq, event_id, type, source, (extract(epoch from event_time) * 1000)::bigint, "           \
+    "(extract(epoch from applied_at) * 1000)::bigint, body::text, state_before, state_after, " \
+    "actions::text, prev_hash, hash"
+
+/*
+ * Fills `r` from row `k` of `res`, whose columns from `col` on are CF_CASE_LOG_COLUMNS.  The
+ * strings are borrowed from `res`; the two JSON values parsed (body, actions) go to owned[0] and
+ * owned[1], which the caller releases.
+ */
+void cf_case_log_fill(const PGresult *res, int k, int col, cf_replay_row *r, json_t **owned);
+
+/* Reads case `case_no`'s events in seq order into `l` (released with cf_case_log_free, also
+ * after a failure).  Returns 0, CF_EDB or CF_ENOMEM with the reason in `err`. */
+int cf_case_log_read(PGconn *db, const char *case_no, cf_case_log *l, char *err,
+                     size_t errsz) CF_MUST_CHECK;
+void cf_case_log_free(cf_case_log *l);
+
 /* Counts for the command center: {cases: {workflow: {state: n}}, tasks: {post: {status: n}},
- * overdue: {post: n}, timers, events, dead_letters, duplicates, outbox, clock}. */
-json_t *cf_stats(PGconn *db, char *err, size_t errsz);
+ * overdue: {post: n}, timers, events, dead_letters, duplicates, outbox, clock, engines: [the
+ * health each engine keeps in engine_status], offsets: [the stored offsets of consumer group
+ * `group` on `events_topic`]}. */
+json_t *cf_stats(PGconn *db, const char *group, const char *events_topic, char *err, size_t errsz);
 
 #endif

@@ -148,10 +148,12 @@ void cf_h_stats(cf_srv *s, cf_req *r)
 {
     char err[512] = "";
     PGconn *db = cf_req_db(s, r);
+    char topic[256];
     json_t *v;
 
     if (!db)
         return;
-    v = cf_stats(db, err, sizeof err);
+    snprintf(topic, sizeof topic, "%s.events", s->cfg->topic_prefix);
+    v = cf_stats(db, s->cfg->group, topic, err, sizeof err);
     answer(r, v, v ? 0 : CF_EDB, err);
 }

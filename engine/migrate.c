@@ -89,14 +89,25 @@ static void free_list(char **files, size_t n)
     free(files);
 }
 
+/* True when `versions` (rows of cf_schema_migrations.version) holds the version of `file`.  By
+ * set, not by the highest: a migration numbered below one applied already (branches merged in
+ * another order) is still missing and still applied. */
+static int has_version(const PGresult *versions, const char *file)
+{
+    long version = strtol(file, NULL, 10);
+    for (int r = 0; r < PQntuples(versions); r++)
+        if (strtol(PQgetvalue(versions, r, 0), NULL, 10) == version)
+            return 1;
+    return 0;
+}
+
 int cf_migrate(PGconn *db, const char *dir, const char *engine_role, int *applied, char *err,
                size_t errsz)
 {
     char **files = NULL;
     size_t n = 0;
     int rc = 0, done = 0, locked = 0;
-    long current = 0;
-    PGresult *res;
+    PGresult *res, *versions = NULL;
 
     if (applied)
         *applied = 0;
@@ -120,22 +131,19 @@ int cf_migrate(PGconn *db, const char *dir, const char *engine_role, int *applie
                           "default now())",
                           err, errsz, "creating cf_schema_migrations")))
         goto out;
-    res = PQexec(db, "select coalesce(max(version), 0) from cf_schema_migrations");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+    versions = PQexec(db, "select version from cf_schema_migrations");
+    if (PQresultStatus(versions) != PGRES_TUPLES_OK) {
         rc = cf_errf(err, errsz, CF_EDB, "reading cf_schema_migrations: %s",
-                     PQresultErrorMessage(res));
-        PQclear(res);
+                     PQresultErrorMessage(versions));
         goto out;
     }
-    current = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
 
     for (size_t i = 0; i < n; i++) {
         long version = strtol(files[i], NULL, 10);
         char path[4096], vtext[32];
         char *sql;
         const char *params[2];
-        if (version <= current)
+        if (has_version(versions, files[i]))
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
         if (!(sql = read_all(path))) {
@@ -170,6 +178,7 @@ int cf_migrate(PGconn *db, const char *dir, const char *engine_role, int *applie
 out:
     if (locked)
         PQclear(PQexec(db, "select pg_advisory_unlock(" MIGRATION_LOCK ")"));
+    PQclear(versions);
     free_list(files, n);
     return rc;
 }
@@ -177,8 +186,7 @@ out:
 int cf_migrate_check(PGconn *db, const char *dir, char *err, size_t errsz)
 {
     char **files = NULL;
-    size_t n = 0;
-    long current, latest;
+    size_t n = 0, missing = 0, first = 0;
     int rc;
     PGresult *res = NULL;
     const char *state;
@@ -189,8 +197,7 @@ int cf_migrate_check(PGconn *db, const char *dir, char *err, size_t errsz)
         rc = cf_errf(err, errsz, CF_ENOTFOUND, "no migrations in %s", dir);
         goto out;
     }
-    latest = strtol(files[n - 1], NULL, 10);
-    res = PQexec(db, "select coalesce(max(version), 0) from cf_schema_migrations");
+    res = PQexec(db, "select version from cf_schema_migrations");
     state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         if (state && strcmp(state, "42P01") == 0) /* undefined_table */
@@ -202,13 +209,16 @@ int cf_migrate_check(PGconn *db, const char *dir, char *err, size_t errsz)
                          PQresultErrorMessage(res));
         goto out;
     }
-    current = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-    if (current < latest) {
+    for (size_t i = n; i-- > 0;)
+        if (!has_version(res, files[i])) {
+            missing++;
+            first = i;
+        }
+    if (missing) {
         rc = cf_errf(err, errsz, CF_ESTATE,
-                     "the database's schema is at version %ld, this caseflow needs %ld (%s): run "
-                     "`caseflow db migrate` first, with the owner's connection string "
-                     "(postgres_owner, CASEFLOW_PG_OWNER)",
-                     current, latest, files[n - 1]);
+                     "the database lacks migration %s%s: run `caseflow db migrate` first, with "
+                     "the owner's connection string (postgres_owner, CASEFLOW_PG_OWNER)",
+                     files[first], missing > 1 ? " and others" : "");
         goto out;
     }
     PQclear(res);

@@ -1,6 +1,7 @@
 /*
  * Versioned SQL migrations: schemas/sql/NNN_name.sql files applied in order,
- * each in its own transaction, each once (recorded in cf_schema_migrations).
+ * each in its own transaction, each once (recorded in cf_schema_migrations;
+ * whichever is not recorded is applied, even below the highest that is).
  * `caseflow db migrate` applies them as the owner role; the engine only checks
  * them.  Several migrations running together take turns through an advisory lock.
  */
@@ -24,8 +25,8 @@ int cf_migrate(PGconn *db, const char *dir, const char *engine_role, int *applie
 
 /*
  * The engine's check at start: returns 0 when `db` has every migration in `dir`,
- * or CF_ESTATE with a message naming `caseflow db migrate` when it has none or
- * fewer (CF_EDB, CF_EIO when it cannot tell).  Logs a warning when the role of
+ * or CF_ESTATE with a message naming the first one missing and `caseflow db
+ * migrate` (CF_EDB, CF_EIO when it cannot tell).  Logs a warning when the role of
  * `db` owns the event log or may change it.
  */
 int cf_migrate_check(PGconn *db, const char *dir, char *err, size_t errsz) CF_MUST_CHECK;

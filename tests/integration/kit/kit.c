@@ -92,7 +92,7 @@ void kit_init(kit *k, const char *name)
     PGconn *admin;
     PGresult *res;
     rd_kafka_conf_t *conf;
-    char why[512], *out = NULL, *errout = NULL;
+    char why[512];
     const char *base, *base_owner;
 
     memset(k, 0, sizeof *k);
@@ -125,10 +125,8 @@ void kit_init(kit *k, const char *name)
     PQfinish(admin);
     with_dbname(base, dbname, k->pg, sizeof k->pg);
     with_dbname(base_owner, dbname, k->pg_owner, sizeof k->pg_owner);
-    if (run(k, (const char *const[]){"db", "migrate", NULL}, 1, &out, &errout) != 0)
-        die("caseflow db migrate: %s%s", out ? out : "", errout ? errout : "");
-    free(out);
-    free(errout);
+    if (kit_migrate(k) != 0)
+        die("caseflow db migrate failed");
     k->db = cf_store_connect(k->pg_owner, err, sizeof err);
     if (!k->db)
         die("%s", err);
@@ -409,6 +407,17 @@ static char *slurp(const char *path)
     }
     fclose(f);
     return buf;
+}
+
+int kit_migrate(kit *k)
+{
+    char *out = NULL, *err = NULL;
+    int rc = run(k, (const char *const[]){"db", "migrate", NULL}, 1, &out, &err);
+    if (rc != 0)
+        fprintf(stderr, "caseflow db migrate (exit %d): %s%s", rc, out ? out : "", err ? err : "");
+    free(out);
+    free(err);
+    return rc;
 }
 
 int kit_run(kit *k, const char *const *args, char **out, char **err)

@@ -83,6 +83,9 @@ void kit_sleep_ms(int ms);
  * drop it).
  */
 int kit_run(kit *k, const char *const *args, char **out, char **err);
+/* Runs `caseflow db migrate` on the test's database as the owner (what kit_init does first);
+ * returns its exit status, its output on stderr. */
+int kit_migrate(kit *k);
 /* kit_run as a transcript: frees what *out and *err held, runs `caseflow args...`, prints the
  * command, its exit status and its output on stderr, and returns the exit status. */
 int kit_cli(kit *k, char **out, char **err, const char *const *args);

@@ -1369,7 +1369,7 @@ int cf_engine_run(const cf_config *cfg, const cf_registry *reg, const char *migr
     cf_engine e;
     rd_kafka_message_t **msgs = NULL;
     char host[64] = "localhost";
-    int rc, applied = 0;
+    int rc;
 
     memset(&e, 0, sizeof e);
     e.cfg = cfg;
@@ -1395,7 +1395,7 @@ int cf_engine_run(const cf_config *cfg, const cf_registry *reg, const char *migr
         goto out;
     }
     if ((rc = connect_db(&e, err, errsz)) ||
-        (rc = cf_migrate(e.db, migrations, &applied, err, errsz)) ||
+        (rc = cf_migrate_check(e.db, migrations, err, errsz)) ||
         (rc = init_clock(&e, err, errsz)) || (rc = cf_relay_init(&e, err, errsz)) ||
         (rc = create_topics(&e, err, errsz)) || (rc = init_consumer(&e, err, errsz)))
         goto out;

@@ -341,6 +341,7 @@ static void test_authorization_matrix(void **state)
         {"GET", cb_timeline, NULL, "sla"},
         {"GET", cb_replay, NULL, "la"},
         {"GET", "/api/v1/stats", NULL, "la"},
+        {"GET", "/api/v1/report?since=2026-03-01", NULL, "la"},
         {"POST", "/api/v1/events", "[]", "i"},
         {"GET", "/api/v1/openapi.json", NULL, "p"},
         {"GET", "/metrics", NULL, "p"},
@@ -361,7 +362,7 @@ static void test_authorization_matrix(void **state)
     snprintf(cb_timeline, sizeof cb_timeline, "%s/timeline", cb);
     snprintf(cb_replay, sizeof cb_replay, "%s/replay", cb);
     /* Every route of the table but login and logout (tested with sessions below). */
-    assert_int_equal(sizeof rows / sizeof rows[0], 19);
+    assert_int_equal(sizeof rows / sizeof rows[0], 20);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         for (size_t k = 0; k < sizeof roles / sizeof roles[0]; k++) {
             int public = strchr(rows[i].who, 'p') != NULL;

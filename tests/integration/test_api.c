@@ -269,7 +269,13 @@ static int setup(void **state)
     add_user("audit", "auditor", NULL);
     add_user("root", "admin", NULL);
     make_token("filing", &filing, NULL, 0);
-    server = kit_serve_start(&K, NULL, &port_a);
+    {
+        /* Server A reads the lag of the kit's engines' consumer group for /metrics. */
+        static char group[160];
+        static const char *with_group[] = {group, NULL};
+        snprintf(group, sizeof group, "CASEFLOW_GROUP=%s", K.group);
+        server = kit_serve_start(&K, with_group, &port_a);
+    }
     {
         const char *const quick[] = {"CASEFLOW_SESSION_IDLE=2", "CASEFLOW_LOCK_AFTER=3",
                                      "CASEFLOW_LOCK_SECONDS=60", NULL};
@@ -882,7 +888,36 @@ static void test_metrics_and_probes(void **state)
     assert_non_null(strstr(r.body, "caseflow_events_applied_total"));
     assert_non_null(strstr(r.body, "caseflow_dead_letters_total 0"));
     assert_non_null(strstr(r.body, "caseflow_http_request_duration_seconds_bucket"));
+    /* The engines' own health: commit failures from engine_status, and the consumer lag. */
+    assert_non_null(strstr(r.body, "# TYPE caseflow_engine_commit_failures_total counter"));
+    assert_non_null(strstr(r.body, "caseflow_kafka_up 1"));
+    assert_non_null(strstr(r.body, "caseflow_consumer_lag{partition=\"7\"}"));
     reply_free(&r);
+    {
+        /* Once the engine has committed everything sent, no partition lags. */
+        long long lag = -1;
+        for (int tries = 0; tries < 100 && lag != 0; tries++) {
+            const char *p;
+            if (tries)
+                kit_sleep_ms(200);
+            assert_int_equal(http(NULL, "GET", "/metrics", NULL, &r), 200);
+            lag = 0;
+            for (p = r.body; (p = strstr(p, "\ncaseflow_consumer_lag{")); p++)
+                lag += strtoll(strchr(p, '}') + 1, NULL, 10);
+            if (lag != 0 && tries == 99)
+                fprintf(stderr, "%s\n", strstr(r.body, "# HELP caseflow_consumer_lag"));
+            reply_free(&r);
+        }
+        if (lag != 0) {
+            char *v = kit_value(&K,
+                                "select string_agg(partition || ':' || next_offset, ' ' order by "
+                                "partition) from consumer_offsets",
+                                0, NULL);
+            fprintf(stderr, "consumer_offsets: %s\n", v ? v : "(none)");
+            free(v);
+        }
+        assert_int_equal(lag, 0);
+    }
     assert_int_equal(http(NULL, "GET", "/readyz", NULL, &r), 200);
     assert_string_equal(str(r.json, "postgres"), "ok");
     assert_string_equal(str(r.json, "kafka"), "ok");

@@ -665,6 +665,12 @@ static void test_hostile_input(void **state)
         char *cp = pathf("/api/v1/cases/%s/timeline", injections[i]);
         char *qp = pathf("/api/v1/posts/intake/tasks?q=%s", injections[i]);
         char *sp = pathf("/api/v1/cases?q=%s", injections[i]);
+        char *rp = pathf("/api/v1/report?since=%s", injections[i]);
+        char *wp = pathf("/api/v1/tasks/t-none/complete?wait=%s", injections[i]);
+        assert_int_equal(status_of(&boss, "GET", rp, NULL), 400);
+        assert_int_equal(status_of(&wang, "POST", wp, "{\"result\": {}}"), 400);
+        free(rp);
+        free(wp);
         assert_int_equal(status_of(&wang, "GET", tp, NULL), 404);
         assert_int_equal(status_of(&wang, "GET", cp, NULL), 404);
         assert_int_equal(http(&wang, "GET", qp, NULL, &r), 200);

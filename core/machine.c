@@ -487,7 +487,7 @@ static void clock_cancel_deadlines(run *r, const cf_clock *c)
  * dates up to date, and, when the clock runs, sets each of its deadlines again at its new time.
  * A deadline whose new time has passed fires at once (it is set for now).
  */
-static int clock_moved(run *r, const cf_clock *c, json_t *ck)
+static int clock_moved(run *r, const cf_clock *c, json_t *ck, const char *op, const json_t *ground)
 {
     cf_date day;
     cf_time at, t;
@@ -497,10 +497,15 @@ static int clock_moved(run *r, const cf_clock *c, json_t *ck)
     if (cf_clock_last_day(c, r->wf->calendar, ck, &day, &at) != 0)
         return fail(r, CF_EINVAL, "the state of clock '%s' of case %s is damaged", c->name,
                     r->case_no);
-    if ((rc = check_date(r, day, c->name)))
-        return rc;
+    {
+        char what[160];
+        snprintf(what, sizeof what, "the last day of clock %s", c->name);
+        if ((rc = check_date(r, day, what)))
+            return rc;
+    }
     v = time_json(r, at);
     json_object_set(ck, "last_day", v);
+    emit_clock(r, c->name, op, ck, ground);
     if (c->field) {
         json_object_set(r->data, c->field, v);
         emit(r, json_pack("{s:s, s:s, s:O}", "kind", "set", "field", c->field, "value", v));
@@ -577,8 +582,7 @@ static int run_clock(run *r, const cf_action *a)
                        time_json(r, from), "months", (int)months, "days", (int)days, "paused_days",
                        0, "pauses", "extensions");
         json_object_set_new(r->clocks, a->name, ck);
-        emit_clock(r, a->name, "start", ck, NULL);
-        return clock_moved(r, c, ck);
+        return clock_moved(r, c, ck, "start", NULL);
     case CF_ACT_EXTEND_CLOCK:
         if (!status || strcmp(status, "stopped") == 0)
             return 0; /* no clock runs: nothing to extend */
@@ -593,9 +597,9 @@ static int run_clock(run *r, const cf_action *a)
                               json_pack("{s:o, s:i, s:i, s:O, s:o}", "on", date_json(today),
                                         "months", (int)months, "days", (int)days, "ground", ground,
                                         "by", source_json(r)));
-        emit_clock(r, a->name, "extend", ck, ground);
+        rc = clock_moved(r, c, ck, "extend", ground);
         json_decref(ground);
-        return clock_moved(r, c, ck);
+        return rc;
     case CF_ACT_PAUSE_CLOCK:
         if (!status || strcmp(status, "stopped") == 0)
             return 0; /* a clock not running (none for this kind of case) does not pause */
@@ -616,9 +620,10 @@ static int run_clock(run *r, const cf_action *a)
             json_array_append_new(pauses,
                                   json_pack("{s:o, s:n, s:n, s:[O], s:o}", "from", date_json(today),
                                             "to", "days", "grounds", ground, "by", source_json(r)));
-            clock_cancel_deadlines(r, c);
         }
         emit_clock(r, a->name, "pause", ck, ground);
+        /* A paused clock cannot run out: its deadlines wait for it to resume. */
+        clock_cancel_deadlines(r, c);
         json_decref(ground);
         return 0;
     case CF_ACT_RESUME_CLOCK: {
@@ -630,9 +635,15 @@ static int run_clock(run *r, const cf_action *a)
             return rc;
         grounds = json_object_get(open, "grounds");
         if (!json_is_null(ground)) {
+            size_t before = json_array_size(grounds);
             for (size_t i = 0; i < json_array_size(grounds); i++)
                 if (json_equal(json_array_get(grounds, i), ground))
                     json_array_remove(grounds, i--);
+            if (json_array_size(grounds) == before) {
+                /* Not paused on this ground: nothing to resume. */
+                json_decref(ground);
+                return 0;
+            }
             if (json_array_size(grounds) > 0) {
                 /* Other grounds still hold the clock. */
                 emit_clock(r, a->name, "resume", ck, ground);
@@ -650,9 +661,9 @@ static int run_clock(run *r, const cf_action *a)
             ck, "paused_days",
             json_integer(json_integer_value(json_object_get(ck, "paused_days")) + days));
         json_object_set_new(ck, "status", json_string("running"));
-        emit_clock(r, a->name, "resume", ck, ground);
+        rc = clock_moved(r, c, ck, "resume", ground);
         json_decref(ground);
-        return clock_moved(r, c, ck);
+        return rc;
     }
     case CF_ACT_STOP_CLOCK:
         if (!status || strcmp(status, "stopped") == 0)
@@ -670,8 +681,8 @@ static int run_clock(run *r, const cf_action *a)
         }
         json_object_set_new(ck, "status", json_string("stopped"));
         json_object_set_new(ck, "stopped_on", date_json(today));
-        clock_cancel_deadlines(r, c);
         emit_clock(r, a->name, "stop", ck, NULL);
+        clock_cancel_deadlines(r, c);
         return 0;
     default: return 0;
     }
@@ -801,8 +812,11 @@ static int requirements(run *r, const cf_transition *t, int *refused)
     for (size_t i = 0; i < t->nrequires; i++) {
         if ((rc = test_expr(r, t->requires[i].that, &truth)))
             goto out;
-        if (!truth)
-            json_array_append_new(missing, json_string(t->requires[i].missing));
+        if (!truth) {
+            char text[512];
+            fill_text(r, t->requires[i].missing, text, sizeof text);
+            json_array_append_new(missing, json_string(text));
+        }
     }
     if (json_array_size(missing) == 0)
         goto out;
@@ -928,8 +942,10 @@ static int check_decision(run *r)
             o += (size_t)snprintf(posts + o, sizeof posts - o, "%s%s", i ? ", " : "",
                                   r->wf->decisions[i].name);
         posts[o < sizeof posts ? o : sizeof posts - 1] = '\0';
-        return fail(r, CF_EPERM, "decision '%s' is not one of workflow %s's decisions (%s)",
-                    name ? name : "", r->wf->name, o ? posts : "none");
+        return fail(r, CF_EPERM,
+                    "decision '%s' is not expected in state '%s': it is none of workflow %s's "
+                    "decisions (%s)",
+                    name ? name : "", st, r->wf->name, o ? posts : "none");
     }
     ok = d->nin == 0;
     for (size_t i = 0; i < d->nin; i++)
@@ -937,7 +953,7 @@ static int check_decision(run *r)
     for (size_t i = 0; i < d->nexcept; i++)
         ok &= strcmp(d->except[i], st) != 0;
     if (!ok || r->wf->states[cf_workflow_state_index(r->wf, st)].final)
-        return fail(r, CF_ESTATE, "decision '%s' is not made in state '%s'", d->name, st);
+        return fail(r, CF_ESTATE, "decision '%s' is not expected in state '%s'", d->name, st);
     ok = staff_source(source, post, sizeof post, acct, sizeof acct);
     posts[0] = '\0';
     for (size_t i = 0; i < d->nby; i++) {

@@ -836,7 +836,7 @@ static int take(run *r, const cf_transition *t)
     if (t->refuse) {
         char why[1024];
         fill_text(r, t->refuse, why, sizeof why);
-        return fail(r, CF_EPERM, "%s refused: %s", r->type, why);
+        return fail(r, CF_EPERM, "refused: %s", why);
     }
     if (t->nrequires) {
         if ((rc = requirements(r, t, &refused)))

@@ -129,6 +129,12 @@ struct expr_at {
     const yaml_node_t *n;
 };
 
+/* A time expression and the scalar it was parsed from. */
+struct when_at {
+    const cf_when *w;
+    const yaml_node_t *n;
+};
+
 typedef struct loader {
     cf_workflow *wf;
     cf_arena *ar;
@@ -145,6 +151,8 @@ typedef struct loader {
     cf_pos created_by;     /* the value of created_by, or root */
     struct expr_at *exprs; /* sorted by expression once every expression is parsed */
     size_t nexprs, capexprs;
+    struct when_at *whens; /* every time expression and its scalar, in the order parsed */
+    size_t nwhens, capwhens;
     size_t skipped; /* problems past MAX_PROBLEMS, not reported one by one */
 } loader;
 
@@ -220,6 +228,8 @@ static void loader_free(loader *L)
     L->char_at = NULL;
     free(L->exprs);
     L->exprs = NULL;
+    free(L->whens);
+    L->whens = NULL;
 }
 
 /* The byte offset of a mark in the source: its character index (which libyaml counts from
@@ -694,7 +704,27 @@ static cf_when *owned_when(loader *L, yaml_node_t *n, const char *what)
     own(L, NULL, w, NULL);
     if (w)
         bind_counts(L, n, w, what);
+    if (w && L->nwhens == L->capwhens) {
+        size_t cap = L->capwhens ? L->capwhens * 2 : 64;
+        struct when_at *grown = realloc(L->whens, cap * sizeof *grown);
+        if (!grown)
+            return w; /* its problems are then placed at the action */
+        L->whens = grown;
+        L->capwhens = cap;
+    }
+    if (w)
+        L->whens[L->nwhens++] = (struct when_at){w, n};
     return w;
+}
+
+/* Where `word` stands in the time expression `w`, or `pos` when that cannot be told.  Time
+ * expressions are far fewer than expressions: a linear search is enough. */
+static cf_pos when_word_pos(loader *L, const cf_when *w, const char *word, cf_pos pos)
+{
+    for (size_t i = 0; i < L->nwhens; i++)
+        if (L->whens[i].w == w)
+            return pos_in(L, L->whens[i].n, word_column(raw((yaml_node_t *)L->whens[i].n), word));
+    return pos;
 }
 
 /* ---- actions ---- */
@@ -1794,14 +1824,15 @@ static void check_when(loader *L, const cf_when *w, cf_pos pos, const char *what
         if (strncmp(ref, "clock.", 6) == 0) {
             /* A deadline on a clock that does not exist: on none. */
             if (!cf_workflow_clock(L->wf, ref + 6))
-                ERR(L, pos,
+                ERR(L, when_word_pos(L, w, ref, pos),
                     "%s counts from '%s', but no clock is named '%s': a deadline must be on a "
                     "clock of this workflow (declare it under clocks)",
                     what, ref, ref + 6);
         } else if (strcmp(ref, "now") != 0 && strncmp(ref, "case.", 5) != 0 &&
                    strncmp(ref, "event.", 6) != 0) {
-            ERR(L, pos, "%s counts from '%s': a time counts from case.*, event.*, clock.* or now",
-                what, ref);
+            ERR(L, when_word_pos(L, w, ref, pos),
+                "%s counts from '%s': a time counts from case.*, event.*, clock.* or now", what,
+                ref);
         }
     }
 }

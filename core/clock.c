@@ -43,53 +43,66 @@ static cf_date date_member(const json_t *o, const char *key, cf_date fallback)
     return s && cf_date_parse(s, &d) == 0 ? d : fallback;
 }
 
+/* Describes one clock `ck` of a case as of `today`; NULL when it is not a clock. */
+static json_t *describe_one(const char *name, const char *title, const json_t *ck, cf_date today,
+                            int off)
+{
+    const char *status = json_string_value(json_object_get(ck, "status"));
+    const char *started = json_string_value(json_object_get(ck, "started"));
+    const char *last_day = json_string_value(json_object_get(ck, "last_day"));
+    json_t *pauses = json_object_get(ck, "pauses"), *last = NULL, *p;
+    cf_date end = today, last_date, start;
+    cf_time t0, tl;
+    long open = 0, used, left;
+    size_t k;
+    char day[CF_DATE_BUFSZ];
+
+    if (!status || !started || !last_day || cf_time_parse(started, &t0) != 0 ||
+        cf_time_parse(last_day, &tl) != 0)
+        return NULL;
+    start = cf_time_date(t0, off);
+    last_date = cf_time_date(tl, off);
+    if (strcmp(status, "stopped") == 0)
+        end = date_member(ck, "stopped_on", today);
+    json_array_foreach (pauses, k, p) {
+        last = p;
+    }
+    /* A pause still open: the days since it began are not counted either. */
+    if (last && json_is_null(json_object_get(last, "to")) && json_object_get(last, "from"))
+        open = (long)(end - date_member(last, "from", end));
+    if (open < 0)
+        open = 0;
+    used = (long)(end - start) - int_member(ck, "paused_days") - open;
+    left = (long)(last_date - end) + open;
+    cf_date_format(last_date, day, sizeof day);
+    return json_pack("{s:s, s:s?, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:O?, s:O?}", "clock", name,
+                     "title", title, "status", status, "started", started, "last_day", last_day,
+                     "last_date", day, "days_used", (int)(used < 0 ? 0 : used), "days_left",
+                     (int)left, "paused_days", (int)(int_member(ck, "paused_days") + open),
+                     "pauses", pauses, "extensions", json_object_get(ck, "extensions"));
+}
+
 json_t *cf_clock_describe(const cf_workflow *wf, const json_t *state, cf_time now)
 {
-    json_t *out = json_array(), *clocks = json_object_get(state, "clocks");
-    int off = cf_calendar_utc_offset(wf->calendar);
+    json_t *out = json_array(), *clocks = json_object_get(state, "clocks"), *ck, *one;
+    int off = wf ? cf_calendar_utc_offset(wf->calendar) : CF_CALTIME_DEFAULT_UTC_OFFSET;
     cf_date today = cf_time_date(now, off);
+    const char *name;
 
     if (!out)
         return NULL;
-    for (size_t i = 0; i < wf->nclocks; i++) {
-        const cf_clock *c = &wf->clocks[i];
-        const json_t *ck = json_object_get(clocks, c->name);
-        const char *status = json_string_value(json_object_get(ck, "status"));
-        const char *started = json_string_value(json_object_get(ck, "started"));
-        json_t *pauses = json_object_get(ck, "pauses"), *last = json_array_get(pauses, 0), *p;
-        cf_date end = today, last_day, start;
-        cf_time t0, at;
-        long open = 0, used, left;
-        size_t k;
-        char day[CF_DATE_BUFSZ];
-
-        if (!ck || !status || !started || cf_time_parse(started, &t0) != 0 ||
-            cf_clock_last_day(c, wf->calendar, ck, &last_day, &at) != 0)
-            continue;
-        start = cf_time_date(t0, off);
-        if (strcmp(status, "stopped") == 0)
-            end = date_member(ck, "stopped_on", today);
-        json_array_foreach (pauses, k, p) {
-            last = p;
+    if (wf) {
+        for (size_t i = 0; i < wf->nclocks; i++) {
+            const cf_clock *c = &wf->clocks[i];
+            if ((one =
+                     describe_one(c->name, c->title, json_object_get(clocks, c->name), today, off)))
+                json_array_append_new(out, one);
         }
-        /* A pause still open: the days since it began are not counted either. */
-        if (last && json_is_null(json_object_get(last, "to")) && json_object_get(last, "from"))
-            open = (long)(end - date_member(last, "from", end));
-        if (open < 0)
-            open = 0;
-        used = (long)(end - start) - int_member(ck, "paused_days") - open;
-        left = (long)(last_day - end) + open;
-        cf_date_format(last_day, day, sizeof day);
-        json_array_append_new(
-            out,
-            json_pack("{s:s, s:s?, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:O?, s:O?}", "clock",
-                      c->name, "title", c->title, "status", status, "started", started, "last_day",
-                      json_string_value(json_object_get(ck, "last_day"))
-                          ? json_string_value(json_object_get(ck, "last_day"))
-                          : day,
-                      "last_date", day, "days_used", (int)(used < 0 ? 0 : used), "days_left",
-                      (int)left, "paused_days", (int)(int_member(ck, "paused_days") + open),
-                      "pauses", pauses, "extensions", json_object_get(ck, "extensions")));
+        return out;
+    }
+    json_object_foreach (clocks, name, ck) {
+        if ((one = describe_one(name, NULL, ck, today, off)))
+            json_array_append_new(out, one);
     }
     return out;
 }

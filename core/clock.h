@@ -40,7 +40,8 @@ int cf_clock_last_day(const cf_clock *c, const cf_calendar *cal, const json_t *c
 
 /*
  * Describes every clock of `state` (a case's state under `wf`) as of `now`, one object per
- * clock in the order the workflow declares them:
+ * clock in the order the workflow declares them (in the state's order, without titles, when
+ * `wf` is NULL: a reader that has not loaded the workflow):
  *   { "clock", "title", "status", "started", "last_day", "days_used", "days_left",
  *     "paused_days", "pauses", "extensions" }
  * days_used counts calendar days since the start (its day not counted) less the paused ones;

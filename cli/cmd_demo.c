@@ -215,6 +215,10 @@ static json_t *decide(demo *d, const char *kind, const char *case_no, json_t *da
     if (strcmp(kind, "extension_approval") == 0)
         return json_pack("{s:b, s:s}", "approved", draw(d, case_no, "approval") < 90, "basis",
                          "案情复杂，经院长批准");
+    if (strcmp(kind, "notices_manual") == 0)
+        return json_pack("{s:[s,s]}", "documents", "执行通知书", "风险告知书");
+    if (strcmp(kind, "preservation_measures") == 0)
+        return json_pack("{s:[s]}", "measures", "冻结银行存款");
     if (strcmp(kind, "applicant_interview") == 0)
         return json_pack("{s:s}", "opinion", "同意终结本次执行程序");
     if (strcmp(kind, "match_payment") == 0) {

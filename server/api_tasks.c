@@ -153,6 +153,9 @@ static void finish(cf_srv *s, cf_req *r, const json_t *result, const char *reaso
         char field[160] = "/result";
         if (rc == CF_ESCHEMA && strstr(err, "/data/reason"))
             snprintf(field, sizeof field, "/reason");
+        /* The form's check names the field it refused: "/result/<name>: ..." (core/form.c). */
+        else if (rc == CF_EINVAL && strncmp(err, "/result/", 8) == 0 && strchr(err, ':'))
+            snprintf(field, sizeof field, "%.*s", (int)(strchr(err, ':') - err), err);
         cf_reply_problem(r, 422, "result-refused", err, json_pack("{s:s}", "field", field));
         return;
     }

@@ -30,7 +30,7 @@ import urllib.parse
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -39,6 +39,7 @@ BASE = os.environ["CF_WEB_BASE"].rstrip("/")
 SHOTS = os.environ["CF_WEB_SHOTS"]
 TOKEN = os.environ["CF_WEB_TOKEN"]
 CASE = os.environ["CF_WEB_CASE"]
+NEXT = "(2026)豫0381执306号"
 COPY = os.environ["CF_WEB_COPY"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 AXE = open(os.path.join(HERE, "vendor", "axe-core", "axe.min.js"), encoding="utf-8").read()
@@ -145,9 +146,27 @@ def css(d, sel):
     return d.find_elements(By.CSS_SELECTOR, sel)
 
 
+def click(d, sel, seconds=30):
+    """Clicks the first element `sel` matches.  The inbox redraws itself whenever its queue
+    changes, so an element found a moment ago may be gone: it is found again."""
+    deadline = time.time() + seconds
+    while True:
+        try:
+            css(d, sel)[0].click()
+            return
+        except (StaleElementReferenceException, IndexError):
+            if time.time() > deadline:
+                check(False, f"within {seconds} s: something to click at {sel}")
+                raise
+            time.sleep(0.2)
+
+
 def text_of(d, sel):
-    els = css(d, sel)
-    return els[0].text if els else ""
+    try:
+        els = css(d, sel)
+        return els[0].text if els else ""
+    except StaleElementReferenceException:
+        return ""
 
 
 def login(d, name, land):
@@ -199,6 +218,20 @@ def psql(sql):
     return r.stdout.strip()
 
 
+def wait_task(activity, seconds):
+    """Waits until the workers have done the scenario case's task `activity`."""
+    sql = (f"select status from tasks where case_no = '{CASE}' and activity = '{activity}' "
+           "order by created_at desc limit 1")
+    deadline = time.time() + seconds
+    status = ""
+    while time.time() < deadline:
+        status = psql(sql)
+        if status == "done":
+            break
+        time.sleep(0.5)
+    check(status == "done", f"the workers have done {activity} ({status or 'not there'})")
+
+
 # ---- the scenario -------------------------------------------------------------------------------
 
 def scenario():
@@ -242,35 +275,35 @@ def scenario():
     shot(intake, "inbox-intake-new-case")
 
     # The intake check, with the form of the workflow.  First nothing: refused before sending.
-    css(intake, row + " button.primary")[0].click()
+    click(intake, row + " button.primary")
     wait(intake, lambda d: css(d, "dialog.task-dialog[open] #f-complete-yes"), "the completion form opens")
     form_text = text_of(intake, "dialog.task-dialog")
     check("立案信息完整准确" in form_text and "特殊案件" in form_text,
           "the form has the fields the workflow declares")
-    css(intake, "dialog.task-dialog button[type=submit]")[0].click()
+    click(intake, "dialog.task-dialog button[type=submit]")
     wait(intake, lambda d: "请填写" in text_of(d, "#f-complete-problem"), "a missing answer is refused before sending")
     shot(intake, "complete-form-refused")
     axe(intake, "completion form")
     intake.find_element(By.ID, "f-complete-no").click()
-    css(intake, "dialog.task-dialog button[type=submit]")[0].click()
+    click(intake, "dialog.task-dialog button[type=submit]")
     wait(intake, lambda d: "请填写" in text_of(d, "#f-problems-problem"), "'no' needs what is to be corrected")
     intake.find_element(By.ID, "f-complete-yes").click()
     intake.find_element(By.ID, "f-problems").send_keys("材料齐全，核对无误")
 
     # The session ends while the clerk fills in the form: a login over the page, nothing lost.
     psql(f"delete from sessions where account_id = (select id from accounts where name = '{INTAKE}')")
-    css(intake, "dialog.task-dialog button[type=submit]")[0].click()
+    click(intake, "dialog.task-dialog button[type=submit]")
     wait(intake, lambda d: css(d, "dialog.relogin[open]"), "an ended session asks for the password again")
     shot(intake, "session-ended")
     axe(intake, "login dialog")
     intake.find_element(By.ID, "relogin-password").send_keys("password-of-" + INTAKE)
-    css(intake, "dialog.relogin button[type=submit]")[0].click()
+    click(intake, "dialog.relogin button[type=submit]")
     wait(intake, lambda d: "已办结" in text_of(d, "dialog.task-dialog .verdict"),
          "after logging in again the completion goes through with what was typed", 60)
     verdict = text_of(intake, "dialog.task-dialog .verdict")
     check("文书制作与集约送达" in verdict, f"the engine's verdict names the next state: {verdict}")
     shot(intake, "complete-verdict")
-    css(intake, "dialog.task-dialog .actions button")[0].click()
+    click(intake, "dialog.task-dialog .actions button")
     wait(intake, lambda d: not css(d, row), "the done task leaves the inbox")
 
     # The wall sees the case move (it refreshes by itself every 10 s).
@@ -281,7 +314,10 @@ def scenario():
 
     # The clock moves on: the notices are served at 14:00, the registry trip is on Wednesday;
     # then the case waits for its handler, team_1 (sequence 301).
+    # The clock moves on only after the work it is waiting for, as the day would have it.
+    wait_task("notices", 120)
     clock_to("2026-03-02T16:00:00+08:00", "web-clock-1")
+    wait_task("service", 120)
     clock_to("2026-03-04T12:00:00+08:00", "web-clock-2")
     team1.execute_script("window.cfMark = 'same page'")
     wait(team1, lambda d: css(d, row), "the case's execution task appears in the team_1 inbox", 180)
@@ -290,17 +326,29 @@ def scenario():
     task_link = css(team1, row + " td a[href^='/task.html']")[0].get_attribute("href")
 
     # team_1 claims, then completes.
-    css(team1, row + " button[aria-label^='领取']")[0].click()
+    click(team1, row + " button[aria-label^='领取']")
     wait(team1, lambda d: "本人" in text_of(d, row), "the claim shows in place")
-    css(team1, row + " button.primary")[0].click()
+    click(team1, row + " button.primary")
     wait(team1, lambda d: css(d, "dialog.task-dialog[open] #f-auction-no"), "the execution form opens")
     team1.find_element(By.ID, "f-auction-no").click()
     team1.find_element(By.ID, "f-note").send_keys("冻结被执行人银行存款，查封车辆一辆")
     shot(team1, "complete-execution-form")
-    css(team1, "dialog.task-dialog button[type=submit]")[0].click()
+    click(team1, "dialog.task-dialog button[type=submit]")
     wait(team1, lambda d: "已办结" in text_of(d, "dialog.task-dialog .verdict"), "the engine applies team_1's result", 60)
     shot(team1, "complete-execution-verdict")
-    css(team1, "dialog.task-dialog .actions button")[0].click()
+    click(team1, "dialog.task-dialog .actions button")
+
+    # Meanwhile at intake: Wednesday now, so Monday's checks are overdue (red), and a case filed
+    # today is due today (highlighted) and new.
+    ingest([filed(NEXT, "web-filed-2", "2026-03-04T10:05:00+08:00")])
+    wait(intake, lambda d: css(d, f'tr[data-case="{NEXT}"]'), "the next case appears at intake", 60)
+    wait(intake, lambda d: css(d, "tr.overdue") and css(d, "tr.today"),
+         "the intake inbox marks the overdue and the due today", 30)
+    check(css(intake, "tr.overdue td.due .badge.overdue"), "overdue tasks say so in red")
+    # Tall enough for every row (the picture in the README).
+    intake.set_window_size(1366, 900)
+    shot(intake, "inbox-intake-overdue-and-today")
+    intake.set_window_size(1366, 768)
 
     # team_2 opens that task's address: not theirs.
     team2.get(task_link)
@@ -375,7 +423,7 @@ def scenario():
     login(admin, ADMIN, "/accounts.html")
     wait(admin, lambda d: css(d, "#account-table"), "the accounts are listed")
     admin.find_element(By.ID, "a-name").send_keys("钱多")
-    css(admin, "#add button[type=submit]")[0].click()
+    click(admin, "#add button[type=submit]")
     wait(admin, lambda d: css(d, 'tr[data-account="钱多"]'), "an added account is listed")
     shot(admin, "accounts")
     axe(admin, "accounts")
@@ -395,6 +443,9 @@ def scenario():
 
 def main():
     os.makedirs(SHOTS, exist_ok=True)
+    for old in os.listdir(SHOTS):  # the pictures of an earlier run would mislead
+        if old.endswith(".png"):
+            os.remove(os.path.join(SHOTS, old))
     code = 0
     try:
         scenario()

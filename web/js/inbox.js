@@ -89,6 +89,13 @@ function actions(t) {
 function render(data, fresh) {
   const now = data.now;
   rows = data.tasks;
+  // The table is drawn again on each change of the queue: what the clerk had selected and where
+  // the keyboard was stay as they were.
+  const picked = new Set([...document.querySelectorAll('input.pick:checked')].map((c) => c.value));
+  const focus = document.activeElement && document.activeElement.closest('tr[data-task]')
+    ? { task: document.activeElement.closest('tr').dataset.task,
+      label: document.activeElement.getAttribute('aria-label') || document.activeElement.className }
+    : null;
   fill($('#counts'),
     h('span', {}, '共', h('b', {}, data.counts.total), '项'),
     h('span', {}, '待领取', h('b', {}, data.counts.open)),
@@ -130,6 +137,13 @@ function render(data, fresh) {
         : TASK_STATUS[t.status] || t.status),
       actions(t));
     }))));
+  for (const c of document.querySelectorAll('input.pick')) c.checked = picked.has(c.value);
+  if (focus) {
+    const row = [...document.querySelectorAll('tr[data-task]')].find((r) => r.dataset.task === focus.task);
+    const again = row && [...row.querySelectorAll('button, input, a')].find((el) =>
+      (el.getAttribute('aria-label') || el.className) === focus.label);
+    if (again) again.focus();
+  }
   updateBulk();
 }
 

@@ -5,7 +5,7 @@
 
 import { api } from './api.js';
 import { $, fill, h } from './dom.js';
-import { when } from './names.js';
+import { leftText, when } from './names.js';
 import { postTitle, say, start, stateTitle, workflow } from './shell.js';
 
 const REFRESH_MS = 10000;
@@ -31,8 +31,11 @@ function layout() {
     h('div', { class: 'wall-grid' },
       h('section', { class: 'panel', 'aria-labelledby': 'by-state' },
         h('h2', { id: 'by-state' }, '各状态案件数'), h('div', { id: 'states' }), h('div', { id: 'chart' })),
-      h('section', { class: 'panel', 'aria-labelledby': 'by-post' },
-        h('h2', { id: 'by-post' }, '各岗位待办与逾期'), h('div', { id: 'posts' }))));
+      h('div', {},
+        h('section', { class: 'panel', 'aria-labelledby': 'by-post' },
+          h('h2', { id: 'by-post' }, '各岗位待办与逾期'), h('div', { id: 'posts' })),
+        h('section', { class: 'panel', 'aria-labelledby': 'late' },
+          h('h2', { id: 'late' }, '逾期待办（逾期最久的在前）'), h('div', { id: 'overdue' })))));
 }
 
 function tile(label, value, alert, id) {
@@ -129,9 +132,30 @@ function chart(states) {
       h('span', { 'aria-hidden': 'true', class: `swatch s${i % colours.length}` }, '■'), ` ${k.title}　`))));
 }
 
+/* The overdue staff tasks of the posts that have any, the longest overdue first (at most 12). */
+async function overdue(stats) {
+  const postsLate = Object.entries(stats.overdue || {}).filter(([, n]) => n > 0).map(([p]) => p);
+  const lists = await Promise.all(postsLate.map((p) =>
+    api('GET', `/api/v1/posts/${encodeURIComponent(p)}/tasks?overdue=true&limit=12`)
+      .then((r) => r.data).catch(() => null)));
+  const now = (lists.find(Boolean) || {}).now || (stats.clock && stats.clock.now);
+  const tasks = lists.filter(Boolean).flatMap((l) => l.tasks)
+    .sort((a, b) => Date.parse(a.due) - Date.parse(b.due)).slice(0, 12);
+  fill($('#overdue'), tasks.length ? h('table', { class: 'grid', id: 'overdue-table' },
+    h('thead', {}, h('tr', {}, ['案号', '事项', '岗位', '截止时间', '逾期'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, tasks.map((t) => h('tr', {},
+      h('td', { class: 'nowrap' }, h('a', { href: `/case.html?no=${encodeURIComponent(t.case)}` }, t.case)),
+      h('td', {}, t.title), h('td', {}, postTitle(t.post)),
+      h('td', { class: 'nowrap' }, when(t.due)),
+      h('td', { class: 'nowrap error' }, leftText(t.due, now).replace('已逾期 ', '')))))
+  ) : h('p', { class: 'muted' }, '没有逾期的待办。'));
+}
+
 async function refresh() {
   try {
-    render((await api('GET', '/api/v1/stats')).data);
+    const stats = (await api('GET', '/api/v1/stats')).data;
+    render(stats);
+    await overdue(stats);
     say('');
   } catch (e) {
     say(`刷新失败：${e.message}（稍后自动重试）`, 'error');

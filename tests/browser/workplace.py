@@ -349,6 +349,15 @@ def scenario():
     intake.set_window_size(1366, 900)
     shot(intake, "inbox-intake-overdue-and-today")
     intake.set_window_size(1366, 768)
+    # The batch work of a post: two of the overdue checks claimed together.
+    for no in ("(2026)豫0381执303号", "(2026)豫0381执304号"):
+        click(intake, f'tr[data-case="{no}"] input.pick')
+    check("（2）" in text_of(intake, "#bulk"), "the bulk claim counts the tasks ticked")
+    click(intake, "#bulk")
+    wait(intake, lambda d: "已领取 2 项" in text_of(d, "#status"), "two tasks claimed at once")
+    wait(intake, lambda d: all("本人" in text_of(d, f'tr[data-case="{no}"]')
+                               for no in ("(2026)豫0381执303号", "(2026)豫0381执304号")),
+         "both show as claimed by the clerk")
 
     # team_2 opens that task's address: not theirs.
     team2.get(task_link)

@@ -161,6 +161,13 @@ static const struct setting settings[] = {
     {"server.wait_ms", T_INT, "10000", 0, 600000, NULL, "CASEFLOW_SERVER_WAIT_MS",
      AT(server_wait_ms), 0,
      "how long completing or returning a task waits for the engine's verdict (then 202)"},
+    /* The web workplace (web/, docs/workplace.md). */
+    {"server.web", T_STR, "web", 0, 0, NULL, "CASEFLOW_WEB", AT(server_web), 0,
+     "the folder of the web workplace served under / (relative: from the current folder, the "
+     "source tree, then the install prefix's share/caseflow)"},
+    {"server.stream_s", T_INT, "120", 1, 3600, NULL, NULL, AT(server_stream_s), 0,
+     "how long one server-sent event stream lasts before the browser reconnects (and is "
+     "authenticated again)"},
 };
 
 enum { NSETTINGS = sizeof settings / sizeof settings[0] };

@@ -80,6 +80,8 @@ typedef struct cf_config {
     int server_lock_after;     /* server.lock_after   CASEFLOW_LOCK_AFTER: failed logins */
     int server_lock_s;         /* server.lock_s       CASEFLOW_LOCK_SECONDS */
     int server_wait_ms;        /* server.wait_ms      CASEFLOW_SERVER_WAIT_MS: for the engine */
+    char *server_web;          /* server.web          CASEFLOW_WEB: the web workplace's folder */
+    int server_stream_s;       /* server.stream_s: one event stream's life, in seconds */
     char *source;              /* where the configuration came from, for messages */
 } cf_config;
 

@@ -1183,8 +1183,156 @@ static void parse_posts(loader *L, yaml_node_t *n)
     }
 }
 
-static const char *const kind_keys[] = {"title", "post", "batch", NULL};
+static const char *const kind_keys[] = {"title", "post", "batch", "result", NULL};
 static const char *const batch_keys[] = {"every", "group_by", NULL};
+
+/* ---- a staff task's result fields (`result:`), for the completion form ---- */
+
+static const char *const field_keys[] = {"type",        "title",   "help", "required",
+                                         "required_if", "choices", "max",  NULL};
+static const char *const field_types[] = {"yes_no", "text", "choice", "amount",
+                                          "post",   "date", NULL};
+
+static const cf_post *declared_post(const cf_workflow *wf, const char *id)
+{
+    for (size_t i = 0; i < wf->nposts; i++)
+        if (wf->posts[i].id && strcmp(wf->posts[i].id, id) == 0)
+            return &wf->posts[i];
+    return NULL;
+}
+
+/* `choices:` of a choice or post field: a list of values, or a mapping of value to label. */
+static void parse_choices(loader *L, yaml_node_t *n, cf_result_field *f)
+{
+    int map = n->type == YAML_MAPPING_NODE;
+    size_t k = 0;
+
+    if (!map && !is_seq(L, n, "choices"))
+        return;
+    f->nchoices = map ? map_len(n) : seq_len(n);
+    f->choices = alloc_array(L, f->nchoices, sizeof *f->choices);
+    f->choice_titles = alloc_array(L, f->nchoices, sizeof *f->choice_titles);
+    if (!f->choices || !f->choice_titles) {
+        f->nchoices = 0;
+        return;
+    }
+    if (map) {
+        for (yaml_node_pair_t *p = PAIRS(n); p < PAIRS_END(n); p++, k++) {
+            f->choices[k] = text(L, node(L, p->key), "a choice");
+            f->choice_titles[k] = text(L, node(L, p->value), "a choice's label");
+        }
+    } else {
+        for (yaml_node_item_t *it = ITEMS(n); it < ITEMS_END(n); it++, k++)
+            f->choices[k] = text(L, node(L, *it), "a choice");
+    }
+    for (size_t i = 0; i < f->nchoices; i++) {
+        if (!f->choices[i])
+            continue;
+        for (size_t j = 0; j < i; j++)
+            if (f->choices[j] && strcmp(f->choices[i], f->choices[j]) == 0)
+                ERR(L, pos_of(n), "result field '%s': the choice '%s' is given twice", f->name,
+                    f->choices[i]);
+        if (f->type == CF_FIELD_POST) {
+            const cf_post *post = declared_post(L->wf, f->choices[i]);
+            if (!post)
+                ERR(L, pos_of(n), "result field '%s': '%s' is not a post of the workflow", f->name,
+                    f->choices[i]);
+            else if (!f->choice_titles[i])
+                f->choice_titles[i] = post->title;
+        }
+    }
+}
+
+static void parse_result_field(loader *L, yaml_node_t *k, yaml_node_t *v, cf_result_field *f)
+{
+    yaml_node_t *n;
+
+    f->name = text(L, k, "a result field");
+    f->pos = pos_of(k);
+    f->max = 1000;
+    if (!is_map(L, v, "a result field"))
+        return;
+    check_keys(L, v, field_keys, "a result field");
+    if (!(n = get(L, v, "type"))) {
+        ERR(L, pos_of(v),
+            "result field '%s' needs a type (yes_no, text, choice, amount, post or "
+            "date)",
+            raw(k));
+    } else {
+        size_t t = 0;
+        while (field_types[t] && strcmp(field_types[t], raw(n)) != 0)
+            t++;
+        if (!field_types[t])
+            ERR(L, pos_of(n),
+                "unknown field type '%s' (yes_no, text, choice, amount, post or date)", raw(n));
+        else
+            f->type = (cf_field_type)t;
+    }
+    f->title = (n = get(L, v, "title")) ? text(L, n, "title") : f->name;
+    if ((n = get(L, v, "help")))
+        f->help = text(L, n, "help");
+    if ((n = get(L, v, "required")))
+        f->required = boolean(L, n, "required");
+    if ((n = get(L, v, "required_if")) && is_map(L, n, "required_if")) {
+        if (map_len(n) != 1)
+            ERR(L, pos_of(n),
+                "required_if names one yes/no field and its value, e.g. "
+                "{complete: false}");
+        else {
+            f->if_field = text(L, node(L, PAIRS(n)->key), "required_if's field");
+            f->if_value = boolean(L, node(L, PAIRS(n)->value), "required_if's value");
+        }
+    }
+    if ((n = get(L, v, "max"))) {
+        char *end;
+        long m = strtol(raw(n), &end, 10);
+        if (*end || end == raw(n) || m < 1 || m > 100000 || f->type != CF_FIELD_TEXT)
+            ERR(L, pos_of(n), "max is for text fields: a whole number from 1 to 100000");
+        else
+            f->max = (int)m;
+    }
+    n = get(L, v, "choices");
+    if (n && f->type != CF_FIELD_CHOICE && f->type != CF_FIELD_POST)
+        ERR(L, pos_of(n), "choices are for choice and post fields");
+    else if (n)
+        parse_choices(L, n, f);
+    else if (f->type == CF_FIELD_CHOICE)
+        ERR(L, pos_of(v), "result field '%s' is a choice: give its choices", raw(k));
+}
+
+/* `result:` of staff task `tk`: its fields, each required_if naming a yes/no field of them. */
+static void parse_result(loader *L, yaml_node_t *n, cf_task_kind *tk)
+{
+    size_t i = 0;
+
+    tk->result_declared = 1;
+    if (n->type == YAML_SCALAR_NODE && raw(n)[0] == '\0')
+        return; /* `result:` alone: nothing to fill in */
+    if (!is_map(L, n, "result"))
+        return;
+    tk->nresult = map_len(n);
+    tk->result = alloc_array(L, tk->nresult, sizeof *tk->result);
+    if (!tk->result) {
+        tk->nresult = 0;
+        return;
+    }
+    for (yaml_node_pair_t *p = PAIRS(n); p < PAIRS_END(n); p++, i++)
+        parse_result_field(L, node(L, p->key), node(L, p->value), &tk->result[i]);
+    for (i = 0; i < tk->nresult; i++) {
+        const cf_result_field *f = &tk->result[i];
+        size_t j = 0;
+        if (!f->if_field)
+            continue;
+        while (j < tk->nresult &&
+               !(tk->result[j].name && strcmp(tk->result[j].name, f->if_field) == 0))
+            j++;
+        if (j == tk->nresult || tk->result[j].type != CF_FIELD_YES_NO)
+            ERR(L, f->pos,
+                "result field '%s': required_if names '%s', which is no yes/no field "
+                "of this result",
+                f->name ? f->name : "", f->if_field);
+    }
+}
 
 static void parse_kinds(loader *L, yaml_node_t *n, int worker, size_t *at)
 {
@@ -1209,6 +1357,11 @@ static void parse_kinds(loader *L, yaml_node_t *n, int worker, size_t *at)
             }
             if (b && !worker)
                 ERR(L, pos_of(b), "only worker kinds are batched; '%s' is a staff task", tk->name);
+            if (get(L, v, "result") && worker)
+                ERR(L, pos_of(get(L, v, "result")),
+                    "only staff tasks declare a result form; '%s' is a worker kind", tk->name);
+            else if (get(L, v, "result"))
+                parse_result(L, get(L, v, "result"), tk);
             if (b && is_map(L, b, "batch")) {
                 char err[256];
                 int col = 0;

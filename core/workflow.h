@@ -139,6 +139,36 @@ typedef struct cf_post {
     cf_pos pos;
 } cf_post;
 
+/* What a person fills in when completing a staff task: one field of its result, as the
+ * workflow declares it under the task's `result:` (docs/workflow-language.md).  The web
+ * workplace builds the completion form from these, and the queue refuses a result that does
+ * not fit them (core/form.h). */
+typedef enum cf_field_type {
+    CF_FIELD_YES_NO, /* true or false */
+    CF_FIELD_TEXT,   /* text of at most `max` characters */
+    CF_FIELD_CHOICE, /* one of `choices` */
+    CF_FIELD_AMOUNT, /* a sum of money in yuan: a number >= 0 with at most two decimals */
+    CF_FIELD_POST,   /* a post of the workflow, one of `choices` when given */
+    CF_FIELD_DATE    /* a calendar date, YYYY-MM-DD */
+} cf_field_type;
+
+typedef struct cf_result_field {
+    const char *name;
+    const char *title; /* the label staff see */
+    const char *help;  /* a line under it, or NULL */
+    cf_field_type type;
+    int required;
+    /* Required also when the yes/no field `if_field` of the same result is `if_value`
+     * ("no, because ..."); NULL when not. */
+    const char *if_field;
+    int if_value;
+    const char **choices;       /* choice, post: the values allowed, in order */
+    const char **choice_titles; /* their labels (a post's title when not given), or NULL */
+    size_t nchoices;
+    int max; /* text: characters at most */
+    cf_pos pos;
+} cf_result_field;
+
 /* A kind of task: done by a worker process (topic caseflow.tasks.<name>) or by staff of a post. */
 typedef struct cf_task_kind {
     const char *name;
@@ -151,6 +181,10 @@ typedef struct cf_task_kind {
     const char *batch_text;
     const char *group_by; /* batched kinds: the task param that groups a batch */
     cf_pos pos;
+    /* Staff tasks: the fields of the result, when the workflow declares them (`result:`). */
+    cf_result_field *result;
+    size_t nresult;
+    int result_declared; /* 1 when `result:` is given (even empty: the result is {}) */
 } cf_task_kind;
 
 /* A post named by a rule: a declared post id, or an expression giving one (case.handler_post). */

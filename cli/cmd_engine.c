@@ -10,7 +10,7 @@
 #include "commands.h"
 #include "engine/engine.h"
 #include "engine/migrate.h"
-#include "paths.h"
+#include "base/path.h"
 
 static volatile sig_atomic_t stop_requested;
 

@@ -33,7 +33,22 @@ struct setting {
 
 static const struct setting settings[] = {
     {"postgres", T_STR, "postgresql://127.0.0.1/caseflow", 0, 0, NULL, "CASEFLOW_PG", AT(postgres),
-     0, "PostgreSQL connection string (passed to libpq unchanged)"},
+     0,
+     "PostgreSQL connection string of the engine, the workers and the CLI (passed to libpq, "
+     "with keepalives and timeouts added unless it sets them); its role may append to the event "
+     "log but not change it"},
+    {"postgres_owner", T_STR, "", 0, 0, NULL, "CASEFLOW_PG_OWNER", AT(postgres_owner), 0,
+     "PostgreSQL connection string of the role that owns the tables: only `caseflow db migrate` "
+     "uses it"},
+    {"postgres_statement_timeout_ms", T_INT, "30000", 0, 86400000, NULL,
+     "CASEFLOW_PG_STATEMENT_TIMEOUT_MS", AT(pg_statement_timeout_ms), 0,
+     "PostgreSQL's statement_timeout for caseflow's sessions (0: none), unless the connection "
+     "string sets it; a statement that gets no answer for 5 s longer is given up and its "
+     "connection dropped"},
+    {"postgres_idle_tx_timeout_ms", T_INT, "60000", 0, 86400000, NULL,
+     "CASEFLOW_PG_IDLE_TX_TIMEOUT_MS", AT(pg_idle_tx_timeout_ms), 0,
+     "PostgreSQL's idle_in_transaction_session_timeout for caseflow's sessions (0: none), unless "
+     "the connection string sets it"},
     {"kafka.bootstrap", T_STR, "127.0.0.1:9092", 0, 0, NULL, "CASEFLOW_KAFKA", AT(kafka), 0,
      "Kafka bootstrap servers"},
     {"kafka.topic_prefix", T_STR, "caseflow", 0, 0, NULL, "CASEFLOW_TOPIC_PREFIX", AT(topic_prefix),
@@ -411,6 +426,134 @@ void cf_config_free(cf_config *cfg)
     memset(cfg, 0, sizeof *cfg);
 }
 
+/* ---- printing without secrets ---- */
+
+/* Appends `n` bytes of `s` to out[*len], keeping room for the terminating NUL. */
+static void put(char *out, size_t outsz, size_t *len, const char *s, size_t n)
+{
+    if (*len + 1 >= outsz)
+        return;
+    if (n > outsz - 1 - *len)
+        n = outsz - 1 - *len;
+    memcpy(out + *len, s, n);
+    *len += n;
+    out[*len] = '\0';
+}
+
+static int ends_with(const char *s, size_t n, const char *suffix)
+{
+    size_t k = strlen(suffix);
+    return n >= k && strncmp(s + n - k, suffix, k) == 0;
+}
+
+static int is_space(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+/* The key=value form: `key = value` pairs separated by spaces, a value maybe 'quoted'. */
+static void mask_keyvalue(const char *in, char *out, size_t outsz, size_t *len)
+{
+    const char *p = in;
+    while (*p) {
+        const char *key = p, *value;
+        size_t keylen;
+        if (is_space(*p) || *p == '=') {
+            put(out, outsz, len, p++, 1);
+            continue;
+        }
+        while (*p && *p != '=' && !is_space(*p))
+            p++;
+        keylen = (size_t)(p - key);
+        while (is_space(*p))
+            p++;
+        if (*p != '=') {
+            /* Not a pair (libpq would refuse the string): copy it as it is. */
+            put(out, outsz, len, key, (size_t)(p - key));
+            continue;
+        }
+        for (p++; is_space(*p); p++)
+            ;
+        value = p;
+        if (*p == '\'') {
+            for (p++; *p && *p != '\''; p++)
+                if (*p == '\\' && p[1])
+                    p++;
+            p += *p == '\'';
+        } else {
+            while (*p && !is_space(*p))
+                p++;
+        }
+        put(out, outsz, len, key, (size_t)(value - key));
+        if (ends_with(key, keylen, "password"))
+            put(out, outsz, len, "****", 4);
+        else
+            put(out, outsz, len, value, (size_t)(p - value));
+    }
+}
+
+/* The URI form: postgresql://user:password@host:port/db?password=...&sslpassword=... */
+static void mask_uri(const char *in, char *out, size_t outsz, size_t *len)
+{
+    const char *auth = strstr(in, "://") + 3;
+    size_t authlen = strcspn(auth, "/?#");
+    const char *at = NULL, *p, *query;
+
+    for (p = auth; p < auth + authlen; p++)
+        if (*p == '@')
+            at = p;
+    if (at && memchr(auth, ':', (size_t)(at - auth))) {
+        const char *colon = memchr(auth, ':', (size_t)(at - auth));
+        put(out, outsz, len, in, (size_t)(colon + 1 - in));
+        put(out, outsz, len, "****", 4);
+        p = at;
+    } else {
+        p = in;
+    }
+    query = strchr(auth, '?');
+    if (!query) {
+        put(out, outsz, len, p, strlen(p));
+        return;
+    }
+    put(out, outsz, len, p, (size_t)(query + 1 - p));
+    for (p = query + 1; *p;) {
+        size_t n = strcspn(p, "&#");
+        const char *eq = memchr(p, '=', n);
+        if (eq && ends_with(p, (size_t)(eq - p), "password")) {
+            put(out, outsz, len, p, (size_t)(eq + 1 - p));
+            put(out, outsz, len, "****", 4);
+        } else {
+            put(out, outsz, len, p, n);
+        }
+        p += n;
+        if (*p)
+            put(out, outsz, len, p++, 1);
+    }
+}
+
+const char *cf_config_mask_conninfo(const char *conninfo, char *out, size_t outsz)
+{
+    size_t len = 0;
+
+    if (outsz == 0)
+        return out;
+    out[0] = '\0';
+    if (!conninfo)
+        return out;
+    if (strncmp(conninfo, "postgresql://", 13) == 0 || strncmp(conninfo, "postgres://", 11) == 0)
+        mask_uri(conninfo, out, outsz, &len);
+    else
+        mask_keyvalue(conninfo, out, outsz, &len);
+    return out;
+}
+
+int cf_config_is_secret(const char *key)
+{
+    size_t n = strlen(key);
+    return ends_with(key, n, "password") || strstr(key, "secret") != NULL ||
+           strcmp(key, "ssl.key.pem") == 0 || strcmp(key, "sasl.oauthbearer.config") == 0;
+}
+
 void cf_config_dump(const cf_config *cfg, void *file)
 {
     FILE *out = file;
@@ -431,16 +574,16 @@ void cf_config_dump(const cf_config *cfg, void *file)
             fprintf(out, "%s:\n", s->name);
             for (size_t k = 0; k < *count_at(c, s); k++) {
                 const cf_kv *kv = &(*(cf_kv **)(void *)str_at(c, s))[k];
-                /* Passwords in passed-through settings stay out of the output. */
-                int secret = strstr(kv->key, "password") || strstr(kv->key, "secret");
-                fprintf(out, "  %s: %s\n", kv->key, secret ? "********" : kv->value);
+                fprintf(out, "  %s: %s\n", kv->key,
+                        cf_config_is_secret(kv->key) ? "\"****\"" : kv->value);
             }
             break;
         default: {
             const char *v = *str_at(c, s);
-            /* A connection string may carry a password: show it without. */
-            if (strcmp(s->name, "postgres") == 0 && v && strstr(v, "password"))
-                v = "(set, with a password)";
+            char masked[2048];
+            /* A connection string may carry a password. */
+            if (strncmp(s->name, "postgres", 8) == 0)
+                v = cf_config_mask_conninfo(v, masked, sizeof masked);
             fprintf(out, "%s: \"%s\"\n", s->name, v ? v : "");
         }
         }

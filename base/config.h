@@ -17,8 +17,12 @@ typedef struct cf_kv {
 } cf_kv;
 
 typedef struct cf_config {
-    char *postgres;        /* postgres          CASEFLOW_PG */
-    char *kafka;           /* kafka.bootstrap   CASEFLOW_KAFKA */
+    char *postgres;       /* postgres          CASEFLOW_PG: the engine's, workers' and CLI's role */
+    char *postgres_owner; /* postgres_owner    CASEFLOW_PG_OWNER: the role that owns the tables */
+    int pg_statement_timeout_ms; /* postgres_statement_timeout_ms CASEFLOW_PG_STATEMENT_TIMEOUT_MS
+                                  */
+    int pg_idle_tx_timeout_ms;   /* postgres_idle_tx_timeout_ms   CASEFLOW_PG_IDLE_TX_TIMEOUT_MS */
+    char *kafka;                 /* kafka.bootstrap   CASEFLOW_KAFKA */
     char *topic_prefix;    /* kafka.topic_prefix CASEFLOW_TOPIC_PREFIX: <prefix>.events, ... */
     cf_kv *kafka_settings; /* kafka.settings: librdkafka properties, passed through */
     size_t nkafka_settings;
@@ -92,7 +96,23 @@ int cf_config_load(cf_config *cfg, const char *path, char *err, size_t errsz) CF
 
 void cf_config_free(cf_config *cfg);
 
-/* Prints every setting with its value and where it came from ("caseflow config"). */
+/* Prints every setting with its value, secrets masked (see below), as YAML with comments. */
 void cf_config_dump(const cf_config *cfg, void *file);
+
+/*
+ * Writes `conninfo` (a postgresql:// URI or a key=value string) into `out` with every password
+ * replaced by "****": the one after the user name in a URI, and the values of `password` and
+ * `sslpassword` (in a URI's query or as key=value).  Anything else is copied unchanged.  Always
+ * NUL-terminated (cut when `outsz` is too small); returns `out`.  NULL gives "".
+ */
+const char *cf_config_mask_conninfo(const char *conninfo, char *out, size_t outsz);
+
+/*
+ * Returns 1 when a librdkafka setting named `key` holds a secret that must never be printed:
+ * names ending in "password" (sasl.password, ssl.key.password, ssl.keystore.password) or
+ * "secret", or containing "secret" (sasl.oauthbearer.client.secret), a private key in PEM
+ * (ssl.key.pem) and the OAUTHBEARER configuration, which may carry credentials.
+ */
+int cf_config_is_secret(const char *key);
 
 #endif

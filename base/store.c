@@ -1,12 +1,34 @@
-/* Connecting to PostgreSQL and running parameterized statements with readable errors. */
+/*
+ * Connecting to PostgreSQL with keepalives and timeouts, and running parameterized statements
+ * with readable errors and a bounded, logged wait for the answer.
+ */
 #include "store.h"
 
 #include "log.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+/* A wait for PostgreSQL is logged after this long, and again each time it passes. */
+#define WAIT_LOG_MS 5000
+/* How much longer than statement_timeout a statement may go unanswered before the connection is
+ * given up: the server's own timeout, when it can still act, comes first with a better error. */
+#define GRACE_MS 5000
+
+static int statement_timeout_ms = 30000;
+static int idle_tx_timeout_ms = 60000;
+
+void cf_store_set_timeouts(int statement_ms, int idle_tx_ms)
+{
+    statement_timeout_ms = statement_ms > 0 ? statement_ms : 0;
+    idle_tx_timeout_ms = idle_tx_ms > 0 ? idle_tx_ms : 0;
+}
 
 /* Copies libpq's message without its trailing newline, which would break one-line errors. */
 static void copy_message(const char *msg, char *err, size_t errsz, const char *what)
@@ -27,6 +49,104 @@ static void on_notice(void *arg, const char *message)
     cf_debug("PostgreSQL: %.*s", (int)strcspn(message, "\n"), message);
 }
 
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Sends what is queued on `db` (non-blocking) and waits until an answer can be read without
+ * blocking, logging a long wait.  Returns 0 (also when the connection failed: PQgetResult then
+ * says why), or CF_ETIMEOUT after closing a connection that stayed silent past the deadline.
+ */
+static int await_answer(PGconn *db, const char *sql, char *err, size_t errsz)
+{
+    long long start = mono_ms(), next_log = start + WAIT_LOG_MS;
+    long long deadline = statement_timeout_ms ? start + statement_timeout_ms + GRACE_MS : 0;
+    int sock = PQsocket(db);
+
+    for (;;) {
+        int pending = PQflush(db), ready;
+        long long now, until;
+        struct pollfd pfd;
+        if (pending < 0)
+            return 0;
+        if (!pending && !PQisBusy(db))
+            return 0;
+        now = mono_ms();
+        if (deadline && now >= deadline) {
+            cf_error("PostgreSQL has not answered for %lld s (statement_timeout %d ms): closing "
+                     "the connection; the statement: %.*s",
+                     (now - start) / 1000, statement_timeout_ms, (int)strcspn(sql, "\n"), sql);
+            /* libpq sees the end of the connection and marks it bad; the caller's PQreset or
+             * PQfinish takes it from there. */
+            shutdown(sock, SHUT_RDWR);
+            PQconsumeInput(db);
+            return cf_errf(err, errsz, CF_ETIMEOUT,
+                           "PostgreSQL did not answer in %lld s: the connection was closed",
+                           (now - start) / 1000);
+        }
+        if (now >= next_log) {
+            cf_warn("waiting %lld s for PostgreSQL to answer: %.*s", (now - start) / 1000,
+                    (int)strcspn(sql, "\n"), sql);
+            next_log += WAIT_LOG_MS;
+        }
+        until = deadline && deadline < next_log ? deadline : next_log;
+        pfd.fd = sock;
+        pfd.events = (short)(POLLIN | (pending ? POLLOUT : 0));
+        pfd.revents = 0;
+        ready = poll(&pfd, 1, (int)(until - now));
+        if (ready < 0 && errno != EINTR)
+            return 0;
+        if (ready > 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP)) && !PQconsumeInput(db))
+            return 0;
+    }
+}
+
+/*
+ * Runs `sql` as PQexecParams would, with the wait bounded (see cf_store_exec).  Returns the last
+ * result (the first failed one, if any), or NULL with the reason in `err`.
+ */
+static PGresult *run(PGconn *db, const char *sql, int nparams, const char *const *params, char *err,
+                     size_t errsz)
+{
+    int blocking = !PQisnonblocking(db);
+    PGresult *res = NULL, *r;
+
+    if (blocking)
+        PQsetnonblocking(db, 1);
+    if (!PQsendQueryParams(db, sql, nparams, NULL, params, NULL, NULL, 0)) {
+        copy_message(PQerrorMessage(db), err, errsz, "PostgreSQL");
+        goto out;
+    }
+    for (;;) {
+        if (await_answer(db, sql, err, errsz) != 0) {
+            PQclear(res);
+            res = NULL;
+            /* The connection is bad now: what libpq still holds ends at once. */
+            while ((r = PQgetResult(db)))
+                PQclear(r);
+            goto out;
+        }
+        if (!(r = PQgetResult(db)))
+            break;
+        if (res && PQresultStatus(res) == PGRES_FATAL_ERROR) {
+            PQclear(r);
+            continue;
+        }
+        PQclear(res);
+        res = r;
+    }
+    if (!res)
+        copy_message(PQerrorMessage(db), err, errsz, "PostgreSQL");
+out:
+    if (blocking)
+        PQsetnonblocking(db, 0);
+    return res;
+}
+
 int cf_store_session(PGconn *db, char *err, size_t errsz)
 {
     const char *zone = getenv("CASEFLOW_TZ");
@@ -35,7 +155,9 @@ int cf_store_session(PGconn *db, char *err, size_t errsz)
 
     PQsetNoticeProcessor(db, on_notice, NULL);
     /* Times the database prints (timestamptz as text) are in the court's zone, as caseflow's. */
-    res = PQexecParams(db, "select set_config('TimeZone', $1, false)", 1, NULL, p, NULL, NULL, 0);
+    res = run(db, "select set_config('TimeZone', $1, false)", 1, p, err, errsz);
+    if (!res)
+        return CF_EDB;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         copy_message(PQresultErrorMessage(res), err, errsz, "setting the time zone");
         PQclear(res);
@@ -45,15 +167,64 @@ int cf_store_session(PGconn *db, char *err, size_t errsz)
     return 0;
 }
 
+/* True when `options` (libpq's options: "-c name=value ...") sets the server setting `name`. */
+static int sets(const char *options, const char *name)
+{
+    return options && strstr(options, name) != NULL;
+}
+
+static void param(const char **keys, const char **values, int *n, const char *key,
+                  const char *value)
+{
+    keys[*n] = key;
+    values[*n] = value;
+    ++*n;
+}
+
 PGconn *cf_store_connect(const char *conninfo, char *err, size_t errsz)
 {
+    const char *keys[12], *values[12];
+    char *perr = NULL, options[2048], st[80], it[80];
+    const char *given = getenv("PGOPTIONS");
+    PQconninfoOption *parsed;
     PGconn *db;
+    int n = 0;
 
     if (!conninfo || !*conninfo) {
         cf_errf(err, errsz, CF_EINVAL, "no PostgreSQL connection string (set CASEFLOW_PG)");
         return NULL;
     }
-    db = PQconnectdb(conninfo);
+    parsed = PQconninfoParse(conninfo, &perr);
+    if (!parsed) {
+        copy_message(perr ? perr : "out of memory", err, errsz, "PostgreSQL connection string");
+        PQfreemem(perr);
+        return NULL;
+    }
+    for (PQconninfoOption *o = parsed; o->keyword; o++)
+        if (strcmp(o->keyword, "options") == 0 && o->val)
+            given = o->val;
+    /* Keywords before "dbname" are defaults: the expanded connection string overrides them. */
+    param(keys, values, &n, "keepalives", "1");
+    param(keys, values, &n, "keepalives_idle", "10");
+    param(keys, values, &n, "keepalives_interval", "5");
+    param(keys, values, &n, "keepalives_count", "3");
+    if (!getenv("PGCONNECT_TIMEOUT"))
+        param(keys, values, &n, "connect_timeout", "10");
+    param(keys, values, &n, "dbname", conninfo);
+    /* Server settings travel in "options", which the string may set for its own reasons: add
+     * ours to what it says rather than replace it. */
+    st[0] = it[0] = '\0';
+    if (statement_timeout_ms && !sets(given, "statement_timeout"))
+        snprintf(st, sizeof st, "-c statement_timeout=%d ", statement_timeout_ms);
+    if (idle_tx_timeout_ms && !sets(given, "idle_in_transaction_session_timeout"))
+        snprintf(it, sizeof it, "-c idle_in_transaction_session_timeout=%d ", idle_tx_timeout_ms);
+    if (*st || *it) {
+        snprintf(options, sizeof options, "%s%s%s", st, it, given ? given : "");
+        param(keys, values, &n, "options", options);
+    }
+    param(keys, values, &n, NULL, NULL);
+    db = PQconnectdbParams(keys, values, 1);
+    PQconninfoFree(parsed);
     if (!db) {
         cf_errf(err, errsz, CF_ENOMEM, "connecting to PostgreSQL: out of memory");
         return NULL;
@@ -70,6 +241,35 @@ PGconn *cf_store_connect(const char *conninfo, char *err, size_t errsz)
     return db;
 }
 
+int cf_store_conninfo_user(const char *conninfo, char *out, size_t outsz)
+{
+    char *perr = NULL;
+    const char *user = NULL;
+    PQconninfoOption *parsed = PQconninfoParse(conninfo ? conninfo : "", &perr), *defaults = NULL;
+    int rc = 0;
+
+    if (!parsed) {
+        snprintf(out, outsz, "%s", perr ? perr : "out of memory");
+        PQfreemem(perr);
+        return CF_EINVAL;
+    }
+    for (PQconninfoOption *o = parsed; o->keyword; o++)
+        if (strcmp(o->keyword, "user") == 0 && o->val && *o->val)
+            user = o->val;
+    if (!user && (defaults = PQconndefaults()))
+        for (PQconninfoOption *o = defaults; o->keyword; o++)
+            if (strcmp(o->keyword, "user") == 0 && o->val && *o->val)
+                user = o->val;
+    if (user)
+        snprintf(out, outsz, "%s", user);
+    else
+        rc = cf_errf(out, outsz, CF_EINVAL, "the connection string names no user");
+    PQconninfoFree(parsed);
+    if (defaults)
+        PQconninfoFree(defaults);
+    return rc;
+}
+
 PGresult *cf_store_exec(PGconn *db, const char *sql, int nparams, const char *const *params,
                         char *err, size_t errsz)
 {
@@ -80,17 +280,19 @@ PGresult *cf_store_exec(PGconn *db, const char *sql, int nparams, const char *co
 PGresult *cf_store_exec_state(PGconn *db, const char *sql, int nparams, const char *const *params,
                               char state[6], char *err, size_t errsz)
 {
-    PGresult *res = PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
+    PGresult *res = run(db, sql, nparams, params, err, errsz);
     ExecStatusType st = PQresultStatus(res);
     const char *code;
 
     state[0] = '\0';
+    if (!res) /* no answer: the connection failed or was given up (`err` says which) */
+        return NULL;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return res;
-    code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     if (code)
         snprintf(state, 6, "%s", code);
-    if (res && PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)) {
+    if (PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)) {
         /* The primary message and the constraint's name, never the DETAIL: "Failing row
          * contains (...)" would copy a case's parties into logs and dead letters. */
         const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
@@ -98,8 +300,7 @@ PGresult *cf_store_exec_state(PGconn *db, const char *sql, int nparams, const ch
                 PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY), constraint ? " (constraint " : "",
                 constraint ? constraint : "", constraint ? ")" : "");
     } else {
-        copy_message(res ? PQresultErrorMessage(res) : PQerrorMessage(db), err, errsz,
-                     "PostgreSQL");
+        copy_message(PQresultErrorMessage(res), err, errsz, "PostgreSQL");
     }
     PQclear(res);
     return NULL;

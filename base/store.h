@@ -12,10 +12,32 @@
 
 /*
  * Connects to the database named by `conninfo` (a URI or key=value string,
- * passed to libpq unchanged).  Returns a connection the caller closes with
- * PQfinish, or NULL with the reason in `err`.
+ * passed to libpq).  What the string (or libpq's environment: PGCONNECT_TIMEOUT,
+ * PGOPTIONS) does not set, caseflow sets, so that a frozen or vanished server
+ * is noticed rather than waited for without end: TCP keepalives (after 10 s
+ * idle, every 5 s, 3 probes), connect_timeout 10 s, and the server's
+ * statement_timeout and idle_in_transaction_session_timeout from
+ * cf_store_set_timeouts.  Returns a connection the caller closes with PQfinish,
+ * or NULL with the reason in `err`.
  */
 PGconn *cf_store_connect(const char *conninfo, char *err, size_t errsz);
+
+/*
+ * Sets the statement and idle-in-transaction timeouts (milliseconds, 0: none)
+ * of the connections made from now on, and how long cf_store_exec waits for an
+ * answer: `statement_ms` and 5 s more, after which it drops the connection (a
+ * stopped server never sends the statement_timeout's error).  The defaults are
+ * 30000 and 60000, the configuration's postgres_statement_timeout_ms and
+ * postgres_idle_tx_timeout_ms.  Call before starting threads that connect.
+ */
+void cf_store_set_timeouts(int statement_ms, int idle_tx_ms);
+
+/*
+ * Writes the role that `conninfo` connects as into `out`: its user, else libpq's
+ * default (PGUSER, then the operating system's user name).  Returns 0, or
+ * CF_EINVAL when the string cannot be parsed (libpq's reason in `out`).
+ */
+int cf_store_conninfo_user(const char *conninfo, char *out, size_t outsz) CF_MUST_CHECK;
 
 /*
  * Prepares a new or reset session: the time zone (CASEFLOW_TZ, default
@@ -26,7 +48,10 @@ int cf_store_session(PGconn *db, char *err, size_t errsz) CF_MUST_CHECK;
 /*
  * Runs `sql` with `nparams` text parameters and returns the result when its
  * status is COMMAND_OK or TUPLES_OK; the caller frees it with PQclear.
- * On failure returns NULL and writes the server's message into `err`.
+ * On failure returns NULL and writes the server's message into `err`.  A wait
+ * for the answer is logged every 5 s; one longer than the statement timeout and
+ * 5 s more ends with the connection closed (PQstatus then says CONNECTION_BAD,
+ * and PQreset connects again) and "did not answer" in `err`.
  */
 PGresult *cf_store_exec(PGconn *db, const char *sql, int nparams, const char *const *params,
                         char *err, size_t errsz);

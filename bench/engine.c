@@ -107,7 +107,8 @@ static double baseline(kit *k, const char *migrations)
     double t0, t1;
     const char *dbname = "bench_baseline";
 
-    snprintf(uri, sizeof uri, "%s", k->pg);
+    /* The owner role: it may create the schema in the new database. */
+    snprintf(uri, sizeof uri, "%s", k->pg_owner);
     res = PQexec(k->db, "drop database if exists bench_baseline");
     PQclear(res);
     res = PQexec(k->db, "create database bench_baseline");

@@ -431,6 +431,7 @@ int cf_cmd_demo(int argc, char **argv)
         goto out;
     }
     d.offset = cf_calendar_utc_offset(d.cal);
+    cf_store_set_timeouts(d.cfg.pg_statement_timeout_ms, d.cfg.pg_idle_tx_timeout_ms);
     if (!(d.db = cf_store_connect(d.cfg.postgres, err, sizeof err))) {
         fprintf(stderr, "caseflow demo: %s\n", err);
         goto out;

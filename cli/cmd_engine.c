@@ -34,6 +34,7 @@ static int load_config(const char *path, cf_config *cfg)
     }
     if (cf_log_parse_level(cfg->log_level, &level) == 0)
         cf_log_threshold = level;
+    cf_store_set_timeouts(cfg->pg_statement_timeout_ms, cfg->pg_idle_tx_timeout_ms);
     return 0;
 }
 
@@ -52,6 +53,8 @@ int cf_cmd_engine(int argc, char **argv)
             printf(
                 "usage: caseflow engine [--config FILE] [--print-config]\n\n"
                 "Consumes caseflow.events and keeps every case's state in PostgreSQL.\n"
+                "The database must be migrated first (caseflow db migrate, as the owner).\n"
+                "--print-config prints the configuration, passwords masked.\n"
                 "Configuration: FILE (or $CASEFLOW_CONFIG), then the environment:\n"
                 "CASEFLOW_PG, CASEFLOW_KAFKA, CASEFLOW_CLOCK (real|simulated),\n"
                 "CASEFLOW_CLOCK_START, CASEFLOW_GROUP, CASEFLOW_BATCH_SIZE, CASEFLOW_WORKFLOWS,\n"
@@ -110,38 +113,54 @@ out:
 
 int cf_cmd_db(int argc, char **argv)
 {
-    char err[1024], migrations[4096];
+    char err[1024], migrations[4096], role[256];
     cf_config cfg;
-    PGconn *db;
-    int applied = 0, rc;
+    PGconn *db = NULL;
+    int applied = 0, rc = 1;
 
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         printf("usage: caseflow db migrate [--config FILE]\n\n"
-               "Applies the SQL migrations in schemas/sql that the database (CASEFLOW_PG)\n"
-               "lacks. The engine does the same when it starts.\n");
+               "Applies the SQL migrations in schemas/sql that the database lacks, connected\n"
+               "as the role that owns the tables (postgres_owner, CASEFLOW_PG_OWNER), and\n"
+               "grants the engine's role (the user of postgres, CASEFLOW_PG) what it needs:\n"
+               "INSERT and SELECT on the event log, never UPDATE, DELETE or TRUNCATE.\n"
+               "The engine does not migrate: it stops at start on a schema that is behind.\n");
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "migrate") != 0) {
         fprintf(stderr, "caseflow db: unknown action '%s' (see --help)\n", argv[1]);
         return 2;
     }
-    if (load_config(argc > 3 && strcmp(argv[2], "--config") == 0 ? argv[3] : NULL, &cfg)) {
-        cf_config_free(&cfg);
-        return 1;
+    if (load_config(argc > 3 && strcmp(argv[2], "--config") == 0 ? argv[3] : NULL, &cfg))
+        goto out;
+    if (!cfg.postgres_owner || !*cfg.postgres_owner) {
+        fprintf(stderr, "caseflow db migrate: no owner's connection string: set postgres_owner "
+                        "(CASEFLOW_PG_OWNER) to the role that owns the tables; the engine's role "
+                        "(postgres, CASEFLOW_PG) only gets grants\n");
+        goto out;
     }
-    db = cf_store_connect(cfg.postgres, err, sizeof err);
+    if (cf_store_conninfo_user(cfg.postgres, role, sizeof role) != 0) {
+        fprintf(stderr, "caseflow db migrate: the engine's connection string (postgres): %s\n",
+                role);
+        goto out;
+    }
+    /* A migration may rewrite a large table: no statement timeout. */
+    cf_store_set_timeouts(0, cfg.pg_idle_tx_timeout_ms);
+    db = cf_store_connect(cfg.postgres_owner, err, sizeof err);
     if (!db) {
         fprintf(stderr, "caseflow db migrate: %s\n", err);
-        cf_config_free(&cfg);
-        return 1;
+        goto out;
     }
-    rc = cf_migrate(db, cf_path_find("schemas/sql", migrations, sizeof migrations), &applied, err,
-                    sizeof err);
+    rc = cf_migrate(db, cf_path_find("schemas/sql", migrations, sizeof migrations), role, &applied,
+                    err, sizeof err);
     if (rc)
         fprintf(stderr, "caseflow db migrate: %s\n", err);
     else
         printf("%d migration%s applied\n", applied, applied == 1 ? "" : "s");
-    PQfinish(db);
+    rc = rc != 0;
+out:
+    if (db)
+        PQfinish(db);
     cf_config_free(&cfg);
-    return rc != 0;
+    return rc;
 }

@@ -20,6 +20,7 @@ PGconn *cf_cli_connect(cf_config *cfg, const char *who)
         fprintf(stderr, "%s: %s\n", who, err);
         return NULL;
     }
+    cf_store_set_timeouts(cfg->pg_statement_timeout_ms, cfg->pg_idle_tx_timeout_ms);
     db = cf_store_connect(cfg->postgres, err, sizeof err);
     if (!db)
         fprintf(stderr, "%s: %s\n", who, err);

@@ -253,7 +253,7 @@ static int columns_match(const cf_replay_row *row, const char *case_no, char *wh
                         str_or(row->source, ""), str_or(source, "")),
                0;
     if (!bcase || strcmp(bcase, case_no) != 0)
-        return snprintf(why, n, "the body names case '%s'", str_or(bcase, "")), 0;
+        return snprintf(why, n, "the body names case '%.200s'", str_or(bcase, "")), 0;
     if (!time || cf_time_parse(time, &t) != 0 || t != row->event_time)
         return snprintf(why, n, "the row's event time is not its body's '%s'", str_or(time, "")), 0;
     return 1;

@@ -99,6 +99,34 @@ static int ok(PGresult *res)
     return res ? 0 : CF_EDB;
 }
 
+/*
+ * Runs one statement whose parameters are whole columns: `pre` text parameters first (NULL when
+ * none), then the array literal of each of the `n` columns.  A column that ran out of memory
+ * while it was built fails the statement, and so the batch: nothing is committed on a partial
+ * row.  Returns the result (caller clears) or NULL with the reason in `err`.
+ */
+static PGresult *run_cols(cf_batch *b, const char *what, const char *sql, const char *const *pre,
+                          int npre, cf_sqlarr *cols, int n, char *err, size_t errsz)
+{
+    const char *p[24];
+    if (npre + n > (int)(sizeof p / sizeof *p)) {
+        cf_errf(err, errsz, CF_EINVAL, "%s: %d parameters, more than a statement takes here", what,
+                npre + n);
+        return NULL;
+    }
+    for (int i = 0; i < npre; i++)
+        p[i] = pre[i];
+    for (int i = 0; i < n; i++) {
+        if (cols[i].failed) {
+            b->broken = 1;
+            cf_errf(err, errsz, CF_ENOMEM, "%s: out of memory building its rows", what);
+            return NULL;
+        }
+        p[npre + i] = cf_sqlarr_text(&cols[i]);
+    }
+    return run(b, what, sql, npre + n, p, err, errsz);
+}
+
 static const char *str(json_t *row, const char *key)
 {
     return json_string_value(json_object_get(row, key));
@@ -114,30 +142,30 @@ static void add_json(cf_sqlarr *a, json_t *row, const char *key)
         return;
     }
     s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!s) {
+        a->failed = 1; /* out of memory: the statement, and so the batch, fails */
+        return;
+    }
     cf_sqlarr_add(a, s);
     free(s);
 }
 
 static int write_events(cf_batch *b, char *err, size_t errsz)
 {
-    const char *p[13];
     if (b->nevents == 0)
         return 0;
-    for (int i = 0; i < 13; i++)
-        p[i] = cf_sqlarr_text(&b->ev[i]);
-    return ok(run(b, "writing the event log",
-                  "insert into events (case_no, seq, event_id, type, source, event_time, "
-                  "applied_at, body, state_before, state_after, actions, prev_hash, hash) "
-                  "select * from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], "
-                  "$5::text[], $6::timestamptz[], $7::timestamptz[], $8::json[], $9::text[], "
-                  "$10::text[], $11::jsonb[], $12::text[], $13::text[])",
-                  13, p, err, errsz));
+    return ok(run_cols(b, "writing the event log",
+                       "insert into events (case_no, seq, event_id, type, source, event_time, "
+                       "applied_at, body, state_before, state_after, actions, prev_hash, hash) "
+                       "select * from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], "
+                       "$5::text[], $6::timestamptz[], $7::timestamptz[], $8::json[], $9::text[], "
+                       "$10::text[], $11::jsonb[], $12::text[], $13::text[])",
+                       NULL, 0, b->ev, 13, err, errsz));
 }
 
 static int write_cases(cf_batch *b, char *err, size_t errsz)
 {
     cf_sqlarr *a = scratch(b, 10);
-    const char *p[10];
     const char *case_no;
     json_t *row;
     int rc;
@@ -156,24 +184,23 @@ static int write_cases(cf_batch *b, char *err, size_t errsz)
         cf_sqlarr_add(&a[8], str(row, "updated_at"));
         cf_sqlarr_add(&a[9], str(row, "head_hash"));
     }
-    for (int i = 0; i < 10; i++)
-        p[i] = cf_sqlarr_text(&a[i]);
-    rc = ok(run(b, "writing case states",
-                "insert into cases (case_no, workflow, version, state, seq, body, team, "
-                "created_at, updated_at, head_hash) select * from unnest($1::text[], $2::text[], "
-                "$3::int[], $4::text[], $5::bigint[], $6::jsonb[], $7::text[], "
-                "$8::timestamptz[], $9::timestamptz[], $10::text[]) "
-                "on conflict (case_no) do update set state = excluded.state, seq = excluded.seq, "
-                "body = excluded.body, team = excluded.team, updated_at = excluded.updated_at, "
-                "head_hash = excluded.head_hash",
-                10, p, err, errsz));
+    rc = ok(
+        run_cols(b, "writing case states",
+                 "insert into cases (case_no, workflow, version, state, seq, body, team, "
+                 "created_at, updated_at, head_hash) select * from unnest($1::text[], $2::text[], "
+                 "$3::int[], $4::text[], $5::bigint[], $6::jsonb[], $7::text[], "
+                 "$8::timestamptz[], $9::timestamptz[], $10::text[]) "
+                 "on conflict (case_no) do update set state = excluded.state, seq = excluded.seq, "
+                 "body = excluded.body, team = excluded.team, updated_at = excluded.updated_at, "
+                 "head_hash = excluded.head_hash",
+                 NULL, 0, a, 10, err, errsz));
     return rc;
 }
 
 static int write_timers(cf_batch *b, char *err, size_t errsz)
 {
     cf_sqlarr *set = scratch(b, 5), *del = set + 3;
-    const char *p[3], *key;
+    const char *key;
     json_t *t;
     int rc = 0;
 
@@ -190,21 +217,18 @@ static int write_timers(cf_batch *b, char *err, size_t errsz)
         }
     }
     if (set[0].count) {
-        for (int i = 0; i < 3; i++)
-            p[i] = cf_sqlarr_text(&set[i]);
-        rc = ok(run(b, "setting timers",
-                    "insert into timers (case_no, name, due_at) select * from unnest($1::text[], "
-                    "$2::text[], $3::timestamptz[]) on conflict (case_no, name) do update set "
-                    "due_at = excluded.due_at",
-                    3, p, err, errsz));
+        rc = ok(
+            run_cols(b, "setting timers",
+                     "insert into timers (case_no, name, due_at) select * from unnest($1::text[], "
+                     "$2::text[], $3::timestamptz[]) on conflict (case_no, name) do update set "
+                     "due_at = excluded.due_at",
+                     NULL, 0, set, 3, err, errsz));
     }
     if (rc == 0 && del[0].count) {
-        p[0] = cf_sqlarr_text(&del[0]);
-        p[1] = cf_sqlarr_text(&del[1]);
-        rc = ok(run(b, "cancelling timers",
-                    "delete from timers t using unnest($1::text[], $2::text[]) u(c, n) "
-                    "where t.case_no = u.c and t.name = u.n",
-                    2, p, err, errsz));
+        rc = ok(run_cols(b, "cancelling timers",
+                         "delete from timers t using unnest($1::text[], $2::text[]) u(c, n) "
+                         "where t.case_no = u.c and t.name = u.n",
+                         NULL, 0, del, 2, err, errsz));
     }
     return rc;
 }
@@ -212,7 +236,7 @@ static int write_timers(cf_batch *b, char *err, size_t errsz)
 static int write_tasks(cf_batch *b, char *err, size_t errsz)
 {
     cf_sqlarr *a = scratch(b, 19), *u = a + 15;
-    const char *p[15], *id;
+    const char *id;
     json_t *row;
     int rc = 0;
 
@@ -243,25 +267,22 @@ static int write_tasks(cf_batch *b, char *err, size_t errsz)
         }
     }
     if (a[0].count) {
-        for (int i = 0; i < 15; i++)
-            p[i] = cf_sqlarr_text(&a[i]);
-        rc = ok(run(b, "creating tasks",
-                    "insert into tasks (task_id, case_no, activity, kind, post, worker, status, "
-                    "title, params, due_at, batch_group, dispatched_at, result, created_at, "
-                    "updated_at) select * from unnest($1::text[], $2::text[], $3::text[], "
-                    "$4::text[], $5::text[], $6::boolean[], $7::text[], $8::text[], $9::jsonb[], "
-                    "$10::timestamptz[], $11::text[], $12::timestamptz[], $13::jsonb[], "
-                    "$14::timestamptz[], $15::timestamptz[])",
-                    15, p, err, errsz));
+        rc = ok(
+            run_cols(b, "creating tasks",
+                     "insert into tasks (task_id, case_no, activity, kind, post, worker, status, "
+                     "title, params, due_at, batch_group, dispatched_at, result, created_at, "
+                     "updated_at) select * from unnest($1::text[], $2::text[], $3::text[], "
+                     "$4::text[], $5::text[], $6::boolean[], $7::text[], $8::text[], $9::jsonb[], "
+                     "$10::timestamptz[], $11::text[], $12::timestamptz[], $13::jsonb[], "
+                     "$14::timestamptz[], $15::timestamptz[])",
+                     NULL, 0, a, 15, err, errsz));
     }
     if (rc == 0 && u[0].count) {
-        for (int i = 0; i < 4; i++)
-            p[i] = cf_sqlarr_text(&u[i]);
-        rc = ok(run(b, "updating tasks",
-                    "update tasks t set status = u.s, result = coalesce(u.r, t.result), "
-                    "updated_at = u.at from unnest($1::text[], $2::text[], $3::jsonb[], "
-                    "$4::timestamptz[]) u(id, s, r, at) where t.task_id = u.id",
-                    4, p, err, errsz));
+        rc = ok(run_cols(b, "updating tasks",
+                         "update tasks t set status = u.s, result = coalesce(u.r, t.result), "
+                         "updated_at = u.at from unnest($1::text[], $2::text[], $3::jsonb[], "
+                         "$4::timestamptz[]) u(id, s, r, at) where t.task_id = u.id",
+                         NULL, 0, u, 4, err, errsz));
     }
     return rc;
 }
@@ -269,7 +290,7 @@ static int write_tasks(cf_batch *b, char *err, size_t errsz)
 static int write_dead_and_dups(cf_batch *b, char *err, size_t errsz)
 {
     cf_sqlarr *a = scratch(b, 8);
-    const char *p[8], *id;
+    const char *id;
     size_t i;
     json_t *row, *count;
     int rc = 0;
@@ -284,13 +305,12 @@ static int write_dead_and_dups(cf_batch *b, char *err, size_t errsz)
         cf_sqlarr_addf(&a[6], "%lld", json_integer_value(json_object_get(row, "size")));
     }
     if (a[0].count) {
-        for (int k = 0; k < 7; k++)
-            p[k] = cf_sqlarr_text(&a[k]);
-        rc = ok(run(b, "recording dead letters",
-                    "insert into dead_letters (event_id, case_no, reason, topic, partition, "
-                    "\"offset\", size) select * from unnest($1::text[], $2::text[], $3::text[], "
-                    "$4::text[], $5::int[], $6::bigint[], $7::int[])",
-                    7, p, err, errsz));
+        rc = ok(
+            run_cols(b, "recording dead letters",
+                     "insert into dead_letters (event_id, case_no, reason, topic, partition, "
+                     "\"offset\", size) select * from unnest($1::text[], $2::text[], $3::text[], "
+                     "$4::text[], $5::int[], $6::bigint[], $7::int[])",
+                     NULL, 0, a, 7, err, errsz));
     }
     for (int k = 0; k < 8; k++)
         cf_sqlarr_reset(&a[k]);
@@ -299,13 +319,12 @@ static int write_dead_and_dups(cf_batch *b, char *err, size_t errsz)
         cf_sqlarr_addf(&a[1], "%lld", json_integer_value(count));
     }
     if (rc == 0 && a[0].count) {
-        p[0] = cf_sqlarr_text(&a[0]);
-        p[1] = cf_sqlarr_text(&a[1]);
-        rc = ok(run(b, "counting duplicates",
-                    "insert into duplicates (event_id, seen) select * from unnest($1::text[], "
-                    "$2::bigint[]) on conflict (event_id) do update set seen = duplicates.seen + "
-                    "excluded.seen, last_at = now()",
-                    2, p, err, errsz));
+        rc = ok(
+            run_cols(b, "counting duplicates",
+                     "insert into duplicates (event_id, seen) select * from unnest($1::text[], "
+                     "$2::bigint[]) on conflict (event_id) do update set seen = duplicates.seen + "
+                     "excluded.seen, last_at = now()",
+                     NULL, 0, a, 2, err, errsz));
     }
     return rc;
 }
@@ -314,7 +333,6 @@ static int write_dead_and_dups(cf_batch *b, char *err, size_t errsz)
 static int write_outbox(cf_batch *b, long long **ids, char *err, size_t errsz)
 {
     cf_sqlarr *a = scratch(b, 4);
-    const char *p[4];
     size_t i, n = json_array_size(b->outbox);
     json_t *row;
     PGresult *res;
@@ -329,16 +347,15 @@ static int write_outbox(cf_batch *b, long long **ids, char *err, size_t errsz)
         cf_sqlarr_add(&a[2], str(row, "msg_id"));
         cf_sqlarr_add(&a[3], str(row, "payload"));
     }
-    for (int k = 0; k < 4; k++)
-        p[k] = cf_sqlarr_text(&a[k]);
     /* WITH ORDINALITY and ORDER BY keep the returned ids in the order of the rows. */
-    res = run(b, "writing the outbox",
-              "with rows as (select * from unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
-              "with ordinality u(topic, key, msg_id, payload, ord)), ins as (insert into outbox "
-              "(topic, key, msg_id, payload) select topic, key, msg_id, convert_to(payload, "
-              "'UTF8') from rows order by ord returning id, msg_id) select ins.id from ins join "
-              "rows using (msg_id) order by rows.ord",
-              4, p, err, errsz);
+    res = run_cols(
+        b, "writing the outbox",
+        "with rows as (select * from unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
+        "with ordinality u(topic, key, msg_id, payload, ord)), ins as (insert into outbox "
+        "(topic, key, msg_id, payload) select topic, key, msg_id, convert_to(payload, "
+        "'UTF8') from rows order by ord returning id, msg_id) select ins.id from ins join "
+        "rows using (msg_id) order by rows.ord",
+        NULL, 0, a, 4, err, errsz);
     if (!res) {
         rc = CF_EDB;
     } else if ((size_t)PQntuples(res) != n) {
@@ -358,7 +375,7 @@ static int write_outbox(cf_batch *b, long long **ids, char *err, size_t errsz)
 static int write_offsets(const cf_engine *e, cf_batch *b, char *err, size_t errsz)
 {
     cf_sqlarr *a = scratch(b, 3);
-    const char *p[5], *part;
+    const char *pre[2] = {e->cfg->group, e->t_events}, *part;
     json_t *off;
     PGresult *res;
     size_t want = json_object_size(b->offsets);
@@ -375,16 +392,12 @@ static int write_offsets(const cf_engine *e, cf_batch *b, char *err, size_t errs
         cf_sqlarr_addf(&a[1], "%lld", json_integer_value(off));
         cf_sqlarr_addf(&a[2], "%lld", gen);
     }
-    p[0] = e->cfg->group;
-    p[1] = e->t_events;
-    p[2] = cf_sqlarr_text(&a[0]);
-    p[3] = cf_sqlarr_text(&a[1]);
-    p[4] = cf_sqlarr_text(&a[2]);
-    res = run(b, "storing offsets",
-              "update consumer_offsets c set next_offset = u.o from unnest($3::int[], "
-              "$4::bigint[], $5::bigint[]) u(p, o, g) where c.group_id = $1 and c.topic = $2 and "
-              "c.partition = u.p and c.generation = u.g",
-              5, p, err, errsz);
+    res = run_cols(
+        b, "storing offsets",
+        "update consumer_offsets c set next_offset = u.o from unnest($3::int[], "
+        "$4::bigint[], $5::bigint[]) u(p, o, g) where c.group_id = $1 and c.topic = $2 and "
+        "c.partition = u.p and c.generation = u.g",
+        pre, 2, a, 3, err, errsz);
     if (!res)
         rc = CF_EDB;
     else if (strtoul(PQcmdTuples(res), NULL, 10) != want)
@@ -401,9 +414,6 @@ int cf_batch_commit(const cf_engine *e, cf_batch *b, char *err, size_t errsz)
     PGresult *res;
 
     b->sqlstate[0] = '\0';
-    for (int i = 0; i < 13; i++)
-        if (b->ev[i].failed)
-            b->broken = 1;
     if (b->broken)
         return cf_errf(err, errsz, CF_ENOMEM, "out of memory building the batch's rows");
     if ((rc = ok(run(b, "begin", "begin", 0, NULL, err, errsz))))

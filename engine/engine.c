@@ -369,6 +369,10 @@ static void record_event(cf_engine *e, const rd_kafka_message_t *m, json_t *ev, 
     long long n = json_integer_value(json_object_get(step->state, "seq"));
     cf_batch *b = e->cur;
 
+    if (!body || !actions) {
+        cf_error("out of memory recording event %s: the batch is retried", id);
+        b->broken = 1;
+    }
     time_text(e, e->now, now, sizeof now);
     snprintf(seq, sizeof seq, "%lld", n);
     cf_sqlarr_add(&b->ev[0], case_no);
@@ -386,12 +390,14 @@ static void record_event(cf_engine *e, const rd_kafka_message_t *m, json_t *ev, 
     cf_sqlarr_add(&b->ev[12], hash);
     b->nevents++;
 
-    json_object_set_new(b->cases, case_no,
-                        json_pack("{s:s, s:i, s:s, s:I, s:O, s:O?, s:s, s:s, s:s}", "workflow",
-                                  wf->name, "version", wf->version, "state", step->to, "seq",
-                                  (json_int_t)n, "body", step->state, "team",
-                                  json_object_get(json_object_get(step->state, "data"), "team"),
-                                  "created_at", created_at, "updated_at", now, "head_hash", hash));
+    if (json_object_set_new(b->cases, case_no,
+                            json_pack("{s:s, s:i, s:s, s:I, s:O, s:O?, s:s, s:s, s:s}", "workflow",
+                                      wf->name, "version", wf->version, "state", step->to, "seq",
+                                      (json_int_t)n, "body", step->state, "team",
+                                      json_object_get(json_object_get(step->state, "data"), "team"),
+                                      "created_at", created_at, "updated_at", now, "head_hash",
+                                      hash)) != 0)
+        b->broken = 1; /* out of memory: a case row missing must not commit */
 
     /* The task a task.* event reports on is settled in the tasks table too. */
     if (strncmp(type, "task.", 5) == 0) {
@@ -1363,7 +1369,7 @@ int cf_engine_run(const cf_config *cfg, const cf_registry *reg, const char *migr
     cf_engine e;
     rd_kafka_message_t **msgs = NULL;
     char host[64] = "localhost";
-    int rc, applied = 0;
+    int rc;
 
     memset(&e, 0, sizeof e);
     e.cfg = cfg;
@@ -1389,7 +1395,7 @@ int cf_engine_run(const cf_config *cfg, const cf_registry *reg, const char *migr
         goto out;
     }
     if ((rc = connect_db(&e, err, errsz)) ||
-        (rc = cf_migrate(e.db, migrations, &applied, err, errsz)) ||
+        (rc = cf_migrate_check(e.db, migrations, err, errsz)) ||
         (rc = init_clock(&e, err, errsz)) || (rc = cf_relay_init(&e, err, errsz)) ||
         (rc = create_topics(&e, err, errsz)) || (rc = init_consumer(&e, err, errsz)))
         goto out;

@@ -17,9 +17,10 @@
 /*
  * Runs until `*stop` becomes non-zero (SIGTERM/SIGINT), then finishes the
  * batch at hand, commits, flushes the outbox and returns 0.  `migrations` is the
- * folder of SQL migrations applied at start.  Returns a negative code with the
- * reason in `err` when it cannot start (bad configuration, no database after
- * retries).
+ * folder of SQL migrations that the database must have (`caseflow db migrate`
+ * applies them as the owner; the engine only checks).  Returns a negative code
+ * with the reason in `err` when it cannot start (bad configuration, a schema
+ * behind the migrations, no database after retries).
  */
 int cf_engine_run(const cf_config *cfg, const cf_registry *reg, const char *migrations,
                   volatile sig_atomic_t *stop, char *err, size_t errsz) CF_MUST_CHECK;

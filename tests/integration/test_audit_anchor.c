@@ -365,7 +365,8 @@ static void test_anchor_of_many_cases(void **state)
 
     kit_init(&k, "anchormany");
     snprintf(path, sizeof path, "%s/anchor-many.txt", k.logdir);
-    assert_int_equal(kit_cli(&k, &out, &err, (const char *[]){"db", "migrate", NULL}), 0);
+    /* kit_init migrated the database as the owner already; doing it again changes nothing. */
+    assert_int_equal(kit_migrate(&k), 0);
     store_synthetic_cases(&k, 700);
     assert_int_equal(
         kit_cli(&k, &out, &err, (const char *[]){"anchor", "write", "--out", path, NULL}), 0);

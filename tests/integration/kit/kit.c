@@ -84,6 +84,9 @@ static void forget(pid_t pid)
             children[i] = 0;
 }
 
+static int run(kit *k, const char *input, const char *const *args, int as_owner, char **out,
+               char **err);
+
 void kit_init(kit *k, const char *name)
 {
     char err[512], dbname[96], sql[256];
@@ -91,11 +94,12 @@ void kit_init(kit *k, const char *name)
     PGresult *res;
     rd_kafka_conf_t *conf;
     char why[512];
-    const char *base;
+    const char *base, *base_owner;
 
     memset(k, 0, sizeof *k);
     snprintf(k->name, sizeof k->name, "%s", name);
     base = need("CASEFLOW_PG");
+    base_owner = need("CASEFLOW_PG_OWNER");
     k->brokers = need("CASEFLOW_KAFKA");
     k->bin = need("CASEFLOW_BIN");
     k->src = need("CASEFLOW_SOURCE_DIR");
@@ -110,7 +114,8 @@ void kit_init(kit *k, const char *name)
     if (mkdir(k->logdir, 0755) != 0 && errno != EEXIST)
         die("mkdir %s: %s", k->logdir, strerror(errno));
 
-    admin = cf_store_connect(base, err, sizeof err);
+    /* The owner role makes the database (it owns it) and migrates it. */
+    admin = cf_store_connect(base_owner, err, sizeof err);
     if (!admin)
         die("%s", err);
     snprintf(sql, sizeof sql, "create database %s", dbname);
@@ -120,7 +125,10 @@ void kit_init(kit *k, const char *name)
     PQclear(res);
     PQfinish(admin);
     with_dbname(base, dbname, k->pg, sizeof k->pg);
-    k->db = cf_store_connect(k->pg, err, sizeof err);
+    with_dbname(base_owner, dbname, k->pg_owner, sizeof k->pg_owner);
+    if (kit_migrate(k) != 0)
+        die("caseflow db migrate failed");
+    k->db = cf_store_connect(k->pg_owner, err, sizeof err);
     if (!k->db)
         die("%s", err);
 
@@ -160,6 +168,9 @@ static void child_env(const kit *k)
              "%s/workflows/enforcement_case.yaml,%s/workflows/voluntary_payment.yaml", k->src,
              k->src);
     setenv("CASEFLOW_PG", k->pg, 1);
+    /* Only `caseflow db migrate` needs the owner; nothing else a test starts gets its password. */
+    unsetenv("CASEFLOW_PG_OWNER");
+    unsetenv("CASEFLOW_PG_ADMIN");
     setenv("CASEFLOW_KAFKA", k->brokers, 1);
     setenv("CASEFLOW_TOPIC_PREFIX", k->prefix, 1);
     setenv("CASEFLOW_WORKFLOWS", workflows, 1);
@@ -428,12 +439,30 @@ static char *slurp(const char *path)
     return buf;
 }
 
+int kit_migrate(kit *k)
+{
+    char *out = NULL, *err = NULL;
+    int rc = run(k, NULL, (const char *const[]){"db", "migrate", NULL}, 1, &out, &err);
+    if (rc != 0)
+        fprintf(stderr, "caseflow db migrate (exit %d): %s%s", rc, out ? out : "", err ? err : "");
+    free(out);
+    free(err);
+    return rc;
+}
+
 int kit_run(kit *k, const char *const *args, char **out, char **err)
 {
-    return kit_run_in(k, NULL, args, out, err);
+    return run(k, NULL, args, 0, out, err);
 }
 
 int kit_run_in(kit *k, const char *input, const char *const *args, char **out, char **err)
+{
+    return run(k, input, args, 0, out, err);
+}
+
+/* kit_run_in, and with `as_owner` CASEFLOW_PG_OWNER set to the test's database as the owner. */
+static int run(kit *k, const char *input, const char *const *args, int as_owner, char **out,
+               char **err)
 {
     static int runs;
     char outpath[640], errpath[640], inpath[640];
@@ -473,6 +502,8 @@ int kit_run_in(kit *k, const char *input, const char *const *args, char **out, c
         close(fo);
         close(fe);
         child_env(k);
+        if (as_owner)
+            setenv("CASEFLOW_PG_OWNER", k->pg_owner, 1);
         unsetenv("CASEFLOW_CONFIG");
         execv(k->bin, (char *const *)argv);
         fprintf(stderr, "exec %s: %s\n", k->bin, strerror(errno));

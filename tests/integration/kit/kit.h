@@ -4,6 +4,11 @@
  * side by side; it starts and kills real `caseflow engine` processes, produces
  * events, and waits for the database to show what it should.  Every wait is
  * bounded; a failure names what was awaited and what was seen.
+ *
+ * The database is made by the stack's owner role (CASEFLOW_PG_OWNER) and
+ * migrated with `caseflow db migrate`, as in production; the engines, workers
+ * and commands a test starts connect as the engine's role (CASEFLOW_PG), which
+ * may not change the event log.  The kit's own connection is the owner's.
  */
 #ifndef CF_KIT_H
 #define CF_KIT_H
@@ -15,22 +20,24 @@
 
 typedef struct kit {
     char name[64];
-    char pg[512];     /* connection string of the test's own database */
-    char prefix[96];  /* topic prefix: <prefix>.events ... */
-    char group[96];   /* the engines' consumer group */
-    char events[128]; /* <prefix>.events */
-    char logdir[512]; /* where engine logs go */
-    char start[64];   /* the simulated clock's start */
+    char pg[512];       /* connection string of the test's own database, the engine's role */
+    char pg_owner[512]; /* the same database as the owner role, which ran the migrations */
+    char prefix[96];    /* topic prefix: <prefix>.events ... */
+    char group[96];     /* the engines' consumer group */
+    char events[128];   /* <prefix>.events */
+    char logdir[512];   /* where engine logs go */
+    char start[64];     /* the simulated clock's start */
     const char *brokers;
     const char *bin; /* the caseflow binary */
     const char *src; /* the source tree */
-    PGconn *db;
+    PGconn *db;      /* connected as the owner: may do what the engine's role may not */
     rd_kafka_t *producer;
     int engines_started;
     int workers_started;
 } kit;
 
-/* Sets up a fresh database and topic prefix named after `name`; aborts the test on failure. */
+/* Sets up a fresh, migrated database and topic prefix named after `name`; aborts the test on
+ * failure. */
 void kit_init(kit *k, const char *name);
 void kit_done(kit *k);
 
@@ -76,12 +83,17 @@ void kit_sleep_ms(int ms);
 /*
  * Runs the caseflow binary with `args` (ended by NULL, without the program's name) in the kit's
  * environment: CASEFLOW_PG, CASEFLOW_KAFKA, CASEFLOW_TOPIC_PREFIX and CASEFLOW_WORKFLOWS as the
- * kit's engines have them.  Returns its exit status (-1 when it did not exit normally); its
- * stdout and stderr go to *out and *err (caller frees; either may be NULL to drop it).
+ * kit's engines have them (and no CASEFLOW_PG_OWNER).  Returns its exit status (-1 when it did not
+ * exit normally); its stdout and stderr go to *out and *err (caller frees; either may be NULL to
+ * drop it).
  */
 int kit_run(kit *k, const char *const *args, char **out, char **err);
 /* kit_run with `input` (NULL: nothing) on the command's stdin. */
 int kit_run_in(kit *k, const char *input, const char *const *args, char **out, char **err);
+
+/* Runs `caseflow db migrate` on the test's database as the owner (what kit_init does first);
+ * returns its exit status, its output on stderr. */
+int kit_migrate(kit *k);
 /* kit_run as a transcript: frees what *out and *err held, runs `caseflow args...`, prints the
  * command, its exit status and its output on stderr, and returns the exit status. */
 int kit_cli(kit *k, char **out, char **err, const char *const *args);

@@ -1,0 +1,151 @@
+/* Unit tests of base/config: the table's new keys, and that printing it never shows a secret. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/config.h"
+
+static const char *mask(const char *in)
+{
+    static char out[512];
+    return cf_config_mask_conninfo(in, out, sizeof out);
+}
+
+static void test_uri_passwords(void **state)
+{
+    (void)state;
+    assert_string_equal(mask("postgresql://engine:s3cr%40t@127.0.0.1:5432/caseflow"),
+                        "postgresql://engine:****@127.0.0.1:5432/caseflow");
+    assert_string_equal(mask("postgres://u:p@h1:5432,h2:5433/db?sslmode=require"),
+                        "postgres://u:****@h1:5432,h2:5433/db?sslmode=require");
+    assert_string_equal(mask("postgresql://u@h/db?password=x&sslpassword=y&application_name=a"),
+                        "postgresql://u@h/db?password=****&sslpassword=****&application_name=a");
+    /* No password: unchanged, an '@' in the path or query does not count. */
+    assert_string_equal(mask("postgresql://127.0.0.1/caseflow"), "postgresql://127.0.0.1/caseflow");
+    assert_string_equal(mask("postgresql://u@h/db?application_name=a:b@c"),
+                        "postgresql://u@h/db?application_name=a:b@c");
+    assert_string_equal(mask(NULL), "");
+}
+
+static void test_keyvalue_passwords(void **state)
+{
+    (void)state;
+    assert_string_equal(mask("host=h user=u password=secret dbname=caseflow"),
+                        "host=h user=u password=**** dbname=caseflow");
+    assert_string_equal(mask("password = 'a secret' host=h"), "password = **** host=h");
+    assert_string_equal(mask("host=h password='a \\' b' sslpassword=k port=5432"),
+                        "host=h password=**** sslpassword=**** port=5432");
+    assert_string_equal(mask("dbname=caseflow"), "dbname=caseflow");
+}
+
+static void test_cut_short(void **state)
+{
+    (void)state;
+    char out[24];
+    /* A buffer too small still never shows what comes after the user's colon. */
+    cf_config_mask_conninfo("postgresql://engine:topsecret@h/db", out, sizeof out);
+    assert_string_equal(out, "postgresql://engine:***");
+}
+
+static void test_secret_kafka_settings(void **state)
+{
+    (void)state;
+    assert_true(cf_config_is_secret("sasl.password"));
+    assert_true(cf_config_is_secret("ssl.key.password"));
+    assert_true(cf_config_is_secret("ssl.keystore.password"));
+    assert_true(cf_config_is_secret("sasl.oauthbearer.client.secret"));
+    assert_true(cf_config_is_secret("client.secret"));
+    assert_true(cf_config_is_secret("ssl.key.pem"));
+    assert_false(cf_config_is_secret("sasl.username"));
+    assert_false(cf_config_is_secret("security.protocol"));
+    assert_false(cf_config_is_secret("ssl.certificate.location"));
+}
+
+static void test_dump_masks(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_config_XXXXXX", err[512];
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f, *out;
+    cf_config cfg;
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    fputs("postgres: postgresql://engine:pg-engine-pw@db:5432/caseflow\n"
+          "kafka:\n"
+          "  bootstrap: broker:9092\n"
+          "  settings:\n"
+          "    security.protocol: SASL_SSL\n"
+          "    sasl.username: engine\n"
+          "    sasl.password: kafka-pw\n"
+          "    ssl.key.password: key-pw\n"
+          "    ssl.keystore.password: store-pw\n"
+          "    sasl.oauthbearer.client.secret: oauth-secret\n",
+          f);
+    fclose(f);
+    setenv("CASEFLOW_PG_OWNER", "host=db user=owner password='owner pw' dbname=caseflow", 1);
+    unsetenv("CASEFLOW_PG");
+    unsetenv("CASEFLOW_PG_STATEMENT_TIMEOUT_MS");
+    assert_int_equal(cf_config_load(&cfg, path, err, sizeof err), 0);
+    assert_int_equal(cfg.pg_statement_timeout_ms, 30000);
+    assert_int_equal(cfg.pg_idle_tx_timeout_ms, 60000);
+    out = open_memstream(&text, &len);
+    cf_config_dump(&cfg, out);
+    fclose(out);
+    cf_config_free(&cfg);
+    unsetenv("CASEFLOW_PG_OWNER");
+    unlink(path);
+
+    for (const char *const *s = (const char *const[]){"pg-engine-pw", "kafka-pw", "key-pw",
+                                                      "store-pw", "oauth-secret", "owner pw", NULL};
+         *s; s++)
+        if (strstr(text, *s)) {
+            fprintf(stderr, "the dump shows '%s':\n%s", *s, text);
+            fail();
+        }
+    assert_non_null(strstr(text, "postgres: \"postgresql://engine:****@db:5432/caseflow\""));
+    assert_non_null(strstr(text, "postgres_owner: \"host=db user=owner password=**** "));
+    assert_non_null(strstr(text, "  sasl.password: \"****\""));
+    assert_non_null(strstr(text, "  sasl.username: engine"));
+    assert_non_null(strstr(text, "postgres_statement_timeout_ms: 30000"));
+    free(text);
+}
+
+static void test_timeouts_from_environment(void **state)
+{
+    (void)state;
+    char err[512];
+    cf_config cfg;
+
+    setenv("CASEFLOW_PG_STATEMENT_TIMEOUT_MS", "1500", 1);
+    setenv("CASEFLOW_PG_IDLE_TX_TIMEOUT_MS", "0", 1);
+    assert_int_equal(cf_config_load(&cfg, NULL, err, sizeof err), 0);
+    assert_int_equal(cfg.pg_statement_timeout_ms, 1500);
+    assert_int_equal(cfg.pg_idle_tx_timeout_ms, 0);
+    cf_config_free(&cfg);
+    setenv("CASEFLOW_PG_STATEMENT_TIMEOUT_MS", "-1", 1);
+    assert_int_not_equal(cf_config_load(&cfg, NULL, err, sizeof err), 0);
+    assert_non_null(strstr(err, "CASEFLOW_PG_STATEMENT_TIMEOUT_MS"));
+    cf_config_free(&cfg);
+    unsetenv("CASEFLOW_PG_STATEMENT_TIMEOUT_MS");
+    unsetenv("CASEFLOW_PG_IDLE_TX_TIMEOUT_MS");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_uri_passwords), cmocka_unit_test(test_keyvalue_passwords),
+        cmocka_unit_test(test_cut_short),     cmocka_unit_test(test_secret_kafka_settings),
+        cmocka_unit_test(test_dump_masks),    cmocka_unit_test(test_timeouts_from_environment),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -102,7 +102,10 @@ static int load_templates(documents *d, const char *dirname, char *err, size_t e
     for (size_t i = 0; i < n; i++) {
         char path[PATH_MAX];
         cf_template *t;
-        snprintf(path, sizeof path, "%s/%s", dirname, names[i]);
+        if (snprintf(path, sizeof path, "%s/%s", dirname, names[i]) >= (int)sizeof path) {
+            rc = cf_errf(err, errsz, CF_ERANGE, "%s/%s: the path is too long", dirname, names[i]);
+            goto out;
+        }
         if (!(t = cf_template_load(path, err, errsz))) {
             rc = CF_EINVAL;
             goto out;

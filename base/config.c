@@ -12,6 +12,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "base/path.h"
 #include "base/yamldoc.h"
 
 enum type { T_STR, T_INT, T_ENUM, T_LIST, T_MAP };
@@ -74,6 +75,10 @@ static const struct setting settings[] = {
     {"workflows", T_LIST, "workflows/enforcement_case.yaml,workflows/voluntary_payment.yaml", 0, 0,
      NULL, "CASEFLOW_WORKFLOWS", AT(workflows), AT(nworkflows),
      "workflow definitions (comma-separated in the environment)"},
+    {"data_dir", T_STR, "", 0, 0, NULL, "CASEFLOW_DATA_DIR", AT(data_dir), 0,
+     "the folder that relative workflows, schemas, templates and web/ are found in when the "
+     "current folder lacks them (empty: the install prefix's share/caseflow, or in a build tree "
+     "the source tree)"},
     {"documents_dir", T_STR, "documents", 0, 0, NULL, "CASEFLOW_DOCUMENTS", AT(documents_dir), 0,
      "where workers store the documents they make"},
     {"log_level", T_ENUM, "info", 0, 0, "error|warn|info|debug|trace", "CASEFLOW_LOG_LEVEL",
@@ -414,6 +419,9 @@ int cf_config_load(cf_config *cfg, const char *path, char *err, size_t errsz)
         if (v && *v && (rc = set_value(cfg, &settings[i], v, settings[i].env, err, errsz)))
             return rc;
     }
+    /* Every data file of this process is found from here on (base/path.h). */
+    if (cf_path_set_data_dir(cfg->data_dir) != 0)
+        return cf_errf(err, errsz, CF_ERANGE, "data_dir: the path is too long");
     return 0;
 }
 

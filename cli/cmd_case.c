@@ -13,7 +13,7 @@
 #include "engine/cases.h"
 #include "commands.h"
 #include "core/clock.h"
-#include "paths.h"
+#include "base/path.h"
 #include "session.h"
 
 /* Runs a query that returns one JSON value in one row; NULL (reported) on failure. */

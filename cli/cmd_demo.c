@@ -24,7 +24,7 @@
 #include "core/caseno.h"
 #include "core/caltime.h"
 #include "core/feedgen.h"
-#include "paths.h"
+#include "base/path.h"
 
 typedef struct demo {
     cf_config cfg;

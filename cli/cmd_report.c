@@ -22,7 +22,7 @@
 #include "session.h"
 #include "core/caltime.h"
 #include "core/workflow.h"
-#include "paths.h"
+#include "base/path.h"
 #include "svg.h"
 
 /* The workflow whose states the chart shows. */

@@ -6,7 +6,7 @@
 
 #include "base/log.h"
 #include "commands.h"
-#include "paths.h"
+#include "base/path.h"
 #include "server/server.h"
 #include "session.h"
 

@@ -18,7 +18,6 @@
 #include "engine/queue.h"
 #include "engine/registry.h"
 #include "engine/sender.h"
-#include "paths.h"
 
 /* How long complete and return wait for the engine by default, in seconds. */
 #define DEFAULT_WAIT 10

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "base/path.h"
 #include "base/yamldoc.h"
 
 enum type { T_STR, T_INT, T_ENUM, T_LIST, T_MAP };
@@ -74,6 +75,10 @@ static const struct setting settings[] = {
     {"workflows", T_LIST, "workflows/enforcement_case.yaml,workflows/voluntary_payment.yaml", 0, 0,
      NULL, "CASEFLOW_WORKFLOWS", AT(workflows), AT(nworkflows),
      "workflow definitions (comma-separated in the environment)"},
+    {"data_dir", T_STR, "", 0, 0, NULL, "CASEFLOW_DATA_DIR", AT(data_dir), 0,
+     "the folder that relative workflows, schemas, templates and web/ are found in when the "
+     "current folder lacks them (empty: the install prefix's share/caseflow, or in a build tree "
+     "the source tree)"},
     {"documents_dir", T_STR, "documents", 0, 0, NULL, "CASEFLOW_DOCUMENTS", AT(documents_dir), 0,
      "where workers store the documents they make"},
     {"log_level", T_ENUM, "info", 0, 0, "error|warn|info|debug|trace", "CASEFLOW_LOG_LEVEL",
@@ -161,6 +166,13 @@ static const struct setting settings[] = {
     {"server.wait_ms", T_INT, "10000", 0, 600000, NULL, "CASEFLOW_SERVER_WAIT_MS",
      AT(server_wait_ms), 0,
      "how long completing or returning a task waits for the engine's verdict (then 202)"},
+    /* The web workplace (web/, docs/workplace.md). */
+    {"server.web", T_STR, "web", 0, 0, NULL, "CASEFLOW_WEB", AT(server_web), 0,
+     "the folder of the web workplace served under / (relative: from the current folder, the "
+     "source tree, then the install prefix's share/caseflow)"},
+    {"server.stream_s", T_INT, "120", 1, 3600, NULL, NULL, AT(server_stream_s), 0,
+     "how long one server-sent event stream lasts before the browser reconnects (and is "
+     "authenticated again)"},
 };
 
 enum { NSETTINGS = sizeof settings / sizeof settings[0] };
@@ -407,6 +419,9 @@ int cf_config_load(cf_config *cfg, const char *path, char *err, size_t errsz)
         if (v && *v && (rc = set_value(cfg, &settings[i], v, settings[i].env, err, errsz)))
             return rc;
     }
+    /* Every data file of this process is found from here on (base/path.h). */
+    if (cf_path_set_data_dir(cfg->data_dir) != 0)
+        return cf_errf(err, errsz, CF_ERANGE, "data_dir: the path is too long");
     return 0;
 }
 

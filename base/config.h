@@ -36,6 +36,7 @@ typedef struct cf_config {
     char *start;      /* engine.start: the simulated clock's first instant */
     char **workflows; /* workflows: definition files */
     size_t nworkflows;
+    char *data_dir;      /* data_dir          CASEFLOW_DATA_DIR: where data files are found */
     char *documents_dir; /* documents_dir     CASEFLOW_DOCUMENTS */
     char *log_level;     /* log_level         CASEFLOW_LOG_LEVEL */
     /* Worker processes (caseflow worker KIND); workers/runtime.h reads them per kind. */
@@ -80,14 +81,18 @@ typedef struct cf_config {
     int server_lock_after;     /* server.lock_after   CASEFLOW_LOCK_AFTER: failed logins */
     int server_lock_s;         /* server.lock_s       CASEFLOW_LOCK_SECONDS */
     int server_wait_ms;        /* server.wait_ms      CASEFLOW_SERVER_WAIT_MS: for the engine */
+    char *server_web;          /* server.web          CASEFLOW_WEB: the web workplace's folder */
+    int server_stream_s;       /* server.stream_s: one event stream's life, in seconds */
     char *source;              /* where the configuration came from, for messages */
 } cf_config;
 
 /*
  * Fills `cfg` with the defaults, then the file at `path` (NULL: no file), then
- * the environment.  Relative paths (workflows, documents_dir) are relative to
- * the current folder.  Returns 0, or CF_EINVAL/CF_EIO/CF_EPARSE with "file:line:column: key: what
- * is wrong" in `err`.  Free with cf_config_free, also after an error.
+ * the environment.  Relative paths of data files (workflows, document.templates) are found
+ * by cf_path_find (the current folder, then the data folder: data_dir, which this function
+ * hands to cf_path_set_data_dir), documents_dir from the current folder.  Returns 0, or
+ * CF_EINVAL/CF_EIO/CF_EPARSE with "file:line:column: key: what is wrong" in `err`.  Free with
+ * cf_config_free, also after an error.
  */
 int cf_config_load(cf_config *cfg, const char *path, char *err, size_t errsz) CF_MUST_CHECK;
 

@@ -2,7 +2,9 @@
  * Logging: one macro family that checks the level before it evaluates its
  * arguments, and carries the case number as context (as PgBouncer's slog_*).
  *
- * Lines go to stderr as `2026-11-28T10:00:00.123+08:00 INFO engine [case] text`.
+ * Lines go to stderr as `2026-11-28T10:00:00.123+08:00 INFO engine [case] text`; under
+ * systemd, when stderr is the journal, as `<6>INFO engine [case] text` (the journal keeps the
+ * time, and the syslog priority in front lets `journalctl -p` filter by level).
  * Personal data of parties must never be passed in clear: mask it first with
  * the cf_mask_* functions in mask.h.
  */

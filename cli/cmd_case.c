@@ -12,6 +12,8 @@
 #include "base/store.h"
 #include "engine/cases.h"
 #include "commands.h"
+#include "core/clock.h"
+#include "base/path.h"
 #include "session.h"
 
 /* Runs a query that returns one JSON value in one row; NULL (reported) on failure. */
@@ -51,7 +53,13 @@ static void print_case_text(json_t *c)
     json_object_foreach (json_object_get(state, "timers"), name, due) {
         printf(" %s@%s", name, json_string_value(due));
     }
-    printf("\nopen tasks\n");
+    if (json_array_size(json_object_get(c, "clocks")) > 0) {
+        printf("\nclocks\n");
+        cf_clock_print(stdout, json_object_get(c, "clocks"), "  ");
+    } else {
+        printf("\n");
+    }
+    printf("open tasks\n");
     json_array_foreach (tasks, i, t) {
         printf("  %-24s %-18s %-12s due %s\n", json_string_value(json_object_get(t, "task_id")),
                json_string_value(json_object_get(t, "activity")),
@@ -62,6 +70,37 @@ static void print_case_text(json_t *c)
                    ? json_string_value(json_object_get(t, "due_at"))
                    : "-");
     }
+}
+
+/* The definition the case runs on, from the configured workflows (for the clocks' titles), or
+ * NULL: the clocks are then shown without them. */
+static cf_workflow *case_workflow(const cf_config *cfg, const json_t *c)
+{
+    const char *name = json_string_value(json_object_get(c, "workflow"));
+    long long version = json_integer_value(json_object_get(c, "version"));
+    for (size_t i = 0; name && i < cfg->nworkflows; i++) {
+        char path[4096];
+        cf_diags d;
+        cf_workflow *wf;
+        cf_diags_init(&d);
+        wf = cf_workflow_load(cf_path_find(cfg->workflows[i], path, sizeof path), &d);
+        cf_diags_free(&d);
+        if (wf && strcmp(wf->name, name) == 0 && wf->version == version)
+            return wf;
+        cf_workflow_free(wf);
+    }
+    return NULL;
+}
+
+/* Adds "clocks" to the case `c`: each statutory clock as of the engine's clock `now`. */
+static void add_clocks(const cf_config *cfg, json_t *c)
+{
+    cf_workflow *wf = case_workflow(cfg, c);
+    cf_time now;
+    if (cf_time_parse(json_string_value(json_object_get(c, "clock_now")), &now) == 0)
+        json_object_set_new(c, "clocks", cf_clock_describe(wf, json_object_get(c, "body"), now));
+    json_object_del(c, "clock_now");
+    cf_workflow_free(wf);
 }
 
 int cf_cmd_case(int argc, char **argv)
@@ -76,8 +115,10 @@ int cf_cmd_case(int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         printf("usage: caseflow case show CASE_NO [--json]\n\n"
                "Shows a case's state, team, data (personal data masked), event count,\n"
-               "timers and open tasks, from the database named by CASEFLOW_PG.  CASE_NO may\n"
-               "be written with full-width brackets and digits, and spaces: （2026）豫0381执７号\n"
+               "timers, statutory clocks (running or paused, days used and left, the\n"
+               "paused periods with their grounds) and open tasks, from the database named\n"
+               "by CASEFLOW_PG.  CASE_NO may be written with full-width brackets and digits,\n"
+               "and spaces: （2026）豫0381执７号\n"
                "is (2026)豫0381执7号.\n");
         return argc < 2 ? 2 : 0;
     }
@@ -103,21 +144,25 @@ int cf_cmd_case(int argc, char **argv)
         return 2;
     if (!(db = cf_cli_connect(&cfg, "caseflow case show")))
         goto out;
-    c = query_json(db,
-                   "select json_build_object('case', c.case_no, 'workflow', c.workflow, "
-                   "'version', c.version, 'state', c.state, 'team', c.team, 'seq', c.seq, "
-                   "'events', (select count(*) from events e where e.case_no = c.case_no), "
-                   "'created_at', c.created_at, 'updated_at', c.updated_at, 'head_hash', "
-                   "c.head_hash, 'body', c.body, 'open_tasks', coalesce((select "
-                   "json_agg(json_build_object('task_id', t.task_id, 'activity', t.activity, "
-                   "'kind', t.kind, 'post', t.post, 'status', t.status, 'due_at', t.due_at) "
-                   "order by t.created_at) from tasks t where t.case_no = c.case_no and t.status "
-                   "in ('open', 'claimed')), '[]'::json)) from cases c where c.case_no = $1",
-                   1, (const char *[]){case_no}, "caseflow case show");
+    c = query_json(
+        db,
+        "select json_build_object('case', c.case_no, 'workflow', c.workflow, "
+        "'version', c.version, 'state', c.state, 'team', c.team, 'seq', c.seq, "
+        "'events', (select count(*) from events e where e.case_no = c.case_no), "
+        "'created_at', c.created_at, 'updated_at', c.updated_at, 'head_hash', "
+        "c.head_hash, 'body', c.body, 'open_tasks', coalesce((select "
+        "json_agg(json_build_object('task_id', t.task_id, 'activity', t.activity, "
+        "'kind', t.kind, 'post', t.post, 'status', t.status, 'due_at', t.due_at) "
+        "order by t.created_at) from tasks t where t.case_no = c.case_no and t.status "
+        "in ('open', 'claimed')), '[]'::json), 'clock_now', coalesce((select case when mode = "
+        "'simulated' then now end from engine_clock where id = 1), now())) from cases c "
+        "where c.case_no = $1",
+        1, (const char *[]){case_no}, "caseflow case show");
     if (!c) {
         fprintf(stderr, "caseflow case show: no case %s\n", case_no);
         goto out;
     }
+    add_clocks(&cfg, c);
     {
         json_t *masked = cf_mask_json(c);
         json_t *data = json_object_get(json_object_get(masked, "body"), "data");

@@ -37,12 +37,14 @@
 #include "core/caseno.h"
 #include "core/caltime.h"
 #include "core/feedgen.h"
+#include "base/path.h"
 #include "engine/accounts.h"
 #include "engine/registry.h"
-#include "paths.h"
 #include "session.h"
 
-/* A post's clerk: an account of the workplace API and its session. */
+/* A post's clerk: an account of the workplace API and its session.  One account per post: the
+ * president's post never approves as the handler who asked (the workflow refuses an approval by
+ * the requester's own account). */
 typedef struct clerk {
     char post[128], name[160], password[40];
     cf_client *api;
@@ -234,8 +236,19 @@ static json_t *decide(demo *d, const char *kind, const char *case_no, json_t *da
         return json_pack("{s:[s]}", "measures",
                          draw(d, case_no, "measure") < 50 ? "冻结存款" : "查询无财产");
     }
+    /* The handler asks for an extension in most cases; the president approves most requests. */
     if (strcmp(kind, "extension_request") == 0)
-        return json_pack("{s:b}", "approved", draw(d, case_no, "extension") < 80);
+        return json_pack("{s:b, s:s}", "request", draw(d, case_no, "extension") < 80, "reason",
+                         "财产尚待处置");
+    if (strcmp(kind, "extension_approval") == 0)
+        return json_pack("{s:b, s:s}", "approved", draw(d, case_no, "approval") < 90, "basis",
+                         "案情复杂，经院长批准");
+    if (strcmp(kind, "notices_manual") == 0)
+        return json_pack("{s:[s,s]}", "documents", "执行通知书", "风险告知书");
+    if (strcmp(kind, "preservation_measures") == 0)
+        return json_pack("{s:[s]}", "measures", "冻结银行存款");
+    if (strcmp(kind, "applicant_interview") == 0)
+        return json_pack("{s:s}", "opinion", "同意终结本次执行程序");
     if (strcmp(kind, "match_payment") == 0) {
         if (draw(d, case_no, "match") < 10)
             return json_pack("{s:b}", "matched", 0);
@@ -555,6 +568,24 @@ static void decisions_day(demo *d, cf_time now)
         int x = draw(d, case_no, "close");
         const char *method;
         char id[160];
+        /* No property: before 终本 the handler issues the consumption restriction order, settles
+         * the 失信 question and hears the applicant (终本规定 art. 1), from day 80 (a working day
+         * in the week after; a repeat is the same event, which the engine drops). */
+        if (x >= 55 && x < 90 && since_filing >= 80 && since_filing < 88) {
+            snprintf(id, sizeof id, "demo-restrict-%s", case_no);
+            send_event(d, json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:b}}", "id", id, "type",
+                                    "case.decided", "case", case_no, "time", when, "source",
+                                    "staff:bureau_lead:demo", "data", "decision",
+                                    "restrict_consumption", "dishonest",
+                                    draw(d, case_no, "dishonest") < 50));
+            snprintf(id, sizeof id, "demo-hear-%s", case_no);
+            send_event(d,
+                       json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "id", id, "type",
+                                 "case.decided", "case", case_no, "time", when, "source",
+                                 "staff:bureau_lead:demo", "data", "decision", "hear_applicant"));
+            d->decisions += 2;
+            continue;
+        }
         /* Paid in full after 10 to 50 days; no property: 终本 once three months have passed. */
         if (x < 55 && in_execution >= 10 + draw(d, case_no, "days") * 0.4)
             method = "执行完毕";
@@ -564,7 +595,12 @@ static void decisions_day(demo *d, cf_time now)
             method = "终结执行";
         else
             continue;
-        snprintf(id, sizeof id, "demo-close-%s", case_no);
+        /* A 终本 request still missing a condition is refused; the handler asks again the next
+         * day, as a new decision. */
+        if (strcmp(method, "终结本次执行程序") == 0)
+            snprintf(id, sizeof id, "demo-close-%s-%d", case_no, (int)since_filing);
+        else
+            snprintf(id, sizeof id, "demo-close-%s", case_no);
         send_event(d, json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "id", id, "type",
                                 "case.decided", "case", case_no, "time", when, "source",
                                 "staff:bureau_lead:demo", "data", "decision", "close",

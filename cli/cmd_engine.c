@@ -10,7 +10,7 @@
 #include "commands.h"
 #include "engine/engine.h"
 #include "engine/migrate.h"
-#include "paths.h"
+#include "base/path.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -119,14 +119,19 @@ int cf_cmd_db(int argc, char **argv)
     int applied = 0, rc = 1;
 
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        printf("usage: caseflow db migrate [--config FILE]\n\n"
+        printf("usage: caseflow db migrate [--config FILE]\n"
+               "       caseflow db rebuild [--case CASE_NO] [--verbose] [--config FILE]\n\n"
                "Applies the SQL migrations in schemas/sql that the database lacks, connected\n"
                "as the role that owns the tables (postgres_owner, CASEFLOW_PG_OWNER), and\n"
                "grants the engine's role (the user of postgres, CASEFLOW_PG) what it needs:\n"
                "INSERT and SELECT on the event log, never UPDATE, DELETE or TRUNCATE.\n"
-               "The engine does not migrate: it stops at start on a schema that is behind.\n");
+               "The engine does not migrate: it stops at start on a schema that is behind.\n"
+               "rebuild recomputes every case from its event log and reports what the\n"
+               "database stores differently (caseflow db rebuild --help).\n");
         return argc < 2 ? 2 : 0;
     }
+    if (strcmp(argv[1], "rebuild") == 0)
+        return cf_cmd_db_rebuild(argc - 1, argv + 1);
     if (strcmp(argv[1], "migrate") != 0) {
         fprintf(stderr, "caseflow db: unknown action '%s' (see --help)\n", argv[1]);
         return 2;

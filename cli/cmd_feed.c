@@ -17,11 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/bus.h"
 #include "base/config.h"
+#include "base/path.h"
 #include "commands.h"
 #include "core/caseno.h"
 #include "core/feedgen.h"
@@ -191,34 +191,10 @@ static int parse_long(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
-static int is_dir(const char *path)
+/* The path given, else the data file `rel` (base/path.h). */
+static const char *locate(const char *given, const char *rel, char *buf, size_t n)
 {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int is_file(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* The path given, else `rel` when it exists in the current folder, else the source tree's. */
-static const char *locate(const char *given, const char *rel, int dir, char *buf, size_t n)
-{
-    if (given)
-        return given;
-    if (dir ? is_dir(rel) : is_file(rel))
-        return rel;
-#ifdef CF_SOURCE_DIR
-    snprintf(buf, n, "%s/%s", CF_SOURCE_DIR, rel);
-    if (dir ? is_dir(buf) : is_file(buf))
-        return buf;
-#else
-    (void)buf;
-    (void)n;
-#endif
-    return rel;
+    return given ? given : cf_path_find(rel, buf, n);
 }
 
 /* ---- Generating ------------------------------------------------------------------------- */
@@ -239,8 +215,7 @@ static int print_event(const json_t *event, void *arg)
 static int generate(const options *o)
 {
     char err[512], calbuf[4096];
-    const char *calpath =
-        locate(o->calendar, "workflows/calendars/cn.yaml", 0, calbuf, sizeof calbuf);
+    const char *calpath = locate(o->calendar, "workflows/calendars/cn.yaml", calbuf, sizeof calbuf);
     cf_feedgen_opts g;
     cf_calendar *cal = NULL;
     long v;
@@ -589,7 +564,7 @@ static void drain(feed *F)
 static int send_feed(const options *o)
 {
     char err[1024], dirbuf[4096];
-    const char *dir = locate(o->schemas, "schemas/events", 1, dirbuf, sizeof dirbuf);
+    const char *dir = locate(o->schemas, "schemas/events", dirbuf, sizeof dirbuf);
     int use_stdin = !o->file || strcmp(o->file, "-") == 0, rc = 1, stopped = 0;
     FILE *in = NULL;
     cf_config cfg;

@@ -18,7 +18,7 @@
 #include "core/replay.h"
 #include "engine/cases.h"
 #include "engine/registry.h"
-#include "paths.h"
+#include "base/path.h"
 
 /* How much of an event's data a text timeline line shows (the JSON output has all of it). */
 enum { DATA_TEXT_MAX = 400 };

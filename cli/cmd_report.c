@@ -21,8 +21,8 @@
 #include "session.h"
 #include "core/caltime.h"
 #include "core/workflow.h"
+#include "base/path.h"
 #include "engine/report.h"
-#include "paths.h"
 #include "svg.h"
 
 /* ---- options, labels ---- */

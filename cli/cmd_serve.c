@@ -6,7 +6,7 @@
 
 #include "base/log.h"
 #include "commands.h"
-#include "paths.h"
+#include "base/path.h"
 #include "server/server.h"
 #include "session.h"
 
@@ -28,7 +28,7 @@ static void print_address(const char *address, int port)
 int cf_cmd_serve(int argc, char **argv)
 {
     const char *config = NULL;
-    char err[2048], openapi[4096];
+    char err[2048], openapi[4096], web[4096];
     cf_config cfg;
     cf_registry reg;
     struct sigaction sa;
@@ -39,8 +39,10 @@ int cf_cmd_serve(int argc, char **argv)
             printf(
                 "usage: caseflow serve [--config FILE]\n\n"
                 "Runs the workplace API: JSON under /api/v1/ (server/openapi.json, docs/api.md),\n"
-                "/metrics, /healthz and /readyz.  Accounts come from `caseflow users` and\n"
-                "`caseflow tokens`.  Configuration: FILE (or $CASEFLOW_CONFIG), then the\n"
+                "/metrics, /healthz and /readyz, and the web workplace under /\n"
+                "(docs/workplace.md; its folder is server.web or CASEFLOW_WEB, by default web/).\n"
+                "Accounts come from `caseflow users` and `caseflow tokens`.  Configuration:\n"
+                "FILE (or $CASEFLOW_CONFIG), then the\n"
                 "environment: CASEFLOW_LISTEN (default 127.0.0.1), CASEFLOW_PORT (8080; 0 picks\n"
                 "a free one), CASEFLOW_BODY_LIMIT, CASEFLOW_SESSION_IDLE, CASEFLOW_TLS_CERT and\n"
                 "CASEFLOW_TLS_KEY, CASEFLOW_LOCK_AFTER, CASEFLOW_LOCK_SECONDS, CASEFLOW_PG,\n"
@@ -76,7 +78,8 @@ int cf_cmd_serve(int argc, char **argv)
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
     rc = cf_server_run(&cfg, &reg, cf_path_find("server/openapi.json", openapi, sizeof openapi),
-                       print_address, &stop_requested, err, sizeof err);
+                       cf_path_find(cfg.server_web, web, sizeof web), print_address,
+                       &stop_requested, err, sizeof err);
     if (rc != 0)
         fprintf(stderr, "caseflow serve: %s\n", err);
     cf_registry_free(&reg);

@@ -4,10 +4,12 @@
  * and batches are dispatched in time order between the input events, as the
  * engine would do, and every applied event is printed as one JSON line.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/path.h"
 #include "commands.h"
 #include "core/machine.h"
 
@@ -250,7 +252,9 @@ static int usage(FILE *out, int code)
             "case passed through several states, data for timer.fired). Invalid events are\n"
             "reported on stderr with the reason and skipped.\n"
             "In the input, a task_id written \"@activity\" names the case's open task of that\n"
-            "activity.\n");
+            "activity.\n"
+            "A FILE that the current folder lacks is looked up in the data folder\n"
+            "(workflows/enforcement_case.yaml is the installed workflow).\n");
     return code;
 }
 
@@ -260,7 +264,7 @@ int cf_cmd_simulate(int argc, char **argv)
     cf_time until = 0;
     cf_diags d;
     sim S;
-    char *buf = NULL;
+    char *buf = NULL, path[PATH_MAX];
     size_t cap = 0;
     ssize_t len;
     int rc = 0;
@@ -282,7 +286,7 @@ int cf_cmd_simulate(int argc, char **argv)
         return usage(stderr, 2);
     memset(&S, 0, sizeof S);
     cf_diags_init(&d);
-    S.wf = cf_workflow_load(file, &d);
+    S.wf = cf_workflow_load(cf_path_find(file, path, sizeof path), &d);
     for (size_t k = 0; k < d.count; k++)
         if (d.lines[k])
             fprintf(stderr, "%s\n", d.lines[k]);

@@ -10,7 +10,7 @@ const struct cf_command cf_commands[] = {
      cf_cmd_simulate},
     {"engine", "run the engine: events in, case state in PostgreSQL, tasks and feed out",
      cf_cmd_engine},
-    {"db", "database operations (migrate)", cf_cmd_db},
+    {"db", "database operations: migrate, rebuild (check every case against its log)", cf_cmd_db},
     {"case", "show a case's state, data, timers and open tasks", cf_cmd_case},
     {"stats", "cases per state, tasks, dead letters, lag", cf_cmd_stats},
     {"report", "the command center's work: cases, tasks, batches, ledgers, stages", cf_cmd_report},

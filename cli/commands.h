@@ -22,6 +22,7 @@ int cf_cmd_simulate(int argc, char **argv);
 int cf_cmd_feed(int argc, char **argv);
 int cf_cmd_engine(int argc, char **argv);
 int cf_cmd_db(int argc, char **argv);
+int cf_cmd_db_rebuild(int argc, char **argv); /* `caseflow db rebuild`, cli/cmd_rebuild.c */
 int cf_cmd_case(int argc, char **argv);
 int cf_cmd_stats(int argc, char **argv);
 int cf_cmd_report(int argc, char **argv);

@@ -7,10 +7,9 @@
 #include <string.h>
 
 #include "base/store.h"
-#include "paths.h"
+#include "base/path.h"
 #include "core/caseno.h"
 #include "engine/registry.h"
-#include "paths.h"
 
 PGconn *cf_cli_connect(cf_config *cfg, const char *who)
 {

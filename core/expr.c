@@ -99,7 +99,8 @@ enum fn {
     F_LEN,
     F_LOWER,
     F_STARTS,
-    F_COALESCE
+    F_COALESCE,
+    F_CHOOSE
 };
 
 static const struct func {
@@ -117,6 +118,7 @@ static const struct func {
     [F_LOWER] = {"lower", 1, 1, 0},
     [F_STARTS] = {"starts_with", 2, 2, 0},
     [F_COALESCE] = {"coalesce", 2, -1, 0},
+    [F_CHOOSE] = {"choose", 3, 3, 0},
 };
 #define NFUNCS (sizeof funcs / sizeof funcs[0])
 
@@ -743,7 +745,7 @@ static int parse_name(struct parser *p)
     if (fn == NFUNCS)
         return perr(p, col,
                     "unknown function '%.*s' (known: done, failed, open, all_done, any_done, "
-                    "exists, len, lower, starts_with, coalesce)",
+                    "exists, len, lower, starts_with, coalesce, choose)",
                     (int)(len > 40 ? 40 : len), p->text + start);
     if ((n = new_node(p, N_CALL, col)) < 0)
         return -1;
@@ -1377,6 +1379,15 @@ static int eval_call(const struct ev *v, const struct node *nd, int depth, json_
         if (rc == 0)
             rc = give(v, nd->col, json_null(), out);
         break;
+    case F_CHOOSE:
+        /* choose(c, a, b): a when c holds, else b; the other is not evaluated. */
+        if ((rc = eval(v, nd->kid, depth, &a)) < 0)
+            break;
+        k = nodes[nd->kid].next;
+        if (!truthy(a))
+            k = nodes[k].next;
+        json_decref(a);
+        return eval(v, k, depth, out);
     default: rc = fail(v, CF_EINVAL, nd->col, "unknown function");
     }
     json_decref(a);

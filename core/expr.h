@@ -58,6 +58,7 @@
  *      starts_with(s, prefix)     both strings; true when s begins with prefix
  *      coalesce(a, b, ...)        the first argument that is not null (later ones are not
  *                                 evaluated), or null
+ *      choose(c, a, b)            a when c is truthy, else b (the other is not evaluated)
  *
  * Runtime error messages name types and columns, never values, because values are case data
  * that may be personal.

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/caseno.h"
+#include "core/clock.h"
 
 /* A workflow whose automatic transitions keep firing is broken; stop it rather than spin. */
 enum { MAX_AUTO_STEPS = 32 };
@@ -27,6 +28,7 @@ typedef struct run {
     json_t *data;   /* st.data (borrowed) */
     json_t *acts;   /* st.activities (borrowed) */
     json_t *timers; /* st.timers (borrowed) */
+    json_t *clocks; /* st.clocks (borrowed), NULL when the workflow has no clock */
     json_t *root;   /* what expressions read (owned) */
     json_t *out;    /* actions (owned) */
     json_t *path;   /* states passed (owned) */
@@ -107,6 +109,8 @@ static int resolve(void *ctx, const char *ref, cf_time *out)
         *out = r->event_time;
         return 0;
     }
+    if (strncmp(ref, "clock.", 6) == 0)
+        v = json_object_get(json_object_get(r->clocks, ref + 6), "last_day");
     if (strncmp(ref, "case.", 5) == 0)
         v = lookup(r->data, ref + 5);
     else if (strncmp(ref, "event.", 6) == 0)
@@ -135,15 +139,22 @@ static void warn(run *r, const char *fmt, ...)
     json_array_append_new(r->warn, json_string(buf));
 }
 
+static int check_date(run *r, cf_date d, const char *text);
+
 static int eval_when(run *r, const cf_when *w, const char *text, cf_time *out)
 {
-    int first, last, rc = cf_when_eval(w, r->wf->calendar, resolve, r, out);
-    cf_date d;
+    int rc = cf_when_eval(w, r->wf->calendar, resolve, r, out);
 
     if (rc != 0)
         return fail(r, CF_EINVAL, "cannot compute '%s': a date it counts from is not set",
                     text ? text : "time");
-    d = cf_time_date(*out, offset(r));
+    return check_date(r, cf_time_date(*out, offset(r)), text);
+}
+
+/* Refuses a date PostgreSQL cannot hold, and warns of one past the calendar's data. */
+static int check_date(run *r, cf_date d, const char *text)
+{
+    int first, last;
     /* A time outside the years 0001-9999 would be written as a year PostgreSQL refuses (or
      * cannot be read back): refuse the event here instead of failing its whole batch. */
     {
@@ -246,17 +257,15 @@ static void emit(run *r, json_t *action)
     json_array_append_new(r->out, action);
 }
 
-/* The value a ${...} part of a text names: case.*, event.* or task.* (the task whose event
- * this is), or NULL. */
+/* The value a ${...} part of a text names: case.*, event.*, task.* (the task whose event
+ * this is), missing, settings.*, clocks.* or any other name an expression reads, or NULL. */
 static json_t *text_value(run *r, const char *path)
 {
     if (strncmp(path, "case.", 5) == 0)
         return lookup(r->data, path + 5);
     if (strncmp(path, "event.", 6) == 0)
         return lookup(json_object_get(r->event, "data"), path + 6);
-    if (strncmp(path, "task.", 5) == 0)
-        return lookup(json_object_get(r->root, "task"), path + 5);
-    return NULL;
+    return lookup(r->root, path);
 }
 
 /* Appends a value to out[*o..n): texts as they are, numbers in digits, a list of texts joined
@@ -414,6 +423,271 @@ static int assign(run *r, const cf_action *a)
     return 0;
 }
 
+/* ---- statutory clocks ---- */
+
+static json_t *date_json(cf_date d)
+{
+    char buf[CF_DATE_BUFSZ];
+    cf_date_format(d, buf, sizeof buf);
+    return json_string(buf);
+}
+
+/* A whole number of months or days from an action's field: 0 to `max`. */
+static int clock_count(run *r, const cf_action *a, const cf_field *f, long max, long *out)
+{
+    json_t *v = NULL;
+    int rc;
+
+    *out = 0;
+    if (!f)
+        return 0;
+    if ((rc = field_value(r, f, &v)))
+        return rc;
+    if (json_is_null(v)) {
+        json_decref(v);
+        return 0;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max) {
+        json_decref(v);
+        return fail(r, CF_EINVAL, "%s:%d:%d: %s of clock '%s' must be a whole number from 0 to %ld",
+                    r->wf->path, f->pos.line, f->pos.col, f->name, a->name, max);
+    }
+    *out = (long)json_integer_value(v);
+    json_decref(v);
+    return 0;
+}
+
+/* The clock action of the output: what happened to the clock, for simulate and the feed. */
+static void emit_clock(run *r, const char *name, const char *op, const json_t *ck,
+                       const json_t *ground)
+{
+    json_t *a = json_pack("{s:s, s:s, s:s, s:O?}", "kind", "clock", "name", name, "op", op,
+                          "status", json_object_get(ck, "status"));
+    if (json_object_get(ck, "last_day"))
+        json_object_set(a, "last_day", json_object_get(ck, "last_day"));
+    if (ground)
+        json_object_set(a, "ground", (json_t *)ground);
+    emit(r, a);
+}
+
+/* Cancels the deadlines (timers) of a clock that are set. */
+static void clock_cancel_deadlines(run *r, const cf_clock *c)
+{
+    for (size_t i = 0; i < c->ndeadlines; i++) {
+        const char *name = c->deadlines[i].name;
+        if (name && json_object_get(r->timers, name)) {
+            json_object_del(r->timers, name);
+            emit(r, json_pack("{s:s, s:s}", "kind", "timer.cancel", "name", name));
+        }
+    }
+}
+
+/*
+ * The clock's last day has (or may have) moved: computes it, keeps the clock's field and its
+ * dates up to date, and, when the clock runs, sets each of its deadlines again at its new time.
+ * A deadline whose new time has passed fires at once (it is set for now).
+ */
+static int clock_moved(run *r, const cf_clock *c, json_t *ck, const char *op, const json_t *ground)
+{
+    cf_date day;
+    cf_time at, t;
+    json_t *v;
+    int rc;
+
+    if (cf_clock_last_day(c, r->wf->calendar, ck, &day, &at) != 0)
+        return fail(r, CF_EINVAL, "the state of clock '%s' of case %s is damaged", c->name,
+                    r->case_no);
+    {
+        char what[160];
+        snprintf(what, sizeof what, "the last day of clock %s", c->name);
+        if ((rc = check_date(r, day, what)))
+            return rc;
+    }
+    v = time_json(r, at);
+    json_object_set(ck, "last_day", v);
+    emit_clock(r, c->name, op, ck, ground);
+    if (c->field) {
+        json_object_set(r->data, c->field, v);
+        emit(r, json_pack("{s:s, s:s, s:O}", "kind", "set", "field", c->field, "value", v));
+    }
+    json_decref(v);
+    for (size_t i = 0; i < c->ndates; i++) {
+        if (!c->dates[i].name || !c->dates[i].at)
+            continue;
+        if ((rc = eval_when(r, c->dates[i].at, c->dates[i].text, &t)))
+            return rc;
+        v = time_json(r, t);
+        json_object_set(r->data, c->dates[i].name, v);
+        emit(r, json_pack("{s:s, s:s, s:o}", "kind", "set", "field", c->dates[i].name, "value", v));
+    }
+    if (strcmp(json_string_value(json_object_get(ck, "status")), "running") != 0)
+        return 0;
+    for (size_t i = 0; i < c->ndeadlines; i++) {
+        if (!c->deadlines[i].name || !c->deadlines[i].at)
+            continue;
+        if ((rc = eval_when(r, c->deadlines[i].at, c->deadlines[i].text, &t)))
+            return rc;
+        if (t < r->now)
+            t = r->now;
+        json_object_set_new(r->timers, c->deadlines[i].name, time_json(r, t));
+        emit(r, json_pack("{s:s, s:s, s:o}", "kind", "timer", "name", c->deadlines[i].name, "at",
+                          time_json(r, t)));
+    }
+    return 0;
+}
+
+/* The ground of an action (a copy), or JSON null when it gives none. */
+static int ground_value(run *r, const cf_action *a, json_t **g)
+{
+    *g = NULL;
+    if (!a->ground) {
+        *g = json_null();
+        return 0;
+    }
+    return field_value(r, a->ground, g);
+}
+
+static json_t *source_json(const run *r)
+{
+    json_t *s = json_object_get(r->event, "source");
+    return json_is_string(s) ? json_incref(s) : json_null();
+}
+
+static int run_clock(run *r, const cf_action *a)
+{
+    const cf_clock *c = cf_workflow_clock(r->wf, a->name);
+    json_t *ck = json_object_get(r->clocks, a->name), *ground = NULL, *pauses, *open = NULL;
+    const char *status = json_string_value(json_object_get(ck, "status"));
+    cf_date today = cf_time_date(r->now, offset(r));
+    long months = 0, days = 0;
+    cf_time from = r->now;
+    int rc = 0;
+
+    if (!c || !r->clocks)
+        return fail(r, CF_EINVAL, "no clock '%s' in workflow %s", a->name, r->wf->name);
+    pauses = json_object_get(ck, "pauses");
+    if (json_array_size(pauses) > 0) {
+        open = json_array_get(pauses, json_array_size(pauses) - 1);
+        if (!json_is_null(json_object_get(open, "to")))
+            open = NULL;
+    }
+    switch (a->kind) {
+    case CF_ACT_START_CLOCK:
+        if ((rc = clock_count(r, a, a->months, 1200, &months)) ||
+            (rc = clock_count(r, a, a->days, 36500, &days)))
+            return rc;
+        if (a->at && (rc = eval_when(r, a->at, a->at_text, &from)))
+            return rc;
+        ck = json_pack("{s:s, s:o, s:i, s:i, s:i, s:[], s:[]}", "status", "running", "started",
+                       time_json(r, from), "months", (int)months, "days", (int)days, "paused_days",
+                       0, "pauses", "extensions");
+        json_object_set_new(r->clocks, a->name, ck);
+        return clock_moved(r, c, ck, "start", NULL);
+    case CF_ACT_EXTEND_CLOCK:
+        if (!status || strcmp(status, "stopped") == 0)
+            return 0; /* no clock runs: nothing to extend */
+        if ((rc = clock_count(r, a, a->months, 1200, &months)) ||
+            (rc = clock_count(r, a, a->days, 36500, &days)) || (rc = ground_value(r, a, &ground)))
+            return rc;
+        json_object_set_new(
+            ck, "months", json_integer(json_integer_value(json_object_get(ck, "months")) + months));
+        json_object_set_new(ck, "days",
+                            json_integer(json_integer_value(json_object_get(ck, "days")) + days));
+        json_array_append_new(json_object_get(ck, "extensions"),
+                              json_pack("{s:o, s:i, s:i, s:O, s:o}", "on", date_json(today),
+                                        "months", (int)months, "days", (int)days, "ground", ground,
+                                        "by", source_json(r)));
+        rc = clock_moved(r, c, ck, "extend", ground);
+        json_decref(ground);
+        return rc;
+    case CF_ACT_PAUSE_CLOCK:
+        if (!status || strcmp(status, "stopped") == 0)
+            return 0; /* a clock not running (none for this kind of case) does not pause */
+        if ((rc = ground_value(r, a, &ground)))
+            return rc;
+        if (open) {
+            /* Paused already on another ground: the pause goes on until every ground ends. */
+            json_t *grounds = json_object_get(open, "grounds"), *g;
+            size_t i;
+            int seen = 0;
+            json_array_foreach (grounds, i, g) {
+                seen |= json_equal(g, ground);
+            }
+            if (!seen)
+                json_array_append(grounds, ground);
+        } else {
+            json_object_set_new(ck, "status", json_string("paused"));
+            json_array_append_new(pauses,
+                                  json_pack("{s:o, s:n, s:n, s:[O], s:o}", "from", date_json(today),
+                                            "to", "days", "grounds", ground, "by", source_json(r)));
+        }
+        emit_clock(r, a->name, "pause", ck, ground);
+        /* A paused clock cannot run out: its deadlines wait for it to resume. */
+        clock_cancel_deadlines(r, c);
+        json_decref(ground);
+        return 0;
+    case CF_ACT_RESUME_CLOCK: {
+        json_t *grounds;
+        cf_date began;
+        if (!open)
+            return 0; /* not paused: nothing to resume */
+        if ((rc = ground_value(r, a, &ground)))
+            return rc;
+        grounds = json_object_get(open, "grounds");
+        if (!json_is_null(ground)) {
+            size_t before = json_array_size(grounds);
+            for (size_t i = 0; i < json_array_size(grounds); i++)
+                if (json_equal(json_array_get(grounds, i), ground))
+                    json_array_remove(grounds, i--);
+            if (json_array_size(grounds) == before) {
+                /* Not paused on this ground: nothing to resume. */
+                json_decref(ground);
+                return 0;
+            }
+            if (json_array_size(grounds) > 0) {
+                /* Other grounds still hold the clock. */
+                emit_clock(r, a->name, "resume", ck, ground);
+                json_decref(ground);
+                return 0;
+            }
+        }
+        if (cf_date_parse(json_string_value(json_object_get(open, "from")), &began) != 0)
+            began = today;
+        /* The day the pause began is paused, the day it ends is counted again. */
+        days = today > began ? (long)(today - began) : 0;
+        json_object_set_new(open, "to", date_json(today));
+        json_object_set_new(open, "days", json_integer(days));
+        json_object_set_new(
+            ck, "paused_days",
+            json_integer(json_integer_value(json_object_get(ck, "paused_days")) + days));
+        json_object_set_new(ck, "status", json_string("running"));
+        rc = clock_moved(r, c, ck, "resume", ground);
+        json_decref(ground);
+        return rc;
+    }
+    case CF_ACT_STOP_CLOCK:
+        if (!status || strcmp(status, "stopped") == 0)
+            return 0;
+        if (open) {
+            cf_date began;
+            if (cf_date_parse(json_string_value(json_object_get(open, "from")), &began) != 0)
+                began = today;
+            json_object_set_new(open, "to", date_json(today));
+            json_object_set_new(open, "days", json_integer(today > began ? today - began : 0));
+            json_object_set_new(
+                ck, "paused_days",
+                json_integer(json_integer_value(json_object_get(ck, "paused_days")) +
+                             (today > began ? today - began : 0)));
+        }
+        json_object_set_new(ck, "status", json_string("stopped"));
+        json_object_set_new(ck, "stopped_on", date_json(today));
+        emit_clock(r, a->name, "stop", ck, NULL);
+        clock_cancel_deadlines(r, c);
+        return 0;
+    default: return 0;
+    }
+}
+
 static int run_action(run *r, const cf_action *a)
 {
     int rc = 0;
@@ -454,6 +728,11 @@ static int run_action(run *r, const cf_action *a)
         }
         return 0;
     case CF_ACT_ASSIGN: return assign(r, a);
+    case CF_ACT_START_CLOCK:
+    case CF_ACT_PAUSE_CLOCK:
+    case CF_ACT_RESUME_CLOCK:
+    case CF_ACT_EXTEND_CLOCK:
+    case CF_ACT_STOP_CLOCK: return run_clock(r, a);
     case CF_ACT_MERGE: {
         json_t *v = NULL;
         if ((rc = eval_expr(r, a->value, &v)))
@@ -520,9 +799,51 @@ static int enter(run *r, int index)
     return 0;
 }
 
+/* Checks a transition's requirements; when some fail, runs its `else` actions with `missing`
+ * (the list of what is missing) readable and sets *refused.  Returns 0 or an error. */
+static int requirements(run *r, const cf_transition *t, int *refused)
+{
+    json_t *missing = json_array();
+    int rc = 0, truth;
+
+    *refused = 0;
+    if (!missing)
+        return fail(r, CF_ENOMEM, "out of memory");
+    for (size_t i = 0; i < t->nrequires; i++) {
+        if ((rc = test_expr(r, t->requires[i].that, &truth)))
+            goto out;
+        if (!truth) {
+            char text[512];
+            fill_text(r, t->requires[i].missing, text, sizeof text);
+            json_array_append_new(missing, json_string(text));
+        }
+    }
+    if (json_array_size(missing) == 0)
+        goto out;
+    *refused = 1;
+    json_object_set(r->root, "missing", missing);
+    rc = run_actions(r, t->otherwise, t->notherwise);
+    json_object_del(r->root, "missing");
+out:
+    json_decref(missing);
+    return rc;
+}
+
 static int take(run *r, const cf_transition *t)
 {
-    int cur = cf_workflow_state_index(r->wf, state_name(r)), rc;
+    int cur = cf_workflow_state_index(r->wf, state_name(r)), rc, refused;
+
+    if (t->refuse) {
+        char why[1024];
+        fill_text(r, t->refuse, why, sizeof why);
+        return fail(r, CF_EPERM, "refused: %s", why);
+    }
+    if (t->nrequires) {
+        if ((rc = requirements(r, t, &refused)))
+            return rc;
+        if (refused)
+            return 0;
+    }
 
     if (t->to_index >= 0 && cur >= 0) {
         const cf_state *s = &r->wf->states[cur];
@@ -580,6 +901,82 @@ static int match(run *r, const char *type, const char *activity, const char *tim
         }
     }
     return 0;
+}
+
+/* The post and the account of a staff source "staff:<post>:<account>", into post and acct;
+ * returns 0 when the source is not a member of staff. */
+static int staff_source(const char *source, char *post, size_t pn, char *acct, size_t an)
+{
+    const char *p, *c;
+    if (!source || strncmp(source, "staff:", 6) != 0)
+        return 0;
+    p = source + 6;
+    c = strchr(p, ':');
+    if (!c || c == p || !c[1] || (size_t)(c - p) >= pn)
+        return 0;
+    snprintf(post, pn, "%.*s", (int)(c - p), p);
+    snprintf(acct, an, "%s", c + 1);
+    return 1;
+}
+
+/*
+ * A case.decided event under a workflow that declares its decisions: the decision must be one
+ * of them, made in a state where it may be made, by staff of a post that may make it.  Returns
+ * 0, or CF_EPERM / CF_ESTATE with the reason.
+ */
+static int check_decision(run *r)
+{
+    const char *name =
+        json_string_value(json_object_get(json_object_get(r->event, "data"), "decision"));
+    const char *source = json_string_value(json_object_get(r->event, "source"));
+    const cf_decision *d;
+    const char *st = state_name(r);
+    char post[128], acct[256], posts[512];
+    size_t o = 0;
+    int ok;
+
+    if (r->wf->ndecisions == 0 || strcmp(r->type, "case.decided") != 0)
+        return 0;
+    if (!(d = cf_workflow_decision(r->wf, name))) {
+        for (size_t i = 0; i < r->wf->ndecisions && o + 1 < sizeof posts; i++)
+            o += (size_t)snprintf(posts + o, sizeof posts - o, "%s%s", i ? ", " : "",
+                                  r->wf->decisions[i].name);
+        posts[o < sizeof posts ? o : sizeof posts - 1] = '\0';
+        return fail(r, CF_EPERM,
+                    "decision '%s' is not expected in state '%s': it is none of workflow %s's "
+                    "decisions (%s)",
+                    name ? name : "", st, r->wf->name, o ? posts : "none");
+    }
+    ok = d->nin == 0;
+    for (size_t i = 0; i < d->nin; i++)
+        ok |= strcmp(d->in[i], st) == 0;
+    for (size_t i = 0; i < d->nexcept; i++)
+        ok &= strcmp(d->except[i], st) != 0;
+    if (!ok || r->wf->states[cf_workflow_state_index(r->wf, st)].final)
+        return fail(r, CF_ESTATE, "decision '%s' is not expected in state '%s'", d->name, st);
+    ok = staff_source(source, post, sizeof post, acct, sizeof acct);
+    posts[0] = '\0';
+    for (size_t i = 0; i < d->nby; i++) {
+        json_t *v = NULL;
+        const char *want = d->by[i].post;
+        int rc;
+        if (d->by[i].expr) {
+            if ((rc = eval_expr(r, d->by[i].expr, &v)))
+                return rc;
+            want = json_string_value(v);
+        }
+        if (want && o + 1 < sizeof posts)
+            o += (size_t)snprintf(posts + o, sizeof posts - o, "%s%s", o ? " or " : "", want);
+        if (o >= sizeof posts)
+            o = sizeof posts - 1;
+        if (ok && want && strcmp(want, post) == 0) {
+            json_decref(v);
+            return 0;
+        }
+        json_decref(v);
+    }
+    return fail(r, CF_EPERM, "decision '%s' is made by staff of %s; '%s' may not make it", d->name,
+                o ? posts : "no post", source ? source : "");
 }
 
 /* Books a task.* event on its activity; returns the activity's name in *activity. */
@@ -671,6 +1068,13 @@ static int apply(run *r, const json_t *state)
     r->data = json_object_get(r->st, "data");
     r->acts = json_object_get(r->st, "activities");
     r->timers = json_object_get(r->st, "timers");
+    if (r->wf->nclocks > 0) {
+        if (!json_object_get(r->st, "clocks"))
+            json_object_set_new(r->st, "clocks", json_object());
+        r->clocks = json_object_get(r->st, "clocks");
+        if (!json_is_object(r->clocks))
+            return fail(r, CF_EINVAL, "the stored state of case %s is damaged", r->case_no);
+    }
     if (!json_is_object(r->data) || !json_is_object(r->acts) || !json_is_object(r->timers))
         return fail(r, CF_EINVAL, "the stored state of case %s is damaged", r->case_no);
 
@@ -682,6 +1086,18 @@ static int apply(run *r, const json_t *state)
                                                             : json_null());
     if (!r->root)
         return fail(r, CF_ENOMEM, "out of memory");
+    {
+        /* Who sent the event, for rules on who may do what: event_post and event_account of
+         * staff (null for anyone else). */
+        char post[128], acct[256];
+        int staff = staff_source(json_string_value(json_object_get(r->event, "source")), post,
+                                 sizeof post, acct, sizeof acct);
+        json_object_set_new(r->root, "event_post", staff ? json_string(post) : json_null());
+        json_object_set_new(r->root, "event_account", staff ? json_string(acct) : json_null());
+        json_object_set(r->root, "settings",
+                        r->wf->settings_json ? r->wf->settings_json : json_null());
+        json_object_set(r->root, "clocks", r->clocks ? r->clocks : json_null());
+    }
 
     if (!state) {
         if ((rc = enter(r, r->wf->initial)))
@@ -693,6 +1109,8 @@ static int apply(run *r, const json_t *state)
         return fail(r, CF_ESTATE, "case %s is %s: its life has ended, no %s is accepted",
                     r->case_no, state_name(r), r->type);
 
+    if ((rc = check_decision(r)))
+        return rc;
     if (strncmp(r->type, "task.", 5) == 0) {
         if ((rc = book_task(r, data, &activity)))
             return rc;

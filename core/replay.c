@@ -578,3 +578,14 @@ int cf_replay_anchor_end(const cf_replay_anchor *a, long long *first_seq, char *
     utf8_trim(text);
     return CF_REPLAY_ANCHOR_DIFFERS;
 }
+
+int cf_replay_link(const cf_replay_case *c, const cf_replay_row *rows, size_t i, char *why,
+                   size_t n)
+{
+    char hash[65];
+    int rc = link_broken(c, &rows[i], (long long)i + 1,
+                         i == 0 ? cf_chain_genesis : str_or(rows[i - 1].hash, ""), hash, why, n);
+    if (rc == 0)
+        snprintf(why, n, "ok");
+    return rc;
+}

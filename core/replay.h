@@ -146,4 +146,15 @@ int cf_replay_anchor_take(cf_replay_anchor *a, const cf_replay_row *row) CF_MUST
  */
 int cf_replay_anchor_end(const cf_replay_anchor *a, long long *first_seq, char *text, size_t n);
 
+/*
+ * Checks row `i` of `rows` on its own, for a per-event view of the chain: it has seq i + 1,
+ * points back to the stored hash of the row before it (cf_chain_genesis for the first), agrees
+ * with its body and gives its stored hash.  Unlike the chain verdict, which stops at the first
+ * break, this tells which rows were touched: a changed body breaks its own row only, a row
+ * removed or inserted breaks the link after it.  Returns 0 ("ok" in `why`), 1 with the reason
+ * in `why`, or CF_ENOMEM.
+ */
+int cf_replay_link(const cf_replay_case *c, const cf_replay_row *rows, size_t i, char *why,
+                   size_t n) CF_MUST_CHECK;
+
 #endif

@@ -295,6 +295,8 @@ struct alternative {
     size_t ref;     /* index into cf_when.refs */
     int minute;     /* "at HH:MM", or -1 */
     int exact;      /* "exact": no rolling */
+    long count;     /* K_OFFSET counted by a setting: its index in cf_when.counts, else -1 */
+    int negative;   /* K_OFFSET counted by a setting: "before" */
 };
 
 struct cf_when {
@@ -302,6 +304,9 @@ struct cf_when {
     size_t nalts;
     char **refs; /* distinct, owned */
     size_t nrefs;
+    char **counts; /* the settings that counts name ("settings.extension_lead_days"), owned */
+    size_t ncounts;
+    int unbound; /* counts named by settings that cf_when_bind_count has not given a value */
 };
 
 /* Checks FIELD := NAME { "." NAME }. */
@@ -325,21 +330,22 @@ static int field_ok(const char *s, size_t len)
 /* Reads a reference and records it in w->refs (roots in lower case); sets *index. */
 static int parse_ref(struct parser *p, cf_when *w, size_t *index)
 {
-    static const char *const roots[] = {"case.", "event."};
+    static const char *const roots[] = {"case.", "event.", "clock."};
     const struct token *t = peek(p);
     char q[64];
     size_t rl = 0;
     if (is_word(t, "now")) {
         rl = 3;
     } else {
-        for (size_t r = 0; r < 2 && !rl; r++) {
+        for (size_t r = 0; r < 3 && !rl; r++) {
             size_t n = strlen(roots[r]);
             if (t->kind == T_WORD && t->len >= n && strncasecmp(t->s, roots[r], n) == 0)
                 rl = n;
         }
         if (!rl)
             return fail_col(p, t->col,
-                            "expected a reference (now, case.<field> or event.<field>), found %s",
+                            "expected a reference (now, case.<field>, event.<field> or "
+                            "clock.<name>), found %s",
                             quote(t, q, sizeof q));
         if (!field_ok(t->s + rl, t->len - rl))
             return fail_col(p, t->col + (int)rl,
@@ -452,24 +458,60 @@ static int parse_suffixes(struct parser *p, int *minute, int *exact, int hours)
     }
 }
 
+/* Reads a count named by a setting ("settings.extension_lead_days") and records the name in
+ * w->counts; the value comes later from cf_when_bind_count. */
+static int add_count(struct parser *p, cf_when *w, struct alternative *a)
+{
+    const struct token *t = peek(p);
+    if (!field_ok(t->s + 9, t->len - 9) || memchr(t->s + 9, '.', t->len - 9))
+        return fail_col(p, t->col, "'%.*s' must name one setting: settings.<name>", (int)t->len,
+                        t->s);
+    for (size_t i = 0; i < w->ncounts; i++)
+        if (strlen(w->counts[i]) == t->len - 9 &&
+            strncmp(w->counts[i], t->s + 9, t->len - 9) == 0) {
+            a->count = (long)i;
+            p->pos++;
+            w->unbound = 1;
+            return 0;
+        }
+    char **grown = realloc(w->counts, (w->ncounts + 1) * sizeof *grown);
+    if (!grown)
+        return fail_col(p, t->col, "out of memory");
+    w->counts = grown;
+    if (!(w->counts[w->ncounts] = strndup(t->s + 9, t->len - 9)))
+        return fail_col(p, t->col, "out of memory");
+    a->count = (long)w->ncounts++;
+    w->unbound = 1;
+    p->pos++;
+    return 0;
+}
+
 static int parse_alternative(struct parser *p, cf_when *w, struct alternative *a)
 {
     const struct token *t = peek(p);
     char q[64];
     int rc;
-    *a = (struct alternative){.minute = -1};
+    *a = (struct alternative){.minute = -1, .count = -1};
 
-    if (t->kind == T_NUMBER) {
+    if (t->kind == T_NUMBER ||
+        (t->kind == T_WORD && t->len > 9 && strncasecmp(t->s, "settings.", 9) == 0 &&
+         p->pos + 1 < p->ntoks && p->toks[p->pos + 1].kind == T_WORD &&
+         !memchr(p->toks[p->pos + 1].s, '.', p->toks[p->pos + 1].len))) {
         a->kind = K_OFFSET;
-        if (t->value > MAX_COUNT)
-            return fail_col(p, t->col, "the number must be at most %ld", MAX_COUNT);
-        a->n = next(p)->value;
+        if (t->kind == T_NUMBER) {
+            if (t->value > MAX_COUNT)
+                return fail_col(p, t->col, "the number must be at most %ld", MAX_COUNT);
+            a->n = next(p)->value;
+        } else if ((rc = add_count(p, w, a))) {
+            return rc;
+        }
         if ((rc = parse_unit(p, &a->unit)))
             return rc;
         const struct token *dir = peek(p);
-        if (accept(p, "before"))
+        if (accept(p, "before")) {
             a->n = -a->n;
-        else if (!accept(p, "after"))
+            a->negative = 1;
+        } else if (!accept(p, "after"))
             return fail_col(p, dir->col, "expected 'after' or 'before', found %s",
                             quote(dir, q, sizeof q));
         rc = parse_ref(p, w, &a->ref);
@@ -567,6 +609,9 @@ void cf_when_free(cf_when *w)
     for (size_t i = 0; i < w->nrefs; i++)
         free(w->refs[i]);
     free(w->refs);
+    for (size_t i = 0; i < w->ncounts; i++)
+        free(w->counts[i]);
+    free(w->counts);
     free(w->alts);
     free(w);
 }
@@ -598,6 +643,33 @@ size_t cf_when_ref_count(const cf_when *w)
 const char *cf_when_ref(const cf_when *w, size_t i)
 {
     return w && i < w->nrefs ? w->refs[i] : NULL;
+}
+
+size_t cf_when_count_count(const cf_when *w)
+{
+    return w ? w->ncounts : 0;
+}
+
+const char *cf_when_count_name(const cf_when *w, size_t i)
+{
+    return w && i < w->ncounts ? w->counts[i] : NULL;
+}
+
+int cf_when_bind_count(cf_when *w, size_t i, long value)
+{
+    int unbound = 0;
+    if (!w || i >= w->ncounts || value < 0 || value > MAX_COUNT)
+        return CF_ERANGE;
+    for (size_t k = 0; k < w->nalts; k++) {
+        struct alternative *a = &w->alts[k];
+        if (a->count == (long)i) {
+            a->n = a->negative ? -value : value;
+            a->count = -2; /* bound */
+        }
+        unbound |= a->count >= 0;
+    }
+    w->unbound = unbound;
+    return 0;
 }
 
 /* The first day of d's month, or of the month after it. */
@@ -652,7 +724,7 @@ static int eval_alternative(const cf_when *w, const struct alternative *a, const
 int cf_when_eval(const cf_when *w, const cf_calendar *cal, cf_when_resolver resolve, void *ctx,
                  cf_time *out)
 {
-    if (!w || !resolve || !out || w->nalts == 0)
+    if (!w || !resolve || !out || w->nalts == 0 || w->unbound)
         return CF_EINVAL;
     cf_time best = INT64_MAX;
     for (size_t i = 0; i < w->nalts; i++) {

@@ -11,13 +11,15 @@
  *   expression  := alternative { "or" alternative } [ [","] "whichever is earlier|earliest" ]
  *   alternative := base { "at" HH:MM | "exact" }          (each suffix at most once)
  *   base        := REF
- *                | N unit ("after" | "before") REF
+ *                | COUNT unit ("after" | "before") REF
  *                | "day" D "of the month" ("after" | "of") REF
  *                | "the" Dth "of the month" ("after" | "of") REF      (the 25th of ...)
  *                | "the first working day of the month" ("after" | "of") REF
  *   unit        := "day[s]" | "working day[s]" | "week[s]" | "month[s]" | "hour[s]"
  *   REF         := "now" | "case." FIELD | "event." FIELD             (event.time, case.closed_at)
+ *                | "clock." NAME              (the current last day of a statutory clock)
  *   FIELD       := NAME { "." NAME },  NAME := [A-Za-z_][A-Za-z0-9_]*
+ *   COUNT       := N | "settings." NAME       (a whole number the workflow's settings give)
  *   N           := 0 ... 100000 (decimal digits);  D := 1 ... 31;  Dth := 1st ... 31st
  *   HH:MM       := 00:00 ... 23:59 (H:MM also accepted)
  *
@@ -44,6 +46,9 @@
  *    alternative they follow: in "A or B at 17:00" only B is at 17:00.
  *  - Outside the calendar's known years, working days are Monday to Friday
  *    (cf_calendar_knows tells whether a result date is backed by data).
+ *
+ *  - "clock.NAME" is the current last day of the case's clock NAME (core/machine.h): the day
+ *    and time its deadline falls on now, with the pauses and extensions it has had.
  *
  * Examples: "15 days after case.filed_at", "3 working days after event.time at 17:00",
  *   "6 months after case.filed_at exact", "48 hours after event.time",
@@ -106,6 +111,17 @@ int cf_when_eval(const cf_when *w, const cf_calendar *cal, cf_when_resolver reso
  * written in lower case ("case.filed_at", "event.time", "now"). */
 size_t cf_when_ref_count(const cf_when *w);
 const char *cf_when_ref(const cf_when *w, size_t i);
+
+/* The settings that counts name ("5 days" written "settings.extension_lead_days days"), in order
+ * of first use, without the "settings." prefix; owned by the expression.  Each must be given its
+ * value with cf_when_bind_count (the loader does so from the workflow's settings) before the
+ * expression can be evaluated: cf_when_eval refuses an expression with a count unbound. */
+size_t cf_when_count_count(const cf_when *w);
+const char *cf_when_count_name(const cf_when *w, size_t i);
+
+/* Gives count i its value, 0 ... 100000.  Returns 0, or CF_ERANGE for a value out of bounds or
+ * an index out of range. */
+int cf_when_bind_count(cf_when *w, size_t i, long value) CF_MUST_CHECK;
 
 /* Frees an expression; NULL is allowed. */
 void cf_when_free(cf_when *w);

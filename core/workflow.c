@@ -129,6 +129,12 @@ struct expr_at {
     const yaml_node_t *n;
 };
 
+/* A time expression and the scalar it was parsed from. */
+struct when_at {
+    const cf_when *w;
+    const yaml_node_t *n;
+};
+
 typedef struct loader {
     cf_workflow *wf;
     cf_arena *ar;
@@ -145,6 +151,8 @@ typedef struct loader {
     cf_pos created_by;     /* the value of created_by, or root */
     struct expr_at *exprs; /* sorted by expression once every expression is parsed */
     size_t nexprs, capexprs;
+    struct when_at *whens; /* every time expression and its scalar, in the order parsed */
+    size_t nwhens, capwhens;
     size_t skipped; /* problems past MAX_PROBLEMS, not reported one by one */
 } loader;
 
@@ -220,6 +228,8 @@ static void loader_free(loader *L)
     L->char_at = NULL;
     free(L->exprs);
     L->exprs = NULL;
+    free(L->whens);
+    L->whens = NULL;
 }
 
 /* The byte offset of a mark in the source: its character index (which libyaml counts from
@@ -665,22 +675,94 @@ static int word_column(const char *text, const char *word)
     return 1;
 }
 
+/* Gives the counts a time expression takes from the settings ("settings.lead days before ...")
+ * their values; a count that names no setting, or one that is not a whole number, is reported
+ * at its word. */
+static void bind_counts(loader *L, yaml_node_t *n, cf_when *w, const char *what)
+{
+    for (size_t i = 0; i < cf_when_count_count(w); i++) {
+        const char *name = cf_when_count_name(w, i);
+        const cf_setting *st = cf_workflow_setting(L->wf, name);
+        char word[160];
+        snprintf(word, sizeof word, "settings.%s", name);
+        if (!st) {
+            ERR(L, pos_in(L, n, word_column(raw(n), word)),
+                "%s counts 'settings.%s', but no setting is named so (declare it under settings)",
+                what, name);
+        } else if (!json_is_integer(st->value) ||
+                   cf_when_bind_count(w, i, (long)json_integer_value(st->value)) != 0) {
+            ERR(L, pos_in(L, n, word_column(raw(n), word)),
+                "%s counts 'settings.%s', which must be a whole number from 0 to 100000", what,
+                name);
+        }
+    }
+}
+
 static cf_when *owned_when(loader *L, yaml_node_t *n, const char *what)
 {
     cf_when *w = time_expression(L, n, what);
     own(L, NULL, w, NULL);
+    if (w)
+        bind_counts(L, n, w, what);
+    if (w && L->nwhens == L->capwhens) {
+        size_t cap = L->capwhens ? L->capwhens * 2 : 64;
+        struct when_at *grown = realloc(L->whens, cap * sizeof *grown);
+        if (!grown)
+            return w; /* its problems are then placed at the action */
+        L->whens = grown;
+        L->capwhens = cap;
+    }
+    if (w)
+        L->whens[L->nwhens++] = (struct when_at){w, n};
     return w;
+}
+
+/* Where `word` stands in the time expression `w`, or `pos` when that cannot be told.  Time
+ * expressions are far fewer than expressions: a linear search is enough. */
+static cf_pos when_word_pos(loader *L, const cf_when *w, const char *word, cf_pos pos)
+{
+    for (size_t i = 0; i < L->nwhens; i++)
+        if (L->whens[i].w == w)
+            return pos_in(L, L->whens[i].n, word_column(raw((yaml_node_t *)L->whens[i].n), word));
+    return pos;
 }
 
 /* ---- actions ---- */
 
 static const char *const action_keys[] = {
-    "task",         "as",  "post",     "due",    "params", "title",   "cancel_task", "timer", "at",
-    "cancel_timer", "set", "set_time", "assign", "notify", "message", "merge",       NULL};
+    "task",       "as",          "post",        "due",          "params",
+    "title",      "cancel_task", "timer",       "at",           "cancel_timer",
+    "set",        "set_time",    "assign",      "notify",       "message",
+    "merge",      "start_clock", "pause_clock", "resume_clock", "extend_clock",
+    "stop_clock", "from",        "months",      "days",         "ground",
+    NULL};
 
-static const char *const action_verbs[] = {"task",  "cancel_task", "timer",  "cancel_timer",
-                                           "set",   "set_time",    "assign", "notify",
-                                           "merge", NULL};
+static const char *const action_verbs[] = {
+    "task",        "cancel_task",  "timer",        "cancel_timer", "set",
+    "set_time",    "assign",       "notify",       "merge",        "start_clock",
+    "pause_clock", "resume_clock", "extend_clock", "stop_clock",   NULL};
+
+/* One value of an action that may be an expression or literal data (months, days, ground). */
+static cf_field *single_field(loader *L, yaml_node_t *n, const char *name)
+{
+    cf_field *f;
+    if (!n)
+        return NULL;
+    f = cf_arena_alloc(L->ar, sizeof *f);
+    if (!f)
+        return NULL;
+    memset(f, 0, sizeof *f);
+    f->name = name;
+    f->pos = pos_of(n);
+    f->text = n->type == YAML_SCALAR_NODE ? text(L, n, name) : NULL;
+    if (n->type != YAML_SCALAR_NODE || quoted(n)) {
+        f->literal = literal(L, n, 0);
+        own_json(L, f->literal);
+    } else {
+        f->expr = owned_expr(L, n, name);
+    }
+    return f;
+}
 
 static void parse_fields(loader *L, yaml_node_t *n, cf_action *a, int times, const char *what)
 {
@@ -708,13 +790,34 @@ static void parse_fields(loader *L, yaml_node_t *n, cf_action *a, int times, con
     }
 }
 
+/* Names an expression reads that are words of their own, with no dot. */
+static const char *const word_roots[] = {
+    "state",        "now",        "event_type",    "event_time",
+    "event_source", "event_post", "event_account", NULL};
+
+/* A post written as a plain word (intake, team_1) is a post id; a text with a dot or a call
+ * (case.handler_post, coalesce(...)) or a word that an expression reads (event_post) is an
+ * expression. */
+static int plain_post(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (const char *c = s; *c; c++)
+        if (*c == '.' || *c == '(' || *c == ' ' || *c == '"' || *c == '\'')
+            return 0;
+    for (const char *const *w = word_roots; *w; w++)
+        if (strcmp(*w, s) == 0)
+            return 0;
+    return 1;
+}
+
 /* A post given as a literal id or, when it is not a declared post, as an expression. */
 static void parse_post(loader *L, yaml_node_t *n, cf_action *a)
 {
     const char *s = raw(n);
     if (!n)
         return;
-    if (n->type == YAML_SCALAR_NODE && strchr(s, '.') == NULL) {
+    if (n->type == YAML_SCALAR_NODE && plain_post(s)) {
         a->post = text(L, n, "post");
         return;
     }
@@ -753,7 +856,8 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *i
     if (!verb) {
         ERR(L, pos_of(n),
             "an action needs one of task, cancel_task, timer, cancel_timer, set, "
-            "set_time, assign, notify, merge");
+            "set_time, assign, notify, merge, start_clock, pause_clock, resume_clock, "
+            "extend_clock, stop_clock");
         return;
     }
     if (item)
@@ -796,6 +900,45 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *i
     } else if (strcmp(verb, "merge") == 0) {
         a->kind = CF_ACT_MERGE;
         a->value = owned_expr(L, v, "merge");
+    } else if (strstr(verb, "_clock")) {
+        static const struct {
+            const char *verb;
+            enum cf_action_kind kind;
+        } clock_verbs[] = {{"start_clock", CF_ACT_START_CLOCK},
+                           {"pause_clock", CF_ACT_PAUSE_CLOCK},
+                           {"resume_clock", CF_ACT_RESUME_CLOCK},
+                           {"extend_clock", CF_ACT_EXTEND_CLOCK},
+                           {"stop_clock", CF_ACT_STOP_CLOCK}};
+        for (size_t k = 0; k < sizeof clock_verbs / sizeof clock_verbs[0]; k++)
+            if (strcmp(verb, clock_verbs[k].verb) == 0)
+                a->kind = clock_verbs[k].kind;
+        a->name = text(L, v, verb);
+        if (a->kind == CF_ACT_START_CLOCK) {
+            a->at = owned_when(L, get(L, n, "from"), "from");
+            a->at_text = get(L, n, "from") ? text(L, get(L, n, "from"), "from") : NULL;
+        }
+        if (a->kind == CF_ACT_START_CLOCK || a->kind == CF_ACT_EXTEND_CLOCK) {
+            a->months = single_field(L, get(L, n, "months"), "months");
+            a->days = single_field(L, get(L, n, "days"), "days");
+            if (!a->months && !a->days)
+                ERR(L, pos_of(n), "%s '%s' needs its length: 'months', 'days' or both", verb,
+                    raw(v));
+        }
+        if (a->kind != CF_ACT_START_CLOCK && a->kind != CF_ACT_STOP_CLOCK)
+            a->ground = single_field(L, get(L, n, "ground"), "ground");
+        if (a->kind == CF_ACT_PAUSE_CLOCK && !a->ground)
+            ERR(L, pos_of(n), "pause_clock '%s' needs its 'ground' (中止执行, 公告送达 ...)",
+                raw(v));
+        if (get(L, n, "from") && a->kind != CF_ACT_START_CLOCK)
+            ERR(L, pos_of(get(L, n, "from")), "'from' belongs to start_clock, not to %s", verb);
+        if (a->kind != CF_ACT_START_CLOCK && a->kind != CF_ACT_EXTEND_CLOCK)
+            for (const char *const *k = (const char *const[]){"months", "days", NULL}; *k; k++)
+                if (get(L, n, *k))
+                    ERR(L, pos_of(get(L, n, *k)),
+                        "'%s' belongs to start_clock or extend_clock, not to %s", *k, verb);
+        if ((a->kind == CF_ACT_START_CLOCK || a->kind == CF_ACT_STOP_CLOCK) && get(L, n, "ground"))
+            ERR(L, pos_of(get(L, n, "ground")),
+                "'ground' belongs to pause_clock, resume_clock or extend_clock, not to %s", verb);
     } else {
         a->kind = CF_ACT_NOTIFY;
         a->post_pos = pos_of(v);
@@ -812,6 +955,12 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *i
         ERR(L, pos_of(get(L, n, "at")), "'at' belongs to a timer, not to %s", verb);
     if (a->kind != CF_ACT_NOTIFY && get(L, n, "message"))
         ERR(L, pos_of(get(L, n, "message")), "'message' belongs to notify, not to %s", verb);
+    if (!strstr(verb, "_clock"))
+        for (const char *const *k = (const char *const[]){"from", "months", "days", "ground", NULL};
+             *k; k++)
+            if (get(L, n, *k))
+                ERR(L, pos_of(get(L, n, *k)), "'%s' belongs to a clock's action, not to %s", *k,
+                    verb);
     if (a->kind != CF_ACT_TASK && a->kind != CF_ACT_NOTIFY && get(L, n, "post"))
         ERR(L, pos_of(get(L, n, "post")), "'post' belongs to a task or notify, not to %s", verb);
 }
@@ -860,8 +1009,47 @@ static cf_action *parse_actions(loader *L, yaml_node_t *n, size_t *count, const 
 
 /* ---- transitions and states ---- */
 
-static const char *const transition_keys[] = {"event", "task", "timer",  "if",    "when",
-                                              "to",    "do",   "except", "title", NULL};
+static const char *const transition_keys[] = {"event",    "task", "timer",  "if",    "when",
+                                              "to",       "do",   "except", "title", "refuse",
+                                              "requires", "else", NULL};
+
+static const char *const requirement_keys[] = {"that", "missing", NULL};
+
+/* Parses `requires:` (a list of {that: condition, missing: what is missing when it fails}) and
+ * `else:` of a transition. */
+static void parse_requires(loader *L, yaml_node_t *n, cf_transition *t)
+{
+    yaml_node_t *req = get(L, n, "requires"), *otherwise = get(L, n, "else");
+    size_t i = 0;
+
+    if (otherwise && !req)
+        ERR(L, pos_of(otherwise), "'else' runs when a requirement fails: it needs 'requires'");
+    t->otherwise = parse_actions(L, otherwise, &t->notherwise, "'else'");
+    if (!req || !is_seq(L, req, "requires"))
+        return;
+    t->nrequires = seq_len(req);
+    t->requires = alloc_array(L, t->nrequires, sizeof *t->requires);
+    if (!t->requires) {
+        t->nrequires = 0;
+        return;
+    }
+    for (yaml_node_item_t *it = ITEMS(req); it < ITEMS_END(req); it++, i++) {
+        yaml_node_t *r = node(L, *it);
+        cf_requirement *q = &t->requires[i];
+        q->pos = pos_of(r);
+        if (!is_map(L, r, "a requirement"))
+            continue;
+        check_keys(L, r, requirement_keys, "a requirement");
+        if (!get(L, r, "that") || !get(L, r, "missing")) {
+            ERR(L, pos_of(r),
+                "a requirement needs 'that' (a condition) and 'missing' (what to tell when it "
+                "fails)");
+            continue;
+        }
+        q->that = owned_expr(L, get(L, r, "that"), "that");
+        q->missing = text(L, get(L, r, "missing"), "missing");
+    }
+}
 
 static void parse_transition(loader *L, yaml_node_t *n, cf_transition *t, int anywhere)
 {
@@ -905,6 +1093,22 @@ static void parse_transition(loader *L, yaml_node_t *n, cf_transition *t, int an
     if (get(L, n, "to"))
         t->to = text(L, get(L, n, "to"), "to");
     t->actions = parse_actions(L, get(L, n, "do"), &t->nactions, "'do'");
+    if (get(L, n, "refuse")) {
+        t->refuse = text(L, get(L, n, "refuse"), "refuse");
+        t->refuse_pos = pos_of(get(L, n, "refuse"));
+        if (!ev)
+            ERR(L, t->refuse_pos,
+                "'refuse' belongs to an event transition: a condition ('when') "
+                "has no event to refuse");
+        if (get(L, n, "to") || get(L, n, "do") || get(L, n, "requires"))
+            ERR(L, t->refuse_pos,
+                "a transition that refuses its event does nothing else: no 'to', 'do' or "
+                "'requires' beside 'refuse'");
+    }
+    parse_requires(L, n, t);
+    if (t->nrequires && !ev)
+        ERR(L, pos_of(get(L, n, "requires")),
+            "'requires' belongs to an event transition; a condition ('when') says it all");
     if (get(L, n, "except")) {
         yaml_node_t *ex = get(L, n, "except");
         size_t i = 0;
@@ -979,8 +1183,156 @@ static void parse_posts(loader *L, yaml_node_t *n)
     }
 }
 
-static const char *const kind_keys[] = {"title", "post", "batch", NULL};
+static const char *const kind_keys[] = {"title", "post", "batch", "result", NULL};
 static const char *const batch_keys[] = {"every", "group_by", NULL};
+
+/* ---- a staff task's result fields (`result:`), for the completion form ---- */
+
+static const char *const field_keys[] = {"type",        "title",   "help", "required",
+                                         "required_if", "choices", "max",  NULL};
+static const char *const field_types[] = {"yes_no", "text", "choice", "amount",
+                                          "post",   "date", NULL};
+
+static const cf_post *declared_post(const cf_workflow *wf, const char *id)
+{
+    for (size_t i = 0; i < wf->nposts; i++)
+        if (wf->posts[i].id && strcmp(wf->posts[i].id, id) == 0)
+            return &wf->posts[i];
+    return NULL;
+}
+
+/* `choices:` of a choice or post field: a list of values, or a mapping of value to label. */
+static void parse_choices(loader *L, yaml_node_t *n, cf_result_field *f)
+{
+    int map = n->type == YAML_MAPPING_NODE;
+    size_t k = 0;
+
+    if (!map && !is_seq(L, n, "choices"))
+        return;
+    f->nchoices = map ? map_len(n) : seq_len(n);
+    f->choices = alloc_array(L, f->nchoices, sizeof *f->choices);
+    f->choice_titles = alloc_array(L, f->nchoices, sizeof *f->choice_titles);
+    if (!f->choices || !f->choice_titles) {
+        f->nchoices = 0;
+        return;
+    }
+    if (map) {
+        for (yaml_node_pair_t *p = PAIRS(n); p < PAIRS_END(n); p++, k++) {
+            f->choices[k] = text(L, node(L, p->key), "a choice");
+            f->choice_titles[k] = text(L, node(L, p->value), "a choice's label");
+        }
+    } else {
+        for (yaml_node_item_t *it = ITEMS(n); it < ITEMS_END(n); it++, k++)
+            f->choices[k] = text(L, node(L, *it), "a choice");
+    }
+    for (size_t i = 0; i < f->nchoices; i++) {
+        if (!f->choices[i])
+            continue;
+        for (size_t j = 0; j < i; j++)
+            if (f->choices[j] && strcmp(f->choices[i], f->choices[j]) == 0)
+                ERR(L, pos_of(n), "result field '%s': the choice '%s' is given twice", f->name,
+                    f->choices[i]);
+        if (f->type == CF_FIELD_POST) {
+            const cf_post *post = declared_post(L->wf, f->choices[i]);
+            if (!post)
+                ERR(L, pos_of(n), "result field '%s': '%s' is not a post of the workflow", f->name,
+                    f->choices[i]);
+            else if (!f->choice_titles[i])
+                f->choice_titles[i] = post->title;
+        }
+    }
+}
+
+static void parse_result_field(loader *L, yaml_node_t *k, yaml_node_t *v, cf_result_field *f)
+{
+    yaml_node_t *n;
+
+    f->name = text(L, k, "a result field");
+    f->pos = pos_of(k);
+    f->max = 1000;
+    if (!is_map(L, v, "a result field"))
+        return;
+    check_keys(L, v, field_keys, "a result field");
+    if (!(n = get(L, v, "type"))) {
+        ERR(L, pos_of(v),
+            "result field '%s' needs a type (yes_no, text, choice, amount, post or "
+            "date)",
+            raw(k));
+    } else {
+        size_t t = 0;
+        while (field_types[t] && strcmp(field_types[t], raw(n)) != 0)
+            t++;
+        if (!field_types[t])
+            ERR(L, pos_of(n),
+                "unknown field type '%s' (yes_no, text, choice, amount, post or date)", raw(n));
+        else
+            f->type = (cf_field_type)t;
+    }
+    f->title = (n = get(L, v, "title")) ? text(L, n, "title") : f->name;
+    if ((n = get(L, v, "help")))
+        f->help = text(L, n, "help");
+    if ((n = get(L, v, "required")))
+        f->required = boolean(L, n, "required");
+    if ((n = get(L, v, "required_if")) && is_map(L, n, "required_if")) {
+        if (map_len(n) != 1)
+            ERR(L, pos_of(n),
+                "required_if names one yes/no field and its value, e.g. "
+                "{complete: false}");
+        else {
+            f->if_field = text(L, node(L, PAIRS(n)->key), "required_if's field");
+            f->if_value = boolean(L, node(L, PAIRS(n)->value), "required_if's value");
+        }
+    }
+    if ((n = get(L, v, "max"))) {
+        char *end;
+        long m = strtol(raw(n), &end, 10);
+        if (*end || end == raw(n) || m < 1 || m > 100000 || f->type != CF_FIELD_TEXT)
+            ERR(L, pos_of(n), "max is for text fields: a whole number from 1 to 100000");
+        else
+            f->max = (int)m;
+    }
+    n = get(L, v, "choices");
+    if (n && f->type != CF_FIELD_CHOICE && f->type != CF_FIELD_POST)
+        ERR(L, pos_of(n), "choices are for choice and post fields");
+    else if (n)
+        parse_choices(L, n, f);
+    else if (f->type == CF_FIELD_CHOICE)
+        ERR(L, pos_of(v), "result field '%s' is a choice: give its choices", raw(k));
+}
+
+/* `result:` of staff task `tk`: its fields, each required_if naming a yes/no field of them. */
+static void parse_result(loader *L, yaml_node_t *n, cf_task_kind *tk)
+{
+    size_t i = 0;
+
+    tk->result_declared = 1;
+    if (n->type == YAML_SCALAR_NODE && raw(n)[0] == '\0')
+        return; /* `result:` alone: nothing to fill in */
+    if (!is_map(L, n, "result"))
+        return;
+    tk->nresult = map_len(n);
+    tk->result = alloc_array(L, tk->nresult, sizeof *tk->result);
+    if (!tk->result) {
+        tk->nresult = 0;
+        return;
+    }
+    for (yaml_node_pair_t *p = PAIRS(n); p < PAIRS_END(n); p++, i++)
+        parse_result_field(L, node(L, p->key), node(L, p->value), &tk->result[i]);
+    for (i = 0; i < tk->nresult; i++) {
+        const cf_result_field *f = &tk->result[i];
+        size_t j = 0;
+        if (!f->if_field)
+            continue;
+        while (j < tk->nresult &&
+               !(tk->result[j].name && strcmp(tk->result[j].name, f->if_field) == 0))
+            j++;
+        if (j == tk->nresult || tk->result[j].type != CF_FIELD_YES_NO)
+            ERR(L, f->pos,
+                "result field '%s': required_if names '%s', which is no yes/no field "
+                "of this result",
+                f->name ? f->name : "", f->if_field);
+    }
+}
 
 static void parse_kinds(loader *L, yaml_node_t *n, int worker, size_t *at)
 {
@@ -1005,6 +1357,11 @@ static void parse_kinds(loader *L, yaml_node_t *n, int worker, size_t *at)
             }
             if (b && !worker)
                 ERR(L, pos_of(b), "only worker kinds are batched; '%s' is a staff task", tk->name);
+            if (get(L, v, "result") && worker)
+                ERR(L, pos_of(get(L, v, "result")),
+                    "only staff tasks declare a result form; '%s' is a worker kind", tk->name);
+            else if (get(L, v, "result"))
+                parse_result(L, get(L, v, "result"), tk);
             if (b && is_map(L, b, "batch")) {
                 char err[256];
                 int col = 0;
@@ -1093,6 +1450,183 @@ static void parse_assignment(loader *L, yaml_node_t *n)
     for (yaml_node_item_t *it = ITEMS(teams); it < ITEMS_END(teams); it++, i++) {
         L->wf->teams[i] = text(L, node(L, *it), "a team");
         L->wf->team_pos[i] = pos_of(node(L, *it));
+    }
+}
+
+/* ---- settings, clocks and decisions ---- */
+
+/* `settings:` name -> a value of the court's own choosing (a number, true/false, a text, a list).
+ */
+static void parse_settings(loader *L, yaml_node_t *n)
+{
+    cf_workflow *wf = L->wf;
+    size_t i = 0;
+
+    wf->settings_json = json_object();
+    own_json(L, wf->settings_json);
+    if (!n || !is_map(L, n, "settings"))
+        return;
+    wf->nsettings = map_len(n);
+    wf->settings = alloc_array(L, wf->nsettings, sizeof *wf->settings);
+    if (!wf->settings) {
+        wf->nsettings = 0;
+        return;
+    }
+    for (yaml_node_pair_t *p = PAIRS(n); p < PAIRS_END(n); p++, i++) {
+        cf_setting *st = &wf->settings[i];
+        yaml_node_t *v = node(L, p->value);
+        st->name = text(L, node(L, p->key), "a setting's name");
+        st->pos = pos_of(node(L, p->key));
+        if (v->type == YAML_MAPPING_NODE)
+            ERR(L, pos_of(v), "setting '%s' must be a number, true or false, a text or a list",
+                raw(node(L, p->key)));
+        st->value = literal(L, v, 0);
+        if (st->name && wf->settings_json)
+            json_object_set(wf->settings_json, st->name, st->value);
+        own_json(L, st->value);
+    }
+}
+
+static const char *const clock_keys[] = {"title",     "field", "at", "exact",
+                                         "deadlines", "dates", NULL};
+
+/* `deadlines:` or `dates:` of a clock: name -> time expression. */
+static cf_clock_deadline *parse_deadlines(loader *L, yaml_node_t *n, size_t *count,
+                                          const char *what)
+{
+    cf_clock_deadline *v;
+    size_t i = 0;
+
+    *count = 0;
+    if (!n || !is_map(L, n, what))
+        return NULL;
+    v = alloc_array(L, map_len(n), sizeof *v);
+    if (!v)
+        return NULL;
+    for (yaml_node_pair_t *p = PAIRS(n); p < PAIRS_END(n); p++, i++) {
+        yaml_node_t *k = node(L, p->key), *x = node(L, p->value);
+        v[i].name = text(L, k, what);
+        v[i].pos = pos_of(k);
+        v[i].at = owned_when(L, x, v[i].name ? v[i].name : what);
+        v[i].text = x->type == YAML_SCALAR_NODE ? text(L, x, what) : NULL;
+    }
+    *count = i;
+    return v;
+}
+
+static void parse_clocks(loader *L, yaml_node_t *n)
+{
+    cf_workflow *wf = L->wf;
+    size_t i = 0;
+
+    if (!n || !is_map(L, n, "clocks"))
+        return;
+    wf->nclocks = map_len(n);
+    wf->clocks = alloc_array(L, wf->nclocks, sizeof *wf->clocks);
+    if (!wf->clocks) {
+        wf->nclocks = 0;
+        return;
+    }
+    for (yaml_node_pair_t *p = PAIRS(n); p < PAIRS_END(n); p++, i++) {
+        yaml_node_t *k = node(L, p->key), *v = node(L, p->value), *x;
+        cf_clock *c = &wf->clocks[i];
+        c->name = text(L, k, "a clock's name");
+        c->pos = pos_of(k);
+        c->minute = 23 * 60 + 59;
+        if (!is_map(L, v, "a clock"))
+            continue;
+        check_keys(L, v, clock_keys, "a clock");
+        if ((x = get(L, v, "title")))
+            c->title = text(L, x, "title");
+        if ((x = get(L, v, "field")))
+            c->field = text(L, x, "field");
+        if ((x = get(L, v, "exact")))
+            c->exact = boolean(L, x, "exact");
+        if ((x = get(L, v, "at"))) {
+            const char *t = raw(x);
+            int h = -1, m = -1;
+            char tail;
+            if (sscanf(t, "%2d:%2d%c", &h, &m, &tail) != 2 || h < 0 || h > 23 || m < 0 || m > 59)
+                ERR(L, pos_of(x),
+                    "at: the last day's time must be HH:MM (00:00 to 23:59), not '%s'", t);
+            else
+                c->minute = h * 60 + m;
+        }
+        c->deadlines = parse_deadlines(L, get(L, v, "deadlines"), &c->ndeadlines, "deadlines");
+        c->dates = parse_deadlines(L, get(L, v, "dates"), &c->ndates, "dates");
+    }
+}
+
+static const char *const decision_keys[] = {"title", "by", "in", "except", NULL};
+
+/* A list of state names (`in`, `except` of a decision). */
+static const char **state_list(loader *L, yaml_node_t *n, size_t *count, cf_pos **pos,
+                               const char *what)
+{
+    const char **v;
+    size_t i = 0;
+
+    *count = 0;
+    if (!n || !is_seq(L, n, what))
+        return NULL;
+    v = alloc_array(L, seq_len(n), sizeof *v);
+    *pos = alloc_array(L, seq_len(n), sizeof **pos);
+    if (!v || !*pos)
+        return NULL;
+    for (yaml_node_item_t *it = ITEMS(n); it < ITEMS_END(n); it++, i++) {
+        v[i] = text(L, node(L, *it), what);
+        (*pos)[i] = pos_of(node(L, *it));
+    }
+    *count = i;
+    return v;
+}
+
+static void parse_decisions(loader *L, yaml_node_t *n)
+{
+    cf_workflow *wf = L->wf;
+    size_t i = 0;
+
+    if (!n || !is_map(L, n, "decisions"))
+        return;
+    wf->ndecisions = map_len(n);
+    wf->decisions = alloc_array(L, wf->ndecisions, sizeof *wf->decisions);
+    if (!wf->decisions) {
+        wf->ndecisions = 0;
+        return;
+    }
+    for (yaml_node_pair_t *p = PAIRS(n); p < PAIRS_END(n); p++, i++) {
+        yaml_node_t *k = node(L, p->key), *v = node(L, p->value), *by;
+        cf_decision *d = &wf->decisions[i];
+        size_t j = 0;
+        d->name = text(L, k, "a decision's name");
+        d->pos = pos_of(k);
+        if (!is_map(L, v, "a decision"))
+            continue;
+        check_keys(L, v, decision_keys, "a decision");
+        if (get(L, v, "title"))
+            d->title = text(L, get(L, v, "title"), "title");
+        by = get(L, v, "by");
+        if (!by || !is_seq(L, by, "by") || seq_len(by) == 0) {
+            ERR(L, pos_of(by ? by : v),
+                "decision '%s' needs 'by': the posts whose staff may make it", raw(k));
+        } else if ((d->by = alloc_array(L, seq_len(by), sizeof *d->by))) {
+            for (yaml_node_item_t *it = ITEMS(by); it < ITEMS_END(by); it++, j++) {
+                yaml_node_t *x = node(L, *it);
+                d->by[j].pos = pos_of(x);
+                if (x->type == YAML_SCALAR_NODE && plain_post(raw(x)))
+                    d->by[j].post = text(L, x, "a post");
+                else
+                    d->by[j].expr = owned_expr(L, x, "by");
+            }
+            d->nby = j;
+        }
+        d->in = state_list(L, get(L, v, "in"), &d->nin, &d->in_pos, "in");
+        d->except = state_list(L, get(L, v, "except"), &d->nexcept, &d->except_pos, "except");
+        if (get(L, v, "in") && get(L, v, "except"))
+            ERR(L, pos_of(get(L, v, "except")),
+                "decision '%s' names the states where it may be made ('in') or where not "
+                "('except'), not both",
+                raw(k));
     }
 }
 
@@ -1264,6 +1798,31 @@ const cf_event_decl *cf_workflow_event(const cf_workflow *wf, const char *type)
     return NULL;
 }
 
+/* Clocks, settings and decisions are few: a linear search is enough. */
+const cf_clock *cf_workflow_clock(const cf_workflow *wf, const char *name)
+{
+    for (size_t i = 0; name && i < wf->nclocks; i++)
+        if (wf->clocks[i].name && strcmp(wf->clocks[i].name, name) == 0)
+            return &wf->clocks[i];
+    return NULL;
+}
+
+const cf_setting *cf_workflow_setting(const cf_workflow *wf, const char *name)
+{
+    for (size_t i = 0; name && i < wf->nsettings; i++)
+        if (wf->settings[i].name && strcmp(wf->settings[i].name, name) == 0)
+            return &wf->settings[i];
+    return NULL;
+}
+
+const cf_decision *cf_workflow_decision(const cf_workflow *wf, const char *name)
+{
+    for (size_t i = 0; name && i < wf->ndecisions; i++)
+        if (wf->decisions[i].name && strcmp(wf->decisions[i].name, name) == 0)
+            return &wf->decisions[i];
+    return NULL;
+}
+
 /* Reports every declaration of a name but the first, from a sorted list: `what` names the kind
  * of thing ("state"), `pos_of_i` where declaration i stands. */
 #define REPORT_TWICE(L, list, n, what, posexpr)                                      \
@@ -1323,7 +1882,7 @@ static int names_has(const names *s, const char *name)
 }
 
 typedef struct catalog {
-    names activities, timers, handled;
+    names activities, timers, handled, started_clocks;
 } catalog;
 
 static void collect_actions(catalog *c, const cf_action *acts, size_t n)
@@ -1334,6 +1893,8 @@ static void collect_actions(catalog *c, const cf_action *acts, size_t n)
             names_add(&c->activities, acts[i].as);
         else if (acts[i].kind == CF_ACT_TIMER)
             names_add(&c->timers, acts[i].name);
+        else if (acts[i].kind == CF_ACT_START_CLOCK)
+            names_add(&c->started_clocks, acts[i].name);
     }
 }
 
@@ -1341,14 +1902,16 @@ static void collect_transitions(catalog *c, const cf_transition *ts, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         collect_actions(c, ts[i].actions, ts[i].nactions);
+        collect_actions(c, ts[i].otherwise, ts[i].notherwise);
         names_add(&c->handled, ts[i].on);
     }
 }
 
 /* The top-level names an expression may read. */
-static const char *const expr_roots[] = {"case",       "event",        "task", "activities",
-                                         "timers",     "state",        "now",  "event_type",
-                                         "event_time", "event_source", NULL};
+static const char *const expr_roots[] = {"case",       "event",         "task",     "activities",
+                                         "timers",     "state",         "now",      "event_type",
+                                         "event_time", "event_source",  "settings", "clocks",
+                                         "event_post", "event_account", "missing",  NULL};
 
 /* Where `word` stands in the expression `e`, or `pos` when that cannot be told. */
 static cf_pos word_pos(loader *L, const cf_expr *e, const char *word, cf_pos pos)
@@ -1372,8 +1935,28 @@ static void check_expr(loader *L, const catalog *c, const cf_expr *e, cf_pos pos
         if (!ok)
             ERR(L, word_pos(L, e, path, pos),
                 "%s reads '%s': expressions read case.*, event.*, task.*, activities.*, "
-                "timers.*, state, now, event_type, event_time or event_source",
+                "timers.*, clocks.*, settings.*, state, now, event_type, event_time, "
+                "event_source, event_post, event_account or missing",
                 what, path);
+        else if (len == 8 && strncmp(path, "settings", 8) == 0) {
+            char name[128];
+            size_t nl = strcspn(path + 9, ".");
+            snprintf(name, sizeof name, "%.*s", (int)(nl < sizeof name ? nl : sizeof name - 1),
+                     path + 9);
+            if (!path[8] || !cf_workflow_setting(L->wf, name))
+                ERR(L, word_pos(L, e, path, pos),
+                    "%s reads '%s', but no setting is named so (declare it under settings)", what,
+                    path);
+        } else if (len == 6 && strncmp(path, "clocks", 6) == 0 && path[6] == '.') {
+            char name[128];
+            size_t nl = strcspn(path + 7, ".");
+            snprintf(name, sizeof name, "%.*s", (int)(nl < sizeof name ? nl : sizeof name - 1),
+                     path + 7);
+            if (!cf_workflow_clock(L->wf, name))
+                ERR(L, word_pos(L, e, path, pos),
+                    "%s reads '%s', but no clock is named '%s' (declare it under clocks)", what,
+                    path, name);
+        }
     }
     for (size_t i = 0; i < cf_expr_activity_count(e); i++) {
         const char *name = cf_expr_activity(e, i);
@@ -1391,11 +1974,37 @@ static void check_when(loader *L, const cf_when *w, cf_pos pos, const char *what
         return;
     for (size_t i = 0; i < cf_when_ref_count(w); i++) {
         const char *ref = cf_when_ref(w, i);
-        if (strcmp(ref, "now") != 0 && strncmp(ref, "case.", 5) != 0 &&
-            strncmp(ref, "event.", 6) != 0)
-            ERR(L, pos, "%s counts from '%s': a time counts from case.*, event.* or now", what,
+        if (strncmp(ref, "clock.", 6) == 0) {
+            /* A deadline on a clock that does not exist: on none. */
+            if (!cf_workflow_clock(L->wf, ref + 6))
+                ERR(L, when_word_pos(L, w, ref, pos),
+                    "%s counts from '%s', but no clock is named '%s': a deadline must be on a "
+                    "clock of this workflow (declare it under clocks)",
+                    what, ref, ref + 6);
+        } else if (strcmp(ref, "now") != 0 && strncmp(ref, "case.", 5) != 0 &&
+                   strncmp(ref, "event.", 6) != 0) {
+            ERR(L, when_word_pos(L, w, ref, pos),
+                "%s counts from '%s': a time counts from case.*, event.*, clock.* or now", what,
                 ref);
+        }
     }
+}
+
+/* The clock whose deadlines (timers) include `timer`, or NULL. */
+static const cf_clock *deadline_clock(const cf_workflow *wf, const char *timer)
+{
+    for (size_t i = 0; timer && i < wf->nclocks; i++)
+        for (size_t k = 0; k < wf->clocks[i].ndeadlines; k++)
+            if (wf->clocks[i].deadlines[k].name &&
+                strcmp(wf->clocks[i].deadlines[k].name, timer) == 0)
+                return &wf->clocks[i];
+    return NULL;
+}
+
+static void check_field(loader *L, const catalog *c, const cf_field *f, const char *what)
+{
+    if (f)
+        check_expr(L, c, f->expr, f->pos, what);
 }
 
 static void check_post_ref(loader *L, const char *post, cf_pos pos)
@@ -1433,7 +2042,26 @@ static void check_actions(loader *L, const catalog *c, const cf_action *acts, si
             if (a->name && !names_has(&c->activities, a->name))
                 ERR(L, a->name_pos, "cancel_task '%s' names no task of this workflow", a->name);
             break;
-        case CF_ACT_TIMER: check_when(L, a->at, a->pos, "at"); break;
+        case CF_ACT_TIMER:
+            check_when(L, a->at, a->pos, "at");
+            if (deadline_clock(L->wf, a->name))
+                ERR(L, a->name_pos,
+                    "timer '%s' is a deadline of clock '%s': the clock sets it and moves it with "
+                    "its pauses, no action starts it",
+                    a->name, deadline_clock(L->wf, a->name)->name);
+            break;
+        case CF_ACT_START_CLOCK:
+        case CF_ACT_PAUSE_CLOCK:
+        case CF_ACT_RESUME_CLOCK:
+        case CF_ACT_EXTEND_CLOCK:
+        case CF_ACT_STOP_CLOCK:
+            if (a->name && !cf_workflow_clock(L->wf, a->name))
+                ERR(L, a->name_pos, "unknown clock '%s' (declare it under clocks)", a->name);
+            check_when(L, a->at, a->pos, "from");
+            check_field(L, c, a->months, "months");
+            check_field(L, c, a->days, "days");
+            check_field(L, c, a->ground, "ground");
+            break;
         case CF_ACT_CANCEL_TIMER:
             if (a->name && !names_has(&c->timers, a->name))
                 ERR(L, a->name_pos, "cancel_timer '%s' names no timer this workflow starts",
@@ -1481,7 +2109,52 @@ static void check_transitions(loader *L, const catalog *c, cf_transition *ts, si
                 ERR(L, t->pos, "unknown state '%s' in except", t->except[e]);
         check_expr(L, c, t->guard, t->pos, t->on ? "if" : "when");
         check_actions(L, c, t->actions, t->nactions);
+        for (size_t r = 0; r < t->nrequires; r++)
+            check_expr(L, c, t->requires[r].that, t->requires[r].pos, "that");
+        check_actions(L, c, t->otherwise, t->notherwise);
     }
+}
+
+/* Clocks: each is started somewhere, its deadlines count from something that exists; decisions
+ * name declared posts and states. */
+static void check_clocks_and_decisions(loader *L, const catalog *c)
+{
+    cf_workflow *wf = L->wf;
+
+    for (size_t i = 0; i < wf->nclocks; i++) {
+        const cf_clock *k = &wf->clocks[i];
+        if (!k->name)
+            continue;
+        if (cf_workflow_clock(wf, k->name) != k)
+            ERR(L, k->pos, "clock '%s' is declared twice", k->name);
+        if (!names_has(&c->started_clocks, k->name))
+            ERR(L, k->pos, "clock '%s' is never started (no action 'start_clock: %s')", k->name,
+                k->name);
+        for (size_t d = 0; d < k->ndeadlines; d++)
+            check_when(L, k->deadlines[d].at, k->deadlines[d].pos, k->deadlines[d].name);
+        for (size_t d = 0; d < k->ndates; d++)
+            check_when(L, k->dates[d].at, k->dates[d].pos, k->dates[d].name);
+    }
+    for (size_t i = 0; i < wf->ndecisions; i++) {
+        const cf_decision *d = &wf->decisions[i];
+        if (!d->name)
+            continue;
+        if (cf_workflow_decision(wf, d->name) != d)
+            ERR(L, d->pos, "decision '%s' is declared twice", d->name);
+        for (size_t b = 0; b < d->nby; b++) {
+            check_post_ref(L, d->by[b].post, d->by[b].pos);
+            check_expr(L, c, d->by[b].expr, d->by[b].pos, "by");
+        }
+        for (size_t s = 0; s < d->nin; s++)
+            if (d->in[s] && cf_workflow_state_index(wf, d->in[s]) < 0)
+                ERR(L, d->in_pos[s], "unknown state '%s'", d->in[s]);
+        for (size_t s = 0; s < d->nexcept; s++)
+            if (d->except[s] && cf_workflow_state_index(wf, d->except[s]) < 0)
+                ERR(L, d->except_pos[s], "unknown state '%s'", d->except[s]);
+    }
+    if (wf->ndecisions && !cf_workflow_event(wf, "case.decided"))
+        ERR(L, wf->decisions[0].pos,
+            "decisions are made with case.decided: declare it under events");
 }
 
 /* For each state, the any_state transitions whose `except` names it, sorted: exc[s] to
@@ -1753,9 +2426,14 @@ static void check_workflow(loader *L)
     }
     collect_transitions(&c, wf->any, wf->nany);
     names_add(&c.handled, wf->creates_on);
+    /* A clock's deadlines are timers that its clock starts. */
+    for (size_t i = 0; i < wf->nclocks; i++)
+        for (size_t k = 0; k < wf->clocks[i].ndeadlines; k++)
+            names_add(&c.timers, wf->clocks[i].deadlines[k].name);
     names_seal(&c.activities);
     names_seal(&c.timers);
     names_seal(&c.handled);
+    names_seal(&c.started_clocks);
     if (L->exprs)
         qsort(L->exprs, L->nexprs, sizeof *L->exprs, expr_at_cmp);
 
@@ -1793,6 +2471,7 @@ static void check_workflow(loader *L)
         check_transitions(L, &c, s->on, s->non);
     }
     check_transitions(L, &c, wf->any, wf->nany);
+    check_clocks_and_decisions(L, &c);
     if (L->d->count + L->d->lost == L->errors_at_start) {
         exceptions x;
         if (exceptions_build(wf, &x)) {
@@ -1805,14 +2484,15 @@ static void check_workflow(loader *L)
     free(c.activities.v);
     free(c.timers.v);
     free(c.handled.v);
+    free(c.started_clocks.v);
 }
 
 /* ---- the top level ---- */
 
-static const char *const top_keys[] = {"workflow",   "version", "title",       "description",
-                                       "calendar",   "schemas", "created_by",  "initial",
-                                       "posts",      "workers", "staff_tasks", "events",
-                                       "assignment", "states",  "any_state",   NULL};
+static const char *const top_keys[] = {
+    "workflow",  "version",  "title",   "description", "calendar", "schemas",    "created_by",
+    "initial",   "posts",    "workers", "staff_tasks", "events",   "assignment", "states",
+    "any_state", "settings", "clocks",  "decisions",   NULL};
 
 static void parse_top(loader *L, yaml_node_t *root)
 {
@@ -1849,6 +2529,10 @@ static void parse_top(loader *L, yaml_node_t *root)
 
     load_calendar(L, get(L, root, "calendar"));
     load_schemas(L, get(L, root, "schemas"));
+    /* Settings first: time expressions everywhere may count with them. */
+    parse_settings(L, get(L, root, "settings"));
+    parse_clocks(L, get(L, root, "clocks"));
+    parse_decisions(L, get(L, root, "decisions"));
     parse_posts(L, get(L, root, "posts"));
     wf->nkinds = map_len(get(L, root, "workers")) + map_len(get(L, root, "staff_tasks"));
     wf->kinds = alloc_array(L, wf->nkinds, sizeof *wf->kinds);

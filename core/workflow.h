@@ -49,6 +49,11 @@ enum cf_action_kind {
     CF_ACT_ASSIGN,       /* assign the case: by the team rule, or to a named post */
     CF_ACT_NOTIFY,       /* a notification to a post */
     CF_ACT_MERGE,        /* merge the members of an object (e.g. corrected fields) into the case */
+    CF_ACT_START_CLOCK,  /* start (or start again) a statutory clock */
+    CF_ACT_PAUSE_CLOCK,  /* pause a clock, on a ground (中止执行, 公告送达 ...) */
+    CF_ACT_RESUME_CLOCK, /* end a pause (of one ground, or of all) */
+    CF_ACT_EXTEND_CLOCK, /* lengthen a clock's limit (an approved extension) */
+    CF_ACT_STOP_CLOCK,   /* stop a clock for good (the case is closed) */
 };
 
 /*
@@ -82,7 +87,18 @@ typedef struct cf_action {
     const char *message; /* notify: the text, with ${expr} parts filled in */
     const char *title;   /* task: the title staff see */
     cf_expr *value;      /* merge: the object whose members are merged */
+    /* Clocks: `name` is the clock, `at` (start_clock's `from`) the instant it counts from (NULL:
+     * now); months and days the length (start) or the extension (extend); ground why it pauses,
+     * resumes or is extended.  Each NULL when not given. */
+    cf_field *months, *days, *ground;
 } cf_action;
+
+/* A condition a transition requires (`requires:`), and what is missing when it does not hold. */
+typedef struct cf_requirement {
+    cf_expr *that;
+    const char *missing;
+    cf_pos pos;
+} cf_requirement;
 
 typedef struct cf_transition {
     cf_pos pos;                                 /* the transition's mapping */
@@ -98,6 +114,12 @@ typedef struct cf_transition {
     size_t nactions;
     const char **except; /* any_state transitions: states where it does not apply */
     size_t nexcept;
+    const char *refuse; /* the event is refused with this reason (${...} filled in), or NULL */
+    cf_pos refuse_pos;
+    cf_requirement *requires; /* all must hold for `to` and `do`; else `otherwise` runs */
+    size_t nrequires;
+    cf_action *otherwise; /* `else`: run instead when a requirement fails (`missing` lists them) */
+    size_t notherwise;
 } cf_transition;
 
 typedef struct cf_state {
@@ -117,6 +139,36 @@ typedef struct cf_post {
     cf_pos pos;
 } cf_post;
 
+/* What a person fills in when completing a staff task: one field of its result, as the
+ * workflow declares it under the task's `result:` (docs/workflow-language.md).  The web
+ * workplace builds the completion form from these, and the queue refuses a result that does
+ * not fit them (core/form.h). */
+typedef enum cf_field_type {
+    CF_FIELD_YES_NO, /* true or false */
+    CF_FIELD_TEXT,   /* text of at most `max` characters */
+    CF_FIELD_CHOICE, /* one of `choices` */
+    CF_FIELD_AMOUNT, /* a sum of money in yuan: a number >= 0 with at most two decimals */
+    CF_FIELD_POST,   /* a post of the workflow, one of `choices` when given */
+    CF_FIELD_DATE    /* a calendar date, YYYY-MM-DD */
+} cf_field_type;
+
+typedef struct cf_result_field {
+    const char *name;
+    const char *title; /* the label staff see */
+    const char *help;  /* a line under it, or NULL */
+    cf_field_type type;
+    int required;
+    /* Required also when the yes/no field `if_field` of the same result is `if_value`
+     * ("no, because ..."); NULL when not. */
+    const char *if_field;
+    int if_value;
+    const char **choices;       /* choice, post: the values allowed, in order */
+    const char **choice_titles; /* their labels (a post's title when not given), or NULL */
+    size_t nchoices;
+    int max; /* text: characters at most */
+    cf_pos pos;
+} cf_result_field;
+
 /* A kind of task: done by a worker process (topic caseflow.tasks.<name>) or by staff of a post. */
 typedef struct cf_task_kind {
     const char *name;
@@ -129,7 +181,63 @@ typedef struct cf_task_kind {
     const char *batch_text;
     const char *group_by; /* batched kinds: the task param that groups a batch */
     cf_pos pos;
+    /* Staff tasks: the fields of the result, when the workflow declares them (`result:`). */
+    cf_result_field *result;
+    size_t nresult;
+    int result_declared; /* 1 when `result:` is given (even empty: the result is {}) */
 } cf_task_kind;
+
+/* A post named by a rule: a declared post id, or an expression giving one (case.handler_post). */
+typedef struct cf_post_ref {
+    const char *post;
+    cf_expr *expr;
+    cf_pos pos;
+} cf_post_ref;
+
+/* A deadline on a clock: a timer (`deadlines`) or a case field (`dates`) computed from the
+ * clock's last day, and computed again whenever that day moves. */
+typedef struct cf_clock_deadline {
+    const char *name;
+    cf_when *at;
+    const char *text;
+    cf_pos pos;
+} cf_clock_deadline;
+
+/*
+ * A statutory clock (法定期限): it counts from an instant for a length in months and days, a
+ * pause moves its last day later by the calendar days the pause lasted (the day it began
+ * counted, the day it ended not), an extension lengthens it, and a last day off work moves to
+ * the next working day.  The case's state keeps each clock (machine.h).
+ */
+typedef struct cf_clock {
+    const char *name;
+    const char *title;
+    const char *field; /* the case field that always holds the current last day, or NULL */
+    int minute;        /* the last day's time of day, 23:59 unless `at` says otherwise */
+    int exact;         /* 1: a last day off work stays where it is */
+    cf_clock_deadline *deadlines, *dates;
+    size_t ndeadlines, ndates;
+    cf_pos pos;
+} cf_clock;
+
+/* A value of the court's own choosing (`settings:`), read as settings.NAME. */
+typedef struct cf_setting {
+    const char *name;
+    json_t *value;
+    cf_pos pos;
+} cf_setting;
+
+/* A decision staff make with `case.decided` (`decisions:`): who may make it, and where. */
+typedef struct cf_decision {
+    const char *name;
+    const char *title;
+    cf_post_ref *by; /* the posts whose staff may make it */
+    size_t nby;
+    const char **in, **except; /* the states where it may (in) or may not (except) be made */
+    cf_pos *in_pos, *except_pos;
+    size_t nin, nexcept;
+    cf_pos pos;
+} cf_decision;
 
 typedef struct cf_event_decl {
     const char *type;
@@ -157,6 +265,13 @@ typedef struct cf_workflow {
     const char **teams; /* assignment: the teams ordinary cases are dealt to, in order */
     cf_pos *team_pos;
     size_t nteams;
+    cf_setting *settings;
+    size_t nsettings;
+    json_t *settings_json; /* the settings as one object, for expressions */
+    cf_clock *clocks;
+    size_t nclocks;
+    cf_decision *decisions; /* none: case.decided is not checked for who makes it */
+    size_t ndecisions;
     cf_calendar *calendar;
     cf_schema_set *schemas;
     struct cf_arena *arena;                /* owns the strings and arrays above */
@@ -186,5 +301,8 @@ int cf_workflow_state_index(const cf_workflow *wf, const char *name);
 const cf_post *cf_workflow_post(const cf_workflow *wf, const char *id);
 const cf_task_kind *cf_workflow_kind(const cf_workflow *wf, const char *name);
 const cf_event_decl *cf_workflow_event(const cf_workflow *wf, const char *type);
+const cf_clock *cf_workflow_clock(const cf_workflow *wf, const char *name);
+const cf_setting *cf_workflow_setting(const cf_workflow *wf, const char *name);
+const cf_decision *cf_workflow_decision(const cf_workflow *wf, const char *name);
 
 #endif

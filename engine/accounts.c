@@ -278,14 +278,16 @@ static json_t *json_query(PGconn *db, const char *sql, char *err, size_t errsz)
 
 json_t *cf_account_list(PGconn *db, char *err, size_t errsz)
 {
-    return json_query(db,
-                      "select coalesce(json_agg(json_build_object('name', a.name, 'role', a.role, "
-                      "'post', a.post, 'disabled', a.disabled_at is not null, 'created_at', "
-                      "a.created_at, 'sessions', (select count(*) from sessions s where "
-                      "s.account_id = a.id), 'tokens', (select count(*) from tokens t where "
-                      "t.account_id = a.id and t.revoked_at is null)) order by a.name), '[]') "
-                      "from accounts a",
-                      err, errsz);
+    return json_query(
+        db,
+        "select coalesce(json_agg(json_build_object('name', a.name, 'role', a.role, "
+        "'post', a.post, 'disabled', a.disabled_at is not null, 'created_at', "
+        "a.created_at, 'sessions', (select count(*) from sessions s where "
+        "s.account_id = a.id), 'last_seen', (select max(s.last_seen) from sessions "
+        "s where s.account_id = a.id), 'tokens', (select count(*) from tokens t where "
+        "t.account_id = a.id and t.revoked_at is null)) order by a.name), '[]') "
+        "from accounts a",
+        err, errsz);
 }
 
 /* ---- tokens -------------------------------------------------------------------------------- */

@@ -63,8 +63,8 @@ int cf_account_passwd(PGconn *db, const char *name, const char *password, char *
 int cf_account_disable(PGconn *db, const char *name, int disable, char *err,
                        size_t errsz) CF_MUST_CHECK;
 
-/* Every account as [{name, role, post, disabled, created_at, sessions, tokens}], a new
- * reference; NULL with the reason in `err`. */
+/* Every account as [{name, role, post, disabled, created_at, sessions, last_seen (the latest
+ * use of a live session, or null), tokens}], a new reference; NULL with the reason in `err`. */
 json_t *cf_account_list(PGconn *db, char *err, size_t errsz);
 
 /* Reads account `name` into `out`.  0, CF_ENOTFOUND or CF_EDB. */

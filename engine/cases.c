@@ -256,6 +256,26 @@ json_t *cf_case_history(PGconn *db, const cf_registry *reg, const char *case_no,
         json_object_set_new(doc, "verification",
                             json_pack("{s:s, s:s, s:s, s:b}", "chain", r.chain, "replay", r.replay,
                                       "final_state", r.final_text, "ok", vrc == 0));
+        /* Each event shown says whether its own link holds and whether replay agreed there. */
+        for (size_t i = 0; i < shown; i++) {
+            json_t *e = json_array_get(timeline, i);
+            char why[512];
+            int lrc = cf_replay_link(&c, log.rows, i, why, sizeof why);
+            long long seq = log.rows[i].seq;
+            if (lrc < 0) {
+                *rc = cf_errf(err, errsz, CF_ENOMEM, "out of memory replaying %s", case_no);
+                json_decref(doc);
+                doc = NULL;
+                goto out;
+            }
+            json_object_set_new(e, "hash", json_string(log.rows[i].hash));
+            json_object_set_new(e, "link", json_string(why));
+            json_object_set_new(e, "replay",
+                                json_string(r.replay_seq && seq == r.replay_seq  ? "differs"
+                                            : r.replay_seq && seq > r.replay_seq ? "not compared"
+                                            : i < r.replayed                     ? "ok"
+                                                                                 : "not replayed"));
+        }
         json_object_set_new(doc, "state", r.state ? cf_mask_json(r.state) : json_null());
         json_object_set_new(doc, "replayed", json_integer((json_int_t)r.replayed));
     }
@@ -302,4 +322,57 @@ json_t *cf_stats(PGconn *db, const char *group, const char *events_topic, char *
         "'next_offset', next_offset, 'generation', generation, 'owner', owner) order by "
         "partition) from consumer_offsets where group_id = $1 and topic = $2), '[]'::json))",
         2, p, "statistics", &rc, err, errsz);
+}
+
+/* ---- documents ------------------------------------------------------------------------------ */
+
+/* The case's documents in one list: each done documents task's result.documents, in order. */
+#define DOCUMENTS                                                                                \
+    "select d.doc, t.task_id, t.result ->> 'made_at' made_at, (row_number() over (order by "     \
+    "t.created_at, t.task_id, d.n) - 1)::int idx from cases c join tasks t on t.case_no = "      \
+    "c.case_no cross join lateral jsonb_array_elements(case when jsonb_typeof(t.result -> "      \
+    "'documents') = 'array' then t.result -> 'documents' else '[]' end) with ordinality d(doc, " \
+    "n) "                                                                                        \
+    "where c.case_no = $1 and " REACH " and t.kind = 'documents' and t.status = 'done' and "     \
+    "jsonb_typeof(d.doc) = 'object'"
+
+json_t *cf_case_documents(PGconn *db, const char *case_no, const char *reach, int *rc, char *err,
+                          size_t errsz)
+{
+    const char *p[2] = {case_no, reach};
+    return one_json(db,
+                    "select case when exists (select 1 from cases c where c.case_no = $1 and " REACH
+                    ") then coalesce((select json_agg(json_build_object('index', x.idx, 'name', "
+                    "x.doc ->> 'name', 'pages', x.doc -> 'pages', 'sha256', x.doc ->> 'sha256', "
+                    "'made_at', x.made_at, 'task', x.task_id) order by x.idx) from (" DOCUMENTS
+                    ") x), '[]'::json) end",
+                    2, p, "case", rc, err, errsz);
+}
+
+int cf_case_document(PGconn *db, const char *case_no, const char *reach, int index,
+                     cf_document *out, char *err, size_t errsz)
+{
+    char idx[24];
+    const char *p[3] = {case_no, reach, idx};
+    PGresult *res;
+    int rc = 0;
+
+    memset(out, 0, sizeof *out);
+    snprintf(idx, sizeof idx, "%d", index);
+    res = cf_store_exec(db,
+                        "select coalesce(x.doc ->> 'name', ''), coalesce(x.doc ->> 'file', ''), "
+                        "coalesce(x.doc ->> 'sha256', '') from (" DOCUMENTS
+                        ") x where x.idx = $3::int",
+                        3, p, err, errsz);
+    if (!res)
+        return CF_EDB;
+    if (PQntuples(res) != 1 || !PQgetvalue(res, 0, 1)[0])
+        rc = cf_errf(err, errsz, CF_ENOTFOUND, "the case has no document %d", index);
+    else {
+        snprintf(out->name, sizeof out->name, "%s", PQgetvalue(res, 0, 0));
+        snprintf(out->path, sizeof out->path, "%s", PQgetvalue(res, 0, 1));
+        snprintf(out->sha256, sizeof out->sha256, "%s", PQgetvalue(res, 0, 2));
+    }
+    PQclear(res);
+    return rc;
 }

@@ -51,7 +51,10 @@ json_t *cf_case_timers(PGconn *db, const char *case_no, const char *reach, int *
  * The case's timeline (core/replay.h: cf_replay_entry, personal data masked) and, when
  * `verify`, its audit replay against the workflow version it was filed under, up to `as_of`
  * (CF_REPLAY_ALL: everything): {case, workflow, version, events, timeline, verification:
- * {chain, replay, final_state, ok}, state (as of), as_of}.  NULL as cf_case_get, or CF_ENOTFOUND
+ * {chain, replay, final_state, ok}, state (as of), as_of}; with `verify`, each timeline entry
+ * also has its `hash`, `link` ("ok" or why its own link of the chain is broken,
+ * cf_replay_link) and `replay` ("ok", "differs", "not compared" after a difference, or
+ * "not replayed" past the as-of time).  NULL as cf_case_get, or CF_ENOTFOUND
  * when the workflow version is not loaded (said in `err`).
  */
 json_t *cf_case_history(PGconn *db, const cf_registry *reg, const char *case_no, const char *reach,
@@ -89,5 +92,29 @@ void cf_case_log_free(cf_case_log *l);
  * health each engine keeps in engine_status], offsets: [the stored offsets of consumer group
  * `group` on `events_topic`]}. */
 json_t *cf_stats(PGconn *db, const char *group, const char *events_topic, char *err, size_t errsz);
+
+/* ---- documents (the documents worker's PDFs) ------------------------------------------------ */
+
+/*
+ * The case's documents as its done documents tasks recorded them, oldest first:
+ * [{index, name, pages, sha256, made_at, task}] (`index` is the place in this list, the
+ * download route's key).  NULL as cf_case_get.
+ */
+json_t *cf_case_documents(PGconn *db, const char *case_no, const char *reach, int *rc, char *err,
+                          size_t errsz);
+
+typedef struct cf_document {
+    char name[256];  /* 执行通知书 */
+    char path[4096]; /* the file, as the worker recorded it */
+    char sha256[65]; /* of its bytes, as the worker recorded it */
+} cf_document;
+
+/*
+ * Document `index` of cf_case_documents' list.  The path comes from the database, never from
+ * the caller, who still checks that it lies in the documents folder before opening it.
+ * Returns 0, CF_ENOTFOUND (no such case for `reach`, or no such document) or CF_EDB.
+ */
+int cf_case_document(PGconn *db, const char *case_no, const char *reach, int index,
+                     cf_document *out, char *err, size_t errsz) CF_MUST_CHECK;
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "base/store.h"
 #include "core/caltime.h"
+#include "core/form.h"
 #include "core/machine.h"
 
 /* The engine's clock as PostgreSQL sees it: the simulated time, or the real one. */
@@ -238,6 +239,16 @@ static int dry_run(PGconn *db, const cf_registry *reg, const json_t *event, cf_t
         if (cf_machine_apply(wf, state, event, now, &step, why, sizeof why) != 0)
             rc = cf_errf(err, errsz, CF_EINVAL, "%s", why);
         cf_step_clear(&step);
+        /* What the workflow accepts must also fit the form it declares for the task. */
+        if (rc == 0 &&
+            strcmp(json_string_value(json_object_get(event, "type")), "task.completed") == 0) {
+            const json_t *data = json_object_get(event, "data");
+            const char *name = json_string_value(json_object_get(data, "kind"));
+            const cf_task_kind *kind = name ? cf_workflow_kind(wf, name) : NULL;
+            if (kind && !kind->worker &&
+                cf_form_check(kind, json_object_get(data, "result"), why, sizeof why) != 0)
+                rc = cf_errf(err, errsz, CF_EINVAL, "%s", why);
+        }
     }
     json_decref(state);
     PQclear(res);

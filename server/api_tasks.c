@@ -10,7 +10,7 @@
 #include "engine/queue.h"
 #include "internal.h"
 
-static int post_known(const cf_registry *reg, const char *post)
+int cf_post_known(const cf_registry *reg, const char *post)
 {
     for (size_t w = 0; w < reg->n; w++)
         if (cf_workflow_post(reg->wf[w], post))
@@ -54,7 +54,7 @@ void cf_h_post_tasks(cf_srv *s, cf_req *r)
         cf_reply_problem(r, 403, "other-post", "staff see their own post's queue only", NULL);
         return;
     }
-    if (!post_known(s->reg, post)) {
+    if (!cf_post_known(s->reg, post)) {
         cf_reply_problem(r, 404, "not-found", "no workflow declares this post", NULL);
         return;
     }
@@ -157,6 +157,9 @@ static void finish(cf_srv *s, cf_req *r, const json_t *result, const char *reaso
         char field[160] = "/result";
         if (rc == CF_ESCHEMA && strstr(err, "/data/reason"))
             snprintf(field, sizeof field, "/reason");
+        /* The form's check names the field it refused: "/result/<name>: ..." (core/form.c). */
+        else if (rc == CF_EINVAL && strncmp(err, "/result/", 8) == 0 && strchr(err, ':'))
+            snprintf(field, sizeof field, "%.*s", (int)(strchr(err, ':') - err), err);
         cf_reply_problem(r, 422, "result-refused", err, json_pack("{s:s}", "field", field));
         return;
     }
@@ -240,7 +243,7 @@ void cf_h_reassign(cf_srv *s, cf_req *r)
                                    post || !json_object_get(body, "post") ? "/account" : "/post"));
         goto out;
     }
-    if (post && !post_known(s->reg, post)) {
+    if (post && !cf_post_known(s->reg, post)) {
         cf_reply_problem(r, 422, "invalid-field", "no workflow declares this post",
                          json_pack("{s:s}", "field", "/post"));
         goto out;

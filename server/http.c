@@ -240,6 +240,36 @@ void cf_reply_error(cf_req *r, int rc, const char *err)
 
 /* ---- libmicrohttpd's callbacks -------------------------------------------------------------- */
 
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+size_t cf_http_unescape(void *cls, struct MHD_Connection *conn, char *text)
+{
+    char *in = text, *out = text;
+    (void)cls;
+    (void)conn;
+
+    /* As libmicrohttpd's own, but "%00" stays as it is: a decoded NUL would cut the path short
+     * in every C string after it ("/index.html%00.js" would serve /index.html). */
+    while (*in) {
+        int hi, lo;
+        if (in[0] == '%' && (hi = hex_digit(in[1])) >= 0 && (lo = hex_digit(in[2])) >= 0 &&
+            (hi | lo) != 0) {
+            *out++ = (char)(hi * 16 + lo);
+            in += 3;
+        } else {
+            *out++ = *in++;
+        }
+    }
+    *out = '\0';
+    return (size_t)(out - text);
+}
+
 /* Queues the request's answer with the headers every answer carries. */
 static enum MHD_Result send_answer(cf_srv *s, cf_req *r)
 {
@@ -249,15 +279,30 @@ static enum MHD_Result send_answer(cf_srv *s, cf_req *r)
 
     if (!r->status)
         cf_reply_problem(r, 500, "internal", "the handler gave no answer", NULL);
-    resp = MHD_create_response_from_buffer(r->resp_len, r->resp, MHD_RESPMEM_MUST_FREE);
-    if (!resp)
-        return MHD_NO;
-    r->resp = NULL; /* the response owns it now */
+    if (r->reader) {
+        /* A stream: the reader's state goes with the response. */
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, r->reader, r->reader_cls,
+                                                 r->reader_free);
+        if (!resp)
+            return MHD_NO;
+        r->reader = NULL;
+        r->reader_cls = NULL;
+    } else {
+        resp = MHD_create_response_from_buffer(r->resp_len, r->resp, MHD_RESPMEM_MUST_FREE);
+        if (!resp)
+            return MHD_NO;
+        r->resp = NULL; /* the response owns it now */
+    }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, r->cache ? r->cache : "no-store");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(resp, "Content-Security-Policy", "default-src 'none'");
+    MHD_add_response_header(resp, "Content-Security-Policy",
+                            r->csp ? r->csp : "default-src 'none'");
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    if (r->etag[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
+    if (r->disposition[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, r->disposition);
     if (s->tls)
         MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
     if (r->cookie[0])
@@ -360,6 +405,8 @@ void cf_http_on_completed(void *cls, struct MHD_Connection *conn, void **state,
                      r->status ? r->status : 499, now_s() - r->start);
     if (r->db)
         cf_pool_put(s->pool, r->db);
+    if (r->reader_cls && r->reader_free) /* a stream whose answer was never queued */
+        r->reader_free(r->reader_cls);
     free(r->body);
     free(r->resp);
     free(r);

@@ -16,6 +16,8 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "base/config.h"
 #include "engine/accounts.h"
@@ -47,6 +49,19 @@ void cf_metrics_count(cf_metrics *m, const char *method, const char *route, int 
 /* Appends the counters in Prometheus text format to `out` (a growing buffer). */
 void cf_metrics_write(cf_metrics *m, char **out, size_t *len, size_t *cap);
 
+/* ---- the queue watch for server-sent events (stream.c) -------------------------------------- */
+
+typedef struct cf_watch cf_watch;
+
+/* A thread that, while anyone listens, looks at the staff queues in `conninfo`'s database every
+ * `poll_ms` and tells the listeners of a post when its open and claimed tasks change.  NULL
+ * when memory runs out or the thread cannot start. */
+cf_watch *cf_watch_new(const char *conninfo, int poll_ms);
+/* Wakes every listener with "stopping" (cf_watch_wait returns -1 from then on). */
+void cf_watch_stop(cf_watch *w);
+/* Stops the thread and frees; after cf_watch_stop and once no request uses it. */
+void cf_watch_free(cf_watch *w);
+
 /* ---- the server ---------------------------------------------------------------------------- */
 
 typedef struct cf_srv {
@@ -60,6 +75,9 @@ typedef struct cf_srv {
     char *openapi;   /* the OpenAPI document served as is */
     size_t openapi_len;
     int tls;
+    char web[4096];  /* the web workplace's folder, resolved (realpath); "" when there is none */
+    char docs[4096]; /* documents_dir, resolved; "" when it does not exist */
+    cf_watch *watch; /* the queues' changes, for /api/v1/posts/{post}/stream */
     pthread_mutex_t mu;
     int active; /* requests being handled, for a graceful stop */
 } cf_srv;
@@ -91,6 +109,17 @@ typedef struct cf_req {
     char allow[64];   /* an Allow header for 405, or "" */
     int retry_after;  /* a Retry-After header in seconds, or 0 */
     double start;     /* monotonic seconds when the request came */
+    /* Answers that are not API JSON (static.c, stream.c): the defaults are "no-store" and
+     * "default-src 'none'". */
+    const char *cache;     /* Cache-Control, or NULL */
+    const char *csp;       /* Content-Security-Policy, or NULL */
+    char etag[64];         /* an ETag header, or "" */
+    char disposition[600]; /* a Content-Disposition header, or "" */
+    /* A streamed answer: `reader` is called for each piece (libmicrohttpd's content reader)
+     * and `reader_free` frees `reader_cls` when the connection ends. */
+    ssize_t (*reader)(void *cls, uint64_t pos, char *buf, size_t max);
+    void *reader_cls;
+    void (*reader_free)(void *cls);
 } cf_req;
 
 /* The header value `name` of the request, or NULL. */
@@ -137,6 +166,8 @@ enum MHD_Result cf_http_on_request(void *cls, struct MHD_Connection *conn, const
                                    size_t *upload_size, void **state);
 void cf_http_on_completed(void *cls, struct MHD_Connection *conn, void **state,
                           enum MHD_RequestTerminationCode why);
+/* Decodes %HH in a path or query value in place, except %00; returns the new length. */
+size_t cf_http_unescape(void *cls, struct MHD_Connection *conn, char *text);
 
 /* ---- routes (routes.c) and their handlers --------------------------------------------------- */
 
@@ -185,6 +216,23 @@ void cf_h_metrics(cf_srv *s, cf_req *r);
 void cf_h_healthz(cf_srv *s, cf_req *r);
 void cf_h_readyz(cf_srv *s, cf_req *r);
 void cf_h_openapi(cf_srv *s, cf_req *r);
+
+/* static.c: the web workplace under / (GET and HEAD of a path outside /api/). */
+void cf_static(cf_srv *s, cf_req *r);
+/* api_web.c: the routes the web workplace added (#11). */
+void cf_h_task_form(cf_srv *s, cf_req *r);
+void cf_h_post_stream(cf_srv *s, cf_req *r);
+void cf_h_case_documents(cf_srv *s, cf_req *r);
+void cf_h_case_document(cf_srv *s, cf_req *r);
+void cf_h_accounts(cf_srv *s, cf_req *r);
+void cf_h_account_add(cf_srv *s, cf_req *r);
+void cf_h_account_disable(cf_srv *s, cf_req *r);
+void cf_h_account_enable(cf_srv *s, cf_req *r);
+void cf_h_account_password(cf_srv *s, cf_req *r);
+void cf_h_workflows(cf_srv *s, cf_req *r);
+
+/* Whether some workflow of `reg` declares `post` (api_tasks.c). */
+int cf_post_known(const cf_registry *reg, const char *post);
 
 /* The post a request is confined to: the caller's own for staff, NULL (every post) otherwise. */
 const char *cf_req_reach(const cf_req *r);

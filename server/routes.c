@@ -53,6 +53,25 @@ const cf_route cf_routes[] = {
     {"GET", "/metrics", PUBLIC, cf_h_metrics, "Prometheus metrics"},
     {"GET", "/healthz", PUBLIC, cf_h_healthz, "the process serves"},
     {"GET", "/readyz", PUBLIC, cf_h_readyz, "PostgreSQL and Kafka answer"},
+    /* The web workplace (#11, api_web.c and stream.c): the completion form, the queue's event
+     * stream, documents, and the administrator's accounts. */
+    {"GET", "/api/v1/workflows", PEOPLE, cf_h_workflows,
+     "the workflows loaded: states with their titles, their edges, and the posts"},
+    {"GET", "/api/v1/tasks/{id}/form", STAFF | LEAD | AUDITOR, cf_h_task_form,
+     "a staff task with the form of its result, as its workflow declares it"},
+    {"GET", "/api/v1/posts/{post}/stream", STAFF | LEAD | AUDITOR, cf_h_post_stream,
+     "server-sent events: the post's queue changed"},
+    {"GET", "/api/v1/cases/{case}/documents", STAFF | LEAD | AUDITOR, cf_h_case_documents,
+     "the documents made for a case"},
+    {"GET", "/api/v1/cases/{case}/documents/{n}", STAFF | LEAD, cf_h_case_document,
+     "one document of a case, as PDF"},
+    {"GET", "/api/v1/accounts", ADMIN, cf_h_accounts, "every account"},
+    {"POST", "/api/v1/accounts", ADMIN, cf_h_account_add, "add an account"},
+    {"POST", "/api/v1/accounts/{name}/disable", ADMIN, cf_h_account_disable,
+     "disable an account and end its sessions"},
+    {"POST", "/api/v1/accounts/{name}/enable", ADMIN, cf_h_account_enable, "enable an account"},
+    {"POST", "/api/v1/accounts/{name}/password", ADMIN, cf_h_account_password,
+     "set a new password and end the account's sessions"},
 };
 const size_t cf_nroutes = sizeof cf_routes / sizeof cf_routes[0];
 
@@ -108,6 +127,18 @@ void cf_dispatch(cf_srv *s, cf_req *r)
         else if (allowed + strlen(cf_routes[i].method) + 3 < sizeof r->allow)
             allowed += (size_t)snprintf(r->allow + allowed, sizeof r->allow - allowed, "%s%s",
                                         allowed ? ", " : "", cf_routes[i].method);
+    }
+    if (!r->route && !allowed && strncmp(r->path, "/api/", 5) != 0 &&
+        strcmp(r->path, "/api") != 0 && strcmp(r->path, "/metrics") != 0) {
+        /* Everything else is the web workplace's files (static.c): read only. */
+        if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) {
+            cf_static(s, r);
+        } else {
+            snprintf(r->allow, sizeof r->allow, "GET, HEAD");
+            cf_reply_problem(r, 405, "method-not-allowed", "the workplace's files are read only",
+                             NULL);
+        }
+        return;
     }
     if (!r->route) {
         if (allowed)

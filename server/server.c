@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -83,8 +84,8 @@ static int check_schema(cf_srv *s, char *err, size_t errsz)
 }
 
 int cf_server_run(const cf_config *cfg, const cf_registry *reg, const char *openapi,
-                  void (*on_listen)(const char *address, int port), volatile sig_atomic_t *stop,
-                  char *err, size_t errsz)
+                  const char *web, void (*on_listen)(const char *address, int port),
+                  volatile sig_atomic_t *stop, char *err, size_t errsz)
 {
     cf_srv s;
     struct MHD_Daemon *d = NULL;
@@ -107,6 +108,13 @@ int cf_server_run(const cf_config *cfg, const cf_registry *reg, const char *open
         rc = CF_EIO;
         goto out;
     }
+    /* The web workplace and the documents are served only from inside these folders. */
+    if (!web || !realpath(web, s.web)) {
+        cf_warn("no web workplace at %s: serving the API only", web ? web : "(none)");
+        s.web[0] = '\0';
+    }
+    if (!realpath(cfg->documents_dir, s.docs))
+        s.docs[0] = '\0';
     if (cfg->server_tls_cert[0] || cfg->server_tls_key[0]) {
         if (!cfg->server_tls_cert[0] || !cfg->server_tls_key[0]) {
             rc =
@@ -128,6 +136,10 @@ int cf_server_run(const cf_config *cfg, const cf_registry *reg, const char *open
     }
     if ((rc = check_schema(&s, err, errsz)) != 0)
         goto out;
+    if (!(s.watch = cf_watch_new(cfg->postgres, 1000))) {
+        rc = cf_errf(err, errsz, CF_ENOMEM, "cannot start the queue watch");
+        goto out;
+    }
     if (!(s.sender = cf_sender_new(cfg, "caseflow-serve", 15000, err, errsz))) {
         rc = CF_EKAFKA;
         goto out;
@@ -156,6 +168,7 @@ int cf_server_run(const cf_config *cfg, const cf_registry *reg, const char *open
         d = MHD_start_daemon(flags, (uint16_t)cfg->server_port, NULL, NULL, cf_http_on_request, &s,
                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
                              ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, cf_http_on_completed, &s,
+                             MHD_OPTION_UNESCAPE_CALLBACK, cf_http_unescape, NULL,
                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->server_connections,
                              MHD_OPTION_ARRAY, s.tls ? tls_opts : tls_opts + 2, MHD_OPTION_END);
@@ -166,9 +179,10 @@ int cf_server_run(const cf_config *cfg, const cf_registry *reg, const char *open
         goto out;
     }
     info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    cf_info("serving %s://%s:%d/api/v1/ (%zu routes, %d database connections)",
+    cf_info("serving %s://%s:%d/api/v1/ (%zu routes, %d database connections)%s%s",
             s.tls ? "https" : "http", cfg->server_listen, info ? info->port : cfg->server_port,
-            cf_nroutes, cfg->server_db_connections);
+            cf_nroutes, cfg->server_db_connections, s.web[0] ? " and the workplace from " : "",
+            s.web);
     if (on_listen)
         on_listen(cfg->server_listen, info ? info->port : cfg->server_port);
     while (!*stop)
@@ -176,6 +190,7 @@ int cf_server_run(const cf_config *cfg, const cf_registry *reg, const char *open
     /* Stop taking connections; let the requests at hand be answered, for up to 10 s. */
     cf_info("stopping: no new connections, finishing the requests at hand");
     listener = MHD_quiesce_daemon(d);
+    cf_watch_stop(s.watch); /* event streams end now */
     for (int i = 0; i < 100; i++) {
         int active;
         pthread_mutex_lock(&s.mu);
@@ -193,6 +208,7 @@ out:
         close(listener);
     if (ai)
         freeaddrinfo(ai);
+    cf_watch_free(s.watch);
     cf_sender_free(s.sender);
     cf_pool_free(s.pool);
     cf_metrics_free(s.metrics);

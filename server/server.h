@@ -15,11 +15,12 @@
 /*
  * Serves until `*stop` becomes non-zero, then stops taking connections, lets the requests at
  * hand finish (up to 10 s) and returns 0.  `openapi` is the path of the OpenAPI document to
- * serve.  `on_listen`, when not NULL, is called once with the bound address and port.  Returns
- * a negative code with the reason in `err` when it cannot start.
+ * serve, `web` the folder of the web workplace served under / (a missing folder is a warning:
+ * the API serves without it).  `on_listen`, when not NULL, is called once with the bound address
+ * and port.  Returns a negative code with the reason in `err` when it cannot start.
  */
 int cf_server_run(const cf_config *cfg, const cf_registry *reg, const char *openapi,
-                  void (*on_listen)(const char *address, int port), volatile sig_atomic_t *stop,
-                  char *err, size_t errsz) CF_MUST_CHECK;
+                  const char *web, void (*on_listen)(const char *address, int port),
+                  volatile sig_atomic_t *stop, char *err, size_t errsz) CF_MUST_CHECK;
 
 #endif

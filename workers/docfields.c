@@ -252,6 +252,16 @@ int cf_docfields_build(const cf_config *cfg, const char *case_no, const json_t *
                                         &remark, err, errsz)))
         goto out;
     json_object_set_new(f, "account_remark", json_string(remark));
+    /* The task's own texts (a ruling's grounds) are fields too, unless they would hide one of
+     * the case's. */
+    {
+        const char *key;
+        json_t *v;
+        json_object_foreach ((json_t *)params, key, v) {
+            if (json_is_string(v) && !json_object_get(f, key) && strcmp(key, "documents") != 0)
+                json_object_set(f, key, v);
+        }
+    }
     *out = f;
     f = NULL;
 out:

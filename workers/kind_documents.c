@@ -14,6 +14,7 @@
 
 #include "base/log.h"
 #include "base/mask.h"
+#include "base/path.h"
 #include "core/caseno.h"
 #include "core/workflow.h"
 #include "workers/adapter.h"
@@ -101,7 +102,10 @@ static int load_templates(documents *d, const char *dirname, char *err, size_t e
     for (size_t i = 0; i < n; i++) {
         char path[PATH_MAX];
         cf_template *t;
-        snprintf(path, sizeof path, "%s/%s", dirname, names[i]);
+        if (snprintf(path, sizeof path, "%s/%s", dirname, names[i]) >= (int)sizeof path) {
+            rc = cf_errf(err, errsz, CF_ERANGE, "%s/%s: the path is too long", dirname, names[i]);
+            goto out;
+        }
         if (!(t = cf_template_load(path, err, errsz))) {
             rc = CF_EINVAL;
             goto out;
@@ -151,13 +155,14 @@ static json_t *post_titles(const cf_config *cfg)
 static int documents_init(cf_worker_ctx *ctx, char *err, size_t errsz)
 {
     documents *d = calloc(1, sizeof *d);
-    char *dir = NULL;
+    char *dir = NULL, templates[PATH_MAX];
     int rc;
 
     if (!d)
         return cf_errf(err, errsz, CF_ENOMEM, "out of memory");
     ctx->state = d;
-    if ((rc = load_templates(d, ctx->cfg->doc_templates, err, errsz)))
+    cf_path_find(ctx->cfg->doc_templates, templates, sizeof templates);
+    if ((rc = load_templates(d, templates, err, errsz)))
         goto fail;
     if (!(dir = strdup(ctx->cfg->documents_dir)) || !*dir) {
         rc = cf_errf(err, errsz, dir ? CF_EINVAL : CF_ENOMEM, "documents_dir is not set");
@@ -178,8 +183,7 @@ static int documents_init(cf_worker_ctx *ctx, char *err, size_t errsz)
     if (!*ctx->cfg->doc_account_number || !*ctx->cfg->doc_account_bank || !*ctx->cfg->doc_phone)
         cf_warn("documents: document.account_number, document.account_bank or document.phone is "
                 "not set: the notices will say 未配置 there");
-    cf_info("documents: %zu templates from %s, files under %s", d->ntemplates,
-            ctx->cfg->doc_templates, d->dir);
+    cf_info("documents: %zu templates from %s, files under %s", d->ntemplates, templates, d->dir);
     free(dir);
     return 0;
 fail:

@@ -211,6 +211,15 @@ static void decide(run *r, int c, const char *method)
                             "decision", "close", "close_method", method));
 }
 
+/* A decision of the bureau lead on case c other than closing; `data` is stolen. */
+static void decide_other(run *r, int c, json_t *data)
+{
+    char id[64];
+    kit_send_json(&r->k, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", new_id(r, id, sizeof id),
+                                   "type", "case.decided", "case", r->cases[c], "time", r->now,
+                                   "source", "staff:bureau_lead:tester", "data", data));
+}
+
 static void payment(run *r, const char *key, const char *remark)
 {
     char id[64], pid[64];
@@ -328,6 +337,13 @@ static void script(run *r, int day)
         decide(r, 3, "执行完毕");
     if (day == 70)
         decide(r, 5, "驳回申请");
+    /* 终本 needs the consumption restriction order, the 失信 question settled and the applicant
+     * heard (the interview is a staff task that work() completes). */
+    if (day == 90) {
+        decide_other(r, 4,
+                     json_pack("{s:s, s:b}", "decision", "restrict_consumption", "dishonest", 0));
+        decide_other(r, 4, json_pack("{s:s}", "decision", "hear_applicant"));
+    }
     if (day == 98)
         decide(r, 4, "终结本次执行程序");
 }

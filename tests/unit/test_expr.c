@@ -172,6 +172,9 @@ static const struct {
     {"coalesce(case.missing, case.none, \"默认\")", "\"默认\""},
     {"coalesce(null, null)", "null"},
     {"coalesce(case.zero, 5)", "0"},
+    {"choose(case.amount > 1, [\"甲\", \"乙\"], [\"甲\"])", "[\"甲\", \"乙\"]"},
+    {"choose(case.missing, 1, 2)", "2"},
+    {"[\"a\"] + choose(case.zero, [\"b\"], [])", "[\"a\"]"},
     /* Short-circuit: the undecided right side is never evaluated, so its errors are not raised. */
     {"true or 1 / 0", "true"},
     {"false and 1 / 0", "false"},
@@ -180,6 +183,8 @@ static const struct {
     {"exists(case.missing) and case.missing > 1", "false"},
     {"any_done(notices) or \"a\" in case.missing", "true"},
     {"coalesce(1, 1 / 0)", "1"},
+    {"choose(true, 1, 1 / 0)", "1"},
+    {"choose(false, 1 / 0, 2)", "2"},
     /* Truthiness. */
     {"not 0", "true"},
     {"not 0.0", "true"},
@@ -332,6 +337,7 @@ static const struct {
     {"foo(1)", 1, "unknown function 'foo' (known: done,"},
     {"x and Done(notices)", 7, "unknown function 'Done'"},
     {"case.len(1)", 1, "unknown function 'case.len'"},
+    {"choose(1, 2)", 12, "choose() takes 3 arguments"},
     {"done()", 6, "done() takes 1 argument"},
     {"done(a, b)", 9, "done() takes 1 argument"},
     {"done(\"notices\")", 6, "write the activity name without quotes: done(notices)"},

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/machine.h"
 
 static const char *root(void)
@@ -603,6 +604,205 @@ static void test_incident_per_failed_task(void **state)
     cf_workflow_free(wf);
 }
 
+/* A workflow with a clock: six months from filing, paused and resumed by decisions that only the
+ * lead may make, extended by one; a refusal and a requirement. */
+static const char CLOCKED[] =
+    "workflow: clocked\n"
+    "version: 1\n"
+    "calendar: ../../workflows/calendars/cn.yaml\n"
+    "schemas: ../../schemas/events\n"
+    "initial: open\n"
+    "posts: {lead: 执行局责任人, team_1: 执行一团队}\n"
+    "settings: {lead_days: 5, max_months: 3}\n"
+    "clocks:\n"
+    "  limit:\n"
+    "    field: deadline\n"
+    "    deadlines: {warning: 15 days before clock.limit}\n"
+    "    dates: {ask_by: settings.lead_days days before clock.limit at 23:59 exact}\n"
+    "decisions:\n"
+    "  pause: {by: [lead]}\n"
+    "  resume: {by: [lead]}\n"
+    "  extend: {by: [lead, case.handler_post], except: [done]}\n"
+    "  close: {by: [lead]}\n"
+    "events: [case.filed, case.decided]\n"
+    "states:\n"
+    "  open:\n"
+    "    on_enter:\n"
+    "      - start_clock: limit\n"
+    "        from: case.filed_at\n"
+    "        months: 6\n"
+    "      - set: {handler_post: \"team_1\"}\n"
+    "    on:\n"
+    "      - event: case.decided\n"
+    "        if: event.decision == \"close\"\n"
+    "        to: done\n"
+    "  done:\n"
+    "    on_enter:\n"
+    "      - stop_clock: limit\n"
+    "    on:\n"
+    "      - event: case.decided\n"
+    "        to: gone\n"
+    "  gone:\n"
+    "    final: true\n"
+    "any_state:\n"
+    "  - event: case.decided\n"
+    "    if: event.decision == \"pause\"\n"
+    "    do:\n"
+    "      - pause_clock: limit\n"
+    "        ground: event.ground\n"
+    "  - event: case.decided\n"
+    "    if: event.decision == \"resume\"\n"
+    "    do:\n"
+    "      - resume_clock: limit\n"
+    "        ground: event.ground\n"
+    "  - event: case.decided\n"
+    "    if: event.decision == \"extend\" and event_account == \"self\"\n"
+    "    refuse: ${event_account} may not extend\n"
+    "  - event: case.decided\n"
+    "    if: event.decision == \"extend\"\n"
+    "    requires:\n"
+    "      - that: event.months <= settings.max_months\n"
+    "        missing: at most ${settings.max_months} months\n"
+    "    else:\n"
+    "      - notify: event_post\n"
+    "        message: 'no: ${missing}'\n"
+    "    do:\n"
+    "      - extend_clock: limit\n"
+    "        months: event.months\n"
+    "  - event: timer.fired\n"
+    "    timer: warning\n"
+    "    do:\n"
+    "      - notify: lead\n"
+    "        message: ends ${case.deadline}\n";
+
+static json_t *decided(const char *time, const char *source, json_t *data)
+{
+    json_t *e = event("case.decided", "(2026)豫0381执3101号", time, data);
+    json_object_set_new(e, "source", json_string(source));
+    return e;
+}
+
+/* Applies an event that must succeed to *st, replacing it. */
+static void next(const cf_workflow *wf, json_t **st, json_t *ev)
+{
+    json_t *n = step_ok(wf, *st, ev);
+    json_decref(*st);
+    *st = n;
+}
+
+static const char *clock_member(const json_t *st, const char *key)
+{
+    return json_string_value(
+        json_object_get(json_object_get(json_object_get(st, "clocks"), "limit"), key));
+}
+
+/* A pause moves the last day by its calendar days, and the deadlines and dates with it. */
+static void test_clock_pauses_and_extensions(void **state)
+{
+    (void)state;
+    cf_workflow *wf = parse(CLOCKED);
+    const char *L = "staff:lead:王局";
+    json_t *st = step_ok(wf, NULL, filed("(2026)豫0381执3101号", "2026-01-05T09:00:00+08:00"));
+    json_t *ck, *d;
+    char err[512];
+    cf_step s;
+
+    /* Six months from Monday 01-05 is Sunday 07-05: Monday 07-06. */
+    assert_string_equal(clock_member(st, "last_day"), "2026-07-06T23:59:00+08:00");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(st, "data"), "deadline")),
+                        "2026-07-06T23:59:00+08:00");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(st, "data"), "ask_by")),
+                        "2026-07-01T23:59:00+08:00");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(st, "timers"), "warning")),
+        "2026-06-22T09:00:00+08:00");
+
+    /* Paused on two grounds, 02-10 and 02-12; one ends 02-20, the other 02-26: one pause of 16
+     * days, its deadline off while it lasts. */
+    next(wf, &st,
+         decided("2026-02-10T10:00:00+08:00", L,
+                 json_pack("{s:s, s:s}", "decision", "pause", "ground", "中止执行")));
+    assert_string_equal(clock_member(st, "status"), "paused");
+    assert_null(json_object_get(json_object_get(st, "timers"), "warning"));
+    next(wf, &st,
+         decided("2026-02-12T10:00:00+08:00", L,
+                 json_pack("{s:s, s:s}", "decision", "pause", "ground", "请示")));
+    next(wf, &st,
+         decided("2026-02-20T10:00:00+08:00", L,
+                 json_pack("{s:s, s:s}", "decision", "resume", "ground", "请示")));
+    assert_string_equal(clock_member(st, "status"), "paused");
+    /* Resuming a ground that holds nothing changes nothing. */
+    next(wf, &st,
+         decided("2026-02-21T10:00:00+08:00", L,
+                 json_pack("{s:s, s:s}", "decision", "resume", "ground", "公告送达")));
+    assert_string_equal(clock_member(st, "status"), "paused");
+
+    /* How the clock reads on 02-24, in the pause: 50 days from 01-05 less the 14 paused. */
+    d = cf_clock_describe(wf, st, at("2026-02-24T12:00:00+08:00"));
+    assert_int_equal(json_array_size(d), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(d, 0), "days_used")), 36);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(d, 0), "paused_days")), 14);
+    /* 07-06 is 132 days after 02-24; the 14 days of the pause are added back. */
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(d, 0), "days_left")), 146);
+    json_decref(d);
+
+    next(wf, &st,
+         decided("2026-02-26T10:00:00+08:00", L,
+                 json_pack("{s:s, s:s}", "decision", "resume", "ground", "中止执行")));
+    ck = json_object_get(json_object_get(st, "clocks"), "limit");
+    assert_int_equal(json_integer_value(json_object_get(ck, "paused_days")), 16);
+    /* 07-05 + 16 = Tuesday 07-21. */
+    assert_string_equal(clock_member(st, "last_day"), "2026-07-21T23:59:00+08:00");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(st, "timers"), "warning")),
+        "2026-07-06T09:00:00+08:00");
+
+    /* An extension asked by the case's handler team: 9 months (10-05) plus 16 days: 10-21. */
+    next(wf, &st,
+         decided("2026-03-02T10:00:00+08:00", "staff:team_1:赵六",
+                 json_pack("{s:s, s:i}", "decision", "extend", "months", 3)));
+    assert_string_equal(clock_member(st, "last_day"), "2026-10-21T23:59:00+08:00");
+
+    /* Too long: taken in, not carried out, the sender told what is missing. */
+    json_t *ev = decided("2026-03-03T10:00:00+08:00", "staff:team_1:赵六",
+                         json_pack("{s:s, s:i}", "decision", "extend", "months", 4));
+    assert_int_equal(apply(wf, st, ev, &s, err, sizeof err), 0);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(s.actions, 0), "message")),
+                        "no: at most 3 months");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(s.actions, 0), "post")),
+                        "team_1");
+    cf_step_clear(&s);
+    json_decref(ev);
+
+    /* Refused by a rule of the workflow, and by the list of who may decide. */
+    ev = decided("2026-03-03T10:00:00+08:00", "staff:lead:self",
+                 json_pack("{s:s, s:i}", "decision", "extend", "months", 1));
+    assert_int_equal(apply(wf, st, ev, &s, err, sizeof err), CF_EPERM);
+    assert_string_equal(err, "refused: self may not extend");
+    json_decref(ev);
+    ev = decided("2026-03-03T10:00:00+08:00", "staff:team_1:赵六",
+                 json_pack("{s:s, s:s}", "decision", "pause", "ground", "x"));
+    assert_int_equal(apply(wf, st, ev, &s, err, sizeof err), CF_EPERM);
+    assert_non_null(strstr(err, "decision 'pause' is made by staff of lead"));
+    json_decref(ev);
+    ev = decided("2026-03-03T10:00:00+08:00", L, json_pack("{s:s}", "decision", "nothing"));
+    assert_int_equal(apply(wf, st, ev, &s, err, sizeof err), CF_EPERM);
+    assert_non_null(strstr(err, "not expected in state 'open'"));
+    json_decref(ev);
+
+    /* Closing stops the clock and its deadline; an extension is then not expected. */
+    next(wf, &st, decided("2026-03-04T10:00:00+08:00", L, json_pack("{s:s}", "decision", "close")));
+    assert_string_equal(clock_member(st, "status"), "stopped");
+    assert_string_equal(clock_member(st, "stopped_on"), "2026-03-04");
+    assert_null(json_object_get(json_object_get(st, "timers"), "warning"));
+    ev = decided("2026-03-05T10:00:00+08:00", L,
+                 json_pack("{s:s, s:i}", "decision", "extend", "months", 1));
+    assert_int_equal(apply(wf, st, ev, &s, err, sizeof err), CF_ESTATE);
+    json_decref(ev);
+    json_decref(st);
+    cf_workflow_free(wf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -616,6 +816,7 @@ int main(void)
         cmocka_unit_test(test_calendar_fallback_warns),
         cmocka_unit_test(test_times_outside_the_years),
         cmocka_unit_test(test_incident_per_failed_task),
+        cmocka_unit_test(test_clock_pauses_and_extensions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

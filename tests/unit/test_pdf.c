@@ -325,12 +325,23 @@ static void test_placeholders_fill_and_escape(void **state)
 
 static void test_the_court_templates_load(void **state)
 {
-    static const char *const files[] = {"enforcement_notice", "property_report_order",
-                                        "property_declaration", "risk_notice"};
-    static const char *const names[] = {"执行通知书", "报告财产令", "财产申报表", "风险告知书"};
+    static const char *const files[] = {"enforcement_notice",
+                                        "property_report_order",
+                                        "property_declaration",
+                                        "risk_notice",
+                                        "suspension_ruling",
+                                        "termination_ruling",
+                                        "consumption_restriction_order"};
+    static const char *const names[] = {"执行通知书",
+                                        "报告财产令",
+                                        "财产申报表",
+                                        "风险告知书",
+                                        "执行裁定书（中止执行）",
+                                        "执行裁定书（终结本次执行程序）",
+                                        "限制消费令"};
     char path[1200], err[512];
     (void)state;
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         cf_template *t;
         snprintf(path, sizeof path, "%s/%s.yaml", cfg.doc_templates, files[i]);
         if (!(t = cf_template_load(path, err, sizeof err)))
@@ -472,6 +483,46 @@ static void test_documents_of_the_sample_case(void **state)
                                 json_array_get(json_object_get(again, "documents"), i), "sha256")));
     json_decref(again);
     json_decref(first);
+    json_decref(params);
+    cf_kind_documents.fini(&ctx);
+}
+
+/* The rulings and the order made later in a case's life: dated the day they are made (the task's
+ * params.date), with the task's own texts (a suspension's grounds) as fields. */
+static void test_rulings_dated_the_day_they_are_made(void **state)
+{
+    static const struct {
+        const char *name, *must[4];
+    } docs[] = {
+        {"执行裁定书（中止执行）",
+         {"本案中止执行", "案外人对执行标的提出异议", "二〇二六年四月一日", "第二百六十七条"}},
+        {"执行裁定书（终结本次执行程序）",
+         {"终结本次执行程序", "申请恢复执行", "二〇二六年四月一日", "限制消费令"}},
+        {"限制消费令",
+         {"限制消费令", "洛阳某某建材有限公司", "二〇二六年四月一日", "星级以上宾馆"}},
+    };
+    cf_worker_ctx ctx = {.cfg = &cfg, .kind = "documents", .seed = 1};
+    json_t *params =
+        json_pack("{s:[s,s,s], s:s, s:s}", "documents", docs[0].name, docs[1].name, docs[2].name,
+                  "grounds", "案外人对执行标的提出异议", "date", "2026-04-01T10:00:00+08:00");
+    json_t *made = NULL;
+    char err[512];
+    cf_task t = sample_task("(2026)豫0381执1235号", params, sample);
+    (void)state;
+
+    if (cf_kind_documents.init(&ctx, err, sizeof err) != 0)
+        fail_msg("init: %s", err);
+    if (cf_kind_documents.handle(&ctx, &t, &made, err, sizeof err) != 0)
+        fail_msg("handle: %s", err);
+    assert_int_equal(json_array_size(json_object_get(made, "documents")), 3);
+    for (size_t i = 0; i < 3; i++) {
+        const json_t *d = json_array_get(json_object_get(made, "documents"), i);
+        char *text = pdf_text(json_string_value(json_object_get(d, "file")));
+        for (size_t k = 0; k < 4; k++)
+            assert_contains(text, docs[i].must[k], docs[i].name);
+        free(text);
+    }
+    json_decref(made);
     json_decref(params);
     cf_kind_documents.fini(&ctx);
 }
@@ -661,6 +712,7 @@ int main(void)
         cmocka_unit_test(test_the_court_templates_load),
         cmocka_unit_test(test_long_text_and_tables_break_over_pages),
         cmocka_unit_test(test_documents_of_the_sample_case),
+        cmocka_unit_test(test_rulings_dated_the_day_they_are_made),
         cmocka_unit_test(test_documents_from_several_threads),
         cmocka_unit_test(test_documents_refuses_unknown_names),
         cmocka_unit_test(test_service_serves_most_in_one_trip),

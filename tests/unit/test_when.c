@@ -259,6 +259,45 @@ static void test_refs(void **state)
     cf_when_free(w);
 }
 
+/* A count may come from a setting, bound after parsing; a clock's last day is a reference. */
+static void test_setting_counts_and_clocks(void **state)
+{
+    (void)state;
+    char err[256] = "", got[CF_TIME_BUFSZ];
+    int col = 0;
+    cf_time t;
+    struct facts f = {{"clock.handling"}, {at("2026-09-02T23:59:00+08:00")}};
+    cf_when *w = cf_when_parse("settings.lead days before clock.handling at 23:59 exact", err,
+                               sizeof err, &col);
+
+    assert_non_null(w);
+    assert_int_equal(cf_when_ref_count(w), 1);
+    assert_string_equal(cf_when_ref(w, 0), "clock.handling");
+    assert_int_equal(cf_when_count_count(w), 1);
+    assert_string_equal(cf_when_count_name(w, 0), "lead");
+    /* Unbound, it cannot be evaluated. */
+    assert_int_equal(cf_when_eval(w, cn, resolve, &f, &t), CF_EINVAL);
+    assert_int_equal(cf_when_bind_count(w, 1, 5), CF_ERANGE);
+    assert_int_equal(cf_when_bind_count(w, 0, -1), CF_ERANGE);
+    assert_int_equal(cf_when_bind_count(w, 0, 5), 0);
+    assert_int_equal(cf_when_eval(w, cn, resolve, &f, &t), 0);
+    /* Five days before Wednesday 09-02 is Friday 08-28, not moved (exact). */
+    assert_string_equal(fmt(t, got), "2026-08-28T23:59:00+08:00");
+    cf_when_free(w);
+
+    /* The same setting twice, and a number beside it. */
+    w = cf_when_parse("settings.n working days after now or settings.n days after case.x or 3 "
+                      "days after now",
+                      err, sizeof err, &col);
+    assert_non_null(w);
+    assert_int_equal(cf_when_count_count(w), 1);
+    cf_when_free(w);
+
+    assert_null(cf_when_parse("settings.a.b days after now", err, sizeof err, &col));
+    assert_non_null(strstr(err, "must name one setting"));
+    assert_int_equal(col, 1);
+}
+
 static void test_parse_errors(void **state)
 {
     (void)state;
@@ -273,7 +312,7 @@ static void test_parse_errors(void **state)
         {"15 days afterr case.filed_at", 9, "expected 'after' or 'before', found 'afterr'"},
         {"15 days case.filed_at", 9, "expected 'after' or 'before'"},
         {"15 days after", 14,
-         "expected a reference (now, case.<field> or event.<field>), found "
+         "expected a reference (now, case.<field>, event.<field> or clock.<name>), found "
          "the end"},
         {"15 days after filing.date", 15, "expected a reference"},
         {"15 days after case.", 20, "needs a field name"},
@@ -628,6 +667,7 @@ int main(void)
         cmocka_unit_test(test_eval_without_calendar),
         cmocka_unit_test(test_refs),
         cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_setting_counts_and_clocks),
         cmocka_unit_test(test_schedule_next_table),
         cmocka_unit_test(test_schedule_matches_naive_definition),
         cmocka_unit_test(test_schedule_walk_counts_working_days),

@@ -1,0 +1,154 @@
+/*
+ * A staff task's completion form: the fields its workflow declares (`result:`) as JSON for the
+ * web workplace, and the check the queue makes of a result before anything is sent.
+ */
+#include "form.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const type_names[] = {"yes_no", "text", "choice", "amount", "post", "date"};
+
+json_t *cf_form_json(const cf_workflow *wf, const cf_task_kind *kind)
+{
+    json_t *fields = json_array(), *form;
+
+    for (size_t i = 0; fields && i < kind->nresult; i++) {
+        const cf_result_field *f = &kind->result[i];
+        json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "name", f->name, "type", type_names[f->type],
+                              "title", f->title ? f->title : f->name, "required", f->required);
+        if (!o)
+            continue;
+        if (f->help)
+            json_object_set_new(o, "help", json_string(f->help));
+        if (f->if_field)
+            json_object_set_new(o, "required_if", json_pack("{s:b}", f->if_field, f->if_value));
+        if (f->type == CF_FIELD_TEXT)
+            json_object_set_new(o, "max", json_integer(f->max));
+        if (f->type == CF_FIELD_CHOICE || f->type == CF_FIELD_POST) {
+            json_t *choices = json_array();
+            if (f->nchoices) {
+                for (size_t c = 0; c < f->nchoices; c++)
+                    json_array_append_new(choices,
+                                          json_pack("{s:s, s:s}", "value", f->choices[c], "title",
+                                                    f->choice_titles && f->choice_titles[c]
+                                                        ? f->choice_titles[c]
+                                                        : f->choices[c]));
+            } else {
+                /* A post field without choices: any post of the workflow. */
+                for (size_t p = 0; p < wf->nposts; p++)
+                    json_array_append_new(
+                        choices,
+                        json_pack("{s:s, s:s}", "value", wf->posts[p].id, "title",
+                                  wf->posts[p].title ? wf->posts[p].title : wf->posts[p].id));
+            }
+            json_object_set_new(o, "choices", choices);
+        }
+        json_array_append_new(fields, o);
+    }
+    form = json_pack("{s:s, s:s, s:b, s:o}", "kind", kind->name, "title",
+                     kind->title ? kind->title : kind->name, "declared", kind->result_declared,
+                     "fields", fields ? fields : json_array());
+    return form;
+}
+
+/* Whether `s` is a calendar date YYYY-MM-DD that exists. */
+static int is_date(const char *s)
+{
+    static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, m, d;
+    char tail;
+
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
+        sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+        return 0;
+    if (y < 1900 || m < 1 || m > 12 || d < 1 || d > days[m - 1])
+        return 0;
+    return !(m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+}
+
+/* Characters (not bytes) of UTF-8 text `s`. */
+static size_t chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* Checks one present value `v` of field `f`; 0 or CF_EINVAL. */
+static int check_value(const cf_result_field *f, const json_t *v, char *err, size_t errsz)
+{
+    switch (f->type) {
+    case CF_FIELD_YES_NO:
+        if (!json_is_boolean(v))
+            return cf_errf(err, errsz, CF_EINVAL, "/result/%s: must be true or false", f->name);
+        return 0;
+    case CF_FIELD_TEXT:
+        if (!json_is_string(v))
+            return cf_errf(err, errsz, CF_EINVAL, "/result/%s: must be a text", f->name);
+        if (chars(json_string_value(v)) > (size_t)f->max)
+            return cf_errf(err, errsz, CF_EINVAL, "/result/%s: at most %d characters", f->name,
+                           f->max);
+        return 0;
+    case CF_FIELD_CHOICE:
+    case CF_FIELD_POST:
+        if (!json_is_string(v))
+            return cf_errf(err, errsz, CF_EINVAL, "/result/%s: must be one of its choices (a text)",
+                           f->name);
+        if (f->nchoices) {
+            for (size_t c = 0; c < f->nchoices; c++)
+                if (strcmp(f->choices[c], json_string_value(v)) == 0)
+                    return 0;
+            return cf_errf(err, errsz, CF_EINVAL, "/result/%s: is not one of its %zu choices",
+                           f->name, f->nchoices);
+        }
+        return 0; /* any post: the workflow's own check (assign) decides */
+    case CF_FIELD_AMOUNT: {
+        double x = json_number_value(v), cents;
+        if (!json_is_number(v) || x < 0 || !isfinite(x) || x > 1e13)
+            return cf_errf(err, errsz, CF_EINVAL,
+                           "/result/%s: must be an amount in yuan, a number from 0", f->name);
+        cents = x * 100;
+        if (fabs(cents - round(cents)) > 1e-6 * (cents > 1 ? cents : 1))
+            return cf_errf(err, errsz, CF_EINVAL, "/result/%s: at most two decimals (fen)",
+                           f->name);
+        return 0;
+    }
+    case CF_FIELD_DATE:
+        if (!json_is_string(v) || !is_date(json_string_value(v)))
+            return cf_errf(err, errsz, CF_EINVAL, "/result/%s: must be a date YYYY-MM-DD", f->name);
+        return 0;
+    }
+    return 0;
+}
+
+int cf_form_check(const cf_task_kind *kind, const json_t *result, char *err, size_t errsz)
+{
+    json_t *v;
+    int rc;
+
+    if (!json_is_object(result))
+        return cf_errf(err, errsz, CF_EINVAL, "/result: must be a JSON object");
+    if (!kind->result_declared)
+        return 0;
+    for (size_t i = 0; i < kind->nresult; i++) {
+        const cf_result_field *f = &kind->result[i];
+        int required = f->required;
+        v = json_object_get(result, f->name);
+        if (f->if_field) {
+            const json_t *w = json_object_get(result, f->if_field);
+            required |= json_is_boolean(w) && json_is_true(w) == (f->if_value != 0);
+        }
+        /* An empty text is no answer. */
+        if (!v || json_is_null(v) || (json_is_string(v) && !json_string_value(v)[0])) {
+            if (required)
+                return cf_errf(err, errsz, CF_EINVAL, "/result/%s: is required", f->name);
+            continue;
+        }
+        if ((rc = check_value(f, v, err, errsz)) != 0)
+            return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,35 @@
+/*
+ * The completion form of a staff task: what the workflow declares its result holds (the
+ * `result:` of a staff task, core/workflow.h's cf_result_field), as JSON for a client that draws
+ * the form, and the check of a result against it.  Pure: no I/O.
+ */
+#ifndef CF_FORM_H
+#define CF_FORM_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "base/err.h"
+#include "core/workflow.h"
+
+/*
+ * The form of `kind` (a staff task of `wf`): {kind, title, declared, fields: [{name, type,
+ * title, help, required, required_if: {field: value}, choices: [{value, title}], max}]}.
+ * `declared` is false when the workflow says nothing about the result (the client then offers
+ * a free note).  New reference, NULL when memory runs out.
+ */
+json_t *cf_form_json(const cf_workflow *wf, const cf_task_kind *kind);
+
+/*
+ * Checks `result` (a JSON object) against the fields `kind` declares: each declared field that
+ * is there has its type, and a required one is there (a required_if one when its yes/no field
+ * has the value).  Members the form does not declare pass: programs may send more than the
+ * form asks, and the workflow's dry run judges them.  A kind that declares no result accepts any
+ * object.
+ * Returns 0, or CF_EINVAL with "/result/<field>: what is wrong" in `err` (names and types,
+ * never the values, which may be personal data).
+ */
+int cf_form_check(const cf_task_kind *kind, const json_t *result, char *err,
+                  size_t errsz) CF_MUST_CHECK;
+
+#endif

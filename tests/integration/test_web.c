@@ -1,0 +1,577 @@
+/*
+ * The web workplace end to end: `caseflow serve` with its web/ folder, an engine and the workers
+ * on the test stack, and accounts made as an administrator would.
+ *
+ * What it proves: the files under / are served with their types, caching and a strict
+ * Content-Security-Policy, and no path a client sends (.., %2e%2e, an encoded slash, an absolute
+ * path, a NUL, a folder, a link out of the folder) reaches anything else; the routes the pages
+ * added (a task's form, a post's event stream, the administrator's accounts) answer as their
+ * table says; and the scenario of issue #11 passes in a real headless Chromium
+ * (tests/browser/workplace.py, driven by python3-selenium), with a screenshot of each step under
+ * the build folder (browser/), axe-core on every page and no request leaving 127.0.0.1.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kit/kit.h"
+
+/* The new case of the scenario (sequence 301: team_1 handles it) and the copy that is tampered. */
+static const char *const CASE = "(2026)豫0381执301号";
+static const char *const COPY = "(2026)豫0381执302号";
+
+static kit K;
+static pid_t engine, server, server_links, workers[4];
+static int port, port_links;
+static char token[128];
+
+/* ---- HTTP ----------------------------------------------------------------------------------- */
+
+typedef struct reply {
+    long status;
+    char *body;
+    size_t len;
+    char ctype[128], csp[512], etag[128], cache[128], allow[64];
+} reply;
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    reply *r = arg;
+    char *b = realloc(r->body, r->len + size * n + 1);
+    if (!b)
+        return 0;
+    memcpy(b + r->len, p, size * n);
+    r->body = b;
+    r->len += size * n;
+    r->body[r->len] = '\0';
+    return size * n;
+}
+
+static void header_value(const char *line, size_t len, const char *name, char *out, size_t n)
+{
+    size_t k = strlen(name);
+    if (len > k && strncasecmp(line, name, k) == 0)
+        snprintf(out, n, "%.*s", (int)strcspn(line + k, "\r\n"), line + k);
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+    reply *r = arg;
+    size_t len = size * n;
+    header_value(p, len, "Content-Type: ", r->ctype, sizeof r->ctype);
+    header_value(p, len, "Content-Security-Policy: ", r->csp, sizeof r->csp);
+    header_value(p, len, "ETag: ", r->etag, sizeof r->etag);
+    header_value(p, len, "Cache-Control: ", r->cache, sizeof r->cache);
+    header_value(p, len, "Allow: ", r->allow, sizeof r->allow);
+    return len;
+}
+
+/* Sends `method path` to `at` exactly as written (no .. folded by curl), with the session
+ * cookie and CSRF token when given. */
+static long http(int at, const char *method, const char *path, const char *cookie, const char *csrf,
+                 const char *extra, const char *body, reply *r)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = NULL;
+    char url[4096], line[512];
+
+    memset(r, 0, sizeof *r);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", at, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    if (cookie) {
+        snprintf(line, sizeof line, "Cookie: cf_session=%s", cookie);
+        h = curl_slist_append(h, line);
+    }
+    if (csrf) {
+        snprintf(line, sizeof line, "X-CSRF-Token: %s", csrf);
+        h = curl_slist_append(h, line);
+    }
+    if (extra)
+        h = curl_slist_append(h, extra);
+    if (body) {
+        h = curl_slist_append(h, "Content-Type: application/json");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    if (curl_easy_perform(c) != CURLE_OK)
+        r->status = -1;
+    else
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return r->status;
+}
+
+static long status_of(int at, const char *method, const char *path)
+{
+    reply r;
+    long s = http(at, method, path, NULL, NULL, NULL, NULL, &r);
+    free(r.body);
+    return s;
+}
+
+/* A session: the cookie and CSRF token of `name` (password "password-of-<name>"). */
+typedef struct who {
+    char cookie[128], csrf[128];
+} who;
+
+static void log_in(const char *name, who *w)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    char url[256], body[256];
+    struct curl_slist *cookies = NULL;
+    reply r;
+    json_t *j;
+
+    memset(&r, 0, sizeof r);
+    memset(w, 0, sizeof *w);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/v1/login", port);
+    snprintf(body, sizeof body, "{\"name\": \"%s\", \"password\": \"password-of-%s\"}", name, name);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_COOKIEFILE, "");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_COOKIELIST, &cookies);
+    for (struct curl_slist *k = cookies; k; k = k->next) {
+        const char *v = strstr(k->data, "cf_session\t");
+        if (v)
+            snprintf(w->cookie, sizeof w->cookie, "%s", v + strlen("cf_session\t"));
+    }
+    j = json_loads(r.body, 0, NULL);
+    assert_non_null(j);
+    snprintf(w->csrf, sizeof w->csrf, "%s", json_string_value(json_object_get(j, "csrf")));
+    assert_true(w->cookie[0] && w->csrf[0]);
+    json_decref(j);
+    curl_slist_free_all(cookies);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    free(r.body);
+}
+
+/* ---- the stack -------------------------------------------------------------------------------
+ */
+
+static void add_user(const char *name, const char *role, const char *post)
+{
+    char pw[128], *out = NULL, *err = NULL;
+    const char *args[] = {
+        "users", "add", name, "--role", role, "--password-stdin", post ? "--post" : NULL,
+        post,    NULL};
+    snprintf(pw, sizeof pw, "password-of-%s\n", name);
+    assert_int_equal(kit_run_in(&K, pw, args, &out, &err), 0);
+    free(out);
+    free(err);
+}
+
+static char docs_env[700], web_env[700], links_env[700];
+
+static int setup(void **state)
+{
+    static const char *const kinds[] = {"documents", "service", "network_query", "six_checks"};
+    char *out = NULL, *err = NULL, links[600], *v;
+    (void)state;
+
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    kit_init(&K, "web");
+    engine = kit_engine_start(&K, NULL);
+    assert_int_equal(kit_wait_count(&K,
+                                    "select count(*) from information_schema.tables where "
+                                    "table_name = 'accounts'",
+                                    1, 60),
+                     1);
+    for (size_t i = 0; i < 4; i++)
+        workers[i] = kit_worker_start(&K, kinds[i], NULL);
+    add_user("陈局", "lead", NULL);
+    add_user("王芳", "staff", "intake");
+    add_user("李明", "staff", "team_1");
+    add_user("赵强", "staff", "team_2");
+    add_user("孙审", "auditor", NULL);
+    add_user("管理员", "admin", NULL);
+    assert_int_equal(kit_run(&K,
+                             (const char *[]){"tokens", "add", "filing", "--scope", "ingest", NULL},
+                             &out, &err),
+                     0);
+    snprintf(token, sizeof token, "%.*s", (int)strcspn(out, "\n"), out);
+    free(out);
+    free(err);
+
+    /* The server reads the documents where the workers write them, and the web folder of the
+     * source tree. */
+    snprintf(docs_env, sizeof docs_env, "CASEFLOW_DOCUMENTS=%s/documents", K.logdir);
+    snprintf(web_env, sizeof web_env, "CASEFLOW_WEB=%s/web", K.src);
+    {
+        const char *const env[] = {docs_env, web_env, NULL};
+        server = kit_serve_start(&K, env, &port);
+    }
+    /* A second server whose web folder holds a link to a file outside it. */
+    snprintf(links, sizeof links, "%s/webroot", K.logdir);
+    assert_true(mkdir(links, 0755) == 0 || errno == EEXIST);
+    {
+        char path[700], target[700];
+        FILE *f;
+        snprintf(path, sizeof path, "%s/index.html", links);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs("<!doctype html><title>t</title>", f);
+        fclose(f);
+        snprintf(path, sizeof path, "%s/secret.txt", K.logdir);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs("outside the web folder", f);
+        fclose(f);
+        snprintf(target, sizeof target, "%s/link.txt", links);
+        unlink(target);
+        assert_int_equal(symlink(path, target), 0);
+    }
+    snprintf(links_env, sizeof links_env, "CASEFLOW_WEB=%s", links);
+    {
+        const char *const env[] = {links_env, NULL};
+        server_links = kit_serve_start(&K, env, &port_links);
+    }
+
+    /* The copy of the scenario's case, filed before it, stays at intake; its filing is then
+     * changed in the database behind the engine's back. */
+    kit_send_json(&K, kit_filed(COPY, "web-copy-1", "2026-03-02T08:30:00+08:00"));
+    /* Three more cases that wait at intake, so that the inbox is not empty. */
+    kit_send_json(&K, kit_filed("(2026)豫0381执303号", "web-bg-3", "2026-03-02T08:31:00+08:00"));
+    kit_send_json(&K, kit_filed("(2026)豫0381执304号", "web-bg-4", "2026-03-02T08:32:00+08:00"));
+    kit_send_json(&K, kit_filed("(2026)豫0381执305号", "web-bg-5", "2026-03-02T08:33:00+08:00"));
+    kit_flush(&K);
+    v = kit_wait_value(&K, "select state from cases where case_no = $1", 1, (const char *[]){COPY},
+                       "intake", 60);
+    assert_string_equal(v, "intake");
+    free(v);
+    {
+        /* As the database's owner could: past the trigger that keeps the log append-only. */
+        PGresult *res = PQexec(K.db, "alter table events disable trigger user");
+        assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+        PQclear(res);
+        res = PQexecParams(K.db,
+                           "update events set body = jsonb_set(body::jsonb, '{data,amount}', "
+                           "'5000')::json where case_no = $1 and seq = 1",
+                           1, NULL, (const char *[]){COPY}, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            fail_msg("tampering: %s", PQresultErrorMessage(res));
+        assert_string_equal(PQcmdTuples(res), "1");
+        PQclear(res);
+        res = PQexec(K.db, "alter table events enable trigger user");
+        assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+        PQclear(res);
+    }
+    assert_int_equal(kit_wait_count(&K,
+                                    "select count(*) from tasks where activity = "
+                                    "'intake_check'",
+                                    4, 60),
+                     4);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    assert_int_equal(kit_engine_stop(&K, server, SIGTERM), 0);
+    assert_int_equal(kit_engine_stop(&K, server_links, SIGTERM), 0);
+    for (size_t i = 0; i < 4; i++)
+        kit_engine_stop(&K, workers[i], SIGTERM);
+    kit_engine_stop(&K, engine, SIGTERM);
+    kit_done(&K);
+    curl_global_cleanup();
+    return 0;
+}
+
+/* ---- the files under / ------------------------------------------------------------------------
+ */
+
+static void test_static_files(void **state)
+{
+    (void)state;
+    reply r;
+    char etag[128];
+    static const char *const outside[] = {
+        "/../server/openapi.json",
+        "/%2e%2e/server/openapi.json",
+        "/js/%2e%2e/%2e%2e/server/openapi.json",
+        "/..%2fserver%2fopenapi.json",
+        "/js/..%2f..%2fserver/openapi.json",
+        "/%2fetc%2fpasswd",
+        "//etc/passwd",
+        "/etc/passwd",
+        "/web/index.html",
+        "/.git/config",
+        "/js/.hidden.js",
+        "/index.html%00.js",
+        "/js\\api.js",
+        "/js/",
+        "/js",
+        "/nothing.html",
+        "/app.css.bak",
+    };
+
+    /* The pages and their parts, with their types, revalidated by ETag. */
+    assert_int_equal(http(port, "GET", "/", NULL, NULL, NULL, NULL, &r), 200);
+    assert_string_equal(r.ctype, "text/html; charset=utf-8");
+    assert_non_null(strstr(r.body, "<html lang=\"zh-CN\">"));
+    /* A strict policy: this origin only, no inline script or style, no framing. */
+    assert_non_null(strstr(r.csp, "default-src 'self'"));
+    assert_non_null(strstr(r.csp, "script-src 'self'"));
+    assert_non_null(strstr(r.csp, "frame-ancestors 'none'"));
+    assert_null(strstr(r.csp, "unsafe-inline"));
+    assert_null(strstr(r.csp, "unsafe-eval"));
+    assert_string_equal(r.cache, "no-cache");
+    snprintf(etag, sizeof etag, "%s", r.etag);
+    assert_true(etag[0] == '"');
+    free(r.body);
+    {
+        char inm[200];
+        snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
+        assert_int_equal(http(port, "GET", "/", NULL, NULL, inm, NULL, &r), 304);
+        free(r.body);
+    }
+    assert_int_equal(http(port, "GET", "/app.css", NULL, NULL, NULL, NULL, &r), 200);
+    assert_string_equal(r.ctype, "text/css; charset=utf-8");
+    free(r.body);
+    assert_int_equal(http(port, "GET", "/js/inbox.js", NULL, NULL, NULL, NULL, &r), 200);
+    assert_string_equal(r.ctype, "text/javascript; charset=utf-8");
+    free(r.body);
+    assert_int_equal(http(port, "HEAD", "/login.html", NULL, NULL, NULL, NULL, &r), 200);
+    free(r.body);
+    assert_int_equal(http(port, "GET", "/icon.svg", NULL, NULL, NULL, NULL, &r), 200);
+    assert_string_equal(r.ctype, "image/svg+xml");
+    free(r.body);
+    /* No HTML page of web/ holds an inline script or style: the policy would refuse them. */
+    {
+        static const char *const pages[] = {"/index.html", "/login.html",    "/task.html",
+                                            "/case.html",  "/wall.html",     "/replay.html",
+                                            "/404.html",   "/accounts.html", NULL};
+        for (size_t i = 0; pages[i]; i++) {
+            assert_int_equal(http(port, "GET", pages[i], NULL, NULL, NULL, NULL, &r), 200);
+            assert_null(strstr(r.body, "<script>"));
+            assert_null(strstr(r.body, "style="));
+            assert_null(strstr(r.body, "<style"));
+            assert_null(strstr(r.body, "http://"));
+            assert_null(strstr(r.body, "https://"));
+            free(r.body);
+        }
+    }
+
+    /* Nothing outside the folder, and no listing of a folder. */
+    for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++) {
+        long s = http(port, "GET", outside[i], NULL, NULL, NULL, NULL, &r);
+        if (s != 404 || (r.body && strstr(r.body, "\"openapi\"")) ||
+            (r.body && strstr(r.body, "root:")))
+            fail_msg("GET %s: %ld %s", outside[i], s, r.body ? r.body : "");
+        free(r.body);
+    }
+    /* A missing page is a page people can read. */
+    assert_int_equal(http(port, "GET", "/nothing.html", NULL, NULL, NULL, NULL, &r), 404);
+    assert_string_equal(r.ctype, "text/html; charset=utf-8");
+    assert_non_null(strstr(r.body, "页面不存在"));
+    free(r.body);
+    /* The files are read only; /api/ stays the API's. */
+    assert_int_equal(http(port, "POST", "/index.html", NULL, NULL, NULL, "{}", &r), 405);
+    assert_string_equal(r.allow, "GET, HEAD");
+    free(r.body);
+    assert_int_equal(http(port, "GET", "/api/v1/index.html", NULL, NULL, NULL, NULL, &r), 404);
+    assert_string_equal(r.ctype, "application/problem+json");
+    free(r.body);
+
+    /* A link inside the folder to a file outside it is not followed. */
+    assert_int_equal(status_of(port_links, "GET", "/index.html"), 200);
+    assert_int_equal(http(port_links, "GET", "/link.txt", NULL, NULL, NULL, NULL, &r), 404);
+    assert_true(!r.body || !strstr(r.body, "outside the web folder"));
+    free(r.body);
+}
+
+/* ---- the routes the pages added -------------------------------------------------------------- */
+
+static void test_web_routes(void **state)
+{
+    (void)state;
+    who wang, li, admin;
+    reply r;
+    char path[512], *task;
+    json_t *j;
+
+    log_in("王芳", &wang);
+    log_in("李明", &li);
+    log_in("管理员", &admin);
+    task = kit_value(&K, "select task_id from tasks where case_no = $1 and activity = $2", 2,
+                     (const char *[]){COPY, "intake_check"});
+    assert_non_null(task);
+
+    /* The form of the intake check, as the workflow declares it. */
+    snprintf(path, sizeof path, "/api/v1/tasks/%s/form", task);
+    assert_int_equal(http(port, "GET", path, wang.cookie, NULL, NULL, NULL, &r), 200);
+    j = json_loads(r.body, 0, NULL);
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(json_object_get(j, "form"), "fields"), 0), "name")),
+        "complete");
+    json_decref(j);
+    free(r.body);
+    /* Another post's task has no form for this clerk: not found, as the task itself. */
+    assert_int_equal(http(port, "GET", path, li.cookie, NULL, NULL, NULL, &r), 404);
+    free(r.body);
+    /* A result that breaks the form is refused, naming the field, before anything is sent. */
+    snprintf(path, sizeof path, "/api/v1/tasks/%s/complete", task);
+    assert_int_equal(http(port, "POST", path, wang.cookie, wang.csrf, NULL,
+                          "{\"result\": {\"complete\": true, \"special\": \"串案\"}}", &r),
+                     422);
+    j = json_loads(r.body, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(j, "field")), "/result/special");
+    json_decref(j);
+    free(r.body);
+    assert_int_equal(kit_count(&K, "select count(*) from dead_letters"), 0);
+
+    /* The stream of the intake post: a hello, then silence until the queue changes. */
+    assert_int_equal(
+        http(port, "GET", "/api/v1/posts/team_1/stream", wang.cookie, NULL, NULL, NULL, &r), 403);
+    free(r.body);
+    {
+        CURL *c = curl_easy_init();
+        char url[256], cookie[200];
+        reply s;
+        memset(&s, 0, sizeof s);
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/api/v1/posts/intake/stream", port);
+        snprintf(cookie, sizeof cookie, "cf_session=%s", wang.cookie);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_COOKIE, cookie);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 3L);
+        curl_easy_perform(c); /* ends by the timeout: a stream does not end by itself */
+        curl_easy_cleanup(c);
+        assert_string_equal(s.ctype, "text/event-stream; charset=utf-8");
+        assert_non_null(s.body);
+        assert_non_null(strstr(s.body, "event: hello\ndata: {\"post\":\"intake\""));
+        free(s.body);
+    }
+
+    /* The administrator's accounts: list, add, a name taken, their own account kept. */
+    assert_int_equal(http(port, "GET", "/api/v1/accounts", admin.cookie, NULL, NULL, NULL, &r),
+                     200);
+    assert_non_null(strstr(r.body, "\"name\":\"李明\""));
+    free(r.body);
+    assert_int_equal(http(port, "GET", "/api/v1/accounts", li.cookie, NULL, NULL, NULL, &r), 403);
+    free(r.body);
+    assert_int_equal(http(port, "POST", "/api/v1/accounts", admin.cookie, admin.csrf, NULL,
+                          "{\"name\": \"吴新\", \"role\": \"staff\", \"post\": \"team_3\", "
+                          "\"password\": \"a-long-password\"}",
+                          &r),
+                     201);
+    free(r.body);
+    assert_int_equal(http(port, "POST", "/api/v1/accounts", admin.cookie, admin.csrf, NULL,
+                          "{\"name\": \"吴新\", \"role\": \"staff\", \"post\": \"team_3\", "
+                          "\"password\": \"a-long-password\"}",
+                          &r),
+                     409);
+    free(r.body);
+    assert_int_equal(http(port, "POST", "/api/v1/accounts", admin.cookie, admin.csrf, NULL,
+                          "{\"name\": \"吴新2\", \"role\": \"ingest\", \"password\": "
+                          "\"a-long-password\"}",
+                          &r),
+                     422);
+    free(r.body);
+    assert_int_equal(http(port, "POST", "/api/v1/accounts/管理员/disable", admin.cookie, admin.csrf,
+                          NULL, NULL, &r),
+                     409);
+    free(r.body);
+    assert_int_equal(
+        http(port, "POST", "/api/v1/accounts/吴新/disable", admin.cookie, NULL, NULL, NULL, &r),
+        403); /* no CSRF token */
+    free(r.body);
+    assert_int_equal(http(port, "POST", "/api/v1/accounts/吴新/password", admin.cookie, admin.csrf,
+                          NULL, "{\"password\": \"short\"}", &r),
+                     422);
+    free(r.body);
+    assert_int_equal(http(port, "POST", "/api/v1/accounts/吴新/disable", admin.cookie, admin.csrf,
+                          NULL, NULL, &r),
+                     200);
+    free(r.body);
+    assert_int_equal(kit_count(&K, "select count(*) from accounts where name = '吴新' and "
+                                   "disabled_at is not null"),
+                     1);
+    free(task);
+}
+
+/* ---- the browser ------------------------------------------------------------------------------
+ */
+
+static void test_browser_scenario(void **state)
+{
+    (void)state;
+    const char *python = getenv("CF_BROWSER_PYTHON") ? getenv("CF_BROWSER_PYTHON") : "python3";
+    const char *shots = getenv("CF_WEB_SHOTS") ? getenv("CF_WEB_SHOTS") : "browser";
+    char script[700], base[64], workflows[2048];
+    int status;
+    pid_t pid;
+
+    if (access("/usr/bin/chromium", X_OK) != 0 || access("/usr/bin/chromedriver", X_OK) != 0)
+        fail_msg("the browser test needs Debian's chromium and chromium-driver: run scripts/setup");
+    snprintf(script, sizeof script, "%s/tests/browser/workplace.py", K.src);
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    snprintf(workflows, sizeof workflows,
+             "%s/workflows/enforcement_case.yaml,%s/workflows/voluntary_payment.yaml", K.src,
+             K.src);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setenv("CF_WEB_BASE", base, 1);
+        setenv("CF_WEB_SHOTS", shots, 1);
+        setenv("CF_WEB_TOKEN", token, 1);
+        setenv("CF_WEB_CASE", CASE, 1);
+        setenv("CF_WEB_COPY", COPY, 1);
+        /* For `caseflow feed` (the clock) and psql: the kit's database and topics. */
+        setenv("CASEFLOW_PG", K.pg, 1);
+        setenv("CASEFLOW_KAFKA", K.brokers, 1);
+        setenv("CASEFLOW_TOPIC_PREFIX", K.prefix, 1);
+        setenv("CASEFLOW_WORKFLOWS", workflows, 1);
+        unsetenv("CASEFLOW_CONFIG");
+        execl(python, python, script, (char *)NULL);
+        fprintf(stderr, "exec %s: %s\n", python, strerror(errno));
+        _exit(127);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("the browser scenario failed (see its output above; screenshots in %s; server "
+                 "log in %s)",
+                 shots, K.logdir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_static_files),
+        cmocka_unit_test(test_web_routes),
+        cmocka_unit_test(test_browser_scenario),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

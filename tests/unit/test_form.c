@@ -1,0 +1,208 @@
+/* Unit tests of core/form and the `result:` of staff tasks in core/workflow: the court's
+ * declarations load, the form a client draws says what they say, results are checked against
+ * them, and mistakes in a declaration are reported where they are. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/form.h"
+#include "core/workflow.h"
+
+static const char *root(void)
+{
+    const char *r = getenv("CASEFLOW_SOURCE_DIR");
+    return r ? r : ".";
+}
+
+static cf_workflow *load(const char *rel)
+{
+    char path[1024];
+    cf_diags d;
+    cf_workflow *wf;
+
+    snprintf(path, sizeof path, "%s/%s", root(), rel);
+    cf_diags_init(&d);
+    wf = cf_workflow_load(path, &d);
+    for (size_t i = 0; i < d.count; i++)
+        print_error("%s\n", d.lines[i]);
+    assert_int_equal(d.count + d.lost, 0);
+    cf_diags_free(&d);
+    assert_non_null(wf);
+    return wf;
+}
+
+/* Checks `json` (a result) against staff task `kind` of `wf`; returns the code, the message in
+ * `err`. */
+static int check(const cf_workflow *wf, const char *kind, const char *json, char *err, size_t n)
+{
+    json_t *v = json_loads(json, 0, NULL);
+    const cf_task_kind *k = cf_workflow_kind(wf, kind);
+    int rc;
+    assert_non_null(v);
+    assert_non_null(k);
+    err[0] = '\0';
+    rc = cf_form_check(k, v, err, n);
+    json_decref(v);
+    return rc;
+}
+
+static void test_court_forms(void **state)
+{
+    (void)state;
+    cf_workflow *wf = load("workflows/enforcement_case.yaml");
+    const cf_task_kind *k = cf_workflow_kind(wf, "intake_check");
+    json_t *form, *fields, *f;
+    char err[256];
+
+    assert_int_equal(k->nresult, 3);
+    form = cf_form_json(wf, k);
+    assert_string_equal(json_string_value(json_object_get(form, "title")), "立案信息核查");
+    assert_true(json_is_true(json_object_get(form, "declared")));
+    fields = json_object_get(form, "fields");
+    f = json_array_get(fields, 0);
+    assert_string_equal(json_string_value(json_object_get(f, "name")), "complete");
+    assert_string_equal(json_string_value(json_object_get(f, "type")), "yes_no");
+    assert_true(json_is_true(json_object_get(f, "required")));
+    f = json_array_get(fields, 1);
+    assert_true(json_is_false(json_object_get(json_object_get(f, "required_if"), "complete")));
+    assert_int_equal(json_integer_value(json_object_get(f, "max")), 500);
+    f = json_array_get(fields, 2);
+    assert_int_equal(json_array_size(json_object_get(f, "choices")), 4);
+    json_decref(form);
+
+    /* A post field's choices carry the posts' titles. */
+    form = cf_form_json(wf, cf_workflow_kind(wf, "handler_decision"));
+    f = json_array_get(json_object_get(form, "fields"), 0);
+    assert_string_equal(json_string_value(json_object_get(f, "type")), "post");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(f, "choices"), 1), "title")),
+                        "执行二团队");
+    json_decref(form);
+
+    assert_int_equal(check(wf, "intake_check", "{\"complete\": true}", err, sizeof err), 0);
+    assert_int_equal(check(wf, "intake_check", "{}", err, sizeof err), CF_EINVAL);
+    assert_string_equal(err, "/result/complete: is required");
+    assert_int_equal(check(wf, "intake_check", "{\"complete\": \"yes\"}", err, sizeof err),
+                     CF_EINVAL);
+    assert_string_equal(err, "/result/complete: must be true or false");
+    /* No, with the reason: the reason is then required, and empty text is no reason. */
+    assert_int_equal(
+        check(wf, "intake_check", "{\"complete\": false, \"problems\": \"\"}", err, sizeof err),
+        CF_EINVAL);
+    assert_string_equal(err, "/result/problems: is required");
+    assert_int_equal(check(wf, "intake_check",
+                           "{\"complete\": false, \"problems\": \"缺少送达地址\"}", err,
+                           sizeof err),
+                     0);
+    assert_int_equal(
+        check(wf, "intake_check", "{\"complete\": true, \"special\": \"串案\"}", err, sizeof err),
+        CF_EINVAL);
+    assert_string_equal(err, "/result/special: is not one of its 4 choices");
+    /* What the form does not declare passes: the workflow's dry run judges it. */
+    assert_int_equal(check(wf, "execution_plan", "{\"measures\": [\"冻结存款\"]}", err, sizeof err),
+                     0);
+    assert_int_equal(check(wf, "handler_decision", "{\"post\": \"team_7\"}", err, sizeof err),
+                     CF_EINVAL);
+    assert_int_equal(check(wf, "payout", "{\"amount\": 1234.56}", err, sizeof err), 0);
+    assert_int_equal(check(wf, "payout", "{\"amount\": 12.345}", err, sizeof err), CF_EINVAL);
+    assert_string_equal(err, "/result/amount: at most two decimals (fen)");
+    assert_int_equal(check(wf, "payout", "{\"amount\": -1}", err, sizeof err), CF_EINVAL);
+    assert_int_equal(check(wf, "payout", "{\"paid_on\": \"2026-02-29\"}", err, sizeof err),
+                     CF_EINVAL);
+    assert_int_equal(check(wf, "payout", "{\"paid_on\": \"2028-02-29\"}", err, sizeof err), 0);
+    assert_int_equal(check(wf, "intake_check", "[true]", err, sizeof err), CF_EINVAL);
+    cf_workflow_free(wf);
+
+    wf = load("workflows/voluntary_payment.yaml");
+    assert_int_equal(check(wf, "match_payment", "{\"matched\": true}", err, sizeof err), CF_EINVAL);
+    assert_string_equal(err, "/result/case_no: is required");
+    assert_int_equal(check(wf, "match_payment", "{\"matched\": false}", err, sizeof err), 0);
+    cf_workflow_free(wf);
+}
+
+static cf_workflow *parse(const char *tasks, cf_diags *d)
+{
+    char path[1024], yaml[4096];
+    snprintf(path, sizeof path, "%s/tests/workflows/unit.yaml", root());
+    snprintf(yaml, sizeof yaml,
+             "workflow: unit\nversion: 1\ncalendar: ../../workflows/calendars/cn.yaml\n"
+             "schemas: ../../schemas/events\ninitial: filed\n"
+             "posts: {intake: 集约启动岗, team_1: 执行一团队}\n"
+             "workers:\n  documents: {title: 文书, post: intake}\n"
+             "staff_tasks:\n%s"
+             "events: [case.filed]\nstates:\n  filed:\n    final: true\n",
+             tasks);
+    cf_diags_init(d);
+    return cf_workflow_parse(path, yaml, strlen(yaml), d);
+}
+
+/* Each broken declaration, and the line:column and message of its first problem. */
+static void test_declaration_mistakes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *tasks, *want;
+    } cases[] = {
+        {"  a:\n    post: intake\n    result:\n      x: {title: X}\n",
+         "13:10: result field 'x' needs a type"},
+        {"  a:\n    post: intake\n    result:\n      x: {type: number}\n",
+         "13:17: unknown field type 'number'"},
+        {"  a:\n    post: intake\n    result:\n      x: {type: choice}\n",
+         "13:10: result field 'x' is a choice: give its choices"},
+        {"  a:\n    post: intake\n    result:\n      x: {type: post, choices: [team_9]}\n",
+         "13:32: result field 'x': 'team_9' is not a post of the workflow"},
+        {"  a:\n    post: intake\n    result:\n      x: {type: text, required_if: {y: true}}\n",
+         "13:7: result field 'x': required_if names 'y', which is no yes/no field"},
+        {"  a:\n    post: intake\n    result:\n      x: {type: yes_no, max: 3}\n",
+         "13:30: max is for text fields"},
+        {"  a:\n    post: intake\n    result:\n      x: {type: text, colour: red}\n",
+         "13:23: unknown key 'colour' in a result field"},
+    };
+    int wrong = 0;
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cf_diags d;
+        cf_workflow *wf = parse(cases[i].tasks, &d);
+        const char *m = d.count ? strstr(d.lines[0], "unit.yaml:") : NULL;
+        if (!m || !strstr(m, cases[i].want)) {
+            print_error("case %zu: want '%s', got '%s'\n", i, cases[i].want,
+                        d.count ? d.lines[0] : "(nothing)");
+            wrong++;
+        }
+        assert_null(wf);
+        cf_diags_free(&d);
+    }
+    assert_int_equal(wrong, 0);
+    {
+        /* A worker kind has no form. */
+        cf_diags d;
+        cf_workflow *wf;
+        char path[1024];
+        const char *yaml =
+            "workflow: unit\nversion: 1\ncalendar: ../../workflows/calendars/cn.yaml\n"
+            "schemas: ../../schemas/events\ninitial: filed\nposts: {intake: 岗}\n"
+            "workers:\n  documents: {title: 文书, post: intake, result: {}}\n"
+            "events: [case.filed]\nstates:\n  filed:\n    final: true\n";
+        snprintf(path, sizeof path, "%s/tests/workflows/unit.yaml", root());
+        cf_diags_init(&d);
+        wf = cf_workflow_parse(path, yaml, strlen(yaml), &d);
+        assert_null(wf);
+        assert_non_null(strstr(d.lines[0], "only staff tasks declare a result form"));
+        cf_diags_free(&d);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_court_forms),
+        cmocka_unit_test(test_declaration_mistakes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -14,12 +14,14 @@
  * task carries) goes to Kafka as before, and the pacing reads the database.
  *
  * The scripted staff are the demo's, not the court's: each decision is a
- * plausible one, drawn deterministically from the case number, and the day's
- * tasks are worked in the order they were made, so that a demo run is the same
- * every time.
+ * plausible one, drawn deterministically from the case number, and each case's
+ * tasks of the day are worked in the order they were made (several cases at
+ * once, a case always in the same lane), so that a demo run ends the same every
+ * time.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,9 +47,16 @@
 /* A post's clerk: an account of the workplace API and its session.  One account per post: the
  * president's post never approves as the handler who asked (the workflow refuses an approval by
  * the requester's own account). */
+/*
+ * The day's work goes in LANES streams at once, a case always in the same one and in the order its
+ * tasks were made, so that waiting for Kafka's acknowledgement of one completion does not hold up
+ * every other case's; each clerk has a session per lane.
+ */
+enum { LANES = 4 };
+
 typedef struct clerk {
     char post[128], name[160], password[40];
-    cf_client *api;
+    cf_client *api[LANES];
 } clerk;
 
 typedef struct demo {
@@ -59,14 +68,15 @@ typedef struct demo {
     char events_topic[160];
     json_t *feed; /* the generated events, in time order */
     size_t next;  /* the first event not yet sent */
-    long sent, staff_done, decisions;
+    long sent, decisions;
     int offset;
     unsigned long long seed;
     int idle_timeouts;
     clerk *clerks; /* one per post of the workflows */
     size_t nclerks;
-    long refused; /* requests the server refused (said on stderr) */
-    long gone;    /* tasks done or cancelled between the day's list and their turn */
+    _Atomic long refused;     /* requests the server refused (said on stderr) */
+    _Atomic long gone;        /* tasks done or cancelled between the day's list and their turn */
+    _Atomic long clerks_done; /* staff tasks the clerks completed */
 } demo;
 
 static volatile sig_atomic_t interrupted;
@@ -356,14 +366,15 @@ static int hire_staff(demo *d, const char *server, const char *accounts)
         fprintf(f, "  %-22s %-8s %-16s %s\n", "lead", "lead", "-", lead_pw);
         fprintf(f, "  %-22s %-8s %-16s %s\n", "auditor", "auditor", "-", auditor_pw);
     }
-    for (size_t k = 0; k < d->nclerks; k++) {
-        clerk *c = &d->clerks[k];
-        if (!(c->api = cf_client_new(server, err, sizeof err)) ||
-            cf_client_login(c->api, c->name, c->password, err, sizeof err) != 0) {
-            fprintf(stderr, "caseflow demo: %s logging in to %s: %s\n", c->name, server, err);
-            goto out;
+    for (size_t k = 0; k < d->nclerks; k++)
+        for (int l = 0; l < LANES; l++) {
+            clerk *c = &d->clerks[k];
+            if (!(c->api[l] = cf_client_new(server, err, sizeof err)) ||
+                cf_client_login(c->api[l], c->name, c->password, err, sizeof err) != 0) {
+                fprintf(stderr, "caseflow demo: %s logging in to %s: %s\n", c->name, server, err);
+                goto out;
+            }
         }
-    }
     rc = 0;
 out:
     if (f && fclose(f) != 0) {
@@ -379,10 +390,11 @@ out:
 static void dismiss_staff(demo *d)
 {
     for (size_t k = 0; k < d->nclerks; k++) {
-        if (d->clerks[k].api) {
-            cf_client_logout(d->clerks[k].api);
-            cf_client_free(d->clerks[k].api);
-        }
+        for (int l = 0; l < LANES; l++)
+            if (d->clerks[k].api[l]) {
+                cf_client_logout(d->clerks[k].api[l]);
+                cf_client_free(d->clerks[k].api[l]);
+            }
         explicit_bzero(d->clerks[k].password, sizeof d->clerks[k].password);
     }
     free(d->clerks);
@@ -426,7 +438,7 @@ static void list_queue(demo *d, clerk *c, json_t *lists)
     while (total < 0 || seen < total) {
         cf_reply r;
         snprintf(path, sizeof path, "/api/v1/posts/%s/tasks?limit=500&offset=%lld", post, seen);
-        if (cf_client_call(c->api, "GET", path, NULL, &r) != 200) {
+        if (cf_client_call(c->api[0], "GET", path, NULL, &r) != 200) {
             refused(d, c, "listing the queue", &r);
             cf_reply_free(&r);
             return;
@@ -441,7 +453,8 @@ static void list_queue(demo *d, clerk *c, json_t *lists)
 }
 
 /* The case's data and state as the clerk sees them (new references), or -1. */
-static int read_case(demo *d, clerk *c, const char *case_no, json_t **data, char *state, size_t n)
+static int read_case(demo *d, clerk *c, cf_client *api, const char *case_no, json_t **data,
+                     char *state, size_t n)
 {
     char no[400], path[500];
     cf_reply r;
@@ -451,7 +464,7 @@ static int read_case(demo *d, clerk *c, const char *case_no, json_t **data, char
     if (cf_client_escape(case_no, no, sizeof no) != 0)
         return -1;
     snprintf(path, sizeof path, "/api/v1/cases/%s", no);
-    if (cf_client_call(c->api, "GET", path, NULL, &r) == 200) {
+    if (cf_client_call(api, "GET", path, NULL, &r) == 200) {
         *data = json_incref(json_object_get(r.json, "data"));
         snprintf(state, n, "%s", json_string_value(json_object_get(r.json, "state")));
         rc = 0;
@@ -460,6 +473,72 @@ static int read_case(demo *d, clerk *c, const char *case_no, json_t **data, char
     }
     cf_reply_free(&r);
     return rc;
+}
+
+/* One lane of the day's work: the tasks of the cases whose number falls to it, in order. */
+typedef struct lane {
+    demo *d;
+    const todo *work;
+    size_t n;
+    int index;
+    cf_time now;
+} lane;
+
+static int lane_of(const char *case_no)
+{
+    unsigned h = 2166136261u;
+    for (const char *p = case_no; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return (int)(h % LANES);
+}
+
+static void *work_lane(void *arg)
+{
+    lane *ln = arg;
+    demo *d = ln->d;
+
+    for (size_t i = 0; i < ln->n && !interrupted; i++) {
+        const todo *w = &ln->work[i];
+        const char *kind = json_string_value(json_object_get(w->task, "kind"));
+        const char *case_no = json_string_value(json_object_get(w->task, "case"));
+        cf_client *api = w->by->api[ln->index];
+        char id[400], path[600], state[64] = "";
+        json_t *data = NULL, *result, *body;
+        cf_reply r;
+        long status;
+
+        if (lane_of(case_no) != ln->index)
+            continue;
+        /* Only these decisions read the case; the others are made from the task alone. */
+        if ((strcmp(kind, "intake_check") == 0 || strcmp(kind, "execution_plan") == 0) &&
+            read_case(d, w->by, api, case_no, &data, state, sizeof state) != 0)
+            continue;
+        result = decide(d, kind, case_no, data, state,
+                        (double)(ln->now - w->created) / (24.0 * 3600 * 1000));
+        json_decref(data);
+        if (!result)
+            continue;
+        if (cf_client_escape(json_string_value(json_object_get(w->task, "id")), id, sizeof id) !=
+            0) {
+            json_decref(result);
+            continue;
+        }
+        body = json_pack("{s:o}", "result", result);
+        /* wait=0: the answer comes once Kafka has the event; wait_idle waits for the engine. */
+        snprintf(path, sizeof path, "/api/v1/tasks/%s/complete?wait=0", id);
+        status = cf_client_call(api, "POST", path, body, &r);
+        if (status == 200 || status == 202)
+            d->clerks_done++;
+        else if (status == 409 && strcmp(r.type, "not-open") == 0)
+            /* An earlier completion of the day cancelled it (a reminder whose work is done):
+             * the clerk works from the morning's list, as people do. */
+            d->gone++;
+        else
+            refused(d, w->by, path, &r);
+        cf_reply_free(&r);
+        json_decref(body);
+    }
+    return NULL;
 }
 
 /* Works through the open staff tasks whose due date is near, as the posts would in a day: a task
@@ -499,42 +578,19 @@ static void staff_day(demo *d, cf_time now)
     /* The day's work in the order it came, whatever the post: the run is the same every time. */
     if (n > 0)
         qsort(work, n, sizeof *work, by_creation);
-    for (i = 0; i < n && !interrupted; i++) {
-        const char *kind = json_string_value(json_object_get(work[i].task, "kind"));
-        const char *case_no = json_string_value(json_object_get(work[i].task, "case"));
-        char id[400], path[600], state[64] = "";
-        json_t *data = NULL, *result, *body;
-        cf_reply r;
-        long status;
-
-        /* Only these decisions read the case; the others are made from the task alone. */
-        if ((strcmp(kind, "intake_check") == 0 || strcmp(kind, "execution_plan") == 0) &&
-            read_case(d, work[i].by, case_no, &data, state, sizeof state) != 0)
-            continue;
-        result = decide(d, kind, case_no, data, state,
-                        (double)(now - work[i].created) / (24.0 * 3600 * 1000));
-        json_decref(data);
-        if (!result)
-            continue;
-        if (cf_client_escape(json_string_value(json_object_get(work[i].task, "id")), id,
-                             sizeof id) != 0) {
-            json_decref(result);
-            continue;
+    {
+        lane lanes[LANES];
+        pthread_t th[LANES];
+        int started[LANES] = {0};
+        for (int l = 0; l < LANES; l++) {
+            lanes[l] = (lane){.d = d, .work = work, .n = n, .index = l, .now = now};
+            started[l] = pthread_create(&th[l], NULL, work_lane, &lanes[l]) == 0;
+            if (!started[l])
+                work_lane(&lanes[l]);
         }
-        body = json_pack("{s:o}", "result", result);
-        /* wait=0: the answer comes once Kafka has the event; wait_idle waits for the engine. */
-        snprintf(path, sizeof path, "/api/v1/tasks/%s/complete?wait=0", id);
-        status = cf_client_call(work[i].by->api, "POST", path, body, &r);
-        if (status == 200 || status == 202)
-            d->staff_done++;
-        else if (status == 409 && strcmp(r.type, "not-open") == 0)
-            /* An earlier completion of the day cancelled it (a reminder whose work is done):
-             * the clerk works from the morning's list, as people do. */
-            d->gone++;
-        else
-            refused(d, work[i].by, path, &r);
-        cf_reply_free(&r);
-        json_decref(body);
+        for (int l = 0; l < LANES; l++)
+            if (started[l])
+                pthread_join(th[l], NULL);
     }
 out:
     free(work);
@@ -781,15 +837,15 @@ int cf_cmd_demo(int argc, char **argv)
     fprintf(stderr,
             "demo: %ld events fed, %ld staff tasks done by the script, %ld closing "
             "decisions%s\n",
-            d.sent, d.staff_done, d.decisions, interrupted ? " (interrupted)" : "");
+            d.sent, (long)d.clerks_done, d.decisions, interrupted ? " (interrupted)" : "");
     if (d.idle_timeouts)
         fprintf(stderr, "demo: %d waits for idle timed out (a worker retrying?)\n",
                 d.idle_timeouts);
     if (d.gone)
         fprintf(stderr, "demo: %ld tasks of the day's lists were cancelled before their turn\n",
-                d.gone);
+                (long)d.gone);
     if (d.refused)
-        fprintf(stderr, "demo: the server refused %ld of the clerks' requests\n", d.refused);
+        fprintf(stderr, "demo: the server refused %ld of the clerks' requests\n", (long)d.refused);
     rc = interrupted ? 1 : 0;
 out:
     dismiss_staff(&d);

@@ -1,18 +1,32 @@
 /*
  * `caseflow demo`: drives a running stack (engine on a simulated clock, the
- * workers) through months of a command center's work in minutes.  It feeds a
- * generated month of filings day by day, moves the engine's clock through each
- * day, plays the staff of every post (scripted decisions, below), waits until
- * the engine and the workers are idle, and goes on to the next day.
+ * workers, `caseflow serve`) through months of a command center's work in
+ * minutes.  It feeds a generated month of filings day by day, moves the engine's
+ * clock through each day, plays the staff of every post (scripted decisions,
+ * below), waits until the engine and the workers are idle, and goes on to the
+ * next day.
+ *
+ * The staff work as staff do: each post's clerk is an account of the workplace
+ * API (made here with a generated password), logs in to `caseflow serve`, lists
+ * the post's queue, reads the cases it needs and completes tasks there; the
+ * server claims, checks and attributes each one.  The rest of the world (the
+ * filing system's feed, the clock, the handlers' closing decisions, which no
+ * task carries) goes to Kafka as before, and the pacing reads the database.
  *
  * The scripted staff are the demo's, not the court's: each decision is a
- * plausible one, drawn deterministically from the case number, so that a demo
- * run is the same every time.
+ * plausible one, drawn deterministically from the case number, and each case's
+ * tasks of the day are worked in the order they were made (several cases at
+ * once, a case always in the same lane), so that a demo run ends the same every
+ * time.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,11 +34,30 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/store.h"
+#include "client.h"
 #include "commands.h"
 #include "core/caseno.h"
 #include "core/caltime.h"
 #include "core/feedgen.h"
 #include "base/path.h"
+#include "engine/accounts.h"
+#include "engine/registry.h"
+#include "session.h"
+
+/* A post's clerk: an account of the workplace API and its session.  One account per post: the
+ * president's post never approves as the handler who asked (the workflow refuses an approval by
+ * the requester's own account). */
+/*
+ * The day's work goes in LANES streams at once, a case always in the same one and in the order its
+ * tasks were made, so that waiting for Kafka's acknowledgement of one completion does not hold up
+ * every other case's; each clerk has a session per lane.
+ */
+enum { LANES = 4 };
+
+typedef struct clerk {
+    char post[128], name[160], password[40];
+    cf_client *api[LANES];
+} clerk;
 
 typedef struct demo {
     cf_config cfg;
@@ -35,10 +68,15 @@ typedef struct demo {
     char events_topic[160];
     json_t *feed; /* the generated events, in time order */
     size_t next;  /* the first event not yet sent */
-    long sent, staff_done, decisions;
+    long sent, decisions;
     int offset;
     unsigned long long seed;
     int idle_timeouts;
+    clerk *clerks; /* one per post of the workflows */
+    size_t nclerks;
+    _Atomic long refused;     /* requests the server refused (said on stderr) */
+    _Atomic long gone;        /* tasks done or cancelled between the day's list and their turn */
+    _Atomic long clerks_done; /* staff tasks the clerks completed */
 } demo;
 
 static volatile sig_atomic_t interrupted;
@@ -239,64 +277,324 @@ static json_t *decide(demo *d, const char *kind, const char *case_no, json_t *da
     return json_object();
 }
 
-/* Works through the open staff tasks whose due date is near, as the posts would in a day: a task
- * due today is done today, a report due in four weeks is done shortly before then. */
-static void staff_day(demo *d, cf_time now)
-{
-    char when[64], err[512];
-    const char *p[1] = {when};
-    PGresult *res;
+/* ---- the clerks ---- */
 
-    time_text(d, now, when, sizeof when);
-    res = cf_store_exec(d->db,
-                        "select t.task_id, t.case_no, t.activity, t.kind, coalesce(t.post, ''), "
-                        "c.body -> 'data', c.state, extract(epoch from ($1::timestamptz - "
-                        "t.created_at)) / 86400 from tasks t join cases c using (case_no) where "
-                        "not t.worker and t.status in ('open', 'claimed') and t.created_at <= "
-                        "$1::timestamptz and (t.due_at is null or t.due_at <= $1::timestamptz + "
-                        "interval '2 days') order by t.created_at, t.task_id",
-                        1, p, err, sizeof err);
-    if (!res) {
-        fprintf(stderr, "caseflow demo: reading the queues: %s\n", err);
-        return;
+/* A password of 24 characters from the kernel's randomness. */
+static int new_password(char out[40])
+{
+    static const char alphabet[] =
+        "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_"; /* no 0/O, 1/l/I */
+    unsigned char b[24];
+
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b)
+        return -1;
+    for (size_t i = 0; i < sizeof b; i++)
+        out[i] = alphabet[b[i] % (sizeof alphabet - 1)];
+    out[sizeof b] = '\0';
+    return 0;
+}
+
+/* Makes (or gives a new password to) account `name`; returns 0 or -1 after saying why. */
+static int make_account(demo *d, const char *name, cf_role role, const char *post,
+                        const char *password)
+{
+    char err[512];
+    int rc = cf_account_add(d->db, name, role, post, password, err, sizeof err);
+
+    if (rc == CF_EDUP)
+        rc = cf_account_passwd(d->db, name, password, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "caseflow demo: account %s: %s\n", name, err);
+    return rc ? -1 : 0;
+}
+
+/*
+ * One clerk for each post the workflows declare, a lead and an auditor, with new passwords,
+ * written to `accounts` (readable by its owner only) when not NULL; the clerks log in to
+ * `server`.  Returns 0 or -1 after saying why.
+ */
+static int hire_staff(demo *d, const char *server, const char *accounts)
+{
+    cf_registry reg;
+    char err[1024], lead_pw[40], auditor_pw[40];
+    FILE *f = NULL;
+    int rc = -1;
+
+    if (cf_cli_workflows(&d->cfg, &reg, "caseflow demo") != 0)
+        return -1;
+    for (size_t w = 0; w < reg.n; w++)
+        for (size_t p = 0; p < reg.wf[w]->nposts; p++) {
+            const char *post = reg.wf[w]->posts[p].id;
+            int seen = 0;
+            clerk *more;
+            for (size_t k = 0; k < d->nclerks; k++)
+                seen |= strcmp(d->clerks[k].post, post) == 0;
+            if (seen)
+                continue;
+            if (!(more = realloc(d->clerks, (d->nclerks + 1) * sizeof *more)))
+                goto out;
+            d->clerks = more;
+            memset(&d->clerks[d->nclerks], 0, sizeof *more);
+            snprintf(d->clerks[d->nclerks].post, sizeof more->post, "%s", post);
+            snprintf(d->clerks[d->nclerks].name, sizeof more->name, "clerk-%s", post);
+            d->nclerks++;
+        }
+    if (accounts) {
+        int fd = open(accounts, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0 || !(f = fdopen(fd, "w"))) {
+            fprintf(stderr, "caseflow demo: %s: %s\n", accounts, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            goto out;
+        }
+        fprintf(f, "# the demo's accounts on %s, passwords made for this run\n", server);
+        fprintf(f, "# %-22s %-8s %-16s %s\n", "account", "role", "post", "password");
     }
-    for (int r = 0; r < PQntuples(res); r++) {
-        const char *task_id = PQgetvalue(res, r, 0), *case_no = PQgetvalue(res, r, 1);
-        const char *post = PQgetvalue(res, r, 4);
-        json_t *data = json_loads(PQgetvalue(res, r, 5), 0, NULL);
-        json_t *result = decide(d, PQgetvalue(res, r, 3), case_no, data, PQgetvalue(res, r, 6),
-                                strtod(PQgetvalue(res, r, 7), NULL));
-        char id[128], source[160], account[96];
+    for (size_t k = 0; k < d->nclerks; k++) {
+        clerk *c = &d->clerks[k];
+        if (new_password(c->password) != 0 ||
+            make_account(d, c->name, CF_ROLE_STAFF, c->post, c->password) != 0)
+            goto out;
+        if (f)
+            fprintf(f, "  %-22s %-8s %-16s %s\n", c->name, "staff", c->post, c->password);
+    }
+    if (new_password(lead_pw) != 0 || new_password(auditor_pw) != 0 ||
+        make_account(d, "lead", CF_ROLE_LEAD, NULL, lead_pw) != 0 ||
+        make_account(d, "auditor", CF_ROLE_AUDITOR, NULL, auditor_pw) != 0)
+        goto out;
+    if (f) {
+        fprintf(f, "  %-22s %-8s %-16s %s\n", "lead", "lead", "-", lead_pw);
+        fprintf(f, "  %-22s %-8s %-16s %s\n", "auditor", "auditor", "-", auditor_pw);
+    }
+    for (size_t k = 0; k < d->nclerks; k++)
+        for (int l = 0; l < LANES; l++) {
+            clerk *c = &d->clerks[k];
+            if (!(c->api[l] = cf_client_new(server, err, sizeof err)) ||
+                cf_client_login(c->api[l], c->name, c->password, err, sizeof err) != 0) {
+                fprintf(stderr, "caseflow demo: %s logging in to %s: %s\n", c->name, server, err);
+                goto out;
+            }
+        }
+    rc = 0;
+out:
+    if (f && fclose(f) != 0) {
+        fprintf(stderr, "caseflow demo: %s: %s\n", accounts, strerror(errno));
+        rc = -1;
+    }
+    explicit_bzero(lead_pw, sizeof lead_pw);
+    explicit_bzero(auditor_pw, sizeof auditor_pw);
+    cf_registry_free(&reg);
+    return rc;
+}
+
+static void dismiss_staff(demo *d)
+{
+    for (size_t k = 0; k < d->nclerks; k++) {
+        for (int l = 0; l < LANES; l++)
+            if (d->clerks[k].api[l]) {
+                cf_client_logout(d->clerks[k].api[l]);
+                cf_client_free(d->clerks[k].api[l]);
+            }
+        explicit_bzero(d->clerks[k].password, sizeof d->clerks[k].password);
+    }
+    free(d->clerks);
+    d->clerks = NULL;
+    d->nclerks = 0;
+}
+
+/* ---- the scripted staff's day ---- */
+
+/* A task on a clerk's queue that is due to be worked today. */
+typedef struct todo {
+    json_t *task; /* borrowed from the day's lists */
+    clerk *by;
+    cf_time created;
+} todo;
+
+static int by_creation(const void *a, const void *b)
+{
+    const todo *x = a, *y = b;
+    if (x->created != y->created)
+        return x->created < y->created ? -1 : 1;
+    return strcmp(json_string_value(json_object_get(x->task, "id")),
+                  json_string_value(json_object_get(y->task, "id")));
+}
+
+/* Says why the server refused a clerk's request (the first few times; the rest are counted). */
+static void refused(demo *d, const clerk *c, const char *what, const cf_reply *r)
+{
+    if (++d->refused <= 20)
+        fprintf(stderr, "caseflow demo: %s %s: %ld %s\n", c->name, what, r->status, r->detail);
+}
+
+/* Lists clerk `c`'s queue page by page into `lists` (each page's answer appended). */
+static void list_queue(demo *d, clerk *c, json_t *lists)
+{
+    char post[400], path[600];
+    long long total = -1, seen = 0;
+
+    if (cf_client_escape(c->post, post, sizeof post) != 0)
+        return;
+    while (total < 0 || seen < total) {
+        cf_reply r;
+        snprintf(path, sizeof path, "/api/v1/posts/%s/tasks?limit=500&offset=%lld", post, seen);
+        if (cf_client_call(c->api[0], "GET", path, NULL, &r) != 200) {
+            refused(d, c, "listing the queue", &r);
+            cf_reply_free(&r);
+            return;
+        }
+        total = json_integer_value(json_object_get(json_object_get(r.json, "counts"), "total"));
+        seen += (long long)json_array_size(json_object_get(r.json, "tasks"));
+        json_array_append(lists, r.json);
+        if (json_array_size(json_object_get(r.json, "tasks")) == 0)
+            total = seen;
+        cf_reply_free(&r);
+    }
+}
+
+/* The case's data and state as the clerk sees them (new references), or -1. */
+static int read_case(demo *d, clerk *c, cf_client *api, const char *case_no, json_t **data,
+                     char *state, size_t n)
+{
+    char no[400], path[500];
+    cf_reply r;
+    int rc = -1;
+
+    *data = NULL;
+    if (cf_client_escape(case_no, no, sizeof no) != 0)
+        return -1;
+    snprintf(path, sizeof path, "/api/v1/cases/%s", no);
+    if (cf_client_call(api, "GET", path, NULL, &r) == 200) {
+        *data = json_incref(json_object_get(r.json, "data"));
+        snprintf(state, n, "%s", json_string_value(json_object_get(r.json, "state")));
+        rc = 0;
+    } else {
+        refused(d, c, "reading the case", &r);
+    }
+    cf_reply_free(&r);
+    return rc;
+}
+
+/* One lane of the day's work: the tasks of the cases whose number falls to it, in order. */
+typedef struct lane {
+    demo *d;
+    const todo *work;
+    size_t n;
+    int index;
+    cf_time now;
+} lane;
+
+static int lane_of(const char *case_no)
+{
+    unsigned h = 2166136261u;
+    for (const char *p = case_no; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return (int)(h % LANES);
+}
+
+static void *work_lane(void *arg)
+{
+    lane *ln = arg;
+    demo *d = ln->d;
+
+    for (size_t i = 0; i < ln->n && !interrupted; i++) {
+        const todo *w = &ln->work[i];
+        const char *kind = json_string_value(json_object_get(w->task, "kind"));
+        const char *case_no = json_string_value(json_object_get(w->task, "case"));
+        cf_client *api = w->by->api[ln->index];
+        char id[400], path[600], state[64] = "";
+        json_t *data = NULL, *result, *body;
+        cf_reply r;
+        long status;
+
+        if (lane_of(case_no) != ln->index)
+            continue;
+        /* Only these decisions read the case; the others are made from the task alone. */
+        if ((strcmp(kind, "intake_check") == 0 || strcmp(kind, "execution_plan") == 0) &&
+            read_case(d, w->by, api, case_no, &data, state, sizeof state) != 0)
+            continue;
+        result = decide(d, kind, case_no, data, state,
+                        (double)(ln->now - w->created) / (24.0 * 3600 * 1000));
         json_decref(data);
         if (!result)
             continue;
-        /* One account per post: the president's post never approves as the handler who asked
-         * (the workflow refuses an approval by the requester's own account). */
-        snprintf(account, sizeof account, "demo-%s", *post ? post : "intake");
-        snprintf(id, sizeof id, "%s:done", task_id);
-        snprintf(source, sizeof source, "staff:%s:%s", *post ? post : "intake", account);
-        /* The engine takes a staff task's result only from the account that claimed it. */
-        {
-            PGresult *claim = cf_store_exec(
-                d->db,
-                "update tasks set status = 'claimed', claimed_by = $2 where task_id = $1 and "
-                "(status = 'open' or claimed_by = $2)",
-                2, (const char *const[]){task_id, account}, err, sizeof err);
-            if (!claim) {
-                fprintf(stderr, "caseflow demo: claiming %s: %s\n", task_id, err);
-                json_decref(result);
-                continue;
-            }
-            PQclear(claim);
+        if (cf_client_escape(json_string_value(json_object_get(w->task, "id")), id, sizeof id) !=
+            0) {
+            json_decref(result);
+            continue;
         }
-        send_event(d,
-                   json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o, s:s}}", "id", id,
-                             "type", "task.completed", "case", case_no, "time", when, "source",
-                             source, "data", "task_id", task_id, "activity", PQgetvalue(res, r, 2),
-                             "kind", PQgetvalue(res, r, 3), "result", result, "by", account));
-        d->staff_done++;
+        body = json_pack("{s:o}", "result", result);
+        /* wait=0: the answer comes once Kafka has the event; wait_idle waits for the engine. */
+        snprintf(path, sizeof path, "/api/v1/tasks/%s/complete?wait=0", id);
+        status = cf_client_call(api, "POST", path, body, &r);
+        if (status == 200 || status == 202)
+            d->clerks_done++;
+        else if (status == 409 && strcmp(r.type, "not-open") == 0)
+            /* An earlier completion of the day cancelled it (a reminder whose work is done):
+             * the clerk works from the morning's list, as people do. */
+            d->gone++;
+        else
+            refused(d, w->by, path, &r);
+        cf_reply_free(&r);
+        json_decref(body);
     }
-    PQclear(res);
+    return NULL;
+}
+
+/* Works through the open staff tasks whose due date is near, as the posts would in a day: a task
+ * due today is done today, a report due in four weeks is done shortly before then.  Each clerk
+ * sees their own post's queue and completes through the server. */
+static void staff_day(demo *d, cf_time now)
+{
+    json_t *lists = json_array(), *page, *t;
+    todo *work = NULL;
+    size_t n = 0, cap = 0, i, k;
+    const cf_time horizon = now + 2LL * 24 * 3600 * 1000;
+
+    for (k = 0; k < d->nclerks && !interrupted; k++) {
+        size_t from = json_array_size(lists);
+        list_queue(d, &d->clerks[k], lists);
+        for (size_t p = from; p < json_array_size(lists); p++) {
+            page = json_array_get(lists, p);
+            json_array_foreach (json_object_get(page, "tasks"), i, t) {
+                const char *due = json_string_value(json_object_get(t, "due"));
+                cf_time created, due_at;
+                if (cf_time_parse(json_string_value(json_object_get(t, "created_at")), &created) !=
+                        0 ||
+                    created > now)
+                    continue;
+                if (due && (cf_time_parse(due, &due_at) != 0 || due_at > horizon))
+                    continue;
+                if (n == cap) {
+                    todo *more = realloc(work, (cap = cap ? cap * 2 : 256) * sizeof *more);
+                    if (!more)
+                        goto out;
+                    work = more;
+                }
+                work[n++] = (todo){.task = t, .by = &d->clerks[k], .created = created};
+            }
+        }
+    }
+    /* The day's work in the order it came, whatever the post: the run is the same every time. */
+    if (n > 0)
+        qsort(work, n, sizeof *work, by_creation);
+    {
+        lane lanes[LANES];
+        pthread_t th[LANES];
+        int started[LANES] = {0};
+        for (int l = 0; l < LANES; l++) {
+            lanes[l] = (lane){.d = d, .work = work, .n = n, .index = l, .now = now};
+            started[l] = pthread_create(&th[l], NULL, work_lane, &lanes[l]) == 0;
+            if (!started[l])
+                work_lane(&lanes[l]);
+        }
+        for (int l = 0; l < LANES; l++)
+            if (started[l])
+                pthread_join(th[l], NULL);
+    }
+out:
+    free(work);
+    json_decref(lists);
 }
 
 /* Handlers close cases after some weeks of execution, each with one closing method. */
@@ -406,12 +704,16 @@ static void progress(demo *d, int day, int days, cf_date date)
 
 static int usage(FILE *out, int code)
 {
-    fprintf(out, "usage: caseflow demo [--cases N] [--days D] [--through T] [--seed S]\n"
-                 "                     [--start DATE]\n\n"
-                 "Drives a running engine (simulated clock) and workers through T days (120):\n"
-                 "N generated cases (2000) filed over D days (30) from DATE (2026-03-02), the\n"
-                 "staff of every post played by a script, the clock moved day by day. Needs\n"
-                 "CASEFLOW_PG, CASEFLOW_KAFKA (and the engine's topic prefix and group).\n");
+    fprintf(out,
+            "usage: caseflow demo --server URL [--accounts FILE] [--cases N] [--days D]\n"
+            "                     [--through T] [--seed S] [--start DATE]\n\n"
+            "Drives a running engine (simulated clock), workers and `caseflow serve` at URL\n"
+            "through T days (120): N generated cases (2000) filed over D days (30) from DATE\n"
+            "(2026-03-02), the clock moved day by day, the staff of every post played by a\n"
+            "script that logs in to the server as the post's clerk.  The clerks (clerk-<post>),\n"
+            "a lead and an auditor are made as accounts with new passwords, written to FILE\n"
+            "(readable by you only).  Needs CASEFLOW_PG, CASEFLOW_KAFKA (and the engine's\n"
+            "topic prefix and group).\n");
     return code;
 }
 
@@ -424,6 +726,7 @@ int cf_cmd_demo(int argc, char **argv)
     int days = 30, through = 120, rc = 1;
     cf_date start;
     rd_kafka_conf_t *conf;
+    const char *server = NULL, *accounts = NULL;
 
     memset(&d, 0, sizeof d);
     d.seed = 1;
@@ -443,6 +746,10 @@ int cf_cmd_demo(int argc, char **argv)
             through = atoi(v);
         else if (strcmp(argv[i], "--seed") == 0)
             d.seed = strtoull(v, NULL, 10);
+        else if (strcmp(argv[i], "--server") == 0)
+            server = v;
+        else if (strcmp(argv[i], "--accounts") == 0)
+            accounts = v;
         else if (strcmp(argv[i], "--start") == 0) {
             if (cf_date_parse(v, &start) != 0) {
                 fprintf(stderr, "caseflow demo: --start '%s' is not a date\n", v);
@@ -454,6 +761,11 @@ int cf_cmd_demo(int argc, char **argv)
     }
     if (cases < 1 || days < 1 || through < days) {
         fprintf(stderr, "caseflow demo: need --cases >= 1, --days >= 1, --through >= --days\n");
+        return 2;
+    }
+    if (!server) {
+        fprintf(stderr, "caseflow demo: needs --server URL: the demo's staff work through "
+                        "`caseflow serve`\n");
         return 2;
     }
     if (cf_config_load(&d.cfg, getenv("CASEFLOW_CONFIG"), err, sizeof err) != 0) {
@@ -480,6 +792,9 @@ int cf_cmd_demo(int argc, char **argv)
         goto out;
     }
     d.events = rd_kafka_topic_new(d.producer, d.events_topic, NULL);
+    if (hire_staff(&d, server, accounts) != 0)
+        goto out;
+    fprintf(stderr, "demo: %zu clerks logged in to %s\n", d.nclerks, server);
 
     cf_feedgen_defaults(&o);
     o.cases = cases;
@@ -522,12 +837,18 @@ int cf_cmd_demo(int argc, char **argv)
     fprintf(stderr,
             "demo: %ld events fed, %ld staff tasks done by the script, %ld closing "
             "decisions%s\n",
-            d.sent, d.staff_done, d.decisions, interrupted ? " (interrupted)" : "");
+            d.sent, (long)d.clerks_done, d.decisions, interrupted ? " (interrupted)" : "");
     if (d.idle_timeouts)
         fprintf(stderr, "demo: %d waits for idle timed out (a worker retrying?)\n",
                 d.idle_timeouts);
+    if (d.gone)
+        fprintf(stderr, "demo: %ld tasks of the day's lists were cancelled before their turn\n",
+                (long)d.gone);
+    if (d.refused)
+        fprintf(stderr, "demo: the server refused %ld of the clerks' requests\n", (long)d.refused);
     rc = interrupted ? 1 : 0;
 out:
+    dismiss_staff(&d);
     if (d.events)
         rd_kafka_topic_destroy(d.events);
     if (d.producer) {

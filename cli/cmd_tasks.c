@@ -1,56 +1,62 @@
 /*
- * `caseflow tasks`: the staff task queues from the command line.  A member of staff lists the
- * open and claimed tasks of a post, claims one, and completes or returns it.  What each action
- * does is engine/queue.c's (the HTTP server calls the same functions); this file parses the
- * options, names the actor (--as NAME) and prints.  Nothing of a case but its number and the
- * task's title is shown.
+ * `caseflow tasks`: the staff task queues from the command line, as a client of `caseflow serve`
+ * (docs/api.md).  A member of staff lists their post's open and claimed tasks, claims one, and
+ * completes or returns it; the server authenticates them, decides what they may do and names
+ * them in the events it sends, as it does for every other client.  This file parses the options,
+ * finds the server and the person (cli/client.c) and prints.  Nothing of a case but its number
+ * and the task's title is shown.
  */
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "base/config.h"
-#include "base/store.h"
+#include <jansson.h>
+
+#include "client.h"
 #include "commands.h"
-#include "session.h"
-#include "engine/queue.h"
-#include "engine/registry.h"
-#include "engine/sender.h"
 
 /* How long complete and return wait for the engine by default, in seconds. */
 #define DEFAULT_WAIT 10
 
+/* Tasks asked for in one request while listing (the server gives at most 500). */
+#define PAGE 500
+
 static int usage(FILE *out, int code)
 {
     fprintf(out,
-            "usage: caseflow tasks list --post POST [--overdue] [--json]\n"
-            "       caseflow tasks claim ID --as NAME\n"
-            "       caseflow tasks complete ID --result JSON --as NAME [--wait SECONDS]\n"
-            "       caseflow tasks return ID --reason TEXT --as NAME [--wait SECONDS]\n"
+            "usage: caseflow tasks list [--post POST] [--overdue] [--json]\n"
+            "       caseflow tasks claim ID\n"
+            "       caseflow tasks complete ID --result JSON [--wait SECONDS]\n"
+            "       caseflow tasks return ID --reason TEXT [--wait SECONDS]\n"
+            "  each with [--server URL] [--user NAME [--password-stdin]]\n"
             "\n"
-            "The staff task queues, in the database named by CASEFLOW_PG.\n"
+            "The staff task queues, through the workplace API of `caseflow serve`: the server\n"
+            "decides what you may do, as it does for the web workplace.\n"
             "\n"
-            "  list      the open and claimed staff tasks of POST, the earliest due first:\n"
-            "            id, case number, title, status, who claimed it, due date; a task past\n"
-            "            its due date by the engine's clock is marked overdue (--overdue: only\n"
-            "            those).  --json prints {post, now, clock, tasks: [...]}.\n"
-            "  claim     takes an open task: it is then NAME's until completed or returned.\n"
-            "            A task claimed by someone else is refused; claiming your own again\n"
-            "            does nothing.\n"
-            "  complete  finishes a task claimed by NAME, or an open one (claiming it in the same\n"
-            "            step), with the result JSON (an object, e.g. '{\"complete\": true}'):\n"
-            "            produces task.completed to <prefix>.events with the stable id\n"
-            "            <task id>:done, and waits up to --wait seconds (default %d, 0: do not\n"
-            "            wait) for the engine to apply it or refuse it.  A result the\n"
-            "            workflow would refuse in the case's current state is not sent.\n"
+            "  list      the open and claimed staff tasks of POST (your own post when you are\n"
+            "            staff), the earliest due first: id, case number, title, status, who\n"
+            "            claimed it, due date; a task past its due date by the engine's clock is\n"
+            "            marked overdue (--overdue: only those).  --json prints\n"
+            "            {post, now, clock, counts, tasks: [...]}.\n"
+            "  claim     takes an open task: it is then yours until completed or returned.  A\n"
+            "            task claimed by someone else is refused; claiming your own again does\n"
+            "            nothing.\n"
+            "  complete  finishes a task you claimed, or an open one (claiming it in the same\n"
+            "            step), with the result JSON (an object, e.g. '{\"complete\": true}').\n"
+            "            The server runs it through the workflow first (a result it would refuse\n"
+            "            is not sent), sends task.completed (id <task id>:done) in your name, and\n"
+            "            waits up to --wait seconds (default %d, 0: do not wait; at most the\n"
+            "            server's server.wait_ms) for the engine to apply it or refuse it.\n"
             "  return    sends a task back with a reason (task.returned, id <task id>:returned),\n"
             "            under the same rules as complete.\n"
             "\n"
-            "NAME is one word without ':' (the event's source is staff:<post>:<NAME>).\n"
-            "Worker tasks are done by their workers and are refused.  Exit status: 0 done,\n"
-            "1 refused or failed (the message names the task and why), 2 bad usage.\n",
+            "The server is --server URL, else CASEFLOW_SERVER, else the one of `caseflow login`.\n"
+            "You are, in this order: --user NAME (the password is asked on the terminal, or is\n"
+            "the first line of stdin with --password-stdin; the session ends with the command);\n"
+            "the account of the bearer token in CASEFLOW_TOKEN; the session `caseflow login`\n"
+            "kept.  Worker tasks are done by their workers and are refused.  Exit status: 0\n"
+            "done, 1 refused or failed (the message names the task and why), 2 bad usage or no\n"
+            "server or person configured.\n",
             DEFAULT_WAIT);
     return code;
 }
@@ -58,8 +64,9 @@ static int usage(FILE *out, int code)
 /* ---- options ---------------------------------------------------------------------------- */
 
 typedef struct options {
-    const char *action, *id, *post, *as, *result, *reason;
+    const char *action, *id, *post, *result, *reason;
     int overdue, json, wait;
+    cf_client_opts client;
 } options;
 
 /* Returns 0 and the options, or 2 for bad usage after saying why, or 1 after --help. */
@@ -79,13 +86,21 @@ static int parse(int argc, char **argv, options *o)
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char **slot = strcmp(a, "--post") == 0     ? &o->post
-                            : strcmp(a, "--as") == 0     ? &o->as
                             : strcmp(a, "--result") == 0 ? &o->result
                             : strcmp(a, "--reason") == 0 ? &o->reason
+                            : strcmp(a, "--server") == 0 ? &o->client.server
+                            : strcmp(a, "--user") == 0   ? &o->client.user
                                                          : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout, 0);
             return 1;
+        }
+        if (strcmp(a, "--as") == 0) {
+            fprintf(stderr,
+                    "caseflow tasks %s: --as is gone: the server names who acts from their "
+                    "login (--user NAME, or `caseflow login`)\n",
+                    o->action);
+            return 2;
         }
         if (slot || strcmp(a, "--wait") == 0) {
             if (i + 1 >= argc) {
@@ -108,6 +123,8 @@ static int parse(int argc, char **argv, options *o)
             o->overdue = 1;
         } else if (strcmp(a, "--json") == 0) {
             o->json = 1;
+        } else if (strcmp(a, "--password-stdin") == 0) {
+            o->client.password_stdin = 1;
         } else if (a[0] != '-' && !o->id) {
             o->id = a;
         } else {
@@ -126,14 +143,12 @@ static int check_options(const options *o)
         ret = strcmp(o->action, "return") == 0;
     const char *why = NULL;
 
-    if (list && (!o->post || !*o->post))
-        why = "needs --post POST";
-    else if (list && (o->id || o->as || o->result || o->reason))
+    if (list && (o->post && !*o->post))
+        why = "--post needs a post";
+    else if (list && (o->id || o->result || o->reason))
         why = "takes only --post, --overdue and --json";
     else if (!list && (!o->id || !*o->id))
         why = "needs the task's ID";
-    else if (!list && (!o->as || !*o->as))
-        why = "needs --as NAME";
     else if (!list && (o->post || o->overdue || o->json))
         why = "does not take --post, --overdue or --json";
     else if (complete && !o->result)
@@ -144,15 +159,7 @@ static int check_options(const options *o)
              (strcmp(o->action, "claim") == 0 && (o->result || o->reason)))
         why = complete ? "takes --result, not --reason"
               : ret    ? "takes --reason, not --result"
-                       : "takes only ID and --as NAME";
-    if (!why && o->as) {
-        for (const unsigned char *p = (const unsigned char *)o->as; *p && !why; p++)
-            if (*p == ':' || *p <= ' ' || *p == 0x7f)
-                why = "--as NAME must be one word without ':' or spaces (the event's source is "
-                      "staff:<post>:<NAME>)";
-        if (!why && strlen(o->as) > 100)
-            why = "--as NAME is longer than 100 bytes";
-    }
+                       : "takes only ID";
     if (why) {
         fprintf(stderr, "caseflow tasks %s: %s (see caseflow tasks --help)\n", o->action, why);
         return 2;
@@ -201,173 +208,181 @@ static void cell(const char *s, int width)
     putchar(' ');
 }
 
+static const char *str(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+/* Says why a request was refused or failed; returns the exit code (1). */
+static int refused(const char *who, const cf_reply *r)
+{
+    if (r->status == 0)
+        fprintf(stderr, "%s: no answer from the server: %s\n", who, r->detail);
+    else if (r->status == 401)
+        fprintf(stderr, "%s: not logged in, or the session ended (%s): log in again\n", who,
+                r->detail);
+    else if (r->status == 503)
+        fprintf(stderr, "%s: %s (nothing was done; try again)\n", who, r->detail);
+    else
+        fprintf(stderr, "%s: %s\n", who, r->detail);
+    return 1;
+}
+
 /* ---- list ----------------------------------------------------------------------------- */
 
-static int list(PGconn *db, const cf_config *cfg, const options *o)
+/* The post of the account the client acts for ("" when it has none), or NULL after saying why. */
+static int my_post(cf_client *c, const char *who, char *post, size_t n)
+{
+    cf_reply r;
+    int rc = 0;
+
+    if (cf_client_call(c, "GET", "/api/v1/me", NULL, &r) != 200)
+        rc = refused(who, &r);
+    else
+        snprintf(post, n, "%s", str(json_object_get(r.json, "account"), "post"));
+    cf_reply_free(&r);
+    return rc;
+}
+
+static int list(cf_client *c, const options *o)
 {
     const char *who = "caseflow tasks list";
-    cf_queue_filter f = {.post = o->post, .overdue = o->overdue};
-    char known[1024], err[1024];
-    cf_registry reg;
-    cf_task_list l;
+    char post[256], epost[800], path[1200];
+    json_t *tasks = json_array(), *first = NULL, *t;
+    long long total = 0;
+    size_t i;
     int rc = 1;
 
-    memset(&l, 0, sizeof l);
-    /* A post no workflow declares is a typing mistake; when the workflows cannot be loaded, no
-     * one can say, and the list is shown anyway. */
-    if (cf_cli_workflows(cfg, &reg, who) == 0) {
-        int found = cf_cli_post_declared(&reg, o->post, known, sizeof known);
-        cf_registry_free(&reg);
-        if (!found) {
-            fprintf(stderr, "%s: no workflow declares the post '%s' (posts: %s)\n", who, o->post,
-                    known);
-            return 2;
+    if (o->post) {
+        snprintf(post, sizeof post, "%s", o->post);
+    } else {
+        if (my_post(c, who, post, sizeof post) != 0)
+            goto out;
+        if (!*post) {
+            fprintf(stderr, "%s: needs --post POST (your role may see every post)\n", who);
+            rc = 2;
+            goto out;
         }
     }
-    if (cf_queue_list(db, &f, &l, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: %s\n", who, err);
+    if (cf_client_escape(post, epost, sizeof epost) != 0) {
+        fprintf(stderr, "%s: the post '%s' is too long\n", who, post);
+        rc = 2;
         goto out;
     }
+    /* Page by page until every task the filter matches is here. */
+    for (long long offset = 0; !first || offset < total; offset += PAGE) {
+        cf_reply r;
+        snprintf(path, sizeof path, "/api/v1/posts/%s/tasks?limit=%d&offset=%lld%s", epost, PAGE,
+                 offset, o->overdue ? "&overdue=true" : "");
+        if (cf_client_call(c, "GET", path, NULL, &r) != 200) {
+            refused(who, &r);
+            cf_reply_free(&r);
+            goto out;
+        }
+        json_array_extend(tasks, json_object_get(r.json, "tasks"));
+        total = json_integer_value(json_object_get(json_object_get(r.json, "counts"), "total"));
+        if (!first)
+            first = json_incref(r.json);
+        cf_reply_free(&r);
+        if (json_array_size(tasks) >= (size_t)total)
+            break;
+    }
     if (o->json) {
-        json_t *tasks = json_array(), *doc;
-        char *text;
-        for (size_t i = 0; tasks && i < l.n; i++)
-            json_array_append_new(tasks, cf_queue_task_json(&l.tasks[i]));
-        doc = json_pack("{s:s, s:s, s:s, s:o}", "post", o->post, "now", l.now, "clock", l.clock,
-                        "tasks", tasks);
-        text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+        json_t *doc =
+            json_pack("{s:s, s:O, s:O, s:O, s:O}", "post", post, "now",
+                      json_object_get(first, "now"), "clock", json_object_get(first, "clock"),
+                      "counts", json_object_get(first, "counts"), "tasks", tasks);
+        char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+        json_decref(doc);
         if (!text) {
             fprintf(stderr, "%s: out of memory\n", who);
-            json_decref(doc);
             goto out;
         }
         puts(text);
         free(text);
-        json_decref(doc);
     } else {
-        int wid = 2, wcase = 4, wtitle = 5, wwho = 10;
-        printf("post %s · engine clock %s (%s) · %zu task%s%s", o->post, l.now, l.clock, l.n,
-               l.n == 1 ? "" : "s", o->overdue ? " overdue" : "");
-        if (!o->overdue && l.n > 0)
-            printf(", %lld overdue", l.overdue);
+        int wid = 2, wcase = 4, wtitle = 5, wwho = 10, w;
+        size_t n = json_array_size(tasks);
+        printf("post %s · engine clock %s (%s) · %zu task%s%s", post, str(first, "now"),
+               str(first, "clock"), n, n == 1 ? "" : "s", o->overdue ? " overdue" : "");
+        if (!o->overdue && n > 0)
+            printf(", %lld overdue", (long long)json_integer_value(json_object_get(
+                                         json_object_get(first, "counts"), "overdue")));
         printf("\n");
-        for (size_t r = 0; r < l.n; r++) {
-            int w;
-            if ((w = display_width(l.tasks[r].id)) > wid)
+        json_array_foreach (tasks, i, t) {
+            if ((w = display_width(str(t, "id"))) > wid)
                 wid = w;
-            if ((w = display_width(l.tasks[r].case_no)) > wcase)
+            if ((w = display_width(str(t, "case"))) > wcase)
                 wcase = w;
-            if ((w = display_width(l.tasks[r].title)) > wtitle)
+            if ((w = display_width(str(t, "title"))) > wtitle)
                 wtitle = w;
-            if ((w = display_width(l.tasks[r].claimed_by)) > wwho)
+            if ((w = display_width(str(t, "claimed_by"))) > wwho)
                 wwho = w;
         }
-        if (l.n > 0) {
+        if (n > 0) {
             cell("ID", wid), cell("CASE", wcase), cell("TITLE", wtitle), cell("STATUS", 7);
             cell("CLAIMED BY", wwho);
             printf("DUE\n");
         }
-        for (size_t r = 0; r < l.n; r++) {
-            const cf_task *t = &l.tasks[r];
-            cell(t->id, wid);
-            cell(t->case_no, wcase);
-            cell(t->title, wtitle);
-            cell(t->status, 7);
-            cell(t->claimed_by[0] ? t->claimed_by : "-", wwho);
+        json_array_foreach (tasks, i, t) {
+            const char *due = str(t, "due");
+            cell(str(t, "id"), wid);
+            cell(str(t, "case"), wcase);
+            cell(str(t, "title"), wtitle);
+            cell(str(t, "status"), 7);
+            cell(*str(t, "claimed_by") ? str(t, "claimed_by") : "-", wwho);
             /* "2026-03-02T17:30:00+08:00" is shown as "2026-03-02 17:30". */
-            if (t->due[0])
-                printf("%.10s %.5s", t->due, t->due + 11);
+            if (strlen(due) >= 16)
+                printf("%.10s %.5s", due, due + 11);
             else
                 printf("-");
-            printf("%s\n", t->overdue ? "  OVERDUE" : "");
+            printf("%s\n", json_is_true(json_object_get(t, "overdue")) ? "  OVERDUE" : "");
         }
     }
     rc = 0;
 out:
-    cf_task_list_free(&l);
+    json_decref(first);
+    json_decref(tasks);
     return rc;
 }
 
 /* ---- claim -------------------------------------------------------------------------------- */
 
-static int claim(PGconn *db, const options *o)
+static int claim(cf_client *c, const options *o, const char *eid)
 {
-    cf_actor a = {.account = o->as, .post = NULL};
-    char err[1024];
-    cf_task t;
-    int rc = cf_queue_claim(db, o->id, &a, &t, err, sizeof err);
+    char path[1200];
+    cf_reply r;
+    int rc = 0;
 
-    if (rc == 0) {
-        printf("task %s (%s, case %s, post %s) claimed by %s\n", o->id, t.title, t.case_no,
-               t.post[0] ? t.post : "-", o->as);
-        return 0;
+    snprintf(path, sizeof path, "/api/v1/tasks/%s/claim", eid);
+    if (cf_client_call(c, "POST", path, NULL, &r) == 200) {
+        const json_t *t = json_object_get(r.json, "task");
+        if (json_is_true(json_object_get(r.json, "already")))
+            printf("task %s is already claimed by %s since %s\n", o->id, str(t, "claimed_by"),
+                   str(t, "claimed_since"));
+        else
+            printf("task %s (%s, case %s, post %s) claimed by %s\n", o->id, str(t, "title"),
+                   str(t, "case"), *str(t, "post") ? str(t, "post") : "-", str(t, "claimed_by"));
+    } else {
+        rc = refused("caseflow tasks claim", &r);
     }
-    if (rc == CF_EDUP) {
-        printf("%s\n", err);
-        return 0;
-    }
-    fprintf(stderr, "caseflow tasks claim: %s\n", err);
-    return 1;
+    cf_reply_free(&r);
+    return rc;
 }
 
 /* ---- complete and return ------------------------------------------------------------------- */
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/*
- * Waits up to `seconds` for the engine to apply or refuse what was sent for task `task_id`.
- * Returns the exit code and says what happened.
- */
-static int await_engine(PGconn *db, const char *who, const char *task_id, const cf_queue_sent *sent,
-                        const char *done_text, int seconds)
-{
-    char err[1024];
-    cf_verdict v;
-
-    for (int i = 0; i <= seconds * 10; i++) {
-        if (cf_queue_verdict(db, sent, &v, err, sizeof err) != 0) {
-            fprintf(stderr, "%s: %s\n", who, err);
-            return 1;
-        }
-        if (v.state == 1) {
-            printf("task %s %s: the engine applied %s as event %lld of the case (%s -> %s)\n",
-                   task_id, done_text, sent->event_id, v.seq, v.from[0] ? v.from : "(new)", v.to);
-            return 0;
-        }
-        if (v.state == 0) {
-            fprintf(stderr, "%s: the engine refused %s for task %s: %s\n", who, sent->event_id,
-                    task_id, v.reason);
-            return 1;
-        }
-        if (i < seconds * 10)
-            sleep_ms(100);
-    }
-    fprintf(stderr,
-            "%s: %s is on its way but the engine has not applied it within %d s (is it "
-            "running?); the task turns %s when it does\n",
-            who, sent->event_id, seconds,
-            strcmp(done_text, "completed") == 0 ? "done" : "returned");
-    return 0;
-}
-
-/* complete and return: claim (or hold) the task, produce its event, wait for the engine. */
-static int finish(PGconn *db, const cf_config *cfg, const options *o)
+static int finish(cf_client *c, const options *o, const char *eid)
 {
     int completing = strcmp(o->action, "complete") == 0;
     const char *who = completing ? "caseflow tasks complete" : "caseflow tasks return";
-    cf_actor a = {.account = o->as, .post = NULL};
-    char err[1024], topic[256];
+    char path[1300];
     json_error_t jerr;
-    json_t *result = NULL;
-    cf_registry reg;
-    cf_queue_ctx ctx = {.reg = &reg, .topic = topic};
-    cf_queue_sent sent;
-    cf_task t;
-    int rc = 1, loaded = 0;
+    json_t *result = NULL, *body = NULL;
+    cf_reply r = {0};
+    long status;
+    int rc = 1;
 
     if (completing) {
         result = json_loads(o->result, JSON_REJECT_DUPLICATES, &jerr);
@@ -381,48 +396,48 @@ static int finish(PGconn *db, const cf_config *cfg, const options *o)
             rc = 2;
             goto out;
         }
+        body = json_pack("{s:O}", "result", result);
+    } else {
+        body = json_pack("{s:s}", "reason", o->reason);
     }
-    if (cf_cli_workflows(cfg, &reg, who) != 0)
-        goto out;
-    loaded = 1;
-    snprintf(topic, sizeof topic, "%s.events", cfg->topic_prefix);
-    if (!(ctx.sender = cf_sender_new(cfg, "caseflow-tasks", 15000, err, sizeof err))) {
-        fprintf(stderr, "%s: %s\n", who, err);
+    if (!body) {
+        fprintf(stderr, "%s: out of memory\n", who);
         goto out;
     }
-    rc = cf_queue_finish(db, &ctx, o->id, &a, result, o->reason, &t, &sent, err, sizeof err);
-    switch (rc) {
-    case 0: break;
-    case CF_EINVAL:
+    snprintf(path, sizeof path, "/api/v1/tasks/%s/%s?wait=%d", eid,
+             completing ? "complete" : "return", o->wait);
+    status = cf_client_call(c, "POST", path, body, &r);
+    if (status == 200) {
+        printf("task %s %s: the engine applied %s as event %lld of the case (%s -> %s)\n", o->id,
+               completing ? "completed" : "returned", str(r.json, "event"),
+               (long long)json_integer_value(json_object_get(r.json, "seq")),
+               *str(r.json, "from") ? str(r.json, "from") : "(new)", str(r.json, "to"));
+        rc = 0;
+    } else if (status == 202 && o->wait == 0) {
+        printf("task %s: %s sent as %s\n", o->id, completing ? "task.completed" : "task.returned",
+               str(r.json, "event"));
+        rc = 0;
+    } else if (status == 202) {
+        fprintf(stderr,
+                "%s: %s is on its way but the engine has not applied it within the wait (is it "
+                "running?); the task turns %s when it does\n",
+                who, str(r.json, "event"), completing ? "done" : "returned");
+        rc = 0;
+    } else if (status == 422 && strcmp(r.type, "refused-by-engine") == 0) {
+        fprintf(stderr, "%s: the engine refused %s for task %s: %s\n", who, str(r.json, "event"),
+                o->id, r.detail);
+    } else if (status == 422) {
         /* The workflow, run as the engine runs it, refuses the result: nothing was sent. */
         fprintf(stderr,
-                "%s: the engine refused the result for task %s: %s (not sent; the task "
-                "stays claimed by %s)\n",
-                who, o->id, err, o->as);
-        break;
-    case CF_ESCHEMA:
-        fprintf(stderr, "%s: %s (not sent; the task stays claimed by %s)\n", who, err, o->as);
-        break;
-    case CF_EKAFKA:
-    case CF_ETIMEOUT:
-        fprintf(stderr, "%s: %s\n%s: task %s stays claimed by %s; try again\n", who, err, who,
-                o->id, o->as);
-        break;
-    default: fprintf(stderr, "%s: %s\n", who, err);
+                "%s: the engine refused the result for task %s: %s (not sent; the task stays "
+                "claimed by you)\n",
+                who, o->id, r.detail);
+    } else {
+        refused(who, &r);
     }
-    if (rc != 0) {
-        rc = 1;
-        goto out;
-    }
-    if (o->wait == 0) {
-        printf("task %s: %s sent as %s to %s\n", o->id, sent.type, sent.event_id, topic);
-        goto out;
-    }
-    rc = await_engine(db, who, o->id, &sent, completing ? "completed" : "returned", o->wait);
 out:
-    cf_sender_free(ctx.sender);
-    if (loaded)
-        cf_registry_free(&reg);
+    cf_reply_free(&r);
+    json_decref(body);
     json_decref(result);
     return rc;
 }
@@ -430,27 +445,28 @@ out:
 int cf_cmd_tasks(int argc, char **argv)
 {
     options o;
-    cf_config cfg;
-    PGconn *db = NULL;
-    int rc = parse(argc, argv, &o);
+    char who[64], eid[600];
+    cf_client *c = NULL;
+    int rc = parse(argc, argv, &o), usage_error;
 
     if (rc)
         return rc == 1 ? 0 : rc;
     if ((rc = check_options(&o)))
         return rc;
-    memset(&cfg, 0, sizeof cfg);
-    rc = 1;
-    if (!(db = cf_cli_connect(&cfg, "caseflow tasks")))
-        goto out;
+    if (o.id && cf_client_escape(o.id, eid, sizeof eid) != 0) {
+        fprintf(stderr, "caseflow tasks %s: the task ID is too long\n", o.action);
+        return 2;
+    }
+    snprintf(who, sizeof who, "caseflow tasks %s", o.action);
+    o.client.command = who;
+    if (!(c = cf_client_open(&o.client, &usage_error)))
+        return usage_error ? 2 : 1;
     if (strcmp(o.action, "list") == 0)
-        rc = list(db, &cfg, &o);
+        rc = list(c, &o);
     else if (strcmp(o.action, "claim") == 0)
-        rc = claim(db, &o);
+        rc = claim(c, &o, eid);
     else
-        rc = finish(db, &cfg, &o);
-out:
-    if (db)
-        PQfinish(db);
-    cf_config_free(&cfg);
+        rc = finish(c, &o, eid);
+    cf_client_close(c);
     return rc;
 }

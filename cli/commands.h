@@ -28,6 +28,8 @@ int cf_cmd_stats(int argc, char **argv);
 int cf_cmd_report(int argc, char **argv);
 int cf_cmd_worker(int argc, char **argv);
 int cf_cmd_tasks(int argc, char **argv);
+int cf_cmd_login(int argc, char **argv);
+int cf_cmd_logout(int argc, char **argv);
 int cf_cmd_replay(int argc, char **argv);
 int cf_cmd_anchor(int argc, char **argv);
 int cf_cmd_demo(int argc, char **argv);

@@ -25,7 +25,8 @@
 #define TASK_COLS                                                                                  \
     "t.task_id, t.case_no, coalesce(t.title, t.activity), t.activity, t.kind, "                    \
     "coalesce(t.post, ''), t.status, coalesce(t.claimed_by, ''), to_char(t.updated_at, " ISO "), " \
-    "coalesce(to_char(t.due_at, " ISO "), ''), t.worker, coalesce(t.due_at < k.now, false)"
+    "coalesce(to_char(t.due_at, " ISO "), ''), t.worker, coalesce(t.due_at < k.now, false), "      \
+    "to_char(t.created_at, " ISO ")"
 
 static void fill(PGresult *res, int row, cf_task *t)
 {
@@ -39,6 +40,7 @@ static void fill(PGresult *res, int row, cf_task *t)
         snprintf(dst[c], size[c], "%s", PQgetvalue(res, row, c));
     t->worker = strcmp(PQgetvalue(res, row, 10), "t") == 0;
     t->overdue = strcmp(PQgetvalue(res, row, 11), "t") == 0;
+    snprintf(t->created, sizeof t->created, "%s", PQgetvalue(res, row, 12));
 }
 
 /* ---- list ---------------------------------------------------------------------------------- */
@@ -296,8 +298,8 @@ int cf_queue_finish(PGconn *db, const cf_queue_ctx *ctx, const char *id, const c
         goto out;
     }
     fill(res, 0, t);
-    now = strtoll(PQgetvalue(res, 0, 12), NULL, 10);
-    cf_time_format(now, atoi(PQgetvalue(res, 0, 13)), now_text, sizeof now_text);
+    now = strtoll(PQgetvalue(res, 0, 13), NULL, 10);
+    cf_time_format(now, atoi(PQgetvalue(res, 0, 14)), now_text, sizeof now_text);
     snprintf(out->event_id, sizeof out->event_id, "%s:%s", id, completing ? "done" : "returned");
     snprintf(source, sizeof source, "staff:%s:%s", t->post[0] ? t->post : "-", a->account);
     if (completing)
@@ -409,10 +411,10 @@ int cf_queue_reassign(PGconn *db, const char *id, const char *to_post, const cha
 json_t *cf_queue_task_json(const cf_task *t)
 {
     int claimed = strcmp(t->status, "claimed") == 0;
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s?, s:s?, s:s?, s:b}", "id", t->id,
-                     "case", t->case_no, "title", t->title, "activity", t->activity, "kind",
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s?, s:s?, s:s?, s:b, s:s}", "id",
+                     t->id, "case", t->case_no, "title", t->title, "activity", t->activity, "kind",
                      t->kind, "post", t->post[0] ? t->post : NULL, "status", t->status,
                      "claimed_by", t->claimed_by[0] ? t->claimed_by : NULL, "claimed_since",
                      claimed ? t->since : NULL, "due", t->due[0] ? t->due : NULL, "overdue",
-                     t->overdue);
+                     t->overdue, "created_at", t->created);
 }

@@ -32,8 +32,9 @@ typedef struct cf_actor {
 typedef struct cf_task {
     char id[160], case_no[160], title[256], activity[128], kind[128], post[128], status[16];
     char claimed_by[128];
-    char since[40]; /* when the status last changed (the claim's time while claimed) */
-    char due[40];   /* ISO 8601 at the court's offset */
+    char since[40];   /* when the status last changed (the claim's time while claimed) */
+    char due[40];     /* ISO 8601 at the court's offset */
+    char created[40]; /* when the engine made the task (the engine's clock) */
     int worker, overdue;
 } cf_task;
 
@@ -65,7 +66,7 @@ int cf_queue_list(PGconn *db, const cf_queue_filter *f, cf_task_list *out, char 
 void cf_task_list_free(cf_task_list *l);
 
 /* The task as JSON: {id, case, title, activity, kind, post, status, claimed_by, claimed_since, due,
- * overdue}, absent values as null.  New reference, NULL when memory runs out. */
+ * overdue, created_at}, absent values as null.  New reference, NULL when memory runs out. */
 json_t *cf_queue_task_json(const cf_task *t);
 
 /*

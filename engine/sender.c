@@ -192,3 +192,43 @@ int cf_sender_ping(cf_sender *s, int timeout_ms, char *err, size_t errsz)
         return cf_errf(err, errsz, CF_EKAFKA, "Kafka does not answer: %s", rd_kafka_err2str(e));
     return 0;
 }
+
+int cf_sender_watermarks(cf_sender *s, const char *topic, long long *low, long long *high, int max,
+                         int *n, int timeout_ms, char *err, size_t errsz)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *t = rd_kafka_topic_new(s->rk, topic, NULL);
+    rd_kafka_resp_err_t e;
+    int rc = 0;
+
+    *n = 0;
+    if (!t)
+        return cf_errf(err, errsz, CF_EKAFKA, "%s: %s", topic,
+                       rd_kafka_err2str(rd_kafka_last_error()));
+    e = rd_kafka_metadata(s->rk, 0, t, &md, timeout_ms);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].err)
+        e = md->topics[0].err;
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rc = cf_errf(err, errsz, CF_EKAFKA, "%s: %s", topic, rd_kafka_err2str(e));
+        goto out;
+    }
+    *n = md->topic_cnt == 1 ? md->topics[0].partition_cnt : 0;
+    for (int i = 0; i < *n && rc == 0; i++) {
+        int32_t part = md->topics[0].partitions[i].id;
+        int64_t lo = 0, hi = 0;
+        if (part < 0 || part >= max)
+            continue;
+        e = rd_kafka_query_watermark_offsets(s->rk, topic, part, &lo, &hi, timeout_ms);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+            rc = cf_errf(err, errsz, CF_EKAFKA, "%s [%d]: %s", topic, part, rd_kafka_err2str(e));
+        else {
+            low[part] = (long long)lo;
+            high[part] = (long long)hi;
+        }
+    }
+out:
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(t);
+    return rc;
+}

@@ -47,4 +47,13 @@ int cf_sender_send(cf_sender *s, const char *topic, cf_outmsg *msgs, size_t n, c
  * librdkafka's words in `err`. */
 int cf_sender_ping(cf_sender *s, int timeout_ms, char *err, size_t errsz) CF_MUST_CHECK;
 
+/*
+ * The watermarks of each partition of `topic`, as the cluster says within `timeout_ms` for each
+ * question: low[p] the first offset still kept, high[p] the offset the next message will get, for
+ * partitions p below `max`; *n is the topic's number of partitions.  Returns 0, or CF_EKAFKA with
+ * librdkafka's words in `err` (the topic is unknown, or Kafka is away).
+ */
+int cf_sender_watermarks(cf_sender *s, const char *topic, long long *low, long long *high, int max,
+                         int *n, int timeout_ms, char *err, size_t errsz) CF_MUST_CHECK;
+
 #endif

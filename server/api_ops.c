@@ -3,6 +3,7 @@
  * serves), /readyz (PostgreSQL and Kafka answer) and the OpenAPI document.  None needs an
  * account; none shows a case or a person.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,107 @@ static void database_metrics(cf_srv *s, cf_req *r, char **out, size_t *len, size
     }
 }
 
+enum { MAX_PARTITIONS = 1024 };
+
+/*
+ * The engines' own health, which they keep in PostgreSQL (engine_status) and Kafka: commit
+ * failures, events isolated as dead letters, and the consumer group's lag on <prefix>.events
+ * (each partition's high watermark in Kafka less the offset the engines committed with their
+ * last batch in consumer_offsets).  The engine runs in other processes; this is what any serve
+ * can read of it.
+ */
+static void engine_metrics(cf_srv *s, cf_req *r, char **out, size_t *len, size_t *cap)
+{
+    static long long low[MAX_PARTITIONS], high[MAX_PARTITIONS];
+    static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER;
+    char err[256], line[768], owner[256];
+    const char *p[2] = {s->cfg->group, s->topic};
+    PGresult *res;
+    int n = 0, kafka_ok;
+
+    if (r->db) {
+        res = cf_store_exec(r->db,
+                            "select owner, commit_failures, failing, isolated, extract(epoch from "
+                            "now() - updated_at)::bigint from engine_status order by owner",
+                            0, NULL, err, sizeof err);
+        if (res) {
+            add(out, len, cap,
+                "# HELP caseflow_engine_commit_failures_total Batch commits that failed, per "
+                "engine process (engine_status).\n"
+                "# TYPE caseflow_engine_commit_failures_total counter\n");
+            for (int i = 0; i < PQntuples(res); i++) {
+                label(owner, sizeof owner, PQgetvalue(res, i, 0));
+                snprintf(line, sizeof line,
+                         "caseflow_engine_commit_failures_total{engine=\"%s\"} %s\n", owner,
+                         PQgetvalue(res, i, 1));
+                add(out, len, cap, line);
+            }
+            add(out, len, cap,
+                "# HELP caseflow_engine_commits_failing Batch commits failed in a row now (0: "
+                "healthy), per engine process.\n# TYPE caseflow_engine_commits_failing gauge\n");
+            for (int i = 0; i < PQntuples(res); i++) {
+                label(owner, sizeof owner, PQgetvalue(res, i, 0));
+                snprintf(line, sizeof line, "caseflow_engine_commits_failing{engine=\"%s\"} %s\n",
+                         owner, PQgetvalue(res, i, 2));
+                add(out, len, cap, line);
+            }
+            add(out, len, cap,
+                "# HELP caseflow_engine_isolated_total Events the database refused that the "
+                "engine dead-lettered, per engine process.\n"
+                "# TYPE caseflow_engine_isolated_total counter\n");
+            for (int i = 0; i < PQntuples(res); i++) {
+                label(owner, sizeof owner, PQgetvalue(res, i, 0));
+                snprintf(line, sizeof line, "caseflow_engine_isolated_total{engine=\"%s\"} %s\n",
+                         owner, PQgetvalue(res, i, 3));
+                add(out, len, cap, line);
+            }
+            add(out, len, cap,
+                "# HELP caseflow_engine_status_age_seconds Seconds since the engine process last "
+                "wrote its health.\n# TYPE caseflow_engine_status_age_seconds gauge\n");
+            for (int i = 0; i < PQntuples(res); i++) {
+                label(owner, sizeof owner, PQgetvalue(res, i, 0));
+                snprintf(line, sizeof line,
+                         "caseflow_engine_status_age_seconds{engine=\"%s\"} %s\n", owner,
+                         PQgetvalue(res, i, 4));
+                add(out, len, cap, line);
+            }
+            PQclear(res);
+        }
+    }
+    /* One scrape at a time asks Kafka, into the one table of watermarks. */
+    pthread_mutex_lock(&once);
+    kafka_ok = cf_sender_watermarks(s->sender, s->topic, low, high, MAX_PARTITIONS, &n, 1000, err,
+                                    sizeof err) == 0;
+    snprintf(line, sizeof line,
+             "# HELP caseflow_kafka_up Whether Kafka answered this scrape.\n"
+             "# TYPE caseflow_kafka_up gauge\ncaseflow_kafka_up %d\n",
+             kafka_ok);
+    add(out, len, cap, line);
+    if (kafka_ok && r->db &&
+        (res = cf_store_exec(r->db,
+                             "select partition, next_offset from consumer_offsets where group_id "
+                             "= $1 and topic = $2",
+                             2, p, err, sizeof err))) {
+        add(out, len, cap,
+            "# HELP caseflow_consumer_lag Events on the events topic the engines have not "
+            "committed yet, per partition.\n# TYPE caseflow_consumer_lag gauge\n");
+        for (int part = 0; part < n && part < MAX_PARTITIONS; part++) {
+            /* No offset stored yet (none, or -1): the engine starts at the oldest kept. */
+            long long next = -1;
+            for (int i = 0; i < PQntuples(res); i++)
+                if (atoi(PQgetvalue(res, i, 0)) == part)
+                    next = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+            if (next < low[part])
+                next = low[part];
+            snprintf(line, sizeof line, "caseflow_consumer_lag{partition=\"%d\"} %lld\n", part,
+                     high[part] > next ? high[part] - next : 0);
+            add(out, len, cap, line);
+        }
+        PQclear(res);
+    }
+    pthread_mutex_unlock(&once);
+}
+
 void cf_h_metrics(cf_srv *s, cf_req *r)
 {
     char *out = NULL;
@@ -109,6 +211,7 @@ void cf_h_metrics(cf_srv *s, cf_req *r)
 
     cf_metrics_write(s->metrics, &out, &len, &cap);
     database_metrics(s, r, &out, &len, &cap);
+    engine_metrics(s, r, &out, &len, &cap);
     if (!out) {
         cf_reply_problem(r, 500, "out-of-memory", "the metrics could not be written", NULL);
         return;

@@ -135,7 +135,8 @@ static void sleep_ms(int ms)
 }
 
 /* Completes (`result` not NULL) or returns the task, then waits for the engine's verdict, giving
- * the database connection back between looks. */
+ * the database connection back between looks: as long as the query's `wait` (seconds) says, but
+ * never longer than server.wait_ms. */
 static void finish(cf_srv *s, cf_req *r, const json_t *result, const char *reason)
 {
     cf_queue_ctx ctx = {.reg = s->reg, .sender = s->sender, .topic = s->topic};
@@ -144,9 +145,12 @@ static void finish(cf_srv *s, cf_req *r, const json_t *result, const char *reaso
     cf_queue_sent sent;
     cf_verdict v = {.state = -1};
     cf_task t;
-    int rc;
+    int rc, bad = 0;
+    long wait_s = cf_req_query_int(r, "wait", -1, 0, 3600, &bad);
+    long wait_ms = wait_s < 0 || wait_s * 1000 > s->cfg->server_wait_ms ? s->cfg->server_wait_ms
+                                                                        : wait_s * 1000;
 
-    if (!cf_req_db(s, r))
+    if (bad || !cf_req_db(s, r))
         return;
     rc = cf_queue_finish(r->db, &ctx, r->params[0], &a, result, reason, &t, &sent, err, sizeof err);
     if (rc == CF_EINVAL || rc == CF_ESCHEMA) {
@@ -165,7 +169,7 @@ static void finish(cf_srv *s, cf_req *r, const json_t *result, const char *reaso
     }
     cf_pool_put(s->pool, r->db);
     r->db = NULL;
-    for (int waited = 0; waited < s->cfg->server_wait_ms && v.state < 0; waited += 100) {
+    for (long waited = 0; waited < wait_ms && v.state < 0; waited += 100) {
         sleep_ms(100);
         if (!(r->db = cf_pool_get(s->pool, 5000, err, sizeof err)))
             break;

@@ -44,6 +44,9 @@ const cf_route cf_routes[] = {
     {"GET", "/api/v1/cases/{case}/replay", LEAD | AUDITOR, cf_h_case_replay,
      "a case's log verified: hash chain and replay, as of a date"},
     {"GET", "/api/v1/stats", LEAD | AUDITOR, cf_h_stats, "counts for the command center"},
+    /* The command center report (api_report.c). */
+    {"GET", "/api/v1/report", LEAD | AUDITOR, cf_h_report,
+     "the command center report of a period, as `caseflow report --json`"},
     {"POST", "/api/v1/events", INGEST, cf_h_events,
      "send events (one, a JSON array, or NDJSON); answered after Kafka has them"},
     {"GET", "/api/v1/openapi.json", PUBLIC, cf_h_openapi, "this API's OpenAPI document"},

@@ -269,7 +269,13 @@ static int setup(void **state)
     add_user("audit", "auditor", NULL);
     add_user("root", "admin", NULL);
     make_token("filing", &filing, NULL, 0);
-    server = kit_serve_start(&K, NULL, &port_a);
+    {
+        /* Server A reads the lag of the kit's engines' consumer group for /metrics. */
+        static char group[160];
+        static const char *with_group[] = {group, NULL};
+        snprintf(group, sizeof group, "CASEFLOW_GROUP=%s", K.group);
+        server = kit_serve_start(&K, with_group, &port_a);
+    }
     {
         const char *const quick[] = {"CASEFLOW_SESSION_IDLE=2", "CASEFLOW_LOCK_AFTER=3",
                                      "CASEFLOW_LOCK_SECONDS=60", NULL};
@@ -341,6 +347,7 @@ static void test_authorization_matrix(void **state)
         {"GET", cb_timeline, NULL, "sla"},
         {"GET", cb_replay, NULL, "la"},
         {"GET", "/api/v1/stats", NULL, "la"},
+        {"GET", "/api/v1/report?since=2026-03-01", NULL, "la"},
         {"POST", "/api/v1/events", "[]", "i"},
         {"GET", "/api/v1/openapi.json", NULL, "p"},
         {"GET", "/metrics", NULL, "p"},
@@ -361,7 +368,7 @@ static void test_authorization_matrix(void **state)
     snprintf(cb_timeline, sizeof cb_timeline, "%s/timeline", cb);
     snprintf(cb_replay, sizeof cb_replay, "%s/replay", cb);
     /* Every route of the table but login and logout (tested with sessions below). */
-    assert_int_equal(sizeof rows / sizeof rows[0], 19);
+    assert_int_equal(sizeof rows / sizeof rows[0], 20);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         for (size_t k = 0; k < sizeof roles / sizeof roles[0]; k++) {
             int public = strchr(rows[i].who, 'p') != NULL;
@@ -658,6 +665,12 @@ static void test_hostile_input(void **state)
         char *cp = pathf("/api/v1/cases/%s/timeline", injections[i]);
         char *qp = pathf("/api/v1/posts/intake/tasks?q=%s", injections[i]);
         char *sp = pathf("/api/v1/cases?q=%s", injections[i]);
+        char *rp = pathf("/api/v1/report?since=%s", injections[i]);
+        char *wp = pathf("/api/v1/tasks/t-none/complete?wait=%s", injections[i]);
+        assert_int_equal(status_of(&boss, "GET", rp, NULL), 400);
+        assert_int_equal(status_of(&wang, "POST", wp, "{\"result\": {}}"), 400);
+        free(rp);
+        free(wp);
         assert_int_equal(status_of(&wang, "GET", tp, NULL), 404);
         assert_int_equal(status_of(&wang, "GET", cp, NULL), 404);
         assert_int_equal(http(&wang, "GET", qp, NULL, &r), 200);
@@ -881,7 +894,36 @@ static void test_metrics_and_probes(void **state)
     assert_non_null(strstr(r.body, "caseflow_events_applied_total"));
     assert_non_null(strstr(r.body, "caseflow_dead_letters_total 0"));
     assert_non_null(strstr(r.body, "caseflow_http_request_duration_seconds_bucket"));
+    /* The engines' own health: commit failures from engine_status, and the consumer lag. */
+    assert_non_null(strstr(r.body, "# TYPE caseflow_engine_commit_failures_total counter"));
+    assert_non_null(strstr(r.body, "caseflow_kafka_up 1"));
+    assert_non_null(strstr(r.body, "caseflow_consumer_lag{partition=\"7\"}"));
     reply_free(&r);
+    {
+        /* Once the engine has committed everything sent, no partition lags. */
+        long long lag = -1;
+        for (int tries = 0; tries < 100 && lag != 0; tries++) {
+            const char *p;
+            if (tries)
+                kit_sleep_ms(200);
+            assert_int_equal(http(NULL, "GET", "/metrics", NULL, &r), 200);
+            lag = 0;
+            for (p = r.body; (p = strstr(p, "\ncaseflow_consumer_lag{")); p++)
+                lag += strtoll(strchr(p, '}') + 1, NULL, 10);
+            if (lag != 0 && tries == 99)
+                fprintf(stderr, "%s\n", strstr(r.body, "# HELP caseflow_consumer_lag"));
+            reply_free(&r);
+        }
+        if (lag != 0) {
+            char *v = kit_value(&K,
+                                "select string_agg(partition || ':' || next_offset, ' ' order by "
+                                "partition) from consumer_offsets",
+                                0, NULL);
+            fprintf(stderr, "consumer_offsets: %s\n", v ? v : "(none)");
+            free(v);
+        }
+        assert_int_equal(lag, 0);
+    }
     assert_int_equal(http(NULL, "GET", "/readyz", NULL, &r), 200);
     assert_string_equal(str(r.json, "postgres"), "ok");
     assert_string_equal(str(r.json, "kafka"), "ok");

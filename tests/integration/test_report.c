@@ -4,7 +4,8 @@
  * runs four months day by day so that reminders fire, batches go out and monthly ledgers are
  * made.  Then every number of `caseflow report --json` is checked against the database with SQL
  * written here (and the stages and documents computed here in C), a few against what was fed,
- * and the --svg chart is checked to be a picture of each state.
+ * and the --svg chart is checked to be a picture of each state.  `GET /api/v1/report` of
+ * `caseflow serve` must answer the very same object, for the whole time and for a period.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <curl/curl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1053,6 +1055,147 @@ static void check_svg(run *r, const json_t *rep)
 }
 
 /* Stops the engine and frees the run, also after a failed check. */
+/* ---- the same report over HTTP ---- */
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    char **buf = arg;
+    size_t had = *buf ? strlen(*buf) : 0;
+    char *b = realloc(*buf, had + size * n + 1);
+    if (!b)
+        return 0;
+    memcpy(b + had, p, size * n);
+    b[had + size * n] = '\0';
+    *buf = b;
+    return size * n;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+    if (size * n > 23 && strncmp(p, "Set-Cookie: cf_session=", 23) == 0)
+        snprintf(arg, 256, "%.*s", (int)strcspn(p + 23, ";\r\n"), p + 23);
+    return size * n;
+}
+
+/* `method url` with the session `cookie` (may be "") and JSON `body` (may be NULL); returns the
+ * status and the body in *out (free it), and a new session cookie in `set_cookie` (256 bytes,
+ * may be NULL). */
+static long http(const char *method, const char *url, const char *cookie, const char *body,
+                 char *set_cookie, char **out)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    char line[320];
+    long status = -1;
+
+    *out = NULL;
+    assert_non_null(c);
+    if (cookie && *cookie) {
+        snprintf(line, sizeof line, "Cookie: cf_session=%s", cookie);
+        h = curl_slist_append(h, line);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    if (set_cookie) {
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, set_cookie);
+    }
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+    if (body)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+/* `caseflow report --json ARGS` and GET /api/v1/report?QUERY as `cookie` must be equal. */
+static void same_over_http(run *r, const char *base, const char *cookie, const char *query,
+                           const char *const *args)
+{
+    char url[512], set_cookie[256] = "", *body = NULL, *out = NULL, *err = NULL;
+    json_t *cli, *api;
+
+    snprintf(url, sizeof url, "%s/api/v1/report%s", base, query);
+    assert_int_equal(http("GET", url, cookie, NULL, set_cookie, &body), 200);
+    assert_int_equal(kit_run(&r->k, args, &out, &err), 0);
+    cli = json_loads(out, 0, NULL);
+    api = json_loads(body, 0, NULL);
+    assert_non_null(cli);
+    assert_non_null(api);
+    if (!json_equal(cli, api))
+        fail_msg("GET /api/v1/report%s differs from caseflow report --json:\n%s\n---\n%s", query,
+                 body, out);
+    json_decref(cli);
+    json_decref(api);
+    free(body);
+    free(out);
+    free(err);
+}
+
+static void check_api(run *r)
+{
+    const char *const lead[] = {"users", "add", "boss", "--role", "lead", "--password-stdin", NULL};
+    const char *const staff[] = {
+        "users", "add", "wang", "--role", "staff", "--post", "intake", "--password-stdin", NULL};
+    char base[64], cookie[256] = "", staff_cookie[256] = "", *body = NULL, *out = NULL, *err = NULL;
+    int port;
+    pid_t server;
+
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    assert_int_equal(kit_run_in(&r->k, "a lead's passphrase\n", lead, &out, &err), 0);
+    free(out);
+    free(err);
+    assert_int_equal(kit_run_in(&r->k, "a clerk's passphrase\n", staff, &out, &err), 0);
+    free(out);
+    free(err);
+    server = kit_serve_start(&r->k, NULL, &port);
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    {
+        char url[128];
+        snprintf(url, sizeof url, "%s/api/v1/login", base);
+        assert_int_equal(http("POST", url, NULL,
+                              "{\"name\": \"boss\", \"password\": \"a lead's passphrase\"}", cookie,
+                              &body),
+                         200);
+        free(body);
+        assert_int_equal(http("POST", url, NULL,
+                              "{\"name\": \"wang\", \"password\": \"a clerk's passphrase\"}",
+                              staff_cookie, &body),
+                         200);
+        free(body);
+        assert_true(strlen(cookie) > 40 && strlen(staff_cookie) > 40);
+    }
+    same_over_http(r, base, cookie, "", (const char *[]){"report", "--json", NULL});
+    same_over_http(r, base, cookie, "?since=2026-04-01&until=2026-04-30",
+                   (const char *[]){"report", "--json", "--since", "2026-04-01", "--until",
+                                    "2026-04-30", NULL});
+    same_over_http(
+        r, base, cookie, "?since=2026-04-06T12:00:00%2B08:00",
+        (const char *[]){"report", "--json", "--since", "2026-04-06T12:00:00+08:00", NULL});
+    {
+        char url[256];
+        json_t *p;
+        snprintf(url, sizeof url, "%s/api/v1/report?until=April", base);
+        assert_int_equal(http("GET", url, cookie, NULL, NULL, &body), 400);
+        p = json_loads(body, 0, NULL);
+        assert_string_equal(json_string_value(json_object_get(p, "parameter")), "until");
+        assert_non_null(strstr(json_string_value(json_object_get(p, "detail")), "'April'"));
+        json_decref(p);
+        free(body);
+        /* Staff do the work; the report is the command center's. */
+        snprintf(url, sizeof url, "%s/api/v1/report", base);
+        assert_int_equal(http("GET", url, staff_cookie, NULL, NULL, &body), 403);
+        free(body);
+    }
+    assert_int_equal(kit_engine_stop(&r->k, server, SIGTERM), 0);
+    curl_global_cleanup();
+}
+
 static int teardown(void **state)
 {
     run *r = *state;
@@ -1107,6 +1250,7 @@ static void test_report_matches_the_database(void **state)
             json_object_size(checked));
     check_period(r);
     check_svg(r, rep);
+    check_api(r);
     json_decref(rep);
     free(out);
     free(err);

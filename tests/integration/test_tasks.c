@@ -1,10 +1,12 @@
 /*
- * The staff task queues end to end: a filed case's intake check shows in the intake post's
- * queue (and only there), one person claims it, another is refused claiming or completing it,
- * the holder completes it with `caseflow tasks complete` and the engine moves the case on; an
- * open task past its due date is marked overdue by the engine's (simulated) clock, and
- * `caseflow tasks return` sends another case's task back.  The real binary runs as staff would
- * run it, against the engine the kit starts.
+ * The staff task queues end to end, through `caseflow serve`: a filed case's intake check shows
+ * in the intake post's queue (and only there), one person claims it, another is refused claiming
+ * or completing it, the holder completes it with `caseflow tasks complete` and the engine moves
+ * the case on; an open task past its due date is marked overdue by the engine's (simulated)
+ * clock, and `caseflow tasks return` sends another case's task back.  The real binary runs as
+ * staff would run it: each person is an account made with `caseflow users add` who logs in
+ * (--user NAME --password-stdin, or once with `caseflow login`), and the server decides what
+ * they may do.  Without a server or a person the command says so.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,8 +16,10 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kit/kit.h"
 
@@ -45,16 +49,74 @@ static json_t *listed(json_t *doc, const char *id)
     return NULL;
 }
 
+/* Adds account `name` with `role` (and `post` for staff); its password is password-of-NAME. */
+static void add_user(kit *k, const char *name, const char *role, const char *post)
+{
+    char pw[128], *out = NULL, *err = NULL;
+    const char *args[] = {
+        "users", "add", name, "--role", role, "--password-stdin", post ? "--post" : NULL,
+        post,    NULL};
+    snprintf(pw, sizeof pw, "password-of-%s\n", name);
+    if (kit_run_in(k, pw, args, &out, &err) != 0)
+        fail_msg("caseflow users add %s: %s", name, err ? err : "");
+    free(out);
+    free(err);
+}
+
+/*
+ * `caseflow ARGS... --user NAME --password-stdin` as a transcript (kit_cli's, with the password of
+ * NAME on stdin; NAME NULL: as the environment says, nothing on stdin).  Frees what *out and *err
+ * held; returns the exit status.
+ */
+static int as(kit *k, const char *name, char **out, char **err, const char *const *args)
+{
+    const char *argv[40];
+    char pw[128];
+    size_t n = 0;
+    int rc;
+
+    for (; args[n] && n < 36; n++)
+        argv[n] = args[n];
+    if (name) {
+        argv[n++] = "--user";
+        argv[n++] = name;
+        argv[n++] = "--password-stdin";
+    }
+    argv[n] = NULL;
+    snprintf(pw, sizeof pw, "password-of-%s\n", name ? name : "");
+    free(*out);
+    free(*err);
+    *out = *err = NULL;
+    rc = kit_run_in(k, name ? pw : NULL, argv, out, err);
+    fprintf(stderr, "$ caseflow");
+    for (size_t i = 0; argv[i]; i++)
+        fprintf(stderr, " %s", argv[i]);
+    fprintf(stderr, "  (as %s)\n-> %d\n%s%s", name ? name : "the environment says", rc,
+            *out ? *out : "", *err ? *err : "");
+    return rc;
+}
+
 static void test_queue_claim_complete_return(void **state)
 {
     (void)state;
     kit k;
-    pid_t engine;
-    char *out = NULL, *err = NULL, *tid, *tid_b, *worker_tid, *v;
+    pid_t engine, server;
+    int port;
+    char *out = NULL, *err = NULL, *tid, *tid_b, *worker_tid, *v, url[64], session[700];
     json_t *doc, *t;
 
     kit_init(&k, "tasks");
     engine = kit_engine_start(&k, NULL);
+    add_user(&k, "王芳", "staff", "intake");
+    add_user(&k, "李明", "staff", "intake");
+    add_user(&k, "局长", "staff", "bureau_lead");
+    add_user(&k, "boss", "lead", NULL);
+    server = kit_serve_start(&k, NULL, &port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    snprintf(session, sizeof session, "%s/session.json", k.logdir);
+    unsetenv("CASEFLOW_TOKEN");
+    setenv("CASEFLOW_SESSION_FILE", session, 1);
+
     kit_send_json(&k, kit_filed(CASE_A, "tasks-a-1", "2026-03-02T09:00:00+08:00"));
     kit_send_json(&k, kit_filed(CASE_B, "tasks-b-1", "2026-03-02T09:05:00+08:00"));
     kit_flush(&k);
@@ -62,22 +124,45 @@ static void test_queue_claim_complete_return(void **state)
     tid_b = task_of(&k, CASE_B, "intake_check");
     worker_tid = task_of(&k, CASE_A, "network_query");
 
-    /* The intake post sees both intake checks, earliest due first; no worker task is shown. */
+    /* Without a server to ask, or without a person, the command says what it lacks. */
+    unsetenv("CASEFLOW_SERVER");
+    assert_int_equal(as(&k, "王芳", &out, &err, (const char *[]){"tasks", "list", NULL}), 2);
+    assert_non_null(strstr(err, "no server to ask: give --server URL or set CASEFLOW_SERVER"));
     assert_int_equal(
-        kit_cli(&k, &out, &err, (const char *[]){"tasks", "list", "--post", "intake", NULL}), 0);
+        as(&k, NULL, &out, &err, (const char *[]){"tasks", "list", "--server", url, NULL}), 2);
+    assert_non_null(strstr(err, "not logged in"));
+    assert_int_equal(
+        as(&k, "王芳", &out, &err, (const char *[]){"tasks", "list", "--server", "ftp://x", NULL}),
+        2);
+    assert_non_null(strstr(err, "is not an http:// or https:// URL"));
+    setenv("CASEFLOW_SERVER", url, 1);
+    {
+        const char *args[] = {"tasks", "list", "--user", "王芳", "--password-stdin", NULL};
+        free(out);
+        free(err);
+        assert_int_equal(kit_run_in(&k, "not-her-password\n", args, &out, &err), 1);
+        assert_non_null(strstr(err, "logging in to"));
+    }
+
+    /* The intake post sees both intake checks, earliest due first; no worker task is shown.  A
+     * member of staff lists their own post without naming it. */
+    assert_int_equal(as(&k, "王芳", &out, &err, (const char *[]){"tasks", "list", NULL}), 0);
+    assert_non_null(strstr(out, "post intake"));
     assert_non_null(strstr(out, tid));
     assert_non_null(strstr(out, tid_b));
     assert_non_null(strstr(out, CASE_A));
     assert_non_null(strstr(out, "立案信息核查"));
     assert_null(strstr(out, worker_tid));
     assert_null(strstr(out, "张三")); /* nothing of the case's data */
-    assert_int_equal(kit_cli(&k, &out, &err,
-                             (const char *[]){"tasks", "list", "--post", "intake", "--json", NULL}),
+    assert_int_equal(as(&k, "王芳", &out, &err,
+                        (const char *[]){"tasks", "list", "--post", "intake", "--json", NULL}),
                      0);
     doc = json_loads(out, 0, NULL);
     assert_non_null(doc);
     assert_string_equal(json_string_value(json_object_get(doc, "clock")), "simulated");
     assert_int_equal(json_array_size(json_object_get(doc, "tasks")), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "counts"), "total")),
+                     2);
     t = listed(doc, tid);
     assert_non_null(t);
     assert_string_equal(json_string_value(json_object_get(t, "case")), CASE_A);
@@ -87,78 +172,81 @@ static void test_queue_claim_complete_return(void **state)
     assert_true(json_is_null(json_object_get(t, "claimed_by")));
     json_decref(doc);
 
-    /* Another post's queue does not show them; a post no workflow declares is bad usage. */
+    /* Staff see no other post's queue; a lead sees every post's, and must say which; a post no
+     * workflow declares is not found. */
     assert_int_equal(
-        kit_cli(&k, &out, &err, (const char *[]){"tasks", "list", "--post", "team_1", NULL}), 0);
+        as(&k, "王芳", &out, &err, (const char *[]){"tasks", "list", "--post", "team_1", NULL}), 1);
+    assert_non_null(strstr(err, "staff see their own post's queue only"));
+    assert_int_equal(
+        as(&k, "boss", &out, &err, (const char *[]){"tasks", "list", "--post", "team_1", NULL}), 0);
     assert_null(strstr(out, tid));
     assert_int_equal(
-        kit_cli(&k, &out, &err, (const char *[]){"tasks", "list", "--post", "intak", NULL}), 2);
-    assert_non_null(strstr(err, "no workflow declares the post 'intak'"));
-    assert_int_equal(kit_cli(&k, &out, &err, (const char *[]){"tasks", "list", NULL}), 2);
-    assert_int_equal(kit_cli(&k, &out, &err, (const char *[]){"tasks", "claim", "--help", NULL}),
+        as(&k, "boss", &out, &err, (const char *[]){"tasks", "list", "--post", "intake", NULL}), 0);
+    assert_non_null(strstr(out, tid));
+    assert_int_equal(
+        as(&k, "boss", &out, &err, (const char *[]){"tasks", "list", "--post", "intak", NULL}), 1);
+    assert_non_null(strstr(err, "no workflow declares this post"));
+    assert_int_equal(as(&k, "boss", &out, &err, (const char *[]){"tasks", "list", NULL}), 2);
+    assert_non_null(strstr(err, "needs --post POST"));
+    assert_int_equal(as(&k, NULL, &out, &err, (const char *[]){"tasks", "claim", "--help", NULL}),
                      0);
 
-    /* 王芳 claims it; 李明 may neither claim nor complete it. */
-    assert_int_equal(
-        kit_cli(&k, &out, &err, (const char *[]){"tasks", "claim", tid, "--as", "王芳", NULL}), 0);
+    /* 王芳 claims it; 李明 may neither claim nor complete it; a lead does not work tasks. */
+    assert_int_equal(as(&k, "王芳", &out, &err, (const char *[]){"tasks", "claim", tid, NULL}), 0);
     assert_non_null(strstr(out, "claimed by 王芳"));
     v = kit_value(&k, "select status || '/' || claimed_by from tasks where task_id = $1", 1,
                   (const char *[]){tid});
     assert_string_equal(v, "claimed/王芳");
     free(v);
-    assert_int_equal(
-        kit_cli(&k, &out, &err, (const char *[]){"tasks", "claim", tid, "--as", "王芳", NULL}), 0);
+    assert_int_equal(as(&k, "王芳", &out, &err, (const char *[]){"tasks", "claim", tid, NULL}), 0);
     assert_non_null(strstr(out, "already claimed by 王芳"));
-    assert_int_equal(
-        kit_cli(&k, &out, &err, (const char *[]){"tasks", "claim", tid, "--as", "李明", NULL}), 1);
+    assert_int_equal(as(&k, "李明", &out, &err, (const char *[]){"tasks", "claim", tid, NULL}), 1);
     assert_non_null(strstr(err, "is claimed by 王芳 since 2026-03-02T08:00:00+08:00"));
     assert_non_null(strstr(err, tid));
-    assert_int_equal(kit_cli(&k, &out, &err,
-                             (const char *[]){"tasks", "complete", tid, "--result",
-                                              "{\"complete\": true}", "--as", "李明", NULL}),
-                     1);
+    assert_int_equal(
+        as(&k, "李明", &out, &err,
+           (const char *[]){"tasks", "complete", tid, "--result", "{\"complete\": true}", NULL}),
+        1);
     assert_non_null(strstr(err, "only 王芳 can complete it"));
-    assert_int_equal(kit_cli(&k, &out, &err,
-                             (const char *[]){"tasks", "return", tid, "--reason", "不是我的",
-                                              "--as", "李明", NULL}),
+    assert_int_equal(as(&k, "李明", &out, &err,
+                        (const char *[]){"tasks", "return", tid, "--reason", "不是我的", NULL}),
                      1);
+    assert_int_equal(as(&k, "boss", &out, &err, (const char *[]){"tasks", "claim", tid, NULL}), 1);
+    assert_non_null(strstr(err, "the role lead may not use"));
 
-    /* Bad usage: a result that is not an object, a name with a colon, a missing --as. */
-    assert_int_equal(kit_cli(&k, &out, &err,
-                             (const char *[]){"tasks", "complete", tid, "--result", "[true]",
-                                              "--as", "王芳", NULL}),
+    /* Bad usage: a result that is not an object, the old --as, a missing ID. */
+    assert_int_equal(as(&k, "王芳", &out, &err,
+                        (const char *[]){"tasks", "complete", tid, "--result", "[true]", NULL}),
                      2);
     assert_non_null(strstr(err, "must be a JSON object"));
-    assert_int_equal(kit_cli(&k, &out, &err,
-                             (const char *[]){"tasks", "complete", tid, "--result", "{complete",
-                                              "--as", "王芳", NULL}),
+    assert_int_equal(as(&k, "王芳", &out, &err,
+                        (const char *[]){"tasks", "complete", tid, "--result", "{complete", NULL}),
                      2);
     assert_int_equal(
-        kit_cli(&k, &out, &err, (const char *[]){"tasks", "claim", tid, "--as", "wang:fang", NULL}),
-        2);
-    assert_int_equal(kit_cli(&k, &out, &err, (const char *[]){"tasks", "claim", tid, NULL}), 2);
+        as(&k, NULL, &out, &err, (const char *[]){"tasks", "claim", tid, "--as", "王芳", NULL}), 2);
+    assert_non_null(strstr(err, "--as is gone"));
+    assert_int_equal(as(&k, "王芳", &out, &err, (const char *[]){"tasks", "claim", NULL}), 2);
 
-    /* Worker tasks are their workers'. */
-    assert_int_equal(kit_cli(&k, &out, &err,
-                             (const char *[]){"tasks", "claim", worker_tid, "--as", "王芳", NULL}),
-                     1);
-    assert_non_null(strstr(err, "is a worker task"));
-    assert_int_equal(kit_cli(&k, &out, &err,
-                             (const char *[]){"tasks", "complete", worker_tid, "--result", "{}",
-                                              "--as", "王芳", NULL}),
-                     1);
-    assert_non_null(strstr(err, "is a worker task"));
+    /* Worker tasks are their workers': they are on no post's queue, so for staff they are not
+     * there at all; nor is a task that does not exist. */
     assert_int_equal(
-        kit_cli(&k, &out, &err,
-                (const char *[]){"tasks", "claim", "t-nosuchtask", "--as", "王芳", NULL}),
-        1);
+        as(&k, "王芳", &out, &err, (const char *[]){"tasks", "claim", worker_tid, NULL}), 1);
+    assert_non_null(strstr(err, "there is no task"));
+    assert_non_null(strstr(err, worker_tid));
+    assert_int_equal(as(&k, "王芳", &out, &err,
+                        (const char *[]){"tasks", "complete", worker_tid, "--result", "{}", NULL}),
+                     1);
+    assert_non_null(strstr(err, "there is no task"));
+    assert_int_equal(
+        as(&k, "王芳", &out, &err, (const char *[]){"tasks", "claim", "t-nosuchtask", NULL}), 1);
     assert_non_null(strstr(err, "there is no task t-nosuchtask"));
 
-    /* 王芳 completes it: the engine applies task.completed and the case leaves intake. */
-    assert_int_equal(kit_cli(&k, &out, &err,
-                             (const char *[]){"tasks", "complete", tid, "--result",
-                                              "{\"complete\": true}", "--as", "王芳", NULL}),
-                     0);
+    /* 王芳 completes it: the engine applies task.completed in her name and the case leaves
+     * intake. */
+    assert_int_equal(
+        as(&k, "王芳", &out, &err,
+           (const char *[]){"tasks", "complete", tid, "--result", "{\"complete\": true}", NULL}),
+        0);
     assert_non_null(strstr(out, "intake -> notices"));
     v = kit_wait_value(&k, "select state from cases where case_no = $1", 1,
                        (const char *[]){CASE_A}, "notices", 30);
@@ -172,10 +260,10 @@ static void test_queue_claim_complete_return(void **state)
     assert_non_null(v);
     assert_string_equal(v, "done 王芳 {\"complete\": true} staff:intake:王芳 task.completed");
     free(v);
-    assert_int_equal(kit_cli(&k, &out, &err,
-                             (const char *[]){"tasks", "complete", tid, "--result",
-                                              "{\"complete\": true}", "--as", "王芳", NULL}),
-                     1);
+    assert_int_equal(
+        as(&k, "王芳", &out, &err,
+           (const char *[]){"tasks", "complete", tid, "--result", "{\"complete\": true}", NULL}),
+        1);
     assert_non_null(strstr(err, "is done since"));
 
     /* At 18:00 on the filing day the other intake check (due 17:30) is overdue. */
@@ -192,9 +280,21 @@ static void test_queue_claim_complete_return(void **state)
                                         1, 30),
                          1);
     }
+
+    /* 李明 logs in once with `caseflow login`; the commands after it use the kept session. */
+    {
+        const char *args[] = {"login", "--user", "李明", "--password-stdin", NULL};
+        struct stat st;
+        free(out);
+        free(err);
+        assert_int_equal(kit_run_in(&k, "password-of-李明\n", args, &out, &err), 0);
+        assert_non_null(strstr(out, "logged in to"));
+        assert_non_null(strstr(out, "as 李明 (staff, post intake)"));
+        assert_int_equal(stat(session, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0600);
+    }
     assert_int_equal(
-        kit_cli(&k, &out, &err,
-                (const char *[]){"tasks", "list", "--post", "intake", "--overdue", "--json", NULL}),
+        as(&k, NULL, &out, &err, (const char *[]){"tasks", "list", "--overdue", "--json", NULL}),
         0);
     doc = json_loads(out, 0, NULL);
     assert_non_null(doc);
@@ -203,17 +303,15 @@ static void test_queue_claim_complete_return(void **state)
     assert_true(json_is_true(json_object_get(t, "overdue")));
     assert_null(listed(doc, tid));
     json_decref(doc);
-    assert_int_equal(
-        kit_cli(&k, &out, &err,
-                (const char *[]){"tasks", "list", "--post", "intake", "--overdue", NULL}),
-        0);
+    assert_int_equal(as(&k, NULL, &out, &err, (const char *[]){"tasks", "list", "--overdue", NULL}),
+                     0);
     assert_non_null(strstr(out, "OVERDUE"));
 
     /* 李明 returns the open task: claimed and returned in one go; the engine marks it returned. */
-    assert_int_equal(kit_cli(&k, &out, &err,
-                             (const char *[]){"tasks", "return", tid_b, "--reason", "立案材料缺失",
-                                              "--as", "李明", NULL}),
-                     0);
+    assert_int_equal(
+        as(&k, NULL, &out, &err,
+           (const char *[]){"tasks", "return", tid_b, "--reason", "立案材料缺失", NULL}),
+        0);
     v = kit_wait_value(&k, "select status from tasks where task_id = $1", 1,
                        (const char *[]){tid_b}, "returned", 30);
     assert_string_equal(v, "returned");
@@ -225,9 +323,37 @@ static void test_queue_claim_complete_return(void **state)
     assert_non_null(v);
     assert_string_equal(v, "task.returned staff:intake:李明 立案材料缺失");
     free(v);
-    assert_int_equal(
-        kit_cli(&k, &out, &err, (const char *[]){"tasks", "list", "--post", "intake", NULL}), 0);
+    assert_int_equal(as(&k, NULL, &out, &err, (const char *[]){"tasks", "list", NULL}), 0);
     assert_null(strstr(out, tid_b));
+    /* After logout the kept session is gone, on the server and on disk. */
+    assert_int_equal(as(&k, NULL, &out, &err, (const char *[]){"logout", NULL}), 0);
+    assert_int_equal(access(session, F_OK), -1);
+    assert_int_equal(kit_count(&k, "select count(*) from sessions s join accounts a on a.id = "
+                                   "s.account_id where a.name = '李明'"),
+                     0);
+    assert_int_equal(as(&k, NULL, &out, &err, (const char *[]){"tasks", "list", NULL}), 2);
+    assert_non_null(strstr(err, "not logged in"));
+    /* Each --user command ended its own session too. */
+    assert_int_equal(kit_count(&k, "select count(*) from sessions"), 0);
+
+    /* A filing system's token is no person: the server refuses it the queues. */
+    {
+        char *tok;
+        free(out);
+        free(err);
+        assert_int_equal(
+            kit_run(&k, (const char *[]){"tokens", "add", "filing", "--scope", "ingest", NULL},
+                    &out, &err),
+            0);
+        tok = strndup(out, strcspn(out, "\n"));
+        setenv("CASEFLOW_TOKEN", tok, 1);
+        assert_int_equal(
+            as(&k, NULL, &out, &err, (const char *[]){"tasks", "list", "--post", "intake", NULL}),
+            1);
+        assert_non_null(strstr(err, "the role ingest may not use"));
+        unsetenv("CASEFLOW_TOKEN");
+        free(tok);
+    }
 
     /* A completion the engine refuses is reported, the task stays claimed, and the same
      * person can try again with a better result (the refused event id is not in the log). */
@@ -235,35 +361,41 @@ static void test_queue_claim_complete_return(void **state)
     kit_flush(&k);
     free(tid);
     tid = task_of(&k, CASE_C, "intake_check");
-    assert_int_equal(kit_cli(&k, &out, &err,
-                             (const char *[]){"tasks", "complete", tid, "--result",
-                                              "{\"complete\": true, \"special\": \"related\"}",
-                                              "--as", "王芳", NULL}),
+    assert_int_equal(as(&k, "王芳", &out, &err,
+                        (const char *[]){"tasks", "complete", tid, "--result",
+                                         "{\"complete\": true, \"special\": \"related\"}", NULL}),
                      0);
     assert_non_null(strstr(out, "intake -> special_review"));
     free(tid);
     tid = task_of(&k, CASE_C, "handler_decision");
-    assert_int_equal(
-        kit_cli(&k, &out, &err,
-                (const char *[]){"tasks", "complete", tid, "--result", "{}", "--as", "局长", NULL}),
-        1);
+    assert_int_equal(as(&k, "局长", &out, &err,
+                        (const char *[]){"tasks", "complete", tid, "--result", "{}", NULL}),
+                     1);
     assert_non_null(strstr(err, "the engine refused"));
     assert_non_null(strstr(err, tid));
     v = kit_value(&k, "select status || '/' || claimed_by from tasks where task_id = $1", 1,
                   (const char *[]){tid});
     assert_string_equal(v, "claimed/局长");
     free(v);
-    assert_int_equal(kit_cli(&k, &out, &err,
-                             (const char *[]){"tasks", "complete", tid, "--result",
-                                              "{\"post\": \"team_2\"}", "--as", "局长", NULL}),
+    /* --wait 0: the answer comes once Kafka has the event; the engine applies it after. */
+    assert_int_equal(as(&k, "局长", &out, &err,
+                        (const char *[]){"tasks", "complete", tid, "--result",
+                                         "{\"post\": \"team_2\"}", "--wait", "0", NULL}),
                      0);
-    assert_non_null(strstr(out, "special_review -> notices"));
+    assert_non_null(strstr(out, "task.completed sent as"));
+    v = kit_wait_value(&k, "select state from cases where case_no = $1", 1,
+                       (const char *[]){CASE_C}, "notices", 30);
+    assert_string_equal(v, "notices");
+    free(v);
 
     free(out);
     free(err);
     free(tid);
     free(tid_b);
     free(worker_tid);
+    unsetenv("CASEFLOW_SERVER");
+    unsetenv("CASEFLOW_SESSION_FILE");
+    assert_int_equal(kit_engine_stop(&k, server, SIGTERM), 0);
     kit_engine_stop(&k, engine, SIGTERM);
     kit_done(&k);
 }

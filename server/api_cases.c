@@ -16,7 +16,7 @@
 /* The {case} of the path in its canonical form, so that （２０２６）豫0381执7号 finds
  * (2026)豫0381执7号 (core/caseno.h); a number that cannot be made canonical stays as it came and
  * is simply not found. */
-static const char *case_of(cf_req *r)
+const char *cf_req_case(cf_req *r)
 {
     char canon[sizeof r->params[0]];
     if (cf_caseno_normalize(r->params[0], canon, sizeof canon) == 0)
@@ -75,7 +75,7 @@ void cf_h_case(cf_srv *s, cf_req *r)
 
     if (!db)
         return;
-    v = cf_case_get(db, s->reg, case_of(r), cf_req_reach(r), &rc, err, sizeof err);
+    v = cf_case_get(db, s->reg, cf_req_case(r), cf_req_reach(r), &rc, err, sizeof err);
     answer(r, v, rc, err);
 }
 
@@ -88,7 +88,7 @@ void cf_h_case_tasks(cf_srv *s, cf_req *r)
 
     if (!db)
         return;
-    v = cf_case_tasks(db, case_of(r), cf_req_reach(r), &rc, err, sizeof err);
+    v = cf_case_tasks(db, cf_req_case(r), cf_req_reach(r), &rc, err, sizeof err);
     answer(r, v ? json_pack("{s:s, s:o}", "case", r->params[0], "tasks", v) : NULL, rc, err);
 }
 
@@ -101,7 +101,7 @@ void cf_h_case_timers(cf_srv *s, cf_req *r)
 
     if (!db)
         return;
-    v = cf_case_timers(db, case_of(r), cf_req_reach(r), &rc, err, sizeof err);
+    v = cf_case_timers(db, cf_req_case(r), cf_req_reach(r), &rc, err, sizeof err);
     answer(r, v ? json_pack("{s:s, s:o}", "case", r->params[0], "timers", v) : NULL, rc, err);
 }
 
@@ -127,7 +127,7 @@ static void history(cf_srv *s, cf_req *r, int verify)
     }
     if (!(db = cf_req_db(s, r)))
         return;
-    v = cf_case_history(db, s->reg, case_of(r), cf_req_reach(r), verify, as_of, &rc, err,
+    v = cf_case_history(db, s->reg, cf_req_case(r), cf_req_reach(r), verify, as_of, &rc, err,
                         sizeof err);
     if (v && as_of_text)
         json_object_set_new(v, "as_of", json_string(as_of_text));

@@ -42,15 +42,6 @@ void cf_h_task_form(cf_srv *s, cf_req *r)
         cf_reply_json(r, 200, v);
 }
 
-/* The {case} of the path in canonical form, as api_cases.c takes it. */
-static const char *case_param(cf_req *r)
-{
-    char canon[sizeof r->params[0]];
-    if (cf_caseno_normalize(r->params[0], canon, sizeof canon) == 0)
-        memcpy(r->params[0], canon, sizeof canon);
-    return r->params[0];
-}
-
 void cf_h_case_documents(cf_srv *s, cf_req *r)
 {
     char err[512] = "";
@@ -60,7 +51,7 @@ void cf_h_case_documents(cf_srv *s, cf_req *r)
 
     if (!db)
         return;
-    v = cf_case_documents(db, case_param(r), cf_req_reach(r), &rc, err, sizeof err);
+    v = cf_case_documents(db, cf_req_case(r), cf_req_reach(r), &rc, err, sizeof err);
     if (!v)
         cf_reply_error(r, rc ? rc : CF_ENOMEM, err);
     else
@@ -130,7 +121,7 @@ static void disposition(char *out, size_t n, const char *name)
 void cf_h_case_document(cf_srv *s, cf_req *r)
 {
     char err[512] = "", real[PATH_MAX], sum[65];
-    const char *case_no = case_param(r);
+    const char *case_no = cf_req_case(r);
     cf_document d;
     char *end, *buf;
     size_t len = 0, root = strlen(s->docs);

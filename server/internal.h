@@ -234,6 +234,11 @@ void cf_h_workflows(cf_srv *s, cf_req *r);
 /* Whether some workflow of `reg` declares `post` (api_tasks.c). */
 int cf_post_known(const cf_registry *reg, const char *post);
 
+/* The {case} of the request's path (params[0]) in canonical form, written back into params[0],
+ * so that （２０２６）豫0381执7号 finds (2026)豫0381执7号; a number that cannot be made canonical
+ * stays as it came and is simply not found (api_cases.c). */
+const char *cf_req_case(cf_req *r);
+
 /* The post a request is confined to: the caller's own for staff, NULL (every post) otherwise. */
 const char *cf_req_reach(const cf_req *r);
 

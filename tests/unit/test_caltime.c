@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/caltime.h"
+#include "fixture.h"
 
 #define D(y, m, d) cf_date_from_ymd((y), (m), (d))
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -21,12 +22,7 @@ static cf_calendar *cn;
 static int load_cn(void **state)
 {
     (void)state;
-    const char *root = getenv("CASEFLOW_SOURCE_DIR");
-    char path[1024], err[256] = "";
-    snprintf(path, sizeof path, "%s/workflows/calendars/cn.yaml", root ? root : ".");
-    cn = cf_calendar_load(path, err, sizeof err);
-    if (!cn)
-        fprintf(stderr, "cannot load the calendar: %s\n", err);
+    cn = fx_calendar_cn();
     return cn ? 0 : -1;
 }
 

@@ -17,6 +17,7 @@
 #include "core/caseno.h"
 #include "core/feedgen.h"
 #include "core/schema.h"
+#include "fixture.h"
 
 /* What every test reads: the calendar, the schemas, and the feed of 2,000 cases for seed 1. */
 static cf_calendar *cal;
@@ -24,43 +25,20 @@ static cf_schema_set *schemas;
 static json_t *feed; /* array of the events, in the order emitted */
 static char root[1024];
 
-static const char *source_dir(void)
-{
-    const char *d = getenv("CASEFLOW_SOURCE_DIR");
-    if (!d || !*d)
-        fail_msg("CASEFLOW_SOURCE_DIR is not set: run this test through ctest, or set it to the "
-                 "source tree");
-    return d;
-}
-
 static int collect(const json_t *event, void *arg)
 {
     return json_array_append((json_t *)arg, (json_t *)event) == 0 ? 0 : CF_ENOMEM;
 }
 
-typedef struct text {
-    char *s;
-    size_t len, cap;
-} text;
-
 /* Serialises each event as `caseflow feed --generate` does. */
 static int dump(const json_t *event, void *arg)
 {
-    text *t = arg;
+    fx_text *t = arg;
     char *line = json_dumps(event, CF_FEEDGEN_DUMP_FLAGS);
-    size_t n;
     if (!line)
         return CF_ENOMEM;
-    n = strlen(line);
-    if (t->len + n + 2 > t->cap) {
-        t->cap = (t->len + n + 2) * 2;
-        t->s = realloc(t->s, t->cap);
-        assert_non_null(t->s);
-    }
-    memcpy(t->s + t->len, line, n);
-    t->len += n;
-    t->s[t->len++] = '\n';
-    t->s[t->len] = '\0';
+    fx_append(t, line, strlen(line));
+    fx_append(t, "\n", 1);
     free(line);
     return 0;
 }
@@ -78,7 +56,7 @@ static cf_feedgen_opts opts(long cases, uint64_t seed)
 static char *generate_text(const cf_feedgen_opts *o)
 {
     char err[256] = "";
-    text t = {0};
+    fx_text t = {0};
     int rc = cf_feedgen_run(o, dump, &t, err, sizeof err);
     if (rc != 0)
         fail_msg("cf_feedgen_run: %d: %s", rc, err);
@@ -90,7 +68,7 @@ static int setup(void **state)
     char path[1200], err[512] = "";
     cf_feedgen_opts o;
     (void)state;
-    snprintf(root, sizeof root, "%s", source_dir());
+    snprintf(root, sizeof root, "%s", fx_source_dir());
     snprintf(path, sizeof path, "%s/workflows/calendars/cn.yaml", root);
     cal = cf_calendar_load(path, err, sizeof err);
     if (!cal) {

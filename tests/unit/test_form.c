@@ -13,29 +13,7 @@
 
 #include "core/form.h"
 #include "core/workflow.h"
-
-static const char *root(void)
-{
-    const char *r = getenv("CASEFLOW_SOURCE_DIR");
-    return r ? r : ".";
-}
-
-static cf_workflow *load(const char *rel)
-{
-    char path[1024];
-    cf_diags d;
-    cf_workflow *wf;
-
-    snprintf(path, sizeof path, "%s/%s", root(), rel);
-    cf_diags_init(&d);
-    wf = cf_workflow_load(path, &d);
-    for (size_t i = 0; i < d.count; i++)
-        print_error("%s\n", d.lines[i]);
-    assert_int_equal(d.count + d.lost, 0);
-    cf_diags_free(&d);
-    assert_non_null(wf);
-    return wf;
-}
+#include "fixture.h"
 
 /* Checks `json` (a result) against staff task `kind` of `wf`; returns the code, the message in
  * `err`. */
@@ -55,7 +33,7 @@ static int check(const cf_workflow *wf, const char *kind, const char *json, char
 static void test_court_forms(void **state)
 {
     (void)state;
-    cf_workflow *wf = load("workflows/enforcement_case.yaml");
+    cf_workflow *wf = fx_workflow_load("workflows/enforcement_case.yaml");
     const cf_task_kind *k = cf_workflow_kind(wf, "intake_check");
     json_t *form, *fields, *f;
     char err[256];
@@ -119,7 +97,7 @@ static void test_court_forms(void **state)
     assert_int_equal(check(wf, "intake_check", "[true]", err, sizeof err), CF_EINVAL);
     cf_workflow_free(wf);
 
-    wf = load("workflows/voluntary_payment.yaml");
+    wf = fx_workflow_load("workflows/voluntary_payment.yaml");
     assert_int_equal(check(wf, "match_payment", "{\"matched\": true}", err, sizeof err), CF_EINVAL);
     assert_string_equal(err, "/result/case_no: is required");
     assert_int_equal(check(wf, "match_payment", "{\"matched\": false}", err, sizeof err), 0);
@@ -128,8 +106,7 @@ static void test_court_forms(void **state)
 
 static cf_workflow *parse(const char *tasks, cf_diags *d)
 {
-    char path[1024], yaml[4096];
-    snprintf(path, sizeof path, "%s/tests/workflows/unit.yaml", root());
+    char yaml[4096];
     snprintf(yaml, sizeof yaml,
              "workflow: unit\nversion: 1\ncalendar: ../../workflows/calendars/cn.yaml\n"
              "schemas: ../../schemas/events\ninitial: filed\n"
@@ -138,8 +115,7 @@ static cf_workflow *parse(const char *tasks, cf_diags *d)
              "staff_tasks:\n%s"
              "events: [case.filed]\nstates:\n  filed:\n    final: true\n",
              tasks);
-    cf_diags_init(d);
-    return cf_workflow_parse(path, yaml, strlen(yaml), d);
+    return fx_workflow_parse(yaml, d);
 }
 
 /* Each broken declaration, and the line:column and message of its first problem. */
@@ -183,15 +159,12 @@ static void test_declaration_mistakes(void **state)
         /* A worker kind has no form. */
         cf_diags d;
         cf_workflow *wf;
-        char path[1024];
         const char *yaml =
             "workflow: unit\nversion: 1\ncalendar: ../../workflows/calendars/cn.yaml\n"
             "schemas: ../../schemas/events\ninitial: filed\nposts: {intake: 岗}\n"
             "workers:\n  documents: {title: 文书, post: intake, result: {}}\n"
             "events: [case.filed]\nstates:\n  filed:\n    final: true\n";
-        snprintf(path, sizeof path, "%s/tests/workflows/unit.yaml", root());
-        cf_diags_init(&d);
-        wf = cf_workflow_parse(path, yaml, strlen(yaml), &d);
+        wf = fx_workflow_parse(yaml, &d);
         assert_null(wf);
         assert_non_null(strstr(d.lines[0], "only staff tasks declare a result form"));
         cf_diags_free(&d);

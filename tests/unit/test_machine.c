@@ -14,12 +14,7 @@
 
 #include "core/clock.h"
 #include "core/machine.h"
-
-static const char *root(void)
-{
-    const char *r = getenv("CASEFLOW_SOURCE_DIR");
-    return r ? r : ".";
-}
+#include "fixture.h"
 
 /* A small workflow: `open` has a staff task, a worker task and a timer that restarts itself;
  * completing the check assigns a team; a close decision ends the case. */
@@ -64,36 +59,6 @@ static const char SMALL[] = "workflow: unit\n"
                             "    do:\n"
                             "      - timer: remind\n"
                             "        at: 2 days after now\n";
-
-static cf_workflow *parse(const char *yaml)
-{
-    char path[1024];
-    cf_diags d;
-    cf_workflow *wf;
-
-    snprintf(path, sizeof path, "%s/tests/workflows/unit.yaml", root());
-    cf_diags_init(&d);
-    wf = cf_workflow_parse(path, yaml, strlen(yaml), &d);
-    for (size_t i = 0; i < d.count; i++)
-        print_error("%s\n", d.lines[i]);
-    cf_diags_free(&d);
-    assert_non_null(wf);
-    return wf;
-}
-
-static cf_workflow *load(const char *rel)
-{
-    char path[1024];
-    cf_diags d;
-    cf_workflow *wf;
-
-    snprintf(path, sizeof path, "%s/%s", root(), rel);
-    cf_diags_init(&d);
-    wf = cf_workflow_load(path, &d);
-    cf_diags_free(&d);
-    assert_non_null(wf);
-    return wf;
-}
 
 static cf_time at(const char *s)
 {
@@ -170,7 +135,7 @@ static json_t *fired(const char *case_no, const char *time, const char *timer, c
 static void test_pure_and_deterministic(void **state)
 {
     (void)state;
-    cf_workflow *wf = parse(SMALL);
+    cf_workflow *wf = fx_workflow_parse_ok(SMALL);
     json_t *ev = filed("(2026)豫0381执3号", "2026-03-02T09:00:00+08:00");
     char *ev_before = dump(ev), err[256];
     cf_step a, b;
@@ -234,7 +199,7 @@ static void test_pure_and_deterministic(void **state)
 static void test_task_ids_stable(void **state)
 {
     (void)state;
-    cf_workflow *wf = parse(SMALL);
+    cf_workflow *wf = fx_workflow_parse_ok(SMALL);
     json_t *s1 = step_ok(wf, NULL, filed("(2026)豫0381执3号", "2026-03-02T09:00:00+08:00"));
     json_t *s2 = step_ok(wf, NULL, filed("(2026)豫0381执3号", "2026-03-05T11:00:00+08:00"));
     json_t *s3 = step_ok(wf, NULL, filed("(2026)豫0381执4号", "2026-03-02T09:00:00+08:00"));
@@ -255,7 +220,7 @@ static void test_task_ids_stable(void **state)
 static void test_errors(void **state)
 {
     (void)state;
-    cf_workflow *wf = parse(SMALL);
+    cf_workflow *wf = fx_workflow_parse_ok(SMALL);
     const char *no = "(2026)豫0381执3号";
     json_t *s = step_ok(wf, NULL, filed(no, "2026-03-02T09:00:00+08:00"));
     json_t *ev;
@@ -340,7 +305,7 @@ static void test_automatic_loop_bound(void **state)
     snprintf(yaml + len, sizeof yaml - len,
              "  s40:\n    on:\n      - event: case.decided\n        to: end\n"
              "  end:\n    final: true\n");
-    cf_workflow *wf = parse(yaml);
+    cf_workflow *wf = fx_workflow_parse_ok(yaml);
     json_t *ev = filed("(2026)豫0381执3号", "2026-03-02T09:00:00+08:00");
     cf_step out;
     char err[512];
@@ -369,7 +334,7 @@ static int has_action(const json_t *actions, const char *kind, const char *key, 
 static void test_final_state_cancels_everything(void **state)
 {
     (void)state;
-    cf_workflow *wf = parse(SMALL);
+    cf_workflow *wf = fx_workflow_parse_ok(SMALL);
     const char *no = "(2026)豫0381执3号";
     json_t *s = step_ok(wf, NULL, filed(no, "2026-03-02T09:00:00+08:00"));
     json_t *s2 = step_ok(wf, s, completed(no, "2026-03-02T10:00:00+08:00", s, "check"));
@@ -400,7 +365,7 @@ static void test_final_state_cancels_everything(void **state)
 static void test_stale_timer(void **state)
 {
     (void)state;
-    cf_workflow *wf = parse(SMALL);
+    cf_workflow *wf = fx_workflow_parse_ok(SMALL);
     const char *no = "(2026)豫0381执3号";
     json_t *s = step_ok(wf, NULL, filed(no, "2026-03-02T09:00:00+08:00"));
     json_t *ev;
@@ -451,7 +416,7 @@ static void test_stale_timer(void **state)
 static void test_assignment_and_actions(void **state)
 {
     (void)state;
-    cf_workflow *wf = parse(SMALL);
+    cf_workflow *wf = fx_workflow_parse_ok(SMALL);
     static const struct {
         const char *no, *team;
     } cases[] = {{"(2026)豫0381执1号", "team_1"},
@@ -505,7 +470,7 @@ static void test_assignment_and_actions(void **state)
 static void test_calendar_fallback_warns(void **state)
 {
     (void)state;
-    cf_workflow *wf = load("workflows/enforcement_case.yaml");
+    cf_workflow *wf = fx_workflow_load("workflows/enforcement_case.yaml");
     json_t *ev = filed("(2026)豫0381执3号", "2026-03-02T09:00:00+08:00");
     cf_step out;
     char err[256];
@@ -557,7 +522,7 @@ static void test_times_outside_the_years(void **state)
         {"0001-02-05T09:00:00+08:00", NULL},
     };
     (void)state;
-    cf_workflow *wf = parse(YEARS);
+    cf_workflow *wf = fx_workflow_parse_ok(YEARS);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *ev = event("case.filed", "(2026)豫0381执3号", "2026-03-02T09:00:00+08:00",
                            json_pack("{s:s}", "filed_at", cases[i].filed_at));
@@ -584,7 +549,7 @@ static void test_times_outside_the_years(void **state)
 static void test_incident_per_failed_task(void **state)
 {
     (void)state;
-    cf_workflow *wf = load("workflows/enforcement_case.yaml");
+    cf_workflow *wf = fx_workflow_load("workflows/enforcement_case.yaml");
     const char *no = "(2026)豫0381执3号";
     json_t *s = step_ok(wf, NULL, filed(no, "2026-03-02T09:00:00+08:00"));
     json_t *fail1 = event("task.failed", no, "2026-03-02T12:00:00+08:00",
@@ -700,7 +665,7 @@ static const char *clock_member(const json_t *st, const char *key)
 static void test_clock_pauses_and_extensions(void **state)
 {
     (void)state;
-    cf_workflow *wf = parse(CLOCKED);
+    cf_workflow *wf = fx_workflow_parse_ok(CLOCKED);
     const char *L = "staff:lead:王局";
     json_t *st = step_ok(wf, NULL, filed("(2026)豫0381执3101号", "2026-01-05T09:00:00+08:00"));
     json_t *ck, *d;

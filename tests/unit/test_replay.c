@@ -16,6 +16,7 @@
 #include "core/chain.h"
 #include "core/machine.h"
 #include "core/replay.h"
+#include "fixture.h"
 
 #define CASE_NO "(2026)豫0381执7号"
 #define MAXROWS 8
@@ -34,23 +35,6 @@ typedef struct fixture {
     char head[65];
     cf_replay_case c;
 } fixture;
-
-static cf_workflow *load_workflow(void)
-{
-    char path[1024];
-    const char *root = getenv("CASEFLOW_SOURCE_DIR");
-    cf_diags d;
-    cf_workflow *wf;
-
-    snprintf(path, sizeof path, "%s/workflows/enforcement_case.yaml", root ? root : ".");
-    cf_diags_init(&d);
-    wf = cf_workflow_load(path, &d);
-    for (size_t i = 0; i < d.count; i++)
-        fprintf(stderr, "%s\n", d.lines[i]);
-    cf_diags_free(&d);
-    assert_non_null(wf);
-    return wf;
-}
 
 static json_t *filed(void)
 {
@@ -135,7 +119,7 @@ static void add(fixture *f, json_t *ev, const char *applied)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    f->wf = load_workflow();
+    f->wf = fx_workflow_load("workflows/enforcement_case.yaml");
     add(f, filed(), "2026-03-02T09:00:05+08:00");
     add(f,
         completed(f->state, "intake_check", "c-1", "2026-03-02T10:00:00+08:00", "staff:intake:王芳",

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/schema.h"
+#include "fixture.h"
 
 /* Installed by the Debian package json-schema-test-suite, a declared test dependency. */
 #define SUITE_DIR "/usr/share/json-schema-test-suite/tests/draft7"
@@ -731,15 +732,6 @@ static void test_messages_fit_any_buffer(void **state)
 
 /* ---- the event schemas ------------------------------------------------------------------- */
 
-static const char *source_dir(void)
-{
-    const char *d = getenv("CASEFLOW_SOURCE_DIR");
-    if (!d || !*d)
-        fail_msg("CASEFLOW_SOURCE_DIR is not set: run this test through ctest, or set it to the "
-                 "source tree");
-    return d;
-}
-
 /* Validates one sample event against the schema named by its type. */
 static int check_event(const cf_schema_set *set, const char *path, char *err, size_t errsz)
 {
@@ -794,7 +786,7 @@ static void test_event_schemas(void **state)
 {
     (void)state;
     char path[1024], err[1024];
-    const char *src = source_dir();
+    const char *src = fx_source_dir();
     cf_schema_set *set = cf_schema_set_new();
     snprintf(path, sizeof path, "%s/schemas/events", src);
     if (cf_schema_set_load_dir(set, path, err, sizeof err) != 0)

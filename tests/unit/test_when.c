@@ -14,6 +14,7 @@
 
 /* The fuzz target itself, so that the nasty inputs below go through exactly the code the
  * fuzzer runs. */
+#include "fixture.h"
 #include "../fuzz/fuzz_when.c"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -23,12 +24,7 @@ static cf_calendar *cn;
 static int load_cn(void **state)
 {
     (void)state;
-    const char *root = getenv("CASEFLOW_SOURCE_DIR");
-    char path[1024], err[256] = "";
-    snprintf(path, sizeof path, "%s/workflows/calendars/cn.yaml", root ? root : ".");
-    cn = cf_calendar_load(path, err, sizeof err);
-    if (!cn)
-        fprintf(stderr, "cannot load the calendar: %s\n", err);
+    cn = fx_calendar_cn();
     return cn ? 0 : -1;
 }
 

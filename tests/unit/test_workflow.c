@@ -12,40 +12,7 @@
 #include <string.h>
 
 #include "core/workflow.h"
-
-static const char *root(void)
-{
-    const char *r = getenv("CASEFLOW_SOURCE_DIR");
-    return r ? r : ".";
-}
-
-/* Loads a file of the source tree; fails the test with every problem when it does not load. */
-static cf_workflow *load(const char *rel)
-{
-    char path[1024];
-    cf_diags d;
-    cf_workflow *wf;
-
-    snprintf(path, sizeof path, "%s/%s", root(), rel);
-    cf_diags_init(&d);
-    wf = cf_workflow_load(path, &d);
-    for (size_t i = 0; i < d.count; i++)
-        print_error("%s\n", d.lines[i]);
-    assert_int_equal(d.count + d.lost, 0);
-    cf_diags_free(&d);
-    assert_non_null(wf);
-    return wf;
-}
-
-/* Parses YAML text as if it were the file tests/workflows/unit.yaml (so that a calendar named
- * ../../workflows/calendars/cn.yaml is found); the problems go to `d`. */
-static cf_workflow *parse(const char *yaml, cf_diags *d)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/tests/workflows/unit.yaml", root());
-    cf_diags_init(d);
-    return cf_workflow_parse(path, yaml, strlen(yaml), d);
-}
+#include "fixture.h"
 
 /* The message of problem i without its "path:" prefix: "line:column: message". */
 static const char *where(const cf_diags *d, size_t i)
@@ -68,7 +35,7 @@ static const char HEAD[] = "workflow: unit\n"
 static void test_enforcement_case_loads(void **state)
 {
     (void)state;
-    cf_workflow *wf = load("workflows/enforcement_case.yaml");
+    cf_workflow *wf = fx_workflow_load("workflows/enforcement_case.yaml");
     static const char *const spine[] = {"filed",     "assigned", "notices", "queries",
                                         "execution", "closed",   "archived"};
 
@@ -108,7 +75,7 @@ static void test_enforcement_case_loads(void **state)
 static void test_voluntary_payment_loads(void **state)
 {
     (void)state;
-    cf_workflow *wf = load("workflows/voluntary_payment.yaml");
+    cf_workflow *wf = fx_workflow_load("workflows/voluntary_payment.yaml");
     assert_string_equal(wf->creates_on, "payment.received");
     assert_true(wf->states[cf_workflow_state_index(wf, "unmatched")].final);
     assert_true(wf->states[cf_workflow_state_index(wf, "archived")].final);
@@ -119,7 +86,7 @@ static void test_voluntary_payment_loads(void **state)
 static void test_query_timers_declared(void **state)
 {
     (void)state;
-    cf_workflow *wf = load("workflows/enforcement_case.yaml");
+    cf_workflow *wf = fx_workflow_load("workflows/enforcement_case.yaml");
     const cf_state *filed = &wf->states[cf_workflow_state_index(wf, "filed")];
     static const char *const names[] = {"query_day_15", "query_day_30", "query_day_45"};
     static const char *const at[] = {"15 days after case.filed_at", "30 days after case.filed_at",
@@ -156,7 +123,7 @@ static void test_problems_sorted_by_position(void **state)
              "    final: true\n"
              "    titel: x\n", /* line 20: unknown key */
              HEAD);
-    cf_workflow *wf = parse(yaml, &d);
+    cf_workflow *wf = fx_workflow_parse(yaml, &d);
     assert_null(wf);
     assert_int_equal(d.count, 3);
     assert_string_equal(where(&d, 0), "14:15: unknown task kind 'intake_chek' (declare it under "
@@ -197,7 +164,7 @@ static void test_positions_inside_multiline_scalars(void **state)
              "  done:\n"
              "    final: true\n",
              HEAD);
-    cf_workflow *wf = parse(yaml, &d);
+    cf_workflow *wf = fx_workflow_parse(yaml, &d);
     assert_null(wf);
     assert_int_equal(d.count, 3);
     assert_true(strncmp(where(&d, 0), "20:25: if: ", 11) == 0);
@@ -229,7 +196,7 @@ static void test_cancel_lists(void **state)
              "  done:\n"
              "    final: true\n",
              HEAD);
-    cf_workflow *wf = parse(yaml, &d);
+    cf_workflow *wf = fx_workflow_parse(yaml, &d);
     assert_null(wf);
     assert_int_equal(d.count, 1);
     assert_string_equal(where(&d, 0),
@@ -253,7 +220,7 @@ static void test_cancel_lists(void **state)
              "  done:\n"
              "    final: true\n",
              HEAD);
-    wf = parse(yaml, &d);
+    wf = fx_workflow_parse(yaml, &d);
     assert_non_null(wf);
     {
         const cf_transition *t = &wf->states[0].on[0];
@@ -290,7 +257,7 @@ static void test_templated_activity_names(void **state)
              "      - task: incident\n"
              "        as: incident_${task.name}\n",
              HEAD);
-    cf_workflow *wf = parse(yaml, &d);
+    cf_workflow *wf = fx_workflow_parse(yaml, &d);
     assert_null(wf);
     assert_int_equal(d.count, 1);
     assert_true(strncmp(where(&d, 0), "16:20: when: no task of this workflow is named 'incident_x'",
@@ -302,13 +269,13 @@ static void test_bad_yaml_and_empty(void **state)
 {
     (void)state;
     cf_diags d;
-    cf_workflow *wf = parse("workflow: x\n  version: 1\n", &d);
+    cf_workflow *wf = fx_workflow_parse("workflow: x\n  version: 1\n", &d);
     assert_null(wf);
     assert_int_equal(d.count, 1);
     assert_non_null(strstr(d.lines[0], "unit.yaml:2:10: bad YAML: "));
     cf_diags_free(&d);
 
-    wf = parse("", &d);
+    wf = fx_workflow_parse("", &d);
     assert_null(wf);
     assert_int_equal(d.count, 1);
     assert_non_null(strstr(d.lines[0], "unit.yaml:1:1: the file is empty"));
@@ -351,7 +318,7 @@ static void test_damaged_files(void **state)
     unsigned rnd = 12345;
     int lines = 1;
 
-    snprintf(path, sizeof path, "%s/workflows/enforcement_case.yaml", root());
+    snprintf(path, sizeof path, "%s/workflows/enforcement_case.yaml", fx_source_dir());
     f = fopen(path, "rb");
     assert_non_null(f);
     fseek(f, 0, SEEK_END);
@@ -415,40 +382,13 @@ static void test_word_columns(void **state)
              "  done:\n"
              "    final: true\n",
              HEAD);
-    cf_workflow *wf = parse(yaml, &d);
+    cf_workflow *wf = fx_workflow_parse(yaml, &d);
     assert_null(wf);
     assert_int_equal(d.count, 1);
     /* The text starts after the quote, at column 16; the name in done(nope) is its 45th. */
     assert_true(
         strncmp(where(&d, 0), "16:60: when: no task of this workflow is named 'nope'", 53) == 0);
     cf_diags_free(&d);
-}
-
-/* A growing text for generated definitions. */
-typedef struct text {
-    char *s;
-    size_t len, cap;
-} text;
-
-static void put(text *t, const char *fmt, ...) CF_PRINTF(2, 3);
-
-static void put(text *t, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    assert_true(n >= 0);
-    if (t->len + (size_t)n + 1 > t->cap) {
-        t->cap = (t->len + (size_t)n + 1) * 2;
-        t->s = realloc(t->s, t->cap);
-        assert_non_null(t->s);
-    }
-    va_start(ap, fmt);
-    vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
-    va_end(ap);
-    t->len += (size_t)n;
 }
 
 /* A definition of 5,000 states (each with a task, an event transition to the next and an automatic
@@ -459,32 +399,32 @@ static void test_large_definition_loads(void **state)
 {
     (void)state;
     enum { N = 5000 };
-    text t = {0};
+    fx_text t = {0};
     cf_diags d;
     cf_workflow *wf;
     char name[32];
 
     /* HEAD, starting from s0. */
-    put(&t, "%.*ss0%s", (int)(strstr(HEAD, "filed\n") - HEAD), HEAD,
-        strstr(HEAD, "\n"
-                     "posts"));
-    put(&t, "states:\n");
+    fx_put(&t, "%.*ss0%s", (int)(strstr(HEAD, "filed\n") - HEAD), HEAD,
+           strstr(HEAD, "\n"
+                        "posts"));
+    fx_put(&t, "states:\n");
     for (int i = 0; i < N; i++)
-        put(&t,
-            "  s%d:\n"
-            "    on_enter:\n"
-            "      - task: intake_check\n"
-            "        as: check_%d\n"
-            "    on:\n"
-            "      - event: task.completed\n"
-            "        task: check_%d\n"
-            "        to: s%d\n"
-            "      - when: done(check_%d) and case.n > %d\n"
-            "        to: s%d\n",
-            i, i, i, i + 1, i, i, i + 2 + i % 5 < N ? i + 2 + i % 5 : N);
-    put(&t, "  s%d:\n    final: true\n", N);
-    put(&t, "any_state:\n  - event: case.filed\n    except: [s0, s1, s%d]\n    to: s%d\n", N, N);
-    wf = parse(t.s, &d);
+        fx_put(&t,
+               "  s%d:\n"
+               "    on_enter:\n"
+               "      - task: intake_check\n"
+               "        as: check_%d\n"
+               "    on:\n"
+               "      - event: task.completed\n"
+               "        task: check_%d\n"
+               "        to: s%d\n"
+               "      - when: done(check_%d) and case.n > %d\n"
+               "        to: s%d\n",
+               i, i, i, i + 1, i, i, i + 2 + i % 5 < N ? i + 2 + i % 5 : N);
+    fx_put(&t, "  s%d:\n    final: true\n", N);
+    fx_put(&t, "any_state:\n  - event: case.filed\n    except: [s0, s1, s%d]\n    to: s%d\n", N, N);
+    wf = fx_workflow_parse(t.s, &d);
     for (size_t i = 0; i < d.count && i < 5; i++)
         print_error("%s\n", d.lines[i]);
     assert_int_equal(d.count + d.lost, 0);
@@ -536,7 +476,7 @@ static void test_declared_twice(void **state)
                                "    final: true\n"
                                "  done:\n" /* line 23 */
                                "    final: true\n";
-    cf_workflow *wf = parse(yaml, &d);
+    cf_workflow *wf = fx_workflow_parse(yaml, &d);
     assert_null(wf);
     assert_int_equal(d.count, 4);
     assert_string_equal(where(&d, 0), "8:3: post 'intake' is declared twice");
@@ -622,7 +562,7 @@ static void test_automatic_cycles(void **state)
         cf_diags d;
         cf_workflow *wf;
         snprintf(yaml, sizeof yaml, "%sstates:\n%s", HEAD, cases[i].states);
-        wf = parse(yaml, &d);
+        wf = fx_workflow_parse(yaml, &d);
         if (!cases[i].problem) {
             for (size_t k = 0; k < d.count; k++)
                 print_error("%s\n", d.lines[k]);
@@ -645,13 +585,13 @@ static void test_automatic_cycles(void **state)
 static void test_problems_capped(void **state)
 {
     (void)state;
-    text t = {0};
+    fx_text t = {0};
     cf_diags d;
-    put(&t, "%s", HEAD);
+    fx_put(&t, "%s", HEAD);
     for (int i = 0; i < 1500; i++)
-        put(&t, "unknown_%d: 1\n", i);
-    put(&t, "states:\n  filed:\n    final: true\n");
-    assert_null(parse(t.s, &d));
+        fx_put(&t, "unknown_%d: 1\n", i);
+    fx_put(&t, "states:\n  filed:\n    final: true\n");
+    assert_null(fx_workflow_parse(t.s, &d));
     assert_int_equal(d.count, 1001);
     assert_string_equal(where(&d, 0), "11:1: unknown key 'unknown_0' in the workflow");
     assert_string_equal(where(&d, 999), "1010:1: unknown key 'unknown_999' in the workflow");

@@ -13,33 +13,7 @@
 #include <unistd.h>
 
 #include "base/yamldoc.h"
-
-/* A growing text. */
-typedef struct text {
-    char *s;
-    size_t len, cap;
-} text;
-
-static void put(text *t, const char *fmt, ...) CF_PRINTF(2, 3);
-
-static void put(text *t, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    assert_true(n >= 0);
-    if (t->len + (size_t)n + 1 > t->cap) {
-        t->cap = (t->len + (size_t)n + 1) * 2;
-        t->s = realloc(t->s, t->cap);
-        assert_non_null(t->s);
-    }
-    va_start(ap, fmt);
-    vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
-    va_end(ap);
-    t->len += (size_t)n;
-}
+#include "fixture.h"
 
 /* Loads `yaml`; expects success (problem NULL) or the code, position and problem given. */
 static void expect(const char *yaml, size_t len, int code, int line, int col, const char *problem)
@@ -65,15 +39,15 @@ static void test_depth(void **state)
 {
     (void)state;
     for (int depth = 63; depth <= 66; depth++) {
-        text t = {0};
-        put(&t, "top:\n  ");
+        fx_text t = {0};
+        fx_put(&t, "top:\n  ");
         /* The top-level mapping is one level; the flow lists are the others. */
         for (int i = 1; i < depth; i++)
-            put(&t, "[");
-        put(&t, "x");
+            fx_put(&t, "[");
+        fx_put(&t, "x");
         for (int i = 1; i < depth; i++)
-            put(&t, "]");
-        put(&t, "\n");
+            fx_put(&t, "]");
+        fx_put(&t, "\n");
         if (depth <= CF_YAML_MAX_DEPTH)
             expect(t.s, t.len, 0, 0, 0, NULL);
         else
@@ -86,10 +60,10 @@ static void test_aliases_and_anchors(void **state)
 {
     (void)state;
     for (int n = CF_YAML_MAX_ALIASES; n <= CF_YAML_MAX_ALIASES + 1; n++) {
-        text t = {0};
-        put(&t, "a: &a x\nb:\n");
+        fx_text t = {0};
+        fx_put(&t, "a: &a x\nb:\n");
         for (int i = 0; i < n; i++)
-            put(&t, "  - *a\n");
+            fx_put(&t, "  - *a\n");
         if (n <= CF_YAML_MAX_ALIASES)
             expect(t.s, t.len, 0, 0, 0, NULL);
         else
@@ -97,9 +71,9 @@ static void test_aliases_and_anchors(void **state)
         free(t.s);
     }
     for (int n = CF_YAML_MAX_ANCHORS; n <= CF_YAML_MAX_ANCHORS + 1; n++) {
-        text t = {0};
+        fx_text t = {0};
         for (int i = 0; i < n; i++)
-            put(&t, "k%d: &a%d x\n", i, i);
+            fx_put(&t, "k%d: &a%d x\n", i, i);
         if (n <= CF_YAML_MAX_ANCHORS)
             expect(t.s, t.len, 0, 0, 0, NULL);
         else
@@ -113,13 +87,13 @@ static void test_aliases_and_anchors(void **state)
 static void test_alias_bomb(void **state)
 {
     (void)state;
-    text t = {0};
-    put(&t, "l0: &l0 [a, a, a, a, a, a, a, a, a, a]\n");
+    fx_text t = {0};
+    fx_put(&t, "l0: &l0 [a, a, a, a, a, a, a, a, a, a]\n");
     for (int i = 1; i < 10; i++) {
-        put(&t, "l%d: &l%d [", i, i);
+        fx_put(&t, "l%d: &l%d [", i, i);
         for (int k = 0; k < 10; k++)
-            put(&t, "%s*l%d", k ? ", " : "", i - 1);
-        put(&t, "]\n");
+            fx_put(&t, "%s*l%d", k ? ", " : "", i - 1);
+        fx_put(&t, "]\n");
     }
     /* l5's list: 1 + 111,111 nodes after its first alias, 222,223 after its second. */
     expect(t.s, t.len, CF_ERANGE, 6, 15, "the aliases expand the document to more than 200000");
@@ -136,12 +110,12 @@ static void test_nodes(void **state)
 {
     (void)state;
     for (int n = CF_YAML_MAX_NODES - 2; n <= CF_YAML_MAX_NODES - 1; n++) {
-        text t = {0};
+        fx_text t = {0};
         /* The document's nodes: the list and its n items. */
-        put(&t, "[");
+        fx_put(&t, "[");
         for (int i = 0; i < n; i++)
-            put(&t, "%s1", i ? "," : "");
-        put(&t, "]\n");
+            fx_put(&t, "%s1", i ? "," : "");
+        fx_put(&t, "]\n");
         if (n + 1 <= CF_YAML_MAX_NODES)
             expect(t.s, t.len, 0, 0, 0, NULL);
         else

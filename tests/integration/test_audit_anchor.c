@@ -26,50 +26,6 @@ static const char *const CASES[] = {"(2026)豫0381执501号", "(2026)豫0381执5
                                     "(2026)豫0381执503号"};
 #define REWRITTEN CASES[1]
 
-/*
- * Completes task `id` with `result` as member of staff `name`, through `caseflow serve` at
- * CASEFLOW_SERVER as staff do: their account is made on the task's post when there is none.
- * Returns the exit status of `caseflow tasks complete`.
- */
-static int staff_complete(kit *k, const char *name, const char *id, const char *result)
-{
-    char pw[128], *out = NULL, *err = NULL;
-    char *post = kit_value(k, "select post from tasks where task_id = $1", 1, (const char *[]){id});
-    int rc;
-
-    assert_non_null(post);
-    snprintf(pw, sizeof pw, "password-of-%s\n", name);
-    /* A second add of the same name is refused: the account is there already. */
-    kit_run_in(k, pw,
-               (const char *[]){"users", "add", name, "--role", "staff", "--post", post,
-                                "--password-stdin", NULL},
-               &out, &err);
-    free(out);
-    free(err);
-    rc = kit_run_in(k, pw,
-                    (const char *[]){"tasks", "complete", id, "--result", result, "--user", name,
-                                     "--password-stdin", NULL},
-                    &out, &err);
-    if (rc != 0)
-        fprintf(stderr, "caseflow tasks complete %s as %s: %s%s\n", id, name, out ? out : "",
-                err ? err : "");
-    free(out);
-    free(err);
-    free(post);
-    return rc;
-}
-
-static void advance(kit *k, const char *id, const char *to)
-{
-    char sql[256];
-    kit_send_json(k,
-                  json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "id", id, "type", "clock.advance",
-                            "case", "-", "time", to, "source", "test", "data", "to", to));
-    kit_flush(k);
-    snprintf(sql, sizeof sql, "select count(*) from engine_clock where now >= '%s'", to);
-    assert_int_equal(kit_wait_count(k, sql, 1, 30), 1);
-}
-
 /* Runs `sql` on the kit's connection (the stack's superuser); fails the test on an error. */
 static void exec_ok(kit *k, const char *sql, int n, const char *const *params)
 {
@@ -181,7 +137,7 @@ static void test_anchor_catches_the_consistent_rewrite(void **state)
     }
     kit_flush(&k);
     assert_int_equal(kit_wait_count(&k, "select count(*) from cases", 3, 60), 3);
-    advance(&k, "an-clock-1", "2026-03-03T10:00:00+08:00");
+    kit_advance(&k, "an-clock-1", "2026-03-03T10:00:00+08:00");
     id = kit_wait_value(&k,
                         "select task_id from tasks where case_no = $1 and activity = "
                         "'intake_check'",
@@ -190,7 +146,7 @@ static void test_anchor_catches_the_consistent_rewrite(void **state)
     server = kit_serve_start(&k, NULL, &port);
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
     setenv("CASEFLOW_SERVER", url, 1);
-    assert_int_equal(staff_complete(&k, "王芳", id, "{\"complete\": true}"), 0);
+    assert_int_equal(kit_staff_complete(&k, "王芳", id, "{\"complete\": true}"), 0);
     unsetenv("CASEFLOW_SERVER");
     kit_engine_stop(&k, server, SIGTERM);
     free(id);

@@ -48,17 +48,6 @@ static void wait_seq(kit *k, const char *want)
     free(v);
 }
 
-static void advance(kit *k, const char *id, const char *to)
-{
-    char sql[256];
-    kit_send_json(k,
-                  json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "id", id, "type", "clock.advance",
-                            "case", "-", "time", to, "source", "test", "data", "to", to));
-    kit_flush(k);
-    snprintf(sql, sizeof sql, "select count(*) from engine_clock where now >= '%s'", to);
-    assert_int_equal(kit_wait_count(k, sql, 1, 30), 1);
-}
-
 /* Completes the case's worker task `activity` as its worker would. */
 static void worker_done(kit *k, const char *activity, const char *kind, const char *time,
                         json_t *result /* stolen */)
@@ -98,39 +87,6 @@ static const char *state_name(const json_t *doc)
     return json_string_value(json_object_get(json_object_get(doc, "state"), "state"));
 }
 
-/*
- * Completes task `id` with `result` as member of staff `name`, through `caseflow serve` at
- * CASEFLOW_SERVER as staff do: their account is made on the task's post when there is none.
- * Returns the exit status of `caseflow tasks complete`.
- */
-static int staff_complete(kit *k, const char *name, const char *id, const char *result)
-{
-    char pw[128], *out = NULL, *err = NULL;
-    char *post = kit_value(k, "select post from tasks where task_id = $1", 1, (const char *[]){id});
-    int rc;
-
-    assert_non_null(post);
-    snprintf(pw, sizeof pw, "password-of-%s\n", name);
-    /* A second add of the same name is refused: the account is there already. */
-    kit_run_in(k, pw,
-               (const char *[]){"users", "add", name, "--role", "staff", "--post", post,
-                                "--password-stdin", NULL},
-               &out, &err);
-    free(out);
-    free(err);
-    rc = kit_run_in(k, pw,
-                    (const char *[]){"tasks", "complete", id, "--result", result, "--user", name,
-                                     "--password-stdin", NULL},
-                    &out, &err);
-    if (rc != 0)
-        fprintf(stderr, "caseflow tasks complete %s as %s: %s%s\n", id, name, out ? out : "",
-                err ? err : "");
-    free(out);
-    free(err);
-    free(post);
-    return rc;
-}
-
 /* Walks the case to the archive; returns the number of events it has then. */
 static void walk(kit *k)
 {
@@ -139,16 +95,16 @@ static void walk(kit *k)
                             "check_tax",      "check_marriage",    "check_housing_fund"};
 
     /* Monday 2 March: filed at 09:00, checked by the intake post. */
-    advance(k, "rp-clock-1", "2026-03-02T09:00:00+08:00");
+    kit_advance(k, "rp-clock-1", "2026-03-02T09:00:00+08:00");
     kit_send_json(k, kit_filed(CASE_NO, "rp-filed", "2026-03-02T09:00:00+08:00"));
     kit_flush(k);
     id = task_of(k, "intake_check");
-    assert_int_equal(staff_complete(k, "王芳", id, "{\"complete\": true}"), 0);
+    assert_int_equal(kit_staff_complete(k, "王芳", id, "{\"complete\": true}"), 0);
     free(id);
     wait_state(k, "notices");
 
     /* Tuesday: the notices are made, the network query is back. */
-    advance(k, "rp-clock-2", "2026-03-03T10:00:00+08:00");
+    kit_advance(k, "rp-clock-2", "2026-03-03T10:00:00+08:00");
     worker_done(k, "notices", "documents", "2026-03-03T10:00:00+08:00",
                 json_pack("{s:[s, s]}", "documents", "执行通知书", "报告财产令"));
     wait_seq(k, "3");
@@ -157,7 +113,7 @@ static void walk(kit *k)
     wait_seq(k, "4");
 
     /* Wednesday: served, and the six checks come back. */
-    advance(k, "rp-clock-3", "2026-03-04T15:00:00+08:00");
+    kit_advance(k, "rp-clock-3", "2026-03-04T15:00:00+08:00");
     worker_done(k, "service", "service", "2026-03-04T15:00:00+08:00", json_object());
     wait_state(k, "queries");
     for (size_t i = 0; i < 6; i++)
@@ -166,22 +122,22 @@ static void walk(kit *k)
     wait_state(k, "execution");
 
     /* Thursday: the handler's team reports its measures. */
-    advance(k, "rp-clock-4", "2026-03-05T11:00:00+08:00");
+    kit_advance(k, "rp-clock-4", "2026-03-05T11:00:00+08:00");
     id = task_of(k, "execution_plan");
     assert_int_equal(
-        staff_complete(k, "赵强", id, "{\"auction\": false, \"measures\": [\"冻结存款\"]}"), 0);
+        kit_staff_complete(k, "赵强", id, "{\"auction\": false, \"measures\": [\"冻结存款\"]}"), 0);
     free(id);
     wait_seq(k, "12");
 
     /* Monday 9 March: closed, and the file archived. */
-    advance(k, "rp-clock-5", "2026-03-09T10:00:00+08:00");
+    kit_advance(k, "rp-clock-5", "2026-03-09T10:00:00+08:00");
     kit_send_json(k, json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "id", "rp-decided",
                                "type", "case.decided", "case", CASE_NO, "time",
                                "2026-03-09T10:00:00+08:00", "source", "staff:team_5:赵强", "data",
                                "decision", "close", "close_method", "执行完毕"));
     kit_flush(k);
     wait_state(k, "closed");
-    advance(k, "rp-clock-6", "2026-03-10T09:00:00+08:00");
+    kit_advance(k, "rp-clock-6", "2026-03-10T09:00:00+08:00");
     worker_done(k, "archive", "archive", "2026-03-10T09:00:00+08:00",
                 json_pack("{s:s}", "volume", "2026-03-001"));
     wait_state(k, "archived");

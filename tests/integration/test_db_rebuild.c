@@ -27,17 +27,6 @@ static void case_no(int i, char *buf, size_t n)
     snprintf(buf, n, "(2026)豫0381执%d号", 701 + i);
 }
 
-static void advance(kit *k, const char *id, const char *to)
-{
-    char sql[256];
-    kit_send_json(k,
-                  json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "id", id, "type", "clock.advance",
-                            "case", "-", "time", to, "source", "test", "data", "to", to));
-    kit_flush(k);
-    snprintf(sql, sizeof sql, "select count(*) from engine_clock where now >= '%s'", to);
-    assert_int_equal(kit_wait_count(k, sql, 1, 30), 1);
-}
-
 /* Waits until no timer is due, the outbox is empty and the log has stopped growing. */
 static void wait_quiet(kit *k)
 {
@@ -81,7 +70,7 @@ static void test_rebuild(void **state)
 
     kit_init(&k, "db_rebuild");
     engine = kit_engine_start(&k, NULL);
-    advance(&k, "rb-clock-1", FILED_AT);
+    kit_advance(&k, "rb-clock-1", FILED_AT);
     for (int i = 0; i < NCASES; i++) {
         case_no(i, no[i], sizeof no[i]);
         snprintf(id, sizeof id, "rb-filed-%d", i);
@@ -90,7 +79,7 @@ static void test_rebuild(void **state)
     kit_flush(&k);
     assert_int_equal(kit_wait_count(&k, "select count(*) from cases", NCASES, 60), NCASES);
     /* Past the fifteenth day: every case's first query reminder fires and is applied. */
-    advance(&k, "rb-clock-2", "2026-03-20T09:00:00+08:00");
+    kit_advance(&k, "rb-clock-2", "2026-03-20T09:00:00+08:00");
     wait_quiet(&k);
     assert_true(kit_count(&k, "select count(*) from events where type = 'timer.fired'") >= NCASES);
     assert_int_equal(kit_engine_stop(&k, engine, SIGTERM), 0);

@@ -35,17 +35,6 @@ static void case_no(char series, int i, char *buf, size_t n)
     snprintf(buf, n, "(2026)豫0381执%d号", (series == 'A' ? 800 : 810) + i);
 }
 
-static void advance(kit *k, const char *id, const char *to)
-{
-    char sql[256];
-    kit_send_json(k,
-                  json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "id", id, "type", "clock.advance",
-                            "case", "-", "time", to, "source", "test", "data", "to", to));
-    kit_flush(k);
-    snprintf(sql, sizeof sql, "select count(*) from engine_clock where now >= '%s'", to);
-    assert_int_equal(kit_wait_count(k, sql, 1, 30), 1);
-}
-
 static void file_cases(kit *k, char series, const char *at)
 {
     char no[64], id[64];
@@ -88,7 +77,7 @@ static void test_restore_resumes_from_its_own_offsets(void **state)
     kit_init(&k, "restore");
     snprintf(dump, sizeof dump, "%s/backup.dump", k.logdir);
     engine = kit_engine_start(&k, NULL);
-    advance(&k, "rs-clock-1", "2026-03-02T09:00:00+08:00");
+    kit_advance(&k, "rs-clock-1", "2026-03-02T09:00:00+08:00");
     file_cases(&k, 'A', "2026-03-02T09:00:00+08:00");
     assert_int_equal(kit_wait_count(&k, "select count(*) from cases", 3, 60), 3);
 
@@ -99,7 +88,7 @@ static void test_restore_resumes_from_its_own_offsets(void **state)
     /* After it: three more cases, a day later a result for one of the first. */
     file_cases(&k, 'B', "2026-03-02T09:00:00+08:00");
     assert_int_equal(kit_wait_count(&k, "select count(*) from cases", 6, 60), 6);
-    advance(&k, "rs-clock-2", "2026-03-03T10:00:00+08:00");
+    kit_advance(&k, "rs-clock-2", "2026-03-03T10:00:00+08:00");
     case_no('A', 1, no, sizeof no);
     v = kit_wait_value(&k,
                        "select task_id from tasks where case_no = $1 and activity = "

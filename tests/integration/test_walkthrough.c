@@ -45,12 +45,6 @@ static void feed(kit *k, const char *name, json_t *lines /* stolen: an array of 
     free(err);
 }
 
-static json_t *clock_to(const char *id, const char *to)
-{
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "id", id, "type", "clock.advance",
-                     "case", "-", "time", to, "source", "filing", "data", "to", to);
-}
-
 static void wait_state(kit *k, const char *want, int seconds)
 {
     char *v = kit_wait_value(k, STATE_SQL, 1, (const char *[]){CASE_NO}, want, seconds);
@@ -160,20 +154,20 @@ static void test_one_case_through_every_state(void **state)
 
     /* Monday 2 March, 09:00: the case is filed; the intake post checks it. */
     feed(&k, "monday",
-         json_pack("[o, o]", clock_to("w-clock-1", "2026-03-02T09:00:00+08:00"),
+         json_pack("[o, o]", kit_clock_to("w-clock-1", "2026-03-02T09:00:00+08:00"),
                    kit_filed(CASE_NO, "w-filed", "2026-03-02T09:00:00+08:00")));
     staff_completes(&k, "王芳", "{\"complete\": true}");
     /* The notices are made in the morning; the day's service round goes out at 14:00. */
     wait_done(&k, "notices", 120);
-    feed(&k, "afternoon", json_pack("[o]", clock_to("w-clock-2", "2026-03-02T16:00:00+08:00")));
+    feed(&k, "afternoon", json_pack("[o]", kit_clock_to("w-clock-2", "2026-03-02T16:00:00+08:00")));
     wait_done(&k, "service", 60);
     /* Wednesday 09:00: the clerk's trip to the registry offices (the six checks). */
-    feed(&k, "wednesday", json_pack("[o]", clock_to("w-clock-3", "2026-03-04T12:00:00+08:00")));
+    feed(&k, "wednesday", json_pack("[o]", kit_clock_to("w-clock-3", "2026-03-04T12:00:00+08:00")));
     wait_state(&k, "execution", 90);
 
     /* Thursday: the handler's team (sequence 301: team_1) reports its measures, and the
      * case is closed as fully performed. */
-    feed(&k, "thursday", json_pack("[o]", clock_to("w-clock-4", "2026-03-05T10:00:00+08:00")));
+    feed(&k, "thursday", json_pack("[o]", kit_clock_to("w-clock-4", "2026-03-05T10:00:00+08:00")));
     staff_completes(&k, "赵强", "{\"measures\": [\"冻结存款\"]}");
     feed(&k, "decision",
          json_pack("[{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}]", "id", "w-decided", "type",
@@ -182,7 +176,7 @@ static void test_one_case_through_every_state(void **state)
     wait_state(&k, "closed", 60);
 
     /* 1 April: the ledger of March's closed cases goes to archiving. */
-    feed(&k, "april", json_pack("[o]", clock_to("w-clock-5", "2026-04-01T10:00:00+08:00")));
+    feed(&k, "april", json_pack("[o]", kit_clock_to("w-clock-5", "2026-04-01T10:00:00+08:00")));
     wait_state(&k, "archived", 90);
 
     /* The case passed through every state of the spine (the public feed shows each path). */

@@ -340,6 +340,27 @@ json_t *kit_withdrawn(const char *case_no, const char *id, const char *time)
                      "申请人撤回执行申请", "withdrawn_at", time);
 }
 
+json_t *kit_clock_to(const char *id, const char *to)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "id", id, "type", "clock.advance",
+                     "case", "-", "time", to, "source", "test", "data", "to", to);
+}
+
+void kit_advance(kit *k, const char *id, const char *to)
+{
+    char own[96], sql[256];
+    if (!id) {
+        snprintf(own, sizeof own, "clock-%s", to);
+        id = own;
+    }
+    kit_send_json(k, kit_clock_to(id, to));
+    kit_flush(k);
+    snprintf(sql, sizeof sql, "select count(*) from engine_clock where now >= '%s'::timestamptz",
+             to);
+    if (kit_wait_count(k, sql, 1, 60) != 1)
+        die("the engine did not reach %s within 60 s", to);
+}
+
 long long kit_count(kit *k, const char *sql)
 {
     PGresult *res = PQexec(k->db, sql);
@@ -528,6 +549,35 @@ char *kit_value(kit *k, const char *sql, int n, const char *const *params)
         fprintf(stderr, "kit: %s: %s", sql, PQresultErrorMessage(res));
     PQclear(res);
     return v;
+}
+
+int kit_staff_complete(kit *k, const char *name, const char *id, const char *result)
+{
+    char pw[128], *out = NULL, *err = NULL;
+    char *post = kit_value(k, "select post from tasks where task_id = $1", 1, (const char *[]){id});
+    int rc;
+
+    if (!post)
+        die("there is no task %s", id);
+    snprintf(pw, sizeof pw, "password-of-%s\n", name);
+    /* A second add of the same name is refused: the account is there already. */
+    kit_run_in(k, pw,
+               (const char *[]){"users", "add", name, "--role", "staff", "--post", post,
+                                "--password-stdin", NULL},
+               &out, &err);
+    free(out);
+    free(err);
+    rc = kit_run_in(k, pw,
+                    (const char *[]){"tasks", "complete", id, "--result", result, "--user", name,
+                                     "--password-stdin", NULL},
+                    &out, &err);
+    if (rc != 0)
+        fprintf(stderr, "caseflow tasks complete %s as %s: %s%s\n", id, name, out ? out : "",
+                err ? err : "");
+    free(out);
+    free(err);
+    free(post);
+    return rc;
 }
 
 void kit_claim(kit *k, const char *task_id, const char *account)

@@ -67,6 +67,11 @@ void kit_flush(kit *k);
 json_t *kit_filed(const char *case_no, const char *id, const char *time);
 /* A case.withdrawn envelope. */
 json_t *kit_withdrawn(const char *case_no, const char *id, const char *time);
+/* A clock.advance envelope moving the simulated clock to `to`. */
+json_t *kit_clock_to(const char *id, const char *to);
+/* Moves the simulated clock to `to` (event id `id`, or "clock-<to>" when NULL) and waits until
+ * the engine has it. */
+void kit_advance(kit *k, const char *id, const char *to);
 
 /* The first column of the first row of `sql` as a number (-1 on error). */
 long long kit_count(kit *k, const char *sql);
@@ -104,6 +109,11 @@ void kit_claim(kit *k, const char *task_id, const char *account);
 
 /* The first column of the first row of `sql` with text parameters, as a new string (free it),
  * or NULL when there is no row, the value is NULL or the query failed. */
+/* Completes task `id` with `result` as member of staff `name`, through `caseflow serve` at
+ * CASEFLOW_SERVER as staff do: their account (password "password-of-<name>") is made on the
+ * task's post when there is none.  Returns the exit status of `caseflow tasks complete`. */
+int kit_staff_complete(kit *k, const char *name, const char *id, const char *result);
+
 char *kit_value(kit *k, const char *sql, int n, const char *const *params);
 /* Waits up to `seconds` until kit_value gives `want` (any value when `want` is NULL); returns
  * the last value seen (free it). */

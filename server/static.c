@@ -4,7 +4,9 @@
  * segment (no "..", ".", hidden names, backslashes or control characters; libmicrohttpd has
  * already decoded %2e%2e into ".."), then resolved with realpath and required to lie inside the
  * folder, so that neither a crafted path nor a symbolic link reaches another file.  Only regular
- * files of a known type are served: a folder is never listed.  Pages carry a strict
+ * files of a known type are served: a folder is never listed.  The workplace's pages (/, /case.html,
+ * ...) are one frame, app.html, whose script draws the page the path names: /NAME.html is a page
+ * when the folder has no such file but has the module js/pages/NAME.js.  Pages carry a strict
  * Content-Security-Policy: scripts, styles and everything else from this origin only, no inline
  * script, no frames.
  */
@@ -143,6 +145,21 @@ static void not_found(cf_srv *s, cf_req *r, const char *what)
     send_file(s, r, full, "text/html; charset=utf-8", 404);
 }
 
+/* Whether `path` (a plain path) is a page of the workplace drawn in the frame: see above. */
+static int is_page(const cf_srv *s, const char *path)
+{
+    char file[PATH_MAX], module[PATH_MAX];
+    size_t n = strlen(path);
+
+    if (n < 7 || strchr(path + 1, '/') || strcmp(path + n - 5, ".html") != 0)
+        return 0;
+    if ((size_t)snprintf(file, sizeof file, "%s%s", s->web, path) >= sizeof file ||
+        (size_t)snprintf(module, sizeof module, "%s/js/pages/%.*s.js", s->web, (int)(n - 6),
+                         path + 1) >= sizeof module)
+        return 0;
+    return access(file, F_OK) != 0 && access(module, R_OK) == 0;
+}
+
 void cf_static(cf_srv *s, cf_req *r)
 {
     char want[PATH_MAX], real[PATH_MAX];
@@ -160,6 +177,8 @@ void cf_static(cf_srv *s, cf_req *r)
         not_found(s, r, "there is no such file");
         return;
     }
+    if (is_page(s, path))
+        path = "/app.html";
     if ((size_t)snprintf(want, sizeof want, "%s%s", s->web, path) >= sizeof want) {
         not_found(s, r, "there is no such file");
         return;

@@ -135,8 +135,11 @@ def axe(d, label):
 
 
 def wait(d, cond, what, seconds=60):
+    # Pages redraw while we read them: an element gone between finding and reading it is
+    # "not yet", not a failure.
     try:
-        return WebDriverWait(d, seconds, poll_frequency=0.25).until(cond)
+        return WebDriverWait(d, seconds, poll_frequency=0.25,
+                             ignored_exceptions=(StaleElementReferenceException,)).until(cond)
     except TimeoutException:
         check(False, f"within {seconds} s: {what}")
         raise

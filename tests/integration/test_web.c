@@ -356,7 +356,7 @@ static void test_static_files(void **state)
     assert_int_equal(http(port, "GET", "/app.css", NULL, NULL, NULL, NULL, &r), 200);
     assert_string_equal(r.ctype, "text/css; charset=utf-8");
     free(r.body);
-    assert_int_equal(http(port, "GET", "/js/inbox.js", NULL, NULL, NULL, NULL, &r), 200);
+    assert_int_equal(http(port, "GET", "/js/pages/index.js", NULL, NULL, NULL, NULL, &r), 200);
     assert_string_equal(r.ctype, "text/javascript; charset=utf-8");
     free(r.body);
     assert_int_equal(http(port, "HEAD", "/login.html", NULL, NULL, NULL, NULL, &r), 200);
@@ -368,7 +368,8 @@ static void test_static_files(void **state)
     {
         static const char *const pages[] = {"/index.html", "/login.html",    "/task.html",
                                             "/case.html",  "/wall.html",     "/replay.html",
-                                            "/404.html",   "/accounts.html", NULL};
+                                            "/404.html",   "/accounts.html", "/app.html",
+                                            NULL};
         for (size_t i = 0; pages[i]; i++) {
             assert_int_equal(http(port, "GET", pages[i], NULL, NULL, NULL, NULL, &r), 200);
             assert_null(strstr(r.body, "<script>"));
@@ -388,7 +389,13 @@ static void test_static_files(void **state)
             fail_msg("GET %s: %ld %s", outside[i], s, r.body ? r.body : "");
         free(r.body);
     }
-    /* A missing page is a page people can read. */
+    /* Every page is the one frame, whose script draws the page the path names. */
+    assert_int_equal(http(port, "GET", "/case.html", NULL, NULL, NULL, NULL, &r), 200);
+    assert_non_null(strstr(r.body, "src=\"/js/main.js\""));
+    free(r.body);
+    /* A missing page is a page people can read, even where a module of that name exists. */
+    assert_int_equal(http(port, "GET", "/api.html", NULL, NULL, NULL, NULL, &r), 404);
+    free(r.body);
     assert_int_equal(http(port, "GET", "/nothing.html", NULL, NULL, NULL, NULL, &r), 404);
     assert_string_equal(r.ctype, "text/html; charset=utf-8");
     assert_non_null(strstr(r.body, "页面不存在"));

@@ -3,10 +3,10 @@
 // over time is drawn from the samples this screen took (kept for the tab's life), so a wall
 // left on all day shows the day.
 
-import { api } from './api.js';
-import { $, fill, h } from './dom.js';
-import { leftText, when } from './names.js';
-import { postTitle, say, start, stateTitle, workflow } from './shell.js';
+import { api } from '../api.js';
+import { $, fill, h } from '../dom.js';
+import { leftText, when } from '../names.js';
+import { postTitle, say, start, stateTitle, workflow } from '../shell.js';
 
 const REFRESH_MS = 10000;
 const KEY = 'cf-wall-samples', TITLES = 'cf-wall-titles';

@@ -2,10 +2,10 @@
 // enable one, set a new password.  Service accounts of the filing system (ingest) are made on
 // the database host with `caseflow tokens add` and only listed here.
 
-import { api } from './api.js';
-import { $, fill, h } from './dom.js';
-import { ROLES, when } from './names.js';
-import { postTitle, posts, say, start } from './shell.js';
+import { api } from '../api.js';
+import { $, fill, h } from '../dom.js';
+import { ROLES, when } from '../names.js';
+import { postTitle, posts, say, start } from '../shell.js';
 
 let me;
 

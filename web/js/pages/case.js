@@ -2,11 +2,11 @@
 // need them), deadlines and timers with what is left, the open and done tasks, the documents,
 // and the timeline of who did what.  Without a case number it is the case search.
 
-import { api } from './api.js';
-import { $, fill, h, param } from './dom.js';
-import { DEADLINES, EVENT_TYPES, TASK_STATUS, TIMERS, leftText, when, who } from './names.js';
-import { engineNow, postTitle, refuse, start, stateTitle, workflow } from './shell.js';
-import { lifecycle } from './lifecycle.js';
+import { api } from '../api.js';
+import { $, fill, h, param } from '../dom.js';
+import { DEADLINES, EVENT_TYPES, TASK_STATUS, TIMERS, leftText, when, who } from '../names.js';
+import { engineNow, postTitle, refuse, start, stateTitle, workflow } from '../shell.js';
+import { lifecycle } from '../lifecycle.js';
 
 let me;
 const caseUrl = (no, rest = '') => `/api/v1/cases/${encodeURIComponent(no)}${rest}`;

@@ -2,11 +2,11 @@
 // here.  A task that is not on the person's post is refused plainly: the server answers "not
 // found" for another post's task whatever its id, so the page never says whether it exists.
 
-import { api } from './api.js';
-import { $, fill, h, param } from './dom.js';
-import { TASK_STATUS, when } from './names.js';
-import { postTitle, posts, refuse, say, start } from './shell.js';
-import { openComplete, openReturn } from './taskform.js';
+import { api } from '../api.js';
+import { $, fill, h, param } from '../dom.js';
+import { TASK_STATUS, when } from '../names.js';
+import { postTitle, posts, refuse, say, start } from '../shell.js';
+import { openComplete, openReturn } from '../taskform.js';
 
 let me;
 

@@ -3,10 +3,10 @@
 // stored, as of a chosen date.  An event whose stored content no longer gives its hash (changed
 // behind the engine's back) is shown plainly, in red, with what is wrong.
 
-import { api } from './api.js';
-import { $, fill, h, param } from './dom.js';
-import { EVENT_TYPES, when, who } from './names.js';
-import { postTitle, start, stateTitle, workflow } from './shell.js';
+import { api } from '../api.js';
+import { $, fill, h, param } from '../dom.js';
+import { EVENT_TYPES, when, who } from '../names.js';
+import { postTitle, start, stateTitle, workflow } from '../shell.js';
 
 function form(no, asOf) {
   return h('form', { class: 'panel toolbar', id: 'replay-form', onsubmit: (ev) => {

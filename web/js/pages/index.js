@@ -2,11 +2,11 @@
 // complete, return, bulk claim), and brought up to date by itself: server-sent events from
 // GET /api/v1/posts/{post}/stream, or polling every 15 s when the stream cannot be had.
 
-import { api } from './api.js';
-import { $, fill, h, param } from './dom.js';
-import { TASK_STATUS, daysUntil, leftText, when } from './names.js';
-import { postTitle, posts, say, start } from './shell.js';
-import { openComplete, openReturn } from './taskform.js';
+import { api } from '../api.js';
+import { $, fill, h, param } from '../dom.js';
+import { TASK_STATUS, daysUntil, leftText, when } from '../names.js';
+import { postTitle, posts, say, start } from '../shell.js';
+import { openComplete, openReturn } from '../taskform.js';
 
 const POLL_MS = 15000;
 let me, post, known = null, poller = null, source = null, loading = null, again = false;

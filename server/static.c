@@ -4,7 +4,8 @@
  * segment (no "..", ".", hidden names, backslashes or control characters; libmicrohttpd has
  * already decoded %2e%2e into ".."), then resolved with realpath and required to lie inside the
  * folder, so that neither a crafted path nor a symbolic link reaches another file.  Only regular
- * files of a known type are served: a folder is never listed.  The workplace's pages (/, /case.html,
+ * files of a known type are served: a folder is never listed.  The workplace's pages (/,
+ * /case.html,
  * ...) are one frame, app.html, whose script draws the page the path names: /NAME.html is a page
  * when the folder has no such file but has the module js/pages/NAME.js.  Pages carry a strict
  * Content-Security-Policy: scripts, styles and everything else from this origin only, no inline

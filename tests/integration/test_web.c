@@ -366,10 +366,9 @@ static void test_static_files(void **state)
     free(r.body);
     /* No HTML page of web/ holds an inline script or style: the policy would refuse them. */
     {
-        static const char *const pages[] = {"/index.html", "/login.html",    "/task.html",
-                                            "/case.html",  "/wall.html",     "/replay.html",
-                                            "/404.html",   "/accounts.html", "/app.html",
-                                            NULL};
+        static const char *const pages[] = {
+            "/index.html",  "/login.html", "/task.html",     "/case.html", "/wall.html",
+            "/replay.html", "/404.html",   "/accounts.html", "/app.html",  NULL};
         for (size_t i = 0; pages[i]; i++) {
             assert_int_equal(http(port, "GET", pages[i], NULL, NULL, NULL, NULL, &r), 200);
             assert_null(strstr(r.body, "<script>"));

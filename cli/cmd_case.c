@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/bus.h"
+#include "io/bus.h"
 #include "base/config.h"
 #include "base/mask.h"
-#include "base/store.h"
+#include "io/store.h"
 #include "engine/cases.h"
 #include "commands.h"
 #include "core/clock.h"

@@ -30,10 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/bus.h"
+#include "io/bus.h"
 #include "base/config.h"
 #include "base/log.h"
-#include "base/store.h"
+#include "io/store.h"
 #include "client.h"
 #include "commands.h"
 #include "core/caseno.h"

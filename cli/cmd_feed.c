@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/bus.h"
+#include "io/bus.h"
 #include "base/config.h"
 #include "base/path.h"
 #include "commands.h"

@@ -11,7 +11,7 @@
 
 #include "base/config.h"
 #include "base/mask.h"
-#include "base/store.h"
+#include "io/store.h"
 #include "commands.h"
 #include "session.h"
 #include "core/anchor.h"

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/bus.h"
+#include "io/bus.h"
 #include "base/log.h"
 #include "base/utf8.h"
 #include "core/caseno.h"

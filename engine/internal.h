@@ -13,7 +13,7 @@
 #include <signal.h>
 
 #include "base/config.h"
-#include "base/store.h"
+#include "io/store.h"
 #include "core/caltime.h"
 #include "engine/cache.h"
 #include "engine/registry.h"

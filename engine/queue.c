@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/store.h"
+#include "io/store.h"
 #include "core/caltime.h"
 #include "core/form.h"
 #include "core/machine.h"

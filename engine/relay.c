@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/bus.h"
+#include "io/bus.h"
 #include "base/log.h"
 #include "engine/internal.h"
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/bus.h"
+#include "io/bus.h"
 
 struct cf_sender {
     rd_kafka_t *rk;

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
-#include "base/store.h"
+#include "io/store.h"
 #include "internal.h"
 
 /* Reads a whole file into a new string; NULL with the reason in `err`. */

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/bus.h"
+#include "io/bus.h"
 #include "base/log.h"
 #include "core/caltime.h"
 #include "workers/worker.h"

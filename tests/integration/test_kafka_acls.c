@@ -24,8 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "base/bus.h"
-#include "base/store.h"
+#include "io/bus.h"
+#include "io/store.h"
 #include "kit/kit.h"
 
 #define CASE_NO "(2026)豫0381执701号"

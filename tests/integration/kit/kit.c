@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/bus.h"
-#include "base/store.h"
+#include "io/bus.h"
+#include "io/store.h"
 
 static void die(const char *fmt, ...)
 {

@@ -1,5 +1,5 @@
 /* Kafka client configuration, cluster checks and topic creation on top of librdkafka. */
-#include "bus.h"
+#include "io/bus.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -8,8 +8,8 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "config.h"
-#include "err.h"
+#include "base/config.h"
+#include "base/err.h"
 
 /*
  * Returns a new configuration with bootstrap.servers set to `brokers`, or NULL

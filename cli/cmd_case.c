@@ -8,7 +8,7 @@
 
 #include "io/bus.h"
 #include "base/config.h"
-#include "base/mask.h"
+#include "core/maskjson.h"
 #include "io/store.h"
 #include "engine/cases.h"
 #include "commands.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "base/config.h"
-#include "base/mask.h"
+#include "core/maskjson.h"
 #include "io/store.h"
 #include "commands.h"
 #include "session.h"

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/mask.h"
+#include "core/maskjson.h"
 #include "io/store.h"
 #include "core/replay.h"
 

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/mask.h"
+#include "core/maskjson.h"
 #include "core/caseno.h"
 #include "core/replay.h"
 #include "engine/cases.h"

@@ -27,10 +27,12 @@
  * event accepted: a case event is a few kilobytes; a megabyte is a mistake or an attack. */
 enum { DLQ_ORIGINAL_MAX = 256 * 1024, EVENT_MAX = 1024 * 1024 };
 
-static void sleep_ms(int ms)
+/* The engine's waits for PostgreSQL: from 200 ms, doubling, at most 5 s. */
+enum { RETRY_FIRST_MS = 200, RETRY_MAX_MS = 5000 };
+
+static int retry_delay(int attempt)
 {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    return (int)cf_backoff_delay(RETRY_FIRST_MS, RETRY_MAX_MS, attempt, NULL);
 }
 
 static void time_text(const cf_engine *e, cf_time t, char *buf, size_t n)
@@ -99,16 +101,14 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t kerr,
     settle_for_rebalance(e);
     cf_cache_clear(e->cache);
     if (kerr == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        int backoff = 200;
         /* Without the claim the engine may not consume: wait for the database. */
-        while (claim(e, list, err, sizeof err) != 0) {
-            cf_warn("claiming partitions: %s (retrying in %d ms)", err, backoff);
+        for (int attempt = 1; claim(e, list, err, sizeof err) != 0; attempt++) {
+            cf_warn("claiming partitions: %s (retrying in %d ms)", err, retry_delay(attempt));
             if (*e->stop)
                 return;
-            sleep_ms(backoff);
+            cf_sleep_ms(retry_delay(attempt));
             if (PQstatus(e->db) != CONNECTION_OK && reconnect(e) != 0)
                 return;
-            backoff = backoff < 5000 ? backoff * 2 : 5000;
         }
         cf_info("assigned %d partition%s of %s", list->cnt, list->cnt == 1 ? "" : "s", e->t_events);
         rd_kafka_assign(rk, list);
@@ -176,8 +176,7 @@ static int resync(cf_engine *e, char *err, size_t errsz)
 /* Reconnects to PostgreSQL with backoff until it answers or the engine is told to stop. */
 static int reconnect(cf_engine *e)
 {
-    int backoff = 200;
-    while (!*e->stop) {
+    for (int attempt = 1; !*e->stop; attempt++) {
         char why[512];
         PQreset(e->db);
         if (PQstatus(e->db) == CONNECTION_OK && cf_store_session(e->db, why, sizeof why) == 0) {
@@ -185,9 +184,8 @@ static int reconnect(cf_engine *e)
             return 0;
         }
         cf_warn("PostgreSQL does not answer: %s(retrying in %d ms)", PQerrorMessage(e->db),
-                backoff);
-        sleep_ms(backoff);
-        backoff = backoff < 5000 ? backoff * 2 : 5000;
+                retry_delay(attempt));
+        cf_sleep_ms(retry_delay(attempt));
     }
     return CF_ETIMEOUT;
 }
@@ -875,12 +873,11 @@ static void *committer_main(void *arg)
 static void mend_commit_connection(cf_engine *e)
 {
     char why[512];
-    for (int backoff = 200; !*e->stop && PQstatus(e->cdb) != CONNECTION_OK;
-         backoff = backoff < 5000 ? backoff * 2 : 5000) {
+    for (int attempt = 1; !*e->stop && PQstatus(e->cdb) != CONNECTION_OK; attempt++) {
         PQreset(e->cdb);
         if (PQstatus(e->cdb) == CONNECTION_OK && cf_store_session(e->cdb, why, sizeof why) == 0)
             break;
-        sleep_ms(backoff);
+        cf_sleep_ms(retry_delay(attempt));
     }
 }
 
@@ -1230,16 +1227,14 @@ out:
 
 static int connect_db(cf_engine *e, char *err, size_t errsz)
 {
-    int backoff = 200;
-    for (;;) {
+    for (int attempt = 1;; attempt++) {
         e->db = cf_store_connect(e->cfg->postgres, err, errsz);
         if (e->db)
             return 0;
         if (*e->stop)
             return CF_EDB;
-        cf_warn("%s (retrying in %d ms)", err, backoff);
-        sleep_ms(backoff);
-        backoff = backoff < 5000 ? backoff * 2 : 5000;
+        cf_warn("%s (retrying in %d ms)", err, retry_delay(attempt));
+        cf_sleep_ms(retry_delay(attempt));
     }
 }
 
@@ -1298,34 +1293,16 @@ static int create_topics(cf_engine *e, char *err, size_t errsz)
 
 static int init_consumer(cf_engine *e, char *err, size_t errsz)
 {
-    char why[512];
-    rd_kafka_topic_partition_list_t *topics;
-    const char *pairs[] = {"group.id", e->cfg->group, "enable.auto.commit", "false",
-                           "enable.auto.offset.store", "false", "auto.offset.reset", "earliest",
-                           "session.timeout.ms", "10000", "client.id", e->owner,
-                           /* Static membership when the engine has a stable name. */
-                           e->cfg->instance && *e->cfg->instance ? "group.instance.id" : NULL,
-                           e->cfg->instance, NULL};
-    rd_kafka_conf_t *conf = cf_bus_conf_for(e->cfg, pairs, err, errsz);
-    int rc;
+    const cf_bus_consumer_opts o = {.client_id = e->owner,
+                                    .group = e->cfg->group,
+                                    /* Static membership when the engine has a stable name. */
+                                    .instance = e->cfg->instance,
+                                    .topic = e->t_events,
+                                    .on_rebalance = on_rebalance,
+                                    .opaque = e};
 
-    if (!conf)
-        return CF_EINVAL;
-    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
-    rd_kafka_conf_set_opaque(conf, e);
-    e->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
-    if (!e->consumer) {
-        rd_kafka_conf_destroy(conf);
-        return cf_errf(err, errsz, CF_EKAFKA, "creating the Kafka consumer: %s", why);
-    }
-    rd_kafka_poll_set_consumer(e->consumer);
-    topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, e->t_events, RD_KAFKA_PARTITION_UA);
-    rc = rd_kafka_subscribe(e->consumer, topics);
-    rd_kafka_topic_partition_list_destroy(topics);
-    if (rc)
-        return cf_errf(err, errsz, CF_EKAFKA, "subscribing to %s: %s", e->t_events,
-                       rd_kafka_err2str((rd_kafka_resp_err_t)rc));
+    if (!(e->consumer = cf_bus_consumer_new(e->cfg, &o, err, errsz)))
+        return CF_EKAFKA;
     return 0;
 }
 
@@ -1378,10 +1355,10 @@ int cf_engine_run(const cf_config *cfg, const cf_registry *reg, const char *migr
     e.offset_min = cf_calendar_utc_offset(reg->wf[0]->calendar);
     gethostname(host, sizeof host - 1);
     snprintf(e.owner, sizeof e.owner, "%s:%ld", host, (long)getpid());
-    snprintf(e.t_events, sizeof e.t_events, "%s.events", cfg->topic_prefix);
-    snprintf(e.t_transitions, sizeof e.t_transitions, "%s.transitions", cfg->topic_prefix);
-    snprintf(e.t_dlq, sizeof e.t_dlq, "%s.dlq", cfg->topic_prefix);
-    snprintf(e.t_tasks, sizeof e.t_tasks, "%s.tasks.", cfg->topic_prefix);
+    cf_bus_topic(cfg, "events", e.t_events, sizeof e.t_events);
+    cf_bus_topic(cfg, "transitions", e.t_transitions, sizeof e.t_transitions);
+    cf_bus_topic(cfg, "dlq", e.t_dlq, sizeof e.t_dlq);
+    cf_bus_topic(cfg, "tasks.", e.t_tasks, sizeof e.t_tasks);
     cf_batch_init(&e.bufs[0]);
     cf_batch_init(&e.bufs[1]);
     e.cur = &e.bufs[0];

@@ -20,6 +20,7 @@
 #include "core/caseno.h"
 #include "core/chain.h"
 #include "core/machine.h"
+#include "core/message.h"
 #include "engine/internal.h"
 #include "engine/migrate.h"
 
@@ -226,8 +227,8 @@ static void dead_letter(cf_engine *e, const rd_kafka_message_t *m, const char *e
         (whole == len || (len < m->len && len - whole < 4)))
         original = json_stringn((const char *)m->payload, whole);
 
-    snprintf(msg_id, sizeof msg_id, "dlq:%s:%d:%lld", rd_kafka_topic_name(m->rkt), m->partition,
-             (long long)m->offset);
+    cf_msg_dlq_id(rd_kafka_topic_name(m->rkt), m->partition, (long long)m->offset, msg_id,
+                  sizeof msg_id);
     payload = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:s?, s:s?}", "id", msg_id, "reason",
                         reason, "topic", rd_kafka_topic_name(m->rkt), "partition", m->partition,
                         "offset", (json_int_t)m->offset, "size", (json_int_t)m->len, "event_id",
@@ -278,6 +279,24 @@ static void set_task(cf_engine *e, const char *id, const char *status, json_t *r
         json_object_set(row, "result", result);
 }
 
+/* The message that hands the task of action `a` to its worker (core/message.h). */
+static json_t *task_message(const json_t *a, const char *id, const char *case_no, const char *task,
+                            const cf_workflow *wf, const cf_step *step)
+{
+    const cf_task_msg t = {.task_id = id,
+                           .case_no = case_no,
+                           .kind = task,
+                           .activity = json_string_value(json_object_get(a, "activity")),
+                           .title = json_string_value(json_object_get(a, "title")),
+                           .due = json_string_value(json_object_get(a, "due")),
+                           .post = json_string_value(json_object_get(a, "post")),
+                           .workflow = wf->name,
+                           .version = wf->version,
+                           .params = json_object_get(a, "params"),
+                           .data = json_object_get(step->state, "data")};
+    return cf_msg_task_new(&t);
+}
+
 /* Turns the actions of a step into rows: timers, tasks, messages to workers. */
 static void record_actions(cf_engine *e, const char *case_no, const cf_workflow *wf,
                            const cf_step *step)
@@ -313,15 +332,7 @@ static void record_actions(cf_engine *e, const char *case_no, const cf_workflow 
                 char topic[256];
                 json_object_set_new(row, "dispatched_at", json_string(now));
                 snprintf(topic, sizeof topic, "%s%s", e->t_tasks, task);
-                add_outbox(e, topic, case_no, id,
-                           json_pack("{s:s, s:s, s:s, s:O, s:O?, s:O, s:O, s:O, s:s, s:i, s:O}",
-                                     "task_id", id, "case", case_no, "kind", task, "activity",
-                                     json_object_get(a, "activity"), "title",
-                                     json_object_get(a, "title"), "params",
-                                     json_object_get(a, "params"), "due", json_object_get(a, "due"),
-                                     "post", json_object_get(a, "post"), "workflow", wf->name,
-                                     "version", wf->version, "data",
-                                     json_object_get(step->state, "data")));
+                add_outbox(e, topic, case_no, id, task_message(a, id, case_no, task, wf, step));
             }
             (void)tk;
             json_object_set_new(e->cur->tasks, id, row);
@@ -329,29 +340,6 @@ static void record_actions(cf_engine *e, const char *case_no, const cf_workflow 
             set_task(e, json_string_value(json_object_get(a, "id")), "cancelled", NULL);
         }
     }
-}
-
-/*
- * The public feed names what each action did but carries no values: a value set on a case or a
- * task's params may hold parties' personal data, and the feed is read far and wide.
- */
-static json_t *feed_actions(const json_t *actions)
-{
-    static const char *const keep[] = {"kind", "task", "activity", "id",    "post",
-                                       "due",  "name", "at",       "field", NULL};
-    json_t *out = json_array(), *a;
-    size_t i;
-
-    json_array_foreach ((json_t *)actions, i, a) {
-        json_t *s = json_object();
-        for (const char *const *k = keep; *k; k++) {
-            json_t *v = json_object_get(a, *k);
-            if (v)
-                json_object_set(s, *k, v);
-        }
-        json_array_append_new(out, s);
-    }
-    return out;
 }
 
 static void record_event(cf_engine *e, const rd_kafka_message_t *m, json_t *ev, const char *id,
@@ -415,13 +403,20 @@ static void record_event(cf_engine *e, const rd_kafka_message_t *m, json_t *ev, 
 
     {
         char msg_id[300];
-        snprintf(msg_id, sizeof msg_id, "tr:%s:%lld", case_no, n);
-        add_outbox(e, e->t_transitions, case_no, msg_id,
-                   json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:s, s:o}", "id",
-                             msg_id, "case", case_no, "seq", (json_int_t)n, "event", type,
-                             "event_id", id, "from", step->from, "to", step->to, "path", step->path,
-                             "time", json_string_value(json_object_get(ev, "time")), "applied_at",
-                             now, "hash", hash, "actions", feed_actions(step->actions)));
+        const cf_transition_rec tr = {.case_no = case_no,
+                                      .seq = n,
+                                      .event = type,
+                                      .event_id = id,
+                                      .from = step->from,
+                                      .to = step->to,
+                                      .time = json_string_value(json_object_get(ev, "time")),
+                                      .applied_at = now,
+                                      .hash = hash,
+                                      .path = step->path,
+                                      .actions = step->actions};
+        add_outbox(e, e->t_transitions, case_no,
+                   cf_msg_transition_id(case_no, n, msg_id, sizeof msg_id),
+                   cf_msg_transition_new(&tr));
     }
     free(body);
     free(actions);

@@ -25,6 +25,7 @@
 #include "base/log.h"
 #include "io/bus.h"
 #include "core/caltime.h"
+#include "core/message.h"
 #include "workers/worker.h"
 
 /*
@@ -134,24 +135,22 @@ static void msg_free(msg *m)
     free(m);
 }
 
-/* Reads one task object; returns 0, or CF_EINVAL when a member it needs is missing. */
+/* Reads one task object (core/message.h); returns 0, or CF_EINVAL when a member it needs is
+ * missing. */
 static int read_task(const json_t *o, const char *kind, cf_task *t)
 {
-    const json_t *params = json_object_get(o, "params"), *data = json_object_get(o, "data");
+    cf_task_msg m;
+    int rc = cf_msg_task_read(o, kind, &m);
 
-    t->task_id = json_string_value(json_object_get(o, "task_id"));
-    t->case_no = json_string_value(json_object_get(o, "case"));
-    t->activity = json_string_value(json_object_get(o, "activity"));
-    t->kind = json_string_value(json_object_get(o, "kind"));
-    if (!t->kind)
-        t->kind = kind;
-    t->due = json_string_value(json_object_get(o, "due"));
-    t->params = json_is_object(params) ? params : NULL;
-    t->data = json_is_object(data) ? data : NULL;
+    t->task_id = m.task_id;
+    t->case_no = m.case_no;
+    t->activity = m.activity;
+    t->kind = m.kind;
+    t->due = m.due;
+    t->params = m.params;
+    t->data = m.data;
     t->attempt = 1;
-    return t->task_id && *t->task_id && t->case_no && *t->case_no && t->activity && *t->activity
-               ? 0
-               : CF_EINVAL;
+    return rc;
 }
 
 /*
@@ -481,17 +480,21 @@ static char *make_event(worker *w, const cf_task *t, json_t *result, const char 
     char *text;
 
     cf_worker_now(now, sizeof now);
-    snprintf(eid, sizeof eid, "%s:%s", t->task_id, result ? "done" : "failed");
-    if (result)
-        ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o, s:i, s:s}}", "id", eid,
-                       "type", "task.completed", "case", t->case_no, "time", now, "source",
-                       w->source, "data", "task_id", t->task_id, "activity", t->activity, "kind",
-                       t->kind, "result", result, "attempts", attempts, "by", w->by);
-    else
-        ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:i}}", "id", eid, "type",
-                       "task.failed", "case", t->case_no, "time", now, "source", w->source, "data",
-                       "task_id", t->task_id, "activity", t->activity, "kind", t->kind, "error",
-                       error, "attempts", attempts);
+    cf_msg_task_event_id(t->task_id, result ? CF_TASK_DONE : CF_TASK_FAILED, eid, sizeof eid);
+    {
+        const cf_envelope env = {.id = eid,
+                                 .type = result ? "task.completed" : "task.failed",
+                                 .case_no = t->case_no,
+                                 .time = now,
+                                 .source = w->source};
+        json_t *data =
+            result ? json_pack("{s:s, s:s, s:s, s:o, s:i, s:s}", "task_id", t->task_id, "activity",
+                               t->activity, "kind", t->kind, "result", result, "attempts", attempts,
+                               "by", w->by)
+                   : json_pack("{s:s, s:s, s:s, s:s, s:i}", "task_id", t->task_id, "activity",
+                               t->activity, "kind", t->kind, "error", error, "attempts", attempts);
+        ev = data ? cf_msg_event_new(&env, data) : NULL;
+    }
     text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
     json_decref(ev);
     *id = text ? strdup(eid) : NULL;

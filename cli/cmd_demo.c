@@ -39,7 +39,7 @@
 #include "commands.h"
 #include "core/caseno.h"
 #include "core/caltime.h"
-#include "core/feedgen.h"
+#include "sim/feedgen.h"
 #include "base/path.h"
 #include "engine/accounts.h"
 #include "engine/registry.h"

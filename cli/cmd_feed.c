@@ -24,7 +24,7 @@
 #include "base/path.h"
 #include "commands.h"
 #include "core/caseno.h"
-#include "core/feedgen.h"
+#include "sim/feedgen.h"
 #include "core/schema.h"
 
 #define DEFAULT_TOPIC "<prefix>.events"

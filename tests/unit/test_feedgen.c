@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "core/caseno.h"
-#include "core/feedgen.h"
+#include "sim/feedgen.h"
 #include "core/schema.h"
 
 /* What every test reads: the calendar, the schemas, and the feed of 2,000 cases for seed 1. */

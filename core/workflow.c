@@ -303,6 +303,45 @@ const cf_decision *cf_workflow_decision(const cf_workflow *wf, const char *name)
     return NULL;
 }
 
+/* The title of the first action of `acts` that starts timer `name`, or NULL. */
+static const char *timer_title_in(const cf_action *acts, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (acts[i].kind == CF_ACT_TIMER && acts[i].title && acts[i].name &&
+            strcmp(acts[i].name, name) == 0)
+            return acts[i].title;
+    return NULL;
+}
+
+static const char *timer_title_on(const cf_transition *ts, size_t n, const char *name)
+{
+    const char *t = NULL;
+    for (size_t i = 0; i < n && !t; i++)
+        if (!(t = timer_title_in(ts[i].actions, ts[i].nactions, name)))
+            t = timer_title_in(ts[i].otherwise, ts[i].notherwise, name);
+    return t;
+}
+
+const char *cf_workflow_timer_title(const cf_workflow *wf, const char *name)
+{
+    const char *t = NULL;
+
+    if (!name)
+        return NULL;
+    for (size_t c = 0; c < wf->nclocks && !t; c++)
+        for (size_t d = 0; d < wf->clocks[c].ndeadlines && !t; d++)
+            if (wf->clocks[c].deadlines[d].name &&
+                strcmp(wf->clocks[c].deadlines[d].name, name) == 0)
+                t = wf->clocks[c].deadlines[d].title;
+    for (size_t s = 0; s < wf->nstates && !t; s++) {
+        const cf_state *st = &wf->states[s];
+        if (!(t = timer_title_in(st->enter, st->nenter, name)) &&
+            !(t = timer_title_in(st->exit, st->nexit, name)))
+            t = timer_title_on(st->on, st->non, name);
+    }
+    return t ? t : timer_title_on(wf->any, wf->nany, name);
+}
+
 /* ---- the top level ---- */
 
 static const char *const top_keys[] = {

@@ -174,6 +174,7 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *i
             ERR(L, wf_pos_of(n), "timer '%s' needs 'at' (when it fires)", wf_raw(v));
         a->at = wf_owned_when(L, wf_get(L, n, "at"), "at");
         a->at_text = wf_get(L, n, "at") ? wf_text(L, wf_get(L, n, "at"), "at") : NULL;
+        a->title = wf_get(L, n, "title") ? wf_text(L, wf_get(L, n, "title"), "title") : NULL;
     } else if (strcmp(verb, "cancel_timer") == 0) {
         a->kind = CF_ACT_CANCEL_TIMER;
         a->name = wf_text(L, v, "cancel_timer");
@@ -238,10 +239,12 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *i
     }
     /* Keys that belong to another verb are mistakes worth naming. */
     if (a->kind != CF_ACT_TASK)
-        for (const char *const *k = (const char *const[]){"as", "due", "params", "title", NULL}; *k;
-             k++)
+        for (const char *const *k = (const char *const[]){"as", "due", "params", NULL}; *k; k++)
             if (wf_get(L, n, *k))
                 ERR(L, wf_pos_of(wf_get(L, n, *k)), "'%s' belongs to a task, not to %s", *k, verb);
+    if (a->kind != CF_ACT_TASK && a->kind != CF_ACT_TIMER && wf_get(L, n, "title"))
+        ERR(L, wf_pos_of(wf_get(L, n, "title")), "'title' belongs to a task or timer, not to %s",
+            verb);
     if (a->kind != CF_ACT_TIMER && wf_get(L, n, "at"))
         ERR(L, wf_pos_of(wf_get(L, n, "at")), "'at' belongs to a timer, not to %s", verb);
     if (a->kind != CF_ACT_NOTIFY && wf_get(L, n, "message"))
@@ -804,6 +807,19 @@ static cf_clock_deadline *parse_deadlines(loader *L, yaml_node_t *n, size_t *cou
         yaml_node_t *k = wf_node(L, p->key), *x = wf_node(L, p->value);
         v[i].name = wf_text(L, k, what);
         v[i].pos = wf_pos_of(k);
+        /* `name: time expression`, or `name: {at: time expression, title: what it reminds of}`. */
+        if (x->type == YAML_MAPPING_NODE) {
+            static const char *const keys[] = {"at", "title", NULL};
+            wf_check_keys(L, x, keys, "a deadline");
+            if (wf_get(L, x, "title"))
+                v[i].title = wf_text(L, wf_get(L, x, "title"), "title");
+            if (!wf_get(L, x, "at")) {
+                ERR(L, wf_pos_of(x), "'%s' in %s needs 'at' (when it falls)",
+                    v[i].name ? v[i].name : "?", what);
+                continue;
+            }
+            x = wf_get(L, x, "at");
+        }
         v[i].at = wf_owned_when(L, x, v[i].name ? v[i].name : what);
         v[i].text = x->type == YAML_SCALAR_NODE ? wf_text(L, x, what) : NULL;
     }

@@ -23,9 +23,11 @@
 
 #include "base/backoff.h"
 #include "base/log.h"
+#include "base/path.h"
 #include "io/bus.h"
 #include "core/caltime.h"
 #include "core/message.h"
+#include "core/workflow.h"
 #include "workers/worker.h"
 
 /*
@@ -33,7 +35,7 @@
  * many).  INFLIGHT_PER_THREAD: messages taken per handler thread before consumption pauses.
  * COURT_OFFSET_MIN: the court's zone, UTC+8, for event times.
  */
-enum { TOPIC_PARTITIONS = 4, INFLIGHT_PER_THREAD = 4, COURT_OFFSET_MIN = 480, ERRSZ = 256 };
+enum { TOPIC_PARTITIONS = 4, INFLIGHT_PER_THREAD = 4, ERRSZ = 256 };
 
 typedef struct msg msg;
 
@@ -111,10 +113,37 @@ typedef struct worker {
     long long n_done, n_failed, n_retried, n_dropped, n_messages;
 } worker;
 
+/* The court's offset from UTC in minutes, from the calendar of its first workflow as the engine
+ * takes it; set once by cf_worker_run before any thread starts. */
+static int court_offset_min = CF_CALTIME_DEFAULT_UTC_OFFSET;
+
 const char *cf_worker_now(char *buf, size_t n)
 {
-    cf_time_format(cf_wall_ms() / 1000 * 1000, COURT_OFFSET_MIN, buf, n);
+    cf_time_format(cf_wall_ms() / 1000 * 1000, court_offset_min, buf, n);
     return buf;
+}
+
+/* Reads the court's offset from the calendar of the configuration's first workflow.  Returns 0,
+ * or CF_EINVAL with the workflow's first problem in `err`. */
+static int read_court_offset(const cf_config *cfg, char *err, size_t errsz)
+{
+    char path[4096];
+    cf_diags d;
+    cf_workflow *wf;
+    int rc = 0;
+
+    if (cfg->nworkflows == 0)
+        return 0;
+    cf_diags_init(&d);
+    wf = cf_workflow_load(cf_path_find(cfg->workflows[0], path, sizeof path), &d);
+    if (wf)
+        court_offset_min = cf_calendar_utc_offset(wf->calendar);
+    else
+        rc = cf_errf(err, errsz, CF_EINVAL, "the court's calendar: %s",
+                     d.count ? d.lines[0] : "its workflow does not load");
+    cf_workflow_free(wf);
+    cf_diags_free(&d);
+    return rc;
 }
 
 /* ---- messages ---- */
@@ -879,7 +908,8 @@ int cf_worker_run(const cf_config *cfg, const char *kind, volatile sig_atomic_t 
         rc = cf_errf(err, errsz, CF_ENOTFOUND, "no worker kind '%s'", kind);
         goto out;
     }
-    if ((rc = cf_worker_settings_get(cfg, kind, &w.set, err, errsz)))
+    if ((rc = cf_worker_settings_get(cfg, kind, &w.set, err, errsz)) ||
+        (rc = read_court_offset(cfg, err, errsz)))
         goto out;
     gethostname(host, sizeof host - 1);
     snprintf(name, sizeof name, "tasks.%s", kind);

@@ -95,66 +95,13 @@ int cf_mask_is_personal_key(const char *key)
     return personal_kind(key) >= 0;
 }
 
-static json_t *mask_value(int kind, const json_t *v)
+const char *cf_mask_member(const char *key, const char *in, char *out, size_t outsz)
 {
-    char in[512], out[512];
-
-    if (kind == 3 || !json_is_string(v))
-        return json_string("***");
-    snprintf(in, sizeof in, "%s", json_string_value(v));
-    switch (kind) {
-    case 0: cf_mask_name(in, out, sizeof out); break;
-    case 1: cf_mask_number(in, out, sizeof out); break;
-    default: cf_mask_phone(in, out, sizeof out); break;
+    switch (personal_kind(key)) {
+    case 0: return cf_mask_name(in, out, outsz);
+    case 1: return cf_mask_number(in, out, outsz);
+    case 2: return cf_mask_phone(in, out, outsz);
+    case 3: snprintf(out, outsz, "***"); return out;
+    default: return NULL;
     }
-    return json_string(out);
-}
-
-json_t *cf_mask_json(const json_t *v)
-{
-    if (json_is_object(v)) {
-        json_t *copy = json_object();
-        const char *key;
-        json_t *member;
-        if (!copy)
-            return NULL;
-        /* jansson's iteration macro takes a non-const object; it does not modify it. */
-        json_object_foreach ((json_t *)v, key, member) {
-            int kind = personal_kind(key);
-            json_t *m = kind >= 0 && !json_is_null(member) ? mask_value(kind, member)
-                                                           : cf_mask_json(member);
-            if (!m || json_object_set_new(copy, key, m) != 0) {
-                json_decref(copy);
-                return NULL;
-            }
-        }
-        return copy;
-    }
-    if (json_is_array(v)) {
-        json_t *copy = json_array();
-        size_t i;
-        json_t *item;
-        if (!copy)
-            return NULL;
-        json_array_foreach ((json_t *)v, i, item) {
-            json_t *m = cf_mask_json(item);
-            if (!m || json_array_append_new(copy, m) != 0) {
-                json_decref(copy);
-                return NULL;
-            }
-        }
-        return copy;
-    }
-    return json_deep_copy(v);
-}
-
-char *cf_mask_json_dumps(const json_t *v)
-{
-    json_t *m = cf_mask_json(v);
-    char *s;
-    if (!m)
-        return NULL;
-    s = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(m);
-    return s;
 }

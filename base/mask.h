@@ -7,7 +7,6 @@
 #ifndef CF_MASK_H
 #define CF_MASK_H
 
-#include <jansson.h>
 #include <stddef.h>
 
 /* Each writes the masked form of `in` (UTF-8) into `out` of `outsz` bytes, always NUL-terminated,
@@ -20,13 +19,11 @@ const char *cf_mask_phone(const char *in, char *out, size_t outsz);
 int cf_mask_is_personal_key(const char *key);
 
 /*
- * Returns a deep copy of `v` in which every member whose key is personal
- * (see cf_mask_is_personal_key) is masked, at any depth.  The caller owns the
- * result (json_decref).  Returns NULL only when memory runs out.
+ * Writes the masked form of `in`, the text of a member named `key`, as that key's kind of
+ * personal data wants it (a name, a number, a phone; "***" for what is hidden whole), into `out`
+ * and returns `out`; returns NULL and leaves `out` alone when `key` is not personal.  The JSON
+ * form, masking a whole document, is core/maskjson.h.
  */
-json_t *cf_mask_json(const json_t *v);
-
-/* Masks `v` as cf_mask_json and serializes it compactly; the caller frees the string. */
-char *cf_mask_json_dumps(const json_t *v);
+const char *cf_mask_member(const char *key, const char *in, char *out, size_t outsz);
 
 #endif

@@ -33,7 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/store.h"
+#include "io/store.h"
 #include "engine/queue.h"
 #include "../tests/integration/kit/kit.h"
 

@@ -27,8 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/bus.h"
-#include "base/store.h"
+#include "io/bus.h"
+#include "io/store.h"
 #include "core/caltime.h"
 #include "core/replay.h"
 #include "core/workflow.h"

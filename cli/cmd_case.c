@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/bus.h"
+#include "io/bus.h"
 #include "base/config.h"
-#include "base/mask.h"
-#include "base/store.h"
+#include "core/maskjson.h"
+#include "io/store.h"
 #include "engine/cases.h"
 #include "commands.h"
 #include "core/clock.h"
@@ -188,36 +188,30 @@ out:
 /* Lag per partition: the broker's high watermark less the offset stored in PostgreSQL. */
 static json_t *lag(const cf_config *cfg, json_t *offsets)
 {
-    char err[512], why[512];
-    rd_kafka_conf_t *conf = cf_bus_conf_new(cfg->kafka, err, sizeof err);
-    rd_kafka_t *rk;
-    json_t *out = json_object();
+    enum { MAXPART = 256 };
+    char err[512], topic[160];
+    const cf_bus_producer_opts po = {.client_id = "caseflow-stats"};
+    rd_kafka_t *rk = cf_bus_producer_new(cfg, &po, err, sizeof err);
+    long long low[MAXPART], high[MAXPART], total = 0;
+    int n = 0;
+    json_t *out = json_object(), *o;
     size_t i;
-    json_t *o;
-    long long total = 0;
-    char topic[160];
 
-    snprintf(topic, sizeof topic, "%s.events", cfg->topic_prefix);
-    if (!conf)
+    cf_bus_topic(cfg, "events", topic, sizeof topic);
+    if (!rk)
         return out;
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        return out;
-    }
+    if (cf_bus_watermarks(rk, topic, low, high, MAXPART, &n, 5000, err, sizeof err) != 0)
+        n = 0;
     json_array_foreach (offsets, i, o) {
-        int64_t low = 0, high = 0;
-        int32_t p = (int32_t)json_integer_value(json_object_get(o, "partition"));
-        long long next = json_integer_value(json_object_get(o, "next_offset"));
-        if (rd_kafka_query_watermark_offsets(rk, topic, p, &low, &high, 5000) != 0)
+        int p = (int)json_integer_value(json_object_get(o, "partition"));
+        long long next = json_integer_value(json_object_get(o, "next_offset")), l;
+        char key[16];
+        if (p < 0 || p >= n || p >= MAXPART)
             continue;
-        {
-            char key[16];
-            long long l = high - (next >= 0 ? next : low);
-            snprintf(key, sizeof key, "%d", p);
-            json_object_set_new(out, key, json_integer(l));
-            total += l;
-        }
+        l = high[p] - (next >= 0 ? next : low[p]);
+        snprintf(key, sizeof key, "%d", p);
+        json_object_set_new(out, key, json_integer(l));
+        total += l;
     }
     json_object_set_new(out, "total", json_integer(total));
     rd_kafka_destroy(rk);
@@ -248,7 +242,7 @@ int cf_cmd_stats(int argc, char **argv)
     }
     if (!(db = cf_cli_connect(&cfg, "caseflow stats")))
         goto out;
-    snprintf(events_topic, sizeof events_topic, "%s.events", cfg.topic_prefix);
+    cf_bus_topic(&cfg, "events", events_topic, sizeof events_topic);
     {
         char err[512];
         if (!(s = cf_stats(db, cfg.group, events_topic, err, sizeof err)))

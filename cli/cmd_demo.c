@@ -30,15 +30,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/bus.h"
+#include "io/bus.h"
+#include "base/backoff.h"
 #include "base/config.h"
 #include "base/log.h"
-#include "base/store.h"
+#include "io/store.h"
 #include "client.h"
 #include "commands.h"
 #include "core/caseno.h"
 #include "core/caltime.h"
-#include "core/feedgen.h"
+#include "sim/feedgen.h"
 #include "base/path.h"
 #include "engine/accounts.h"
 #include "engine/registry.h"
@@ -63,7 +64,6 @@ typedef struct demo {
     cf_config cfg;
     PGconn *db;
     rd_kafka_t *producer;
-    rd_kafka_topic_t *events; /* for metadata requests */
     cf_calendar *cal;
     char events_topic[160];
     json_t *feed; /* the generated events, in time order */
@@ -87,12 +87,6 @@ static void on_signal(int sig)
     interrupted = 1;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* A number from 0 to 99 that is the same for the same case and purpose in every run. */
 static int draw(const demo *d, const char *case_no, const char *what)
 {
@@ -107,23 +101,17 @@ static int draw(const demo *d, const char *case_no, const char *what)
 
 static int send_event(demo *d, json_t *ev /* stolen */)
 {
-    char *s = json_dumps(ev, JSON_COMPACT);
+    char *s = json_dumps(ev, JSON_COMPACT), err[512];
     const char *key = json_string_value(json_object_get(ev, "case"));
-    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    int rc = s ? cf_bus_produce(d->producer, d->events_topic, key ? key : "clock",
+                                json_string_value(json_object_get(ev, "id")), s, strlen(s), NULL,
+                                10000, err, sizeof err)
+               : cf_errf(err, sizeof err, CF_ENOMEM, "out of memory");
 
-    for (int tries = 0; s && tries < 200; tries++) {
-        err = rd_kafka_producev(d->producer, RD_KAFKA_V_TOPIC(d->events_topic),
-                                RD_KAFKA_V_KEY(key ? key : "clock", strlen(key ? key : "clock")),
-                                RD_KAFKA_V_VALUE(s, strlen(s)),
-                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-            break;
-        rd_kafka_poll(d->producer, 50);
-    }
     free(s);
     json_decref(ev);
-    if (err) {
-        fprintf(stderr, "caseflow demo: producing: %s\n", rd_kafka_err2str(err));
+    if (rc != 0) {
+        fprintf(stderr, "caseflow demo: %s\n", err);
         return -1;
     }
     return 0;
@@ -159,35 +147,30 @@ static long long count(demo *d, const char *sql, int n, const char *const *p)
 /* Events on the topic that the engine has not committed yet, over all partitions. */
 static long long engine_lag(demo *d)
 {
-    const struct rd_kafka_metadata *md = NULL;
-    long long lag = 0;
+    enum { MAXPART = 256 };
+    long long low[MAXPART], high[MAXPART], next[MAXPART], lag = 0;
     char err[512];
+    int n = 0;
     PGresult *res;
     const char *p[2] = {d->cfg.group, d->events_topic};
 
-    if (rd_kafka_metadata(d->producer, 0, d->events, &md, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (cf_bus_watermarks(d->producer, d->events_topic, low, high, MAXPART, &n, 5000, err,
+                          sizeof err) != 0)
         return -1;
     res = cf_store_exec(d->db,
                         "select partition, next_offset from consumer_offsets where group_id = $1 "
                         "and topic = $2",
                         2, p, err, sizeof err);
-    for (int t = 0; t < md->topic_cnt; t++)
-        for (int i = 0; i < md->topics[t].partition_cnt; i++) {
-            int32_t part = md->topics[t].partitions[i].id;
-            int64_t low = 0, high = 0;
-            long long next = 0;
-            if (rd_kafka_query_watermark_offsets(d->producer, d->events_topic, part, &low, &high,
-                                                 5000) != 0)
-                continue;
-            for (int r = 0; res && r < PQntuples(res); r++)
-                if (strtol(PQgetvalue(res, r, 0), NULL, 10) == part)
-                    next = strtoll(PQgetvalue(res, r, 1), NULL, 10);
-            if (next < low)
-                next = low;
-            lag += high - next;
-        }
+    for (int i = 0; i < n && i < MAXPART; i++)
+        next[i] = 0;
+    for (int r = 0; res && r < PQntuples(res); r++) {
+        long part = strtol(PQgetvalue(res, r, 0), NULL, 10);
+        if (part >= 0 && part < n && part < MAXPART)
+            next[part] = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+    }
+    for (int i = 0; i < n && i < MAXPART; i++)
+        lag += high[i] - (next[i] < low[i] ? low[i] : next[i]);
     PQclear(res);
-    rd_kafka_metadata_destroy(md);
     return lag;
 }
 
@@ -211,7 +194,7 @@ static void wait_idle(demo *d, int seconds)
         } else {
             quiet = 0;
         }
-        sleep_ms(50);
+        cf_sleep_ms(50);
     }
     d->idle_timeouts++;
 }
@@ -725,7 +708,6 @@ int cf_cmd_demo(int argc, char **argv)
     long cases = 2000;
     int days = 30, through = 120, rc = 1;
     cf_date start;
-    rd_kafka_conf_t *conf;
     const char *server = NULL, *accounts = NULL;
 
     memset(&d, 0, sizeof d);
@@ -772,7 +754,7 @@ int cf_cmd_demo(int argc, char **argv)
         fprintf(stderr, "caseflow demo: %s\n", err);
         goto out;
     }
-    snprintf(d.events_topic, sizeof d.events_topic, "%s.events", d.cfg.topic_prefix);
+    cf_bus_topic(&d.cfg, "events", d.events_topic, sizeof d.events_topic);
     d.cal = cf_calendar_load(cf_path_find("workflows/calendars/cn.yaml", path, sizeof path), err,
                              sizeof err);
     if (!d.cal) {
@@ -785,13 +767,13 @@ int cf_cmd_demo(int argc, char **argv)
         fprintf(stderr, "caseflow demo: %s\n", err);
         goto out;
     }
-    conf = cf_bus_conf_new(d.cfg.kafka, err, sizeof err);
-    if (!conf || cf_bus_conf_set(conf, "enable.idempotence", "true", err, sizeof err) != 0 ||
-        !(d.producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err))) {
-        fprintf(stderr, "caseflow demo: Kafka: %s\n", err);
-        goto out;
+    {
+        const cf_bus_producer_opts po = {.client_id = "caseflow-demo"};
+        if (!(d.producer = cf_bus_producer_new(&d.cfg, &po, err, sizeof err))) {
+            fprintf(stderr, "caseflow demo: Kafka: %s\n", err);
+            goto out;
+        }
     }
-    d.events = rd_kafka_topic_new(d.producer, d.events_topic, NULL);
     if (hire_staff(&d, server, accounts) != 0)
         goto out;
     fprintf(stderr, "demo: %zu clerks logged in to %s\n", d.nclerks, server);
@@ -849,8 +831,6 @@ int cf_cmd_demo(int argc, char **argv)
     rc = interrupted ? 1 : 0;
 out:
     dismiss_staff(&d);
-    if (d.events)
-        rd_kafka_topic_destroy(d.events);
     if (d.producer) {
         rd_kafka_flush(d.producer, 10000);
         rd_kafka_destroy(d.producer);

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/bus.h"
+#include "io/bus.h"
 #include "base/config.h"
 #include "base/path.h"
-#include "base/store.h"
+#include "io/store.h"
 #include "commands.h"
 #include "engine/registry.h"
 #include "session.h"

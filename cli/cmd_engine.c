@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "base/store.h"
+#include "io/store.h"
 #include "commands.h"
 #include "engine/engine.h"
 #include "engine/migrate.h"

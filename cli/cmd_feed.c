@@ -19,12 +19,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/bus.h"
+#include "io/bus.h"
 #include "base/config.h"
 #include "base/path.h"
 #include "commands.h"
 #include "core/caseno.h"
-#include "core/feedgen.h"
+#include "sim/feedgen.h"
 #include "core/schema.h"
 
 #define DEFAULT_TOPIC "<prefix>.events"
@@ -289,9 +289,8 @@ typedef struct feed {
     char topic_buf[160]; /* <prefix>.events when no --topic is given */
     cf_schema_set *schemas;
     const cf_schema *envelope;
-    rd_kafka_t *rk;        /* NULL in a dry run */
-    rd_kafka_topic_t *rkt; /* the topic's handle for producing */
-    json_t *ids;           /* event id -> the line it was first seen on */
+    rd_kafka_t *rk; /* NULL in a dry run */
+    json_t *ids;    /* event id -> the line it was first seen on */
     long line, valid, rejected, delivered, undelivered;
     int tty, progress_shown, fatal;
 } feed;
@@ -475,24 +474,15 @@ bad:
 }
 
 /* Produces one valid line, waiting while librdkafka's queue is full.  Returns 0 or -1. */
-static int produce(feed *F, const char *text, size_t len, const char *key)
+static int produce(feed *F, const char *text, size_t len, const char *key, const char *id)
 {
-    rd_kafka_resp_err_t err;
-    /* rd_kafka_produce rather than producev: the producev macros are GNU statement
-     * expressions, which clang refuses under -Wpedantic. */
-    for (;;) {
-        err = RD_KAFKA_RESP_ERR_NO_ERROR;
-        if (rd_kafka_produce(F->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)text, len,
-                             key, key ? strlen(key) : 0, (void *)(intptr_t)F->line) == 0)
-            break;
-        err = rd_kafka_last_error();
-        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || F->fatal)
-            break;
-        rd_kafka_poll(F->rk, 100);
-    }
+    char err[512];
+    int rc = cf_bus_produce(F->rk, F->topic, key, id, text, len, (void *)(intptr_t)F->line,
+                            F->fatal ? 0 : 600000, err, sizeof err);
+
     rd_kafka_poll(F->rk, 0);
-    if (err) {
-        report(F, F->line, "not sent to %s: %s", F->topic, rd_kafka_err2str(err));
+    if (rc != 0) {
+        report(F, F->line, "not sent: %s", err);
         F->undelivered++;
         return -1;
     }
@@ -502,25 +492,19 @@ static int produce(feed *F, const char *text, size_t len, const char *key)
 /* Makes the producer and the topic; returns 0, or 1 after saying why. */
 static int connect_kafka(feed *F, const cf_config *cfg)
 {
-    char err[1024], why[512];
-    static const char *const pairs[] = {"enable.idempotence", "true",          "acks", "all",
-                                        "client.id",          "caseflow-feed", NULL};
-    rd_kafka_conf_t *conf = cf_bus_conf_for(cfg, pairs, err, sizeof err);
+    char err[1024];
+    const cf_bus_producer_opts o = {.client_id = "caseflow-feed",
+                                    .on_delivery = on_delivery,
+                                    .on_error = on_error,
+                                    .opaque = F};
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t kerr;
     int rc;
 
-    if (!conf)
-        goto fail;
-    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-    rd_kafka_conf_set_error_cb(conf, on_error);
-    rd_kafka_conf_set_opaque(conf, F);
-    F->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
-    if (!F->rk) {
-        snprintf(err, sizeof err, "creating the Kafka producer: %s", why);
-        goto fail;
+    if (!(F->rk = cf_bus_producer_new(cfg, &o, err, sizeof err))) {
+        fprintf(stderr, "caseflow feed: %s\n", err);
+        return 1;
     }
-    conf = NULL;
     /* Without a broker the messages would wait for message.timeout.ms (minutes): fail now. */
     kerr = rd_kafka_metadata(F->rk, 0, NULL, &md, 10000);
     if (kerr) {
@@ -530,22 +514,11 @@ static int connect_kafka(feed *F, const cf_config *cfg)
     }
     rd_kafka_metadata_destroy(md);
     rc = cf_bus_create_topic(F->rk, F->topic, cfg->partitions, 10000, err, sizeof err);
-    F->rkt = rd_kafka_topic_new(F->rk, F->topic, NULL);
-    if (!F->rkt) {
-        fprintf(stderr, "caseflow feed: topic %s: %s\n", F->topic,
-                rd_kafka_err2str(rd_kafka_last_error()));
-        return 1;
-    }
     /* Where topics are made by an administrator, creating one may be refused; sending tells
      * whether the topic is there. */
     if (rc != 0)
         fprintf(stderr, "caseflow feed: warning: %s\n", err);
     return 0;
-fail:
-    if (conf)
-        rd_kafka_conf_destroy(conf);
-    fprintf(stderr, "caseflow feed: %s\n", err);
-    return 1;
 }
 
 /* Waits until every queued message has its delivery report. */
@@ -621,7 +594,7 @@ static int send_feed(const options *o)
         }
         /* Without --topic: the events topic of the configured prefix, as the engine reads it. */
         if (!o->topic) {
-            snprintf(F.topic_buf, sizeof F.topic_buf, "%s.events", cfg.topic_prefix);
+            cf_bus_topic(&cfg, "events", F.topic_buf, sizeof F.topic_buf);
             F.topic = F.topic_buf;
         }
         if (connect_kafka(&F, &cfg) != 0)
@@ -655,7 +628,7 @@ static int send_feed(const options *o)
         } else {
             F.valid++;
             if (F.rk)
-                produce(&F, buf, n, key);
+                produce(&F, buf, n, key, json_string_value(json_object_get(ev, "id")));
             json_decref(ev);
         }
         progress(&F);
@@ -690,8 +663,6 @@ out:
     free(buf);
     if (in && in != stdin)
         fclose(in);
-    if (F.rkt)
-        rd_kafka_topic_destroy(F.rkt);
     if (F.rk)
         rd_kafka_destroy(F.rk);
     cf_schema_set_free(F.schemas);

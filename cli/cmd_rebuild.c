@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "base/config.h"
-#include "base/store.h"
+#include "io/store.h"
 #include "commands.h"
 #include "engine/rebuild.h"
 #include "session.h"

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "base/config.h"
-#include "base/mask.h"
-#include "base/store.h"
+#include "core/maskjson.h"
+#include "io/store.h"
 #include "commands.h"
 #include "session.h"
 #include "core/anchor.h"

@@ -16,7 +16,7 @@
 #include <jansson.h>
 
 #include "base/config.h"
-#include "base/store.h"
+#include "io/store.h"
 #include "commands.h"
 #include "session.h"
 #include "core/caltime.h"

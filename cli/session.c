@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/store.h"
+#include "io/store.h"
 #include "base/path.h"
 #include "core/caseno.h"
 #include "engine/registry.h"

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/mask.h"
+#include "core/maskjson.h"
 #include "core/caseno.h"
 #include "core/chain.h"
 #include "core/machine.h"

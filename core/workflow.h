@@ -85,7 +85,7 @@ typedef struct cf_action {
     cf_field *fields;    /* set, set_time: the fields; task: its params */
     size_t nfields;
     const char *message; /* notify: the text, with ${expr} parts filled in */
-    const char *title;   /* task: the title staff see */
+    const char *title;   /* task: the title staff see; timer: what it reminds of */
     cf_expr *value;      /* merge: the object whose members are merged */
     /* Clocks: `name` is the clock, `at` (start_clock's `from`) the instant it counts from (NULL:
      * now); months and days the length (start) or the extension (extend); ground why it pauses,
@@ -200,6 +200,7 @@ typedef struct cf_clock_deadline {
     const char *name;
     cf_when *at;
     const char *text;
+    const char *title; /* a timer's: what it reminds of, or NULL */
     cf_pos pos;
 } cf_clock_deadline;
 
@@ -304,5 +305,8 @@ const cf_event_decl *cf_workflow_event(const cf_workflow *wf, const char *type);
 const cf_clock *cf_workflow_clock(const cf_workflow *wf, const char *name);
 const cf_setting *cf_workflow_setting(const cf_workflow *wf, const char *name);
 const cf_decision *cf_workflow_decision(const cf_workflow *wf, const char *name);
+/* The title of timer `name` (what it reminds of): the `title` of a clock's deadline or of an
+ * action that starts it, or NULL when none is given. */
+const char *cf_workflow_timer_title(const cf_workflow *wf, const char *name);
 
 #endif

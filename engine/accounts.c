@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "base/store.h"
+#include "io/store.h"
 
 /* Argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane); a hash records its own
  * parameters, so raising these later leaves old hashes verifiable. */

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/store.h"
+#include "io/store.h"
 
 /* Rows fetched from the cursor at a time: FETCH_SQL says the same number. */
 enum { FETCH_ROWS = 2000 };

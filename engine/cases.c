@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/mask.h"
-#include "base/store.h"
+#include "core/maskjson.h"
+#include "io/store.h"
 #include "core/replay.h"
 
 /* Whether post $2 reaches case c (every case when $2 is NULL). */

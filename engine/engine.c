@@ -14,12 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/bus.h"
+#include "io/bus.h"
 #include "base/log.h"
 #include "base/utf8.h"
 #include "core/caseno.h"
 #include "core/chain.h"
 #include "core/machine.h"
+#include "core/message.h"
 #include "engine/internal.h"
 #include "engine/migrate.h"
 
@@ -27,10 +28,12 @@
  * event accepted: a case event is a few kilobytes; a megabyte is a mistake or an attack. */
 enum { DLQ_ORIGINAL_MAX = 256 * 1024, EVENT_MAX = 1024 * 1024 };
 
-static void sleep_ms(int ms)
+/* The engine's waits for PostgreSQL: from 200 ms, doubling, at most 5 s. */
+enum { RETRY_FIRST_MS = 200, RETRY_MAX_MS = 5000 };
+
+static int retry_delay(int attempt)
 {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    return (int)cf_backoff_delay(RETRY_FIRST_MS, RETRY_MAX_MS, attempt, NULL);
 }
 
 static void time_text(const cf_engine *e, cf_time t, char *buf, size_t n)
@@ -99,16 +102,14 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t kerr,
     settle_for_rebalance(e);
     cf_cache_clear(e->cache);
     if (kerr == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        int backoff = 200;
         /* Without the claim the engine may not consume: wait for the database. */
-        while (claim(e, list, err, sizeof err) != 0) {
-            cf_warn("claiming partitions: %s (retrying in %d ms)", err, backoff);
+        for (int attempt = 1; claim(e, list, err, sizeof err) != 0; attempt++) {
+            cf_warn("claiming partitions: %s (retrying in %d ms)", err, retry_delay(attempt));
             if (*e->stop)
                 return;
-            sleep_ms(backoff);
+            cf_sleep_ms(retry_delay(attempt));
             if (PQstatus(e->db) != CONNECTION_OK && reconnect(e) != 0)
                 return;
-            backoff = backoff < 5000 ? backoff * 2 : 5000;
         }
         cf_info("assigned %d partition%s of %s", list->cnt, list->cnt == 1 ? "" : "s", e->t_events);
         rd_kafka_assign(rk, list);
@@ -176,8 +177,7 @@ static int resync(cf_engine *e, char *err, size_t errsz)
 /* Reconnects to PostgreSQL with backoff until it answers or the engine is told to stop. */
 static int reconnect(cf_engine *e)
 {
-    int backoff = 200;
-    while (!*e->stop) {
+    for (int attempt = 1; !*e->stop; attempt++) {
         char why[512];
         PQreset(e->db);
         if (PQstatus(e->db) == CONNECTION_OK && cf_store_session(e->db, why, sizeof why) == 0) {
@@ -185,9 +185,8 @@ static int reconnect(cf_engine *e)
             return 0;
         }
         cf_warn("PostgreSQL does not answer: %s(retrying in %d ms)", PQerrorMessage(e->db),
-                backoff);
-        sleep_ms(backoff);
-        backoff = backoff < 5000 ? backoff * 2 : 5000;
+                retry_delay(attempt));
+        cf_sleep_ms(retry_delay(attempt));
     }
     return CF_ETIMEOUT;
 }
@@ -228,8 +227,8 @@ static void dead_letter(cf_engine *e, const rd_kafka_message_t *m, const char *e
         (whole == len || (len < m->len && len - whole < 4)))
         original = json_stringn((const char *)m->payload, whole);
 
-    snprintf(msg_id, sizeof msg_id, "dlq:%s:%d:%lld", rd_kafka_topic_name(m->rkt), m->partition,
-             (long long)m->offset);
+    cf_msg_dlq_id(rd_kafka_topic_name(m->rkt), m->partition, (long long)m->offset, msg_id,
+                  sizeof msg_id);
     payload = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:s?, s:s?}", "id", msg_id, "reason",
                         reason, "topic", rd_kafka_topic_name(m->rkt), "partition", m->partition,
                         "offset", (json_int_t)m->offset, "size", (json_int_t)m->len, "event_id",
@@ -280,6 +279,24 @@ static void set_task(cf_engine *e, const char *id, const char *status, json_t *r
         json_object_set(row, "result", result);
 }
 
+/* The message that hands the task of action `a` to its worker (core/message.h). */
+static json_t *task_message(const json_t *a, const char *id, const char *case_no, const char *task,
+                            const cf_workflow *wf, const cf_step *step)
+{
+    const cf_task_msg t = {.task_id = id,
+                           .case_no = case_no,
+                           .kind = task,
+                           .activity = json_string_value(json_object_get(a, "activity")),
+                           .title = json_string_value(json_object_get(a, "title")),
+                           .due = json_string_value(json_object_get(a, "due")),
+                           .post = json_string_value(json_object_get(a, "post")),
+                           .workflow = wf->name,
+                           .version = wf->version,
+                           .params = json_object_get(a, "params"),
+                           .data = json_object_get(step->state, "data")};
+    return cf_msg_task_new(&t);
+}
+
 /* Turns the actions of a step into rows: timers, tasks, messages to workers. */
 static void record_actions(cf_engine *e, const char *case_no, const cf_workflow *wf,
                            const cf_step *step)
@@ -315,15 +332,7 @@ static void record_actions(cf_engine *e, const char *case_no, const cf_workflow 
                 char topic[256];
                 json_object_set_new(row, "dispatched_at", json_string(now));
                 snprintf(topic, sizeof topic, "%s%s", e->t_tasks, task);
-                add_outbox(e, topic, case_no, id,
-                           json_pack("{s:s, s:s, s:s, s:O, s:O?, s:O, s:O, s:O, s:s, s:i, s:O}",
-                                     "task_id", id, "case", case_no, "kind", task, "activity",
-                                     json_object_get(a, "activity"), "title",
-                                     json_object_get(a, "title"), "params",
-                                     json_object_get(a, "params"), "due", json_object_get(a, "due"),
-                                     "post", json_object_get(a, "post"), "workflow", wf->name,
-                                     "version", wf->version, "data",
-                                     json_object_get(step->state, "data")));
+                add_outbox(e, topic, case_no, id, task_message(a, id, case_no, task, wf, step));
             }
             (void)tk;
             json_object_set_new(e->cur->tasks, id, row);
@@ -331,29 +340,6 @@ static void record_actions(cf_engine *e, const char *case_no, const cf_workflow 
             set_task(e, json_string_value(json_object_get(a, "id")), "cancelled", NULL);
         }
     }
-}
-
-/*
- * The public feed names what each action did but carries no values: a value set on a case or a
- * task's params may hold parties' personal data, and the feed is read far and wide.
- */
-static json_t *feed_actions(const json_t *actions)
-{
-    static const char *const keep[] = {"kind", "task", "activity", "id",    "post",
-                                       "due",  "name", "at",       "field", NULL};
-    json_t *out = json_array(), *a;
-    size_t i;
-
-    json_array_foreach ((json_t *)actions, i, a) {
-        json_t *s = json_object();
-        for (const char *const *k = keep; *k; k++) {
-            json_t *v = json_object_get(a, *k);
-            if (v)
-                json_object_set(s, *k, v);
-        }
-        json_array_append_new(out, s);
-    }
-    return out;
 }
 
 static void record_event(cf_engine *e, const rd_kafka_message_t *m, json_t *ev, const char *id,
@@ -417,13 +403,20 @@ static void record_event(cf_engine *e, const rd_kafka_message_t *m, json_t *ev, 
 
     {
         char msg_id[300];
-        snprintf(msg_id, sizeof msg_id, "tr:%s:%lld", case_no, n);
-        add_outbox(e, e->t_transitions, case_no, msg_id,
-                   json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:s, s:o}", "id",
-                             msg_id, "case", case_no, "seq", (json_int_t)n, "event", type,
-                             "event_id", id, "from", step->from, "to", step->to, "path", step->path,
-                             "time", json_string_value(json_object_get(ev, "time")), "applied_at",
-                             now, "hash", hash, "actions", feed_actions(step->actions)));
+        const cf_transition_rec tr = {.case_no = case_no,
+                                      .seq = n,
+                                      .event = type,
+                                      .event_id = id,
+                                      .from = step->from,
+                                      .to = step->to,
+                                      .time = json_string_value(json_object_get(ev, "time")),
+                                      .applied_at = now,
+                                      .hash = hash,
+                                      .path = step->path,
+                                      .actions = step->actions};
+        add_outbox(e, e->t_transitions, case_no,
+                   cf_msg_transition_id(case_no, n, msg_id, sizeof msg_id),
+                   cf_msg_transition_new(&tr));
     }
     free(body);
     free(actions);
@@ -875,12 +868,11 @@ static void *committer_main(void *arg)
 static void mend_commit_connection(cf_engine *e)
 {
     char why[512];
-    for (int backoff = 200; !*e->stop && PQstatus(e->cdb) != CONNECTION_OK;
-         backoff = backoff < 5000 ? backoff * 2 : 5000) {
+    for (int attempt = 1; !*e->stop && PQstatus(e->cdb) != CONNECTION_OK; attempt++) {
         PQreset(e->cdb);
         if (PQstatus(e->cdb) == CONNECTION_OK && cf_store_session(e->cdb, why, sizeof why) == 0)
             break;
-        sleep_ms(backoff);
+        cf_sleep_ms(retry_delay(attempt));
     }
 }
 
@@ -1230,16 +1222,14 @@ out:
 
 static int connect_db(cf_engine *e, char *err, size_t errsz)
 {
-    int backoff = 200;
-    for (;;) {
+    for (int attempt = 1;; attempt++) {
         e->db = cf_store_connect(e->cfg->postgres, err, errsz);
         if (e->db)
             return 0;
         if (*e->stop)
             return CF_EDB;
-        cf_warn("%s (retrying in %d ms)", err, backoff);
-        sleep_ms(backoff);
-        backoff = backoff < 5000 ? backoff * 2 : 5000;
+        cf_warn("%s (retrying in %d ms)", err, retry_delay(attempt));
+        cf_sleep_ms(retry_delay(attempt));
     }
 }
 
@@ -1298,34 +1288,16 @@ static int create_topics(cf_engine *e, char *err, size_t errsz)
 
 static int init_consumer(cf_engine *e, char *err, size_t errsz)
 {
-    char why[512];
-    rd_kafka_topic_partition_list_t *topics;
-    const char *pairs[] = {"group.id", e->cfg->group, "enable.auto.commit", "false",
-                           "enable.auto.offset.store", "false", "auto.offset.reset", "earliest",
-                           "session.timeout.ms", "10000", "client.id", e->owner,
-                           /* Static membership when the engine has a stable name. */
-                           e->cfg->instance && *e->cfg->instance ? "group.instance.id" : NULL,
-                           e->cfg->instance, NULL};
-    rd_kafka_conf_t *conf = cf_bus_conf_for(e->cfg, pairs, err, errsz);
-    int rc;
+    const cf_bus_consumer_opts o = {.client_id = e->owner,
+                                    .group = e->cfg->group,
+                                    /* Static membership when the engine has a stable name. */
+                                    .instance = e->cfg->instance,
+                                    .topic = e->t_events,
+                                    .on_rebalance = on_rebalance,
+                                    .opaque = e};
 
-    if (!conf)
-        return CF_EINVAL;
-    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
-    rd_kafka_conf_set_opaque(conf, e);
-    e->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
-    if (!e->consumer) {
-        rd_kafka_conf_destroy(conf);
-        return cf_errf(err, errsz, CF_EKAFKA, "creating the Kafka consumer: %s", why);
-    }
-    rd_kafka_poll_set_consumer(e->consumer);
-    topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, e->t_events, RD_KAFKA_PARTITION_UA);
-    rc = rd_kafka_subscribe(e->consumer, topics);
-    rd_kafka_topic_partition_list_destroy(topics);
-    if (rc)
-        return cf_errf(err, errsz, CF_EKAFKA, "subscribing to %s: %s", e->t_events,
-                       rd_kafka_err2str((rd_kafka_resp_err_t)rc));
+    if (!(e->consumer = cf_bus_consumer_new(e->cfg, &o, err, errsz)))
+        return CF_EKAFKA;
     return 0;
 }
 
@@ -1378,10 +1350,10 @@ int cf_engine_run(const cf_config *cfg, const cf_registry *reg, const char *migr
     e.offset_min = cf_calendar_utc_offset(reg->wf[0]->calendar);
     gethostname(host, sizeof host - 1);
     snprintf(e.owner, sizeof e.owner, "%s:%ld", host, (long)getpid());
-    snprintf(e.t_events, sizeof e.t_events, "%s.events", cfg->topic_prefix);
-    snprintf(e.t_transitions, sizeof e.t_transitions, "%s.transitions", cfg->topic_prefix);
-    snprintf(e.t_dlq, sizeof e.t_dlq, "%s.dlq", cfg->topic_prefix);
-    snprintf(e.t_tasks, sizeof e.t_tasks, "%s.tasks.", cfg->topic_prefix);
+    cf_bus_topic(cfg, "events", e.t_events, sizeof e.t_events);
+    cf_bus_topic(cfg, "transitions", e.t_transitions, sizeof e.t_transitions);
+    cf_bus_topic(cfg, "dlq", e.t_dlq, sizeof e.t_dlq);
+    cf_bus_topic(cfg, "tasks.", e.t_tasks, sizeof e.t_tasks);
     cf_batch_init(&e.bufs[0]);
     cf_batch_init(&e.bufs[1]);
     e.cur = &e.bufs[0];

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/store.h"
+#include "io/store.h"
 #include "core/caseno.h"
 
 void cf_ingest_error_field(const char *message, char *out, size_t n)

@@ -12,8 +12,9 @@
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
 
+#include "base/backoff.h"
 #include "base/config.h"
-#include "base/store.h"
+#include "io/store.h"
 #include "core/caltime.h"
 #include "engine/cache.h"
 #include "engine/registry.h"
@@ -131,7 +132,5 @@ void cf_relay_flush(cf_engine *e, int timeout_ms);
 int cf_ticker_run(cf_engine *e, char *err, size_t errsz) CF_MUST_CHECK;
 /* Reads the engine's clock (the wall clock, or the simulated one from the database). */
 int cf_clock_read(cf_engine *e, char *err, size_t errsz) CF_MUST_CHECK;
-
-long long cf_wall_ms(void);
 
 #endif

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "base/store.h"
+#include "io/store.h"
 
 /* Any constant will do; it only has to be the same for every caseflow process. */
 #define MIGRATION_LOCK "727274001"

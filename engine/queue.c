@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/store.h"
+#include "io/store.h"
+#include "core/message.h"
 #include "core/caltime.h"
 #include "core/form.h"
 #include "core/machine.h"
@@ -300,17 +301,22 @@ int cf_queue_finish(PGconn *db, const cf_queue_ctx *ctx, const char *id, const c
     fill(res, 0, t);
     now = strtoll(PQgetvalue(res, 0, 13), NULL, 10);
     cf_time_format(now, atoi(PQgetvalue(res, 0, 14)), now_text, sizeof now_text);
-    snprintf(out->event_id, sizeof out->event_id, "%s:%s", id, completing ? "done" : "returned");
+    cf_msg_task_event_id(id, completing ? CF_TASK_DONE : CF_TASK_RETURNED, out->event_id,
+                         sizeof out->event_id);
     snprintf(source, sizeof source, "staff:%s:%s", t->post[0] ? t->post : "-", a->account);
-    if (completing)
-        event = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:O, s:s}}", "id",
-                          out->event_id, "type", type, "case", t->case_no, "time", now_text,
-                          "source", source, "data", "task_id", id, "activity", t->activity, "kind",
-                          t->kind, "result", result, "by", a->account);
-    else
-        event = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}}", "id", out->event_id,
-                          "type", type, "case", t->case_no, "time", now_text, "source", source,
-                          "data", "task_id", id, "reason", reason ? reason : "", "by", a->account);
+    {
+        const cf_envelope env = {.id = out->event_id,
+                                 .type = type,
+                                 .case_no = t->case_no,
+                                 .time = now_text,
+                                 .source = source};
+        json_t *data =
+            completing ? json_pack("{s:s, s:s, s:s, s:O, s:s}", "task_id", id, "activity",
+                                   t->activity, "kind", t->kind, "result", result, "by", a->account)
+                       : json_pack("{s:s, s:s, s:s}", "task_id", id, "reason", reason ? reason : "",
+                                   "by", a->account);
+        event = data ? cf_msg_event_new(&env, data) : NULL;
+    }
     if (!event) {
         rc = cf_errf(err, errsz, CF_ENOMEM, "out of memory");
         goto out;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/store.h"
+#include "io/store.h"
 #include "core/rebuild.h"
 #include "core/replay.h"
 #include "engine/cases.h"

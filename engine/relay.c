@@ -10,21 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "base/bus.h"
+#include "io/bus.h"
 #include "base/log.h"
 #include "engine/internal.h"
 
 /* How old an outbox row must be before the sweep takes it for lost and sends it again. */
 enum { SWEEP_EVERY_MS = 5000, SWEEP_AGE_S = 30, SWEEP_LIMIT = 5000 };
-
-long long cf_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Delivery reports arrive on the engine's thread, from rd_kafka_poll. */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -56,42 +48,25 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 
 int cf_relay_init(cf_engine *e, char *err, size_t errsz)
 {
-    char why[512];
-    static const char *const pairs[] = {"enable.idempotence", "true", "linger.ms", "5", "client.id",
-                                        "caseflow-engine",    NULL};
-    rd_kafka_conf_t *conf = cf_bus_conf_for(e->cfg, pairs, err, errsz);
+    static const char *const settings[] = {"linger.ms", "5", NULL};
+    const cf_bus_producer_opts o = {.client_id = "caseflow-engine",
+                                    .settings = settings,
+                                    .on_delivery = on_delivery,
+                                    .opaque = e};
 
-    if (!conf)
-        return CF_EINVAL;
-    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-    rd_kafka_conf_set_opaque(conf, e);
-    e->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
-    if (!e->producer) {
-        rd_kafka_conf_destroy(conf);
-        return cf_errf(err, errsz, CF_EKAFKA, "creating the Kafka producer: %s", why);
-    }
+    if (!(e->producer = cf_bus_producer_new(e->cfg, &o, err, errsz)))
+        return CF_EKAFKA;
     return 0;
 }
 
 void cf_relay_send(cf_engine *e, long long id, const char *topic, const char *key,
                    const char *msg_id, const char *payload, size_t len)
 {
-    rd_kafka_resp_err_t kerr;
+    char err[512];
 
-    for (int tries = 0; tries < 100; tries++) {
-        kerr = rd_kafka_producev(
-            e->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
-            RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADER("caseflow-id", msg_id, (ssize_t)strlen(msg_id)),
-            RD_KAFKA_V_OPAQUE((void *)(intptr_t)id), RD_KAFKA_V_END);
-        if (kerr != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-            break;
-        /* The local queue is full: let deliveries drain, then try again. */
-        rd_kafka_poll(e->producer, 100);
-    }
-    if (kerr) {
-        cf_warn("queueing outbox row %lld for %s: %s (it stays in the outbox)", id, topic,
-                rd_kafka_err2str(kerr));
+    if (cf_bus_produce(e->producer, topic, key, msg_id, payload, len, (void *)(intptr_t)id, 10000,
+                       err, sizeof err) != 0) {
+        cf_warn("queueing outbox row %lld: %s (it stays in the outbox)", id, err);
         return;
     }
     e->unconfirmed++;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/store.h"
+#include "io/store.h"
 #include "core/caltime.h"
 #include "core/workflow.h"
 
@@ -239,22 +239,13 @@ static const char *kind_title(const cf_registry *l, const char *kind)
     return NULL;
 }
 
-/* What each timer reminds of, for the text (the definitions give timers no titles). */
-static const char *timer_title(const char *timer)
+/* What each timer reminds of: its title in the first definition that gives it one. */
+static const char *timer_title(const cf_registry *l, const char *timer)
 {
-    static const char *const titles[][2] = {
-        {"query_day_15", "立案第15日 再次查控提醒"},
-        {"query_day_30", "立案第30日 再次查控提醒"},
-        {"query_day_45", "立案第45日 再次查控提醒"},
-        {"handling_warning", "执行期限届满前提醒"},
-        {"handling_limit", "超过执行期限"},
-        {"archive_warning", "上月结案归档提醒"},
-        {"requery", "终本案件定期查控"},
-    };
-    for (size_t i = 0; timer && i < sizeof titles / sizeof *titles; i++)
-        if (strcmp(titles[i][0], timer) == 0)
-            return titles[i][1];
-    return NULL;
+    const char *t = NULL;
+    for (size_t i = 0; timer && i < l->n && !t; i++)
+        t = cf_workflow_timer_title(l->wf[i], timer);
+    return t;
 }
 
 /* "workflow/state" of every loaded definition, in its order: the rows' order in the report. */
@@ -294,7 +285,7 @@ static void add_titles(json_t *r, const cf_registry *l)
     json_array_foreach (json_object_get(r, "batches"), i, x)
         set_title(x, kind_title(l, str(x, "kind")));
     json_array_foreach (json_object_get(json_object_get(r, "reminders"), "timers"), i, x)
-        set_title(x, timer_title(str(x, "timer")));
+        set_title(x, timer_title(l, str(x, "timer")));
     json_array_foreach (json_object_get(r, "stages"), i, x)
         set_title(x, state_title(l, str(x, "workflow"), str(x, "state")));
     json_array_foreach (json_object_get(r, "slowest_stages"), i, x)

@@ -3,7 +3,7 @@
 
 #include <stdlib.h>
 
-#include "base/store.h"
+#include "io/store.h"
 #include "core/form.h"
 #include "engine/queue.h"
 

@@ -7,7 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/mask.h"
+#include "io/bus.h"
+#include "core/maskjson.h"
 #include "core/caseno.h"
 #include "core/replay.h"
 #include "engine/cases.h"
@@ -153,7 +154,7 @@ void cf_h_stats(cf_srv *s, cf_req *r)
 
     if (!db)
         return;
-    snprintf(topic, sizeof topic, "%s.events", s->cfg->topic_prefix);
+    cf_bus_topic(s->cfg, "events", topic, sizeof topic);
     v = cf_stats(db, s->cfg->group, topic, err, sizeof err);
     answer(r, v, v ? 0 : CF_EDB, err);
 }

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/store.h"
+#include "io/store.h"
 #include "internal.h"
 
 /* Appends to a growing text; the same as metrics.c's, for the database's part. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/backoff.h"
 #include "engine/queue.h"
 #include "internal.h"
 
@@ -128,12 +129,6 @@ void cf_h_claim(cf_srv *s, cf_req *r)
         refused(r, rc, &t, err);
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* Completes (`result` not NULL) or returns the task, then waits for the engine's verdict, giving
  * the database connection back between looks: as long as the query's `wait` (seconds) says, but
  * never longer than server.wait_ms. */
@@ -170,7 +165,7 @@ static void finish(cf_srv *s, cf_req *r, const json_t *result, const char *reaso
     cf_pool_put(s->pool, r->db);
     r->db = NULL;
     for (long waited = 0; waited < wait_ms && v.state < 0; waited += 100) {
-        sleep_ms(100);
+        cf_sleep_ms(100);
         if (!(r->db = cf_pool_get(s->pool, 5000, err, sizeof err)))
             break;
         if (cf_queue_verdict(r->db, &sent, &v, err, sizeof err) != 0)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/backoff.h"
 #include "base/log.h"
 #include "internal.h"
 
@@ -65,12 +66,6 @@ static json_t *account_json(const cf_account *a)
                      a->post[0] ? a->post : NULL);
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 void cf_h_login(cf_srv *s, cf_req *r)
 {
     json_t *body = cf_req_json(r);
@@ -111,7 +106,7 @@ void cf_h_login(cf_srv *s, cf_req *r)
         break;
     case CF_EPERM:
         /* Each failure under a name makes the next answer slower, up to 3 s. */
-        sleep_ms(failures * 200 < 3000 ? failures * 200 : 3000);
+        cf_sleep_ms(failures * 200 < 3000 ? failures * 200 : 3000);
         cf_reply_problem(r, 401, "login-failed", "wrong name or password", NULL);
         break;
     case CF_ESTATE: cf_reply_problem(r, 403, "account-disabled", err, NULL); break;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/store.h"
+#include "io/store.h"
 #include "base/utf8.h"
 #include "internal.h"
 

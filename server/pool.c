@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/store.h"
+#include "io/store.h"
 #include "internal.h"
 
 struct cf_pool {

@@ -16,8 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/backoff.h"
 #include "base/log.h"
-#include "base/store.h"
+#include "io/bus.h"
+#include "io/store.h"
 #include "internal.h"
 
 /* Reads a whole file into a new string; NULL with the reason in `err`. */
@@ -52,12 +54,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     vsnprintf(line, sizeof line, fmt, ap);
     line[strcspn(line, "\n")] = '\0';
     cf_warn("http: %s", line);
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 /* Checks at start that the database has the accounts' tables (migration 003); a database that
@@ -103,7 +99,7 @@ int cf_server_run(const cf_config *cfg, const cf_registry *reg, const char *open
     s.reg = reg;
     s.policy.lock_after = cfg->server_lock_after;
     s.policy.lock_seconds = cfg->server_lock_s;
-    snprintf(s.topic, sizeof s.topic, "%s.events", cfg->topic_prefix);
+    cf_bus_topic(cfg, "events", s.topic, sizeof s.topic);
     if (!(s.openapi = read_file(openapi, &s.openapi_len, err, errsz))) {
         rc = CF_EIO;
         goto out;
@@ -186,7 +182,7 @@ int cf_server_run(const cf_config *cfg, const cf_registry *reg, const char *open
     if (on_listen)
         on_listen(cfg->server_listen, info ? info->port : cfg->server_port);
     while (!*stop)
-        sleep_ms(100);
+        cf_sleep_ms(100);
     /* Stop taking connections; let the requests at hand be answered, for up to 10 s. */
     cf_info("stopping: no new connections, finishing the requests at hand");
     listener = MHD_quiesce_daemon(d);
@@ -198,7 +194,7 @@ int cf_server_run(const cf_config *cfg, const cf_registry *reg, const char *open
         pthread_mutex_unlock(&s.mu);
         if (active == 0)
             break;
-        sleep_ms(100);
+        cf_sleep_ms(100);
     }
 out:
     if (d)

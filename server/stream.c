@@ -19,7 +19,7 @@
 #include <time.h>
 
 #include "base/log.h"
-#include "base/store.h"
+#include "io/store.h"
 #include "internal.h"
 
 typedef struct post_state {

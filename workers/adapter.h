@@ -8,18 +8,7 @@
  * A handler builds a request object and calls cf_adapter_call; it never
  * knows which of the two answers.  One adapter serves every thread of a
  * worker process at once.
- *
- * The simulator reads these members of the request:
- *   "case"        the case number (its draws are keyed by it);
- *   "trip"        names a trip of many cases (latency and failure are drawn per trip;
- *                 without it, per case);
- *   "attempt"     the try (1, 2, ...): failures are drawn per try, what exists is not;
- *   "category"    what is looked for ("deposits", "vehicles", ...) in a single lookup;
- *   "categories"  an array of them: one answer per category;
- *   "cases"       an array of {"case", "category"}: one trip for many cases.
- * It answers {"case", "found", "items"}, {"case", "categories": {cat: {"found", "items"}}} or
- * {"results": [{"case", "category", "found", "items"}, ...]}.  A trip of many cases fails or
- * times out as a whole.
+ * The simulator is sim/outside.c; sim/outside.h says what it reads of a request and answers.
  */
 #ifndef CF_ADAPTER_H
 #define CF_ADAPTER_H
@@ -28,13 +17,11 @@
 #include <stddef.h>
 
 #include "base/err.h"
+#include "sim/outside.h"
 
 typedef struct cf_adapter cf_adapter;
 
 enum cf_adapter_type { CF_ADAPTER_SIMULATOR, CF_ADAPTER_HTTP };
-
-/* Outcome weights of the simulator, in percent; they add up to 100. */
-enum { CF_SIM_FOUND, CF_SIM_NOTHING, CF_SIM_ERROR, CF_SIM_TIMEOUT, CF_SIM_OUTCOMES };
 
 typedef struct cf_adapter_options {
     const char *name;             /* the outside system, for messages (the worker kind) */
@@ -70,11 +57,8 @@ void cf_adapter_cancel(cf_adapter *a);
 
 void cf_adapter_free(cf_adapter *a);
 
-/*
- * The simulator's draw: a number in [0, 1) that depends only on `seed` and the
- * texts `a`, `b`, `c` (any may be NULL) and `n`.  Exposed for handlers that
- * need more simulated detail of their own and for tests.
- */
+/* The simulator's draw (cf_sim_draw, sim/outside.h), for handlers that need more simulated
+ * detail of their own and for tests. */
 double cf_adapter_draw(unsigned long long seed, const char *a, const char *b, const char *c,
                        long n);
 

@@ -21,9 +21,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/bus.h"
+#include "base/backoff.h"
 #include "base/log.h"
+#include "base/path.h"
+#include "io/bus.h"
 #include "core/caltime.h"
+#include "core/message.h"
+#include "core/workflow.h"
 #include "workers/worker.h"
 
 /*
@@ -31,7 +35,7 @@
  * many).  INFLIGHT_PER_THREAD: messages taken per handler thread before consumption pauses.
  * COURT_OFFSET_MIN: the court's zone, UTC+8, for event times.
  */
-enum { TOPIC_PARTITIONS = 4, INFLIGHT_PER_THREAD = 4, COURT_OFFSET_MIN = 480, ERRSZ = 256 };
+enum { TOPIC_PARTITIONS = 4, INFLIGHT_PER_THREAD = 4, ERRSZ = 256 };
 
 typedef struct msg msg;
 
@@ -109,17 +113,37 @@ typedef struct worker {
     long long n_done, n_failed, n_retried, n_dropped, n_messages;
 } worker;
 
-static long long wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+/* The court's offset from UTC in minutes, from the calendar of its first workflow as the engine
+ * takes it; set once by cf_worker_run before any thread starts. */
+static int court_offset_min = CF_CALTIME_DEFAULT_UTC_OFFSET;
 
 const char *cf_worker_now(char *buf, size_t n)
 {
-    cf_time_format(wall_ms() / 1000 * 1000, COURT_OFFSET_MIN, buf, n);
+    cf_time_format(cf_wall_ms() / 1000 * 1000, court_offset_min, buf, n);
     return buf;
+}
+
+/* Reads the court's offset from the calendar of the configuration's first workflow.  Returns 0,
+ * or CF_EINVAL with the workflow's first problem in `err`. */
+static int read_court_offset(const cf_config *cfg, char *err, size_t errsz)
+{
+    char path[4096];
+    cf_diags d;
+    cf_workflow *wf;
+    int rc = 0;
+
+    if (cfg->nworkflows == 0)
+        return 0;
+    cf_diags_init(&d);
+    wf = cf_workflow_load(cf_path_find(cfg->workflows[0], path, sizeof path), &d);
+    if (wf)
+        court_offset_min = cf_calendar_utc_offset(wf->calendar);
+    else
+        rc = cf_errf(err, errsz, CF_EINVAL, "the court's calendar: %s",
+                     d.count ? d.lines[0] : "its workflow does not load");
+    cf_workflow_free(wf);
+    cf_diags_free(&d);
+    return rc;
 }
 
 /* ---- messages ---- */
@@ -140,24 +164,22 @@ static void msg_free(msg *m)
     free(m);
 }
 
-/* Reads one task object; returns 0, or CF_EINVAL when a member it needs is missing. */
+/* Reads one task object (core/message.h); returns 0, or CF_EINVAL when a member it needs is
+ * missing. */
 static int read_task(const json_t *o, const char *kind, cf_task *t)
 {
-    const json_t *params = json_object_get(o, "params"), *data = json_object_get(o, "data");
+    cf_task_msg m;
+    int rc = cf_msg_task_read(o, kind, &m);
 
-    t->task_id = json_string_value(json_object_get(o, "task_id"));
-    t->case_no = json_string_value(json_object_get(o, "case"));
-    t->activity = json_string_value(json_object_get(o, "activity"));
-    t->kind = json_string_value(json_object_get(o, "kind"));
-    if (!t->kind)
-        t->kind = kind;
-    t->due = json_string_value(json_object_get(o, "due"));
-    t->params = json_is_object(params) ? params : NULL;
-    t->data = json_is_object(data) ? data : NULL;
+    t->task_id = m.task_id;
+    t->case_no = m.case_no;
+    t->activity = m.activity;
+    t->kind = m.kind;
+    t->due = m.due;
+    t->params = m.params;
+    t->data = m.data;
     t->attempt = 1;
-    return t->task_id && *t->task_id && t->case_no && *t->case_no && t->activity && *t->activity
-               ? 0
-               : CF_EINVAL;
+    return rc;
 }
 
 /*
@@ -369,21 +391,12 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *km, void *opaq
 static void produce(worker *w, msg *m, size_t i)
 {
     const char *key = m->tasks[i].case_no, *ev = m->events[i], *id = m->ids[i];
-    rd_kafka_resp_err_t kerr = RD_KAFKA_RESP_ERR_NO_ERROR;
+    char err[512];
 
-    for (int tries = 0; tries < 600; tries++) {
-        kerr = rd_kafka_producev(
-            w->producer, RD_KAFKA_V_TOPIC(w->t_events), RD_KAFKA_V_KEY(key, strlen(key)),
-            RD_KAFKA_V_VALUE((void *)ev, strlen(ev)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADER("caseflow-id", id, (ssize_t)strlen(id)),
-            RD_KAFKA_V_OPAQUE(&m->refs[i]), RD_KAFKA_V_END);
-        if (kerr != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-            break;
-        rd_kafka_poll(w->producer, 100);
-    }
-    if (kerr) {
+    if (cf_bus_produce(w->producer, w->t_events, key, id, ev, strlen(ev), &m->refs[i], 60000, err,
+                       sizeof err) != 0) {
         /* Never confirmed, so never committed: the task is done again after a restart. */
-        cf_case_error(key, "cannot publish %s: %s (stopping)", id, rd_kafka_err2str(kerr));
+        cf_case_error(key, "cannot publish: %s (stopping)", err);
         w->fatal = 1;
     }
 }
@@ -458,15 +471,7 @@ static void drop_job(worker *w, job *j)
  * random so that many tasks failing together do not come back together; lock held. */
 static long long backoff(worker *w, int attempt)
 {
-    long long d = w->set.backoff_ms;
-    for (int i = 1; i < attempt && d < w->set.backoff_max_ms; i++)
-        d *= 2;
-    if (d > w->set.backoff_max_ms)
-        d = w->set.backoff_max_ms;
-    w->rng ^= w->rng << 13;
-    w->rng ^= w->rng >> 7;
-    w->rng ^= w->rng << 17;
-    return d / 2 + (d > 1 ? (long long)(w->rng % (unsigned long long)(d / 2 + 1)) : 0);
+    return cf_backoff_delay(w->set.backoff_ms, w->set.backoff_max_ms, attempt, &w->rng);
 }
 
 static int transient(int code)
@@ -504,17 +509,21 @@ static char *make_event(worker *w, const cf_task *t, json_t *result, const char 
     char *text;
 
     cf_worker_now(now, sizeof now);
-    snprintf(eid, sizeof eid, "%s:%s", t->task_id, result ? "done" : "failed");
-    if (result)
-        ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o, s:i, s:s}}", "id", eid,
-                       "type", "task.completed", "case", t->case_no, "time", now, "source",
-                       w->source, "data", "task_id", t->task_id, "activity", t->activity, "kind",
-                       t->kind, "result", result, "attempts", attempts, "by", w->by);
-    else
-        ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:i}}", "id", eid, "type",
-                       "task.failed", "case", t->case_no, "time", now, "source", w->source, "data",
-                       "task_id", t->task_id, "activity", t->activity, "kind", t->kind, "error",
-                       error, "attempts", attempts);
+    cf_msg_task_event_id(t->task_id, result ? CF_TASK_DONE : CF_TASK_FAILED, eid, sizeof eid);
+    {
+        const cf_envelope env = {.id = eid,
+                                 .type = result ? "task.completed" : "task.failed",
+                                 .case_no = t->case_no,
+                                 .time = now,
+                                 .source = w->source};
+        json_t *data =
+            result ? json_pack("{s:s, s:s, s:s, s:o, s:i, s:s}", "task_id", t->task_id, "activity",
+                               t->activity, "kind", t->kind, "result", result, "attempts", attempts,
+                               "by", w->by)
+                   : json_pack("{s:s, s:s, s:s, s:s, s:i}", "task_id", t->task_id, "activity",
+                               t->activity, "kind", t->kind, "error", error, "attempts", attempts);
+        ev = data ? cf_msg_event_new(&env, data) : NULL;
+    }
     text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
     json_decref(ev);
     *id = text ? strdup(eid) : NULL;
@@ -628,7 +637,7 @@ static void run_job(worker *w, job *j)
             memcpy(j->idx, again, nagain * sizeof *again);
             j->n = nagain;
             j->attempt++;
-            j->not_before = wall_ms() + delay;
+            j->not_before = cf_wall_ms() + delay;
             w->n_retried += (long long)nagain;
             enqueue(w, j);
             j = NULL;
@@ -658,7 +667,7 @@ static void *thread_main(void *arg)
     pthread_mutex_lock(&w->lock);
     while (!w->quit) {
         job *j = w->queue;
-        long long now = wall_ms();
+        long long now = cf_wall_ms();
         if (!j || w->draining) {
             pthread_cond_wait(&w->wake, &w->lock);
             continue;
@@ -689,7 +698,7 @@ static void take(worker *w, const rd_kafka_message_t *km)
 {
     msg *m = msg_parse(w, km);
     part *p;
-    long long now = wall_ms();
+    long long now = cf_wall_ms();
 
     if (!m) {
         cf_error("out of memory: leaving %s/%d@%lld to be done again", w->t_tasks,
@@ -767,54 +776,25 @@ static void flow(worker *w)
 
 static int start_kafka(worker *w, const cf_config *cfg, const char *client, char *err, size_t errsz)
 {
-    const char *const producer_conf[] = {"enable.idempotence", "true", "linger.ms", "5",
-                                         "client.id",          client, NULL};
-    const char *const consumer_conf[] = {"group.id",
-                                         w->group,
-                                         "enable.auto.commit",
-                                         "false",
-                                         "enable.auto.offset.store",
-                                         "false",
-                                         "auto.offset.reset",
-                                         "earliest",
-                                         "session.timeout.ms",
-                                         "10000",
-                                         "client.id",
-                                         client,
-                                         NULL};
-    rd_kafka_topic_partition_list_t *topics;
-    rd_kafka_conf_t *conf;
-    char why[512];
+    static const char *const producer_settings[] = {"linger.ms", "5", NULL};
+    const cf_bus_producer_opts po = {.client_id = client,
+                                     .settings = producer_settings,
+                                     .on_delivery = on_delivery,
+                                     .opaque = w};
+    const cf_bus_consumer_opts co = {.client_id = client,
+                                     .group = w->group,
+                                     .topic = w->t_tasks,
+                                     .on_rebalance = on_rebalance,
+                                     .opaque = w};
     int rc;
 
-    if (!(conf = cf_bus_conf_for(cfg, producer_conf, err, errsz)))
-        return CF_EINVAL;
-    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-    rd_kafka_conf_set_opaque(conf, w);
-    if (!(w->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why))) {
-        rd_kafka_conf_destroy(conf);
-        return cf_errf(err, errsz, CF_EKAFKA, "creating the Kafka producer: %s", why);
-    }
+    if (!(w->producer = cf_bus_producer_new(cfg, &po, err, errsz)))
+        return CF_EKAFKA;
     /* The engine creates the task topics too; whoever comes first makes it. */
     if ((rc = cf_bus_create_topic(w->producer, w->t_tasks, TOPIC_PARTITIONS, 15000, err, errsz)))
         return rc;
-
-    if (!(conf = cf_bus_conf_for(cfg, consumer_conf, err, errsz)))
-        return CF_EINVAL;
-    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
-    rd_kafka_conf_set_opaque(conf, w);
-    if (!(w->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why))) {
-        rd_kafka_conf_destroy(conf);
-        return cf_errf(err, errsz, CF_EKAFKA, "creating the Kafka consumer: %s", why);
-    }
-    rd_kafka_poll_set_consumer(w->consumer);
-    topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, w->t_tasks, RD_KAFKA_PARTITION_UA);
-    rc = rd_kafka_subscribe(w->consumer, topics);
-    rd_kafka_topic_partition_list_destroy(topics);
-    if (rc)
-        return cf_errf(err, errsz, CF_EKAFKA, "subscribing to %s: %s", w->t_tasks,
-                       rd_kafka_err2str((rd_kafka_resp_err_t)rc));
+    if (!(w->consumer = cf_bus_consumer_new(cfg, &co, err, errsz)))
+        return CF_EKAFKA;
     return 0;
 }
 
@@ -858,7 +838,7 @@ static int quiet(worker *w)
  */
 static void drain(worker *w)
 {
-    long long until = wall_ms() + w->set.grace_ms;
+    long long until = cf_wall_ms() + w->set.grace_ms;
     job *j, *next;
 
     pthread_mutex_lock(&w->lock);
@@ -868,7 +848,7 @@ static void drain(worker *w)
         drop_job(w, j);
     }
     pthread_mutex_unlock(&w->lock);
-    while (!quiet(w) && wall_ms() < until && !w->fatal) {
+    while (!quiet(w) && cf_wall_ms() < until && !w->fatal) {
         serve_inbox(w);
         rd_kafka_poll(w->producer, 10);
         commit(w, 1);
@@ -877,8 +857,8 @@ static void drain(worker *w)
     cf_adapter_cancel(w->ctx.adapter);
     stop_pool(w);
     serve_inbox(w);
-    until = wall_ms() + 5000;
-    while (rd_kafka_outq_len(w->producer) > 0 && wall_ms() < until && !w->fatal)
+    until = cf_wall_ms() + 5000;
+    while (rd_kafka_outq_len(w->producer) > 0 && cf_wall_ms() < until && !w->fatal)
         rd_kafka_poll(w->producer, 10);
     commit(w, 0);
 }
@@ -917,7 +897,7 @@ int cf_worker_run(const cf_config *cfg, const char *kind, volatile sig_atomic_t 
                   size_t errsz)
 {
     worker w;
-    char host[64] = "localhost", client[200];
+    char host[64] = "localhost", client[200], name[160];
     int rc, inited = 0;
 
     memset(&w, 0, sizeof w);
@@ -928,17 +908,19 @@ int cf_worker_run(const cf_config *cfg, const char *kind, volatile sig_atomic_t 
         rc = cf_errf(err, errsz, CF_ENOTFOUND, "no worker kind '%s'", kind);
         goto out;
     }
-    if ((rc = cf_worker_settings_get(cfg, kind, &w.set, err, errsz)))
+    if ((rc = cf_worker_settings_get(cfg, kind, &w.set, err, errsz)) ||
+        (rc = read_court_offset(cfg, err, errsz)))
         goto out;
     gethostname(host, sizeof host - 1);
-    snprintf(w.t_tasks, sizeof w.t_tasks, "%s.tasks.%s", cfg->topic_prefix, kind);
-    snprintf(w.t_events, sizeof w.t_events, "%s.events", cfg->topic_prefix);
+    snprintf(name, sizeof name, "tasks.%s", kind);
+    cf_bus_topic(cfg, name, w.t_tasks, sizeof w.t_tasks);
+    cf_bus_topic(cfg, "events", w.t_events, sizeof w.t_events);
     snprintf(w.group, sizeof w.group, "%s-worker-%s", cfg->topic_prefix, kind);
     snprintf(w.source, sizeof w.source, "worker:%s", kind);
     snprintf(w.by, sizeof w.by, "worker:%s:%s:%ld", kind, host, (long)getpid());
     snprintf(client, sizeof client, "caseflow-worker-%s-%ld", kind, (long)getpid());
     w.max_tracked = (size_t)w.set.concurrency * INFLIGHT_PER_THREAD;
-    w.rng = (unsigned long long)wall_ms() * 2654435761ULL ^ (unsigned long long)getpid();
+    w.rng = (unsigned long long)cf_wall_ms() * 2654435761ULL ^ (unsigned long long)getpid();
     if (!w.rng)
         w.rng = 1;
     w.ctx.cfg = cfg;

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "base/store.h"
+#include "io/store.h"
 #include "kit/kit.h"
 
 #define CASE_NO "(2026)豫0381执501号"

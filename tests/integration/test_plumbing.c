@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/bus.h"
-#include "base/store.h"
+#include "io/bus.h"
+#include "io/store.h"
 
 enum { NMSG = 20 };
 

@@ -1,5 +1,5 @@
 /*
- * A frozen database does not hang caseflow silently.  Every connection of base/store carries TCP
+ * A frozen database does not hang caseflow silently.  Every connection of io/store carries TCP
  * keepalives and the server's statement and idle-in-transaction timeouts unless its connection
  * string says otherwise; a statement that runs too long ends with the server's error; and when
  * the server process stops answering altogether (SIGSTOP of the backend that serves the
@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
-#include "base/store.h"
+#include "io/store.h"
 
 static const char *need_env(const char *name)
 {

@@ -23,6 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/message.h"
+#include "core/schema.h"
 #include "kit/kit.h"
 
 enum { WAVE = 6, CHECKS = 6, WAIT = 120 };
@@ -279,6 +281,120 @@ static int stop_process(kit *k, pid_t pid)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* Checks each message of `topic` against `schema` and its caseflow-id header against the id
+ * the message names (`id_of`); returns how many there were. */
+static size_t check_topic(kit *k, const char *topic, const cf_schema *schema, size_t want,
+                          const char *(*id_of)(const json_t *))
+{
+    json_t *msgs = kit_consume(k, topic, want, WAIT), *m;
+    size_t i, n = json_array_size(msgs);
+    char err[1024];
+
+    json_array_foreach (msgs, i, m) {
+        const json_t *v = json_object_get(m, "value");
+        if (cf_schema_validate(schema, v, err, sizeof err) != 0)
+            fail_msg("%s message %zu breaks its schema: %s", topic, i, err);
+        assert_string_equal(json_string_value(json_object_get(m, "id")), id_of(v));
+    }
+    json_decref(msgs);
+    return n;
+}
+
+static const char *task_message_id(const json_t *v)
+{
+    cf_task_msg t;
+    const char *batch = json_string_value(json_object_get(v, "batch_id"));
+    if (batch)
+        return batch;
+    assert_int_equal(cf_msg_task_read(v, NULL, &t), 0);
+    return t.task_id;
+}
+
+static const char *transition_id(const json_t *v)
+{
+    cf_transition_rec r;
+    char err[256];
+    if (cf_msg_transition_read(v, &r, err, sizeof err) != 0)
+        fail_msg("a transition record: %s", err);
+    return json_string_value(json_object_get(v, "id"));
+}
+
+static const char *event_id(const json_t *v)
+{
+    cf_envelope ev;
+    char err[256];
+    if (cf_msg_event_read(v, &ev, err, sizeof err) != 0)
+        fail_msg("an event: %s", err);
+    return ev.id;
+}
+
+/*
+ * Every message the run put on Kafka against its JSON Schema (schemas/messages, schemas/events):
+ * the task messages and batches the engine sent each worker kind, the transition records of the
+ * public feed, and the events the workers sent back; and each one's caseflow-id header is the id
+ * it names (core/message.h).
+ */
+static void check_messages(kit *k, const char *const *kinds)
+{
+    char dir[1024], topic[256], err[1024];
+    cf_schema_set *set = cf_schema_set_new();
+    long long want;
+    size_t n;
+
+    assert_non_null(set);
+    snprintf(dir, sizeof dir, "%s/schemas/events", k->src);
+    if (cf_schema_set_load_dir(set, dir, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    snprintf(dir, sizeof dir, "%s/schemas/messages", k->src);
+    if (cf_schema_set_load_dir(set, dir, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(kit_wait_count(k, "select count(*) from outbox", 0, WAIT), 0);
+
+    want = kit_count(k, "select count(*) from events");
+    snprintf(topic, sizeof topic, "%s.transitions", k->prefix);
+    n = check_topic(k, topic, cf_schema_set_get(set, "transition"), (size_t)want, transition_id);
+    assert_true(n >= (size_t)want); /* at least once: a copy sent again is a valid record too */
+    printf("%zu transition records valid\n", n);
+
+    for (const char *const *kind = kinds; *kind; kind++) {
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "select count(distinct coalesce(batch_group || dispatched_at, task_id)) from "
+                 "tasks where kind = '%s' and dispatched_at is not null",
+                 *kind);
+        want = kit_count(k, sql);
+        snprintf(topic, sizeof topic, "%s.tasks.%s", k->prefix, *kind);
+        n = check_topic(k, topic, cf_schema_set_get(set, "task"), (size_t)want, task_message_id);
+        assert_true(n > 0);
+        printf("%zu %s task messages valid\n", n, *kind);
+    }
+
+    /* The events the workers sent: each against its type's schema. */
+    {
+        json_t *msgs = kit_consume(k, k->events,
+                                   (size_t)kit_count(k, "select count(*) from "
+                                                        "events"),
+                                   WAIT),
+               *m;
+        size_t i, nworker = 0;
+        json_array_foreach (msgs, i, m) {
+            const json_t *v = json_object_get(m, "value");
+            const char *type = json_string_value(json_object_get(v, "type"));
+            const char *source = json_string_value(json_object_get(v, "source"));
+            if (!source || strncmp(source, "worker:", 7) != 0)
+                continue;
+            if (cf_schema_validate(cf_schema_set_get(set, type), v, err, sizeof err) != 0)
+                fail_msg("a %s event of %s breaks its schema: %s", type, source, err);
+            assert_string_equal(json_string_value(json_object_get(m, "id")), event_id(v));
+            nworker++;
+        }
+        assert_true(nworker > 0);
+        printf("%zu worker events valid\n", nworker);
+        json_decref(msgs);
+    }
+    cf_schema_set_free(set);
+}
+
 static void test_workers(void **state)
 {
     (void)state;
@@ -504,6 +620,12 @@ static void test_workers(void **state)
                      2);
 
     check_logs_masked(&k);
+    {
+        static const char *const plain[] = {"network_query", "six_checks", NULL};
+        static const char *const all[] = {"network_query", "six_checks", "documents", "service",
+                                          NULL};
+        check_messages(&k, with_docs ? all : plain);
+    }
     /* A graceful stop: every worker finishes, commits and exits 0. */
     assert_int_equal(stop_process(&k, nq), 0);
     assert_int_equal(stop_process(&k, sc), 0);

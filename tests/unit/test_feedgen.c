@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "core/caseno.h"
-#include "core/feedgen.h"
+#include "sim/feedgen.h"
 #include "core/schema.h"
 #include "fixture.h"
 

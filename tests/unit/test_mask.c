@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/mask.h"
+#include "core/maskjson.h"
 
 static void test_names(void **state)
 {

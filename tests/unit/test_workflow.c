@@ -104,6 +104,24 @@ static void test_query_timers_declared(void **state)
     cf_workflow_free(wf);
 }
 
+/* Timers say what they remind of in the workflow, on the action or on the clock's deadline: the
+ * report takes their titles from there, not from C. */
+static void test_timer_titles(void **state)
+{
+    (void)state;
+    cf_workflow *wf = fx_workflow_load("workflows/enforcement_case.yaml");
+
+    assert_string_equal(cf_workflow_timer_title(wf, "query_day_15"), "立案第15日 再次查控提醒");
+    assert_string_equal(cf_workflow_timer_title(wf, "handling_warning"), "执行期限届满前提醒");
+    assert_string_equal(cf_workflow_timer_title(wf, "handling_limit"), "超过执行期限");
+    assert_string_equal(cf_workflow_timer_title(wf, "requery"), "终本案件定期查控");
+    assert_null(cf_workflow_timer_title(wf, "no_such_timer"));
+    /* The deadline's mapping form keeps its time expression. */
+    assert_string_equal(cf_workflow_clock(wf, "handling")->deadlines[0].text,
+                        "15 days before clock.handling");
+    cf_workflow_free(wf);
+}
+
 /* Problems come in the order of the file, whatever order the checks found them in. */
 static void test_problems_sorted_by_position(void **state)
 {
@@ -617,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_word_columns),
         cmocka_unit_test(test_large_definition_loads),
         cmocka_unit_test(test_declared_twice),
+        cmocka_unit_test(test_timer_titles),
         cmocka_unit_test(test_automatic_cycles),
         cmocka_unit_test(test_problems_capped),
     };

@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/bus.h"
-#include "base/store.h"
+#include "io/bus.h"
+#include "io/store.h"
 
 static void die(const char *fmt, ...)
 {
@@ -286,18 +286,11 @@ int kit_engine_stop(kit *k, pid_t pid, int sig)
 
 void kit_send(kit *k, const char *topic, const char *key, const void *value, size_t len)
 {
-    rd_kafka_resp_err_t err;
-    for (int tries = 0; tries < 200; tries++) {
-        err = rd_kafka_producev(k->producer, RD_KAFKA_V_TOPIC(topic ? topic : k->events),
-                                RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
-                                RD_KAFKA_V_VALUE((void *)value, len),
-                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-            break;
-        rd_kafka_poll(k->producer, 50);
-    }
-    if (err)
-        die("produce: %s", rd_kafka_err2str(err));
+    char err[512];
+    /* As the filing system sends: no caseflow-id header, the event's id is in its body. */
+    if (cf_bus_produce(k->producer, topic ? topic : k->events, key, NULL, value, len, NULL, 10000,
+                       err, sizeof err) != 0)
+        die("%s", err);
     rd_kafka_poll(k->producer, 0);
 }
 

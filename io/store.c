@@ -2,9 +2,9 @@
  * Connecting to PostgreSQL with keepalives and timeouts, and running parameterized statements
  * with readable errors and a bounded, logged wait for the answer.
  */
-#include "store.h"
+#include "io/store.h"
 
-#include "log.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -3,7 +3,7 @@
  * what kind of case it is and what follows it, then builds each event's JSON only when it is
  * emitted, from a random stream of its own, so that memory stays small for large runs.
  */
-#include "feedgen.h"
+#include "sim/feedgen.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -8,7 +8,7 @@
 
 #include <libpq-fe.h>
 
-#include "err.h"
+#include "base/err.h"
 
 /*
  * Connects to the database named by `conninfo` (a URI or key=value string,

@@ -12,6 +12,7 @@
 #include "base/config.h"
 #include "base/mask.h"
 #include "base/store.h"
+#include "base/utf8.h"
 #include "commands.h"
 #include "session.h"
 #include "core/anchor.h"
@@ -128,9 +129,7 @@ static void print_compact(const json_t *v, size_t max)
         return;
     len = strlen(text);
     if (len > max) {
-        len = max;
-        while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
-            len--;
+        len = cf_utf8_whole(text, max);
         printf("%.*s...", (int)len, text);
     } else {
         fputs(text, stdout);

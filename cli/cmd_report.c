@@ -17,6 +17,7 @@
 
 #include "base/config.h"
 #include "base/store.h"
+#include "base/utf8.h"
 #include "commands.h"
 #include "session.h"
 #include "core/caltime.h"
@@ -64,41 +65,6 @@ static long long num(const json_t *o, const char *key)
 
 /* ---- text ---- */
 
-/* Columns a UTF-8 text takes in a terminal: East Asian wide characters take two. */
-static int display_width(const char *s)
-{
-    int w = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (p && *p) {
-        unsigned cp;
-        int len;
-        if (*p < 0x80) {
-            cp = *p;
-            len = 1;
-        } else if ((*p & 0xE0) == 0xC0) {
-            cp = *p & 0x1F;
-            len = 2;
-        } else if ((*p & 0xF0) == 0xE0) {
-            cp = *p & 0x0F;
-            len = 3;
-        } else {
-            cp = *p & 0x07;
-            len = 4;
-        }
-        for (int i = 1; i < len; i++)
-            cp = p[i] ? (cp << 6) | (p[i] & 0x3F) : cp;
-        for (int i = 0; i < len && *p; i++)
-            p++;
-        w += (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) ||
-                     (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
-                     (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
-                     (cp >= 0xFFE0 && cp <= 0xFFE6) || cp >= 0x20000
-                 ? 2
-                 : 1;
-    }
-    return w;
-}
-
 enum { MAX_COLS = 12 };
 
 /* A table of text cells printed with aligned columns; numbers align to the right. */
@@ -138,7 +104,7 @@ static void tbl_row(table *t, const char *const *cells)
 
 static void pad(const char *s, int width, int right, int last)
 {
-    int n = width - display_width(s);
+    int n = width - cf_utf8_width(s);
     if (right)
         printf("%*s%s", n > 0 ? n : 0, "", s);
     else if (last)
@@ -152,9 +118,9 @@ static void tbl_print(table *t, int indent)
     int w[MAX_COLS];
 
     for (int c = 0; c < t->ncols; c++) {
-        w[c] = display_width(t->head[c]);
+        w[c] = cf_utf8_width(t->head[c]);
         for (size_t r = 0; r < t->rows; r++) {
-            int x = display_width(t->cells[r * (size_t)t->ncols + (size_t)c]);
+            int x = cf_utf8_width(t->cells[r * (size_t)t->ncols + (size_t)c]);
             if (x > w[c])
                 w[c] = x;
         }

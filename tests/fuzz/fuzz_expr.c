@@ -5,11 +5,8 @@
  * and undefined behaviour to the sanitizers.  tests/unit/test_expr.c runs the same function over
  * nasty inputs, so this file must also build without libFuzzer.
  *
- * Build from the repository root, then fuzz for five minutes (expr.dict holds the language's
- * words):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. tests/fuzz/fuzz_expr.c core/expr.c \
- *       base/err.c -ljansson -o fuzz_expr
- *   ./fuzz_expr -dict=tests/fuzz/expr.dict -max_total_time=300 corpus/
+ * Built by -DCASEFLOW_FUZZ=ON (tests/fuzz/CMakeLists.txt); fuzz it for five minutes with
+ *   scripts/fuzz --time 300 expr
  */
 #include <stdint.h>
 #include <stdlib.h>

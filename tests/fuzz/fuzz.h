@@ -15,6 +15,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* A unit test that includes a target's source may not define where the source tree is. */
+#ifndef CF_FUZZ_SOURCE_DIR
+#define CF_FUZZ_SOURCE_DIR "."
+#endif
+
+/* A broken promise must stop the fuzzer with a stack, whatever the build's assert setting. */
 #define FUZZ_CHECK(cond) \
     do {                 \
         if (!(cond))     \
@@ -41,7 +47,7 @@ static inline void fuzz_check_position(const char *err, const char *name)
 }
 
 /* A copy of the input with a NUL after it (the caller frees), or NULL when memory runs out. */
-static inline char *fuzz_text(const uint8_t *data, size_t size)
+static inline char *fuzz_copy(const uint8_t *data, size_t size)
 {
     char *s = malloc(size + 1);
     if (s) {

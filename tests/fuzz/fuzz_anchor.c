@@ -15,15 +15,7 @@
 #include <string.h>
 
 #include "core/anchor.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* A broken promise must stop the fuzzer with a stack, whatever the build's assert setting. */
-#define FUZZ_CHECK(cond) \
-    do {                 \
-        if (!(cond))     \
-            abort();     \
-    } while (0)
+#include "fuzz.h"
 
 /* A message about the file must name it and a line and column from 1. */
 static void check_message(const char *err, long max_line)

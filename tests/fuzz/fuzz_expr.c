@@ -13,15 +13,7 @@
 #include <string.h>
 
 #include "core/expr.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* A broken promise must stop the fuzzer with a stack, whatever the build's assert setting. */
-#define FUZZ_CHECK(cond) \
-    do {                 \
-        if (!(cond))     \
-            abort();     \
-    } while (0)
+#include "fuzz.h"
 
 static const char fuzz_root[] =
     "{\"case\": {\"amount\": 120000, \"rate\": 0.5, \"special\": \"串案\", \"tags\": [\"失信\", 1],"

@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const cf_schema_set *set = schemas();
     const cf_schema *envelope = cf_schema_set_get(set, "envelope");
-    char err[1024] = "", *text = fuzz_text(data, size), *again_text;
+    char err[1024] = "", *text = fuzz_copy(data, size), *again_text;
     json_t *ev = NULL, *again = NULL;
 
     FUZZ_CHECK(envelope != NULL);

@@ -15,15 +15,7 @@
 #include <string.h>
 
 #include "core/when.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* A broken promise must stop the fuzzer with a stack, whatever the build's assert setting. */
-#define FUZZ_CHECK(cond) \
-    do {                 \
-        if (!(cond))     \
-            abort();     \
-    } while (0)
+#include "fuzz.h"
 
 /* Long inputs only repeat what short ones find, and "99999 working days" a thousand times over
  * would only measure the loop. */

@@ -37,7 +37,8 @@ const char *cf_chart_color(size_t i);
 /*
  * Draws `c` as a stacked area chart into the SVG file `svg` and the PNG file `png` (each created
  * or replaced; either may be NULL).  A chart without days says so in place of the plot.  Returns
- * 0, or CF_EIO with the file and the reason in `err`.  Nothing of `c` is kept.
+ * 0, or CF_EIO (CF_ENOMEM when memory ran out) with the file and the reason in `err`.  Nothing of
+ * `c` is kept.
  */
 int cf_chart_write(const cf_chart *c, const char *svg, const char *png, char *err,
                    size_t errsz) CF_MUST_CHECK;

@@ -714,7 +714,8 @@ int cf_cmd_demo(int argc, char **argv)
     d.seed = 1;
     if (cf_date_parse("2026-03-02", &start) != 0)
         return 1;
-    for (int i = 1; i < argc; i++) {
+    /* Every option takes a value: they come in pairs. */
+    for (int i = 1; i < argc; i += 2) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return usage(stdout, 0);
@@ -739,7 +740,6 @@ int cf_cmd_demo(int argc, char **argv)
             }
         } else
             return usage(stderr, 2);
-        i++;
     }
     if (cases < 1 || days < 1 || through < days) {
         fprintf(stderr, "caseflow demo: need --cases >= 1, --days >= 1, --through >= --days\n");

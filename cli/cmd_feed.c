@@ -24,6 +24,7 @@
 #include "base/path.h"
 #include "commands.h"
 #include "core/caseno.h"
+#include "core/feedline.h"
 #include "sim/feedgen.h"
 #include "core/schema.h"
 
@@ -63,7 +64,7 @@ static int usage(FILE *out, int code)
             "\n"
             "With --generate, prints a synthetic feed of N filed cases on stdout instead, the\n"
             "same bytes for the same options: filings on the working days of the period,\n"
-            "corrections, withdrawals and voluntary payments (see core/feedgen.h). Send it\n"
+            "corrections, withdrawals and voluntary payments (see sim/feedgen.h). Send it\n"
             "with: caseflow feed --generate 2000 --seed 7 | caseflow feed -\n"
             "\n"
             "  --seed S          the random seed, a number (default 1)\n"
@@ -383,15 +384,13 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 /*
  * Validates one line; returns 0 and sets *event (owned by the caller, its case in the canonical
  * form) and *key (borrowed from it: the canonical case number, NULL for an event without a
- * case), or reports the reason and returns -1.
+ * case), or reports the reason and returns -1.  The line itself is sent as written (the engine
+ * keeps the original).
  */
 static int check_line(feed *F, const char *text, size_t len, json_t **event, const char **key)
 {
-    char err[512], *canon = NULL;
-    json_error_t jerr;
-    const cf_schema *schema;
-    const char *type, *id, *key_text;
-    cf_caseno caseno;
+    char err[1024];
+    const char *id;
     json_t *ev, *seen;
 
     *event = NULL;
@@ -399,56 +398,9 @@ static int check_line(feed *F, const char *text, size_t len, json_t **event, con
         report(F, F->line, "the line is longer than %d bytes", MAX_LINE);
         return -1;
     }
-    ev = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!ev) {
-        /* jansson quotes the text near the error, which may be a party's name: drop it. */
-        char *near = strstr(jerr.text, " near '");
-        if (near)
-            *near = '\0';
-        report(F, F->line, "column %d: not JSON: %s", jerr.column, jerr.text);
+    if (cf_feedline_check(F->schemas, F->envelope, text, len, &ev, err, sizeof err) != 0) {
+        report(F, F->line, "%s", err);
         return -1;
-    }
-    if (!json_is_object(ev)) {
-        report(F, F->line, "not an event: a JSON object is expected");
-        goto bad;
-    }
-    /* One case has one number however it is written: the line is checked with its case in
-     * the canonical form, and keyed by it, so that every form of a case lands in the same
-     * partition.  The line itself is sent as written (the engine keeps the original). */
-    key_text = json_string_value(json_object_get(ev, "case"));
-    if (key_text) {
-        size_t n = strlen(key_text) + 1;
-        if (!(canon = malloc(n))) {
-            report(F, F->line, "out of memory");
-            goto bad;
-        }
-        if (cf_caseno_normalize(key_text, canon, n) != 0 ||
-            json_object_set_new(ev, "case", json_string(canon)) != 0) {
-            report(F, F->line, "/case: cannot be put in its canonical form");
-            goto bad;
-        }
-        key_text = json_string_value(json_object_get(ev, "case"));
-    }
-    /* The schema can only say that a case number matches none of its patterns; the parser
-     * says what is wrong with it. */
-    if (key_text && strncmp(key_text, "PAY-", 4) != 0 && strcmp(key_text, "-") != 0 &&
-        cf_caseno_parse(key_text, &caseno, err, sizeof err) != 0) {
-        report(F, F->line, "/case: %s", err);
-        goto bad;
-    }
-    if (cf_schema_validate(F->envelope, ev, err, sizeof err) != 0) {
-        report(F, F->line, "envelope: %s", err);
-        goto bad;
-    }
-    type = json_string_value(json_object_get(ev, "type"));
-    schema = cf_schema_set_get(F->schemas, type);
-    if (!schema) {
-        report(F, F->line, "/type: no schema for event type '%s'", type);
-        goto bad;
-    }
-    if (cf_schema_validate(schema, ev, err, sizeof err) != 0) {
-        report(F, F->line, "%s: %s", type, err);
-        goto bad;
     }
     /* The engine drops an event whose id it has seen: a second line with the same id would be
      * lost without a word, so it is refused here. */
@@ -463,12 +415,10 @@ static int check_line(feed *F, const char *text, size_t len, json_t **event, con
         report(F, F->line, "out of memory");
         goto bad;
     }
-    free(canon);
     *event = ev;
     *key = json_string_value(json_object_get(ev, "case"));
     return 0;
 bad:
-    free(canon);
     json_decref(ev);
     return -1;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/config.h"
+#include "base/utf8.h"
 #include "core/maskjson.h"
 #include "io/store.h"
 #include "commands.h"
@@ -128,9 +129,7 @@ static void print_compact(const json_t *v, size_t max)
         return;
     len = strlen(text);
     if (len > max) {
-        len = max;
-        while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
-            len--;
+        len = cf_utf8_whole(text, max);
         printf("%.*s...", (int)len, text);
     } else {
         fputs(text, stdout);

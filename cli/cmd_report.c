@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "base/config.h"
+#include "base/utf8.h"
 #include "io/store.h"
 #include "commands.h"
 #include "session.h"
@@ -23,7 +24,7 @@
 #include "core/workflow.h"
 #include "base/path.h"
 #include "engine/report.h"
-#include "svg.h"
+#include "chart.h"
 
 /* ---- options, labels ---- */
 
@@ -64,41 +65,6 @@ static long long num(const json_t *o, const char *key)
 
 /* ---- text ---- */
 
-/* Columns a UTF-8 text takes in a terminal: East Asian wide characters take two. */
-static int display_width(const char *s)
-{
-    int w = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (p && *p) {
-        unsigned cp;
-        int len;
-        if (*p < 0x80) {
-            cp = *p;
-            len = 1;
-        } else if ((*p & 0xE0) == 0xC0) {
-            cp = *p & 0x1F;
-            len = 2;
-        } else if ((*p & 0xF0) == 0xE0) {
-            cp = *p & 0x0F;
-            len = 3;
-        } else {
-            cp = *p & 0x07;
-            len = 4;
-        }
-        for (int i = 1; i < len; i++)
-            cp = p[i] ? (cp << 6) | (p[i] & 0x3F) : cp;
-        for (int i = 0; i < len && *p; i++)
-            p++;
-        w += (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) ||
-                     (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
-                     (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
-                     (cp >= 0xFFE0 && cp <= 0xFFE6) || cp >= 0x20000
-                 ? 2
-                 : 1;
-    }
-    return w;
-}
-
 enum { MAX_COLS = 12 };
 
 /* A table of text cells printed with aligned columns; numbers align to the right. */
@@ -138,7 +104,7 @@ static void tbl_row(table *t, const char *const *cells)
 
 static void pad(const char *s, int width, int right, int last)
 {
-    int n = width - display_width(s);
+    int n = width - cf_utf8_width(s);
     if (right)
         printf("%*s%s", n > 0 ? n : 0, "", s);
     else if (last)
@@ -152,9 +118,9 @@ static void tbl_print(table *t, int indent)
     int w[MAX_COLS];
 
     for (int c = 0; c < t->ncols; c++) {
-        w[c] = display_width(t->head[c]);
+        w[c] = cf_utf8_width(t->head[c]);
         for (size_t r = 0; r < t->rows; r++) {
-            int x = display_width(t->cells[r * (size_t)t->ncols + (size_t)c]);
+            int x = cf_utf8_width(t->cells[r * (size_t)t->ncols + (size_t)c]);
             if (x > w[c])
                 w[c] = x;
         }
@@ -501,7 +467,7 @@ static const char *state_color(const cf_registry *l, const char *workflow, const
         for (size_t k = 0; k < sizeof colors / sizeof *colors; k++)
             if (strcmp(colors[k][0], state) == 0)
                 return colors[k][1];
-    return i >= 0 ? cf_svg_color((size_t)i) : NULL;
+    return i >= 0 ? cf_chart_color((size_t)i) : NULL;
 }
 
 /* FILE.svg's picture as FILE.png (FILE.png when FILE has another ending). */
@@ -519,13 +485,13 @@ static int write_chart(const json_t *r, const cf_registry *l, const char *path)
     const json_t *chart = json_object_get(r, "chart");
     const json_t *states = json_object_get(chart, "states"), *days = json_object_get(chart, "days");
     size_t ns = json_array_size(states), nd = json_array_size(days);
-    cf_svg_series *series = calloc(ns + 1, sizeof *series);
+    cf_chart_series *series = calloc(ns + 1, sizeof *series);
     long long *values = calloc(ns * nd + 1, sizeof *values);
     const char **dayv = calloc(nd + 1, sizeof *dayv);
     char **label = calloc(ns + 1, sizeof *label);
     char title[256], subtitle[256], err[1024], png[4096];
     const cf_workflow *wf = cf_report_workflow(l, str(chart, "workflow"));
-    cf_svg_chart c;
+    cf_chart c;
     int rc = 1;
 
     if (!series || !values || !dayv || !label) {
@@ -552,7 +518,7 @@ static int write_chart(const json_t *r, const cf_registry *l, const char *path)
     /* Stacked as a flow: the states a case reaches last at the bottom, so that the bands that
      * grow with time (closed, archived) lie on the axis. */
     for (size_t s = 0; s < ns / 2; s++) {
-        cf_svg_series tmp = series[s];
+        cf_chart_series tmp = series[s];
         series[s] = series[ns - 1 - s];
         series[ns - 1 - s] = tmp;
     }
@@ -565,24 +531,20 @@ static int write_chart(const json_t *r, const cf_registry *l, const char *path)
                  str(json_object_get(r, "clock"), "mode"));
     else
         snprintf(subtitle, sizeof subtitle, "%s", str(chart, "workflow"));
-    c = (cf_svg_chart){.title = title,
-                       .subtitle = subtitle,
-                       .x_title = "日期 Day (simulated 模拟)",
-                       .y_title = "案件数 Cases",
-                       .days = dayv,
-                       .ndays = nd,
-                       .series = series,
-                       .nseries = ns};
-    if (cf_svg_write_file(path, &c, err, sizeof err) != 0) {
+    c = (cf_chart){.title = title,
+                   .subtitle = subtitle,
+                   .x_title = "日期 Day (simulated 模拟)",
+                   .y_title = "案件数 Cases",
+                   .days = dayv,
+                   .ndays = nd,
+                   .series = series,
+                   .nseries = ns};
+    png_path(path, png, sizeof png);
+    if (cf_chart_write(&c, path, png, err, sizeof err) != 0) {
         fprintf(stderr, "caseflow report: %s\n", err);
         goto out;
     }
-    png_path(path, png, sizeof png);
-    switch (cf_svg_to_png(path, png, err, sizeof err)) {
-    case 0: fprintf(stderr, "caseflow report: wrote %s and %s\n", path, png); break;
-    case CF_ENOTFOUND: fprintf(stderr, "caseflow report: wrote %s; %s\n", path, err); break;
-    default: fprintf(stderr, "caseflow report: wrote %s; %s\n", path, err); goto out;
-    }
+    fprintf(stderr, "caseflow report: wrote %s and %s\n", path, png);
     rc = 0;
 out:
     for (size_t s = 0; label && s < ns; s++)
@@ -607,8 +569,8 @@ static int usage(FILE *out, int rc)
             "they went out; reminders fired; documents made; the archive ledger of each month;\n"
             "the slowest stages; dead letters and duplicates.\n\n"
             "  --json          one JSON object instead of tables (docs/report.md)\n"
-            "  --svg FILE      also draw cases per state per day as an SVG chart, and FILE.png\n"
-            "                  beside it when rsvg-convert is installed\n"
+            "  --svg FILE      also draw cases per state per day as a chart: FILE as SVG, and\n"
+            "                  FILE.png beside it (FILE with .png for .svg)\n"
             "  --since DATE    only what happened from DATE on (YYYY-MM-DD or ISO 8601)\n"
             "  --until DATE    only what happened before DATE ends (a day counts in full)\n"
             "  --ledger-rows N show at most N cases per monthly ledger in the tables\n");

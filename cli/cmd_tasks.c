@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "base/utf8.h"
 #include "client.h"
 #include "commands.h"
 
@@ -169,39 +170,10 @@ static int check_options(const options *o)
 
 /* ---- output helpers ---------------------------------------------------------------------- */
 
-/* The columns a UTF-8 text takes on a terminal: CJK and full-width characters take two. */
-static int display_width(const char *s)
-{
-    int w = 0;
-    const unsigned char *p = (const unsigned char *)s;
-
-    while (*p) {
-        unsigned cp = *p;
-        int len = cp < 0x80 ? 1 : cp < 0xe0 ? 2 : cp < 0xf0 ? 3 : 4;
-        for (int i = 1; i < len; i++)
-            cp = (cp << 6) | (p[i] & 0x3f);
-        if (len == 2)
-            cp &= 0x7ff;
-        else if (len == 3)
-            cp &= 0xffff;
-        else if (len == 4)
-            cp &= 0x1fffff;
-        w += (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||
-                     (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
-                     (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
-                     (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x20000 && cp <= 0x3fffd)
-                 ? 2
-                 : 1;
-        for (int i = 0; i < len && *p; i++)
-            p++;
-    }
-    return w;
-}
-
 /* Prints `s` padded with spaces to `width` columns, and a separating space. */
 static void cell(const char *s, int width)
 {
-    int w = display_width(s);
+    int w = cf_utf8_width(s);
     fputs(s, stdout);
     for (; w < width; w++)
         putchar(' ');
@@ -311,13 +283,13 @@ static int list(cf_client *c, const options *o)
                                          json_object_get(first, "counts"), "overdue")));
         printf("\n");
         json_array_foreach (tasks, i, t) {
-            if ((w = display_width(str(t, "id"))) > wid)
+            if ((w = cf_utf8_width(str(t, "id"))) > wid)
                 wid = w;
-            if ((w = display_width(str(t, "case"))) > wcase)
+            if ((w = cf_utf8_width(str(t, "case"))) > wcase)
                 wcase = w;
-            if ((w = display_width(str(t, "title"))) > wtitle)
+            if ((w = cf_utf8_width(str(t, "title"))) > wtitle)
                 wtitle = w;
-            if ((w = display_width(str(t, "claimed_by"))) > wwho)
+            if ((w = cf_utf8_width(str(t, "claimed_by"))) > wwho)
                 wwho = w;
         }
         if (n > 0) {

@@ -35,8 +35,10 @@ int cf_caseno_parse(const char *s, cf_caseno *out, char *err, size_t errsz)
                        "parentheses, as (2026)豫0381执1234号",
                        s);
     i = n;
+    /* Only four digits make a year: a longer run is refused below, and must not overflow. */
     for (start = i; is_digit(s[i]); i++)
-        out->year = out->year * 10 + (s[i] - '0');
+        if (i - start < 4)
+            out->year = out->year * 10 + (s[i] - '0');
     if (i - start != 4 || out->year < 1949)
         return cf_errf(err, errsz, CF_EPARSE, "case number '%s': the year must have 4 digits", s);
     if (!(n = paren(s + i, 0)))

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "base/utf8.h"
 #include "io/store.h"
 
 /* Argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane); a hash records its own
@@ -139,19 +140,8 @@ int cf_account_check_name(const char *name, char *err, size_t errsz)
                            "an account's name is one word without ':' or '/' (it ends the "
                            "source staff:<post>:<name> of the events it sends)");
     /* PostgreSQL refuses invalid UTF-8 itself; an early word is kinder. */
-    for (const unsigned char *p = (const unsigned char *)name; *p;) {
-        int len = *p < 0x80             ? 1
-                  : (*p & 0xe0) == 0xc0 ? 2
-                  : (*p & 0xf0) == 0xe0 ? 3
-                  : (*p & 0xf8) == 0xf0 ? 4
-                                        : 0;
-        if (len == 0)
-            return cf_errf(err, errsz, CF_EINVAL, "an account's name must be UTF-8");
-        for (int i = 1; i < len; i++)
-            if ((p[i] & 0xc0) != 0x80)
-                return cf_errf(err, errsz, CF_EINVAL, "an account's name must be UTF-8");
-        p += len;
-    }
+    if (cf_utf8_whole(name, n) != n)
+        return cf_errf(err, errsz, CF_EINVAL, "an account's name must be UTF-8");
     return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@ struct cf_sender {
     pthread_t poller;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    volatile int stop;
+    atomic_int stop; /* set by cf_sender_free, read by the polling thread */
 };
 
 /* What a message in flight points to (its opaque): the message and its caller's count. */
@@ -45,7 +46,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
 static void *poll_loop(void *arg)
 {
     cf_sender *s = arg;
-    while (!s->stop)
+    while (!atomic_load(&s->stop))
         rd_kafka_poll(s->rk, 100);
     return NULL;
 }
@@ -87,7 +88,7 @@ void cf_sender_free(cf_sender *s)
     if (!s)
         return;
     rd_kafka_flush(s->rk, 30000);
-    s->stop = 1;
+    atomic_store(&s->stop, 1);
     pthread_join(s->poller, NULL);
     rd_kafka_destroy(s->rk);
     pthread_mutex_destroy(&s->mu);

@@ -86,11 +86,11 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 # The libraries' packages come from dpkg-shlibdeps; these are what the programs use otherwise:
-# adduser for the postinst, the CJK fonts that the documents are set in.
+# adduser for the postinst, the CJK fonts that the documents and the report's chart are set in.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, fonts-noto-cjk")
-# pg_dump and psql for backups; rsvg-convert for the report's chart as PNG.
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "postgresql-client, librsvg2-bin")
+# pg_dump and psql for backups.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "postgresql-client")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "postgresql")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_SOURCE_DIR}/packaging/debian/postinst ${CMAKE_SOURCE_DIR}/packaging/debian/prerm

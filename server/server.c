@@ -47,6 +47,9 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errsz)
     return buf;
 }
 
+/* libmicrohttpd hands its own format and arguments. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) CF_PRINTF(2, 0);
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char line[512];

@@ -532,20 +532,6 @@ out:
     return rc;
 }
 
-/*
- * LeakSanitizer's hook for suppressions built into the program: cairo 1.16 loses a few arrays
- * when it finishes a PDF with embedded font subsets, and fontconfig some of its configuration,
- * each once per font or process, not per document.  Neither can be freed from here, and without
- * this every sanitized process that renders a document would fail at exit.
- */
-const char *__lsan_default_suppressions(void);
-
-const char *__lsan_default_suppressions(void)
-{
-    return "leak:libcairo.so\n"
-           "leak:libfontconfig.so\n";
-}
-
 int cf_pdf_sha256_file(const char *path, char out[65])
 {
     unsigned char buf[65536], digest[EVP_MAX_MD_SIZE];

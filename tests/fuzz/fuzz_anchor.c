@@ -6,11 +6,8 @@
  * undefined behaviour to the sanitizers.  tests/unit/test_anchor.c runs the same function over
  * nasty inputs, so this file must also build without libFuzzer.
  *
- * Build from the repository root, then fuzz for five minutes:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_DEFAULT_SOURCE -I. \
- *       tests/fuzz/fuzz_anchor.c core/anchor.c core/caltime.c base/err.c -lcrypto -lyaml \
- *       -o fuzz_anchor
- *   ./fuzz_anchor -max_len=4096 -max_total_time=300 corpus/
+ * Built by -DCASEFLOW_FUZZ=ON (tests/fuzz/CMakeLists.txt); fuzz it for five minutes with
+ *   scripts/fuzz --time 300 anchor
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -18,15 +15,7 @@
 #include <string.h>
 
 #include "core/anchor.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* A broken promise must stop the fuzzer with a stack, whatever the build's assert setting. */
-#define FUZZ_CHECK(cond) \
-    do {                 \
-        if (!(cond))     \
-            abort();     \
-    } while (0)
+#include "fuzz.h"
 
 /* A message about the file must name it and a line and column from 1. */
 static void check_message(const char *err, long max_line)

@@ -5,26 +5,15 @@
  * and undefined behaviour to the sanitizers.  tests/unit/test_expr.c runs the same function over
  * nasty inputs, so this file must also build without libFuzzer.
  *
- * Build from the repository root, then fuzz for five minutes (expr.dict holds the language's
- * words):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. tests/fuzz/fuzz_expr.c core/expr.c \
- *       base/err.c -ljansson -o fuzz_expr
- *   ./fuzz_expr -dict=tests/fuzz/expr.dict -max_total_time=300 corpus/
+ * Built by -DCASEFLOW_FUZZ=ON (tests/fuzz/CMakeLists.txt); fuzz it for five minutes with
+ *   scripts/fuzz --time 300 expr
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/expr.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* A broken promise must stop the fuzzer with a stack, whatever the build's assert setting. */
-#define FUZZ_CHECK(cond) \
-    do {                 \
-        if (!(cond))     \
-            abort();     \
-    } while (0)
+#include "fuzz.h"
 
 static const char fuzz_root[] =
     "{\"case\": {\"amount\": 120000, \"rate\": 0.5, \"special\": \"串案\", \"tags\": [\"失信\", 1],"

@@ -7,25 +7,15 @@
  * tests/unit/test_when.c runs the same function over nasty inputs, so this file must also build
  * without libFuzzer.
  *
- * Build from the repository root, then fuzz for five minutes:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_DEFAULT_SOURCE -I. tests/fuzz/fuzz_when.c \
- *       core/when.c core/caltime.c base/err.c -lyaml -o fuzz_when
- *   ./fuzz_when -max_len=512 -max_total_time=300 corpus/
+ * Built by -DCASEFLOW_FUZZ=ON (tests/fuzz/CMakeLists.txt); fuzz it for five minutes with
+ *   scripts/fuzz --time 300 when
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/when.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* A broken promise must stop the fuzzer with a stack, whatever the build's assert setting. */
-#define FUZZ_CHECK(cond) \
-    do {                 \
-        if (!(cond))     \
-            abort();     \
-    } while (0)
+#include "fuzz.h"
 
 /* Long inputs only repeat what short ones find, and "99999 working days" a thousand times over
  * would only measure the loop. */
@@ -70,7 +60,7 @@ static void fuzz_when(const char *text, const cf_calendar *cal)
     for (size_t i = 0; i < cf_when_ref_count(w); i++) {
         const char *ref = cf_when_ref(w, i);
         FUZZ_CHECK(strcmp(ref, "now") == 0 || strncmp(ref, "case.", 5) == 0 ||
-                   strncmp(ref, "event.", 6) == 0);
+                   strncmp(ref, "event.", 6) == 0 || strncmp(ref, "clock.", 6) == 0);
     }
     cf_time t = 0;
     int rc = cf_when_eval(w, cal, fuzz_resolve, NULL, &t);

@@ -656,6 +656,7 @@ static void test_hostile_input(void **state)
                                              "1; select pg_sleep(5)", "\") or true --",
                                              "%27%20or%201%3D1",      NULL};
     char *big = malloc(10 * 1024 * 1024 + 1), p[512];
+    long status;
     long events = kit_count(&K, "select count(*) from events");
     reply r;
 
@@ -719,8 +720,10 @@ static void test_hostile_input(void **state)
                              strlen(big), NULL, &r),
                      413);
     reply_free(&r);
-    assert_int_equal(http_ex(&wang, "POST", p, "application/json", big, strlen(big), "Expect:", &r),
-                     413);
+    /* Sent anyway, the server answers 413 on the announced length and closes: a client still
+     * sending may see the connection reset before it reads the answer. */
+    status = http_ex(&wang, "POST", p, "application/json", big, strlen(big), "Expect:", &r);
+    assert_true(status == 413 || status == -1);
     reply_free(&r);
     free(big);
     /* Unknown routes and methods. */

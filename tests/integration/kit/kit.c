@@ -16,6 +16,8 @@
 #include "io/bus.h"
 #include "io/store.h"
 
+static void die(const char *fmt, ...) CF_PRINTF(1, 2);
+
 static void die(const char *fmt, ...)
 {
     va_list ap;
@@ -364,9 +366,22 @@ long long kit_count(kit *k, const char *sql)
     return v;
 }
 
+/*
+ * How long a wait may last, in seconds: the test's bound times CASEFLOW_TEST_WAIT_SCALE (a whole
+ * number, 1 when unset).  The ThreadSanitizer build sets it (tests/CMakeLists.txt): every process
+ * runs several times slower there, and a bound on "eventually" must not turn into a failure.
+ */
+static int wait_bound(int seconds)
+{
+    const char *v = getenv("CASEFLOW_TEST_WAIT_SCALE");
+    int scale = v ? atoi(v) : 1;
+    return seconds * (scale >= 1 && scale <= 20 ? scale : 1);
+}
+
 long long kit_wait_count(kit *k, const char *sql, long long want, int seconds)
 {
     long long v = -1;
+    seconds = wait_bound(seconds);
     for (int i = 0; i < seconds * 10; i++) {
         v = kit_count(k, sql);
         if (v == want)
@@ -588,6 +603,7 @@ char *kit_wait_value(kit *k, const char *sql, int n, const char *const *params, 
                      int seconds)
 {
     char *v = NULL;
+    seconds = wait_bound(seconds);
     for (int i = 0; i < seconds * 10; i++) {
         free(v);
         v = kit_value(k, sql, n, params);

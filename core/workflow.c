@@ -730,12 +730,11 @@ static cf_pos when_word_pos(loader *L, const cf_when *w, const char *word, cf_po
 /* ---- actions ---- */
 
 static const char *const action_keys[] = {
-    "task",       "as",          "post",        "due",          "params",
-    "title",      "cancel_task", "timer",       "at",           "cancel_timer",
-    "set",        "set_time",    "assign",      "notify",       "message",
-    "merge",      "start_clock", "pause_clock", "resume_clock", "extend_clock",
-    "stop_clock", "from",        "months",      "days",         "ground",
-    NULL};
+    "task",         "as",           "post",       "due",          "params",      "title",
+    "cancel_task",  "timer",        "at",         "cancel_timer", "set",         "set_time",
+    "assign",       "notify",       "message",    "merge",        "start_clock", "pause_clock",
+    "resume_clock", "extend_clock", "stop_clock", "from",         "months",      "days",
+    "ground",       "each",         NULL};
 
 static const char *const action_verbs[] = {
     "task",        "cancel_task",  "timer",        "cancel_timer", "set",
@@ -875,6 +874,13 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *i
         a->title = get(L, n, "title") ? text(L, get(L, n, "title"), "title") : NULL;
         if (get(L, n, "params"))
             parse_fields(L, get(L, n, "params"), a, 0, "params");
+        /* One task per element (a document to each party): each needs an activity of its own,
+         * or the second would replace the first. */
+        a->each = get(L, n, "each") ? owned_expr(L, get(L, n, "each"), "each") : NULL;
+        if (a->each && !a->as_template)
+            ERR(L, pos_of(get(L, n, "each")),
+                "a task made for each element needs an 'as' with ${item...} so that each has "
+                "an activity of its own");
     } else if (strcmp(verb, "cancel_task") == 0) {
         a->kind = CF_ACT_CANCEL_TASK;
         a->name = text(L, v, "cancel_task");
@@ -947,8 +953,9 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *i
     }
     /* Keys that belong to another verb are mistakes worth naming. */
     if (a->kind != CF_ACT_TASK)
-        for (const char *const *k = (const char *const[]){"as", "due", "params", "title", NULL}; *k;
-             k++)
+        for (const char *const *k =
+                 (const char *const[]){"as", "due", "params", "title", "each", NULL};
+             *k; k++)
             if (get(L, n, *k))
                 ERR(L, pos_of(get(L, n, *k)), "'%s' belongs to a task, not to %s", *k, verb);
     if (a->kind != CF_ACT_TIMER && get(L, n, "at"))
@@ -1908,10 +1915,10 @@ static void collect_transitions(catalog *c, const cf_transition *ts, size_t n)
 }
 
 /* The top-level names an expression may read. */
-static const char *const expr_roots[] = {"case",       "event",         "task",     "activities",
-                                         "timers",     "state",         "now",      "event_type",
-                                         "event_time", "event_source",  "settings", "clocks",
-                                         "event_post", "event_account", "missing",  NULL};
+static const char *const expr_roots[] = {
+    "case",       "event",         "task",       "activities",   "timers",   "state",
+    "now",        "event_type",    "event_time", "event_source", "settings", "clocks",
+    "event_post", "event_account", "missing",    "item",         NULL};
 
 /* Where `word` stands in the expression `e`, or `pos` when that cannot be told. */
 static cf_pos word_pos(loader *L, const cf_expr *e, const char *word, cf_pos pos)
@@ -1936,7 +1943,7 @@ static void check_expr(loader *L, const catalog *c, const cf_expr *e, cf_pos pos
             ERR(L, word_pos(L, e, path, pos),
                 "%s reads '%s': expressions read case.*, event.*, task.*, activities.*, "
                 "timers.*, clocks.*, settings.*, state, now, event_type, event_time, "
-                "event_source, event_post, event_account or missing",
+                "event_source, event_post, event_account, missing or item",
                 what, path);
         else if (len == 8 && strncmp(path, "settings", 8) == 0) {
             char name[128];
@@ -2026,6 +2033,7 @@ static void check_actions(loader *L, const catalog *c, const cf_action *acts, si
                     "unknown task kind '%s' (declare it under workers or staff_tasks)", a->name);
             check_post_ref(L, a->post, a->post_pos);
             check_expr(L, c, a->post_expr, a->pos, "post");
+            check_expr(L, c, a->each, a->pos, "each");
             check_when(L, a->at, a->pos, "due");
             for (size_t f = 0; f < a->nfields; f++)
                 check_expr(L, c, a->fields[f].expr, a->fields[f].pos, a->fields[f].name);

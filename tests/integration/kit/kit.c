@@ -572,3 +572,39 @@ int kit_cli(kit *k, char **out, char **err, const char *const *args)
     fprintf(stderr, "   (exit %d)\n%s%s", rc, *out, *err);
     return rc;
 }
+
+void kit_advance(kit *k, const char *to)
+{
+    char id[96], sql[256];
+    snprintf(id, sizeof id, "clock-%s", to);
+    kit_send_json(k,
+                  json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "id", id, "type", "clock.advance",
+                            "case", "-", "time", to, "source", "test", "data", "to", to));
+    kit_flush(k);
+    snprintf(sql, sizeof sql, "select count(*) from engine_clock where now >= '%s'::timestamptz",
+             to);
+    if (kit_wait_count(k, sql, 1, 120) != 1)
+        die("the engine's clock did not reach %s", to);
+}
+
+void kit_complete(kit *k, const char *case_no, const char *activity, const char *post,
+                  const char *account, const char *time, json_t *result)
+{
+    char *task = kit_wait_value(k,
+                                "select task_id from tasks where case_no = $1 and activity = $2 "
+                                "and status = 'open'",
+                                2, (const char *const[]){case_no, activity}, NULL, 60);
+    char id[200], source[200];
+
+    if (!task)
+        die("%s: no open task %s to complete", case_no, activity);
+    kit_claim(k, task, account);
+    snprintf(id, sizeof id, "done-%s", task);
+    snprintf(source, sizeof source, "staff:%s:%s", post, account);
+    kit_send_json(k, json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o}}", "id", id,
+                               "type", "task.completed", "case", case_no, "time", time, "source",
+                               source, "data", "task_id", task, "activity", activity, "kind",
+                               activity, "result", result));
+    kit_flush(k);
+    free(task);
+}

@@ -127,18 +127,20 @@ static const char SQL_DOCUMENTS[] =
     " 'documents', coalesce((select json_agg(json_build_object('document', name, 'count', n)"
     " order by n desc, name) from (select name, count(*) as n from d group by name) g), '[]'))";
 
-/* Service items (集约送达), one per party and its documents, per delivery route: served, not
- * reached (then served by announcement when a respondent), failed (an incident), still open; and
- * the announcements that ran their 30 days (deemed served). */
+/* Service items (集约送达), one per party and its documents, per delivery route: served (a result
+ * of a worker before outcomes, without one, was a service), not reached (then served by
+ * announcement when a respondent), failed (an incident), still open; and the announcements that
+ * ran their 30 days (deemed served). */
 static const char SQL_SERVICE[] =
     "with t as (select coalesce(batch_group, '?') as route, status, result ->> 'outcome' as "
     "outcome,"
     " result ->> 'role' as role from tasks where kind = 'service' and updated_at >= $1::timestamptz"
     " and updated_at < $2::timestamptz),"
     " g as (select route, count(*) as items,"
-    " count(*) filter (where status = 'done' and outcome = 'served') as served,"
+    " count(*) filter (where status = 'done' and coalesce(outcome, 'served') = 'served')"
+    " as served,"
     " count(*) filter (where status = 'done' and outcome = 'unreachable') as unreachable,"
-    " count(*) filter (where status = 'failed' or (status = 'done' and outcome is null)) as failed,"
+    " count(*) filter (where status = 'failed') as failed,"
     " count(*) filter (where status in ('open', 'claimed')) as open from t group by route) "
     "select json_build_object('items', (select count(*) from t),"
     " 'served', (select coalesce(sum(served), 0) from g)::bigint,"

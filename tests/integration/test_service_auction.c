@@ -139,7 +139,7 @@ static void test_service(void **state)
     pid_t engine, docs, service;
     const char *http[] = {"CASEFLOW_WORKER_ADAPTER=http", fake_url, NULL};
     const char *c701 = "(2026)豫0381执701号", *c703 = "(2026)豫0381执703号";
-    char *v;
+    char *v, *out = NULL, *err = NULL;
 
     kit_init(&k, "service");
     fake_start(&k);
@@ -229,6 +229,17 @@ static void test_service(void **state)
     expect_field(&k, c701, "handling_deadline", "2026-10-08T23:59:00+08:00");
     expect_field(&k, c701, "served_by_announcement", "true");
     expect_field(&k, c701, "notices_served", "true");
+
+    /* Each item and its outcome is on the case: `caseflow case show` lists them. */
+    assert_int_equal(kit_cli(&k, &out, &err, (const char *[]){"case", "show", c701, NULL}), 0);
+    assert_non_null(strstr(out, "service_applicant_1"));
+    assert_non_null(strstr(out, "南线"));
+    assert_non_null(strstr(out, "served 直接送达"));
+    assert_non_null(strstr(out, "service_respondent_1"));
+    assert_non_null(strstr(out, "unreachable"));
+    assert_non_null(strstr(out, "公告送达"));
+    free(out);
+    free(err);
 
     kit_engine_stop(&k, service, SIGTERM);
     kit_engine_stop(&k, docs, SIGTERM);

@@ -115,20 +115,6 @@ static void complete_intake(kit *k, int first, int last, const char *time)
                      (long long)CHECKS * (last - first + 1));
 }
 
-/* Moves the simulated clock and waits until the engine has it. */
-static void advance(kit *k, const char *to)
-{
-    char id[96], sql[256];
-    snprintf(id, sizeof id, "clock-%s", to);
-    kit_send_json(k,
-                  json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "id", id, "type", "clock.advance",
-                            "case", "-", "time", to, "source", "test", "data", "to", to));
-    kit_flush(k);
-    snprintf(sql, sizeof sql, "select count(*) from engine_clock where now >= '%s'::timestamptz",
-             to);
-    assert_int_equal(kit_wait_count(k, sql, 1, WAIT), 1);
-}
-
 /* Whether workers/kind_documents.c is still the temporary stub of the documents kind. */
 static int documents_built(const kit *k)
 {
@@ -338,7 +324,7 @@ static void test_workers(void **state)
     /* Wave A: filed Monday 2026-03-02 before the 09:00 trip; the trip takes them. */
     file_cases(&k, 1, WAVE, "2026-03-02T08:30:00+08:00");
     complete_intake(&k, 1, WAVE, "2026-03-02T08:40:00+08:00");
-    advance(&k, "2026-03-02T12:00:00+08:00");
+    kit_advance(&k, "2026-03-02T12:00:00+08:00");
     assert_int_equal(wait_in(&k,
                              "select count(*) from tasks where kind = 'six_checks' and status "
                              "= 'done' and case_no in (@)",
@@ -346,17 +332,17 @@ static void test_workers(void **state)
                      CHECKS * WAVE);
 
     /* Wave B: filed Tuesday; no trip on Tuesday, they go on Wednesday's. */
-    advance(&k, "2026-03-03T10:00:00+08:00");
+    kit_advance(&k, "2026-03-03T10:00:00+08:00");
     file_cases(&k, WAVE + 1, 2 * WAVE, "2026-03-03T10:00:00+08:00");
     complete_intake(&k, WAVE + 1, 2 * WAVE, "2026-03-03T10:10:00+08:00");
-    advance(&k, "2026-03-03T23:00:00+08:00");
+    kit_advance(&k, "2026-03-03T23:00:00+08:00");
     kit_sleep_ms(1500);
     assert_int_equal(count_in(&k,
                               "select count(*) from tasks where kind = 'six_checks' and "
                               "dispatched_at is not null and case_no in (@)",
                               WAVE + 1, 2 * WAVE),
                      0);
-    advance(&k, "2026-03-04T12:00:00+08:00");
+    kit_advance(&k, "2026-03-04T12:00:00+08:00");
     assert_int_equal(wait_in(&k,
                              "select count(*) from tasks where kind = 'six_checks' and status "
                              "= 'done' and case_no in (@)",
@@ -364,12 +350,12 @@ static void test_workers(void **state)
                      CHECKS * WAVE);
 
     /* Wave C: filed Thursday, Friday's trip, with slow trips that are interrupted twice. */
-    advance(&k, "2026-03-05T10:00:00+08:00");
+    kit_advance(&k, "2026-03-05T10:00:00+08:00");
     file_cases(&k, 2 * WAVE + 1, 3 * WAVE, "2026-03-05T10:00:00+08:00");
     complete_intake(&k, 2 * WAVE + 1, 3 * WAVE, "2026-03-05T10:10:00+08:00");
     assert_int_equal(stop_process(&k, sc), 0);
     sc = started(kit_worker_start(&k, "six_checks", slow_env));
-    advance(&k, "2026-03-06T12:00:00+08:00");
+    kit_advance(&k, "2026-03-06T12:00:00+08:00");
     assert_int_equal(wait_in(&k,
                              "select count(*) from tasks where kind = 'six_checks' and "
                              "dispatched_at is not null and case_no in (@)",
@@ -449,7 +435,7 @@ static void test_workers(void **state)
                                  "status = 'done' and case_no in (@)",
                                  1, 3 * WAVE, 3 * WAVE),
                          3 * WAVE);
-        advance(&k, "2026-03-06T15:00:00+08:00");
+        kit_advance(&k, "2026-03-06T15:00:00+08:00");
         assert_int_equal(wait_in(&k,
                                  "select count(*) from cases where case_no in (@) and state "
                                  "in ('queries', 'execution')",

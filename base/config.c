@@ -117,6 +117,9 @@ static const struct setting settings[] = {
      0, "percent of simulated calls that time out (retried)"},
     {"worker.kinds", T_MAP, NULL, 0, 0, NULL, NULL, AT(worker_kinds), AT(nworker_kinds),
      "overrides per kind: '<kind>.<setting>: value', e.g. 'six_checks.sim.error: 100'"},
+    {"service.routes", T_STR, "workflows/routes/yanshi.yaml", 0, 0, NULL, "CASEFLOW_ROUTES",
+     AT(service_routes), 0,
+     "the delivery route table: which route's trip serves an address (docs/workers.md)"},
     {"document.templates", T_STR, "workflows/templates", 0, 0, NULL, "CASEFLOW_TEMPLATES",
      AT(doc_templates), 0, "the folder of the document templates (one YAML file per document)"},
     /* [U] The court's name since 偃师 became a district of 洛阳 (2021); check the seal's wording.

@@ -59,6 +59,7 @@ typedef struct cf_config {
     size_t nworker_kinds;
     /* The court's documents (workers/kind_documents.c, from workflows/templates/). */
     char *doc_templates;    /* document.templates  CASEFLOW_TEMPLATES: the templates' folder */
+    char *service_routes;   /* service.routes  CASEFLOW_ROUTES: the delivery route table */
     char *doc_court_name;   /* document.court_name: the heading of every document */
     char *doc_account_name; /* document.account_name: the case payment account (执行款专户) */
     char *doc_account_bank; /* document.account_bank */

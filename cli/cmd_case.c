@@ -32,6 +32,50 @@ static json_t *query_json(PGconn *db, const char *sql, int n, const char *const 
     return v;
 }
 
+/* The service items of the case (one per party and its documents) with their outcomes, and the
+ * auction's progress, from the case's activities and data. */
+static void print_service_and_auction(const json_t *state)
+{
+    const json_t *data = json_object_get(state, "data"), *a, *r;
+    const char *name;
+    int heading = 0;
+
+    json_object_foreach ((json_t *)json_object_get(state, "activities"), name, a) {
+        if (!json_is_string(json_object_get(a, "kind")) ||
+            strcmp(json_string_value(json_object_get(a, "kind")), "service") != 0)
+            continue;
+        if (!heading++)
+            printf("service\n");
+        r = json_object_get(a, "result");
+        printf("  %-22s %-8s %-10s %s%s%s\n", name, json_string_value(json_object_get(a, "status")),
+               json_string_value(json_object_get(r, "route"))
+                   ? json_string_value(json_object_get(r, "route"))
+                   : "-",
+               json_string_value(json_object_get(r, "outcome"))
+                   ? json_string_value(json_object_get(r, "outcome"))
+                   : "",
+               json_string_value(json_object_get(r, "method")) ? " " : "",
+               json_string_value(json_object_get(r, "method"))
+                   ? json_string_value(json_object_get(r, "method"))
+                   : "");
+    }
+    if (json_is_true(json_object_get(data, "served_by_announcement")))
+        printf("  公告送达: deemed served after the announcement period\n");
+    if (json_object_get(data, "auction_round")) {
+        char round[64] = "", reserve[64] = "";
+        size_t n = json_dumpb(json_object_get(data, "auction_round"), round, sizeof round - 1,
+                              JSON_ENCODE_ANY);
+        round[n < sizeof round ? n : 0] = '\0';
+        n = json_dumpb(json_object_get(data, "auction_reserve"), reserve, sizeof reserve - 1,
+                       JSON_ENCODE_ANY);
+        reserve[n < sizeof reserve ? n : 0] = '\0';
+        printf("auction   round %s, reserve %s, outcome %s\n", round, reserve,
+               json_string_value(json_object_get(data, "auction_outcome"))
+                   ? json_string_value(json_object_get(data, "auction_outcome"))
+                   : "pending");
+    }
+}
+
 static void print_case_text(json_t *c)
 {
     json_t *state = json_object_get(c, "body"), *tasks = json_object_get(c, "open_tasks"), *t;
@@ -59,6 +103,7 @@ static void print_case_text(json_t *c)
     } else {
         printf("\n");
     }
+    print_service_and_auction(state);
     printf("open tasks\n");
     json_array_foreach (tasks, i, t) {
         printf("  %-24s %-18s %-12s due %s\n", json_string_value(json_object_get(t, "task_id")),

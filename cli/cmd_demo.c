@@ -223,9 +223,11 @@ static json_t *decide(demo *d, const char *kind, const char *case_no, json_t *da
     if (strcmp(kind, "execution_plan") == 0) {
         long long amount = json_integer_value(json_object_get(data, "amount"));
         if (amount > 300000 && draw(d, case_no, "auction") < 40 &&
-            !json_object_get(data, "auction_result"))
-            return json_pack("{s:b, s:[{s:s, s:s}]}", "auction", 1, "assets", "kind", "real_estate",
-                             "note", "查封房产一处");
+            !json_object_get(data, "auction_asset_kind"))
+            return json_pack("{s:b, s:s, s:s, s:[{s:s, s:s}]}", "auction", 1, "price_method",
+                             draw(d, case_no, "price") < 70 ? "网络询价" : "委托评估", "asset_kind",
+                             "real_estate", "assets", "kind", "real_estate", "note",
+                             "查封房产一处");
         return json_pack("{s:[s]}", "measures",
                          draw(d, case_no, "measure") < 50 ? "冻结存款" : "查询无财产");
     }
@@ -236,6 +238,12 @@ static json_t *decide(demo *d, const char *kind, const char *case_no, json_t *da
     if (strcmp(kind, "extension_approval") == 0)
         return json_pack("{s:b, s:s}", "approved", draw(d, case_no, "approval") < 90, "basis",
                          "案情复杂，经院长批准");
+    /* After two rounds without a bid the applicant takes the property in payment in half the
+     * cases; a third goes to 变卖 and the rest are released. */
+    if (strcmp(kind, "auction_disposal") == 0) {
+        int r = draw(d, case_no, "disposal");
+        return json_pack("{s:s}", "disposal", r < 50 ? "in_payment" : r < 80 ? "sell" : "release");
+    }
     if (strcmp(kind, "notices_manual") == 0)
         return json_pack("{s:[s,s]}", "documents", "执行通知书", "风险告知书");
     if (strcmp(kind, "preservation_measures") == 0)

@@ -327,6 +327,57 @@ static void print_documents(const json_t *r)
     tbl_print(&t, 2);
 }
 
+static void print_service(const json_t *r)
+{
+    static const char *const head[] = {"路线 route",         "件 items",    "送达 served",
+                                       "未送达 not reached", "失败 failed", "未完 open"};
+    static const int right[] = {0, 1, 1, 1, 1, 1};
+    const json_t *s = json_object_get(r, "service");
+    json_t *x;
+    size_t i;
+    table t;
+
+    heading("五（续）、集约送达", "Service by route and by announcement");
+    printf("  %lld items 件: served 送达 %lld, not reached 未送达 %lld (of them respondents served "
+           "by announcement 公告送达 %lld, deemed served 公告期满 %lld), failed 失败 %lld\n",
+           num(s, "items"), num(s, "served"), num(s, "unreachable"), num(s, "announced"),
+           num(s, "deemed_served"), num(s, "failed"));
+    tbl_init(&t, 6, head, right);
+    json_array_foreach (json_object_get(s, "routes"), i, x) {
+        char a[32], b[32], c[32], d[32], e[32];
+        tbl_row(&t, (const char *[]){
+                        str(x, "route"), fmt_num(x, "items", a, sizeof a),
+                        fmt_num(x, "served", b, sizeof b), fmt_num(x, "unreachable", c, sizeof c),
+                        fmt_num(x, "failed", d, sizeof d), fmt_num(x, "open", e, sizeof e)});
+    }
+    tbl_print(&t, 2);
+}
+
+static void print_auctions(const json_t *r)
+{
+    static const char *const head[] = {"轮次 round", "询问 asked", "成交 sold", "流拍 unsold"};
+    static const int right[] = {0, 1, 1, 1};
+    const json_t *a = json_object_get(r, "auctions");
+    json_t *x;
+    size_t i;
+    table t;
+
+    heading("五（续）、网拍", "Valuation and auction by round");
+    printf(
+        "  prices set 定价 %lld; after two rounds unsold: 以物抵债 %lld, released 解除查封 %lld; "
+        "proceeds 拍卖款 %.2f 元\n",
+        num(a, "priced"), num(a, "in_payment"), num(a, "released"),
+        json_number_value(json_object_get(a, "proceeds")));
+    tbl_init(&t, 4, head, right);
+    json_array_foreach (json_object_get(a, "rounds"), i, x) {
+        char n[32], s[32], u[32];
+        tbl_row(&t, (const char *[]){str(x, "round"), fmt_num(x, "asked", n, sizeof n),
+                                     fmt_num(x, "sold", s, sizeof s),
+                                     fmt_num(x, "unsold", u, sizeof u)});
+    }
+    tbl_print(&t, 2);
+}
+
 static void print_ledgers(const json_t *r, long rows)
 {
     static const char *const head[] = {"案号 case", "流程 workflow", "结案方式 closing method",
@@ -428,6 +479,8 @@ static void print_text(const json_t *r, long ledger_rows)
     print_batches(r);
     print_reminders(r);
     print_documents(r);
+    print_service(r);
+    print_auctions(r);
     print_ledgers(r, ledger_rows);
     print_stages(r);
     heading("八、其他", "Events, dead letters, duplicates");

@@ -35,6 +35,7 @@ typedef struct run {
     json_t *warn;   /* warnings (owned) */
     long seq;
     int action_no;
+    long item_no; /* the element of a task made for `each`, or -1 */
     char *err;
     size_t errsz;
 } run;
@@ -216,7 +217,10 @@ static void task_id(const run *r, char *buf, size_t n)
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     char in[512];
-    int len = snprintf(in, sizeof in, "%s\x1f%ld\x1f%d", r->case_no, r->seq, r->action_no);
+    int len = r->item_no < 0
+                  ? snprintf(in, sizeof in, "%s\x1f%ld\x1f%d", r->case_no, r->seq, r->action_no)
+                  : snprintf(in, sizeof in, "%s\x1f%ld\x1f%d\x1f%ld", r->case_no, r->seq,
+                             r->action_no, r->item_no);
 
     EVP_Digest(in, (size_t)len, md, &mdlen, EVP_sha256(), NULL);
     snprintf(buf, n, "t-");
@@ -342,7 +346,7 @@ static int cancel_task(run *r, const char *activity)
     return 0;
 }
 
-static int run_task(run *r, const cf_action *a)
+static int run_one_task(run *r, const cf_action *a)
 {
     const cf_task_kind *tk = cf_workflow_kind(r->wf, a->name);
     json_t *post = NULL, *params = json_object(), *act, *due = json_null();
@@ -399,6 +403,34 @@ out:
     json_decref(post);
     json_decref(params);
     json_decref(due);
+    return rc;
+}
+
+/*
+ * A task action: one task, or with `each` one task per element of the list it gives (the
+ * element read as `item` by the task's `as`, params and post).  A value that is not a list, or
+ * an empty one, makes no task.
+ */
+static int run_task(run *r, const cf_action *a)
+{
+    json_t *list = NULL, *item;
+    size_t i;
+    int rc;
+
+    if (!a->each)
+        return run_one_task(r, a);
+    if ((rc = eval_expr(r, a->each, &list)))
+        return rc;
+    rc = 0;
+    json_array_foreach (json_is_array(list) ? list : NULL, i, item) {
+        json_object_set(r->root, "item", item);
+        r->item_no = (long)i;
+        if ((rc = run_one_task(r, a)))
+            break;
+    }
+    r->item_no = -1;
+    json_object_del(r->root, "item");
+    json_decref(list);
     return rc;
 }
 
@@ -1154,6 +1186,7 @@ int cf_machine_apply(const cf_workflow *wf, const json_t *state, const json_t *e
 
     memset(out, 0, sizeof *out);
     memset(&r, 0, sizeof r);
+    r.item_no = -1;
     r.wf = wf;
     r.event = event;
     r.now = now;

@@ -92,7 +92,7 @@ static void collect_transitions(catalog *c, const cf_transition *ts, size_t n)
 static const char *const expr_roots[] = {"case",       "event",         "task",     "activities",
                                          "timers",     "state",         "now",      "event_type",
                                          "event_time", "event_source",  "settings", "clocks",
-                                         "event_post", "event_account", "missing",  NULL};
+                                         "event_post", "event_account", "missing",  "item", NULL};
 
 /* Where `word` stands in the expression `e`, or `pos` when that cannot be told. */
 static cf_pos word_pos(loader *L, const cf_expr *e, const char *word, cf_pos pos)
@@ -117,7 +117,7 @@ static void check_expr(loader *L, const catalog *c, const cf_expr *e, cf_pos pos
             ERR(L, word_pos(L, e, path, pos),
                 "%s reads '%s': expressions read case.*, event.*, task.*, activities.*, "
                 "timers.*, clocks.*, settings.*, state, now, event_type, event_time, "
-                "event_source, event_post, event_account or missing",
+                "event_source, event_post, event_account, missing or item",
                 what, path);
         else if (len == 8 && strncmp(path, "settings", 8) == 0) {
             char name[128];
@@ -207,6 +207,7 @@ static void check_actions(loader *L, const catalog *c, const cf_action *acts, si
                     "unknown task kind '%s' (declare it under workers or staff_tasks)", a->name);
             check_post_ref(L, a->post, a->post_pos);
             check_expr(L, c, a->post_expr, a->pos, "post");
+            check_expr(L, c, a->each, a->pos, "each");
             check_when(L, a->at, a->pos, "due");
             for (size_t f = 0; f < a->nfields; f++)
                 check_expr(L, c, a->fields[f].expr, a->fields[f].pos, a->fields[f].name);

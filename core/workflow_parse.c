@@ -24,7 +24,7 @@ static const char *const action_keys[] = {
     "set",        "set_time",    "assign",      "notify",       "message",
     "merge",      "start_clock", "pause_clock", "resume_clock", "extend_clock",
     "stop_clock", "from",        "months",      "days",         "ground",
-    NULL};
+    "each",       NULL};
 
 static const char *const action_verbs[] = {
     "task",        "cancel_task",  "timer",        "cancel_timer", "set",
@@ -164,6 +164,13 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *i
         a->title = wf_get(L, n, "title") ? wf_text(L, wf_get(L, n, "title"), "title") : NULL;
         if (wf_get(L, n, "params"))
             parse_fields(L, wf_get(L, n, "params"), a, 0, "params");
+        /* One task per element (a document to each party): each needs an activity of its own,
+         * or the second would replace the first. */
+        a->each = wf_get(L, n, "each") ? wf_owned_expr(L, wf_get(L, n, "each"), "each") : NULL;
+        if (a->each && !a->as_template)
+            ERR(L, wf_pos_of(wf_get(L, n, "each")),
+                "a task made for each element needs an 'as' with ${item...} so that each has "
+                "an activity of its own");
     } else if (strcmp(verb, "cancel_task") == 0) {
         a->kind = CF_ACT_CANCEL_TASK;
         a->name = wf_text(L, v, "cancel_task");
@@ -239,7 +246,7 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *i
     }
     /* Keys that belong to another verb are mistakes worth naming. */
     if (a->kind != CF_ACT_TASK)
-        for (const char *const *k = (const char *const[]){"as", "due", "params", NULL}; *k; k++)
+        for (const char *const *k = (const char *const[]){"as", "due", "params", "each", NULL}; *k; k++)
             if (wf_get(L, n, *k))
                 ERR(L, wf_pos_of(wf_get(L, n, *k)), "'%s' belongs to a task, not to %s", *k, verb);
     if (a->kind != CF_ACT_TASK && a->kind != CF_ACT_TIMER && wf_get(L, n, "title"))

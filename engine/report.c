@@ -127,6 +127,54 @@ static const char SQL_DOCUMENTS[] =
     " 'documents', coalesce((select json_agg(json_build_object('document', name, 'count', n)"
     " order by n desc, name) from (select name, count(*) as n from d group by name) g), '[]'))";
 
+/* Service items (集约送达), one per party and its documents, per delivery route: served (a result
+ * of a worker before outcomes, without one, was a service), not reached (then served by
+ * announcement when a respondent), failed (an incident), still open; and the announcements that
+ * ran their 30 days (deemed served). */
+static const char SQL_SERVICE[] =
+    "with t as (select coalesce(batch_group, '?') as route, status, result ->> 'outcome' as "
+    "outcome,"
+    " result ->> 'role' as role from tasks where kind = 'service' and updated_at >= $1::timestamptz"
+    " and updated_at < $2::timestamptz),"
+    " g as (select route, count(*) as items,"
+    " count(*) filter (where status = 'done' and coalesce(outcome, 'served') = 'served')"
+    " as served,"
+    " count(*) filter (where status = 'done' and outcome = 'unreachable') as unreachable,"
+    " count(*) filter (where status = 'failed') as failed,"
+    " count(*) filter (where status in ('open', 'claimed')) as open from t group by route) "
+    "select json_build_object('items', (select count(*) from t),"
+    " 'served', (select coalesce(sum(served), 0) from g)::bigint,"
+    " 'unreachable', (select coalesce(sum(unreachable), 0) from g)::bigint,"
+    " 'announced', (select count(*) from t where outcome = 'unreachable' and role = 'respondents'),"
+    " 'deemed_served', (select count(*) from events where type = 'timer.fired'"
+    " and body -> 'data' ->> 'timer' = 'announcement_served' and applied_at >= $1::timestamptz"
+    " and applied_at < $2::timestamptz),"
+    " 'failed', (select coalesce(sum(failed), 0) from g)::bigint,"
+    " 'routes', coalesce((select json_agg(json_build_object('route', route, 'items', items,"
+    " 'served', served, 'unreachable', unreachable, 'failed', failed, 'open', open)"
+    " order by items desc, route) from g), '[]'))";
+
+/* Auctions (网拍) by round: the rounds asked of the platform and what each gave, the prices set,
+ * how unsold property ended (以物抵债 or released), and the proceeds raised by sales. */
+static const char SQL_AUCTIONS[] =
+    "with a as (select params ->> 'step' as step, params ->> 'round' as round, status,"
+    " result ->> 'outcome' as outcome from tasks where kind = 'auction'"
+    " and updated_at >= $1::timestamptz and updated_at < $2::timestamptz),"
+    " d as (select result ->> 'disposal' as disposal from tasks where kind = 'auction_disposal'"
+    " and status = 'done' and updated_at >= $1::timestamptz and updated_at < $2::timestamptz) "
+    "select json_build_object('priced', (select count(*) from a where step = 'price'"
+    " and outcome = 'priced'),"
+    " 'rounds', coalesce((select json_agg(json_build_object('round', round, 'asked', n,"
+    " 'sold', sold, 'unsold', unsold) order by round) from (select round, count(*) as n,"
+    " count(*) filter (where outcome = 'sold') as sold,"
+    " count(*) filter (where outcome = 'unsold') as unsold"
+    " from a where step = 'result' group by round) r), '[]'),"
+    " 'in_payment', (select count(*) from d where disposal = 'in_payment'),"
+    " 'released', (select count(*) from d where disposal = 'release'),"
+    " 'proceeds', (select coalesce(sum((body -> 'data' ->> 'amount')::numeric), 0) from events"
+    " where type = 'proceeds.received' and applied_at >= $1::timestamptz"
+    " and applied_at < $2::timestamptz))";
+
 /* The ledger of a month is the archive batch that went out in it; its cases closed before. */
 static const char SQL_LEDGERS[] =
     "with a as (select t.case_no, c.workflow, coalesce(c.body -> 'data' ->> 'close_method',"
@@ -360,6 +408,8 @@ int cf_report_build(PGconn *db, const cf_registry *l, const char *since, const c
         {"batches", "batches", SQL_BATCHES, 2},
         {"reminders", "reminders", SQL_REMINDERS, 2},
         {"documents", "documents", SQL_DOCUMENTS, 2},
+        {"service", "service", SQL_SERVICE, 2},
+        {"auctions", "auctions", SQL_AUCTIONS, 2},
         {"archive_ledgers", "archive ledgers", SQL_LEDGERS, 2},
         {"stages", "stages", SQL_STAGES, 3},
         {"chart", "the chart", SQL_CHART, 4},

@@ -166,6 +166,51 @@ static json_t *lookup(const cf_sim_world *a, const char *operation, const char *
     return json_pack("{s:b, s:o}", "found", found, "items", items);
 }
 
+/*
+ * How a simulated delivery of one service item went (a trip's `cases` entry that names its
+ * `item`).  A party who agreed to electronic service (电子送达, one in five) is served so; the
+ * route's clerk serves directly (直接送达) the parties met at home (the found / nothing weights);
+ * for the others the documents go by post (邮寄送达), and one in five of those comes back: the
+ * party cannot be reached at the address, which the workflow turns into service by announcement.
+ */
+static json_t *deliver(const cf_sim_world *a, const char *case_no, const char *item)
+{
+    int found_w = a->weights[CF_SIM_FOUND], nothing_w = a->weights[CF_SIM_NOTHING];
+    double home = found_w + nothing_w > 0 ? (double)found_w / (double)(found_w + nothing_w) : 0.0;
+
+    if (cf_sim_draw(a->seed, case_no, item, "electronic", 0) < 0.2)
+        return json_pack("{s:s, s:s}", "outcome", "served", "method", "电子送达");
+    if (cf_sim_draw(a->seed, case_no, item, "home", 0) < home)
+        return json_pack("{s:s, s:s}", "outcome", "served", "method", "直接送达");
+    if (cf_sim_draw(a->seed, case_no, item, "returned", 0) >= 0.2)
+        return json_pack("{s:s, s:s}", "outcome", "served", "method", "邮寄送达");
+    return json_pack("{s:s, s:s, s:s}", "outcome", "unreachable", "method", "邮寄送达", "reason",
+                     "邮件被退回：查无此人");
+}
+
+/*
+ * An auction round asked with its reserve ("reserve"): a sale goes for the reserve or up to 30 %
+ * above it, as bidding on a court auction does, and the answer names the round asked about.
+ */
+static void bid_on_reserve(const cf_sim_world *a, const char *case_no, const json_t *req,
+                           json_t *out)
+{
+    const json_t *reserve = json_object_get(req, "reserve");
+    json_t *item;
+    size_t i;
+
+    if (!json_is_number(reserve))
+        return;
+    json_array_foreach (json_object_get(out, "items"), i, item) {
+        double r = json_number_value(reserve);
+        json_object_set_new(item, "price",
+                            json_integer((json_int_t)(r * (1.0 + 0.3 * cf_sim_draw(a->seed, case_no,
+                                                                                   "bid", "price",
+                                                                                   (long)i)))));
+        json_object_set(item, "round", json_object_get(req, "round"));
+    }
+}
+
 /* Sleeps `ms`, in slices, ending early when the adapter is cancelled; returns 1 when it was. */
 static int nap(const cf_sim_world *a, long ms)
 {
@@ -222,7 +267,12 @@ int cf_sim_call(const cf_sim_world *a, const char *operation, const json_t *req,
         json_array_foreach (cases, i, c) {
             const char *cn = json_string_value(json_object_get(c, "case"));
             const char *cat = json_string_value(json_object_get(c, "category"));
-            json_t *r = lookup(a, operation, cn ? cn : "", cat ? cat : (category ? category : ""));
+            const char *item = json_string_value(json_object_get(c, "item"));
+            json_t *r =
+                item ? deliver(a, cn ? cn : "", item)
+                     : lookup(a, operation, cn ? cn : "", cat ? cat : (category ? category : ""));
+            if (item)
+                json_object_set_new(r, "item", json_string(item));
             json_object_set_new(r, "case", json_string(cn ? cn : ""));
             json_object_set_new(r, "category", json_string(cat ? cat : (category ? category : "")));
             json_array_append_new(results, r);
@@ -238,6 +288,7 @@ int cf_sim_call(const cf_sim_world *a, const char *operation, const json_t *req,
         out = json_pack("{s:s, s:o}", "case", case_no, "categories", per);
     } else {
         out = lookup(a, operation, case_no, category ? category : "");
+        bid_on_reserve(a, case_no, req, out);
         json_object_set_new(out, "case", json_string(case_no));
     }
     if (!out)

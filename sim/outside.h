@@ -11,7 +11,10 @@
  *   "attempt"     the try (1, 2, ...): failures are drawn per try, what exists is not;
  *   "category"    what is looked for ("deposits", "vehicles", ...) in a single lookup;
  *   "categories"  an array of them: one answer per category;
- *   "cases"       an array of {"case", "category"}: one trip for many cases.
+ *   "cases"       an array of {"case", "category"}: one trip for many cases; an entry that names
+ *                 its "item" (a service item: one party's documents) is a delivery, answered
+ *                 {"case", "item", "outcome": "served" | "unreachable", "method"};
+ *   "reserve"     an auction round's reserve: a sale goes for it or up to 30 % above.
  * It answers {"case", "found", "items"}, {"case", "categories": {cat: {"found", "items"}}} or
  * {"results": [{"case", "category", "found", "items"}, ...]}.  A trip of many cases fails or
  * times out as a whole.

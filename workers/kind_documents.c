@@ -1,8 +1,9 @@
 /*
  * The notices of a newly assigned case (集约启动): `documents` makes the enforcement notice, the
  * order to report property with its declaration form and the risk notice as PDFs from the
- * templates of workflows/templates/, and `service` (集约送达) serves the documents of all the
- * cases on one delivery route in one trip, with a delivery result per case.
+ * templates of workflows/templates/, each party's documents a service item on the delivery route
+ * of its address (workflows/routes/yanshi.yaml), and `service` (集约送达) serves the items of all
+ * the cases on one route in one trip, with the delivery system's outcome per item.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include "workers/adapter.h"
 #include "workers/docfields.h"
 #include "workers/pdf.h"
+#include "workers/delivery.h"
 #include "workers/worker.h"
 
 /* ---- documents ---- */
@@ -30,6 +32,7 @@ typedef struct documents {
     size_t ntemplates;
     json_t *post_titles; /* post id: title, from the workflows */
     char *dir;           /* documents_dir, absolute */
+    cf_delivery *routes; /* service.routes: the delivery route of each party's address */
 } documents;
 
 static void documents_fini(cf_worker_ctx *ctx)
@@ -41,6 +44,7 @@ static void documents_fini(cf_worker_ctx *ctx)
         cf_template_free(d->templates[i]);
     free(d->templates);
     json_decref(d->post_titles);
+    cf_delivery_free(d->routes);
     free(d->dir);
     free(d);
     ctx->state = NULL;
@@ -176,6 +180,9 @@ static int documents_init(cf_worker_ctx *ctx, char *err, size_t errsz)
         rc = cf_errf(err, errsz, CF_EIO, "%s: %s", dir, strerror(errno));
         goto fail;
     }
+    cf_path_find(ctx->cfg->service_routes, templates, sizeof templates);
+    if ((rc = cf_delivery_load(templates, &d->routes, err, errsz)))
+        goto fail;
     if (!(d->post_titles = post_titles(ctx->cfg))) {
         rc = cf_errf(err, errsz, CF_ENOMEM, "out of memory");
         goto fail;
@@ -223,6 +230,43 @@ static const cf_template *find_template(const documents *d, const char *name)
         if (strcmp(d->templates[i]->name, name) == 0)
             return d->templates[i];
     return NULL;
+}
+
+/*
+ * The service items of the documents made: for each party of `role` ("applicants" or
+ * "respondents") the documents served on that role, and the delivery route of the party's
+ * address.  Each becomes a service task of its own with its own outcome; the party is named by
+ * its role and place ("respondent_2"), never by its name, which is personal.
+ */
+static void add_items(const documents *d, const json_t *data, const json_t *wanted,
+                      const char *role, json_t *items)
+{
+    json_t *docs = json_array(), *v, *p;
+    size_t i;
+
+    json_array_foreach (wanted, i, v) {
+        const cf_template *tpl = find_template(d, json_string_value(v));
+        if (tpl && strcmp(tpl->served_on, role) == 0)
+            json_array_append(docs, v);
+    }
+    json_array_foreach (json_array_size(docs) ? json_object_get(data, role) : NULL, i, p) {
+        char party[64];
+        snprintf(party, sizeof party, "%.*s_%zu", (int)strlen(role) - 1, role, i + 1);
+        json_array_append_new(
+            items, json_pack("{s:s, s:s, s:I, s:O, s:s}", "party", party, "role", role, "index",
+                             (json_int_t)i, "documents", docs, "route",
+                             cf_delivery_route(d->routes,
+                                               json_string_value(json_object_get(p, "address")))));
+    }
+    json_decref(docs);
+}
+
+static json_t *service_items(const documents *d, const json_t *data, const json_t *wanted)
+{
+    json_t *items = json_array();
+    add_items(d, data, wanted, "applicants", items);
+    add_items(d, data, wanted, "respondents", items);
+    return items;
 }
 
 static int documents_handle(cf_worker_ctx *ctx, const cf_task *t, json_t **result, char *err,
@@ -274,7 +318,9 @@ static int documents_handle(cf_worker_ctx *ctx, const cf_task *t, json_t **resul
         json_array_append_new(made, json_pack("{s:s, s:s, s:s, s:i}", "name", tpl->name, "file",
                                               file, "sha256", info.sha256, "pages", info.pages));
     }
-    *result = json_pack("{s:O, s:s}", "documents", made, "made_at", cf_worker_now(now, sizeof now));
+    *result =
+        json_pack("{s:O, s:o, s:s}", "documents", made, "service",
+                  service_items(d, t->data, wanted), "made_at", cf_worker_now(now, sizeof now));
     if (!*result)
         rc = cf_errf(err, errsz, CF_ENOMEM, "out of memory");
     else
@@ -295,133 +341,135 @@ const cf_worker_kind cf_kind_documents = {
 /* ---- service ---- */
 
 /*
- * How the simulated trip went for one case.  The route's clerk serves directly (直接送达) the
- * parties found at home; for the others the documents go by post (邮寄送达), and about one in five
- * of those comes back unserved (a wrong or empty address): overall a few percent, which the
- * workflow hands to the handler as an incident.  A party who agreed to electronic service
- * (电子送达, drawn for one in five cases) is served that way.
+ * The recipients of a service item, as the outside delivery system needs them: the parties of
+ * the item's role (all of them, or the one at `index`), with names and addresses.  Personal data:
+ * it goes in the request and nowhere else.
  */
-static void simulate(unsigned long long seed, const char *case_no, int found, int *served,
-                     const char **method)
+static json_t *recipients(const cf_task *t, int masked)
 {
-    if (cf_adapter_draw(seed, case_no, "service", "electronic", 0) < 0.2) {
-        *served = 1;
-        *method = "电子送达";
-    } else if (found) {
-        *served = 1;
-        *method = "直接送达";
-    } else {
-        *served = cf_adapter_draw(seed, case_no, "service", "returned", 0) >= 0.2;
-        *method = "邮寄送达";
-    }
-}
-
-/* The recipients (the respondents) masked: a delivery result is read by every post. */
-static json_t *recipients(const json_t *data)
-{
-    json_t *out = json_array(), *p;
+    const char *role = json_string_value(json_object_get(t->params, "role"));
+    const json_t *index = json_object_get(t->params, "index"), *p;
+    json_t *out = json_array();
     size_t i;
-    json_array_foreach (json_object_get(data, "respondents"), i, p) {
-        char masked[256];
-        json_array_append_new(
-            out, json_string(cf_mask_name(json_string_value(json_object_get(p, "name")), masked,
-                                          sizeof masked)));
+
+    json_array_foreach (json_object_get(t->data, role ? role : "respondents"), i, p) {
+        const char *name = json_string_value(json_object_get(p, "name"));
+        char buf[256];
+        if (json_is_integer(index) && (json_int_t)i != json_integer_value(index))
+            continue;
+        if (masked)
+            json_array_append_new(out, json_string(cf_mask_name(name, buf, sizeof buf)));
+        else
+            json_array_append_new(out, json_pack("{s:s?, s:O?}", "name", name, "address",
+                                                 json_object_get(p, "address")));
     }
     return out;
 }
 
-/* The answer of the outside system for one case of the trip, or NULL. */
-static const json_t *answer_for(const json_t *resp, const char *case_no)
+/* The item of a task: its party ("respondent_1"), or "all" for a task of the old shape that
+ * serves every respondent at once (a result of notices_manual). */
+static const char *item_of(const cf_task *t)
+{
+    const char *party = json_string_value(json_object_get(t->params, "party"));
+    return party ? party : "all";
+}
+
+/* The answer of the outside system for one item of the trip, or NULL. */
+static const json_t *answer_for(const json_t *resp, const cf_task *t)
 {
     const json_t *a;
     size_t k;
     json_array_foreach (json_object_get(resp, "results"), k, a) {
         const char *c = json_string_value(json_object_get(a, "case"));
-        if (c && strcmp(c, case_no) == 0)
+        const char *item = json_string_value(json_object_get(a, "item"));
+        if (c && strcmp(c, t->case_no) == 0 && item && strcmp(item, item_of(t)) == 0)
             return a;
     }
     return NULL;
 }
 
 /*
- * One trip on one delivery route with the documents of all its cases.  The request names each
- * case's documents and its recipients' names and addresses (a real delivery service needs them;
- * personal data, so never logged).  An HTTP endpoint may answer per case "served" and "method";
- * the simulator's "found" says whether the party was met at home.
+ * The result of one item from its answer: served (with the method: 直接送达, 邮寄送达, 电子送达
+ * ...) or unreachable (the party cannot be found at the address: the workflow serves a
+ * respondent by announcement).  An answer without one of these outcomes is the outside system's
+ * mistake, never something to guess: CF_EPARSE, a lasting failure that becomes an incident.
+ */
+static int item_result(const cf_task *t, const json_t *a, const char *route, const char *now,
+                       json_t **result, char *err, size_t errsz)
+{
+    const char *outcome = json_string_value(json_object_get(a, "outcome"));
+    const char *method = json_string_value(json_object_get(a, "method"));
+
+    if (!outcome || (strcmp(outcome, "served") != 0 && strcmp(outcome, "unreachable") != 0))
+        return cf_errf(err, errsz, CF_EPARSE,
+                       "the delivery system answered for %s %s (route %s) without an outcome: "
+                       "'outcome' must be served or unreachable, not %s",
+                       t->case_no, item_of(t), route, outcome ? outcome : "missing");
+    if (strcmp(outcome, "served") == 0 && !method)
+        return cf_errf(err, errsz, CF_EPARSE,
+                       "the delivery system answered served for %s %s (route %s) without the "
+                       "'method' of service",
+                       t->case_no, item_of(t), route);
+    *result = json_pack("{s:s, s:s?, s:s, s:s, s:O?, s:s, s:O?, s:o, s:O?}", "outcome", outcome,
+                        "method", method, "answered_at", now, "party", item_of(t), "role",
+                        json_object_get(t->params, "role"), "route", route, "documents",
+                        json_object_get(t->params, "documents"), "recipient", recipients(t, 1),
+                        "reason", json_object_get(a, "reason"));
+    return *result ? 0 : cf_errf(err, errsz, CF_ENOMEM, "out of memory");
+}
+
+/*
+ * One trip on one delivery route with the service items of all its cases: a party's documents,
+ * for each.  The request names each item's documents and its recipients' names and addresses (a
+ * real delivery service needs them; personal data, so never logged).  The delivery system
+ * answers per item (case and item) with its outcome; the simulator draws one (workers/adapter.c),
+ * the HTTP adapter asks the court's delivery platform.
  */
 static int service_batch(cf_worker_ctx *ctx, const cf_task *tasks, size_t n, json_t **results,
                          int *codes, char (*errs)[256])
 {
     const char *route = json_string_value(json_object_get(tasks[0].params, "route"));
-    json_t *resp = NULL;
-    char now[64];
+    json_t *resp = NULL, *cases = json_array(), *req;
+    char now[64], trip[256];
     size_t nserved = 0;
     int rc;
 
-    if (ctx->adapter) {
-        json_t *cases = json_array(), *req;
-        for (size_t i = 0; i < n; i++) {
-            json_t *to = json_array(), *p;
-            size_t k;
-            json_array_foreach (json_object_get(tasks[i].data, "respondents"), k, p)
-                json_array_append_new(to,
-                                      json_pack("{s:O?, s:O?}", "name", json_object_get(p, "name"),
-                                                "address", json_object_get(p, "address")));
-            json_array_append_new(
-                cases, json_pack("{s:s, s:s, s:O?, s:o}", "case", tasks[i].case_no, "category",
-                                 "service", "documents",
-                                 json_object_get(tasks[i].params, "documents"), "recipients", to));
-        }
-        req = json_pack("{s:s, s:s, s:i, s:o}", "route", route ? route : "", "case",
-                        tasks[0].case_no, "attempt", tasks[0].attempt, "cases", cases);
-        if (!req)
-            return cf_errf(errs[0], 256, CF_ENOMEM, "out of memory");
-        rc = cf_adapter_call(ctx->adapter, "serve", req, &resp, errs[0], 256);
-        json_decref(req);
-        if (rc)
-            return rc;
-    }
+    if (!route)
+        route = "";
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(cases,
+                              json_pack("{s:s, s:s, s:s, s:O?, s:o}", "case", tasks[i].case_no,
+                                        "item", item_of(&tasks[i]), "category", "service",
+                                        "documents", json_object_get(tasks[i].params, "documents"),
+                                        "recipients", recipients(&tasks[i], 0)));
+    snprintf(trip, sizeof trip, "%s:%s:%zu", route, tasks[0].task_id, n);
+    req = json_pack("{s:s, s:s, s:s, s:i, s:o}", "route", route, "trip", trip, "case",
+                    tasks[0].case_no, "attempt", tasks[0].attempt, "cases", cases);
+    if (!req)
+        return cf_errf(errs[0], 256, CF_ENOMEM, "out of memory");
+    rc = cf_adapter_call(ctx->adapter, "serve", req, &resp, errs[0], 256);
+    json_decref(req);
+    if (rc)
+        return rc;
     cf_worker_now(now, sizeof now);
     for (size_t i = 0; i < n; i++) {
-        const json_t *a = resp ? answer_for(resp, tasks[i].case_no) : NULL;
-        const char *method = NULL;
-        int served;
-        if (resp && !a) {
-            /* The trip said nothing about this case: worth trying again with the next trip. */
-            codes[i] = cf_errf(errs[i], 256, CF_EIO, "the service on route %s gave no answer",
-                               route ? route : "");
+        const json_t *a = answer_for(resp, &tasks[i]);
+        if (!a) {
+            /* The trip said nothing about this item: worth trying again with the next trip. */
+            codes[i] = cf_errf(errs[i], 256, CF_EIO,
+                               "the service on route %s gave no answer for "
+                               "%s",
+                               route, item_of(&tasks[i]));
             continue;
         }
-        simulate(ctx->seed, tasks[i].case_no,
-                 a ? json_is_true(json_object_get(a, "found"))
-                   : cf_adapter_draw(ctx->seed, tasks[i].case_no, "service", "home", 0) < 0.75,
-                 &served, &method);
-        if (a && json_is_boolean(json_object_get(a, "served")))
-            served = json_is_true(json_object_get(a, "served"));
-        if (a && json_is_string(json_object_get(a, "method")))
-            method = json_string_value(json_object_get(a, "method"));
-        if (!served) {
-            /* Not served is the end of this task: the workflow's task.failed path gives the
-             * handler an incident to find another way. */
-            codes[i] = cf_errf(errs[i], 256, CF_ENOTFOUND,
-                               "未能送达：%s未成功（送达路线：%s），请承办人另行送达", method,
-                               route ? route : "");
-            continue;
-        }
-        results[i] = json_pack("{s:b, s:s, s:s, s:o, s:s?, s:O?}", "served", 1, "method", method,
-                               "served_at", now, "recipient", recipients(tasks[i].data), "route",
-                               route, "documents", json_object_get(tasks[i].params, "documents"));
-        if (!results[i])
-            codes[i] = cf_errf(errs[i], 256, CF_ENOMEM, "out of memory");
-        else
-            nserved++;
+        codes[i] = item_result(&tasks[i], a, route, now, &results[i], errs[i], 256);
+        nserved += codes[i] == 0 &&
+                   strcmp(json_string_value(json_object_get(results[i], "outcome")), "served") == 0;
     }
-    cf_info("service on route %s: %zu of %zu cases served in one trip", route ? route : "?",
-            nserved, n);
+    cf_info("service on route %s: %zu of %zu items served in one trip", route, nserved, n);
     json_decref(resp);
     return 0;
 }
-
 /* A service task that comes alone is a trip with one case. */
 static int service_one(cf_worker_ctx *ctx, const cf_task *t, json_t **result, char *err,
                        size_t errsz)

@@ -53,8 +53,10 @@ struct msg {
     json_t *doc;    /* the parsed payload: the tasks' strings point into it */
     cf_task *tasks; /* ntasks of them */
     size_t ntasks;
-    char **events; /* per task: the event produced, kept until Kafka confirms it */
-    char **ids;    /* per task: that event's id */
+    /* Per slot, kept until Kafka confirms it: slot i < ntasks is task i's result, slot ntasks + i
+     * the event its kind raised beside it (cf_worker_kind.raises), if any. */
+    char **events; /* the event produced */
+    char **ids;    /* that event's id */
     ref *refs;
     size_t unsettled; /* tasks whose event is not confirmed (and not dropped) */
     int dropped;      /* a task was abandoned: this message must be done again by someone */
@@ -81,11 +83,13 @@ typedef struct job {
     struct job *next;
 } job;
 
-/* A finished task for the main thread: its event to produce, or NULL when it was dropped. */
+/* A finished task for the main thread: its event to produce, or NULL when it was dropped, and
+ * the event its kind raised beside it, or NULL. */
 typedef struct notice {
     msg *m;
     size_t i;
     char *event, *id;
+    char *raised, *raised_id;
     struct notice *next;
 } notice;
 
@@ -152,7 +156,7 @@ static void msg_free(msg *m)
 {
     if (!m)
         return;
-    for (size_t i = 0; i < m->ntasks; i++) {
+    for (size_t i = 0; i < 2 * m->ntasks; i++) {
         free(m->events[i]);
         free(m->ids[i]);
     }
@@ -209,9 +213,9 @@ static msg *msg_parse(worker *w, const rd_kafka_message_t *km)
     m->batch = json_is_array(list);
     n = m->batch ? json_array_size(list) : 1;
     m->tasks = calloc(n + 1, sizeof *m->tasks);
-    m->events = calloc(n + 1, sizeof *m->events);
-    m->ids = calloc(n + 1, sizeof *m->ids);
-    m->refs = calloc(n + 1, sizeof *m->refs);
+    m->events = calloc(2 * n + 2, sizeof *m->events);
+    m->ids = calloc(2 * n + 2, sizeof *m->ids);
+    m->refs = calloc(2 * n + 2, sizeof *m->refs);
     if (!m->tasks || !m->events || !m->ids || !m->refs) {
         msg_free(m);
         return NULL;
@@ -232,7 +236,7 @@ static msg *msg_parse(worker *w, const rd_kafka_message_t *km)
                          json_string_value(json_object_get(m->doc, "batch_id")), i);
         }
     }
-    for (i = 0; i < m->ntasks; i++) {
+    for (i = 0; i < 2 * m->ntasks; i++) {
         m->refs[i].m = m;
         m->refs[i].i = i;
     }
@@ -378,8 +382,9 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *km, void *opaq
             w->fatal = 1;
             return;
         }
-        cf_case_warn(r->m->tasks[r->i].case_no, "publishing %s failed: %s (sending it again)",
-                     r->m->ids[r->i], rd_kafka_err2str(km->err));
+        cf_case_warn(r->m->tasks[r->i % r->m->ntasks].case_no,
+                     "publishing %s failed: %s (sending it again)", r->m->ids[r->i],
+                     rd_kafka_err2str(km->err));
         produce(w, r->m, r->i);
         return;
     }
@@ -388,9 +393,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *km, void *opaq
     settle(w, r->m);
 }
 
+/* Produces the event of slot `i` of `m` (a task's result, or the event raised beside it). */
 static void produce(worker *w, msg *m, size_t i)
 {
-    const char *key = m->tasks[i].case_no, *ev = m->events[i], *id = m->ids[i];
+    const char *key = m->tasks[i % m->ntasks].case_no, *ev = m->events[i], *id = m->ids[i];
     char err[512];
 
     if (cf_bus_produce(w->producer, w->t_events, key, id, ev, strlen(ev), &m->refs[i], 60000, err,
@@ -413,6 +419,19 @@ static void serve_inbox(worker *w)
     pthread_mutex_unlock(&w->lock);
     for (; list; list = next) {
         next = list->next;
+        if (list->event && list->raised) {
+            /* Produced before the result, with the same key: the idempotent producer keeps
+             * the order in the partition, and the message is committed only when both are
+             * confirmed. */
+            size_t slot = list->m->ntasks + list->i;
+            list->m->events[slot] = list->raised;
+            list->m->ids[slot] = list->raised_id;
+            list->m->unsettled++;
+            produce(w, list->m, slot);
+        } else {
+            free(list->raised);
+            free(list->raised_id);
+        }
         if (list->event) {
             list->m->events[list->i] = list->event;
             list->m->ids[list->i] = list->id;
@@ -439,8 +458,10 @@ static void enqueue(worker *w, job *j)
     pthread_cond_signal(&w->wake);
 }
 
-/* Passes a finished (or, with event NULL, dropped) task to the main thread; lock held. */
-static void post(worker *w, msg *m, size_t i, char *event, char *id)
+/* Passes a finished (or, with event NULL, dropped) task to the main thread, with the event its
+ * kind raised beside it (or NULL); takes the texts over; lock held. */
+static void post_raised(worker *w, msg *m, size_t i, char *event, char *id, char *raised,
+                        char *raised_id)
 {
     notice *n = calloc(1, sizeof *n);
     if (!n) {
@@ -449,14 +470,23 @@ static void post(worker *w, msg *m, size_t i, char *event, char *id)
         cf_error("out of memory: a finished task of %s is left uncommitted", m->tasks[i].case_no);
         free(event);
         free(id);
+        free(raised);
+        free(raised_id);
         return;
     }
     n->m = m;
     n->i = i;
     n->event = event;
     n->id = id;
+    n->raised = raised;
+    n->raised_id = raised_id;
     *w->inbox_tail = n;
     w->inbox_tail = &n->next;
+}
+
+static void post(worker *w, msg *m, size_t i, char *event, char *id)
+{
+    post_raised(w, m, i, event, id, NULL, NULL);
 }
 
 static void drop_job(worker *w, job *j)
@@ -534,6 +564,33 @@ static char *make_event(worker *w, const cf_task *t, json_t *result, const char 
     return text;
 }
 
+/*
+ * The event the kind raises beside the result of task `t` (cf_worker_kind.raises), as compact
+ * JSON with the id "<task_id>:<type>", or NULL when it raises none (or memory ran out: then the
+ * task's result goes alone, and the log says so).
+ */
+static char *make_raised(worker *w, const cf_task *t, const json_t *result, char **id)
+{
+    const char *type = NULL;
+    json_t *data, *ev;
+    char now[64], eid[200], *text = NULL;
+
+    *id = NULL;
+    if (!w->kind->raises || !(data = w->kind->raises(t, result, &type)))
+        return NULL;
+    snprintf(eid, sizeof eid, "%s:%s", t->task_id, type);
+    ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", eid, "type", type, "case", t->case_no,
+                   "time", cf_worker_now(now, sizeof now), "source", w->source, "data", data);
+    if (ev && (text = json_dumps(ev, JSON_COMPACT)) && !(*id = strdup(eid))) {
+        free(text);
+        text = NULL;
+    }
+    if (!text)
+        cf_case_error(t->case_no, "out of memory: %s of %s is not raised", type, t->task_id);
+    json_decref(ev);
+    return text;
+}
+
 /* Runs one job: the handler (or the batch handler), then each task's outcome. */
 static void run_job(worker *w, job *j)
 {
@@ -542,6 +599,7 @@ static void run_job(worker *w, job *j)
     int *codes = calloc(j->n, sizeof *codes);
     char(*errs)[ERRSZ] = calloc(j->n, sizeof *errs);
     char **events = calloc(j->n, sizeof *events), **ids = calloc(j->n, sizeof *ids);
+    char **raised = calloc(j->n, sizeof *raised), **raised_ids = calloc(j->n, sizeof *raised_ids);
     size_t *again = calloc(j->n, sizeof *again), nagain = 0, n = j->n;
     int max_tries = w->set.retries + 1, draining;
 
@@ -549,7 +607,8 @@ static void run_job(worker *w, job *j)
     draining = w->draining;
     pthread_mutex_unlock(&w->lock);
 
-    if (!tasks || !results || !codes || !errs || !events || !ids || !again) {
+    if (!tasks || !results || !codes || !errs || !events || !ids || !raised || !raised_ids ||
+        !again) {
         cf_error("out of memory running a job: its tasks are left to be done again");
         pthread_mutex_lock(&w->lock);
         drop_job(w, j);
@@ -590,6 +649,7 @@ static void run_job(worker *w, job *j)
             utf8_trim(errs[k]);
         }
         if (codes[k] == 0) {
+            raised[k] = make_raised(w, t, results[k], &raised_ids[k]);
             events[k] = make_event(w, t, results[k], NULL, j->attempt, &ids[k]);
             results[k] = NULL;
             cf_case_info(t->case_no, "%s %s done (try %d)", t->activity, t->task_id, j->attempt);
@@ -615,8 +675,8 @@ static void run_job(worker *w, job *j)
             w->n_failed += codes[k] != 0;
         }
         /* A task whose event could not be made (out of memory) is dropped: done again later. */
-        post(w, j->m, j->idx[k], events[k], ids[k]);
-        events[k] = ids[k] = NULL;
+        post_raised(w, j->m, j->idx[k], events[k], ids[k], raised[k], raised_ids[k]);
+        events[k] = ids[k] = raised[k] = raised_ids[k] = NULL;
     }
     if (nagain > 0) {
         if (w->draining || j->m->abandoned) {
@@ -657,6 +717,12 @@ out:
     free(errs);
     free(events);
     free(ids);
+    for (size_t k = 0; raised && raised_ids && k < n; k++) {
+        free(raised[k]);
+        free(raised_ids[k]);
+    }
+    free(raised);
+    free(raised_ids);
     free(again);
 }
 

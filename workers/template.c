@@ -573,6 +573,11 @@ static int top(loader *L, const yaml_node_t *root)
             if (!scalar(v) || !*scalar(v))
                 return fail(L, v, "name is the document's name, as tasks ask for it");
             t->name = cf_arena_strdup(L->a, scalar(v));
+        } else if (strcmp(key, "served_on") == 0) {
+            if (!scalar(v) ||
+                (strcmp(scalar(v), "applicants") != 0 && strcmp(scalar(v), "respondents") != 0))
+                return fail(L, v, "served_on is applicants or respondents");
+            t->served_on = cf_arena_strdup(L->a, scalar(v));
         } else if (strcmp(key, "font") == 0 || strcmp(key, "bold_font") == 0) {
             if (!scalar(v) || !*scalar(v))
                 return fail(L, v, "%s is a font family name", key);
@@ -596,7 +601,7 @@ static int top(loader *L, const yaml_node_t *root)
             body = v;
         } else {
             return fail(L, k,
-                        "unknown key '%s' (name, font, bold_font, size, line_spacing, "
+                        "unknown key '%s' (name, served_on, font, bold_font, size, line_spacing, "
                         "page_numbers, margins, fields, body)",
                         key);
         }
@@ -637,6 +642,7 @@ cf_template *cf_template_parse(const char *path, const char *text_, size_t len, 
     L.t->size = 16;
     L.t->line_spacing = 1.25;
     L.t->page_numbers = 1;
+    L.t->served_on = "respondents";
     L.t->margin[0] = 37;
     L.t->margin[1] = 26;
     L.t->margin[2] = 35;

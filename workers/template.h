@@ -100,13 +100,14 @@ typedef struct cf_template_field {
 
 typedef struct cf_template {
     const char *path;
-    const char *name;    /* the document's name, as tasks ask for it: "执行通知书" */
-    const char *font;    /* body text: "Noto Serif CJK SC" */
-    const char *bold;    /* heading, title and bold cells: "Noto Serif CJK SC Bold" */
-    double size;         /* body text in points (16: 三号) */
-    double line_spacing; /* a factor of the font's line height */
-    int page_numbers;    /* 1: "— 1 —" at the foot of each page */
-    double margin[4];    /* mm: top, right, bottom, left */
+    const char *name;      /* the document's name, as tasks ask for it: "执行通知书" */
+    const char *served_on; /* "applicants" or "respondents" (the default): whom it is served on */
+    const char *font;      /* body text: "Noto Serif CJK SC" */
+    const char *bold;      /* heading, title and bold cells: "Noto Serif CJK SC Bold" */
+    double size;           /* body text in points (16: 三号) */
+    double line_spacing;   /* a factor of the font's line height */
+    int page_numbers;      /* 1: "— 1 —" at the foot of each page */
+    double margin[4];      /* mm: top, right, bottom, left */
     const cf_template_field *fields;
     size_t nfields;
     const cf_template_block *blocks;

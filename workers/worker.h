@@ -65,6 +65,14 @@ typedef struct cf_worker_kind {
     cf_handle_fn handle;                                      /* required */
     cf_handle_batch_fn handle_batch;  /* may be NULL: then each task of a batch goes to handle */
     void (*fini)(cf_worker_ctx *ctx); /* may be NULL */
+    /*
+     * May be NULL.  An event the kind raises beside a task's result, for a workflow to react to
+     * on its own terms (an auction's sale raises proceeds.received for the payout): returns its
+     * data (a new reference) and sets *type, or returns NULL when this result raises none.  The
+     * runtime publishes it just before the task.completed event, with the id
+     * "<task_id>:<type>", so that a task done twice raises it once.
+     */
+    json_t *(*raises)(const cf_task *task, const json_t *result, const char **type);
 } cf_worker_kind;
 
 /* Returns the kind named `name` from the registry (workers/registry.c), or NULL when there is none.

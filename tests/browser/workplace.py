@@ -320,7 +320,7 @@ def scenario():
     # The clock moves on only after the work it is waiting for, as the day would have it.
     wait_task("notices", 120)
     clock_to("2026-03-02T16:00:00+08:00", "web-clock-1")
-    wait_task("service", 120)
+    wait_task("service_respondent_1", 120)
     clock_to("2026-03-04T12:00:00+08:00", "web-clock-2")
     team1.execute_script("window.cfMark = 'same page'")
     wait(team1, lambda d: css(d, row), "the case's execution task appears in the team_1 inbox", 180)

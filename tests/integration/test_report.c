@@ -660,6 +660,111 @@ static void check_documents(run *r, const json_t *rep)
     json_decref(want);
 }
 
+/* Adds 1 to member `what` of the object `key` of `o` (made when missing). */
+static void bump(json_t *o, const char *key, const char *what)
+{
+    json_t *g = json_object_get(o, key);
+    if (!g)
+        json_object_set_new(o, key, g = json_object());
+    json_object_set_new(g, what, json_integer(json_integer_value(json_object_get(g, what)) + 1));
+}
+
+/* Service items per route, counted here from the tasks themselves. */
+static void check_service(run *r, const json_t *rep)
+{
+    const json_t *s = at(rep, "service", NULL), *x;
+    PGresult *res = sql(r,
+                        "select coalesce(batch_group, '?'), status, result ->> 'outcome', "
+                        "result ->> 'role' from tasks where kind = 'service'",
+                        0, NULL);
+    json_t *want = json_object(), *total = json_object(), *g;
+    size_t i;
+
+    for (int row = 0; row < PQntuples(res); row++) {
+        const char *route = PQgetvalue(res, row, 0), *status = PQgetvalue(res, row, 1);
+        const char *outcome = PQgetisnull(res, row, 2) ? "served" : PQgetvalue(res, row, 2);
+        const char *what = strcmp(status, "failed") == 0 ? "failed"
+                           : strcmp(status, "open") == 0 || strcmp(status, "claimed") == 0 ? "open"
+                           : strcmp(status, "done") != 0                                   ? NULL
+                           : strcmp(outcome, "unreachable") == 0 ? "unreachable"
+                                                                 : "served";
+        bump(want, route, "items");
+        bump(total, "all", "items");
+        if (what) {
+            bump(want, route, what);
+            bump(total, "all", what);
+        }
+        if (strcmp(outcome, "unreachable") == 0 &&
+            strcmp(PQgetvalue(res, row, 3), "respondents") == 0)
+            bump(total, "all", "announced");
+    }
+    g = json_object_get(total, "all");
+    expect(at(s, "items", NULL), json_integer_value(json_object_get(g, "items")), "service items");
+    expect(at(s, "served", NULL), json_integer_value(json_object_get(g, "served")), "served");
+    expect(at(s, "unreachable", NULL), json_integer_value(json_object_get(g, "unreachable")),
+           "not reached");
+    expect(at(s, "announced", NULL), json_integer_value(json_object_get(g, "announced")),
+           "served by announcement");
+    expect(at(s, "failed", NULL), json_integer_value(json_object_get(g, "failed")),
+           "service failed");
+    expect(at(s, "deemed_served", NULL),
+           sql_ll(r,
+                  "select count(*) from events where type = 'timer.fired' and body -> 'data' ->> "
+                  "'timer' = 'announcement_served'",
+                  0, NULL),
+           "deemed served");
+    assert_int_equal(json_array_size(at(s, "routes", NULL)), json_object_size(want));
+    json_array_foreach (at(s, "routes", NULL), i, x) {
+        const json_t *w = json_object_get(want, str(x, "route"));
+        for (const char *const *k =
+                 (const char *const[]){"items", "served", "unreachable", "failed", "open", NULL};
+             *k; k++)
+            expect(at(x, *k, NULL), json_integer_value(json_object_get(w, *k)), "%s of route %s",
+                   *k, str(x, "route"));
+    }
+    assert_true(json_integer_value(json_object_get(g, "items")) >= NCASES - 1);
+    PQclear(res);
+    json_decref(want);
+    json_decref(total);
+}
+
+/* Auctions by round, against the database (this run's execution plans send nothing to auction;
+ * tests/integration/test_service_auction.c drives the rounds). */
+static void check_auctions(run *r, const json_t *rep)
+{
+    const json_t *a = at(rep, "auctions", NULL);
+
+    expect(at(a, "priced", NULL),
+           sql_ll(r,
+                  "select count(*) from tasks where kind = 'auction' and result ->> 'outcome' = "
+                  "'priced'",
+                  0, NULL),
+           "auction prices");
+    expect(at(a, "in_payment", NULL),
+           sql_ll(r,
+                  "select count(*) from tasks where kind = 'auction_disposal' and result ->> "
+                  "'disposal' = 'in_payment'",
+                  0, NULL),
+           "以物抵债");
+    expect(at(a, "released", NULL),
+           sql_ll(r,
+                  "select count(*) from tasks where kind = 'auction_disposal' and result ->> "
+                  "'disposal' = 'release'",
+                  0, NULL),
+           "released");
+    expect(at(a, "proceeds", NULL),
+           sql_ll(r,
+                  "select coalesce(sum((body -> 'data' ->> 'amount')::numeric), 0)::bigint from "
+                  "events where type = 'proceeds.received'",
+                  0, NULL),
+           "proceeds");
+    assert_int_equal(json_array_size(at(a, "rounds", NULL)),
+                     sql_ll(r,
+                            "select count(distinct params ->> 'round') from tasks where kind = "
+                            "'auction' and params ->> 'step' = 'result'",
+                            0, NULL));
+}
+
 static void check_ledgers(run *r, const json_t *rep)
 {
     PGresult *res = sql(r,
@@ -1214,6 +1319,8 @@ static void test_report_matches_the_database(void **state)
     check_batches(r, rep);
     check_reminders(r, rep);
     check_documents(r, rep);
+    check_service(r, rep);
+    check_auctions(r, rep);
     check_ledgers(r, rep);
     check_stages(r, rep);
     check_chart(r, rep);

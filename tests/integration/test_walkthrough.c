@@ -160,7 +160,10 @@ static void test_one_case_through_every_state(void **state)
     /* The notices are made in the morning; the day's service round goes out at 14:00. */
     wait_done(&k, "notices", 120);
     feed(&k, "afternoon", json_pack("[o]", kit_clock_to("w-clock-2", "2026-03-02T16:00:00+08:00")));
-    wait_done(&k, "service", 60);
+    /* Each party's documents are a service item of their own: the risk notice to the applicant,
+     * the others to the respondent. */
+    wait_done(&k, "service_applicant_1", 60);
+    wait_done(&k, "service_respondent_1", 60);
     /* Wednesday 09:00: the clerk's trip to the registry offices (the six checks). */
     feed(&k, "wednesday", json_pack("[o]", kit_clock_to("w-clock-3", "2026-03-04T12:00:00+08:00")));
     wait_state(&k, "execution", 90);

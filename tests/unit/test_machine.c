@@ -569,6 +569,56 @@ static void test_incident_per_failed_task(void **state)
     cf_workflow_free(wf);
 }
 
+/* `each` makes one task per element: the documents' service items each get their own activity,
+ * id and batch (route), and the same event gives the same ids again. */
+static void test_a_task_for_each_item(void **state)
+{
+    (void)state;
+    cf_workflow *wf = fx_workflow_load("workflows/enforcement_case.yaml");
+    const char *no = "(2026)豫0381执3号";
+    json_t *s = step_ok(wf, NULL, filed(no, "2026-03-02T09:00:00+08:00")), *s2, *s3, *again, *acts;
+    json_t *items = json_pack(
+        "[{s:s, s:s, s:i, s:[s], s:s}, {s:s, s:s, s:i, s:[s], s:s}, {s:s, s:s, s:i, s:[s], s:s}]",
+        "party", "applicant_1", "role", "applicants", "index", 0, "documents", "风险告知书",
+        "route", "南线", "party", "respondent_1", "role", "respondents", "index", 0, "documents",
+        "执行通知书", "route", "城区线", "party", "respondent_2", "role", "respondents", "index", 1,
+        "documents", "执行通知书", "route", "北线");
+    json_t *intake = event("task.completed", no, "2026-03-02T10:00:00+08:00",
+                           json_pack("{s:s, s:s, s:s, s:{s:b}}", "task_id",
+                                     task_id_of(s, "intake_check"), "activity", "intake_check",
+                                     "kind", "intake_check", "result", "complete", 1));
+    json_t *docs;
+    const char *ids[3];
+    static const char *const names[] = {"service_applicant_1", "service_respondent_1",
+                                        "service_respondent_2"};
+
+    s2 = step_ok(wf, s, intake);
+    docs = event("task.completed", no, "2026-03-02T11:00:00+08:00",
+                 json_pack("{s:s, s:s, s:s, s:{s:[], s:O}}", "task_id", task_id_of(s2, "notices"),
+                           "activity", "notices", "kind", "documents", "result", "documents",
+                           "service", items));
+    s3 = step_ok(wf, s2, json_incref(docs));
+    again = step_ok(wf, s2, docs);
+    acts = json_object_get(s3, "activities");
+    for (int i = 0; i < 3; i++) {
+        json_t *a = json_object_get(acts, names[i]);
+        assert_non_null(a);
+        assert_string_equal(json_string_value(json_object_get(a, "kind")), "service");
+        ids[i] = json_string_value(json_object_get(a, "task_id"));
+        assert_string_equal(ids[i], task_id_of(again, names[i]));
+        for (int k = 0; k < i; k++)
+            assert_string_not_equal(ids[i], ids[k]);
+    }
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(s3, "data"), "service_open")), 3);
+    json_decref(items);
+    json_decref(s);
+    json_decref(s2);
+    json_decref(s3);
+    json_decref(again);
+    cf_workflow_free(wf);
+}
+
 /* A workflow with a clock: six months from filing, paused and resumed by decisions that only the
  * lead may make, extended by one; a refusal and a requirement. */
 static const char CLOCKED[] =
@@ -781,6 +831,7 @@ int main(void)
         cmocka_unit_test(test_calendar_fallback_warns),
         cmocka_unit_test(test_times_outside_the_years),
         cmocka_unit_test(test_incident_per_failed_task),
+        cmocka_unit_test(test_a_task_for_each_item),
         cmocka_unit_test(test_clock_pauses_and_extensions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

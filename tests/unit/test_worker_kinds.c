@@ -138,7 +138,11 @@ static void test_auction_and_archive(void **state)
 {
     (void)state;
     cf_worker_ctx ctx = make_ctx("auction", 100, 0, 0);
-    json_t *params = json_pack("{s:[s]}", "assets", "房产"), *result = NULL;
+    const cf_worker_kind *auction = cf_worker_kind_find("auction");
+    json_t *params = json_pack("{s:s, s:s, s:s, s:[s]}", "step", "price", "method", "网络询价",
+                               "asset_kind", "real_estate", "assets", "房产"),
+           *result = NULL, *raised;
+    json_t *round2 = json_pack("{s:s, s:i, s:i}", "step", "result", "round", 2, "reserve", 400000);
     json_t *closed = json_pack("{s:s}", "closed_at", "2026-03-18T10:00:00+08:00");
     json_t *ledger_params = json_pack("{s:s}", "close_method", "执行完毕");
     cf_task t = make_task("(2026)豫0381执3号", "auction", params, NULL);
@@ -146,15 +150,34 @@ static void test_auction_and_archive(void **state)
                     make_task("(2026)豫0381执4号", "archive", ledger_params, closed)};
     json_t *results[2] = {NULL, NULL};
     int codes[2] = {0, 0};
+    const char *type = NULL;
     char err[256], errs[2][256] = {"", ""};
 
-    assert_int_equal(cf_worker_kind_find("auction")->handle(&ctx, &t, &result, err, sizeof err), 0);
-    assert_string_equal(json_string_value(json_object_get(result, "outcome")), "sold");
-    assert_true(json_integer_value(json_object_get(json_object_get(result, "valuation"), "value")) >
-                0);
-    assert_non_null(json_object_get(json_object_get(result, "auction"), "price"));
+    /* The price: the platforms give one, and a price raises nothing. */
+    assert_int_equal(auction->handle(&ctx, &t, &result, err, sizeof err), 0);
+    assert_string_equal(json_string_value(json_object_get(result, "outcome")), "priced");
+    assert_string_equal(json_string_value(json_object_get(result, "method")), "网络询价");
+    assert_true(json_integer_value(json_object_get(result, "price")) > 0);
+    assert_null(auction->raises(&t, result, &type));
     json_decref(result);
+    /* A round at its reserve: sold at the reserve or above, which raises proceeds.received. */
+    t = make_task("(2026)豫0381执3号", "auction_round", round2, NULL);
+    assert_int_equal(auction->handle(&ctx, &t, &result, err, sizeof err), 0);
+    assert_string_equal(json_string_value(json_object_get(result, "outcome")), "sold");
+    assert_true(json_integer_value(json_object_get(result, "price")) >= 400000);
+    raised = auction->raises(&t, result, &type);
+    assert_non_null(raised);
+    assert_string_equal(type, "proceeds.received");
+    assert_string_equal(json_string_value(json_object_get(raised, "source")), "auction");
+    assert_true(json_equal(json_object_get(raised, "amount"), json_object_get(result, "price")));
+    json_decref(raised);
+    json_decref(result);
+    /* A step the kind does not know is a lasting failure, named. */
+    json_object_set_new(round2, "step", json_string("announce"));
+    assert_int_equal(auction->handle(&ctx, &t, &result, err, sizeof err), CF_EINVAL);
+    assert_non_null(strstr(err, "announce"));
     cf_adapter_free(ctx.adapter);
+    json_decref(round2);
 
     ctx = make_ctx("archive", 100, 0, 0);
     assert_int_equal(cf_worker_kind_find("archive")->handle_batch(&ctx, a, 2, results, codes, errs),

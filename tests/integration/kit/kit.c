@@ -352,8 +352,8 @@ void kit_advance(kit *k, const char *id, const char *to)
     kit_flush(k);
     snprintf(sql, sizeof sql, "select count(*) from engine_clock where now >= '%s'::timestamptz",
              to);
-    if (kit_wait_count(k, sql, 1, 60) != 1)
-        die("the engine did not reach %s within 60 s", to);
+    if (kit_wait_count(k, sql, 1, 120) != 1)
+        die("the engine did not reach %s within 120 s", to);
 }
 
 long long kit_count(kit *k, const char *sql)
@@ -630,4 +630,26 @@ int kit_cli(kit *k, char **out, char **err, const char *const *args)
         fprintf(stderr, " %s", args[i]);
     fprintf(stderr, "   (exit %d)\n%s%s", rc, *out, *err);
     return rc;
+}
+
+void kit_complete(kit *k, const char *case_no, const char *activity, const char *post,
+                  const char *account, const char *time, json_t *result)
+{
+    char *task = kit_wait_value(k,
+                                "select task_id from tasks where case_no = $1 and activity = $2 "
+                                "and status = 'open'",
+                                2, (const char *const[]){case_no, activity}, NULL, 60);
+    char id[200], source[200];
+
+    if (!task)
+        die("%s: no open task %s to complete", case_no, activity);
+    kit_claim(k, task, account);
+    snprintf(id, sizeof id, "done-%s", task);
+    snprintf(source, sizeof source, "staff:%s:%s", post, account);
+    kit_send_json(k, json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:o}}", "id", id,
+                               "type", "task.completed", "case", case_no, "time", time, "source",
+                               source, "data", "task_id", task, "activity", activity, "kind",
+                               activity, "result", result));
+    kit_flush(k);
+    free(task);
 }

@@ -107,6 +107,12 @@ int kit_cli(kit *k, char **out, char **err, const char *const *args);
  * staff task's result only from "staff:<post>:<account>" of the account that claimed it. */
 void kit_claim(kit *k, const char *task_id, const char *account);
 
+/* Completes the open staff task `activity` of `case_no` as "staff:<post>:<account>" at `time`:
+ * claims it for the account and sends task.completed with `result` (stolen).  Aborts the test
+ * when no such task is open within a minute. */
+void kit_complete(kit *k, const char *case_no, const char *activity, const char *post,
+                  const char *account, const char *time, json_t *result);
+
 /* The first column of the first row of `sql` with text parameters, as a new string (free it),
  * or NULL when there is no row, the value is NULL or the query failed. */
 /* Completes task `id` with `result` as member of staff `name`, through `caseflow serve` at

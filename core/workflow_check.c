@@ -89,10 +89,10 @@ static void collect_transitions(catalog *c, const cf_transition *ts, size_t n)
 }
 
 /* The top-level names an expression may read. */
-static const char *const expr_roots[] = {"case",       "event",         "task",     "activities",
-                                         "timers",     "state",         "now",      "event_type",
-                                         "event_time", "event_source",  "settings", "clocks",
-                                         "event_post", "event_account", "missing",  "item", NULL};
+static const char *const expr_roots[] = {
+    "case",       "event",         "task",       "activities",   "timers",   "state",
+    "now",        "event_type",    "event_time", "event_source", "settings", "clocks",
+    "event_post", "event_account", "missing",    "item",         NULL};
 
 /* Where `word` stands in the expression `e`, or `pos` when that cannot be told. */
 static cf_pos word_pos(loader *L, const cf_expr *e, const char *word, cf_pos pos)

@@ -19,12 +19,11 @@
 /* ---- actions ---- */
 
 static const char *const action_keys[] = {
-    "task",       "as",          "post",        "due",          "params",
-    "title",      "cancel_task", "timer",       "at",           "cancel_timer",
-    "set",        "set_time",    "assign",      "notify",       "message",
-    "merge",      "start_clock", "pause_clock", "resume_clock", "extend_clock",
-    "stop_clock", "from",        "months",      "days",         "ground",
-    "each",       NULL};
+    "task",         "as",           "post",       "due",          "params",      "title",
+    "cancel_task",  "timer",        "at",         "cancel_timer", "set",         "set_time",
+    "assign",       "notify",       "message",    "merge",        "start_clock", "pause_clock",
+    "resume_clock", "extend_clock", "stop_clock", "from",         "months",      "days",
+    "ground",       "each",         NULL};
 
 static const char *const action_verbs[] = {
     "task",        "cancel_task",  "timer",        "cancel_timer", "set",
@@ -246,7 +245,8 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *i
     }
     /* Keys that belong to another verb are mistakes worth naming. */
     if (a->kind != CF_ACT_TASK)
-        for (const char *const *k = (const char *const[]){"as", "due", "params", "each", NULL}; *k; k++)
+        for (const char *const *k = (const char *const[]){"as", "due", "params", "each", NULL}; *k;
+             k++)
             if (wf_get(L, n, *k))
                 ERR(L, wf_pos_of(wf_get(L, n, *k)), "'%s' belongs to a task, not to %s", *k, verb);
     if (a->kind != CF_ACT_TASK && a->kind != CF_ACT_TIMER && wf_get(L, n, "title"))

@@ -203,10 +203,10 @@ static void bid_on_reserve(const cf_sim_world *a, const char *case_no, const jso
         return;
     json_array_foreach (json_object_get(out, "items"), i, item) {
         double r = json_number_value(reserve);
-        json_object_set_new(item, "price",
-                            json_integer((json_int_t)(r * (1.0 + 0.3 * cf_sim_draw(a->seed, case_no,
-                                                                                   "bid", "price",
-                                                                                   (long)i)))));
+        json_object_set_new(
+            item, "price",
+            json_integer((json_int_t)(r * (1.0 + 0.3 * cf_sim_draw(a->seed, case_no, "bid", "price",
+                                                                   (long)i)))));
         json_object_set(item, "round", json_object_get(req, "round"));
     }
 }

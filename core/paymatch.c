@@ -68,6 +68,16 @@ static int normalize(const char *in, char *out)
     return 0;
 }
 
+int cf_paymatch_normalize(const char *in, char *out, size_t outsz)
+{
+    char text[MAX_TEXT + 1];
+
+    if (normalize(in, text) != 0 || strlen(text) >= outsz)
+        return CF_EINVAL;
+    memcpy(out, text, strlen(text) + 1);
+    return 0;
+}
+
 /* The code points of the UTF-8 text `s` (well-formed), at most MAX_CP; returns their count. */
 static size_t decode(const char *s, uint32_t *cp)
 {

@@ -64,6 +64,13 @@ int cf_paymatch_run(const char *remark, const char *payer, const char *court,
                     int *sure) CF_MUST_CHECK;
 
 /*
+ * Writes the normalized form of `in` (above: one kind of bracket and digit, no spaces) into `out`
+ * of `outsz` bytes, for looking up names that a remark contains.  Returns 0, or CF_EINVAL when
+ * `in` is not UTF-8, longer than 2,000 bytes or does not fit.
+ */
+int cf_paymatch_normalize(const char *in, char *out, size_t outsz) CF_MUST_CHECK;
+
+/*
  * The sequence numbers a candidate's case number or judgment may have for `remark` to name it:
  * the sequence of each case-number token of the remark and every number one typo away from it
  * (one digit changed, left out or added), as texts appended to the array `into`.  The worker

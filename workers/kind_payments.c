@@ -223,23 +223,28 @@ static int match(payments *p, const cf_task *t, json_t **result, char *err, size
     json_decref(variants);
     if (!(res = read_db(p, candidates_sql, 3, params, err, errsz)))
         return CF_EIO;
-    rc = score(p, t, res, m, &n, &sure);
-    PQclear(res);
-    if (rc)
-        return cf_errf(err, errsz, rc, "matching the payment's remark failed");
+    /* The proposals' case numbers point into `res`: it is cleared at the end. */
+    if ((rc = score(p, t, res, m, &n, &sure)) != 0) {
+        cf_errf(err, errsz, rc, "matching the payment's remark failed");
+        goto out;
+    }
     if (sure && (rc = apply(p, t, m[0].case_no, "auto", m[0].confidence, NULL, err, errsz)))
-        return rc;
+        goto out;
     *result = json_pack("{s:b, s:o, s:s}", "sure", sure, "candidates", shown(m, n), "matched_at",
                         cf_worker_now(now, sizeof now));
     if (*result && sure) {
         json_object_set_new(*result, "case_no", json_string(m[0].case_no));
         json_object_set_new(*result, "confidence", json_integer(m[0].confidence));
     }
-    if (!*result)
-        return cf_errf(err, errsz, CF_ENOMEM, "out of memory");
+    if (!*result) {
+        rc = cf_errf(err, errsz, CF_ENOMEM, "out of memory");
+        goto out;
+    }
     cf_case_info(t->case_no, "payment matched: %zu candidate%s, %s", n, n == 1 ? "" : "s",
                  sure ? "sure" : "to the payment clerk");
-    return 0;
+out:
+    PQclear(res);
+    return rc;
 }
 
 /* The clerk chose `apply_to`: it must be an open enforcement case. */

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/registry.h"
+#include "engine/taskform.h"
 #include "kit/kit.h"
 
 enum { WAIT = 120 };
@@ -107,6 +109,37 @@ static void complete(const char *no, const char *activity, const char *post, con
     free(task);
 }
 
+/* The clerk's form of the payment's match_payment (GET /api/v1/tasks/{id}/form answers it):
+ * the candidates with their confidence, and the field the chosen case goes into. */
+static void expect_form_candidates(const char *key)
+{
+    char a[1024], b[1024], err[1024];
+    char *const paths[] = {a, b};
+    char *task = open_task(key, "match_payment");
+    cf_registry reg;
+    json_t *form, *fields, *f, *first;
+    size_t i;
+    int rc, apply_to = 0;
+
+    snprintf(a, sizeof a, "%s/workflows/enforcement_case.yaml", K.src);
+    snprintf(b, sizeof b, "%s/workflows/voluntary_payment.yaml", K.src);
+    assert_int_equal(cf_registry_load(&reg, paths, 2, err, sizeof err), 0);
+    form = cf_task_form(K.db, &reg, task, "payment_clerk", &rc, err, sizeof err);
+    assert_non_null(form);
+    first = json_array_get(json_object_get(json_object_get(form, "params"), "candidates"), 0);
+    assert_string_equal(json_string_value(json_object_get(first, "case_no")), A);
+    assert_int_equal(json_integer_value(json_object_get(first, "confidence")), 80);
+    assert_string_equal(json_string_value(json_object_get(first, "why")),
+                        "与案号相差一个字符；付款人是本案被执行人");
+    fields = json_object_get(json_object_get(form, "form"), "fields");
+    json_array_foreach (fields, i, f)
+        apply_to |= strcmp(json_string_value(json_object_get(f, "name")), "apply_to") == 0;
+    assert_true(apply_to);
+    json_decref(form);
+    cf_registry_free(&reg);
+    free(task);
+}
+
 static void test_payments(void **state)
 {
     (void)state;
@@ -158,6 +191,7 @@ static void test_payments(void **state)
     expect("select params -> 'candidates' -> 0 ->> 'confidence' from tasks where case_no = $1 "
            "and activity = 'match_payment'",
            "PAY-2026-000003", "80");
+    expect_form_candidates("PAY-2026-000003");
     expect("select state from cases where case_no = $1", "PAY-2026-000004", "clearing");
     expect("select jsonb_array_length(params -> 'candidates') from tasks where case_no = $1 and "
            "activity = 'match_payment'",

@@ -178,7 +178,9 @@ static size_t tokens_of(const char *s, token *t)
 /* year + court + type + sequence, the court filled in with `court` when the token has none. */
 static void key_of(const token *t, const char *court, char *out, size_t n)
 {
-    snprintf(out, n, "%s%s%s%s", t->year, t->has_court ? t->court : court, t->type, t->seq);
+    /* The widths of a token's parts: a court code handed in is never longer than a token's. */
+    snprintf(out, n, "%.7s%.39s%.15s%.15s", t->year, t->has_court ? t->court : court, t->type,
+             t->seq);
 }
 
 /* The first token of a case number, or 0 when it has none. */

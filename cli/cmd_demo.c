@@ -264,7 +264,8 @@ static json_t *decide(demo *d, const char *kind, const char *case_no, json_t *da
     if (strcmp(kind, "match_payment") == 0) {
         const char *best = json_string_value(
             json_object_get(json_array_get(json_object_get(data, "candidates"), 0), "case_no"));
-        if (best && !json_object_get(data, "error") && draw(d, case_no, "candidate") < 90)
+        if (best && !json_is_string(json_object_get(data, "error")) &&
+            draw(d, case_no, "candidate") < 90)
             return json_pack("{s:b, s:s}", "matched", 1, "apply_to", best);
         if (draw(d, case_no, "match") < 10)
             return json_pack("{s:b}", "matched", 0);

@@ -120,6 +120,10 @@ static const struct setting settings[] = {
     {"service.routes", T_STR, "workflows/routes/yanshi.yaml", 0, 0, NULL, "CASEFLOW_ROUTES",
      AT(service_routes), 0,
      "the delivery route table: which route's trip serves an address (docs/workers.md)"},
+    /* [U] 偃师 was 豫0381 and may now be 豫0307 since it became a district (DOMAIN.md). */
+    {"court.code", T_STR, "豫0381", 0, 0, NULL, "CASEFLOW_COURT", AT(court_code), 0,
+     "the court's code (法院代字) in its case numbers: a payment remark that leaves it out means "
+     "this court"},
     {"document.templates", T_STR, "workflows/templates", 0, 0, NULL, "CASEFLOW_TEMPLATES",
      AT(doc_templates), 0, "the folder of the document templates (one YAML file per document)"},
     /* [U] The court's name since 偃师 became a district of 洛阳 (2021); check the seal's wording.

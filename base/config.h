@@ -58,6 +58,7 @@ typedef struct cf_config {
     cf_kv *worker_kinds;       /* worker.kinds: "<kind>.<setting>: value" overrides per kind */
     size_t nworker_kinds;
     /* The court's documents (workers/kind_documents.c, from workflows/templates/). */
+    char *court_code;       /* court.code          CASEFLOW_COURT: 豫0381, in case numbers */
     char *doc_templates;    /* document.templates  CASEFLOW_TEMPLATES: the templates' folder */
     char *service_routes;   /* service.routes  CASEFLOW_ROUTES: the delivery route table */
     char *doc_court_name;   /* document.court_name: the heading of every document */

@@ -79,7 +79,7 @@ static const struct {
     {"name", 0},      {"party_name", 0}, {"payer_name", 0},     {"legal_representative", 0},
     {"id_number", 1}, {"account", 1},    {"account_number", 1}, {"credit_code", 1},
     {"phone", 2},     {"mobile", 2},     {"address", 3},        {"delivery_address", 3},
-    {"amount", 3},    {"principal", 3},  {"remark", 3},
+    {"amount", 3},    {"principal", 3},  {"remark", 3},         {"payee", 0},
 };
 
 static int personal_kind(const char *key)

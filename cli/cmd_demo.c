@@ -250,10 +250,27 @@ static json_t *decide(demo *d, const char *kind, const char *case_no, json_t *da
         return json_pack("{s:[s]}", "measures", "冻结银行存款");
     if (strcmp(kind, "applicant_interview") == 0)
         return json_pack("{s:s}", "opinion", "同意终结本次执行程序");
+    /* The payment clerk takes the payments worker's best candidate, as a person checking it
+     * would most times; without one, the judgment the remark names (a new case is filed). */
     if (strcmp(kind, "match_payment") == 0) {
+        const char *best = json_string_value(
+            json_object_get(json_array_get(json_object_get(data, "candidates"), 0), "case_no"));
+        if (best && !json_is_string(json_object_get(data, "error")) &&
+            draw(d, case_no, "candidate") < 90)
+            return json_pack("{s:b, s:s}", "matched", 1, "apply_to", best);
         if (draw(d, case_no, "match") < 10)
             return json_pack("{s:b}", "matched", 0);
         return json_pack("{s:b, s:s}", "matched", 1, "case_no", "(2025)豫0381民初1号");
+    }
+    /* The whole balance to the account recorded on the case; none recorded: left for now. */
+    if (strcmp(kind, "payout") == 0) {
+        const json_t *balance = json_object_get(data, "balance");
+        if (!json_is_string(json_object_get(data, "account")) || !json_is_number(balance) ||
+            json_number_value(balance) <= 0)
+            return NULL;
+        return json_pack("{s:O, s:O, s:O}", "amount", balance, "payee",
+                         json_object_get(data, "payee"), "account",
+                         json_object_get(data, "account"));
     }
     if (strcmp(kind, "file_case") == 0) {
         char no[64];
@@ -466,6 +483,27 @@ static int read_case(demo *d, clerk *c, cf_client *api, const char *case_no, jso
     return rc;
 }
 
+/* The params of task `id` as its form shows them to the clerk (a new reference), or -1. */
+static int read_params(demo *d, clerk *c, cf_client *api, const char *id, json_t **params)
+{
+    char esc[400], path[500];
+    cf_reply r;
+    int rc = -1;
+
+    *params = NULL;
+    if (!id || cf_client_escape(id, esc, sizeof esc) != 0)
+        return -1;
+    snprintf(path, sizeof path, "/api/v1/tasks/%s/form", esc);
+    if (cf_client_call(api, "GET", path, NULL, &r) == 200) {
+        *params = json_incref(json_object_get(r.json, "params"));
+        rc = 0;
+    } else {
+        refused(d, c, "reading the task's form", &r);
+    }
+    cf_reply_free(&r);
+    return rc;
+}
+
 /* One lane of the day's work: the tasks of the cases whose number falls to it, in order. */
 typedef struct lane {
     demo *d;
@@ -500,9 +538,14 @@ static void *work_lane(void *arg)
 
         if (lane_of(case_no) != ln->index)
             continue;
-        /* Only these decisions read the case; the others are made from the task alone. */
+        /* Only these decisions read the case or what the task was given; the others are made
+         * from the task alone. */
         if ((strcmp(kind, "intake_check") == 0 || strcmp(kind, "execution_plan") == 0) &&
             read_case(d, w->by, api, case_no, &data, state, sizeof state) != 0)
+            continue;
+        if ((strcmp(kind, "match_payment") == 0 || strcmp(kind, "payout") == 0) &&
+            read_params(d, w->by, api, json_string_value(json_object_get(w->task, "id")), &data) !=
+                0)
             continue;
         result = decide(d, kind, case_no, data, state,
                         (double)(ln->now - w->created) / (24.0 * 3600 * 1000));
@@ -652,6 +695,33 @@ static void decisions_day(demo *d, cf_time now)
                                 "case.decided", "case", case_no, "time", when, "source",
                                 "staff:bureau_lead:demo", "data", "decision", "close",
                                 "close_method", method));
+        d->decisions++;
+    }
+    PQclear(res);
+}
+
+/* Finance confirms the payouts the payment clerk sent it the day before or earlier. */
+static void finance_day(demo *d, cf_time now)
+{
+    char when[64], err[512], id[200];
+    PGresult *res;
+
+    time_text(d, now, when, sizeof when);
+    res = cf_store_exec(d->db,
+                        "select case_no, seq from cases where (body -> 'data' ->> "
+                        "'payout_pending')::numeric > 0",
+                        0, NULL, err, sizeof err);
+    if (!res) {
+        fprintf(stderr, "caseflow demo: reading payouts for finance: %s\n", err);
+        return;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        const char *case_no = PQgetvalue(res, r, 0);
+        /* One confirmation per state of the case: a repeat the next day is a new decision. */
+        snprintf(id, sizeof id, "demo-finance-%s-%s", case_no, PQgetvalue(res, r, 1));
+        send_event(d, json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "id", id, "type",
+                                "case.decided", "case", case_no, "time", when, "source",
+                                "staff:finance:demo", "data", "decision", "payout_confirmed"));
         d->decisions++;
     }
     PQclear(res);
@@ -815,6 +885,7 @@ int cf_cmd_demo(int argc, char **argv)
         clock_to(&d, cf_time_at(date, 16 * 60, d.offset));
         wait_idle(&d, 60);
         if (working) {
+            finance_day(&d, cf_time_at(date, 15 * 60 + 30, d.offset));
             staff_day(&d, cf_time_at(date, 16 * 60, d.offset));
             decisions_day(&d, cf_time_at(date, 16 * 60 + 30, d.offset));
             wait_idle(&d, 60);

@@ -458,6 +458,23 @@ static void print_stages(const json_t *r)
     tbl_print(&t, 2);
 }
 
+static void print_payments(const json_t *r)
+{
+    const json_t *p = json_object_get(r, "payments"), *in = json_object_get(p, "into_cases");
+
+    heading("八、案款", "Voluntary payments and payouts");
+    printf("  收到自动履行案款 payments received: %lld\n", num(p, "received"));
+    printf("  自动匹配 matched automatically: %lld\n", num(p, "auto"));
+    printf("  人工匹配 matched by hand: %lld to open cases 已立案件, %lld to new cases 新立案\n",
+           num(p, "by_hand"), num(p, "by_hand_new_case"));
+    printf("  无法匹配 unmatched: %lld   待清理 waiting: %lld\n", num(p, "unmatched"),
+           num(p, "waiting"));
+    printf("  入案款项 sums into cases: %lld paid in 直接缴入, %lld matched 匹配转入, "
+           "%lld auction proceeds 拍卖价款\n",
+           num(in, "paid_in"), num(in, "matched"), num(in, "auction_proceeds"));
+    printf("  财务确认发放 payouts confirmed by finance: %lld\n", num(p, "payouts_confirmed"));
+}
+
 static void print_text(const json_t *r, long ledger_rows)
 {
     const json_t *clock = json_object_get(r, "clock"), *period = json_object_get(r, "period");
@@ -483,7 +500,8 @@ static void print_text(const json_t *r, long ledger_rows)
     print_auctions(r);
     print_ledgers(r, ledger_rows);
     print_stages(r);
-    heading("八、其他", "Events, dead letters, duplicates");
+    print_payments(r);
+    heading("九、其他", "Events, dead letters, duplicates");
     printf("  事件 events applied: %lld\n", num(r, "events"));
     printf("  死信 dead letters: %lld\n", num(r, "dead_letters"));
     printf("  重复事件 duplicates: %lld events 个, dropped %lld times 次\n", num(dup, "events"),

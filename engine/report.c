@@ -228,6 +228,36 @@ static const char SQL_STAGES[] =
     "  limit 5) top), '[]'))";
 
 /*
+ * Voluntary payments (自动履行案款, the PAY-… cases filed in the period) by how they were matched:
+ * by the payments worker (payment.matched, method auto), by the payment clerk to an open case
+ * (method manual) or to a judgment whose enforcement case is filed for it (the states after
+ * `confirming` of voluntary_payment.yaml), returned unmatched, or still waiting; and the payouts
+ * of the period: sums in (payment.*, proceeds.received), payouts confirmed by finance.
+ */
+static const char SQL_PAYMENTS[] =
+    "with p as (select case_no, state from cases where case_no like 'PAY-%'"
+    " and created_at >= $1::timestamptz and created_at < $2::timestamptz),"
+    " m as (select e.body -> 'data' ->> 'method' as method from events e"
+    " join p on p.case_no = e.body -> 'data' ->> 'payment_key' where e.type = 'payment.matched'),"
+    " e as (select type, body -> 'data' ->> 'decision' as decision from events"
+    " where applied_at >= $1::timestamptz and applied_at < $2::timestamptz"
+    " and type in ('payment.received', 'payment.matched', 'proceeds.received', 'case.decided')"
+    " and case_no not like 'PAY-%') "
+    "select json_build_object('received', (select count(*) from p),"
+    " 'auto', (select count(*) from m where method = 'auto'),"
+    " 'by_hand', (select count(*) from m where method = 'manual'),"
+    " 'by_hand_new_case', (select count(*) from p where state in ('confirming', 'papers',"
+    "  'filing', 'payout', 'closed', 'archived')),"
+    " 'unmatched', (select count(*) from p where state = 'unmatched'),"
+    " 'waiting', (select count(*) from p where state in ('received', 'clearing', 'applying')),"
+    " 'into_cases', json_build_object("
+    "  'paid_in', (select count(*) from e where type = 'payment.received'),"
+    "  'matched', (select count(*) from e where type = 'payment.matched'),"
+    "  'auction_proceeds', (select count(*) from e where type = 'proceeds.received')),"
+    " 'payouts_confirmed', (select count(*) from e where type = 'case.decided'"
+    "  and decision = 'payout_confirmed'))";
+
+/*
  * Cases of one workflow ($4) per state at the end of each day, from the day of the first event
  * to the clock's day, within the period.  A case is counted in the state of its last event
  * applied before the day ended.
@@ -411,6 +441,7 @@ int cf_report_build(PGconn *db, const cf_registry *l, const char *since, const c
         {"service", "service", SQL_SERVICE, 2},
         {"auctions", "auctions", SQL_AUCTIONS, 2},
         {"archive_ledgers", "archive ledgers", SQL_LEDGERS, 2},
+        {"payments", "voluntary payments", SQL_PAYMENTS, 2},
         {"stages", "stages", SQL_STAGES, 3},
         {"chart", "the chart", SQL_CHART, 4},
     };

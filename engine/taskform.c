@@ -1,4 +1,5 @@
-/* The completion form of a staff task: the task, its case's workflow, and the fields declared. */
+/* The completion form of a staff task: the task, its case's workflow, the fields declared, and
+ * the task's params. */
 #include "taskform.h"
 
 #include <stdlib.h>
@@ -6,6 +7,26 @@
 #include "io/store.h"
 #include "core/form.h"
 #include "engine/queue.h"
+
+/*
+ * What the workflow gave the task to work from (its params): the payment clerk's candidate cases
+ * with their confidence, a payout's balance and the account it must go to.  Only staff of the
+ * task's post reach the form, and they need it to fill it in.
+ */
+static int add_params(PGconn *db, const char *id, json_t *out, char *err, size_t errsz)
+{
+    PGresult *res = cf_store_exec(db, "select params from tasks where task_id = $1", 1,
+                                  (const char *[]){id}, err, errsz);
+    json_t *params = NULL;
+
+    if (!res)
+        return CF_EDB;
+    if (PQntuples(res) == 1)
+        params = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    PQclear(res);
+    json_object_set_new(out, "params", params ? params : json_object());
+    return 0;
+}
 
 json_t *cf_task_form(PGconn *db, const cf_registry *reg, const char *id, const char *reach, int *rc,
                      char *err, size_t errsz)
@@ -37,6 +58,9 @@ json_t *cf_task_form(PGconn *db, const cf_registry *reg, const char *id, const c
                      json_pack("{s:o, s:s, s:i, s:o}", "task", cf_queue_task_json(&t), "workflow",
                                wf->name, "version", wf->version, "form", cf_form_json(wf, kind)))) {
         *rc = cf_errf(err, errsz, CF_ENOMEM, "out of memory");
+    } else if ((*rc = add_params(db, id, out, err, errsz)) != 0) {
+        json_decref(out);
+        out = NULL;
     }
     PQclear(res);
     return out;

@@ -12,7 +12,8 @@
 #include "engine/registry.h"
 
 /*
- * {task: (as cf_queue_task_json), workflow, version, form: (as cf_form_json)} for task `id`,
+ * {task: (as cf_queue_task_json), workflow, version, form: (as cf_form_json), params: (the
+ * task's, e.g. the payment clerk's candidates)} for task `id`,
  * confined to `reach` as cf_queue_get is (NULL: any post).  NULL with `*rc` set: CF_ENOTFOUND
  * (no such task, another post's, a worker's, or its workflow version is not loaded: said in
  * `err`), CF_EDB or CF_ENOMEM.

@@ -25,7 +25,7 @@ static uint64_t splitmix64(uint64_t *x)
 }
 
 /* Purposes of streams: a case's content never shifts when another purpose draws more. */
-enum { S_FILING = 1, S_CASE, S_CONTENT, S_PARTIES, S_PAYMENT, S_NAME };
+enum { S_FILING = 1, S_CASE, S_CONTENT, S_PARTIES, S_PAYMENT, S_NAME, S_PAYEE, S_PAYCASE };
 
 static void rng_seed(rng *r, uint64_t seed, uint64_t purpose, uint64_t item)
 {
@@ -703,6 +703,23 @@ static json_t *envelope(const gen *G, long n, const char *type, const char *key,
                      time_string(G, t), "source", source, "data", data);
 }
 
+/*
+ * The applicant's account that a money claim's payout goes to (一案一账户), in the first
+ * applicant's name: a bank of the town and a 19-digit account number.  Drawn from a stream of
+ * its own, so that the rest of the filing is what it was before accounts were recorded.
+ */
+static json_t *payee_account(const gen *G, long k, const json_t *applicant)
+{
+    char account[24];
+    rng r;
+
+    rng_seed(&r, G->o->seed, S_PAYEE, (uint64_t)k);
+    snprintf(account, sizeof account, "62%02ld%015lld", rng_range(&r, 10, 99),
+             (long long)rng_range(&r, 0, 999999999L) * 1000000LL + rng_range(&r, 0, 999999));
+    return json_pack("{s:O, s:s, s:s}", "name", json_object_get(applicant, "name"), "bank",
+                     PICK(&r, banks), "account", account);
+}
+
 static json_t *filed_event(const gen *G, const gcase *cases, long k, long n)
 {
     const gcase *c = &cases[k];
@@ -788,6 +805,11 @@ static json_t *filed_event(const gen *G, const gcase *cases, long k, long n)
     basis = app = resp = NULL;
     if (!data)
         goto fail;
+    if (cents > 0 &&
+        json_object_set_new(
+            data, "payee_account",
+            payee_account(G, k, json_array_get(json_object_get(data, "applicants"), 0))) != 0)
+        goto fail;
     if (c->special == SP_RELATED) {
         json_t *rel = json_array();
         if (c->related_to >= 0)
@@ -856,15 +878,113 @@ static void misspell_caseno(char *s, size_t n, int how)
     }
 }
 
-static json_t *payment_event(const gen *G, const gpay *p, long j, long n)
+/*
+ * Half of the voluntary payments are for an enforcement case already filed (a money claim, not
+ * withdrawn): its respondent pays after the notice and writes the case number in one of the ways
+ * people write it (full-width brackets, no 号, no court code, the type and sequence only) or only
+ * a name, which the payments worker matches or leaves to the clerk.  Writes the remark and the
+ * payer and returns 1, or returns 0 for a payment tied to no case.
+ */
+static int payment_for_case(const gen *G, const gcase *cases, const gpay *p, long j, char *remark,
+                            size_t rn, char *payer, size_t pn)
+{
+    rng r;
+
+    rng_seed(&r, G->o->seed, S_PAYCASE, (uint64_t)j);
+    if (!rng_chance(&r, 0.5))
+        return 0;
+    for (int tries = 0; tries < 20; tries++) {
+        const gcase *c = &cases[rng_below(&r, (uint64_t)G->o->cases)];
+        json_t *resp;
+        const char *name;
+        char no[128];
+        if (c->filed + 24LL * 3600 * 1000 > p->paid || c->withdrawn || c->non_litigation ||
+            c->type == T_BAO || strcmp(causes[c->cause].claim, "money") != 0)
+            continue;
+        if (!(resp = respondents(G, cases, c - cases)))
+            return 0;
+        name = json_string_value(json_object_get(json_array_get(resp, 0), "name"));
+        format_caseno(G, c, no, sizeof no);
+        switch (rng_below(&r, 6)) {
+        case 0: snprintf(remark, rn, "%s %s还款", no, name); break;
+        case 1:
+            misspell_caseno(no, sizeof no, 0);
+            snprintf(remark, rn, "%s%s履行款", no, name);
+            break;
+        case 2:
+            misspell_caseno(no, sizeof no, 1);
+            snprintf(remark, rn, "%s %s", name, no);
+            break;
+        case 3:
+            snprintf(remark, rn, "(%d)%s%ld号 %s 案款", c->year, case_types[c->type], c->seq, name);
+            break;
+        case 4: snprintf(remark, rn, "%s%ld号 案款", case_types[c->type], c->seq); break;
+        default: snprintf(remark, rn, "还款 %s", name); break;
+        }
+        snprintf(payer, pn, "%s", name);
+        json_decref(resp);
+        return 1;
+    }
+    return 0;
+}
+
+/* A payment for a judgment whose enforcement case is not filed yet: its number and the payer's
+ * name in the remark, sometimes misspelt.  Writes the remark and the payer. */
+static void judgment_remark(const gen *G, rng *r, cf_date day, char *remark, size_t rn, char *name,
+                            size_t nn)
 {
     enum { RIGHT, WRONG_NAME, FULL_WIDTH, NO_HAO };
-    char key[64], txid[64], caseno[128], name[256], shown[256], remark[512];
-    cf_date day = cf_time_date(p->paid, G->utc);
+    char caseno[128], shown[256];
     const char *court = G->o->court;
-    int y, m, d, how = RIGHT, swap = -1;
+    int y, how = RIGHT, swap = -1;
     cf_date issued;
     long docseq;
+
+    /* The judgment the payer performs, of this court or of the intermediate court, given some
+     * weeks to a year and a half before the payment. */
+    if (rng_chance(r, 0.2))
+        court = G->mid_code;
+    issued = day - (cf_date)rng_range(r, 20, 540);
+    docseq = doc_seq(r, issued, court == G->mid_code ? 6999 : 9999);
+    cf_date_to_ymd(issued, &y, NULL, NULL);
+    snprintf(caseno, sizeof caseno, "(%d)%s%s%ld号", y, court,
+             court == G->mid_code ? "民终" : "民初", docseq);
+    /* Half of the misspelt remarks have a wrong character in the name, the others a case number
+     * with full-width parentheses or without 号. */
+    if (rng_chance(r, G->o->share_misspelt))
+        how = rng_chance(r, 0.5) ? WRONG_NAME : rng_chance(r, 0.5) ? FULL_WIDTH : NO_HAO;
+    if (rng_chance(r, 0.65)) {
+        person_name pn;
+        draw_name(r, &pn);
+        if (how == WRONG_NAME)
+            swap = pn.ng == 2 ? (int)rng_below(r, 2) : 0;
+        name_text(&pn, -1, name, nn);
+        name_text(&pn, swap, shown, sizeof shown);
+    } else {
+        company_parts c;
+        draw_company(r, &c);
+        if (how == WRONG_NAME)
+            swap = (int)rng_below(r, 2);
+        company_text(&c, -1, name, nn);
+        company_text(&c, swap, shown, sizeof shown);
+    }
+    if (how == FULL_WIDTH || how == NO_HAO)
+        misspell_caseno(caseno, sizeof caseno, how == FULL_WIDTH ? 0 : 1);
+    /* How people write remarks varies; the formats stay literal for the compiler's checks. */
+    switch (rng_below(r, 5)) {
+    case 0: snprintf(remark, rn, "%s%s履行款", caseno, shown); break;
+    case 1: snprintf(remark, rn, "%s %s 还款", caseno, shown); break;
+    case 2: snprintf(remark, rn, "%s还%s案款", shown, caseno); break;
+    case 3: snprintf(remark, rn, "%s %s 自动履行", shown, caseno); break;
+    default: snprintf(remark, rn, "履行%s判决款%s", caseno, shown); break;
+    }
+}
+
+static json_t *payment_event(const gen *G, const gcase *cases, const gpay *p, long j, long n)
+{
+    char key[64], txid[64], name[256], remark[512];
+    cf_date day = cf_time_date(p->paid, G->utc);
+    int y, m, d;
     rng r;
     json_t *amount;
 
@@ -872,44 +992,8 @@ static json_t *payment_event(const gen *G, const gpay *p, long j, long n)
     cf_date_to_ymd(day, &y, &m, &d);
     snprintf(key, sizeof key, "PAY-%d-%06ld", p->year, p->seq);
     snprintf(txid, sizeof txid, "TX%04d%02d%02d%06ld", y, m, d, j + 1);
-    /* The judgment the payer performs, of this court or of the intermediate court, given some
-     * weeks to a year and a half before the payment. */
-    if (rng_chance(&r, 0.2))
-        court = G->mid_code;
-    issued = day - (cf_date)rng_range(&r, 20, 540);
-    docseq = doc_seq(&r, issued, court == G->mid_code ? 6999 : 9999);
-    cf_date_to_ymd(issued, &y, NULL, NULL);
-    snprintf(caseno, sizeof caseno, "(%d)%s%s%ld号", y, court,
-             court == G->mid_code ? "民终" : "民初", docseq);
-    /* Half of the misspelt remarks have a wrong character in the name, the others a case number
-     * with full-width parentheses or without 号. */
-    if (rng_chance(&r, G->o->share_misspelt))
-        how = rng_chance(&r, 0.5) ? WRONG_NAME : rng_chance(&r, 0.5) ? FULL_WIDTH : NO_HAO;
-    if (rng_chance(&r, 0.65)) {
-        person_name pn;
-        draw_name(&r, &pn);
-        if (how == WRONG_NAME)
-            swap = pn.ng == 2 ? (int)rng_below(&r, 2) : 0;
-        name_text(&pn, -1, name, sizeof name);
-        name_text(&pn, swap, shown, sizeof shown);
-    } else {
-        company_parts c;
-        draw_company(&r, &c);
-        if (how == WRONG_NAME)
-            swap = (int)rng_below(&r, 2);
-        company_text(&c, -1, name, sizeof name);
-        company_text(&c, swap, shown, sizeof shown);
-    }
-    if (how == FULL_WIDTH || how == NO_HAO)
-        misspell_caseno(caseno, sizeof caseno, how == FULL_WIDTH ? 0 : 1);
-    /* How people write remarks varies; the formats stay literal for the compiler's checks. */
-    switch (rng_below(&r, 5)) {
-    case 0: snprintf(remark, sizeof remark, "%s%s履行款", caseno, shown); break;
-    case 1: snprintf(remark, sizeof remark, "%s %s 还款", caseno, shown); break;
-    case 2: snprintf(remark, sizeof remark, "%s还%s案款", shown, caseno); break;
-    case 3: snprintf(remark, sizeof remark, "%s %s 自动履行", shown, caseno); break;
-    default: snprintf(remark, sizeof remark, "履行%s判决款%s", caseno, shown); break;
-    }
+    if (!payment_for_case(G, cases, p, j, remark, sizeof remark, name, sizeof name))
+        judgment_remark(G, &r, day, remark, sizeof remark, name, sizeof name);
     amount = money(lognormal_cents(&r, 20000, 1.0, 500, 500000));
     return envelope(G, n, "payment.received", key, p->paid, "bank",
                     json_pack("{s:s, s:o, s:o, s:s, s:s}", "payment_id", txid, "amount", amount,
@@ -1204,7 +1288,7 @@ int cf_feedgen_run(const cf_feedgen_opts *o, cf_feedgen_emit_fn emit, void *arg,
         case EV_FILED: ev = filed_event(&G, cases, stubs[i].idx, i + 1); break;
         case EV_CORRECTED: ev = corrected_event(&G, cases, stubs[i].idx, i + 1); break;
         case EV_WITHDRAWN: ev = withdrawn_event(&G, cases, stubs[i].idx, i + 1); break;
-        default: ev = payment_event(&G, &pays[stubs[i].idx], stubs[i].idx, i + 1); break;
+        default: ev = payment_event(&G, cases, &pays[stubs[i].idx], stubs[i].idx, i + 1); break;
         }
         if (!ev) {
             rc = cf_errf(err, errsz, CF_ENOMEM, "out of memory building event %ld", i + 1);

@@ -61,7 +61,8 @@ typedef struct cf_feedgen_opts {
     double share_non_litigation; /* non_litigation: an agency's administrative decision */
     double share_corrected;      /* incomplete filing followed by case.corrected */
     double share_withdrawn;      /* case.withdrawn later */
-    double share_payments;       /* one voluntary payment per case drawn (not tied to a case) */
+    double share_payments;       /* one voluntary payment per case drawn (half of them for a
+                                  * case already filed, the others for a judgment) */
     double share_misspelt;       /* payment remarks with a wrong character in the name */
 } cf_feedgen_opts;
 

@@ -8,14 +8,15 @@
 
 #include "workers/worker.h"
 
-/* Defined by their own files: kind_documents.c, kind_query.c, kind_misc.c. */
+/* Defined by their own files: kind_documents.c, kind_query.c, kind_misc.c, kind_payments.c. */
 extern const cf_worker_kind cf_kind_documents, cf_kind_service;
 extern const cf_worker_kind cf_kind_network_query, cf_kind_six_checks;
 extern const cf_worker_kind cf_kind_auction, cf_kind_archive;
+extern const cf_worker_kind cf_kind_payments;
 
 static const cf_worker_kind *const kinds[] = {
-    &cf_kind_documents,  &cf_kind_service, &cf_kind_network_query,
-    &cf_kind_six_checks, &cf_kind_auction, &cf_kind_archive,
+    &cf_kind_documents, &cf_kind_service, &cf_kind_network_query, &cf_kind_six_checks,
+    &cf_kind_auction,   &cf_kind_archive, &cf_kind_payments,
 };
 
 const cf_worker_kind *cf_worker_kind_find(const char *name)

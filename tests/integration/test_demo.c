@@ -21,10 +21,10 @@
 static void test_demo_staff_work_through_the_api(void **state)
 {
     (void)state;
-    static const char *const kinds[] = {"documents",  "service", "network_query",
-                                        "six_checks", "auction", "archive"};
+    static const char *const kinds[] = {"documents", "service", "network_query", "six_checks",
+                                        "auction",   "archive", "payments"};
     kit k;
-    pid_t engine, server, workers[6];
+    pid_t engine, server, workers[7];
     char url[64], accounts[700], *out = NULL, *err = NULL, *text, line[256], password[80] = "";
     int port;
     FILE *f;
@@ -33,7 +33,7 @@ static void test_demo_staff_work_through_the_api(void **state)
 
     kit_init(&k, "demo");
     engine = kit_engine_start(&k, NULL);
-    for (size_t i = 0; i < 6; i++)
+    for (size_t i = 0; i < 7; i++)
         workers[i] = kit_worker_start(&k, kinds[i], NULL);
     server = kit_serve_start(&k, NULL, &port);
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
@@ -104,7 +104,7 @@ static void test_demo_staff_work_through_the_api(void **state)
     free(out);
     free(err);
     unsetenv("CASEFLOW_GROUP");
-    for (size_t i = 0; i < 6; i++)
+    for (size_t i = 0; i < 7; i++)
         kit_engine_stop(&k, workers[i], SIGTERM);
     assert_int_equal(kit_engine_stop(&k, server, SIGTERM), 0);
     kit_engine_stop(&k, engine, SIGTERM);

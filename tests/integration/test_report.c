@@ -624,6 +624,51 @@ static void check_reminders(run *r, const json_t *rep)
     }
 }
 
+/* The voluntary payment the run fed: the worker's part played by `work` (no candidates), the
+ * clerk's match to a judgment (a new case); and the payment into case 7, not paid out. */
+static void check_payments(run *r, const json_t *rep)
+{
+    static const struct {
+        const char *key, *sql;
+    } counts[] = {
+        {"received", "select count(distinct case_no) from events where type = 'payment.received' "
+                     "and case_no like 'PAY-%'"},
+        {"auto", "select count(*) from events where type = 'payment.matched' and body #>> "
+                 "'{data,method}' = 'auto'"},
+        {"by_hand", "select count(*) from events where type = 'payment.matched' and body #>> "
+                    "'{data,method}' = 'manual'"},
+        {"by_hand_new_case", "select count(distinct case_no) from events where case_no like "
+                             "'PAY-%' and state_after = 'confirming'"},
+        {"unmatched", "select count(distinct case_no) from events where case_no like 'PAY-%' and "
+                      "state_after = 'unmatched'"},
+        {"waiting", "select count(*) from cases where case_no like 'PAY-%' and state in "
+                    "('received', 'clearing', 'applying')"},
+        {"payouts_confirmed", "select count(*) from events where type = 'case.decided' and body "
+                              "#>> '{data,decision}' = 'payout_confirmed'"},
+    };
+    const json_t *p = at(rep, "payments", NULL), *in = at(p, "into_cases", NULL);
+
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+        expect(at(p, counts[i].key, NULL), sql_ll(r, counts[i].sql, 0, NULL), "payments.%s",
+               counts[i].key);
+    expect(at(in, "paid_in", NULL),
+           sql_ll(r,
+                  "select count(*) from events where type = 'payment.received' and case_no not "
+                  "like 'PAY-%'",
+                  0, NULL),
+           "payments.into_cases.paid_in");
+    expect(at(in, "matched", NULL),
+           sql_ll(r, "select count(*) from events where type = 'payment.matched'", 0, NULL),
+           "payments.into_cases.matched");
+    expect(at(in, "auction_proceeds", NULL),
+           sql_ll(r, "select count(*) from events where type = 'proceeds.received'", 0, NULL),
+           "payments.into_cases.auction_proceeds");
+    /* What was fed: one voluntary payment, matched by the clerk to its judgment; one paid in. */
+    assert_int_equal(json_integer_value(at(p, "received", NULL)), 1);
+    assert_int_equal(json_integer_value(at(p, "by_hand_new_case", NULL)), 1);
+    assert_int_equal(json_integer_value(at(in, "paid_in", NULL)), 1);
+}
+
 static void check_documents(run *r, const json_t *rep)
 {
     const json_t *d = at(rep, "documents", NULL);
@@ -1321,6 +1366,7 @@ static void test_report_matches_the_database(void **state)
     check_documents(r, rep);
     check_service(r, rep);
     check_auctions(r, rep);
+    check_payments(r, rep);
     check_ledgers(r, rep);
     check_stages(r, rep);
     check_chart(r, rep);

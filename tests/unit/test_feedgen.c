@@ -580,8 +580,8 @@ static void test_payments(void **state)
 {
     (void)state;
     size_t i;
-    json_t *ev;
-    long n = 0, wrong_name = 0, full_width = 0, no_hao = 0, last_seq = 0;
+    json_t *ev, *respondents = json_object(), *r;
+    long n = 0, for_case = 0, wrong_name = 0, full_width = 0, no_hao = 0, last_seq = 0;
 
     json_array_foreach (feed, i, ev) {
         json_t *d = data_of(ev);
@@ -589,15 +589,28 @@ static void test_payments(void **state)
         const char *name = json_string_value(json_object_get(d, "payer_name"));
         const char *remark = json_string_value(json_object_get(d, "remark"));
         long seq;
+        size_t k;
+        if (strcmp(type_of(ev), "case.filed") == 0)
+            json_array_foreach (json_object_get(d, "respondents"), k, r)
+                json_object_set_new(respondents, json_string_value(json_object_get(r, "name")),
+                                    json_true());
         if (strcmp(type_of(ev), "payment.received") != 0)
             continue;
-        n++;
         /* Keys run PAY-2026-000001, 000002, ... in the order the money arrived. */
         assert_int_equal(sscanf(key, "PAY-2026-%6ld", &seq), 1);
         assert_int_equal(strlen(key), strlen("PAY-2026-000001"));
         assert_int_equal(seq, last_seq + 1);
         last_seq = seq;
-        /* The remark names a judgment of this court or of the intermediate court. */
+        /* Half are for an enforcement case filed before, paid by one of its respondents. */
+        if (!strstr(remark, "民初") && !strstr(remark, "民终")) {
+            for_case++;
+            if (!json_object_get(respondents, name))
+                fail_msg("payment %s: the payer is no respondent of a case filed before it", key);
+            assert_true(strstr(remark, name) || strstr(remark, "执"));
+            continue;
+        }
+        n++;
+        /* The others name a judgment of this court or of the intermediate court. */
         assert_true(strstr(remark, "豫0381民初") || strstr(remark, "豫03民终"));
         if (strstr(remark, "（"))
             full_width++;
@@ -618,6 +631,8 @@ static void test_payments(void **state)
         }
     }
     assert_true(n > 0);
+    assert_share("payments for a filed case", for_case, n + for_case, 0.5, 0.15);
+    json_decref(respondents);
     assert_true(wrong_name > 0 && full_width > 0 && no_hao > 0);
     /* About 30% of the remarks are misspelt, half of them in the name. */
     assert_share("misspelt remarks", wrong_name + full_width + no_hao, n, 0.30, 0.15);

@@ -87,19 +87,35 @@ static void test_court_forms(void **state)
                      0);
     assert_int_equal(check(wf, "handler_decision", "{\"post\": \"team_7\"}", err, sizeof err),
                      CF_EINVAL);
-    assert_int_equal(check(wf, "payout", "{\"amount\": 1234.56}", err, sizeof err), 0);
-    assert_int_equal(check(wf, "payout", "{\"amount\": 12.345}", err, sizeof err), CF_EINVAL);
-    assert_string_equal(err, "/result/amount: at most two decimals (fen)");
-    assert_int_equal(check(wf, "payout", "{\"amount\": -1}", err, sizeof err), CF_EINVAL);
-    assert_int_equal(check(wf, "payout", "{\"paid_on\": \"2026-02-29\"}", err, sizeof err),
+#define PAYEE "\"payee\": \"张三\", \"account\": \"6222020000001234567\""
+    assert_int_equal(check(wf, "payout", "{\"amount\": 1234.56, " PAYEE "}", err, sizeof err), 0);
+    assert_int_equal(check(wf, "payout", "{\"amount\": 1234.56}", err, sizeof err), CF_EINVAL);
+    assert_string_equal(err, "/result/payee: is required");
+    assert_int_equal(check(wf, "payout", "{\"amount\": 12.345, " PAYEE "}", err, sizeof err),
                      CF_EINVAL);
-    assert_int_equal(check(wf, "payout", "{\"paid_on\": \"2028-02-29\"}", err, sizeof err), 0);
+    assert_string_equal(err, "/result/amount: at most two decimals (fen)");
+    assert_int_equal(check(wf, "payout", "{\"amount\": -1, " PAYEE "}", err, sizeof err),
+                     CF_EINVAL);
+    assert_int_equal(check(wf, "payout", "{\"amount\": 1, \"paid_on\": \"2026-02-29\", " PAYEE "}",
+                           err, sizeof err),
+                     CF_EINVAL);
+    assert_int_equal(check(wf, "payout", "{\"amount\": 1, \"paid_on\": \"2028-02-29\", " PAYEE "}",
+                           err, sizeof err),
+                     0);
+#undef PAYEE
     assert_int_equal(check(wf, "intake_check", "[true]", err, sizeof err), CF_EINVAL);
     cf_workflow_free(wf);
 
     wf = fx_workflow_load("workflows/voluntary_payment.yaml");
-    assert_int_equal(check(wf, "match_payment", "{\"matched\": true}", err, sizeof err), CF_EINVAL);
-    assert_string_equal(err, "/result/case_no: is required");
+    /* A match names an open case (apply_to) or the judgment (case_no): the workflow refuses one
+     * with neither (tests/scenarios/voluntary_payment_applied); the form checks each field. */
+    assert_int_equal(check(wf, "match_payment", "{\"matched\": \"yes\"}", err, sizeof err),
+                     CF_EINVAL);
+    assert_string_equal(err, "/result/matched: must be true or false");
+    assert_int_equal(check(wf, "match_payment",
+                           "{\"matched\": true, \"apply_to\": \"(2026)豫0381执1号\"}", err,
+                           sizeof err),
+                     0);
     assert_int_equal(check(wf, "match_payment", "{\"matched\": false}", err, sizeof err), 0);
     cf_workflow_free(wf);
 }

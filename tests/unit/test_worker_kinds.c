@@ -43,15 +43,15 @@ static cf_task make_task(const char *case_no, const char *activity, json_t *para
 static void test_registry(void **state)
 {
     (void)state;
-    const char *names[] = {"documents",  "service", "network_query",
-                           "six_checks", "auction", "archive"};
+    const char *names[] = {"documents", "service", "network_query", "six_checks",
+                           "auction",   "archive", "payments"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const cf_worker_kind *k = cf_worker_kind_find(names[i]);
         assert_non_null(k);
         assert_string_equal(k->name, names[i]);
         assert_non_null(k->handle);
     }
-    assert_null(cf_worker_kind_find("payments"));
+    assert_null(cf_worker_kind_find("payment"));
     assert_non_null(cf_worker_kind_find("six_checks")->handle_batch);
 }
 

@@ -147,6 +147,29 @@ function refusalText(e) {
  * Opens the completion dialog of task `task` ({id, case, title}).  `onDone()` runs after the
  * engine's verdict (or when the dialog closes after a change).
  */
+/* What the workflow gave the task to work from: the payments worker's candidate cases (each can
+ * be chosen into apply_to), why an earlier choice failed, a payout's balance and account. */
+function workingData(params, controls) {
+  const parts = [];
+  if (params.error) {
+    parts.push(h('div', { class: 'verdict refused', role: 'alert' }, params.error));
+  }
+  if (Array.isArray(params.candidates)) {
+    const target = controls.find((c) => c.f.name === 'apply_to');
+    const rows = params.candidates.map((c) => h('li', {},
+      h('strong', {}, c.case_no), ` 可信度 ${c.confidence}`, c.why ? `（${c.why}）` : '',
+      target ? h('button', { type: 'button', onclick: () => { target.inputs[0].value = c.case_no; } },
+        '选用') : null));
+    parts.push(h('div', { class: 'field' }, h('span', {}, '候选案件（按可信度）'),
+      rows.length ? h('ol', {}, rows) : h('p', {}, '未找到候选案件')));
+  }
+  if (params.balance !== undefined) {
+    parts.push(h('p', {}, `案款余额 ${params.balance} 元；收款人 ${params.payee || '（未登记）'}，`
+      + `账号 ${params.account || '（未登记）'}`));
+  }
+  return parts;
+}
+
 export async function openComplete(task, onDone) {
   let spec;
   try {
@@ -169,8 +192,8 @@ export async function openComplete(task, onDone) {
   const verdict = h('div', { 'aria-live': 'polite' });
   const send = h('button', { class: 'primary', type: 'submit' }, '确认办结');
   const cancel = h('button', { type: 'button', onclick: () => dialog.close() }, '取消');
-  const el = h('form', { novalidate: true }, controls.map((c) => c.box), verdict,
-    h('div', { class: 'actions' }, cancel, send));
+  const el = h('form', { novalidate: true }, workingData(spec.params || {}, controls),
+    controls.map((c) => c.box), verdict, h('div', { class: 'actions' }, cancel, send));
   body.append(el);
   el.addEventListener('input', () => saveDraft(task.id, 'complete', check(controls).raw));
   el.addEventListener('change', () => saveDraft(task.id, 'complete', check(controls).raw));

@@ -35,7 +35,7 @@ typedef struct run {
     json_t *warn;   /* warnings (owned) */
     long seq;
     int action_no;
-    long item_no; /* the element of a task made for `each`, or -1 */
+    long item_no; /* the element of a task made for `for_each`, or -1 */
     char *err;
     size_t errsz;
 } run;
@@ -407,7 +407,7 @@ out:
 }
 
 /*
- * A task action: one task, or with `each` one task per element of the list it gives (the
+ * A task action: one task, or with `for_each` one task per element of the list it gives (the
  * element read as `item` by the task's `as`, params and post).  A value that is not a list, or
  * an empty one, makes no task.
  */
@@ -417,9 +417,9 @@ static int run_task(run *r, const cf_action *a)
     size_t i;
     int rc;
 
-    if (!a->each)
+    if (!a->for_each)
         return run_one_task(r, a);
-    if ((rc = eval_expr(r, a->each, &list)))
+    if ((rc = eval_expr(r, a->for_each, &list)))
         return rc;
     rc = 0;
     json_array_foreach (json_is_array(list) ? list : NULL, i, item) {

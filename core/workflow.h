@@ -87,7 +87,7 @@ typedef struct cf_action {
     const char *message; /* notify: the text, with ${expr} parts filled in */
     const char *title;   /* task: the title staff see; timer: what it reminds of */
     cf_expr *value;      /* merge: the object whose members are merged */
-    cf_expr *each;       /* task: one task per element of this list, read as `item`; or NULL */
+    cf_expr *for_each;   /* task: one task per element of this list, read as `item`; or NULL */
     /* Clocks: `name` is the clock, `at` (start_clock's `from`) the instant it counts from (NULL:
      * now); months and days the length (start) or the extension (extend); ground why it pauses,
      * resumes or is extended.  Each NULL when not given. */

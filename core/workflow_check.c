@@ -207,7 +207,7 @@ static void check_actions(loader *L, const catalog *c, const cf_action *acts, si
                     "unknown task kind '%s' (declare it under workers or staff_tasks)", a->name);
             check_post_ref(L, a->post, a->post_pos);
             check_expr(L, c, a->post_expr, a->pos, "post");
-            check_expr(L, c, a->each, a->pos, "each");
+            check_expr(L, c, a->for_each, a->pos, "for_each");
             check_when(L, a->at, a->pos, "due");
             for (size_t f = 0; f < a->nfields; f++)
                 check_expr(L, c, a->fields[f].expr, a->fields[f].pos, a->fields[f].name);

@@ -23,7 +23,7 @@ static const char *const action_keys[] = {
     "cancel_task",  "timer",        "at",         "cancel_timer", "set",         "set_time",
     "assign",       "notify",       "message",    "merge",        "start_clock", "pause_clock",
     "resume_clock", "extend_clock", "stop_clock", "from",         "months",      "days",
-    "ground",       "each",         NULL};
+    "ground",       "for_each",     NULL};
 
 static const char *const action_verbs[] = {
     "task",        "cancel_task",  "timer",        "cancel_timer", "set",
@@ -165,9 +165,11 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *i
             parse_fields(L, wf_get(L, n, "params"), a, 0, "params");
         /* One task per element (a document to each party): each needs an activity of its own,
          * or the second would replace the first. */
-        a->each = wf_get(L, n, "each") ? wf_owned_expr(L, wf_get(L, n, "each"), "each") : NULL;
-        if (a->each && !a->as_template)
-            ERR(L, wf_pos_of(wf_get(L, n, "each")),
+        a->for_each = wf_get(L, n, "for_each")
+                          ? wf_owned_expr(L, wf_get(L, n, "for_each"), "for_each")
+                          : NULL;
+        if (a->for_each && !a->as_template)
+            ERR(L, wf_pos_of(wf_get(L, n, "for_each")),
                 "a task made for each element needs an 'as' with ${item...} so that each has "
                 "an activity of its own");
     } else if (strcmp(verb, "cancel_task") == 0) {
@@ -245,8 +247,8 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *i
     }
     /* Keys that belong to another verb are mistakes worth naming. */
     if (a->kind != CF_ACT_TASK)
-        for (const char *const *k = (const char *const[]){"as", "due", "params", "each", NULL}; *k;
-             k++)
+        for (const char *const *k = (const char *const[]){"as", "due", "params", "for_each", NULL};
+             *k; k++)
             if (wf_get(L, n, *k))
                 ERR(L, wf_pos_of(wf_get(L, n, *k)), "'%s' belongs to a task, not to %s", *k, verb);
     if (a->kind != CF_ACT_TASK && a->kind != CF_ACT_TIMER && wf_get(L, n, "title"))

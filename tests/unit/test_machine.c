@@ -569,7 +569,7 @@ static void test_incident_per_failed_task(void **state)
     cf_workflow_free(wf);
 }
 
-/* `each` makes one task per element: the documents' service items each get their own activity,
+/* `for_each` makes one task per element: the documents' service items each get their own activity,
  * id and batch (route), and the same event gives the same ids again. */
 static void test_a_task_for_each_item(void **state)
 {

@@ -730,17 +730,17 @@ static cf_pos when_word_pos(loader *L, const cf_when *w, const char *word, cf_po
 /* ---- actions ---- */
 
 static const char *const action_keys[] = {
-    "task",       "as",          "post",        "due",          "params",
-    "title",      "cancel_task", "timer",       "at",           "cancel_timer",
-    "set",        "set_time",    "assign",      "notify",       "message",
-    "merge",      "start_clock", "pause_clock", "resume_clock", "extend_clock",
-    "stop_clock", "from",        "months",      "days",         "ground",
-    NULL};
+    "task",         "as",           "post",       "due",          "params",      "title",
+    "cancel_task",  "timer",        "at",         "cancel_timer", "set",         "set_time",
+    "assign",       "notify",       "message",    "merge",        "start_clock", "pause_clock",
+    "resume_clock", "extend_clock", "stop_clock", "from",         "months",      "days",
+    "ground",       "key",          "each",       "where",        "record",      NULL};
 
 static const char *const action_verbs[] = {
-    "task",        "cancel_task",  "timer",        "cancel_timer", "set",
-    "set_time",    "assign",       "notify",       "merge",        "start_clock",
-    "pause_clock", "resume_clock", "extend_clock", "stop_clock",   NULL};
+    "task",         "cancel_task", "timer",       "cancel_timer",
+    "set",          "set_time",    "assign",      "notify",
+    "merge",        "start_clock", "pause_clock", "resume_clock",
+    "extend_clock", "stop_clock",  "record",      NULL};
 
 /* One value of an action that may be an expression or literal data (months, days, ground). */
 static cf_field *single_field(loader *L, yaml_node_t *n, const char *name)
@@ -833,6 +833,41 @@ static yaml_node_t *cancel_list(loader *L, yaml_node_t *n)
     return v && v->type == YAML_SEQUENCE_NODE ? v : NULL;
 }
 
+/* `key`, `each` and `where` of keyed work (core/keyed.h): which actions take them. */
+static void parse_keyed(loader *L, yaml_node_t *n, cf_action *a, const char *verb)
+{
+    int keyed = a->kind == CF_ACT_TASK || a->kind == CF_ACT_TIMER ||
+                a->kind == CF_ACT_CANCEL_TASK || a->kind == CF_ACT_CANCEL_TIMER ||
+                a->kind == CF_ACT_RECORD;
+    int each =
+        a->kind == CF_ACT_TASK || a->kind == CF_ACT_CANCEL_TASK || a->kind == CF_ACT_CANCEL_TIMER;
+    yaml_node_t *k = get(L, n, "key"), *e = get(L, n, "each"), *w = get(L, n, "where");
+
+    if (k && !keyed)
+        ERR(L, pos_of(k),
+            "'key' belongs to a task, timer, cancel_task, cancel_timer or record, "
+            "not to %s",
+            verb);
+    if (e && !each)
+        ERR(L, pos_of(e), "'each' belongs to a task, cancel_task or cancel_timer, not to %s", verb);
+    if (k && e)
+        ERR(L, pos_of(k), "'each' names the key of every entry: no 'key' beside it");
+    if (w && !e)
+        ERR(L, pos_of(w), "'where' filters the entries of 'each': it needs 'each'");
+    if (k && keyed && !e) {
+        a->key = owned_expr(L, k, "key");
+        a->key_pos = pos_of(k);
+    }
+    if (e && each) {
+        a->each = owned_expr(L, e, "each");
+        a->key_pos = pos_of(e);
+    }
+    if (w && e)
+        a->where = owned_expr(L, w, "where");
+    if (a->kind != CF_ACT_RECORD && get(L, n, "record"))
+        ERR(L, pos_of(get(L, n, "record")), "an action does one thing: 'record' beside %s", verb);
+}
+
 /* Parses the action `n`; `item`, when not NULL, is the first name of its cancel list (the
  * other names get copies of this action, see parse_actions). */
 static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *item)
@@ -846,8 +881,8 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *i
     check_keys(L, n, action_keys, "an action");
     for (const char *const *k = action_verbs; *k; k++) {
         yaml_node_t *x = get(L, n, *k);
-        if (!x)
-            continue;
+        if (!x || (get(L, n, "record") && strncmp(*k, "set", 3) == 0))
+            continue; /* set and set_time under record are the entry's fields */
         if (verb)
             ERR(L, pos_of(n), "an action does one thing: both '%s' and '%s' given", verb, *k);
         verb = *k;
@@ -857,7 +892,7 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *i
         ERR(L, pos_of(n),
             "an action needs one of task, cancel_task, timer, cancel_timer, set, "
             "set_time, assign, notify, merge, start_clock, pause_clock, resume_clock, "
-            "extend_clock, stop_clock");
+            "extend_clock, stop_clock, record");
         return;
     }
     if (item)
@@ -900,6 +935,19 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *i
     } else if (strcmp(verb, "merge") == 0) {
         a->kind = CF_ACT_MERGE;
         a->value = owned_expr(L, v, "merge");
+    } else if (strcmp(verb, "record") == 0) {
+        a->kind = CF_ACT_RECORD;
+        a->name = text(L, v, "record");
+        if (get(L, n, "set"))
+            parse_fields(L, get(L, n, "set"), a, 0, "set");
+        if (get(L, n, "set_time")) {
+            cf_action t = {0};
+            parse_fields(L, get(L, n, "set_time"), &t, 1, "set_time");
+            a->times = t.fields;
+            a->ntimes = t.nfields;
+        }
+        if (!get(L, n, "key"))
+            ERR(L, pos_of(n), "record '%s' needs 'key' (which entry it writes)", raw(v));
     } else if (strstr(verb, "_clock")) {
         static const struct {
             const char *verb;
@@ -963,6 +1011,7 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *i
                     verb);
     if (a->kind != CF_ACT_TASK && a->kind != CF_ACT_NOTIFY && get(L, n, "post"))
         ERR(L, pos_of(get(L, n, "post")), "'post' belongs to a task or notify, not to %s", verb);
+    parse_keyed(L, n, a, verb);
 }
 
 static cf_action *parse_actions(loader *L, yaml_node_t *n, size_t *count, const char *what)
@@ -1011,7 +1060,7 @@ static cf_action *parse_actions(loader *L, yaml_node_t *n, size_t *count, const 
 
 static const char *const transition_keys[] = {"event",    "task", "timer",  "if",    "when",
                                               "to",       "do",   "except", "title", "refuse",
-                                              "requires", "else", NULL};
+                                              "requires", "else", "of",     NULL};
 
 static const char *const requirement_keys[] = {"that", "missing", NULL};
 
@@ -1079,6 +1128,13 @@ static void parse_transition(loader *L, yaml_node_t *n, cf_transition *t, int an
         t->task = text(L, get(L, n, "task"), "task");
     if (get(L, n, "timer"))
         t->timer = text(L, get(L, n, "timer"), "timer");
+    if (get(L, n, "of")) {
+        t->of = text(L, get(L, n, "of"), "of");
+        t->of_pos = pos_of(get(L, n, "of"));
+        if (!t->task && !t->timer)
+            ERR(L, t->of_pos,
+                "'of' reads the entry of the event's key: it needs 'task' or 'timer'");
+    }
     if (t->task && t->on && strncmp(t->on, "task.", 5) != 0)
         ERR(L, pos_of(get(L, n, "task")), "'task' filters task.* events, not '%s'", t->on);
     if (t->timer && t->on && strcmp(t->on, "timer.fired") != 0)
@@ -1882,7 +1938,7 @@ static int names_has(const names *s, const char *name)
 }
 
 typedef struct catalog {
-    names activities, timers, handled, started_clocks;
+    names activities, timers, handled, started_clocks, records;
 } catalog;
 
 static void collect_actions(catalog *c, const cf_action *acts, size_t n)
@@ -1895,6 +1951,8 @@ static void collect_actions(catalog *c, const cf_action *acts, size_t n)
             names_add(&c->timers, acts[i].name);
         else if (acts[i].kind == CF_ACT_START_CLOCK)
             names_add(&c->started_clocks, acts[i].name);
+        else if (acts[i].kind == CF_ACT_RECORD)
+            names_add(&c->records, acts[i].name);
     }
 }
 
@@ -1908,10 +1966,10 @@ static void collect_transitions(catalog *c, const cf_transition *ts, size_t n)
 }
 
 /* The top-level names an expression may read. */
-static const char *const expr_roots[] = {"case",       "event",         "task",     "activities",
-                                         "timers",     "state",         "now",      "event_type",
-                                         "event_time", "event_source",  "settings", "clocks",
-                                         "event_post", "event_account", "missing",  NULL};
+static const char *const expr_roots[] = {
+    "case",       "event",         "task",       "activities",   "timers",   "state",
+    "now",        "event_type",    "event_time", "event_source", "settings", "clocks",
+    "event_post", "event_account", "missing",    "record",       "timer",    NULL};
 
 /* Where `word` stands in the expression `e`, or `pos` when that cannot be told. */
 static cf_pos word_pos(loader *L, const cf_expr *e, const char *word, cf_pos pos)
@@ -1934,9 +1992,9 @@ static void check_expr(loader *L, const catalog *c, const cf_expr *e, cf_pos pos
             ok |= strlen(*r) == len && strncmp(*r, path, len) == 0;
         if (!ok)
             ERR(L, word_pos(L, e, path, pos),
-                "%s reads '%s': expressions read case.*, event.*, task.*, activities.*, "
-                "timers.*, clocks.*, settings.*, state, now, event_type, event_time, "
-                "event_source, event_post, event_account or missing",
+                "%s reads '%s': expressions read case.*, event.*, task.*, timer.*, record.*, "
+                "activities.*, timers.*, clocks.*, settings.*, state, now, event_type, "
+                "event_time, event_source, event_post, event_account or missing",
                 what, path);
         else if (len == 8 && strncmp(path, "settings", 8) == 0) {
             char name[128];
@@ -1982,10 +2040,11 @@ static void check_when(loader *L, const cf_when *w, cf_pos pos, const char *what
                     "clock of this workflow (declare it under clocks)",
                     what, ref, ref + 6);
         } else if (strcmp(ref, "now") != 0 && strncmp(ref, "case.", 5) != 0 &&
-                   strncmp(ref, "event.", 6) != 0) {
+                   strncmp(ref, "event.", 6) != 0 && strncmp(ref, "record.", 7) != 0) {
             ERR(L, when_word_pos(L, w, ref, pos),
-                "%s counts from '%s': a time counts from case.*, event.*, clock.* or now", what,
-                ref);
+                "%s counts from '%s': a time counts from case.*, event.*, record.*, clock.* or "
+                "now",
+                what, ref);
         }
     }
 }
@@ -2018,7 +2077,16 @@ static void check_actions(loader *L, const catalog *c, const cf_action *acts, si
     for (size_t i = 0; i < n; i++) {
         const cf_action *a = &acts[i];
         const cf_task_kind *tk;
+        check_expr(L, c, a->key, a->key_pos, "key");
+        check_expr(L, c, a->each, a->key_pos, "each");
+        check_expr(L, c, a->where, a->key_pos, "where");
         switch (a->kind) {
+        case CF_ACT_RECORD:
+            for (size_t f = 0; f < a->nfields; f++)
+                check_expr(L, c, a->fields[f].expr, a->fields[f].pos, a->fields[f].name);
+            for (size_t f = 0; f < a->ntimes; f++)
+                check_when(L, a->times[f].when, a->times[f].pos, a->times[f].name);
+            break;
         case CF_ACT_TASK:
             tk = cf_workflow_kind(L->wf, a->name);
             if (a->name && !tk)
@@ -2104,6 +2172,8 @@ static void check_transitions(loader *L, const catalog *c, cf_transition *ts, si
             ERR(L, t->task_pos, "task '%s' names no task of this workflow", t->task);
         if (t->timer && !names_has(&c->timers, t->timer))
             ERR(L, t->timer_pos, "timer '%s' is never started", t->timer);
+        if (t->of && !names_has(&c->records, t->of))
+            ERR(L, t->of_pos, "of: no action records entries in '%s' (record: %s)", t->of, t->of);
         for (size_t e = 0; e < t->nexcept; e++)
             if (t->except[e] && cf_workflow_state_index(L->wf, t->except[e]) < 0)
                 ERR(L, t->pos, "unknown state '%s' in except", t->except[e]);
@@ -2434,6 +2504,7 @@ static void check_workflow(loader *L)
     names_seal(&c.timers);
     names_seal(&c.handled);
     names_seal(&c.started_clocks);
+    names_seal(&c.records);
     if (L->exprs)
         qsort(L->exprs, L->nexprs, sizeof *L->exprs, expr_at_cmp);
 
@@ -2485,6 +2556,7 @@ static void check_workflow(loader *L)
     free(c.timers.v);
     free(c.handled.v);
     free(c.started_clocks.v);
+    free(c.records.v);
 }
 
 /* ---- the top level ---- */

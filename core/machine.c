@@ -372,10 +372,13 @@ static int cancel_task(run *r, const char *activity)
     return 0;
 }
 
+static void open_task(run *r, const cf_task_kind *tk, const char *kind, const char *activity,
+                      const char *id, json_t *post, json_t *due, json_t *params, const char *title);
+
 static int run_task(run *r, const cf_action *a)
 {
     const cf_task_kind *tk = cf_workflow_kind(r->wf, a->name);
-    json_t *post = NULL, *params = json_object(), *act, *due = json_null();
+    json_t *post = NULL, *params = json_object(), *due = json_null();
     char id[32], base[128], as[192];
     int rc = 0;
 
@@ -401,17 +404,30 @@ static int run_task(run *r, const cf_action *a)
     }
     /* A task started again under the same name replaces the open one. */
     cancel_task(r, as);
-    act = json_pack("{s:s, s:s, s:s, s:O, s:O, s:o}", "task_id", id, "kind", a->name, "status",
-                    "open", "post", post ? post : json_null(), "due", due, "created_at",
-                    time_json(r, r->now));
-    json_object_set_new(r->acts, as, act);
+    open_task(r, tk, a->name, as, id, post, due, params, a->title);
+out:
+    json_decref(post);
+    json_decref(params);
+    json_decref(due);
+    return rc;
+}
+
+/* Books the open task `activity` on the case and emits its action (the task action of the
+ * table in docs/workflow-language.md).  Borrows post, due and params. */
+static void open_task(run *r, const cf_task_kind *tk, const char *kind, const char *activity,
+                      const char *id, json_t *post, json_t *due, json_t *params, const char *title)
+{
+    json_t *act = json_pack("{s:s, s:s, s:s, s:O, s:O, s:o}", "task_id", id, "kind", kind, "status",
+                            "open", "post", post ? post : json_null(), "due", due, "created_at",
+                            time_json(r, r->now));
+    json_object_set_new(r->acts, activity, act);
     {
         json_t *out =
-            json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:b}", "kind", "task", "task", a->name,
-                      "activity", as, "id", id, "post", post ? post : json_null(), "due", due,
+            json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:b}", "kind", "task", "task", kind,
+                      "activity", activity, "id", id, "post", post ? post : json_null(), "due", due,
                       "params", params, "worker", tk && tk->worker);
-        if (a->title)
-            json_object_set_new(out, "title", json_string(a->title));
+        if (title)
+            json_object_set_new(out, "title", json_string(title));
         else if (tk && tk->title)
             json_object_set_new(out, "title", json_string(tk->title));
         if (tk && tk->batch) {
@@ -425,11 +441,42 @@ static int run_task(run *r, const cf_action *a)
         }
         emit(r, out);
     }
-out:
+}
+
+/*
+ * A staff task returned (task.returned) with no transition of its own goes where the workflow's
+ * `returns` says: it is made again under the same activity, on the post it was on (requeue)
+ * or on another, due when it was, with the returned task's id, the reason and who returned it
+ * as its params.  Nothing happens for a kind the workflow says nothing of.
+ */
+static int requeue(run *r, const char *activity)
+{
+    json_t *a = json_object_get(r->acts, activity), *post = NULL, *params;
+    const json_t *data = json_object_get(r->event, "data");
+    const cf_task_kind *tk = cf_workflow_kind(r->wf, json_string_value(json_object_get(a, "kind")));
+    char id[32];
+    int rc;
+
+    if (!tk || tk->worker || !(tk->returned_requeue || tk->returned_post || tk->returned_expr))
+        return 0;
+    r->action_no++;
+    task_id(r, id, sizeof id);
+    if (tk->returned_requeue) {
+        post = json_incref(json_object_get(a, "post"));
+    } else {
+        cf_action where = {.post = tk->returned_post,
+                           .post_expr = tk->returned_expr,
+                           .post_pos = tk->returned_pos};
+        if ((rc = action_post(r, &where, tk, &post)))
+            return rc;
+    }
+    params = json_pack("{s:O, s:O?, s:O?}", "returned_task", json_object_get(a, "task_id"),
+                       "reason", json_object_get(data, "reason"), "returned_by",
+                       json_object_get(r->event, "source"));
+    open_task(r, tk, tk->name, activity, id, post, json_object_get(a, "due"), params, NULL);
     json_decref(post);
     json_decref(params);
-    json_decref(due);
-    return rc;
+    return 0;
 }
 
 static int assign(run *r, const cf_action *a)
@@ -1277,6 +1324,9 @@ static int apply(run *r, const json_t *state)
         return rc;
     if (t) {
         if ((rc = take(r, t)))
+            return rc;
+    } else if (activity && strcmp(r->type, "task.returned") == 0) {
+        if ((rc = requeue(r, activity)))
             return rc;
     } else if (!activity && !timer) {
         /* Task results and timers change the case even when no transition reacts to them;

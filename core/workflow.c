@@ -1482,6 +1482,51 @@ static void parse_events(loader *L, yaml_node_t *n)
     }
 }
 
+/* Where returned staff tasks go (`returns:`): `requeue`, a post, or an expression giving one. */
+static void set_return(loader *L, cf_task_kind *tk, yaml_node_t *v)
+{
+    tk->returned_pos = pos_of(v);
+    if (v->type == YAML_SCALAR_NODE && strcmp(raw(v), "requeue") == 0)
+        tk->returned_requeue = 1;
+    else if (v->type == YAML_SCALAR_NODE && plain_post(raw(v)))
+        tk->returned_post = text(L, v, "returns");
+    else
+        tk->returned_expr = owned_expr(L, v, "returns");
+}
+
+/* `returns:` maps staff task kinds (and `default`, every other staff task) to where a returned
+ * task goes. */
+static void parse_returns(loader *L, yaml_node_t *n)
+{
+    yaml_node_t *def = NULL;
+
+    if (!n || !is_map(L, n, "returns"))
+        return;
+    for (yaml_node_pair_t *p = PAIRS(n); p < PAIRS_END(n); p++) {
+        yaml_node_t *k = node(L, p->key), *v = node(L, p->value);
+        const char *name = raw(k);
+        cf_task_kind *tk = NULL;
+        if (strcmp(name, "default") == 0) {
+            def = v;
+            continue;
+        }
+        for (size_t i = 0; i < L->wf->nkinds && !tk; i++)
+            if (L->wf->kinds[i].name && strcmp(L->wf->kinds[i].name, name) == 0)
+                tk = &L->wf->kinds[i];
+        if (!tk)
+            ERR(L, pos_of(k), "returns: no staff task is named '%s'", name);
+        else if (tk->worker)
+            ERR(L, pos_of(k), "returns: '%s' is a worker kind; only staff return tasks", name);
+        else
+            set_return(L, tk, v);
+    }
+    for (size_t i = 0; def && i < L->wf->nkinds; i++) {
+        cf_task_kind *tk = &L->wf->kinds[i];
+        if (!tk->worker && !tk->returned_requeue && !tk->returned_post && !tk->returned_expr)
+            set_return(L, tk, def);
+    }
+}
+
 static void parse_assignment(loader *L, yaml_node_t *n)
 {
     static const char *const keys[] = {"teams", NULL};
@@ -1939,6 +1984,8 @@ static int names_has(const names *s, const char *name)
 
 typedef struct catalog {
     names activities, timers, handled, started_clocks, records;
+    names returned;   /* the tasks a task.returned transition names */
+    int returned_any; /* an any_state task.returned transition takes every task */
 } catalog;
 
 static void collect_actions(catalog *c, const cf_action *acts, size_t n)
@@ -1962,6 +2009,10 @@ static void collect_transitions(catalog *c, const cf_transition *ts, size_t n)
         collect_actions(c, ts[i].actions, ts[i].nactions);
         collect_actions(c, ts[i].otherwise, ts[i].notherwise);
         names_add(&c->handled, ts[i].on);
+        if (ts[i].on && strcmp(ts[i].on, "task.returned") == 0) {
+            names_add(&c->returned, ts[i].task);
+            c->returned_any |= !ts[i].task && !ts[i].guard && ts[i].nexcept == 0;
+        }
     }
 }
 
@@ -2070,6 +2121,22 @@ static void check_post_ref(loader *L, const char *post, cf_pos pos)
 {
     if (post && !cf_workflow_post(L->wf, post))
         ERR(L, pos, "unknown post '%s'", post);
+}
+
+/* Every staff task has a path for task.returned: an entry of `returns` (or its default), or a
+ * transition that takes it. */
+static void check_returns(loader *L, const catalog *c, const cf_task_kind *tk)
+{
+    if (tk->worker || !tk->name)
+        return;
+    check_post_ref(L, tk->returned_post, tk->returned_pos);
+    check_expr(L, c, tk->returned_expr, tk->returned_pos, "returns");
+    if (!tk->returned_requeue && !tk->returned_post && !tk->returned_expr && !c->returned_any &&
+        !names_has(&c->returned, tk->name))
+        ERR(L, tk->pos,
+            "staff task '%s' has no path for task.returned: say where a returned one goes under "
+            "returns (or its default), or add a transition 'event: task.returned, task: %s'",
+            tk->name, tk->name);
 }
 
 static void check_actions(loader *L, const catalog *c, const cf_action *acts, size_t n)
@@ -2505,6 +2572,7 @@ static void check_workflow(loader *L)
     names_seal(&c.handled);
     names_seal(&c.started_clocks);
     names_seal(&c.records);
+    names_seal(&c.returned);
     if (L->exprs)
         qsort(L->exprs, L->nexprs, sizeof *L->exprs, expr_at_cmp);
 
@@ -2513,8 +2581,10 @@ static void check_workflow(loader *L)
         REPORT_TWICE(L, wf->index->kinds, wf->index->nkinds, "task kind", wf->kinds[i].pos);
         REPORT_TWICE(L, wf->index->states, wf->index->nstates, "state", wf->states[i].pos);
     }
-    for (size_t i = 0; i < wf->nkinds; i++)
+    for (size_t i = 0; i < wf->nkinds; i++) {
         check_post_ref(L, wf->kinds[i].post, wf->kinds[i].post_pos);
+        check_returns(L, &c, &wf->kinds[i]);
+    }
     for (size_t i = 0; i < wf->nteams; i++)
         if (wf->teams[i] && !cf_workflow_post(wf, wf->teams[i]))
             ERR(L, wf->team_pos[i], "assignment: team '%s' is not a declared post", wf->teams[i]);
@@ -2557,6 +2627,7 @@ static void check_workflow(loader *L)
     free(c.handled.v);
     free(c.started_clocks.v);
     free(c.records.v);
+    free(c.returned.v);
 }
 
 /* ---- the top level ---- */
@@ -2564,7 +2635,7 @@ static void check_workflow(loader *L)
 static const char *const top_keys[] = {
     "workflow",  "version",  "title",   "description", "calendar", "schemas",    "created_by",
     "initial",   "posts",    "workers", "staff_tasks", "events",   "assignment", "states",
-    "any_state", "settings", "clocks",  "decisions",   NULL};
+    "any_state", "settings", "clocks",  "decisions",   "returns",  NULL};
 
 static void parse_top(loader *L, yaml_node_t *root)
 {
@@ -2614,6 +2685,7 @@ static void parse_top(loader *L, yaml_node_t *root)
     }
     parse_events(L, get(L, root, "events"));
     parse_assignment(L, get(L, root, "assignment"));
+    parse_returns(L, get(L, root, "returns"));
 
     states = get(L, root, "states");
     if (!states) {

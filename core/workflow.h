@@ -200,6 +200,13 @@ typedef struct cf_task_kind {
     cf_result_field *result;
     size_t nresult;
     int result_declared; /* 1 when `result:` is given (even empty: the result is {}) */
+    /* Staff tasks: where the task goes when a clerk returns it (`returns:`, task.returned with
+     * no transition of its own): made again on the post it was on (returned_requeue), on a
+     * named post, or on the post an expression gives.  All unset: the workflow says nothing. */
+    int returned_requeue;
+    const char *returned_post;
+    cf_expr *returned_expr;
+    cf_pos returned_pos;
 } cf_task_kind;
 
 /* A post named by a rule: a declared post id, or an expression giving one (case.handler_post). */

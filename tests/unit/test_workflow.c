@@ -60,9 +60,9 @@ static const char HEAD[] = "workflow: unit\n"
                            "schemas: ../../schemas/events\n"
                            "initial: filed\n"
                            "posts: {intake: 集约启动岗, team_1: 执行一团队}\n"
-                           "staff_tasks:\n"
-                           "  intake_check: {title: 核查, post: intake}\n"
-                           "  incident: {title: 异常, post: intake}\n"
+                           "staff_tasks: {intake_check: {title: 核查, post: intake},\n"
+                           "  incident: {title: 异常, post: intake}}\n"
+                           "returns: {default: requeue}\n"
                            "events: [case.filed]\n";
 
 static void test_enforcement_case_loads(void **state)
@@ -535,7 +535,8 @@ static void test_declared_twice(void **state)
                                "  done:\n" /* line 21 */
                                "    final: true\n"
                                "  done:\n" /* line 23 */
-                               "    final: true\n";
+                               "    final: true\n"
+                               "returns: {default: requeue}\n";
     cf_workflow *wf = parse(yaml, &d);
     assert_null(wf);
     assert_int_equal(d.count, 4);

@@ -73,7 +73,8 @@ static void test_enforcement_case_loads(void **state)
                                         "execution", "closed",   "archived"};
 
     assert_string_equal(wf->name, "enforcement_case");
-    assert_int_equal(wf->version, 1);
+    /* Version 2: clocks in the state, measures on property, returns (version 1 is kept). */
+    assert_int_equal(wf->version, 2);
     assert_string_equal(wf->creates_on, "case.filed");
     assert_string_equal(wf->states[wf->initial].name, "filed");
     for (size_t i = 0; i < sizeof spine / sizeof spine[0]; i++)

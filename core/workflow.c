@@ -2585,6 +2585,13 @@ static void check_workflow(loader *L)
         check_post_ref(L, wf->kinds[i].post, wf->kinds[i].post_pos);
         check_returns(L, &c, &wf->kinds[i]);
     }
+    {
+        /* The engine moves overdue staff tasks to this post (engine/overdue.c). */
+        const cf_setting *to = cf_workflow_setting(wf, "overdue_escalation_post");
+        if (to &&
+            (!json_is_string(to->value) || !cf_workflow_post(wf, json_string_value(to->value))))
+            ERR(L, to->pos, "overdue_escalation_post must name a declared post");
+    }
     for (size_t i = 0; i < wf->nteams; i++)
         if (wf->teams[i] && !cf_workflow_post(wf, wf->teams[i]))
             ERR(L, wf->team_pos[i], "assignment: team '%s' is not a declared post", wf->teams[i]);

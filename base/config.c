@@ -72,8 +72,12 @@ static const struct setting settings[] = {
      "the engine's clock"},
     {"engine.start", T_STR, "", 0, 0, NULL, "CASEFLOW_CLOCK_START", AT(start), 0,
      "the simulated clock's first instant (ISO 8601)"},
-    {"workflows", T_LIST, "workflows/enforcement_case.yaml,workflows/voluntary_payment.yaml", 0, 0,
-     NULL, "CASEFLOW_WORKFLOWS", AT(workflows), AT(nworkflows),
+    /* enforcement_case.v1.yaml keeps the cases filed under version 1 on it
+       (docs/workflow-language.md, Versions). */
+    {"workflows", T_LIST,
+     "workflows/enforcement_case.yaml,workflows/enforcement_case.v1.yaml,"
+     "workflows/voluntary_payment.yaml",
+     0, 0, NULL, "CASEFLOW_WORKFLOWS", AT(workflows), AT(nworkflows),
      "workflow definitions (comma-separated in the environment)"},
     {"data_dir", T_STR, "", 0, 0, NULL, "CASEFLOW_DATA_DIR", AT(data_dir), 0,
      "the folder that relative workflows, schemas, templates and web/ are found in when the "

@@ -218,6 +218,9 @@ static json_t *decide(demo *d, const char *kind, const char *case_no, json_t *da
         }
         return json_pack("{s:b}", "complete", 1);
     }
+    /* The filing reviewer finds the generated cases enforceable, with their parties right. */
+    if (strcmp(kind, "filing_review") == 0)
+        return json_pack("{s:b, s:b}", "enforceable", 1, "parties_ok", 1);
     if (strcmp(kind, "handler_decision") == 0)
         return json_pack("{s:s}", "post", teams[draw(d, case_no, "handler") % 6]);
     if (strcmp(kind, "execution_plan") == 0) {

@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "session.h"
 #include "core/anchor.h"
+#include "core/clock.h"
 #include "core/replay.h"
 #include "engine/cases.h"
 #include "engine/registry.h"
@@ -521,7 +522,7 @@ int cf_cmd_replay(int argc, char **argv)
     const cf_workflow *wf = NULL;
     PGconn *db = NULL;
     PGresult *cres = NULL;
-    json_t *cbody = NULL, *timeline = NULL, *state = NULL, *doc = NULL;
+    json_t *cbody = NULL, *timeline = NULL, *state = NULL, *doc = NULL, *clocks = NULL;
     cf_case_log log;
     cf_replay_case c;
     cf_replay r;
@@ -617,6 +618,12 @@ int cf_cmd_replay(int argc, char **argv)
     while (shown < log.n && log.rows[shown].applied_at <= as_of)
         json_array_append_new(timeline, cf_replay_entry(&log.rows[shown++], offset));
     state = r.state ? cf_mask_json(r.state) : json_null();
+    /* The clocks as the replayed state holds them, counted to the as-of time or to the last
+     * event replayed: what the audit sees does not depend on when it runs. */
+    clocks = cf_clock_describe(wf, r.state,
+                               as_of_text ? as_of
+                               : shown    ? log.rows[shown - 1].applied_at
+                                          : 0);
     if (as_json) {
         char *text;
         doc = json_pack("{s:s, s:s, s:i, s:s?, s:I, s:O, s:{s:s, s:s, s:s, s:b}, s:O}", "case",
@@ -624,6 +631,7 @@ int cf_cmd_replay(int argc, char **argv)
                         "events", (json_int_t)log.n, "timeline", timeline, "verification", "chain",
                         r.chain, "replay", r.replay, "final_state", r.final_text, "ok", rc == 0,
                         "state", state);
+        json_object_set(doc, "clocks", clocks ? clocks : json_null());
         text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
         if (!text) {
             fprintf(stderr, "caseflow replay: out of memory writing the JSON output\n");
@@ -646,6 +654,10 @@ int cf_cmd_replay(int argc, char **argv)
         printf("\nverification\n  hash chain   %s\n  replay       %s\n  final state  %s\n\n",
                r.chain, r.replay, r.final_text);
         print_state(r.state ? state : NULL, as_of_text);
+        if (json_array_size(clocks) > 0) {
+            printf("  clocks\n");
+            cf_clock_print(stdout, clocks, "    ");
+        }
     }
     if (rc == 0) {
         if (!as_json && r.final == 1)
@@ -664,6 +676,7 @@ int cf_cmd_replay(int argc, char **argv)
     }
 out:
     json_decref(doc);
+    json_decref(clocks);
     json_decref(state);
     json_decref(timeline);
     json_decref(cbody);

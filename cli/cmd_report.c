@@ -307,6 +307,36 @@ static void print_reminders(const json_t *r)
     tbl_print(&t, 2);
 }
 
+/* The statutory clocks of the period's cases: running, paused (on which grounds), stopped,
+ * past their last day, extended. */
+static void print_clocks(const json_t *r)
+{
+    static const char *const head[] = {"期限 clock",   "进行 running", "暂停 paused",
+                                       "停止 stopped", "超期 overdue", "延长 extended"};
+    static const int right[] = {0, 1, 1, 1, 1, 1};
+    json_t *x, *g;
+    size_t i, k;
+    table t;
+
+    heading("九、法定期限", "Statutory clocks (running, paused and on what grounds)");
+    tbl_init(&t, 6, head, right);
+    json_array_foreach (json_object_get(r, "clocks"), i, x) {
+        char n[5][32];
+        tbl_row(&t, (const char *[]){str(x, "clock"), fmt_num(x, "running", n[0], sizeof n[0]),
+                                     fmt_num(x, "paused", n[1], sizeof n[1]),
+                                     fmt_num(x, "stopped", n[2], sizeof n[2]),
+                                     fmt_num(x, "overdue", n[3], sizeof n[3]),
+                                     fmt_num(x, "extended", n[4], sizeof n[4])});
+    }
+    tbl_print(&t, 2);
+    json_array_foreach (json_object_get(r, "clocks"), i, x) {
+        json_array_foreach (json_object_get(x, "paused_on"), k, g) {
+            printf("  %s paused on 暂停事由 %s: %lld\n", str(x, "clock"), str(g, "ground"),
+                   num(g, "cases"));
+        }
+    }
+}
+
 static void print_documents(const json_t *r)
 {
     static const char *const head[] = {"文书 document", "份数 made"};
@@ -501,7 +531,8 @@ static void print_text(const json_t *r, long ledger_rows)
     print_ledgers(r, ledger_rows);
     print_stages(r);
     print_payments(r);
-    heading("九、其他", "Events, dead letters, duplicates");
+    print_clocks(r);
+    heading("十、其他", "Events, dead letters, duplicates");
     printf("  事件 events applied: %lld\n", num(r, "events"));
     printf("  死信 dead letters: %lld\n", num(r, "dead_letters"));
     printf("  重复事件 duplicates: %lld events 个, dropped %lld times 次\n", num(dup, "events"),

@@ -14,6 +14,7 @@
 
 #include "core/caseno.h"
 #include "core/clock.h"
+#include "core/keyed.h"
 
 /* A workflow whose automatic transitions keep firing is broken; stop it rather than spin. */
 enum { MAX_AUTO_STEPS = 32 };
@@ -36,6 +37,8 @@ typedef struct run {
     long seq;
     int action_no;
     long item_no; /* the element of a task made for `for_each`, or -1 */
+    /* The entry an `each` action is at (keyed.h), or NULL. */
+    const char *each_key;
     char *err;
     size_t errsz;
 } run;
@@ -116,6 +119,8 @@ static int resolve(void *ctx, const char *ref, cf_time *out)
         v = lookup(r->data, ref + 5);
     else if (strncmp(ref, "event.", 6) == 0)
         v = lookup(json_object_get(r->event, "data"), ref + 6);
+    else if (strncmp(ref, "record.", 7) == 0)
+        v = lookup(json_object_get(r->root, "record"), ref + 7);
     if (!json_is_string(v) || cf_time_parse(json_string_value(v), out) != 0)
         return CF_ENOTFOUND;
     return 0;
@@ -333,6 +338,31 @@ static json_t *fill_message(run *r, const char *msg)
     return json_string(out);
 }
 
+/* The name of the instance an action works on (keyed.h): `base`, or base#KEY when the action
+ * is keyed (`key:`) or is at an entry of `each`. */
+static int instance_name(run *r, const cf_action *a, const char *base, char *out, size_t n)
+{
+    json_t *key = NULL;
+    int rc;
+
+    if (!r->each_key && !a->key) {
+        snprintf(out, n, "%s", base);
+        return 0;
+    }
+    if (r->each_key)
+        key = json_string(r->each_key);
+    else if ((rc = eval_expr(r, a->key, &key)))
+        return rc;
+    rc = cf_keyed_name(base, key, out, n);
+    json_decref(key);
+    if (rc)
+        /* The key's value is case data: name its place, not the value. */
+        return fail(r, CF_EINVAL, "%s:%d:%d: the key computed here is %s", r->wf->path,
+                    a->key_pos.line, a->key_pos.col,
+                    rc == CF_ERANGE ? "too long" : "not a text or a whole number (or holds '#')");
+    return 0;
+}
+
 static int cancel_task(run *r, const char *activity)
 {
     json_t *a = json_object_get(r->acts, activity);
@@ -346,20 +376,23 @@ static int cancel_task(run *r, const char *activity)
     return 0;
 }
 
+static void open_task(run *r, const cf_task_kind *tk, const char *kind, const char *activity,
+                      const char *id, json_t *post, json_t *due, json_t *params, const char *title);
+
 static int run_one_task(run *r, const cf_action *a)
 {
     const cf_task_kind *tk = cf_workflow_kind(r->wf, a->name);
-    json_t *post = NULL, *params = json_object(), *act, *due = json_null();
-    char id[32], as[128];
+    json_t *post = NULL, *params = json_object(), *due = json_null();
+    char id[32], base[128], as[192];
     int rc = 0;
 
     task_id(r, id, sizeof id);
     /* incident_${task.name}: one activity per failed task, so that one incident does not
      * replace another. */
-    snprintf(as, sizeof as, "%s", a->as);
+    snprintf(base, sizeof base, "%s", a->as);
     if (a->as_template)
-        fill_text(r, a->as, as, sizeof as);
-    if ((rc = action_post(r, a, tk, &post)))
+        fill_text(r, a->as, base, sizeof base);
+    if ((rc = instance_name(r, a, base, as, sizeof as)) || (rc = action_post(r, a, tk, &post)))
         goto out;
     for (size_t i = 0; i < a->nfields; i++) {
         json_t *v = NULL;
@@ -375,17 +408,30 @@ static int run_one_task(run *r, const cf_action *a)
     }
     /* A task started again under the same name replaces the open one. */
     cancel_task(r, as);
-    act = json_pack("{s:s, s:s, s:s, s:O, s:O, s:o}", "task_id", id, "kind", a->name, "status",
-                    "open", "post", post ? post : json_null(), "due", due, "created_at",
-                    time_json(r, r->now));
-    json_object_set_new(r->acts, as, act);
+    open_task(r, tk, a->name, as, id, post, due, params, a->title);
+out:
+    json_decref(post);
+    json_decref(params);
+    json_decref(due);
+    return rc;
+}
+
+/* Books the open task `activity` on the case and emits its action (the task action of the
+ * table in docs/workflow-language.md).  Borrows post, due and params. */
+static void open_task(run *r, const cf_task_kind *tk, const char *kind, const char *activity,
+                      const char *id, json_t *post, json_t *due, json_t *params, const char *title)
+{
+    json_t *act = json_pack("{s:s, s:s, s:s, s:O, s:O, s:o}", "task_id", id, "kind", kind, "status",
+                            "open", "post", post ? post : json_null(), "due", due, "created_at",
+                            time_json(r, r->now));
+    json_object_set_new(r->acts, activity, act);
     {
         json_t *out =
-            json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:b}", "kind", "task", "task", a->name,
-                      "activity", as, "id", id, "post", post ? post : json_null(), "due", due,
+            json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:b}", "kind", "task", "task", kind,
+                      "activity", activity, "id", id, "post", post ? post : json_null(), "due", due,
                       "params", params, "worker", tk && tk->worker);
-        if (a->title)
-            json_object_set_new(out, "title", json_string(a->title));
+        if (title)
+            json_object_set_new(out, "title", json_string(title));
         else if (tk && tk->title)
             json_object_set_new(out, "title", json_string(tk->title));
         if (tk && tk->batch) {
@@ -399,11 +445,42 @@ static int run_one_task(run *r, const cf_action *a)
         }
         emit(r, out);
     }
-out:
+}
+
+/*
+ * A staff task returned (task.returned) with no transition of its own goes where the workflow's
+ * `returns` says: it is made again under the same activity, on the post it was on (requeue)
+ * or on another, due when it was, with the returned task's id, the reason and who returned it
+ * as its params.  Nothing happens for a kind the workflow says nothing of.
+ */
+static int requeue(run *r, const char *activity)
+{
+    json_t *a = json_object_get(r->acts, activity), *post = NULL, *params;
+    const json_t *data = json_object_get(r->event, "data");
+    const cf_task_kind *tk = cf_workflow_kind(r->wf, json_string_value(json_object_get(a, "kind")));
+    char id[32];
+    int rc;
+
+    if (!tk || tk->worker || !(tk->returned_requeue || tk->returned_post || tk->returned_expr))
+        return 0;
+    r->action_no++;
+    task_id(r, id, sizeof id);
+    if (tk->returned_requeue) {
+        post = json_incref(json_object_get(a, "post"));
+    } else {
+        cf_action where = {.post = tk->returned_post,
+                           .post_expr = tk->returned_expr,
+                           .post_pos = tk->returned_pos};
+        if ((rc = action_post(r, &where, tk, &post)))
+            return rc;
+    }
+    params = json_pack("{s:O, s:O?, s:O?}", "returned_task", json_object_get(a, "task_id"),
+                       "reason", json_object_get(data, "reason"), "returned_by",
+                       json_object_get(r->event, "source"));
+    open_task(r, tk, tk->name, activity, id, post, json_object_get(a, "due"), params, NULL);
     json_decref(post);
     json_decref(params);
-    json_decref(due);
-    return rc;
+    return 0;
 }
 
 /*
@@ -720,26 +797,123 @@ static int run_clock(run *r, const cf_action *a)
     }
 }
 
+static int run_one(run *r, const cf_action *a);
+
+/* An action with `each`: once for every entry of the record it names (in the order of the
+ * entries' names), with the entry readable as `record`, where `where` holds. */
+static int run_each(run *r, const cf_action *a)
+{
+    json_t *entries = NULL, *names, *name, *saved;
+    size_t i;
+    int rc, truth, ran = 0;
+
+    if ((rc = eval_expr(r, a->each, &entries)))
+        return rc;
+    if (!(names = cf_keyed_entries(entries))) {
+        json_decref(entries);
+        return fail(r, CF_ENOMEM, "out of memory");
+    }
+    saved = json_incref(json_object_get(r->root, "record"));
+    rc = 0;
+    json_array_foreach (names, i, name) {
+        const char *key = json_string_value(name);
+        json_object_set(r->root, "record", json_object_get(entries, key));
+        if ((rc = test_expr(r, a->where, &truth)))
+            break;
+        if (!truth)
+            continue;
+        /* Each entry's task is an action of its own: its id must differ from the others'. */
+        if (ran++)
+            r->action_no++;
+        r->each_key = key;
+        rc = run_one(r, a);
+        r->each_key = NULL;
+        if (rc)
+            break;
+    }
+    if (saved)
+        json_object_set_new(r->root, "record", saved);
+    else
+        json_object_del(r->root, "record");
+    json_decref(names);
+    json_decref(entries);
+    return rc;
+}
+
+/* record: writes the fields of the entry KEY of the case field `name` (an object of entries),
+ * keeping its other members; the entry is then readable as `record`. */
+static int run_record(run *r, const cf_action *a)
+{
+    json_t *all = json_object_get(r->data, a->name), *entry, *key = NULL;
+    char name[192];
+    const char *k;
+    int rc;
+
+    if ((rc = instance_name(r, a, a->name, name, sizeof name)))
+        return rc;
+    k = cf_keyed_key(name);
+    if (!json_is_object(all)) {
+        json_object_set_new(r->data, a->name, json_object());
+        all = json_object_get(r->data, a->name);
+    }
+    entry = json_object_get(all, k);
+    if (!json_is_object(entry)) {
+        json_object_set_new(all, k, json_object());
+        entry = json_object_get(all, k);
+    }
+    json_object_set(r->root, "record", entry);
+    for (size_t i = 0; i < a->nfields + a->ntimes; i++) {
+        const cf_field *f = i < a->nfields ? &a->fields[i] : &a->times[i - a->nfields];
+        json_t *v = NULL;
+        cf_time t;
+        if (i < a->nfields) {
+            if ((rc = field_value(r, f, &v)))
+                return rc;
+        } else {
+            if ((rc = eval_when(r, f->when, f->text, &t)))
+                return rc;
+            v = time_json(r, t);
+        }
+        json_object_set_new(entry, f->name, v);
+    }
+    key = json_string(k);
+    emit(r, json_pack("{s:s, s:s, s:o, s:O}", "kind", "record", "field", a->name, "key", key,
+                      "value", entry));
+    return 0;
+}
+
 static int run_action(run *r, const cf_action *a)
+{
+    r->action_no++;
+    return a->each ? run_each(r, a) : run_one(r, a);
+}
+
+static int run_one(run *r, const cf_action *a)
 {
     int rc = 0;
     cf_time t;
+    char name[192];
 
-    r->action_no++;
     switch (a->kind) {
     case CF_ACT_TASK: return run_task(r, a);
-    case CF_ACT_CANCEL_TASK: return cancel_task(r, a->name);
-    case CF_ACT_TIMER:
-        if ((rc = eval_when(r, a->at, a->at_text, &t)))
+    case CF_ACT_RECORD: return run_record(r, a);
+    case CF_ACT_CANCEL_TASK:
+        if ((rc = instance_name(r, a, a->name, name, sizeof name)))
             return rc;
-        json_object_set_new(r->timers, a->name, time_json(r, t));
-        emit(r,
-             json_pack("{s:s, s:s, s:o}", "kind", "timer", "name", a->name, "at", time_json(r, t)));
+        return cancel_task(r, name);
+    case CF_ACT_TIMER:
+        if ((rc = instance_name(r, a, a->name, name, sizeof name)) ||
+            (rc = eval_when(r, a->at, a->at_text, &t)))
+            return rc;
+        json_object_set_new(r->timers, name, time_json(r, t));
+        emit(r, json_pack("{s:s, s:s, s:o}", "kind", "timer", "name", name, "at", time_json(r, t)));
         return 0;
     case CF_ACT_CANCEL_TIMER:
-        if (json_object_get(r->timers, a->name)) {
-            json_object_del(r->timers, a->name);
-            emit(r, json_pack("{s:s, s:s}", "kind", "timer.cancel", "name", a->name));
+        if ((rc = instance_name(r, a, a->name, name, sizeof name)))
+            return rc;
+        if (json_object_get(r->timers, name)) {
+            json_object_del(r->timers, name);
+            emit(r, json_pack("{s:s, s:s}", "kind", "timer.cancel", "name", name));
         }
         return 0;
     case CF_ACT_SET:
@@ -902,6 +1076,15 @@ static int applies_here(const run *r, const cf_transition *t, int anywhere)
     return 1;
 }
 
+/* A transition with `of` reads the entry of the event's key in that record as `record`. */
+static void bind_of(run *r, const cf_transition *t, const char *key)
+{
+    if (t->of && key)
+        json_object_set(r->root, "record", json_object_get(json_object_get(r->data, t->of), key));
+    else
+        json_object_del(r->root, "record");
+}
+
 /*
  * Finds the first transition of the current state (then of any_state) that
  * matches: for an event (`type` set) its type and filters and `if`, for the
@@ -912,6 +1095,7 @@ static int match(run *r, const char *type, const char *activity, const char *tim
 {
     int cur = cf_workflow_state_index(r->wf, state_name(r)), rc, truth;
     const cf_state *s = &r->wf->states[cur];
+    const char *key = NULL;
 
     *found = NULL;
     for (size_t i = 0; i < s->non + r->wf->nany; i++) {
@@ -921,10 +1105,11 @@ static int match(run *r, const char *type, const char *activity, const char *tim
             continue;
         if (type ? !t->on || strcmp(t->on, type) != 0 : t->on != NULL)
             continue;
-        if (t->task && (!activity || strcmp(t->task, activity) != 0))
+        if (t->task && (!activity || !cf_keyed_match(t->task, activity, &key)))
             continue;
-        if (t->timer && (!timer || strcmp(t->timer, timer) != 0))
+        if (t->timer && (!timer || !cf_keyed_match(t->timer, timer, &key)))
             continue;
+        bind_of(r, t, key);
         if ((rc = test_expr(r, t->guard, &truth)))
             return rc;
         if (truth) {
@@ -1028,9 +1213,9 @@ static int book_task(run *r, const json_t *data, const char **activity)
             *activity = name;
             /* Expressions of the transition read the task as `task` (task.post, task.kind). */
             json_object_set_new(r->root, "task",
-                                json_pack("{s:s, s:O, s:O}", "name", name, "kind",
+                                json_pack("{s:s, s:O, s:O, s:s?}", "name", name, "kind",
                                           json_object_get(a, "kind"), "post",
-                                          json_object_get(a, "post")));
+                                          json_object_get(a, "post"), "key", cf_keyed_key(name)));
             if (strcmp(r->type, "task.completed") == 0) {
                 json_object_set_new(a, "status", json_string("done"));
                 json_object_set(a, "result", json_object_get(data, "result"));
@@ -1163,11 +1348,17 @@ static int apply(run *r, const json_t *state)
                         "for %s",
                         timer, r->case_no, set, due ? due : "(no due time)");
         json_object_del(r->timers, timer);
+        /* Expressions read the timer as `timer` (timer.key of a keyed timer). */
+        json_object_set_new(r->root, "timer",
+                            json_pack("{s:s, s:s?}", "name", timer, "key", cf_keyed_key(timer)));
     }
     if ((rc = match(r, r->type, activity, timer, &t)))
         return rc;
     if (t) {
         if ((rc = take(r, t)))
+            return rc;
+    } else if (activity && strcmp(r->type, "task.returned") == 0) {
+        if ((rc = requeue(r, activity)))
             return rc;
     } else if (!activity && !timer) {
         /* Task results and timers change the case even when no transition reacts to them;

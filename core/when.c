@@ -330,22 +330,22 @@ static int field_ok(const char *s, size_t len)
 /* Reads a reference and records it in w->refs (roots in lower case); sets *index. */
 static int parse_ref(struct parser *p, cf_when *w, size_t *index)
 {
-    static const char *const roots[] = {"case.", "event.", "clock."};
+    static const char *const roots[] = {"case.", "event.", "clock.", "record."};
     const struct token *t = peek(p);
     char q[64];
     size_t rl = 0;
     if (is_word(t, "now")) {
         rl = 3;
     } else {
-        for (size_t r = 0; r < 3 && !rl; r++) {
+        for (size_t r = 0; r < sizeof roots / sizeof roots[0] && !rl; r++) {
             size_t n = strlen(roots[r]);
             if (t->kind == T_WORD && t->len >= n && strncasecmp(t->s, roots[r], n) == 0)
                 rl = n;
         }
         if (!rl)
             return fail_col(p, t->col,
-                            "expected a reference (now, case.<field>, event.<field> or "
-                            "clock.<name>), found %s",
+                            "expected a reference (now, case.<field>, event.<field>, "
+                            "record.<field> or clock.<name>), found %s",
                             quote(t, q, sizeof q));
         if (!field_ok(t->s + rl, t->len - rl))
             return fail_col(p, t->col + (int)rl,

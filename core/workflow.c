@@ -347,7 +347,7 @@ const char *cf_workflow_timer_title(const cf_workflow *wf, const char *name)
 static const char *const top_keys[] = {
     "workflow",  "version",  "title",   "description", "calendar", "schemas",    "created_by",
     "initial",   "posts",    "workers", "staff_tasks", "events",   "assignment", "states",
-    "any_state", "settings", "clocks",  "decisions",   NULL};
+    "any_state", "settings", "clocks",  "decisions",   "returns",  NULL};
 
 static void parse_top(loader *L, yaml_node_t *root)
 {
@@ -398,6 +398,7 @@ static void parse_top(loader *L, yaml_node_t *root)
     }
     wf_parse_events(L, wf_get(L, root, "events"));
     wf_parse_assignment(L, wf_get(L, root, "assignment"));
+    wf_parse_returns(L, wf_get(L, root, "returns"));
 
     states = wf_get(L, root, "states");
     if (!states) {

@@ -54,6 +54,7 @@ enum cf_action_kind {
     CF_ACT_RESUME_CLOCK, /* end a pause (of one ground, or of all) */
     CF_ACT_EXTEND_CLOCK, /* lengthen a clock's limit (an approved extension) */
     CF_ACT_STOP_CLOCK,   /* stop a clock for good (the case is closed) */
+    CF_ACT_RECORD,       /* write an entry of a keyed record (case.measures.<key>) */
 };
 
 /*
@@ -92,6 +93,16 @@ typedef struct cf_action {
      * now); months and days the length (start) or the extension (extend); ground why it pauses,
      * resumes or is extended.  Each NULL when not given. */
     cf_field *months, *days, *ground;
+    /* Keyed work (core/keyed.h): `key` names the instance of a task, timer or record at run
+     * time (the activity or timer is NAME#KEY); `each` repeats a task, cancel_task or
+     * cancel_timer for every entry of a record, keyed by the entry's name, where `where`
+     * holds.  Each NULL when not given. */
+    cf_expr *key, *each, *where;
+    cf_pos key_pos;
+    /* record: the case field holding the entries is `name`; `fields` are set from expressions,
+     * `times` from time expressions (set and set_time under record). */
+    cf_field *times;
+    size_t ntimes;
 } cf_action;
 
 /* A condition a transition requires (`requires:`), and what is missing when it does not hold. */
@@ -121,6 +132,10 @@ typedef struct cf_transition {
     size_t nrequires;
     cf_action *otherwise; /* `else`: run instead when a requirement fails (`missing` lists them) */
     size_t notherwise;
+    /* `of`: the keyed record whose entry of the event's key (task.key, timer.key) the
+     * transition reads as `record`, or NULL. */
+    const char *of;
+    cf_pos of_pos;
 } cf_transition;
 
 typedef struct cf_state {
@@ -186,6 +201,13 @@ typedef struct cf_task_kind {
     cf_result_field *result;
     size_t nresult;
     int result_declared; /* 1 when `result:` is given (even empty: the result is {}) */
+    /* Staff tasks: where the task goes when a clerk returns it (`returns:`, task.returned with
+     * no transition of its own): made again on the post it was on (returned_requeue), on a
+     * named post, or on the post an expression gives.  All unset: the workflow says nothing. */
+    int returned_requeue;
+    const char *returned_post;
+    cf_expr *returned_expr;
+    cf_pos returned_pos;
 } cf_task_kind;
 
 /* A post named by a rule: a declared post id, or an expression giving one (case.handler_post). */

@@ -63,7 +63,9 @@ static int names_has(const names *s, const char *name)
 }
 
 typedef struct catalog {
-    names activities, timers, handled, started_clocks;
+    names activities, timers, handled, started_clocks, records;
+    names returned;   /* the tasks a task.returned transition names */
+    int returned_any; /* an any_state task.returned transition takes every task */
 } catalog;
 
 static void collect_actions(catalog *c, const cf_action *acts, size_t n)
@@ -76,6 +78,8 @@ static void collect_actions(catalog *c, const cf_action *acts, size_t n)
             names_add(&c->timers, acts[i].name);
         else if (acts[i].kind == CF_ACT_START_CLOCK)
             names_add(&c->started_clocks, acts[i].name);
+        else if (acts[i].kind == CF_ACT_RECORD)
+            names_add(&c->records, acts[i].name);
     }
 }
 
@@ -85,14 +89,19 @@ static void collect_transitions(catalog *c, const cf_transition *ts, size_t n)
         collect_actions(c, ts[i].actions, ts[i].nactions);
         collect_actions(c, ts[i].otherwise, ts[i].notherwise);
         names_add(&c->handled, ts[i].on);
+        if (ts[i].on && strcmp(ts[i].on, "task.returned") == 0) {
+            names_add(&c->returned, ts[i].task);
+            c->returned_any |= !ts[i].task && !ts[i].guard && ts[i].nexcept == 0;
+        }
     }
 }
 
 /* The top-level names an expression may read. */
-static const char *const expr_roots[] = {
-    "case",       "event",         "task",       "activities",   "timers",   "state",
-    "now",        "event_type",    "event_time", "event_source", "settings", "clocks",
-    "event_post", "event_account", "missing",    "item",         NULL};
+static const char *const expr_roots[] = {"case",       "event",         "task",     "activities",
+                                         "timers",     "state",         "now",      "event_type",
+                                         "event_time", "event_source",  "settings", "clocks",
+                                         "event_post", "event_account", "missing",  "item",
+                                         "record",     "timer",         NULL};
 
 /* Where `word` stands in the expression `e`, or `pos` when that cannot be told. */
 static cf_pos word_pos(loader *L, const cf_expr *e, const char *word, cf_pos pos)
@@ -115,9 +124,9 @@ static void check_expr(loader *L, const catalog *c, const cf_expr *e, cf_pos pos
             ok |= strlen(*r) == len && strncmp(*r, path, len) == 0;
         if (!ok)
             ERR(L, word_pos(L, e, path, pos),
-                "%s reads '%s': expressions read case.*, event.*, task.*, activities.*, "
-                "timers.*, clocks.*, settings.*, state, now, event_type, event_time, "
-                "event_source, event_post, event_account, missing or item",
+                "%s reads '%s': expressions read case.*, event.*, task.*, timer.*, record.*, "
+                "activities.*, timers.*, clocks.*, settings.*, state, now, event_type, "
+                "event_time, event_source, event_post, event_account, missing or item",
                 what, path);
         else if (len == 8 && strncmp(path, "settings", 8) == 0) {
             char name[128];
@@ -163,10 +172,11 @@ static void check_when(loader *L, const cf_when *w, cf_pos pos, const char *what
                     "clock of this workflow (declare it under clocks)",
                     what, ref, ref + 6);
         } else if (strcmp(ref, "now") != 0 && strncmp(ref, "case.", 5) != 0 &&
-                   strncmp(ref, "event.", 6) != 0) {
+                   strncmp(ref, "event.", 6) != 0 && strncmp(ref, "record.", 7) != 0) {
             ERR(L, wf_when_word_pos(L, w, ref, pos),
-                "%s counts from '%s': a time counts from case.*, event.*, clock.* or now", what,
-                ref);
+                "%s counts from '%s': a time counts from case.*, event.*, record.*, clock.* or "
+                "now",
+                what, ref);
         }
     }
 }
@@ -194,12 +204,37 @@ static void check_post_ref(loader *L, const char *post, cf_pos pos)
         ERR(L, pos, "unknown post '%s'", post);
 }
 
+/* Every staff task has a path for task.returned: an entry of `returns` (or its default), or a
+ * transition that takes it. */
+static void check_returns(loader *L, const catalog *c, const cf_task_kind *tk)
+{
+    if (tk->worker || !tk->name)
+        return;
+    check_post_ref(L, tk->returned_post, tk->returned_pos);
+    check_expr(L, c, tk->returned_expr, tk->returned_pos, "returns");
+    if (!tk->returned_requeue && !tk->returned_post && !tk->returned_expr && !c->returned_any &&
+        !names_has(&c->returned, tk->name))
+        ERR(L, tk->pos,
+            "staff task '%s' has no path for task.returned: say where a returned one goes under "
+            "returns (or its default), or add a transition 'event: task.returned, task: %s'",
+            tk->name, tk->name);
+}
+
 static void check_actions(loader *L, const catalog *c, const cf_action *acts, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const cf_action *a = &acts[i];
         const cf_task_kind *tk;
+        check_expr(L, c, a->key, a->key_pos, "key");
+        check_expr(L, c, a->each, a->key_pos, "each");
+        check_expr(L, c, a->where, a->key_pos, "where");
         switch (a->kind) {
+        case CF_ACT_RECORD:
+            for (size_t f = 0; f < a->nfields; f++)
+                check_expr(L, c, a->fields[f].expr, a->fields[f].pos, a->fields[f].name);
+            for (size_t f = 0; f < a->ntimes; f++)
+                check_when(L, a->times[f].when, a->times[f].pos, a->times[f].name);
+            break;
         case CF_ACT_TASK:
             tk = cf_workflow_kind(L->wf, a->name);
             if (a->name && !tk)
@@ -286,6 +321,8 @@ static void check_transitions(loader *L, const catalog *c, cf_transition *ts, si
             ERR(L, t->task_pos, "task '%s' names no task of this workflow", t->task);
         if (t->timer && !names_has(&c->timers, t->timer))
             ERR(L, t->timer_pos, "timer '%s' is never started", t->timer);
+        if (t->of && !names_has(&c->records, t->of))
+            ERR(L, t->of_pos, "of: no action records entries in '%s' (record: %s)", t->of, t->of);
         for (size_t e = 0; e < t->nexcept; e++)
             if (t->except[e] && cf_workflow_state_index(L->wf, t->except[e]) < 0)
                 ERR(L, t->pos, "unknown state '%s' in except", t->except[e]);
@@ -616,6 +653,8 @@ void wf_check_workflow(loader *L)
     names_seal(&c.timers);
     names_seal(&c.handled);
     names_seal(&c.started_clocks);
+    names_seal(&c.records);
+    names_seal(&c.returned);
     if (L->exprs)
         qsort(L->exprs, L->nexprs, sizeof *L->exprs, wf_expr_at_cmp);
 
@@ -624,8 +663,17 @@ void wf_check_workflow(loader *L)
         REPORT_TWICE(L, wf->index->kinds, wf->index->nkinds, "task kind", wf->kinds[i].pos);
         REPORT_TWICE(L, wf->index->states, wf->index->nstates, "state", wf->states[i].pos);
     }
-    for (size_t i = 0; i < wf->nkinds; i++)
+    for (size_t i = 0; i < wf->nkinds; i++) {
         check_post_ref(L, wf->kinds[i].post, wf->kinds[i].post_pos);
+        check_returns(L, &c, &wf->kinds[i]);
+    }
+    {
+        /* The engine moves overdue staff tasks to this post (engine/overdue.c). */
+        const cf_setting *to = cf_workflow_setting(wf, "overdue_escalation_post");
+        if (to &&
+            (!json_is_string(to->value) || !cf_workflow_post(wf, json_string_value(to->value))))
+            ERR(L, to->pos, "overdue_escalation_post must name a declared post");
+    }
     for (size_t i = 0; i < wf->nteams; i++)
         if (wf->teams[i] && !cf_workflow_post(wf, wf->teams[i]))
             ERR(L, wf->team_pos[i], "assignment: team '%s' is not a declared post", wf->teams[i]);
@@ -667,4 +715,6 @@ void wf_check_workflow(loader *L)
     free(c.timers.v);
     free(c.handled.v);
     free(c.started_clocks.v);
+    free(c.records.v);
+    free(c.returned.v);
 }

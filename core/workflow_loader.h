@@ -204,6 +204,7 @@ int wf_is_builtin_event(const char *type);
 
 void wf_parse_events(loader *L, yaml_node_t *n);
 
+void wf_parse_returns(loader *L, yaml_node_t *n);
 void wf_parse_assignment(loader *L, yaml_node_t *n);
 
 /* `settings:` name -> a value of the court's own choosing (a number, true/false, a text, a list).

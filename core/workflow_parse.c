@@ -19,16 +19,19 @@
 /* ---- actions ---- */
 
 static const char *const action_keys[] = {
-    "task",         "as",           "post",       "due",          "params",      "title",
-    "cancel_task",  "timer",        "at",         "cancel_timer", "set",         "set_time",
-    "assign",       "notify",       "message",    "merge",        "start_clock", "pause_clock",
-    "resume_clock", "extend_clock", "stop_clock", "from",         "months",      "days",
-    "ground",       "for_each",     NULL};
+    "task",       "as",          "post",        "due",          "params",
+    "title",      "cancel_task", "timer",       "at",           "cancel_timer",
+    "set",        "set_time",    "assign",      "notify",       "message",
+    "merge",      "start_clock", "pause_clock", "resume_clock", "extend_clock",
+    "stop_clock", "from",        "months",      "days",         "ground",
+    "for_each",   "key",         "each",        "where",        "record",
+    NULL};
 
 static const char *const action_verbs[] = {
-    "task",        "cancel_task",  "timer",        "cancel_timer", "set",
-    "set_time",    "assign",       "notify",       "merge",        "start_clock",
-    "pause_clock", "resume_clock", "extend_clock", "stop_clock",   NULL};
+    "task",         "cancel_task", "timer",       "cancel_timer",
+    "set",          "set_time",    "assign",      "notify",
+    "merge",        "start_clock", "pause_clock", "resume_clock",
+    "extend_clock", "stop_clock",  "record",      NULL};
 
 /* One value of an action that may be an expression or literal data (months, days, ground). */
 static cf_field *single_field(loader *L, yaml_node_t *n, const char *name)
@@ -123,6 +126,45 @@ static yaml_node_t *cancel_list(loader *L, yaml_node_t *n)
 
 /* Parses the action `n`; `item`, when not NULL, is the first name of its cancel list (the
  * other names get copies of this action, see parse_actions). */
+/* `key`, `each` and `where` of keyed work (core/keyed.h): which actions take them. */
+static void parse_keyed(loader *L, yaml_node_t *n, cf_action *a, const char *verb)
+{
+    int keyed = a->kind == CF_ACT_TASK || a->kind == CF_ACT_TIMER ||
+                a->kind == CF_ACT_CANCEL_TASK || a->kind == CF_ACT_CANCEL_TIMER ||
+                a->kind == CF_ACT_RECORD;
+    int each =
+        a->kind == CF_ACT_TASK || a->kind == CF_ACT_CANCEL_TASK || a->kind == CF_ACT_CANCEL_TIMER;
+    yaml_node_t *k = wf_get(L, n, "key"), *e = wf_get(L, n, "each"), *w = wf_get(L, n, "where");
+
+    if (k && !keyed)
+        ERR(L, wf_pos_of(k),
+            "'key' belongs to a task, timer, cancel_task, cancel_timer or record, "
+            "not to %s",
+            verb);
+    if (e && !each)
+        ERR(L, wf_pos_of(e), "'each' belongs to a task, cancel_task or cancel_timer, not to %s",
+            verb);
+    if (k && e)
+        ERR(L, wf_pos_of(k), "'each' names the key of every entry: no 'key' beside it");
+    if (w && !e)
+        ERR(L, wf_pos_of(w), "'where' filters the entries of 'each': it needs 'each'");
+    if (e && a->for_each)
+        ERR(L, wf_pos_of(e), "'each' walks a record's entries, 'for_each' a list: not both");
+    if (k && keyed && !e) {
+        a->key = wf_owned_expr(L, k, "key");
+        a->key_pos = wf_pos_of(k);
+    }
+    if (e && each) {
+        a->each = wf_owned_expr(L, e, "each");
+        a->key_pos = wf_pos_of(e);
+    }
+    if (w && e)
+        a->where = wf_owned_expr(L, w, "where");
+    if (a->kind != CF_ACT_RECORD && wf_get(L, n, "record"))
+        ERR(L, wf_pos_of(wf_get(L, n, "record")), "an action does one thing: 'record' beside %s",
+            verb);
+}
+
 static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *item)
 {
     const char *verb = NULL;
@@ -134,8 +176,8 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *i
     wf_check_keys(L, n, action_keys, "an action");
     for (const char *const *k = action_verbs; *k; k++) {
         yaml_node_t *x = wf_get(L, n, *k);
-        if (!x)
-            continue;
+        if (!x || (wf_get(L, n, "record") && strncmp(*k, "set", 3) == 0))
+            continue; /* set and set_time under record are the entry's fields */
         if (verb)
             ERR(L, wf_pos_of(n), "an action does one thing: both '%s' and '%s' given", verb, *k);
         verb = *k;
@@ -145,7 +187,7 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *i
         ERR(L, wf_pos_of(n),
             "an action needs one of task, cancel_task, timer, cancel_timer, set, "
             "set_time, assign, notify, merge, start_clock, pause_clock, resume_clock, "
-            "extend_clock, stop_clock");
+            "extend_clock, stop_clock, record");
         return;
     }
     if (item)
@@ -198,6 +240,19 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *i
     } else if (strcmp(verb, "merge") == 0) {
         a->kind = CF_ACT_MERGE;
         a->value = wf_owned_expr(L, v, "merge");
+    } else if (strcmp(verb, "record") == 0) {
+        a->kind = CF_ACT_RECORD;
+        a->name = wf_text(L, v, "record");
+        if (wf_get(L, n, "set"))
+            parse_fields(L, wf_get(L, n, "set"), a, 0, "set");
+        if (wf_get(L, n, "set_time")) {
+            cf_action t = {0};
+            parse_fields(L, wf_get(L, n, "set_time"), &t, 1, "set_time");
+            a->times = t.fields;
+            a->ntimes = t.nfields;
+        }
+        if (!wf_get(L, n, "key"))
+            ERR(L, wf_pos_of(n), "record '%s' needs 'key' (which entry it writes)", wf_raw(v));
     } else if (strstr(verb, "_clock")) {
         static const struct {
             const char *verb;
@@ -267,6 +322,7 @@ static void parse_action(loader *L, yaml_node_t *n, cf_action *a, yaml_node_t *i
     if (a->kind != CF_ACT_TASK && a->kind != CF_ACT_NOTIFY && wf_get(L, n, "post"))
         ERR(L, wf_pos_of(wf_get(L, n, "post")), "'post' belongs to a task or notify, not to %s",
             verb);
+    parse_keyed(L, n, a, verb);
 }
 
 static cf_action *parse_actions(loader *L, yaml_node_t *n, size_t *count, const char *what)
@@ -316,7 +372,7 @@ static cf_action *parse_actions(loader *L, yaml_node_t *n, size_t *count, const 
 
 static const char *const transition_keys[] = {"event",    "task", "timer",  "if",    "when",
                                               "to",       "do",   "except", "title", "refuse",
-                                              "requires", "else", NULL};
+                                              "requires", "else", "of",     NULL};
 
 static const char *const requirement_keys[] = {"that", "missing", NULL};
 
@@ -386,6 +442,13 @@ static void parse_transition(loader *L, yaml_node_t *n, cf_transition *t, int an
         t->task = wf_text(L, wf_get(L, n, "task"), "task");
     if (wf_get(L, n, "timer"))
         t->timer = wf_text(L, wf_get(L, n, "timer"), "timer");
+    if (wf_get(L, n, "of")) {
+        t->of = wf_text(L, wf_get(L, n, "of"), "of");
+        t->of_pos = wf_pos_of(wf_get(L, n, "of"));
+        if (!t->task && !t->timer)
+            ERR(L, t->of_pos,
+                "'of' reads the entry of the event's key: it needs 'task' or 'timer'");
+    }
     if (t->task && t->on && strncmp(t->on, "task.", 5) != 0)
         ERR(L, wf_pos_of(wf_get(L, n, "task")), "'task' filters task.* events, not '%s'", t->on);
     if (t->timer && t->on && strcmp(t->on, "timer.fired") != 0)
@@ -732,6 +795,51 @@ void wf_parse_events(loader *L, yaml_node_t *n)
         if (wf->events[i].type && wf_is_builtin_event(wf->events[i].type))
             ERR(L, wf_pos_of(e), "'%s' is produced by caseflow itself and needs no declaration",
                 wf->events[i].type);
+    }
+}
+
+/* Where returned staff tasks go (`returns:`): `requeue`, a post, or an expression giving one. */
+static void set_return(loader *L, cf_task_kind *tk, yaml_node_t *v)
+{
+    tk->returned_pos = wf_pos_of(v);
+    if (v->type == YAML_SCALAR_NODE && strcmp(wf_raw(v), "requeue") == 0)
+        tk->returned_requeue = 1;
+    else if (v->type == YAML_SCALAR_NODE && plain_post(wf_raw(v)))
+        tk->returned_post = wf_text(L, v, "returns");
+    else
+        tk->returned_expr = wf_owned_expr(L, v, "returns");
+}
+
+/* `returns:` maps staff task kinds (and `default`, every other staff task) to where a returned
+ * task goes. */
+void wf_parse_returns(loader *L, yaml_node_t *n)
+{
+    yaml_node_t *def = NULL;
+
+    if (!n || !wf_is_map(L, n, "returns"))
+        return;
+    for (yaml_node_pair_t *p = PAIRS(n); p < PAIRS_END(n); p++) {
+        yaml_node_t *k = wf_node(L, p->key), *v = wf_node(L, p->value);
+        const char *name = wf_raw(k);
+        cf_task_kind *tk = NULL;
+        if (strcmp(name, "default") == 0) {
+            def = v;
+            continue;
+        }
+        for (size_t i = 0; i < L->wf->nkinds && !tk; i++)
+            if (L->wf->kinds[i].name && strcmp(L->wf->kinds[i].name, name) == 0)
+                tk = &L->wf->kinds[i];
+        if (!tk)
+            ERR(L, wf_pos_of(k), "returns: no staff task is named '%s'", name);
+        else if (tk->worker)
+            ERR(L, wf_pos_of(k), "returns: '%s' is a worker kind; only staff return tasks", name);
+        else
+            set_return(L, tk, v);
+    }
+    for (size_t i = 0; def && i < L->wf->nkinds; i++) {
+        cf_task_kind *tk = &L->wf->kinds[i];
+        if (!tk->worker && !tk->returned_requeue && !tk->returned_post && !tk->returned_expr)
+            set_return(L, tk, def);
     }
 }
 

@@ -99,6 +99,7 @@ typedef struct cf_engine {
     long long last_report_ms; /* when the last delivery report (success or failure) came */
     cf_counters n;
     long long last_sweep_ms, last_tick_ms;
+    long long overdue_ms; /* when overdue tasks were last looked for (wall clock) */
     /*
      * After a batch failed on a data error (an event the database refuses, though it passed
      * validation): partition (text) -> the offset up to which events are applied and committed
@@ -132,5 +133,7 @@ void cf_relay_flush(cf_engine *e, int timeout_ms);
 int cf_ticker_run(cf_engine *e, char *err, size_t errsz) CF_MUST_CHECK;
 /* Reads the engine's clock (the wall clock, or the simulated one from the database). */
 int cf_clock_read(cf_engine *e, char *err, size_t errsz) CF_MUST_CHECK;
+/* overdue.c: moves staff tasks overdue by the workflow's number of working days to its post. */
+int cf_overdue_run(cf_engine *e, char *err, size_t errsz) CF_MUST_CHECK;
 
 #endif

@@ -175,6 +175,31 @@ static const char SQL_AUCTIONS[] =
     " where type = 'proceeds.received' and applied_at >= $1::timestamptz"
     " and applied_at < $2::timestamptz))";
 
+/* The statutory clocks of the period's cases (core/clock.h): per clock, how many run, are
+ * paused (and on which grounds), are stopped, and run past their last day at the engine's
+ * clock; how many have had an extension. */
+static const char SQL_CLOCKS[] =
+    "with " CLOCK_CTE ","
+    " k as (select e.key as clock, e.value as ck from cases c cross join lateral jsonb_each("
+    "  case when jsonb_typeof(c.body -> 'clocks') = 'object' then c.body -> 'clocks'"
+    "  else '{}'::jsonb end) e where c.created_at >= $1::timestamptz"
+    "  and c.created_at < $2::timestamptz),"
+    " g as (select k.clock, x.ground, count(*) as n from k cross join lateral"
+    "  jsonb_array_elements_text(coalesce(k.ck -> 'pauses' -> -1 -> 'grounds', '[]'::jsonb))"
+    "  as x(ground) where k.ck ->> 'status' = 'paused' group by 1, 2),"
+    " s as (select clock, count(*) filter (where ck ->> 'status' = 'running') as running,"
+    "  count(*) filter (where ck ->> 'status' = 'paused') as paused,"
+    "  count(*) filter (where ck ->> 'status' = 'stopped') as stopped,"
+    "  count(*) filter (where ck ->> 'status' = 'running'"
+    "   and (ck ->> 'last_day')::timestamptz < (select now from clk)) as overdue,"
+    "  count(*) filter (where jsonb_array_length(coalesce(ck -> 'extensions', '[]'::jsonb)) > 0)"
+    "   as extended from k group by clock) "
+    "select coalesce(json_agg(json_build_object('clock', s.clock, 'running', s.running,"
+    " 'paused', s.paused, 'stopped', s.stopped, 'overdue', s.overdue, 'extended', s.extended,"
+    " 'paused_on', coalesce((select json_agg(json_build_object('ground', g.ground, 'cases', g.n)"
+    " order by g.n desc, g.ground) from g where g.clock = s.clock), '[]')) order by s.clock),"
+    " '[]') from s";
+
 /* The ledger of a month is the archive batch that went out in it; its cases closed before. */
 static const char SQL_LEDGERS[] =
     "with a as (select t.case_no, c.workflow, coalesce(c.body -> 'data' ->> 'close_method',"
@@ -443,6 +468,7 @@ int cf_report_build(PGconn *db, const cf_registry *l, const char *since, const c
         {"archive_ledgers", "archive ledgers", SQL_LEDGERS, 2},
         {"payments", "voluntary payments", SQL_PAYMENTS, 2},
         {"stages", "stages", SQL_STAGES, 3},
+        {"clocks", "statutory clocks", SQL_CLOCKS, 2},
         {"chart", "the chart", SQL_CHART, 4},
     };
     cf_sqlarr order;

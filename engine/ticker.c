@@ -222,7 +222,8 @@ int cf_ticker_run(cf_engine *e, char *err, size_t errsz)
 {
     int rc;
 
-    if ((rc = cf_clock_read(e, err, errsz)) || (rc = fire_timers(e, err, errsz)))
+    if ((rc = cf_clock_read(e, err, errsz)) || (rc = fire_timers(e, err, errsz)) ||
+        (rc = cf_overdue_run(e, err, errsz)))
         return rc;
     /* Each batched kind once, even when several workflows declare it. */
     for (size_t w = 0; w < e->reg->n; w++) {

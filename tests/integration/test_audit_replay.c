@@ -219,6 +219,16 @@ static void test_replay_verifies_and_finds_the_altered_event(void **state)
     assert_int_equal(rc, 0);
     assert_string_equal(state_name(doc), "notices");
     assert_int_equal(json_array_size(json_object_get(doc, "timeline")), 2);
+    /* The handling limit as of the filing day's end: filed Monday 03-02, six months to
+     * Wednesday 09-02 (184 days on), nothing used yet (the starting day is not counted). */
+    {
+        const json_t *ck = json_array_get(json_object_get(doc, "clocks"), 0);
+        assert_string_equal(json_string_value(json_object_get(ck, "clock")), "handling");
+        assert_string_equal(json_string_value(json_object_get(ck, "status")), "running");
+        assert_int_equal(json_integer_value(json_object_get(ck, "days_used")), 0);
+        assert_int_equal(json_integer_value(json_object_get(ck, "days_left")), 184);
+        assert_string_equal(json_string_value(json_object_get(ck, "last_date")), "2026-09-02");
+    }
     assert_non_null(strstr(verdict(doc, "final_state"), "not compared"));
     json_decref(doc);
     doc = replay_json(&k, "2026-03-04T23:00:00+08:00", &rc);
@@ -229,6 +239,7 @@ static void test_replay_verifies_and_finds_the_altered_event(void **state)
         kit_cli(&k, &out, &err, (const char *[]){"replay", CASE_NO, "--as-of", "2026-03-05", NULL}),
         0);
     assert_non_null(strstr(out, "state: execution after event 12, as of 2026-03-05"));
+    assert_non_null(strstr(out, "执行期限 handling: running, 3 days used"));
     assert_int_equal(
         kit_cli(&k, &out, &err, (const char *[]){"replay", CASE_NO, "--as-of", "soon", NULL}), 2);
     assert_int_equal(
@@ -258,15 +269,19 @@ static void test_replay_verifies_and_finds_the_altered_event(void **state)
 
     /* A case on a workflow version that is not configured cannot be replayed. */
     {
+        /* The version the case is on, to put back afterwards. */
+        char *was = kit_value(&k, "select version::text from cases where case_no = $1", 1,
+                              (const char *[]){CASE_NO});
         PGresult *res = PQexecParams(k.db, "update cases set version = 9 where case_no = $1", 1,
                                      NULL, (const char *[]){CASE_NO}, NULL, NULL, 0);
         assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
         PQclear(res);
         assert_int_equal(kit_cli(&k, &out, &err, (const char *[]){"replay", CASE_NO, NULL}), 1);
         assert_non_null(strstr(err, "workflow enforcement_case version 9, which is not among"));
-        res = PQexecParams(k.db, "update cases set version = 1 where case_no = $1", 1, NULL,
-                           (const char *[]){CASE_NO}, NULL, NULL, 0);
+        res = PQexecParams(k.db, "update cases set version = $2::int where case_no = $1", 2, NULL,
+                           (const char *[]){CASE_NO, was}, NULL, NULL, 0);
         PQclear(res);
+        free(was);
     }
 
     /* The database owner changes what the documents worker reported (event 3). */

@@ -1022,6 +1022,53 @@ static void check_stages(run *r, const json_t *rep)
     PQclear(res);
 }
 
+/* The statutory clocks: each count against the clocks of the stored states, counted here by
+ * walking the states rather than by the report's query. */
+static void check_clocks(run *r, const json_t *rep)
+{
+    static const char *const statuses[] = {"running", "paused", "stopped"};
+    const json_t *clocks = at(rep, "clocks", NULL), *x, *g;
+    size_t i, k;
+
+    assert_true(json_array_size(clocks) > 0);
+    json_array_foreach (clocks, i, x) {
+        const char *p[2] = {str(x, "clock"), NULL};
+        for (size_t s = 0; s < 3; s++) {
+            p[1] = statuses[s];
+            expect(json_object_get(x, statuses[s]),
+                   sql_ll(r,
+                          "select count(*) from cases where body -> 'clocks' -> $1 ->> 'status' "
+                          "= $2",
+                          2, p),
+                   "clocks %s %s", p[0], statuses[s]);
+        }
+        expect(json_object_get(x, "overdue"),
+               sql_ll(r,
+                      "select count(*) from cases, (select coalesce((select now from "
+                      "engine_clock where id = 1 and mode = 'simulated'), now()) as now) k "
+                      "where body -> 'clocks' -> $1 ->> 'status' = 'running' and "
+                      "(body -> 'clocks' -> $1 ->> 'last_day')::timestamptz < k.now",
+                      1, p),
+               "clocks %s overdue", p[0]);
+        expect(json_object_get(x, "extended"),
+               sql_ll(r,
+                      "select count(*) from cases where jsonb_array_length(coalesce(body -> "
+                      "'clocks' -> $1 -> 'extensions', '[]')) > 0",
+                      1, p),
+               "clocks %s extended", p[0]);
+        json_array_foreach (json_object_get(x, "paused_on"), k, g) {
+            p[1] = str(g, "ground");
+            expect(json_object_get(g, "cases"),
+                   sql_ll(r,
+                          "select count(*) from cases where body -> 'clocks' -> $1 ->> 'status' "
+                          "= 'paused' and body -> 'clocks' -> $1 -> 'pauses' -> -1 -> 'grounds' "
+                          "? $2",
+                          2, p),
+                   "clocks %s paused on %s", p[0], p[1]);
+        }
+    }
+}
+
 static void check_chart(run *r, const json_t *rep)
 {
     const json_t *chart = at(rep, "chart", NULL), *days = at(chart, "days", NULL);
@@ -1369,6 +1416,7 @@ static void test_report_matches_the_database(void **state)
     check_payments(r, rep);
     check_ledgers(r, rep);
     check_stages(r, rep);
+    check_clocks(r, rep);
     check_chart(r, rep);
     all_checked(rep, "report");
     fprintf(stderr, "report: %zu numbers checked against the database\n",

@@ -129,7 +129,8 @@ static cf_workflow *parse(const char *tasks, cf_diags *d)
              "posts: {intake: 集约启动岗, team_1: 执行一团队}\n"
              "workers:\n  documents: {title: 文书, post: intake}\n"
              "staff_tasks:\n%s"
-             "events: [case.filed]\nstates:\n  filed:\n    final: true\n",
+             "events: [case.filed]\nstates:\n  filed:\n    final: true\n"
+             "returns: {default: requeue}\n",
              tasks);
     return fx_workflow_parse(yaml, d);
 }

@@ -308,8 +308,8 @@ static void test_parse_errors(void **state)
         {"15 days afterr case.filed_at", 9, "expected 'after' or 'before', found 'afterr'"},
         {"15 days case.filed_at", 9, "expected 'after' or 'before'"},
         {"15 days after", 14,
-         "expected a reference (now, case.<field>, event.<field> or clock.<name>), found "
-         "the end"},
+         "expected a reference (now, case.<field>, event.<field>, record.<field> or "
+         "clock.<name>), found the end"},
         {"15 days after filing.date", 15, "expected a reference"},
         {"15 days after case.", 20, "needs a field name"},
         {"15 days after case.9x", 20, "needs a field name"},

@@ -27,9 +27,9 @@ static const char HEAD[] = "workflow: unit\n"
                            "schemas: ../../schemas/events\n"
                            "initial: filed\n"
                            "posts: {intake: 集约启动岗, team_1: 执行一团队}\n"
-                           "staff_tasks:\n"
-                           "  intake_check: {title: 核查, post: intake}\n"
-                           "  incident: {title: 异常, post: intake}\n"
+                           "staff_tasks: {intake_check: {title: 核查, post: intake},\n"
+                           "  incident: {title: 异常, post: intake}}\n"
+                           "returns: {default: requeue}\n"
                            "events: [case.filed]\n";
 
 static void test_enforcement_case_loads(void **state)
@@ -40,7 +40,8 @@ static void test_enforcement_case_loads(void **state)
                                         "execution", "closed",   "archived"};
 
     assert_string_equal(wf->name, "enforcement_case");
-    assert_int_equal(wf->version, 1);
+    /* Version 2: clocks in the state, measures on property, returns (version 1 is kept). */
+    assert_int_equal(wf->version, 2);
     assert_string_equal(wf->creates_on, "case.filed");
     assert_string_equal(wf->states[wf->initial].name, "filed");
     for (size_t i = 0; i < sizeof spine / sizeof spine[0]; i++)
@@ -493,7 +494,8 @@ static void test_declared_twice(void **state)
                                "  done:\n" /* line 21 */
                                "    final: true\n"
                                "  done:\n" /* line 23 */
-                               "    final: true\n";
+                               "    final: true\n"
+                               "returns: {default: requeue}\n";
     cf_workflow *wf = fx_workflow_parse(yaml, &d);
     assert_null(wf);
     assert_int_equal(d.count, 4);

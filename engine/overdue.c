@@ -1,0 +1,83 @@
+/*
+ * Overdue staff tasks escalate: a staff task still open (or claimed) a number of working days
+ * after it was due moves to the queue of the post the workflow names, once, recorded as a
+ * reassignment by "engine:overdue".  The number and the post are the court's own choice,
+ * settings of the workflow (overdue_escalation_working_days, overdue_escalation_post); a
+ * workflow without them escalates nothing.  Run by the ticker, by the engine's clock.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "engine/internal.h"
+
+/* At most this many tasks per workflow and tick, so that a tick stays short. */
+enum { ESCALATIONS_PER_TICK = 500, OVERDUE_EVERY_MS = 5000 };
+
+/* The first instant of the day after the one `n` working days before `now`'s date: a task due
+ * before it has been overdue for n working days. */
+static cf_time cutoff(const cf_workflow *wf, cf_time now, long n)
+{
+    int off = cf_calendar_utc_offset(wf->calendar);
+    cf_date d = cf_time_date(now, off);
+
+    for (long i = 0; i < n; i++)
+        d = cf_calendar_prev_working_day(wf->calendar, d - 1);
+    return (cf_time)(d + 1) * CF_MS_PER_DAY - (cf_time)off * CF_MS_PER_MINUTE;
+}
+
+static int escalate(cf_engine *e, const cf_workflow *wf, long days, const char *post, char *err,
+                    size_t errsz)
+{
+    char version[16], before[CF_TIME_BUFSZ], now[CF_TIME_BUFSZ], limit[16], why[512];
+    const char *p[6] = {wf->name, version, before, post, now, limit};
+    PGresult *res;
+
+    snprintf(version, sizeof version, "%d", wf->version);
+    snprintf(limit, sizeof limit, "%d", ESCALATIONS_PER_TICK);
+    cf_time_format(cutoff(wf, e->now, days), e->offset_min, before, sizeof before);
+    cf_time_format(e->now, e->offset_min, now, sizeof now);
+    /* Once per task: a task the lead hands back is not escalated again. */
+    res = cf_store_exec(
+        e->db,
+        "with t as (select t.task_id, t.post, t.claimed_by from tasks t join cases c on "
+        "c.case_no = t.case_no where c.workflow = $1 and c.version = $2::int and not t.worker "
+        "and t.status in ('open', 'claimed') and t.due_at < $3::timestamptz and t.post is "
+        "distinct from $4 and not exists (select 1 from task_reassignments r where r.task_id = "
+        "t.task_id and r.by_account = 'engine:overdue') limit $6::int for update of t skip "
+        "locked), u as (update tasks x set post = $4, claimed_by = null, status = 'open', "
+        "updated_at = $5::timestamptz from t where x.task_id = t.task_id returning x.task_id), "
+        "log as (insert into task_reassignments (task_id, from_post, to_post, from_account, "
+        "to_account, by_account, at) select t.task_id, t.post, $4, t.claimed_by, null, "
+        "'engine:overdue', $5::timestamptz from t) select count(*) from u",
+        6, p, why, sizeof why);
+    if (!res)
+        return cf_errf(err, errsz, CF_EDB, "escalating overdue tasks of %s: %s", wf->name, why);
+    if (atoi(PQgetvalue(res, 0, 0)) > 0)
+        cf_info("%s overdue staff tasks of %s moved to %s", PQgetvalue(res, 0, 0), wf->name, post);
+    PQclear(res);
+    return 0;
+}
+
+int cf_overdue_run(cf_engine *e, char *err, size_t errsz)
+{
+    /* Every few seconds of real time is often enough (a simulated clock may stand still or
+     * leap), and keeps the query off the hot path of every tick. */
+    long long wall = cf_wall_ms();
+    if (e->overdue_ms && wall < e->overdue_ms + OVERDUE_EVERY_MS)
+        return 0;
+    e->overdue_ms = wall;
+    for (size_t w = 0; w < e->reg->n; w++) {
+        const cf_workflow *wf = e->reg->wf[w];
+        const cf_setting *n = cf_workflow_setting(wf, "overdue_escalation_working_days");
+        const cf_setting *to = cf_workflow_setting(wf, "overdue_escalation_post");
+        int rc;
+        if (!n || !to || !json_is_integer(n->value) || json_integer_value(n->value) < 1 ||
+            !json_is_string(to->value) || !cf_workflow_post(wf, json_string_value(to->value)))
+            continue;
+        if ((rc = escalate(e, wf, (long)json_integer_value(n->value), json_string_value(to->value),
+                           err, errsz)))
+            return rc;
+    }
+    return 0;
+}

@@ -173,7 +173,7 @@ static void walk(kit *k)
     free(id);
     wait_seq(k, "12");
 
-    /* Monday 9 March: closed, and the file archived. */
+    /* Monday 9 March: closed; the next day the file is archived. */
     advance(k, "rp-clock-5", "2026-03-09T10:00:00+08:00");
     kit_send_json(k, json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "id", "rp-decided",
                                "type", "case.decided", "case", CASE_NO, "time",
@@ -182,10 +182,16 @@ static void walk(kit *k)
     kit_flush(k);
     wait_state(k, "closed");
     advance(k, "rp-clock-6", "2026-03-10T09:00:00+08:00");
+    /* The archive system accepts the file; the archive group binds it. */
     worker_done(k, "archive", "archive", "2026-03-10T09:00:00+08:00",
-                json_pack("{s:s}", "volume", "2026-03-001"));
-    wait_state(k, "archived");
+                json_pack("{s:s, s:s, s:s}", "outcome", "accepted", "archive_id", "档执000001",
+                          "volume", "2026-03-0001"));
     wait_seq(k, "14");
+    id = task_of(k, "archive_file");
+    assert_int_equal(staff_complete(k, "孙丽", id, "{\"note\": \"已装订移交\"}"), 0);
+    free(id);
+    wait_state(k, "archived");
+    wait_seq(k, "15");
     free(out);
     free(err);
 }
@@ -243,7 +249,7 @@ static void test_replay_verifies_and_finds_the_altered_event(void **state)
     assert_non_null(strstr(out, "> assigned to team_5"));
     assert_non_null(strstr(out, "by staff:team_5:赵强"));
     assert_non_null(strstr(out, "closed -> archived"));
-    assert_non_null(strstr(out, "state: archived after event 14"));
+    assert_non_null(strstr(out, "state: archived after event 15"));
     assert_null(strstr(out, "张三"));
     assert_null(strstr(out, "41038119900101123X"));
 
@@ -253,7 +259,7 @@ static void test_replay_verifies_and_finds_the_altered_event(void **state)
     assert_string_equal(verdict(doc, "replay"), "ok");
     assert_string_equal(verdict(doc, "final_state"), "ok");
     assert_true(json_is_true(json_object_get(json_object_get(doc, "verification"), "ok")));
-    assert_int_equal(json_array_size(json_object_get(doc, "timeline")), 14);
+    assert_int_equal(json_array_size(json_object_get(doc, "timeline")), 15);
     assert_string_equal(json_string_value(json_object_get(doc, "workflow")), "enforcement_case");
     assert_string_equal(state_name(doc), "archived");
     json_decref(doc);

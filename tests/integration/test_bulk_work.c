@@ -1,11 +1,16 @@
 /*
- * Archiving a month of closed cases on the real stack (#13): 300 cases close in March 2026; on
- * the 1st of April the engine numbers their volumes and the real `caseflow worker archive` hands
- * the ledger to the archive system (the simulator, failing now and then so that the worker tries
- * again); each case keeps the system's answer and the archive group gets its file.  A ledger
- * sent again keeps every number.  The Excel ledger is then written by `caseflow report --ledger`
- * and downloaded from `caseflow serve`, and read back with openpyxl (ledger_check.py) both
- * times; a member of staff of another post is refused it.
+ * The bulk work of #13 on the real stack.
+ *
+ * Archiving a month of closed cases: 300 cases close in March 2026; on the 1st of April the
+ * engine numbers their volumes and the real `caseflow worker archive` hands the ledger to the
+ * archive system (the simulator, failing now and then so that the worker tries again); each case
+ * keeps the system's answer and the archive group gets its file.  A ledger sent again keeps every
+ * number.  The Excel ledger is then written by `caseflow report --ledger` and downloaded from
+ * `caseflow serve`, and read back with openpyxl (ledger_check.py) both times; a member of staff
+ * of another post is refused it.
+ *
+ * The six checks of a natural person and of a company: the real `caseflow worker six_checks`
+ * asks the marriage registry and the housing fund about the person only.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -430,6 +435,7 @@ static void test_archive_month(void **state)
     (void)state;
 
     kit_init(&k, "archive");
+    next_id = 0;
     engine = kit_engine_start(&k, NULL);
     close_a_month();
     /* The archive system fails three calls in ten: the worker tries again with the same task. */
@@ -450,10 +456,79 @@ static void test_archive_month(void **state)
     kit_done(&k);
 }
 
+/* The six checks' results of case `c`'s activity `activity`, once done (a new reference). */
+static json_t *check_of(const char *c, const char *activity)
+{
+    const char *p[2] = {c, activity};
+    char *text = kit_wait_value(&k,
+                                "select result::text from tasks where case_no = $1 and activity "
+                                "= $2 and status = 'done'",
+                                2, p, NULL, 120);
+    json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+
+    if (!v)
+        fail_msg("%s: %s was not done (logs in %s)", c, activity, k.logdir);
+    free(text);
+    return v;
+}
+
+static void test_checks_natural_persons(void **state)
+{
+    static const char *const person = "(2026)豫0381执7101号", *const company =
+                                                                  "(2026)豫0381执7102号";
+    static const char *const persons_only[] = {"check_marriage", "check_housing_fund"};
+    pid_t engine, worker;
+    json_t *filing, *v;
+    (void)state;
+
+    kit_init(&k, "persons");
+    engine = kit_engine_start(&k, NULL);
+    worker =
+        kit_worker_start(&k, "six_checks",
+                         (const char *[]){"CASEFLOW_SIM_FOUND=100", "CASEFLOW_SIM_NOTHING=0",
+                                          "CASEFLOW_SIM_ERROR=0", "CASEFLOW_SIM_TIMEOUT=0", NULL});
+    clock_to("2026-03-02T09:00:00+08:00");
+    kit_send_json(&k, kit_filed(person, "persons-filed-1", "2026-03-02T09:00:00+08:00"));
+    filing = kit_filed(company, "persons-filed-2", "2026-03-02T09:00:00+08:00");
+    json_object_set_new(json_object_get(filing, "data"), "respondents",
+                        json_pack("[{s:s, s:s, s:s}]", "kind", "company", "name",
+                                  "洛阳某某建材有限公司", "id_number", "91410300MA44L7QK3C"));
+    kit_send_json(&k, filing);
+    kit_flush(&k);
+    wait_for("select count(*) from tasks where kind = 'intake_check'", 2, 120);
+    complete_staff(person, "intake_check", "intake", "2026-03-02T09:30:00+08:00",
+                   json_pack("{s:b}", "complete", 1));
+    complete_staff(company, "intake_check", "intake", "2026-03-02T09:30:00+08:00",
+                   json_pack("{s:b}", "complete", 1));
+    kit_flush(&k);
+    wait_for("select count(*) from tasks where kind = 'six_checks'", 12, 120);
+    /* Wednesday 09:00: the clerk's trip to every registry office. */
+    clock_to("2026-03-04T09:00:00+08:00");
+    for (size_t i = 0; i < 2; i++) {
+        v = check_of(person, persons_only[i]);
+        assert_true(json_is_true(json_object_get(v, "found")));
+        assert_null(json_object_get(v, "applicable"));
+        json_decref(v);
+        v = check_of(company, persons_only[i]);
+        assert_true(json_is_false(json_object_get(v, "applicable")));
+        assert_true(json_is_false(json_object_get(v, "found")));
+        assert_int_equal(json_array_size(json_object_get(v, "items")), 0);
+        json_decref(v);
+    }
+    /* The company's other registers are asked as before. */
+    v = check_of(company, "check_real_estate");
+    assert_true(json_is_true(json_object_get(v, "found")));
+    json_decref(v);
+    assert_int_equal(kit_engine_stop(&k, worker, SIGTERM), 0);
+    assert_int_equal(kit_engine_stop(&k, engine, SIGTERM), 0);
+    kit_done(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_archive_month),
+        cmocka_unit_test(test_checks_natural_persons),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -501,7 +501,7 @@ static void test_checks_natural_persons(void **state)
     complete_staff(company, "intake_check", "intake", "2026-03-02T09:30:00+08:00",
                    json_pack("{s:b}", "complete", 1));
     kit_flush(&k);
-    wait_for("select count(*) from tasks where kind = 'six_checks'", 12, 120);
+    wait_for("select count(*) from tasks where kind = 'six_checks'", 14, 120);
     /* Wednesday 09:00: the clerk's trip to every registry office. */
     clock_to("2026-03-04T09:00:00+08:00");
     for (size_t i = 0; i < 2; i++) {

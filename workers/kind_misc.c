@@ -100,20 +100,6 @@ static int archive_answer(const cf_task *t, const json_t *answer, const char *no
     return *result ? 0 : cf_errf(err, errsz, CF_ENOMEM, "out of memory");
 }
 
-/* The answer for `case_no` among the archive system's results, or NULL. */
-static const json_t *answer_for(const json_t *results, const char *case_no)
-{
-    const json_t *a;
-    size_t i;
-
-    json_array_foreach ((json_t *)results, i, a) {
-        const char *c = json_string_value(json_object_get(a, "case"));
-        if (c && strcmp(c, case_no) == 0)
-            return a;
-    }
-    return NULL;
-}
-
 /*
  * One ledger, one trip: the month's files are handed to the archive system under the volume
  * numbers the engine gave them (volume.h), and each case gets the system's answer.
@@ -122,8 +108,8 @@ static int archive_batch(cf_worker_ctx *ctx, const cf_task *tasks, size_t n, jso
                          int *codes, char (*errs)[256])
 {
     const char *ledger = json_string_value(json_object_get(tasks[0].params, "ledger_month"));
-    json_t *req, *cases = json_array(), *resp = NULL;
-    char now[64], trip[256];
+    json_t *cases = json_array(), *resp = NULL;
+    char now[64];
     int rc;
 
     for (size_t i = 0; i < n; i++)
@@ -132,13 +118,8 @@ static int archive_batch(cf_worker_ctx *ctx, const cf_task *tasks, size_t n, jso
                              "archive", "volume", json_object_get(tasks[i].params, "volume"),
                              "close_method", json_object_get(tasks[i].params, "close_method"),
                              "closed_at", json_object_get(tasks[i].data, "closed_at")));
-    snprintf(trip, sizeof trip, "%s:%s:%zu", ledger ? ledger : "", tasks[0].case_no, n);
-    req = json_pack("{s:s?, s:s, s:s, s:i, s:o}", "ledger", ledger, "case", tasks[0].case_no,
-                    "trip", trip, "attempt", tasks[0].attempt, "cases", cases);
-    if (!req)
-        return cf_errf(errs[0], 256, CF_ENOMEM, "out of memory");
-    rc = cf_adapter_call(ctx->adapter, "archive", req, &resp, errs[0], 256);
-    json_decref(req);
+    rc = cf_adapter_trip(ctx->adapter, "archive", "ledger", ledger ? ledger : "", tasks[0].case_no,
+                         tasks[0].attempt, cases, &resp, errs[0], 256);
     if (rc)
         return rc;
     cf_worker_now(now, sizeof now);
@@ -149,9 +130,8 @@ static int archive_batch(cf_worker_ctx *ctx, const cf_task *tasks, size_t n, jso
                                "%s has no volume number: archive tasks go out in the ledger batch",
                                tasks[i].activity);
         else
-            codes[i] = archive_answer(
-                &tasks[i], answer_for(json_object_get(resp, "results"), tasks[i].case_no), now,
-                &results[i], errs[i], 256);
+            codes[i] = archive_answer(&tasks[i], cf_adapter_result_for(resp, tasks[i].case_no), now,
+                                      &results[i], errs[i], 256);
     }
     cf_info("archive: %zu case%s of ledger %s handed over", n, n == 1 ? "" : "s",
             ledger ? ledger : "?");

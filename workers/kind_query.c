@@ -184,8 +184,7 @@ static int six_checks_batch(cf_worker_ctx *ctx, const cf_task *tasks, size_t n, 
                             int *codes, char (*errs)[256])
 {
     const char *office = json_string_value(json_object_get(tasks[0].params, "office"));
-    json_t *req, *cases = json_array(), *resp = NULL, *answers;
-    char trip[512];
+    json_t *cases = json_array(), *resp = NULL, *answers;
     int rc;
 
     if (!office)
@@ -200,13 +199,8 @@ static int six_checks_batch(cf_worker_ctx *ctx, const cf_task *tasks, size_t n, 
     }
     /* Only when some case of the trip is asked about does the clerk go. */
     if (json_array_size(cases) > 0) {
-        snprintf(trip, sizeof trip, "%s:%s:%zu", office, tasks[0].case_no, n);
-        req = json_pack("{s:s, s:s, s:s, s:i, s:o}", "office", office, "case", tasks[0].case_no,
-                        "trip", trip, "attempt", tasks[0].attempt, "cases", cases);
-        if (!req)
-            return cf_errf(errs[0], 256, CF_ENOMEM, "out of memory");
-        rc = cf_adapter_call(ctx->adapter, "check", req, &resp, errs[0], 256);
-        json_decref(req);
+        rc = cf_adapter_trip(ctx->adapter, "check", "office", office, tasks[0].case_no,
+                             tasks[0].attempt, cases, &resp, errs[0], 256);
         if (rc)
             return rc;
     } else {

@@ -301,67 +301,6 @@ static void ledger_by_cli(const char *expected)
 
 /* ---- over HTTP ---- */
 
-typedef struct body {
-    char *data;
-    size_t len;
-    char type[160];
-} body;
-
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
-{
-    body *b = arg;
-    char *d = realloc(b->data, b->len + size * n + 1);
-    if (!d)
-        return 0;
-    memcpy(d + b->len, p, size * n);
-    b->len += size * n;
-    d[b->len] = '\0';
-    b->data = d;
-    return size * n;
-}
-
-/* GET or POST `url` with the session `cookie` ("" for none); the body in *b, a new session's
- * cookie in `set` (256 bytes) when given. */
-static long request(const char *url, const char *cookie, const char *post, body *b, char *set)
-{
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    char line[320], *ctype = NULL;
-    long status = -1;
-
-    memset(b, 0, sizeof *b);
-    snprintf(line, sizeof line, "Cookie: cf_session=%s", cookie);
-    if (*cookie)
-        h = curl_slist_append(h, line);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-    if (set)
-        curl_easy_setopt(c, CURLOPT_COOKIEFILE, "");
-    if (post)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
-    if (curl_easy_perform(c) == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
-            snprintf(b->type, sizeof b->type, "%s", ctype);
-        if (set) {
-            struct curl_slist *cookies = NULL, *x;
-            curl_easy_getinfo(c, CURLINFO_COOKIELIST, &cookies);
-            for (x = cookies; x; x = x->next) {
-                const char *name = strstr(x->data, "\tcf_session\t");
-                if (name)
-                    snprintf(set, 256, "%s", name + strlen("\tcf_session\t"));
-            }
-            curl_slist_free_all(cookies);
-        }
-    }
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    return status;
-}
-
 static void add_user(const char *name, const char *post)
 {
     char *out = NULL, *err = NULL;
@@ -377,12 +316,12 @@ static void add_user(const char *name, const char *post)
 static void login(const char *base, const char *name, char cookie[256])
 {
     char url[128], json[160];
-    body b;
+    kit_reply r;
     snprintf(url, sizeof url, "%s/api/v1/login", base);
     snprintf(json, sizeof json, "{\"name\": \"%s\", \"password\": \"a long passphrase\"}", name);
-    cookie[0] = '\0';
-    assert_int_equal(request(url, "", json, &b, cookie), 200);
-    free(b.data);
+    assert_int_equal(kit_http("POST", url, NULL, json, &r), 200);
+    snprintf(cookie, 256, "%s", r.cookie);
+    kit_reply_free(&r);
     assert_true(strlen(cookie) > 40);
 }
 
@@ -391,7 +330,7 @@ static void ledger_by_api(const char *expected)
     char base[64], url[160], archivist[256], clerk[256], path[600];
     int port;
     pid_t server;
-    body b;
+    kit_reply r;
     FILE *f;
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -403,27 +342,27 @@ static void ledger_by_api(const char *expected)
     login(base, "clerk", clerk);
 
     snprintf(url, sizeof url, "%s/api/v1/ledger/2026-03.xlsx", base);
-    assert_int_equal(request(url, archivist, NULL, &b, NULL), 200);
-    assert_string_equal(b.type,
+    assert_int_equal(kit_http("GET", url, archivist, NULL, &r), 200);
+    assert_string_equal(r.type,
                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
-    assert_true(b.len > 4 && memcmp(b.data, "PK", 2) == 0);
+    assert_true(r.len > 4 && memcmp(r.body, "PK", 2) == 0);
     snprintf(path, sizeof path, "%s/downloaded-2026-03.xlsx", k.logdir);
     assert_non_null(f = fopen(path, "wb"));
-    assert_int_equal(fwrite(b.data, 1, b.len, f), b.len);
+    assert_int_equal(fwrite(r.body, 1, r.len, f), r.len);
     fclose(f);
-    free(b.data);
+    kit_reply_free(&r);
     check_workbook(path, expected);
 
     /* A clerk of another post may not have it; a month that is none is named. */
-    assert_int_equal(request(url, clerk, NULL, &b, NULL), 403);
-    assert_non_null(strstr(b.data, "归档组"));
-    free(b.data);
-    assert_int_equal(request(url, "", NULL, &b, NULL), 401);
-    free(b.data);
+    assert_int_equal(kit_http("GET", url, clerk, NULL, &r), 403);
+    assert_non_null(strstr(r.body, "归档组"));
+    kit_reply_free(&r);
+    assert_int_equal(kit_http("GET", url, NULL, NULL, &r), 401);
+    kit_reply_free(&r);
     snprintf(url, sizeof url, "%s/api/v1/ledger/2026-3.xlsx", base);
-    assert_int_equal(request(url, archivist, NULL, &b, NULL), 400);
-    assert_non_null(strstr(b.data, "is not a month"));
-    free(b.data);
+    assert_int_equal(kit_http("GET", url, archivist, NULL, &r), 400);
+    assert_non_null(strstr(r.body, "is not a month"));
+    kit_reply_free(&r);
     assert_int_equal(kit_engine_stop(&k, server, SIGTERM), 0);
     curl_global_cleanup();
 }

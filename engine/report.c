@@ -233,13 +233,10 @@ static const char *kind_title(const cf_registry *l, const char *kind)
 static const char *timer_title(const char *timer)
 {
     static const char *const titles[][2] = {
-        {"query_day_15", "立案第15日 再次查控提醒"},
-        {"query_day_30", "立案第30日 再次查控提醒"},
-        {"query_day_45", "立案第45日 再次查控提醒"},
-        {"handling_warning", "执行期限届满前提醒"},
-        {"handling_limit", "超过执行期限"},
-        {"archive_warning", "上月结案归档提醒"},
-        {"requery", "终本案件定期查控"},
+        {"query_day_15", "立案第15日 再次查控提醒"},  {"query_day_30", "立案第30日 再次查控提醒"},
+        {"query_day_45", "立案第45日 再次查控提醒"},  {"handling_warning", "执行期限届满前提醒"},
+        {"handling_limit", "超过执行期限"},           {"archive_warning", "上月结案归档提醒"},
+        {"archive_reminder", "归档期限前工作日提醒"}, {"requery", "终本案件定期查控"},
     };
     for (size_t i = 0; timer && i < sizeof titles / sizeof *titles; i++)
         if (strcmp(titles[i][0], timer) == 0)

@@ -22,11 +22,11 @@
 /*
  * Gives every open, undispatched task of `kind` made up to `at` (timestamptz text) a volume
  * number: a case that has one keeps it, the others get the next numbers of their month, in the
- * order of their case numbers.  The number is added to each task's params as "volume" (and the
- * month as "ledger_month"), so that the batch message carries it.  Must run inside the
- * transaction that dispatches the batch, after its schedule row is locked: that lock is what
- * keeps two engines from numbering one month at once.  Returns 0, or CF_EDB with the reason in
- * `err`.
+ * order they closed in (then of their case numbers: "执15号" sorts before "执5号", as text).  The
+ * number is added to each task's params as "volume" (and the month as "ledger_month"), so that the
+ * batch message carries it.  Must run inside the transaction that dispatches the batch, after its
+ * schedule row is locked: that lock is what keeps two engines from numbering one month at once.
+ * Returns 0, or CF_EDB with the reason in `err`.
  */
 int cf_volume_assign(PGconn *db, const char *kind, const char *at, char *err,
                      size_t errsz) CF_MUST_CHECK;

@@ -23,6 +23,7 @@
 #include "core/caltime.h"
 #include "core/workflow.h"
 #include "base/path.h"
+#include "engine/ledger.h"
 #include "engine/report.h"
 #include "chart.h"
 
@@ -31,7 +32,9 @@
 typedef struct opts {
     int json;
     const char *svg;
-    long ledger_rows; /* entries shown per ledger in text; -1: all */
+    long ledger_rows;                   /* entries shown per ledger in text; -1: all */
+    char ledger[CF_LEDGER_MONTH_BUFSZ]; /* --ledger MONTH: write that month's Excel ledger */
+    const char *out;                    /* --out FILE: where (default ledger-MONTH.xlsx) */
 } opts;
 
 /* The workflow definitions, for titles only: each that loads (any of them may be missing). */
@@ -658,13 +661,38 @@ out:
     return rc;
 }
 
+/* ---- the monthly ledger as Excel (#13) ---- */
+
+/* Writes the ledger of o->ledger to o->out (default ledger-MONTH.xlsx) and says where. */
+static int write_ledger(PGconn *db, const cf_registry *l, const opts *o)
+{
+    char path[64], err[1024], *full;
+    size_t cases = 0;
+    const char *file = o->out;
+
+    if (!file) {
+        snprintf(path, sizeof path, "ledger-%s.xlsx", o->ledger);
+        file = path;
+    }
+    if (cf_ledger_write(db, l, o->ledger, file, &cases, err, sizeof err) != 0) {
+        fprintf(stderr, "caseflow report: --ledger %s: %s\n", o->ledger, err);
+        return 1;
+    }
+    full = realpath(file, NULL);
+    printf("归档台账 ledger %s: %zu case%s -> %s\n", o->ledger, cases, cases == 1 ? "" : "s",
+           full ? full : file);
+    free(full);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
 /* ---- the command ---- */
 
 static int usage(FILE *out, int rc)
 {
     fprintf(out,
             "usage: caseflow report [--json] [--svg FILE] [--since DATE] [--until DATE]\n"
-            "                       [--ledger-rows N]\n\n"
+            "                       [--ledger-rows N]\n"
+            "       caseflow report --ledger MONTH [--out FILE]\n\n"
             "The command center's work, from the database (CASEFLOW_PG): cases per workflow,\n"
             "state and closing method; tasks per post (done, open, overdue at the engine's\n"
             "clock, failed, cancelled); batches per office, route and ledger with the weekdays\n"
@@ -675,7 +703,10 @@ static int usage(FILE *out, int rc)
             "                  FILE.png beside it (FILE with .png for .svg)\n"
             "  --since DATE    only what happened from DATE on (YYYY-MM-DD or ISO 8601)\n"
             "  --until DATE    only what happened before DATE ends (a day counts in full)\n"
-            "  --ledger-rows N show at most N cases per monthly ledger in the tables\n");
+            "  --ledger-rows N show at most N cases per monthly ledger in the tables\n"
+            "  --ledger MONTH  instead, write the archive ledger (归档台账) of MONTH (YYYY-MM):\n"
+            "                  the cases closed in it with their volume numbers, as Excel\n"
+            "  --out FILE      where --ledger writes (default ledger-MONTH.xlsx)\n");
     return rc;
 }
 
@@ -696,11 +727,19 @@ int cf_cmd_report(int argc, char **argv)
         if (strcmp(a, "--json") == 0) {
             o.json = 1;
         } else if ((strcmp(a, "--svg") == 0 || strcmp(a, "--since") == 0 ||
-                    strcmp(a, "--until") == 0 || strcmp(a, "--ledger-rows") == 0) &&
+                    strcmp(a, "--until") == 0 || strcmp(a, "--ledger-rows") == 0 ||
+                    strcmp(a, "--ledger") == 0 || strcmp(a, "--out") == 0) &&
                    i + 1 < argc) {
             const char *v = argv[++i];
             if (strcmp(a, "--svg") == 0) {
                 o.svg = v;
+            } else if (strcmp(a, "--out") == 0) {
+                o.out = v;
+            } else if (strcmp(a, "--ledger") == 0) {
+                if (cf_ledger_month(v, o.ledger, err, sizeof err) != 0) {
+                    fprintf(stderr, "caseflow report: --ledger %s\n", err);
+                    return 2;
+                }
             } else if (strcmp(a, "--ledger-rows") == 0) {
                 char *end;
                 o.ledger_rows = strtol(v, &end, 10);
@@ -719,9 +758,17 @@ int cf_cmd_report(int argc, char **argv)
             return 2;
         }
     }
+    if (o.out && !*o.ledger) {
+        fprintf(stderr, "caseflow report: --out is where --ledger MONTH writes: give a month\n");
+        return 2;
+    }
     if (!(db = cf_cli_connect(&cfg, "caseflow report")))
         goto out;
     labels_load(&l, &cfg);
+    if (*o.ledger) {
+        rc = write_ledger(db, &l, &o);
+        goto out;
+    }
     if (cf_report_build(db, &l, *since ? since : NULL, *until ? until : NULL, &r, err,
                         sizeof err) != 0) {
         fprintf(stderr, "caseflow report: %s\n", err);

@@ -74,3 +74,13 @@ const cf_schema *cf_registry_schema(const cf_registry *r, const char *type)
         return cf_schema_set_get(r->wf[0]->schemas, type);
     return NULL;
 }
+
+const char *cf_registry_post_title(const cf_registry *r, const char *id)
+{
+    for (size_t i = 0; id && i < r->n; i++) {
+        const cf_post *p = cf_workflow_post(r->wf[i], id);
+        if (p && p->title)
+            return p->title;
+    }
+    return NULL;
+}

@@ -32,4 +32,7 @@ const cf_workflow *cf_registry_creator(const cf_registry *r, const char *type);
  * clock.advance), or NULL when no workflow knows the type. */
 const cf_schema *cf_registry_schema(const cf_registry *r, const char *type);
 
+/* The title of post `id` in the first workflow of `r` that names it ("执行一团队"), or NULL. */
+const char *cf_registry_post_title(const cf_registry *r, const char *id);
+
 #endif

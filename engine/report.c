@@ -322,16 +322,6 @@ static const char *state_title(const cf_registry *l, const char *workflow, const
     return i >= 0 ? wf->states[i].title : NULL;
 }
 
-static const char *post_title(const cf_registry *l, const char *post)
-{
-    for (size_t i = 0; post && i < l->n; i++) {
-        const cf_post *p = cf_workflow_post(l->wf[i], post);
-        if (p && p->title)
-            return p->title;
-    }
-    return NULL;
-}
-
 static const char *kind_title(const cf_registry *l, const char *kind)
 {
     for (size_t i = 0; kind && i < l->n; i++) {
@@ -382,7 +372,7 @@ static void add_titles(json_t *r, const cf_registry *l)
             set_title(y, state_title(l, str(x, "workflow"), str(y, "state")));
     }
     json_array_foreach (json_object_get(json_object_get(r, "tasks"), "staff"), i, x)
-        set_title(x, post_title(l, str(x, "post")));
+        set_title(x, cf_registry_post_title(l, str(x, "post")));
     json_array_foreach (json_object_get(json_object_get(r, "tasks"), "workers"), i, x)
         set_title(x, kind_title(l, str(x, "kind")));
     json_array_foreach (json_object_get(r, "batches"), i, x)

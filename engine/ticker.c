@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "engine/internal.h"
+#include "engine/volume.h"
 
 /* At most this many timers or batch occurrences per tick, so that a tick stays short. */
 enum { TIMERS_PER_TICK = 2000, OCCURRENCES_PER_TICK = 64, TASKS_PER_MESSAGE = 100 };
@@ -133,6 +134,12 @@ static int dispatch(cf_engine *e, const cf_task_kind *tk, cf_time at, char *err,
         return res ? 0 : cf_errf(err, errsz, CF_EDB, "dispatching %s: %s", tk->name, why);
     }
     PQclear(res);
+    /* A month's ledger: each case gets its volume number before the ledger goes out. */
+    if (tk->group_by && strcmp(tk->group_by, CF_VOLUME_LEDGER_GROUP) == 0 &&
+        (rc = cf_volume_assign(e->db, tk->name, when, err, errsz)) != 0) {
+        PQclear(PQexec(e->db, "rollback"));
+        return rc;
+    }
     res = cf_store_exec(
         e->db,
         "with taken as (update tasks set dispatched_at = $2::timestamptz where kind = $1 and "

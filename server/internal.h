@@ -209,6 +209,8 @@ void cf_h_case_replay(cf_srv *s, cf_req *r);
 void cf_h_stats(cf_srv *s, cf_req *r);
 /* api_report.c */
 void cf_h_report(cf_srv *s, cf_req *r);
+/* api_ledger.c */
+void cf_h_ledger(cf_srv *s, cf_req *r);
 /* api_events.c */
 void cf_h_events(cf_srv *s, cf_req *r);
 /* api_ops.c */

@@ -47,6 +47,9 @@ const cf_route cf_routes[] = {
     /* The command center report (api_report.c). */
     {"GET", "/api/v1/report", LEAD | AUDITOR, cf_h_report,
      "the command center report of a period, as `caseflow report --json`"},
+    /* The monthly archive ledger as Excel (#13, api_ledger.c); of the staff, the archive group. */
+    {"GET", "/api/v1/ledger/{month}.xlsx", STAFF | LEAD | AUDITOR, cf_h_ledger,
+     "the archive ledger of a month (YYYY-MM) as an Excel workbook"},
     {"POST", "/api/v1/events", INGEST, cf_h_events,
      "send events (one, a JSON array, or NDJSON); answered after Kafka has them"},
     {"GET", "/api/v1/openapi.json", PUBLIC, cf_h_openapi, "this API's OpenAPI document"},
@@ -90,7 +93,11 @@ static int match(const char *pattern, const char *path, cf_req *r)
 
     while (*pattern && *path) {
         if (*pattern == '{') {
-            size_t n = strcspn(path, "/");
+            /* A placeholder ends at the next '/', or at the text the pattern has after it
+             * ("{month}.xlsx" ends at the '.'). */
+            const char *close = strchr(pattern, '}');
+            char stop[3] = {'/', close && close[1] != '/' ? close[1] : '\0', '\0'};
+            size_t n = strcspn(path, stop);
             if (n == 0 || n >= sizeof r->params[0] || k >= CF_REQ_PARAMS)
                 return 0;
             memcpy(r->params[k], path, n);

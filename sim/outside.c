@@ -131,6 +131,20 @@ static json_t *make_item(unsigned long long seed, const char *case_no, const cha
     if (strcmp(category, "housing_fund") == 0)
         return json_pack("{s:s, s:I, s:s}", "center", "洛阳市住房公积金管理中心", "balance",
                          money(seed, case_no, category, n, 500, 120000), "status", "正常缴存");
+    if (strcmp(category, "housing") == 0) {
+        snprintf(text, sizeof text, "偃房备字第%07d号",
+                 (int)(cf_sim_draw(seed, case_no, category, "filing", n) * 1e7));
+        return json_pack("{s:s, s:s, s:s, s:I}", "authority", "偃师区房产管理局", "filing", text,
+                         "location", pick(seed, case_no, category, n, towns, 6), "area_m2",
+                         money(seed, case_no, "area", n, 45, 180));
+    }
+    if (strcmp(category, "household_registration") == 0)
+        return json_pack("{s:s, s:s, s:s}", "authority", "洛阳市公安局偃师分局", "address",
+                         pick(seed, case_no, category, n, towns, 6), "status", "正常");
+    if (strcmp(category, "wealth_management") == 0)
+        return json_pack("{s:s, s:s, s:I}", "institution",
+                         pick(seed, case_no, category, n, banks, 6), "product", "稳健型理财产品",
+                         "balance", money(seed, case_no, category, n, 1000, 300000));
     if (strcmp(category, "valuation") == 0)
         return json_pack("{s:s, s:s, s:I}", "method", "网络询价", "platform",
                          pick(seed, case_no, category, n,
@@ -164,6 +178,25 @@ static json_t *lookup(const cf_sim_world *a, const char *operation, const char *
             json_array_append_new(items, make_item(a->seed, case_no, category, i));
     }
     return json_pack("{s:b, s:o}", "found", found, "items", items);
+}
+
+/* The archive system's answer for one file (operation "archive"): accepted with the archive id
+ * it gives, or refused with one of the reasons archive rooms give, in the found/nothing ratio. */
+static json_t *archive_reply(const cf_sim_world *a, const char *case_no)
+{
+    static const char *const reasons[] = {"卷内缺少送达回证", "卷宗目录与卷内材料不一致",
+                                          "结案审批表未签署", "卷内文书未逐页编号"};
+    int found_w = a->weights[CF_SIM_FOUND], nothing_w = a->weights[CF_SIM_NOTHING];
+    double p = found_w + nothing_w > 0 ? (double)found_w / (double)(found_w + nothing_w) : 0.0;
+    char id[64];
+
+    if (cf_sim_draw(a->seed, case_no, "archive", "accepted", 0) >= p)
+        return json_pack("{s:s, s:b, s:s}", "case", case_no, "accepted", 0, "reason",
+                         pick(a->seed, case_no, "archive", 0, reasons, 4));
+    snprintf(id, sizeof id, "档执%06d",
+             tail4(a->seed, case_no, "archive", 0) * 100 +
+                 tail4(a->seed, case_no, "archive", 1) % 100);
+    return json_pack("{s:s, s:b, s:s}", "case", case_no, "accepted", 1, "archive_id", id);
 }
 
 /*
@@ -268,8 +301,12 @@ int cf_sim_call(const cf_sim_world *a, const char *operation, const json_t *req,
             const char *cn = json_string_value(json_object_get(c, "case"));
             const char *cat = json_string_value(json_object_get(c, "category"));
             const char *item = json_string_value(json_object_get(c, "item"));
-            json_t *r =
-                item ? deliver(a, cn ? cn : "", item)
+            json_t *r;
+            if (strcmp(operation, "archive") == 0) {
+                json_array_append_new(results, archive_reply(a, cn ? cn : ""));
+                continue;
+            }
+            r = item ? deliver(a, cn ? cn : "", item)
                      : lookup(a, operation, cn ? cn : "", cat ? cat : (category ? category : ""));
             if (item)
                 json_object_set_new(r, "item", json_string(item));

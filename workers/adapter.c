@@ -271,3 +271,34 @@ double cf_adapter_draw(unsigned long long seed, const char *a, const char *b, co
 {
     return cf_sim_draw(seed, a, b, c, n);
 }
+
+int cf_adapter_trip(cf_adapter *a, const char *operation, const char *group_key, const char *group,
+                    const char *first_case, int attempt, json_t *cases, json_t **response,
+                    char *err, size_t errsz)
+{
+    char trip[512];
+    json_t *req;
+    int rc;
+
+    snprintf(trip, sizeof trip, "%s:%s:%zu", group, first_case, json_array_size(cases));
+    req = json_pack("{s:s, s:s, s:s, s:i, s:o}", group_key, group, "case", first_case, "trip", trip,
+                    "attempt", attempt, "cases", cases);
+    if (!req)
+        return cf_errf(err, errsz, CF_ENOMEM, "out of memory");
+    rc = cf_adapter_call(a, operation, req, response, err, errsz);
+    json_decref(req);
+    return rc;
+}
+
+const json_t *cf_adapter_result_for(const json_t *response, const char *case_no)
+{
+    const json_t *r;
+    size_t i;
+
+    json_array_foreach (json_object_get(response, "results"), i, r) {
+        const char *c = json_string_value(json_object_get(r, "case"));
+        if (c && strcmp(c, case_no) == 0)
+            return r;
+    }
+    return NULL;
+}

@@ -52,6 +52,19 @@ int cf_adapter_new(const cf_adapter_options *opt, cf_adapter **out, char *err,
 int cf_adapter_call(cf_adapter *a, const char *operation, const json_t *request, json_t **response,
                     char *err, size_t errsz) CF_MUST_CHECK;
 
+/*
+ * One trip of a batched kind (a registry office, a month's ledger): performs `operation` with
+ * {group_key: group, "case": first_case, "trip", "attempt", "cases": cases}, where the trip's
+ * name is made of the group, the first case and the number of cases (the simulator draws a trip's
+ * failures from it).  `cases` is stolen.  Returns as cf_adapter_call.
+ */
+int cf_adapter_trip(cf_adapter *a, const char *operation, const char *group_key, const char *group,
+                    const char *first_case, int attempt, json_t *cases, json_t **response,
+                    char *err, size_t errsz) CF_MUST_CHECK;
+
+/* The answer about `case_no` in a trip's response ({"results": [{"case", ...}]}), or NULL. */
+const json_t *cf_adapter_result_for(const json_t *response, const char *case_no);
+
 /* Makes calls in progress and later ones end soon with CF_ETIMEOUT (for a stopping worker). */
 void cf_adapter_cancel(cf_adapter *a);
 

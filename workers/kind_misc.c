@@ -1,8 +1,8 @@
 /*
  * The smaller kinds: auction (网络询价、评估与网络拍卖: the reference price, then the
  * outcome of each online auction round) and archive (卷宗归档: the monthly
- * ledger of last month's closed cases, one batch per ledger, a volume number
- * per case).
+ * ledger of last month's closed cases, one batch per ledger, each file handed
+ * to the archive system under the volume number the engine gave it).
  */
 #include <stdio.h>
 #include <string.h>
@@ -155,55 +155,73 @@ const cf_worker_kind cf_kind_auction = {
 
 /* ---- archive ---- */
 
-/* The ledger a closed case belongs to: the month it closed in ("2026-03"), from its data. */
-static void ledger_of(const cf_task *t, char *out, size_t n)
+/*
+ * What the archive system (档案管理系统) answered for one case: accepted, with the archive id it
+ * gave the file, or refused, with its reason.  Anything else is no answer, and nothing is made
+ * up in its place: the task fails (an incident on the archive group's queue).
+ */
+static int archive_answer(const cf_task *t, const json_t *answer, const char *now, json_t **result,
+                          char *err, size_t errsz)
 {
-    const char *closed = json_string_value(json_object_get(t->data, "closed_at"));
-    char now[64];
+    const json_t *accepted = json_object_get(answer, "accepted");
+    const char *id = json_string_value(json_object_get(answer, "archive_id"));
+    const char *reason = json_string_value(json_object_get(answer, "reason"));
 
-    if (!closed || strlen(closed) < 7)
-        closed = cf_worker_now(now, sizeof now);
-    snprintf(out, n, "%.7s", closed);
+    if (!answer)
+        return cf_errf(err, errsz, CF_EIO, "the archive system gave no answer for this case");
+    if (json_is_true(accepted) && id && *id)
+        *result = json_pack("{s:s, s:s, s:O, s:O?, s:s}", "outcome", "accepted", "archive_id", id,
+                            "volume", json_object_get(t->params, "volume"), "ledger",
+                            json_object_get(t->params, "ledger_month"), "answered_at", now);
+    else if (json_is_false(accepted) && reason && *reason)
+        *result = json_pack("{s:s, s:s, s:O, s:O?, s:s}", "outcome", "refused", "reason", reason,
+                            "volume", json_object_get(t->params, "volume"), "ledger",
+                            json_object_get(t->params, "ledger_month"), "answered_at", now);
+    else
+        return cf_errf(err, errsz, CF_EPARSE,
+                       "the archive system's answer has neither an archive id (accepted) nor a "
+                       "reason (refused)");
+    return *result ? 0 : cf_errf(err, errsz, CF_ENOMEM, "out of memory");
 }
 
-/* One ledger, one trip to the archive room: every case gets its volume number. */
+/*
+ * One ledger, one trip: the month's files are handed to the archive system under the volume
+ * numbers the engine gave them (volume.h), and each case gets the system's answer.
+ */
 static int archive_batch(cf_worker_ctx *ctx, const cf_task *tasks, size_t n, json_t **results,
                          int *codes, char (*errs)[256])
 {
-    json_t *req, *cases = json_array(), *resp = NULL;
-    char ledger[16], now[64], trip[256];
+    const char *ledger = json_string_value(json_object_get(tasks[0].params, "ledger_month"));
+    json_t *cases = json_array(), *resp = NULL;
+    char now[64];
     int rc;
 
-    ledger_of(&tasks[0], ledger, sizeof ledger);
     for (size_t i = 0; i < n; i++)
         json_array_append_new(
-            cases, json_pack("{s:s, s:s}", "case", tasks[i].case_no, "category", "archive"));
-    snprintf(trip, sizeof trip, "%s:%s:%zu", ledger, tasks[0].case_no, n);
-    req = json_pack("{s:s, s:s, s:s, s:i, s:o}", "ledger", ledger, "case", tasks[0].case_no, "trip",
-                    trip, "attempt", tasks[0].attempt, "cases", cases);
-    if (!req)
-        return cf_errf(errs[0], 256, CF_ENOMEM, "out of memory");
-    rc = cf_adapter_call(ctx->adapter, "archive", req, &resp, errs[0], 256);
-    json_decref(req);
+            cases, json_pack("{s:s, s:s, s:O?, s:O?, s:O?}", "case", tasks[i].case_no, "category",
+                             "archive", "volume", json_object_get(tasks[i].params, "volume"),
+                             "close_method", json_object_get(tasks[i].params, "close_method"),
+                             "closed_at", json_object_get(tasks[i].data, "closed_at")));
+    rc = cf_adapter_trip(ctx->adapter, "archive", "ledger", ledger ? ledger : "", tasks[0].case_no,
+                         tasks[0].attempt, cases, &resp, errs[0], 256);
     if (rc)
         return rc;
     cf_worker_now(now, sizeof now);
     for (size_t i = 0; i < n; i++) {
-        char own[16], volume[48];
-        ledger_of(&tasks[i], own, sizeof own);
-        /* Volumes are numbered in the ledger's order, which is the batch's (by case number). */
-        snprintf(volume, sizeof volume, "%s-%03zu", own, i + 1);
-        results[i] =
-            json_pack("{s:s, s:s, s:s, s:O?}", "archived_at", now, "ledger", own, "volume", volume,
-                      "close_method", json_object_get(tasks[i].params, "close_method"));
-        if (!results[i])
-            codes[i] = cf_errf(errs[i], 256, CF_ENOMEM, "out of memory");
+        /* Only the engine numbers volumes: a task without one was not sent as a ledger. */
+        if (!json_is_string(json_object_get(tasks[i].params, "volume")))
+            codes[i] = cf_errf(errs[i], 256, CF_EINVAL,
+                               "%s has no volume number: archive tasks go out in the ledger batch",
+                               tasks[i].activity);
+        else
+            codes[i] = archive_answer(&tasks[i], cf_adapter_result_for(resp, tasks[i].case_no), now,
+                                      &results[i], errs[i], 256);
     }
-    cf_info("archived %zu case%s in ledger %s", n, n == 1 ? "" : "s", ledger);
+    cf_info("archive: %zu case%s of ledger %s handed over", n, n == 1 ? "" : "s",
+            ledger ? ledger : "?");
     json_decref(resp);
     return 0;
 }
-
 static int archive_one(cf_worker_ctx *ctx, const cf_task *t, json_t **result, char *err,
                        size_t errsz)
 {

@@ -91,8 +91,8 @@ static const char *state_name(const json_t *doc)
 static void walk(kit *k)
 {
     char *out = NULL, *err = NULL, *id;
-    const char *checks[] = {"check_vehicles", "check_real_estate", "check_business",
-                            "check_tax",      "check_marriage",    "check_housing_fund"};
+    const char *checks[] = {"check_vehicles", "check_real_estate",  "check_business", "check_tax",
+                            "check_marriage", "check_housing_fund", "check_housing"};
 
     /* Monday 2 March: filed at 09:00, checked by the intake post. */
     kit_advance(k, "rp-clock-1", "2026-03-02T09:00:00+08:00");
@@ -116,7 +116,7 @@ static void walk(kit *k)
     kit_advance(k, "rp-clock-3", "2026-03-04T15:00:00+08:00");
     worker_done(k, "service", "service", "2026-03-04T15:00:00+08:00", json_object());
     wait_state(k, "queries");
-    for (size_t i = 0; i < 6; i++)
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
         worker_done(k, checks[i], "six_checks", "2026-03-04T15:00:00+08:00",
                     json_pack("{s:b}", "found", 0));
     wait_state(k, "execution");
@@ -127,9 +127,9 @@ static void walk(kit *k)
     assert_int_equal(
         kit_staff_complete(k, "赵强", id, "{\"auction\": false, \"measures\": [\"冻结存款\"]}"), 0);
     free(id);
-    wait_seq(k, "12");
+    wait_seq(k, "13");
 
-    /* Monday 9 March: closed, and the file archived. */
+    /* Monday 9 March: closed; the next day the file is archived. */
     kit_advance(k, "rp-clock-5", "2026-03-09T10:00:00+08:00");
     kit_send_json(k, json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "id", "rp-decided",
                                "type", "case.decided", "case", CASE_NO, "time",
@@ -138,10 +138,16 @@ static void walk(kit *k)
     kit_flush(k);
     wait_state(k, "closed");
     kit_advance(k, "rp-clock-6", "2026-03-10T09:00:00+08:00");
+    /* The archive system accepts the file; the archive group binds it. */
     worker_done(k, "archive", "archive", "2026-03-10T09:00:00+08:00",
-                json_pack("{s:s}", "volume", "2026-03-001"));
+                json_pack("{s:s, s:s, s:s}", "outcome", "accepted", "archive_id", "档执000001",
+                          "volume", "2026-03-0001"));
+    wait_seq(k, "15");
+    id = task_of(k, "archive_file");
+    assert_int_equal(kit_staff_complete(k, "孙丽", id, "{\"note\": \"已装订移交\"}"), 0);
+    free(id);
     wait_state(k, "archived");
-    wait_seq(k, "14");
+    wait_seq(k, "16");
     free(out);
     free(err);
 }
@@ -199,7 +205,7 @@ static void test_replay_verifies_and_finds_the_altered_event(void **state)
     assert_non_null(strstr(out, "> assigned to team_5"));
     assert_non_null(strstr(out, "by staff:team_5:赵强"));
     assert_non_null(strstr(out, "closed -> archived"));
-    assert_non_null(strstr(out, "state: archived after event 14"));
+    assert_non_null(strstr(out, "state: archived after event 16"));
     assert_null(strstr(out, "张三"));
     assert_null(strstr(out, "41038119900101123X"));
 
@@ -209,7 +215,7 @@ static void test_replay_verifies_and_finds_the_altered_event(void **state)
     assert_string_equal(verdict(doc, "replay"), "ok");
     assert_string_equal(verdict(doc, "final_state"), "ok");
     assert_true(json_is_true(json_object_get(json_object_get(doc, "verification"), "ok")));
-    assert_int_equal(json_array_size(json_object_get(doc, "timeline")), 14);
+    assert_int_equal(json_array_size(json_object_get(doc, "timeline")), 16);
     assert_string_equal(json_string_value(json_object_get(doc, "workflow")), "enforcement_case");
     assert_string_equal(state_name(doc), "archived");
     json_decref(doc);
@@ -238,7 +244,7 @@ static void test_replay_verifies_and_finds_the_altered_event(void **state)
     assert_int_equal(
         kit_cli(&k, &out, &err, (const char *[]){"replay", CASE_NO, "--as-of", "2026-03-05", NULL}),
         0);
-    assert_non_null(strstr(out, "state: execution after event 12, as of 2026-03-05"));
+    assert_non_null(strstr(out, "state: execution after event 13, as of 2026-03-05"));
     assert_non_null(strstr(out, "执行期限 handling: running, 3 days used"));
     assert_int_equal(
         kit_cli(&k, &out, &err, (const char *[]){"replay", CASE_NO, "--as-of", "soon", NULL}), 2);
@@ -308,7 +314,7 @@ static void test_replay_verifies_and_finds_the_altered_event(void **state)
     assert_true(json_is_false(json_object_get(json_object_get(doc, "verification"), "ok")));
     json_decref(doc);
 
-    /* Put back, it verifies again; then the stored actions of event 11 (the execution plan's
+    /* Put back, it verifies again; then the stored actions of event 12 (the execution plan's
      * task) are removed: they are not hashed, only the replay can tell. */
     behind_the_engines_back(&k,
                             "update events set body = $1::json where seq = 3 and event_id = "
@@ -317,12 +323,12 @@ static void test_replay_verifies_and_finds_the_altered_event(void **state)
     doc = replay_json(&k, NULL, &rc);
     assert_int_equal(rc, 0);
     json_decref(doc);
-    behind_the_engines_back(&k, "update events set actions = '[]' where case_no = $1 and seq = 11",
+    behind_the_engines_back(&k, "update events set actions = '[]' where case_no = $1 and seq = 12",
                             CASE_NO);
     doc = replay_json(&k, NULL, &rc);
     assert_int_equal(rc, 1);
     assert_string_equal(verdict(doc, "chain"), "ok");
-    assert_non_null(strstr(verdict(doc, "replay"), "differs at seq 11 "));
+    assert_non_null(strstr(verdict(doc, "replay"), "differs at seq 12 "));
     assert_non_null(strstr(verdict(doc, "replay"), "actions: stored 0 actions, replay gives 1"));
     json_decref(doc);
 

@@ -148,6 +148,7 @@ static void test_one_case_through_every_state(void **state)
     /* The intake clerk and the handler of team 1 work through the workplace API. */
     add_staff(&k, "王芳", "intake");
     add_staff(&k, "赵强", "team_1");
+    add_staff(&k, "孙丽", "archive_group");
     server = kit_serve_start(&k, NULL, &port);
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
     setenv("CASEFLOW_SERVER", url, 1);
@@ -178,9 +179,23 @@ static void test_one_case_through_every_state(void **state)
                    "staff:team_1:赵强", "data", "decision", "close", "close_method", "执行完毕"));
     wait_state(&k, "closed", 60);
 
-    /* 1 April: the ledger of March's closed cases goes to archiving. */
+    /* 1 April: the ledger of March's closed cases goes to the archive system under the volume
+     * numbers the engine gives; whatever it answered is kept, and the archive group binds the
+     * file. */
     feed(&k, "april", json_pack("[o]", kit_clock_to("w-clock-5", "2026-04-01T10:00:00+08:00")));
+    staff_completes(&k, "孙丽", "{\"note\": \"已装订移交档案室\"}");
     wait_state(&k, "archived", 90);
+    {
+        char *volume = kit_value(&k,
+                                 "select c.body -> 'data' ->> 'volume' from cases c join "
+                                 "archive_volumes v on v.case_no = c.case_no and v.volume = "
+                                 "c.body -> 'data' ->> 'volume' where c.case_no = $1 and c.body "
+                                 "-> 'data' -> 'archive' ->> 'outcome' in ('accepted', 'refused')",
+                                 1, (const char *[]){CASE_NO});
+        assert_non_null(volume);
+        assert_string_equal(volume, "2026-03-0001");
+        free(volume);
+    }
 
     /* The case passed through every state of the spine (the public feed shows each path). */
     snprintf(topic, sizeof topic, "%s.transitions", k.prefix);

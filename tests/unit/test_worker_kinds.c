@@ -68,8 +68,12 @@ static void test_network_query(void **state)
     assert_int_equal(
         cf_worker_kind_find("network_query")->handle(&ctx, &t, &result, err, sizeof err), 0);
     assert_int_equal(json_integer_value(json_object_get(result, "round")), 2);
-    assert_int_equal(json_object_size(json_object_get(result, "categories")), 6);
-    assert_int_equal(json_array_size(json_object_get(result, "found")), 6);
+    /* The court's list (车辆、房产、证券、理财、工商、银行、户籍) and online funds. */
+    assert_int_equal(json_object_size(json_object_get(result, "categories")), 8);
+    assert_int_equal(json_array_size(json_object_get(result, "found")), 8);
+    assert_non_null(
+        json_object_get(json_object_get(result, "categories"), "household_registration"));
+    assert_non_null(json_object_get(json_object_get(result, "categories"), "wealth_management"));
     assert_non_null(json_string_value(json_object_get(result, "queried_at")));
     /* The respondents go to the outside system, not into the result. */
     {
@@ -134,6 +138,47 @@ static void test_six_checks_batch(void **state)
     json_decref(tax);
 }
 
+/* Marriage and housing-fund registers hold natural persons only: a company is not asked about
+ * there (no trip, not even a failing one), a person is. */
+static void test_six_checks_natural_persons(void **state)
+{
+    (void)state;
+    cf_worker_ctx ctx = make_ctx("six_checks", 0, 0, 100);
+    json_t *marriage = json_pack("{s:s, s:s}", "office", "民政局", "category", "marriage");
+    json_t *company = json_pack("{s:[{s:s, s:s, s:s}]}", "respondents", "kind", "company", "name",
+                                "洛阳某某建材有限公司", "id_number", "91410300MA44L7QK3C");
+    json_t *person = json_pack("{s:[{s:s, s:s, s:s}]}", "respondents", "kind", "person", "name",
+                               "李四", "id_number", "410381198512310011");
+    cf_task firm = make_task("(2026)豫0381执1号", "check_marriage", marriage, company);
+    cf_task man = make_task("(2026)豫0381执2号", "check_marriage", marriage, person);
+    json_t *result = NULL;
+    char err[256];
+
+    /* The office always fails here: a company's check succeeds only because nobody went. */
+    assert_int_equal(
+        cf_worker_kind_find("six_checks")->handle(&ctx, &firm, &result, err, sizeof err), 0);
+    assert_true(json_is_false(json_object_get(result, "applicable")));
+    assert_true(json_is_false(json_object_get(result, "found")));
+    assert_string_equal(json_string_value(json_object_get(result, "category")), "marriage");
+    json_decref(result);
+    result = NULL;
+    assert_int_equal(
+        cf_worker_kind_find("six_checks")->handle(&ctx, &man, &result, err, sizeof err), CF_EIO);
+    cf_adapter_free(ctx.adapter);
+
+    /* With an office that answers, the person's check is made and answered. */
+    ctx = make_ctx("six_checks", 100, 0, 0);
+    assert_int_equal(
+        cf_worker_kind_find("six_checks")->handle(&ctx, &man, &result, err, sizeof err), 0);
+    assert_null(json_object_get(result, "applicable"));
+    assert_true(json_is_true(json_object_get(result, "found")));
+    json_decref(result);
+    cf_adapter_free(ctx.adapter);
+    json_decref(marriage);
+    json_decref(company);
+    json_decref(person);
+}
+
 static void test_auction_and_archive(void **state)
 {
     (void)state;
@@ -144,10 +189,13 @@ static void test_auction_and_archive(void **state)
            *result = NULL, *raised;
     json_t *round2 = json_pack("{s:s, s:i, s:i}", "step", "result", "round", 2, "reserve", 400000);
     json_t *closed = json_pack("{s:s}", "closed_at", "2026-03-18T10:00:00+08:00");
-    json_t *ledger_params = json_pack("{s:s}", "close_method", "执行完毕");
+    json_t *ledger_params = json_pack("{s:s, s:s, s:s}", "close_method", "执行完毕", "volume",
+                                      "2026-03-0007", "ledger_month", "2026-03");
+    json_t *next_params = json_pack("{s:s, s:s, s:s}", "close_method", "执行完毕", "volume",
+                                    "2026-03-0008", "ledger_month", "2026-03");
     cf_task t = make_task("(2026)豫0381执3号", "auction", params, NULL);
     cf_task a[2] = {make_task("(2026)豫0381执3号", "archive", ledger_params, closed),
-                    make_task("(2026)豫0381执4号", "archive", ledger_params, closed)};
+                    make_task("(2026)豫0381执4号", "archive", next_params, closed)};
     json_t *results[2] = {NULL, NULL};
     int codes[2] = {0, 0};
     const char *type = NULL;
@@ -179,19 +227,48 @@ static void test_auction_and_archive(void **state)
     cf_adapter_free(ctx.adapter);
     json_decref(round2);
 
+    /* The archive system accepts both files: each answer carries its archive id, and the
+     * volume numbers are the engine's, as the tasks brought them. */
     ctx = make_ctx("archive", 100, 0, 0);
     assert_int_equal(cf_worker_kind_find("archive")->handle_batch(&ctx, a, 2, results, codes, errs),
                      0);
+    assert_int_equal(codes[0], 0);
+    assert_string_equal(json_string_value(json_object_get(results[0], "outcome")), "accepted");
+    assert_non_null(strstr(json_string_value(json_object_get(results[0], "archive_id")), "档执"));
     assert_string_equal(json_string_value(json_object_get(results[0], "ledger")), "2026-03");
-    assert_string_equal(json_string_value(json_object_get(results[0], "volume")), "2026-03-001");
-    assert_string_equal(json_string_value(json_object_get(results[1], "volume")), "2026-03-002");
-    assert_string_equal(json_string_value(json_object_get(results[1], "close_method")), "执行完毕");
+    assert_string_equal(json_string_value(json_object_get(results[0], "volume")), "2026-03-0007");
+    assert_string_equal(json_string_value(json_object_get(results[1], "volume")), "2026-03-0008");
     json_decref(results[0]);
     json_decref(results[1]);
+    cf_adapter_free(ctx.adapter);
+
+    /* It refuses them: the reason it gave is the result, with no archive id. */
+    ctx = make_ctx("archive", 0, 100, 0);
+    results[0] = results[1] = NULL;
+    assert_int_equal(cf_worker_kind_find("archive")->handle_batch(&ctx, a, 2, results, codes, errs),
+                     0);
+    assert_int_equal(codes[1], 0);
+    assert_string_equal(json_string_value(json_object_get(results[1], "outcome")), "refused");
+    assert_true(strlen(json_string_value(json_object_get(results[1], "reason"))) > 0);
+    assert_null(json_object_get(results[1], "archive_id"));
+    json_decref(results[0]);
+    json_decref(results[1]);
+
+    /* A task without the engine's volume number was not sent as a ledger: refused, not numbered
+     * by the worker. */
+    {
+        json_t *bare = json_pack("{s:s}", "close_method", "执行完毕");
+        cf_task b = make_task("(2026)豫0381执5号", "archive", bare, closed);
+        assert_int_equal(cf_worker_kind_find("archive")->handle(&ctx, &b, &result, err, sizeof err),
+                         CF_EINVAL);
+        assert_non_null(strstr(err, "no volume number"));
+        json_decref(bare);
+    }
     cf_adapter_free(ctx.adapter);
     json_decref(params);
     json_decref(closed);
     json_decref(ledger_params);
+    json_decref(next_params);
 }
 
 int main(void)
@@ -200,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_network_query),
         cmocka_unit_test(test_six_checks_batch),
+        cmocka_unit_test(test_six_checks_natural_persons),
         cmocka_unit_test(test_auction_and_archive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

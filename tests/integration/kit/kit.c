@@ -1,6 +1,7 @@
 /* The integration tests' kit: fresh databases and topics, engine processes, producing, waiting. */
 #include "kit.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -659,4 +660,69 @@ void kit_complete(kit *k, const char *case_no, const char *activity, const char 
                                activity, "result", result));
     kit_flush(k);
     free(task);
+}
+
+/* ---- HTTP ---- */
+
+static size_t on_reply_body(char *p, size_t size, size_t n, void *arg)
+{
+    kit_reply *r = arg;
+    char *b = realloc(r->body, r->len + size * n + 1);
+    if (!b)
+        return 0;
+    memcpy(b + r->len, p, size * n);
+    r->len += size * n;
+    b[r->len] = '\0';
+    r->body = b;
+    return size * n;
+}
+
+static size_t on_reply_header(char *p, size_t size, size_t n, void *arg)
+{
+    kit_reply *r = arg;
+    if (size * n > 23 && strncmp(p, "Set-Cookie: cf_session=", 23) == 0)
+        snprintf(r->cookie, sizeof r->cookie, "%.*s", (int)strcspn(p + 23, ";\r\n"), p + 23);
+    return size * n;
+}
+
+long kit_http(const char *method, const char *url, const char *cookie, const char *body,
+              kit_reply *r)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    char line[320], *ctype = NULL;
+
+    memset(r, 0, sizeof *r);
+    r->status = -1;
+    if (!c)
+        die("curl_easy_init failed");
+    if (cookie && *cookie) {
+        snprintf(line, sizeof line, "Cookie: cf_session=%s", cookie);
+        h = curl_slist_append(h, line);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_reply_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_reply_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+    if (body)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    if (curl_easy_perform(c) == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+        if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
+            snprintf(r->type, sizeof r->type, "%s", ctype);
+    }
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return r->status;
+}
+
+void kit_reply_free(kit_reply *r)
+{
+    free(r->body);
+    r->body = NULL;
+    r->len = 0;
 }

@@ -126,4 +126,20 @@ char *kit_value(kit *k, const char *sql, int n, const char *const *params);
 char *kit_wait_value(kit *k, const char *sql, int n, const char *const *params, const char *want,
                      int seconds);
 
+/* What kit_http got back. */
+typedef struct kit_reply {
+    long status; /* the HTTP status, -1 when there was no answer */
+    char *body;  /* the body, NUL-terminated (it may hold NULs: use len), or NULL */
+    size_t len;
+    char type[160];   /* its Content-Type, or "" */
+    char cookie[256]; /* the cf_session cookie the answer set (a login), or "" */
+} kit_reply;
+
+/* `method` `url` with the session `cookie` (NULL or "" for none) and a JSON `body` (NULL for
+ * none); fills *r (free it with kit_reply_free) and returns r->status.  Binary bodies (a PDF, an
+ * Excel workbook) come back whole. */
+long kit_http(const char *method, const char *url, const char *cookie, const char *body,
+              kit_reply *r);
+void kit_reply_free(kit_reply *r);
+
 #endif

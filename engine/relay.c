@@ -57,8 +57,9 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 int cf_relay_init(cf_engine *e, char *err, size_t errsz)
 {
     char why[512];
-    static const char *const pairs[] = {"enable.idempotence", "true", "linger.ms", "5", "client.id",
-                                        "caseflow-engine",    NULL};
+    static const char *const pairs[] = {
+        "enable.idempotence", "true", "acks", "all", "linger.ms", "5", "client.id",
+        "caseflow-engine",    NULL};
     rd_kafka_conf_t *conf = cf_bus_conf_for(e->cfg, pairs, err, errsz);
 
     if (!conf)

@@ -97,6 +97,8 @@ void kit_init(kit *k, const char *name)
     const char *base, *base_owner;
 
     memset(k, 0, sizeof *k);
+    /* Line by line: a test's progress interleaves in order with what its children log. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     snprintf(k->name, sizeof k->name, "%s", name);
     base = need("CASEFLOW_PG");
     base_owner = need("CASEFLOW_PG_OWNER");
@@ -225,12 +227,16 @@ pid_t kit_engine_start(kit *k, const char *const *extra)
 pid_t kit_worker_start(kit *k, const char *kind, const char *const *extra)
 {
     char log[640], docs[600];
+    /* The engines' clock is simulated: so is the workers', whose results then carry the
+     * engine's time. */
     const char *const env[] = {"CASEFLOW_DOCUMENTS",
                                docs,
                                "CASEFLOW_SIM_LATENCY_MS",
                                "0",
                                "CASEFLOW_SIM_JITTER_MS",
                                "0",
+                               "CASEFLOW_CLOCK",
+                               "simulated",
                                NULL};
 
     snprintf(log, sizeof log, "%s/worker-%s-%d.log", k->logdir, kind, ++k->workers_started);

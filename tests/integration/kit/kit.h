@@ -47,8 +47,8 @@ pid_t kit_engine_start(kit *k, const char *const *extra);
 /* Sends `sig` and waits for the process to end; returns its wait status. */
 int kit_engine_stop(kit *k, pid_t pid, int sig);
 
-/* Starts `caseflow worker KIND` for this kit (its topics, the simulator with no latency unless
- * `extra` says otherwise; documents under <logdir>/documents); `extra` is NULL or "NAME=value"
+/* Starts `caseflow worker KIND` for this kit (its topics, the simulated clock, the simulator with
+ * no latency unless `extra` says otherwise; documents under <logdir>/documents); `extra` is NULL or "NAME=value"
  * pairs ended by NULL.  Returns its pid; its log is <logdir>/worker-<kind>-<n>.log.  Stop it
  * with kit_engine_stop. */
 pid_t kit_worker_start(kit *k, const char *kind, const char *const *extra);

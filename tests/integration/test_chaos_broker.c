@@ -1,0 +1,58 @@
+/*
+ * A broker paused (#16): under load, the broker leading the most partitions of the events topic
+ * is stopped with SIGSTOP for 20 s — alive to the network, answering nothing, which is worse
+ * than dead — and resumed.  The engine and the network_query worker carry on by themselves;
+ * every filing and task result is applied exactly once and the lag drains.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <sys/wait.h>
+
+#include "kit/chaos.h"
+
+enum { CASES = 3000, PER_SECOND = 100, PAUSE_S = 20, WAIT = 300 };
+
+static void test_broker_paused(void **state)
+{
+    (void)state;
+    kit k;
+    chaos_load load;
+    pid_t engine, worker;
+    char leader[16];
+
+    kit_init(&k, "brokerpause");
+    engine = kit_engine_start(&k, NULL);
+    worker = kit_worker_start(&k, "network_query", NULL);
+    chaos_load_start(&load, &k, CASES, PER_SECOND);
+    kit_wait_count(&k, "select least(count(*), 1) from events", 1, WAIT);
+    kit_sleep_ms(3000);
+    assert_int_equal(chaos_leader(&k, k.events, leader, sizeof leader), 0);
+    assert_int_equal(chaos_signal(leader, SIGSTOP), 1);
+    printf("%s paused for %d s after %lld events applied\n", leader, PAUSE_S,
+           kit_count(&k, "select count(*) from events"));
+    kit_sleep_ms(PAUSE_S * 1000);
+    assert_int_equal(chaos_signal(leader, SIGCONT), 1);
+    printf("%s resumed after %lld events applied\n", leader,
+           kit_count(&k, "select count(*) from events"));
+
+    assert_int_equal(chaos_load_wait(&load), CASES);
+    assert_int_equal(load.failed, 0);
+    assert_int_equal(chaos_audit(&k, CASES, WAIT), 0);
+    assert_int_equal(waitpid(engine, NULL, WNOHANG), 0);
+    assert_int_equal(waitpid(worker, NULL, WNOHANG), 0);
+    printf("the engine and the worker carried on without a restart\n");
+    assert_int_equal(kit_engine_stop(&k, worker, SIGTERM), 0);
+    assert_int_equal(kit_engine_stop(&k, engine, SIGTERM), 0);
+    kit_done(&k);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_broker_paused)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

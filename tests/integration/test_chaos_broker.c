@@ -15,7 +15,7 @@
 
 #include "kit/chaos.h"
 
-enum { CASES = 3000, PER_SECOND = 100, PAUSE_S = 20, WAIT = 300 };
+enum { CASES = 2000, PER_SECOND = 100, PAUSE_S = 20, WAIT = 300 };
 
 static void test_broker_paused(void **state)
 {

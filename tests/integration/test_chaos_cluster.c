@@ -18,7 +18,7 @@
 
 #include "kit/chaos.h"
 
-enum { CASES = 3000, PER_SECOND = 100, WAIT = 300 };
+enum { CASES = 2000, PER_SECOND = 100, WAIT = 300 };
 
 /* Whether process `pid` (a child) is still running. */
 static int running(pid_t pid)

@@ -18,7 +18,7 @@
 
 #include "kit/chaos.h"
 
-enum { CASES = 3000, PER_SECOND = 100, KILLS = 50, WAIT = 300 };
+enum { CASES = 2000, PER_SECOND = 20, KILLS = 50, WAIT = 300 };
 
 static void test_engine_killed_50_times(void **state)
 {

@@ -16,7 +16,7 @@
 
 #include "kit/chaos.h"
 
-enum { CASES = 3000, PER_SECOND = 50, PAUSE_S = 30, WAIT = 300 };
+enum { CASES = 2000, PER_SECOND = 50, PAUSE_S = 30, WAIT = 300 };
 
 static void test_postgres_paused_and_restarted(void **state)
 {

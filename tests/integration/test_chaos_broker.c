@@ -11,7 +11,6 @@
 #include <cmocka.h>
 
 #include <stdio.h>
-#include <sys/wait.h>
 
 #include "kit/chaos.h"
 
@@ -25,12 +24,7 @@ static void test_broker_paused(void **state)
     pid_t engine, worker;
     char leader[16];
 
-    kit_init(&k, "brokerpause");
-    engine = kit_engine_start(&k, NULL);
-    worker = kit_worker_start(&k, "network_query", NULL);
-    chaos_load_start(&load, &k, CASES, PER_SECOND);
-    kit_wait_count(&k, "select least(count(*), 1) from events", 1, WAIT);
-    kit_sleep_ms(3000);
+    chaos_begin(&k, "brokerpause", &load, CASES, PER_SECOND, &engine, &worker);
     assert_int_equal(chaos_leader(&k, k.events, leader, sizeof leader), 0);
     assert_int_equal(chaos_signal(leader, SIGSTOP), 1);
     printf("%s paused for %d s after %lld events applied\n", leader, PAUSE_S,
@@ -39,16 +33,7 @@ static void test_broker_paused(void **state)
     assert_int_equal(chaos_signal(leader, SIGCONT), 1);
     printf("%s resumed after %lld events applied\n", leader,
            kit_count(&k, "select count(*) from events"));
-
-    assert_int_equal(chaos_load_wait(&load), CASES);
-    assert_int_equal(load.failed, 0);
-    assert_int_equal(chaos_audit(&k, CASES, WAIT), 0);
-    assert_int_equal(waitpid(engine, NULL, WNOHANG), 0);
-    assert_int_equal(waitpid(worker, NULL, WNOHANG), 0);
-    printf("the engine and the worker carried on without a restart\n");
-    assert_int_equal(kit_engine_stop(&k, worker, SIGTERM), 0);
-    assert_int_equal(kit_engine_stop(&k, engine, SIGTERM), 0);
-    kit_done(&k);
+    assert_int_equal(chaos_finish(&k, &load, engine, worker, 1), 0);
 }
 
 int main(void)

@@ -13,7 +13,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include "kit/chaos.h"
@@ -36,9 +35,7 @@ static void test_engine_killed_50_times(void **state)
 
     printf("seed %u\n", seed);
     srand(seed);
-    kit_init(&k, "kills");
-    worker = kit_worker_start(&k, "network_query", NULL);
-    chaos_load_start(&load, &k, CASES, PER_SECOND);
+    chaos_begin(&k, "kills", &load, CASES, PER_SECOND, NULL, &worker);
     for (; kills < KILLS; kills++) {
         engine = kit_engine_start(&k, instance);
         kit_sleep_ms(1000 + rand() % 2000);
@@ -49,12 +46,7 @@ static void test_engine_killed_50_times(void **state)
     }
     printf("the engine survived %d kills with SIGKILL\n", kills);
     engine = kit_engine_start(&k, instance);
-    assert_int_equal(chaos_load_wait(&load), CASES);
-    assert_int_equal(load.failed, 0);
-    assert_int_equal(chaos_audit(&k, CASES, WAIT), 0);
-    assert_int_equal(kit_engine_stop(&k, worker, SIGTERM), 0);
-    assert_int_equal(kit_engine_stop(&k, engine, SIGTERM), 0);
-    kit_done(&k);
+    assert_int_equal(chaos_finish(&k, &load, engine, worker, 0), 0);
 }
 
 int main(void)

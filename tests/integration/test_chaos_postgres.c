@@ -12,7 +12,6 @@
 #include <cmocka.h>
 
 #include <stdio.h>
-#include <sys/wait.h>
 
 #include "kit/chaos.h"
 
@@ -26,13 +25,7 @@ static void test_postgres_paused_and_restarted(void **state)
     pid_t engine, worker;
     int stopped;
 
-    kit_init(&k, "pgpause");
-    engine = kit_engine_start(&k, NULL);
-    worker = kit_worker_start(&k, "network_query", NULL);
-    chaos_load_start(&load, &k, CASES, PER_SECOND);
-    kit_wait_count(&k, "select least(count(*), 1) from events", 1, WAIT);
-    kit_sleep_ms(3000);
-
+    chaos_begin(&k, "pgpause", &load, CASES, PER_SECOND, &engine, &worker);
     /* The kit's own connection would hang on a stopped server: it waits with the rest. */
     stopped = chaos_signal("postgres", SIGSTOP);
     printf("PostgreSQL paused (%d processes stopped) for %d s, %d filings produced\n", stopped,
@@ -51,16 +44,7 @@ static void test_postgres_paused_and_restarted(void **state)
     printf("after a restart: %lld events applied\n", kit_count(&k, "select count(*) from events"));
     assert_int_equal(chaos_stack(&k, "restart", 1, "postgres"), 0);
     PQreset(k.db);
-
-    assert_int_equal(chaos_load_wait(&load), CASES);
-    assert_int_equal(load.failed, 0);
-    assert_int_equal(chaos_audit(&k, CASES, WAIT), 0);
-    assert_int_equal(waitpid(engine, NULL, WNOHANG), 0);
-    assert_int_equal(waitpid(worker, NULL, WNOHANG), 0);
-    printf("the engine and the worker carried on without a restart\n");
-    assert_int_equal(kit_engine_stop(&k, worker, SIGTERM), 0);
-    assert_int_equal(kit_engine_stop(&k, engine, SIGTERM), 0);
-    kit_done(&k);
+    assert_int_equal(chaos_finish(&k, &load, engine, worker, 1), 0);
 }
 
 int main(void)

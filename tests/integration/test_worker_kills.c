@@ -23,39 +23,6 @@
 
 enum { CASES = 6, WAIT = 180 };
 
-/* The processes left running, killed if the test fails half-way. */
-static pid_t running[16];
-
-static pid_t started(pid_t pid)
-{
-    for (size_t i = 0; i < sizeof running / sizeof running[0]; i++)
-        if (!running[i]) {
-            running[i] = pid;
-            break;
-        }
-    return pid;
-}
-
-static int stop(kit *k, pid_t pid, int sig)
-{
-    for (size_t i = 0; i < sizeof running / sizeof running[0]; i++)
-        if (running[i] == pid)
-            running[i] = 0;
-    return kit_engine_stop(k, pid, sig);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < sizeof running / sizeof running[0]; i++)
-        if (running[i]) {
-            kill(running[i], SIGKILL);
-            waitpid(running[i], NULL, 0);
-            running[i] = 0;
-        }
-    return 0;
-}
-
 static long long count_kind(kit *k, const char *kind, const char *status_in)
 {
     char sql[256];
@@ -101,7 +68,7 @@ static pid_t kill_mid(kit *k, const char *kind, long long total)
                                        "CASEFLOW_SIM_TIMEOUT=0",
                                        NULL};
     long long before = count_kind(k, kind, "'done', 'failed'"), at_kill;
-    pid_t w = started(kit_worker_start(k, kind, slow));
+    pid_t w = kit_worker_start(k, kind, slow);
     char log[700];
 
     snprintf(log, sizeof log, "%s/worker-%s-%d.log", k->logdir, kind, k->workers_started);
@@ -111,25 +78,17 @@ static pid_t kill_mid(kit *k, const char *kind, long long total)
     }
     for (int i = 0; i < 20 && count_kind(k, kind, "'done', 'failed'") == before; i++)
         kit_sleep_ms(100);
-    stop(k, w, SIGKILL);
+    kit_engine_stop(k, w, SIGKILL);
     at_kill = count_kind(k, kind, "'done', 'failed'");
     printf("%s: worker killed with %lld of %lld tasks settled\n", kind, at_kill, total);
-    w = started(kit_worker_start(k, kind, NULL));
+    w = kit_worker_start(k, kind, NULL);
     wait_kind(k, kind, "'done', 'failed'", total);
     return w;
 }
 
 static void advance(kit *k, const char *to)
 {
-    char id[96], sql[256];
-    snprintf(id, sizeof id, "clock-%s", to);
-    kit_send_json(k,
-                  json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "id", id, "type", "clock.advance",
-                            "case", "-", "time", to, "source", "test", "data", "to", to));
-    kit_flush(k);
-    snprintf(sql, sizeof sql, "select count(*) from engine_clock where now >= '%s'::timestamptz",
-             to);
-    assert_int_equal(kit_wait_count(k, sql, 1, WAIT), 1);
+    assert_true(kit_advance(k, to, WAIT));
 }
 
 /* Staff of the task's post claim and complete every open task of `activity` with `result`. */
@@ -172,7 +131,7 @@ static void test_every_kind_killed_mid_work(void **state)
     long long dups;
 
     kit_init(&k, "kinds");
-    engine = started(kit_engine_start(&k, NULL));
+    engine = kit_engine_start(&k, NULL);
 
     /* Monday 2 March 08:30: filed; the network query goes out at once. */
     for (int n = 1; n <= CASES; n++) {
@@ -231,14 +190,14 @@ static void test_every_kind_killed_mid_work(void **state)
     printf("6 kinds killed mid-work; the engine dropped %lld duplicate result%s\n", dups,
            dups == 1 ? "" : "s");
     for (int i = 0; i < 6; i++)
-        assert_int_equal(stop(&k, workers[i], SIGTERM), 0);
-    assert_int_equal(stop(&k, engine, SIGTERM), 0);
+        assert_int_equal(kit_engine_stop(&k, workers[i], SIGTERM), 0);
+    assert_int_equal(kit_engine_stop(&k, engine, SIGTERM), 0);
     kit_done(&k);
 }
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_every_kind_killed_mid_work, teardown)};
+    /* A test that fails half-way leaves its processes to the kit, which kills them at exit. */
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_every_kind_killed_mid_work)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -118,15 +118,7 @@ static void complete_intake(kit *k, int first, int last, const char *time)
 /* Moves the simulated clock and waits until the engine has it. */
 static void advance(kit *k, const char *to)
 {
-    char id[96], sql[256];
-    snprintf(id, sizeof id, "clock-%s", to);
-    kit_send_json(k,
-                  json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "id", id, "type", "clock.advance",
-                            "case", "-", "time", to, "source", "test", "data", "to", to));
-    kit_flush(k);
-    snprintf(sql, sizeof sql, "select count(*) from engine_clock where now >= '%s'::timestamptz",
-             to);
-    assert_int_equal(kit_wait_count(k, sql, 1, WAIT), 1);
+    assert_true(kit_advance(k, to, WAIT));
 }
 
 /* Whether workers/kind_documents.c is still the temporary stub of the documents kind. */

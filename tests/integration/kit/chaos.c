@@ -99,12 +99,7 @@ int chaos_stack(kit *k, const char *cmd, int hard, const char *part)
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
+        kit_output_to(log);
         if (hard)
             execl(script, script, cmd, "--hard", stack_dir(), part, (char *)NULL);
         else
@@ -349,5 +344,44 @@ int chaos_audit(kit *k, int cases, int seconds)
     bad += check("lag of the engines' group on the events topic", lag, 0);
     printf("audit: %lld duplicate deliveries dropped by the engine (counted, not applied)\n",
            kit_count(k, "select coalesce(sum(seen), 0) from duplicates"));
+    return bad;
+}
+
+/* ---- a chaos test's start and end ---- */
+
+void chaos_begin(kit *k, const char *name, chaos_load *l, int cases, int per_second, pid_t *engine,
+                 pid_t *worker)
+{
+    kit_init(k, name);
+    if (engine)
+        *engine = kit_engine_start(k, NULL);
+    *worker = kit_worker_start(k, "network_query", NULL);
+    chaos_load_start(l, k, cases, per_second);
+    if (engine) {
+        kit_wait_count(k, "select least(count(*), 1) from events", 1, 300);
+        kit_sleep_ms(3000);
+    }
+}
+
+/* Whether child `pid` still runs, printed as `what`; 1 when it does not (a failed check). */
+static int gone(pid_t pid, const char *what)
+{
+    int running = waitpid(pid, NULL, WNOHANG) == 0;
+    printf("%s %s\n", what, running ? "carried on without a restart" : "is gone   <-- WRONG");
+    return !running;
+}
+
+int chaos_finish(kit *k, chaos_load *l, pid_t engine, pid_t worker, int untouched)
+{
+    int bad = check("filings confirmed by the cluster", chaos_load_wait(l), l->cases);
+    bad += check("filings the producer gave up on", l->failed, 0);
+    bad += chaos_audit(k, l->cases, 300);
+    if (untouched) {
+        bad += gone(engine, "the engine");
+        bad += gone(worker, "the worker");
+    }
+    bad += check("the worker's exit status after SIGTERM", kit_engine_stop(k, worker, SIGTERM), 0);
+    bad += check("the engine's exit status after SIGTERM", kit_engine_stop(k, engine, SIGTERM), 0);
+    kit_done(k);
     return bad;
 }

@@ -61,6 +61,22 @@ int chaos_load_wait(chaos_load *l);
  */
 int chaos_audit(kit *k, int cases, int seconds);
 
+/*
+ * The start of a chaos test: a fresh kit named `name`, the engine (not when `engine` is NULL) and
+ * the network_query worker started, a load of `cases` filings at `per_second` running; with an
+ * engine, returns once it has applied its first events and a few seconds more have passed.
+ */
+void chaos_begin(kit *k, const char *name, chaos_load *l, int cases, int per_second, pid_t *engine,
+                 pid_t *worker);
+
+/*
+ * The end of a chaos test: waits for the load (every filing confirmed), runs chaos_audit, and,
+ * when `untouched`, checks that `engine` and `worker` are still the processes chaos_begin started
+ * (they carried on by themselves); then stops both with SIGTERM, each of which must exit 0.
+ * Prints each finding; returns the number of failed checks.
+ */
+int chaos_finish(kit *k, chaos_load *l, pid_t engine, pid_t worker, int untouched);
+
 /* The consumer group's lag on <prefix>.events: the brokers' high watermarks less the offsets the
  * engine stored in PostgreSQL; -1 when the cluster did not answer. */
 long long chaos_lag(kit *k);

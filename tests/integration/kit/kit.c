@@ -178,6 +178,16 @@ static void child_env(const kit *k)
     setenv("CASEFLOW_WORKFLOWS", workflows, 1);
 }
 
+void kit_output_to(const char *log)
+{
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+    }
+}
+
 /*
  * Starts `caseflow ARGS...` with the kit's environment (the test's database, topics and the
  * source tree's workflows), then the `env` pairs of the caller's kind of process, then the
@@ -191,12 +201,7 @@ static pid_t spawn(kit *k, const char *log, const char *const *env, const char *
     if (pid < 0)
         die("fork: %s", strerror(errno));
     if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
+        kit_output_to(log);
         child_env(k);
         setenv("CASEFLOW_LOG_LEVEL", "info", 1);
         for (size_t i = 0; env[i]; i += 2)
@@ -344,6 +349,19 @@ json_t *kit_withdrawn(const char *case_no, const char *id, const char *time)
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "id", id, "type", "case.withdrawn",
                      "case", case_no, "time", time, "source", "filing", "data", "reason",
                      "申请人撤回执行申请", "withdrawn_at", time);
+}
+
+int kit_advance(kit *k, const char *to, int seconds)
+{
+    char id[96], sql[256];
+    snprintf(id, sizeof id, "clock-%s", to);
+    kit_send_json(k,
+                  json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "id", id, "type", "clock.advance",
+                            "case", "-", "time", to, "source", "test", "data", "to", to));
+    kit_flush(k);
+    snprintf(sql, sizeof sql, "select count(*) from engine_clock where now >= '%s'::timestamptz",
+             to);
+    return kit_wait_count(k, sql, 1, seconds) == 1;
 }
 
 long long kit_count(kit *k, const char *sql)

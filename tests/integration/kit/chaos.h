@@ -44,7 +44,8 @@ typedef struct chaos_load {
     pthread_t thread;
     volatile int sent;      /* produced so far */
     volatile int delivered; /* confirmed by the cluster */
-    volatile int failed;    /* given up by the producer: must stay 0 */
+    volatile int resent;    /* refused by the client or the cluster, and sent again */
+    volatile int failed;    /* could not be sent even again: must stay 0 */
 } chaos_load;
 
 void chaos_load_start(chaos_load *l, kit *k, int cases, int per_second);

@@ -75,10 +75,11 @@ int cf_msg_event_read(const json_t *ev, cf_envelope *out, char *err, size_t errs
 
 json_t *cf_msg_task_new(const cf_task_msg *t)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:O?, s:s?, s:s?, s:s, s:i, s:O?}", "task_id",
-                     t->task_id, "case", t->case_no, "kind", t->kind, "activity", t->activity,
-                     "title", t->title, "params", t->params, "due", t->due, "post", t->post,
-                     "workflow", t->workflow, "version", t->version, "data", t->data);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:O?, s:s?, s:s?, s:s, s:i, s:O?, s:s?}",
+                     "task_id", t->task_id, "case", t->case_no, "kind", t->kind, "activity",
+                     t->activity, "title", t->title, "params", t->params, "due", t->due, "post",
+                     t->post, "workflow", t->workflow, "version", t->version, "data", t->data, "at",
+                     t->at);
 }
 
 int cf_msg_task_read(const json_t *o, const char *kind, cf_task_msg *t)
@@ -95,6 +96,7 @@ int cf_msg_task_read(const json_t *o, const char *kind, cf_task_msg *t)
     t->title = json_string_value(json_object_get(o, "title"));
     t->due = json_string_value(json_object_get(o, "due"));
     t->post = json_string_value(json_object_get(o, "post"));
+    t->at = json_string_value(json_object_get(o, "at"));
     t->workflow = json_string_value(json_object_get(o, "workflow"));
     t->version = (int)json_integer_value(json_object_get(o, "version"));
     t->params = json_is_object(params) ? params : NULL;

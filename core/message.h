@@ -66,6 +66,7 @@ int cf_msg_event_read(const json_t *ev, cf_envelope *out, char *err, size_t errs
  */
 typedef struct cf_task_msg {
     const char *task_id, *case_no, *kind, *activity, *title, *due, *post, *workflow;
+    const char *at; /* the engine's time when it made the task (its clock, simulated or real) */
     int version;
     const json_t *params, *data;
 } cf_task_msg;

@@ -7,7 +7,6 @@
  */
 #include "engine.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,14 +18,15 @@
 #include "base/utf8.h"
 #include "core/caseno.h"
 #include "core/chain.h"
+#include "core/deadletter.h"
 #include "core/machine.h"
 #include "core/message.h"
 #include "engine/internal.h"
 #include "engine/migrate.h"
 
-/* What of a rejected event's bytes the dead-letter message carries at most, and the largest
- * event accepted: a case event is a few kilobytes; a megabyte is a mistake or an attack. */
-enum { DLQ_ORIGINAL_MAX = 256 * 1024, EVENT_MAX = 1024 * 1024 };
+/* The largest event accepted: a case event is a few kilobytes; a megabyte is a mistake or an
+ * attack. */
+enum { EVENT_MAX = 1024 * 1024 };
 
 /* The engine's waits for PostgreSQL: from 200 ms, doubling, at most 5 s. */
 enum { RETRY_FIRST_MS = 200, RETRY_MAX_MS = 5000 };
@@ -213,51 +213,29 @@ static void add_outbox(cf_engine *e, const char *topic, const char *key, const c
 static void dead_letter(cf_engine *e, const rd_kafka_message_t *m, const char *event_id,
                         const char *case_no, const char *reason_in)
 {
-    char msg_id[256], reason[1024];
-    size_t len = m->len < DLQ_ORIGINAL_MAX ? m->len : DLQ_ORIGINAL_MAX;
-    json_t *payload, *row, *original = NULL;
-
-    size_t whole = m->payload ? cf_utf8_whole(m->payload, len) : 0;
+    char reason[1024];
+    json_t *payload, *row;
 
     snprintf(reason, sizeof reason, "%s", reason_in);
     cf_utf8_clip(reason);
-    /* Text when it is UTF-8 without NUL (which few JSON readers take, even escaped), bar a
-     * character cut at the limit; otherwise base64 below. */
-    if (m->payload && !memchr(m->payload, '\0', len) &&
-        (whole == len || (len < m->len && len - whole < 4)))
-        original = json_stringn((const char *)m->payload, whole);
-
-    cf_msg_dlq_id(rd_kafka_topic_name(m->rkt), m->partition, (long long)m->offset, msg_id,
-                  sizeof msg_id);
-    payload = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:s?, s:s?}", "id", msg_id, "reason",
-                        reason, "topic", rd_kafka_topic_name(m->rkt), "partition", m->partition,
-                        "offset", (json_int_t)m->offset, "size", (json_int_t)m->len, "event_id",
-                        event_id, "case", case_no);
-    if (original) {
-        json_object_set_new(payload, "original", original);
-    } else if (m->payload) {
-        /* Not UTF-8 text: the bytes travel as base64. */
-        unsigned char *b64 = malloc(4 * ((len + 2) / 3) + 1);
-        if (b64) {
-            EVP_EncodeBlock(b64, m->payload, (int)len);
-            json_object_set_new(payload, "original_base64", json_string((char *)b64));
-            free(b64);
-        }
-    }
-    if (len < m->len)
-        json_object_set_new(payload, "truncated", json_true());
+    payload = cf_deadletter_new(rd_kafka_topic_name(m->rkt), m->partition, m->offset, m->payload,
+                                m->len, reason, event_id, case_no);
     row = json_pack("{s:s?, s:s?, s:s, s:s, s:i, s:I, s:I}", "event_id", event_id, "case", case_no,
                     "reason", reason, "topic", rd_kafka_topic_name(m->rkt), "partition",
                     m->partition, "offset", (json_int_t)m->offset, "size", (json_int_t)m->len);
-    if (!payload || !row || json_array_append_new(e->cur->dead, row) != 0) {
+    if (!payload || !row || json_array_append_new(e->cur->dead, json_incref(row)) != 0) {
         /* Only memory can fail here now; a dead letter without its reason is never sent. */
+        json_decref(row);
         cf_error("out of memory recording a dead letter at %s/%d@%lld: the batch is retried",
                  rd_kafka_topic_name(m->rkt), m->partition, (long long)m->offset);
         json_decref(payload);
         e->cur->broken = 1;
         return;
     }
-    add_outbox(e, e->t_dlq, case_no, msg_id, payload);
+    json_decref(row);
+    add_outbox(e, e->t_dlq, case_no, json_string_value(json_object_get(payload, "id")),
+               json_incref(payload));
+    json_decref(payload);
     e->n.rejected++;
     cf_case_warn(case_no, "rejected %s at %s/%d@%lld: %s", event_id ? event_id : "a message",
                  rd_kafka_topic_name(m->rkt), m->partition, (long long)m->offset, reason);
@@ -281,7 +259,7 @@ static void set_task(cf_engine *e, const char *id, const char *status, json_t *r
 
 /* The message that hands the task of action `a` to its worker (core/message.h). */
 static json_t *task_message(const json_t *a, const char *id, const char *case_no, const char *task,
-                            const cf_workflow *wf, const cf_step *step)
+                            const cf_workflow *wf, const cf_step *step, const char *now)
 {
     const cf_task_msg t = {.task_id = id,
                            .case_no = case_no,
@@ -293,7 +271,8 @@ static json_t *task_message(const json_t *a, const char *id, const char *case_no
                            .workflow = wf->name,
                            .version = wf->version,
                            .params = json_object_get(a, "params"),
-                           .data = json_object_get(step->state, "data")};
+                           .data = json_object_get(step->state, "data"),
+                           .at = now};
     return cf_msg_task_new(&t);
 }
 
@@ -332,7 +311,8 @@ static void record_actions(cf_engine *e, const char *case_no, const cf_workflow 
                 char topic[256];
                 json_object_set_new(row, "dispatched_at", json_string(now));
                 snprintf(topic, sizeof topic, "%s%s", e->t_tasks, task);
-                add_outbox(e, topic, case_no, id, task_message(a, id, case_no, task, wf, step));
+                add_outbox(e, topic, case_no, id,
+                           task_message(a, id, case_no, task, wf, step, now));
             }
             (void)tk;
             json_object_set_new(e->cur->tasks, id, row);

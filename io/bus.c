@@ -131,7 +131,9 @@ int cf_bus_create_topic_with(rd_kafka_t *rk, const char *topic, int partitions,
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_event_t *ev;
 
-    nt = rd_kafka_NewTopic_new(topic, partitions, 1, why, sizeof why);
+    /* -1: the cluster's default.replication.factor, so that a production cluster's topics get
+     * its three replicas (and min.insync.replicas applies) while a single test broker gets one. */
+    nt = rd_kafka_NewTopic_new(topic, partitions, -1, why, sizeof why);
     if (!nt) {
         rd_kafka_queue_destroy(q);
         return cf_errf(err, errsz, CF_EINVAL, "topic %s: %s", topic, why);

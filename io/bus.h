@@ -41,7 +41,8 @@ int cf_bus_ping(const char *brokers, int timeout_ms, int *nbrokers, char *err,
 
 /*
  * Creates `topic` with `partitions` partitions on the cluster of `rk` (any client
- * handle) and waits up to `timeout_ms`.  A topic that exists already is success.
+ * handle), replicated as the cluster's default.replication.factor says, and waits up to
+ * `timeout_ms`.  A topic that exists already is success.
  */
 int cf_bus_create_topic(rd_kafka_t *rk, const char *topic, int partitions, int timeout_ms,
                         char *err, size_t errsz) CF_MUST_CHECK;

@@ -14,6 +14,7 @@
 #include "workers/runtime.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "base/path.h"
 #include "io/bus.h"
 #include "core/caltime.h"
+#include "core/deadletter.h"
 #include "core/message.h"
 #include "core/workflow.h"
 #include "workers/worker.h"
@@ -33,9 +35,11 @@
 /*
  * TOPIC_PARTITIONS: of a task topic when the worker creates it (the engine creates it with as
  * many).  INFLIGHT_PER_THREAD: messages taken per handler thread before consumption pauses.
- * COURT_OFFSET_MIN: the court's zone, UTC+8, for event times.
+ * COURT_OFFSET_MIN: the court's zone, UTC+8, for event times.  DEAD: the index of a message's
+ * dead letter among its deliveries (its tasks' are 0 .. ntasks - 1).
  */
 enum { TOPIC_PARTITIONS = 4, INFLIGHT_PER_THREAD = 4, ERRSZ = 256 };
+#define DEAD ((size_t)-1)
 
 typedef struct msg msg;
 
@@ -58,6 +62,9 @@ struct msg {
     char **events; /* the event produced */
     char **ids;    /* that event's id */
     ref *refs;
+    char *dead; /* the dead letter of what in it is no task, kept until Kafka confirms it */
+    ref dead_ref;
+    cf_time at;       /* the engine's time when it issued the message ("at"), or -1 */
     size_t unsettled; /* tasks whose event is not confirmed (and not dropped) */
     int dropped;      /* a task was abandoned: this message must be done again by someone */
     int abandoned;    /* its partition is no longer ours (read by the pool under the lock) */
@@ -98,7 +105,8 @@ typedef struct worker {
     cf_worker_settings set;
     cf_worker_ctx ctx;
     rd_kafka_t *consumer, *producer;
-    char t_tasks[256], t_events[256], group[256], by[200], source[128];
+    char t_tasks[256], t_events[256], t_dlq[256], group[256], by[200], source[128];
+    int simulated; /* engine.clock is simulated: results carry the engine's time, not the wall's */
     part *parts;
     size_t nparts;
     msg *orphans; /* messages of partitions taken away, still waiting for threads or Kafka */
@@ -121,9 +129,14 @@ typedef struct worker {
  * takes it; set once by cf_worker_run before any thread starts. */
 static int court_offset_min = CF_CALTIME_DEFAULT_UTC_OFFSET;
 
+/* The time the task a handler thread works on reports: the engine's, when its clock is
+ * simulated (set by run_job around the handler); -1: the wall clock's. */
+static _Thread_local cf_time task_now = -1;
+
 const char *cf_worker_now(char *buf, size_t n)
 {
     cf_time_format(cf_wall_ms() / 1000 * 1000, court_offset_min, buf, n);
+#define DEAD ((size_t)-1)
     return buf;
 }
 
@@ -164,6 +177,7 @@ static void msg_free(msg *m)
     free(m->ids);
     free(m->refs);
     free(m->tasks);
+    free(m->dead);
     json_decref(m->doc);
     free(m);
 }
@@ -187,28 +201,74 @@ static int read_task(const json_t *o, const char *kind, cf_task *t)
 }
 
 /*
- * Parses a message into its tasks.  A message that is no task at all (not
- * JSON, or no task id) gets no tasks: it is logged and committed past, since
- * no result could say anything about it.  Returns NULL only when memory runs out.
+ * Refuses what in `km` is no task: logs why and makes the message's dead letter, which goes to
+ * <prefix>.dlq with the reason and the original bytes before the message is committed past.
+ */
+static void refuse(worker *w, msg *m, const rd_kafka_message_t *km, const char *case_no,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void refuse(worker *w, msg *m, const rd_kafka_message_t *km, const char *case_no,
+                   const char *fmt, ...)
+{
+    char reason[1024];
+    va_list ap;
+    json_t *dl;
+
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    cf_error("%s/%d@%lld: %s (to %s)", w->t_tasks, (int)km->partition, (long long)km->offset,
+             reason, w->t_dlq);
+    dl = cf_deadletter_new(w->t_tasks, km->partition, km->offset, km->payload, km->len, reason,
+                           NULL, case_no);
+    m->dead = dl ? json_dumps(dl, JSON_COMPACT) : NULL;
+    json_decref(dl);
+    if (!m->dead) {
+        /* Never skipped silently: stop, leaving the message uncommitted for a successor. */
+        cf_error("out of memory making a dead letter: stopping");
+        w->fatal = 1;
+    }
+    m->dead_ref.m = m;
+    m->dead_ref.i = DEAD;
+}
+
+/* The engine's time in the message ("at"), or -1 when it has none. */
+static cf_time issued_at(const json_t *doc)
+{
+    const char *at = json_string_value(json_object_get(doc, "at"));
+    cf_time t;
+    return at && cf_time_parse(at, &t) == 0 ? t : -1;
+}
+
+/*
+ * Parses a message into its tasks.  What is no task (not JSON, not an object, a task without
+ * its task_id, case or activity) is refused to the dead-letter topic; the good tasks of a batch
+ * are done all the same.  Returns NULL only when memory runs out.
  */
 static msg *msg_parse(worker *w, const rd_kafka_message_t *km)
 {
     json_error_t jerr;
     msg *m = calloc(1, sizeof *m);
     const json_t *list;
-    size_t n, i;
+    size_t n, i, bad = 0, first_bad = 0;
     json_t *o;
 
     if (!m)
         return NULL;
     m->partition = km->partition;
     m->offset = km->offset;
+    m->at = -1;
     m->doc = km->payload ? json_loadb(km->payload, km->len, 0, &jerr) : NULL;
-    if (!json_is_object(m->doc)) {
-        cf_error("%s/%d@%lld is not a task: %s", w->t_tasks, (int)km->partition,
-                 (long long)km->offset, m->doc ? "not a JSON object" : jerr.text);
-        return m;
-    }
+    if (!km->payload)
+        refuse(w, m, km, NULL, "not a task: the message is empty");
+    else if (!m->doc)
+        refuse(w, m, km, NULL, "not JSON: %s at line %d, column %d", jerr.text, jerr.line,
+               jerr.column);
+    else if (!json_is_object(m->doc))
+        refuse(w, m, km, NULL, "not a task: the message is JSON but not an object");
+    if (!json_is_object(m->doc))
+        goto out;
+    m->at = issued_at(m->doc);
     list = json_object_get(m->doc, "tasks");
     m->batch = json_is_array(list);
     n = m->batch ? json_array_size(list) : 1;
@@ -224,23 +284,31 @@ static msg *msg_parse(worker *w, const rd_kafka_message_t *km)
         if (read_task(m->doc, w->kind->name, &m->tasks[0]) == 0)
             m->ntasks = 1;
         else
-            cf_error("%s/%d@%lld is not a task: task_id, case or activity is missing", w->t_tasks,
-                     (int)km->partition, (long long)km->offset);
+            refuse(w, m, km, json_string_value(json_object_get(m->doc, "case")),
+                   "not a task: task_id, case or activity is missing");
     } else {
         const char *bkind = json_string_value(json_object_get(m->doc, "kind"));
         json_array_foreach (list, i, o) {
             if (read_task(o, bkind ? bkind : w->kind->name, &m->tasks[m->ntasks]) == 0)
                 m->ntasks++;
-            else
-                cf_error("batch %s: task %zu has no task_id, case or activity: skipped",
-                         json_string_value(json_object_get(m->doc, "batch_id")), i);
+            else if (bad++ == 0)
+                first_bad = i;
         }
+        if (n == 0)
+            refuse(w, m, km, NULL, "not a task: batch %s holds no task",
+                   json_string_value(json_object_get(m->doc, "batch_id")));
+        else if (bad > 0)
+            refuse(w, m, km, NULL,
+                   "not a task: in batch %s, %zu of %zu tasks (the first: task %zu) have no "
+                   "task_id, case or activity; the others are done",
+                   json_string_value(json_object_get(m->doc, "batch_id")), bad, n, first_bad + 1);
     }
     for (i = 0; i < 2 * m->ntasks; i++) {
         m->refs[i].m = m;
         m->refs[i].i = i;
     }
-    m->unsettled = m->ntasks;
+out:
+    m->unsettled = m->ntasks + (m->dead != NULL);
     return m;
 }
 
@@ -350,6 +418,11 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t kerr,
         w->paused = 0;
         cf_info("assigned %d partition%s of %s", list->cnt, list->cnt == 1 ? "" : "s", w->t_tasks);
         rd_kafka_assign(rk, list);
+        /* A partition paused by flow() stays paused when it is assigned again (librdkafka keeps
+         * an application's pause across a rebalance), and nothing would resume it: the
+         * messages in progress are gone with the revocation.  Seen when a broker outage held
+         * results up until the group's session timed out. */
+        rd_kafka_resume_partitions(rk, list);
     } else {
         /* What is finished is committed now; what is not is done again by the new owner. */
         commit(w, 0);
@@ -362,6 +435,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t kerr,
 }
 
 static void produce(worker *w, msg *m, size_t i);
+static void produce_dead(worker *w, msg *m);
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *km, void *opaque)
 {
@@ -382,14 +456,26 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *km, void *opaq
             w->fatal = 1;
             return;
         }
+        if (r->i == DEAD) {
+            cf_warn("publishing the dead letter of %s/%d@%lld failed: %s (sending it again)",
+                    w->t_tasks, (int)r->m->partition, (long long)r->m->offset,
+                    rd_kafka_err2str(km->err));
+            produce_dead(w, r->m);
+            return;
+        }
         cf_case_warn(r->m->tasks[r->i % r->m->ntasks].case_no,
                      "publishing %s failed: %s (sending it again)", r->m->ids[r->i],
                      rd_kafka_err2str(km->err));
         produce(w, r->m, r->i);
         return;
     }
-    free(r->m->events[r->i]);
-    r->m->events[r->i] = NULL;
+    if (r->i == DEAD) {
+        free(r->m->dead);
+        r->m->dead = NULL;
+    } else {
+        free(r->m->events[r->i]);
+        r->m->events[r->i] = NULL;
+    }
     settle(w, r->m);
 }
 
@@ -405,6 +491,24 @@ static void produce(worker *w, msg *m, size_t i)
         cf_case_error(key, "cannot publish: %s (stopping)", err);
         w->fatal = 1;
     }
+}
+
+/* Sends the message's dead letter to <prefix>.dlq, keyed by its case when it names one. */
+static void produce_dead(worker *w, msg *m)
+{
+    json_t *dl = json_loads(m->dead, 0, NULL);
+    const char *key = json_string_value(json_object_get(dl, "case"));
+    const char *id = json_string_value(json_object_get(dl, "id"));
+    char err[512] = "no id";
+
+    if (!id || cf_bus_produce(w->producer, w->t_dlq, key, id, m->dead, strlen(m->dead),
+                              &m->dead_ref, 60000, err, sizeof err) != 0) {
+        /* Never confirmed, so never committed: refused again after a restart. */
+        cf_error("cannot publish the dead letter of %s/%d@%lld: %s (stopping)", w->t_tasks,
+                 (int)m->partition, (long long)m->offset, err);
+        w->fatal = 1;
+    }
+    json_decref(dl);
 }
 
 /* Takes the finished tasks from the pool: produces their events, settles the dropped ones. */
@@ -606,6 +710,10 @@ static void run_job(worker *w, job *j)
     pthread_mutex_lock(&w->lock);
     draining = w->draining;
     pthread_mutex_unlock(&w->lock);
+    /* On a simulated clock the results (and the times handlers write into them) carry the
+     * engine's time of the task, not the wall clock's: a case that lives through 120 days in
+     * minutes must not get a result from the real date. */
+    task_now = w->simulated ? j->m->at : -1;
 
     if (!tasks || !results || !codes || !errs || !events || !ids || !raised || !raised_ids ||
         !again) {
@@ -709,6 +817,7 @@ static void run_job(worker *w, job *j)
         free(j);
     }
 out:
+    task_now = -1;
     for (size_t k = 0; results && k < n; k++)
         json_decref(results[k]);
     free(tasks);
@@ -787,11 +896,10 @@ static void take(worker *w, const rd_kafka_message_t *km)
         m->next = w->orphans;
         w->orphans = m;
     }
-    if (m->ntasks == 0) {
-        if (p)
-            advance(w, p);
+    if (m->dead)
+        produce_dead(w, m);
+    if (m->ntasks == 0)
         return;
-    }
     pthread_mutex_lock(&w->lock);
     for (size_t i = 0; i < m->ntasks;) {
         /* A batch goes to the batch handler as one trip; otherwise each task is a job. */
@@ -981,6 +1089,8 @@ int cf_worker_run(const cf_config *cfg, const char *kind, volatile sig_atomic_t 
     snprintf(name, sizeof name, "tasks.%s", kind);
     cf_bus_topic(cfg, name, w.t_tasks, sizeof w.t_tasks);
     cf_bus_topic(cfg, "events", w.t_events, sizeof w.t_events);
+    cf_bus_topic(cfg, "dlq", w.t_dlq, sizeof w.t_dlq);
+    w.simulated = cfg->clock && strcmp(cfg->clock, "simulated") == 0;
     snprintf(w.group, sizeof w.group, "%s-worker-%s", cfg->topic_prefix, kind);
     snprintf(w.source, sizeof w.source, "worker:%s", kind);
     snprintf(w.by, sizeof w.by, "worker:%s:%s:%ld", kind, host, (long)getpid());

@@ -106,6 +106,7 @@ static int setup(void **state)
         return -1;
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = '\0';
+        /* The precision says what fits (an -O3 build proves the line may be longer). */
         if (strncmp(line, "CASEFLOW_PG=", 12) == 0)
             snprintf(pg, sizeof pg, "%.*s", (int)sizeof pg - 1, line + 12);
         else if (strncmp(line, "CASEFLOW_PG_OWNER=", 18) == 0)

@@ -100,6 +100,8 @@ void kit_init(kit *k, const char *name)
     const char *base, *base_owner;
 
     memset(k, 0, sizeof *k);
+    /* Line by line: a test's progress interleaves in order with what its children log. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     snprintf(k->name, sizeof k->name, "%s", name);
     base = need("CASEFLOW_PG");
     base_owner = need("CASEFLOW_PG_OWNER");
@@ -186,6 +188,16 @@ static void child_env(const kit *k)
     setenv("CASEFLOW_WORKFLOWS", workflows, 1);
 }
 
+void kit_output_to(const char *log)
+{
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+    }
+}
+
 /*
  * Starts `caseflow ARGS...` with the kit's environment (the test's database, topics and the
  * source tree's workflows), then the `env` pairs of the caller's kind of process, then the
@@ -199,12 +211,7 @@ static pid_t spawn(kit *k, const char *log, const char *const *env, const char *
     if (pid < 0)
         die("fork: %s", strerror(errno));
     if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
+        kit_output_to(log);
         child_env(k);
         setenv("CASEFLOW_LOG_LEVEL", "info", 1);
         for (size_t i = 0; env[i]; i += 2)
@@ -235,12 +242,16 @@ pid_t kit_engine_start(kit *k, const char *const *extra)
 pid_t kit_worker_start(kit *k, const char *kind, const char *const *extra)
 {
     char log[640], docs[600];
+    /* The engines' clock is simulated: so is the workers', whose results then carry the
+     * engine's time. */
     const char *const env[] = {"CASEFLOW_DOCUMENTS",
                                docs,
                                "CASEFLOW_SIM_LATENCY_MS",
                                "0",
                                "CASEFLOW_SIM_JITTER_MS",
                                "0",
+                               "CASEFLOW_CLOCK",
+                               "simulated",
                                NULL};
 
     snprintf(log, sizeof log, "%s/worker-%s-%d.log", k->logdir, kind, ++k->workers_started);

@@ -47,10 +47,10 @@ pid_t kit_engine_start(kit *k, const char *const *extra);
 /* Sends `sig` and waits for the process to end; returns its wait status. */
 int kit_engine_stop(kit *k, pid_t pid, int sig);
 
-/* Starts `caseflow worker KIND` for this kit (its topics, the simulator with no latency unless
- * `extra` says otherwise; documents under <logdir>/documents); `extra` is NULL or "NAME=value"
- * pairs ended by NULL.  Returns its pid; its log is <logdir>/worker-<kind>-<n>.log.  Stop it
- * with kit_engine_stop. */
+/* Starts `caseflow worker KIND` for this kit (its topics, the simulated clock, the simulator with
+ * no latency unless `extra` says otherwise; documents under <logdir>/documents); `extra` is NULL or
+ * "NAME=value" pairs ended by NULL.  Returns its pid; its log is <logdir>/worker-<kind>-<n>.log.
+ * Stop it with kit_engine_stop. */
 pid_t kit_worker_start(kit *k, const char *kind, const char *const *extra);
 
 /* Starts `caseflow serve` for this kit on a free 127.0.0.1 port (CASEFLOW_PORT=0) with `extra`
@@ -84,6 +84,9 @@ long long kit_wait_count(kit *k, const char *sql, long long want, int seconds);
 json_t *kit_consume(kit *k, const char *topic, size_t max, int seconds);
 
 void kit_sleep_ms(int ms);
+
+/* In a child after fork: its stdout and stderr appended to `log`. */
+void kit_output_to(const char *log);
 
 /*
  * Runs the caseflow binary with `args` (ended by NULL, without the program's name) in the kit's

@@ -199,14 +199,9 @@ static void add_outbox(cf_engine *e, const char *topic, const char *key, const c
                        json_t *payload /* stolen */)
 {
     char *text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
-    json_t *row = text ? json_pack("{s:s, s:s?, s:s, s:s}", "topic", topic, "key", key, "msg_id",
-                                   msg_id, "payload", text)
-                       : NULL;
-    if (!row || json_array_append_new(e->cur->outbox, row) != 0) {
+    if (!text)
         cf_error("out of memory building the outbox message %s: the batch is retried", msg_id);
-        e->cur->broken = 1;
-    }
-    free(text);
+    cf_batch_outbox(e->cur, topic, key, msg_id, text); /* a NULL text breaks the batch */
     json_decref(payload);
 }
 
@@ -216,7 +211,7 @@ static void dead_letter(cf_engine *e, const rd_kafka_message_t *m, const char *e
 {
     char msg_id[256], reason[1024];
     size_t len = m->len < DLQ_ORIGINAL_MAX ? m->len : DLQ_ORIGINAL_MAX;
-    json_t *payload, *row, *original = NULL;
+    json_t *payload, *original = NULL;
 
     size_t whole = m->payload ? cf_utf8_whole(m->payload, len) : 0;
 
@@ -247,10 +242,9 @@ static void dead_letter(cf_engine *e, const rd_kafka_message_t *m, const char *e
     }
     if (len < m->len)
         json_object_set_new(payload, "truncated", json_true());
-    row = json_pack("{s:s?, s:s?, s:s, s:s, s:i, s:I, s:I}", "event_id", event_id, "case", case_no,
-                    "reason", reason, "topic", rd_kafka_topic_name(m->rkt), "partition",
-                    m->partition, "offset", (json_int_t)m->offset, "size", (json_int_t)m->len);
-    if (!payload || !row || json_array_append_new(e->cur->dead, row) != 0) {
+    cf_batch_dead(e->cur, event_id, case_no, reason, rd_kafka_topic_name(m->rkt), m->partition,
+                  (long long)m->offset, (long long)m->len);
+    if (!payload || e->cur->broken) {
         /* Only memory can fail here now; a dead letter without its reason is never sent. */
         cf_error("out of memory recording a dead letter at %s/%d@%lld: the batch is retried",
                  rd_kafka_topic_name(m->rkt), m->partition, (long long)m->offset);
@@ -264,72 +258,91 @@ static void dead_letter(cf_engine *e, const rd_kafka_message_t *m, const char *e
                  rd_kafka_topic_name(m->rkt), m->partition, (long long)m->offset, reason);
 }
 
-static void set_task(cf_engine *e, const char *id, const char *status, json_t *result)
+/* The JSON text of `v` for a json column: NULL for none or JSON null; marks the batch broken
+ * when memory runs out. */
+static char *json_text(cf_engine *e, const json_t *v)
 {
-    char now[64];
-    json_t *row = json_object_get(e->cur->tasks, id);
+    char *s;
+    if (!v || json_is_null(v))
+        return NULL;
+    if (!(s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)))
+        e->cur->broken = 1;
+    return s;
+}
 
-    time_text(e, e->now, now, sizeof now);
-    if (!row) {
-        row = json_object();
-        json_object_set_new(e->cur->tasks, id, row);
+static void set_task(cf_engine *e, const char *id, const char *status, const json_t *result)
+{
+    cf_task_row *t = cf_batch_task(e->cur, id);
+    if (!t)
+        return;
+    t->status = status;
+    t->updated_at = e->now;
+    if (result) {
+        free(t->result);
+        t->result = json_text(e, result);
     }
-    json_object_set_new(row, "status", json_string(status));
-    json_object_set_new(row, "updated_at", json_string(now));
-    if (result)
-        json_object_set(row, "result", result);
+}
+
+static const char *member(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+/* A task the step creates: its row, and its message when a worker takes it at once. */
+static void new_task(cf_engine *e, const char *case_no, const cf_workflow *wf, const cf_step *step,
+                     const json_t *a)
+{
+    const char *id = member(a, "id"), *task = member(a, "task");
+    cf_task_row *t = cf_batch_task(e->cur, id);
+    cf_batch *b = e->cur;
+
+    if (!t)
+        return;
+    t->is_new = 1;
+    t->worker = json_is_true(json_object_get(a, "worker"));
+    t->dispatched = t->worker && !json_object_get(a, "batch");
+    t->status = "open";
+    t->created_at = t->updated_at = e->now;
+    cf_batch_set(b, &t->case_no, case_no);
+    cf_batch_set(b, &t->activity, member(a, "activity"));
+    cf_batch_set(b, &t->kind, task);
+    cf_batch_set(b, &t->post, member(a, "post"));
+    cf_batch_set(b, &t->title, member(a, "title"));
+    cf_batch_set(b, &t->due, member(a, "due"));
+    cf_batch_set(b, &t->batch_group, member(a, "batch"));
+    free(t->params);
+    t->params = json_text(e, json_object_get(a, "params"));
+    free(t->result);
+    t->result = NULL;
+    if (t->dispatched) {
+        char topic[256];
+        snprintf(topic, sizeof topic, "%s%s", e->t_tasks, task);
+        add_outbox(e, topic, case_no, id,
+                   json_pack("{s:s, s:s, s:s, s:O, s:O?, s:O, s:O, s:O, s:s, s:i, s:O}", "task_id",
+                             id, "case", case_no, "kind", task, "activity",
+                             json_object_get(a, "activity"), "title", json_object_get(a, "title"),
+                             "params", json_object_get(a, "params"), "due",
+                             json_object_get(a, "due"), "post", json_object_get(a, "post"),
+                             "workflow", wf->name, "version", wf->version, "data",
+                             json_object_get(step->state, "data")));
+    }
 }
 
 /* Turns the actions of a step into rows: timers, tasks, messages to workers. */
 static void record_actions(cf_engine *e, const char *case_no, const cf_workflow *wf,
                            const cf_step *step)
 {
-    char now[64];
     size_t i;
     json_t *a;
 
-    time_text(e, e->now, now, sizeof now);
     json_array_foreach (step->actions, i, a) {
-        const char *kind = json_string_value(json_object_get(a, "kind"));
-        if (strcmp(kind, "timer") == 0 || strcmp(kind, "timer.cancel") == 0) {
-            char key[512];
-            const char *name = json_string_value(json_object_get(a, "name"));
-            snprintf(key, sizeof key, "%s\x1f%s", case_no, name);
-            json_object_set_new(e->cur->timers, key,
-                                json_pack("{s:s, s:s, s:O?}", "case", case_no, "name", name, "due",
-                                          json_object_get(a, "at")));
-        } else if (strcmp(kind, "task") == 0) {
-            const char *id = json_string_value(json_object_get(a, "id"));
-            const char *task = json_string_value(json_object_get(a, "task"));
-            const cf_task_kind *tk = cf_workflow_kind(wf, task);
-            int worker = json_is_true(json_object_get(a, "worker"));
-            int batched = json_object_get(a, "batch") != NULL;
-            json_t *row = json_pack(
-                "{s:b, s:s, s:O, s:s, s:O, s:b, s:s, s:O?, s:O, s:O, s:O?, s:s, s:s}", "new", 1,
-                "case_no", case_no, "activity", json_object_get(a, "activity"), "kind", task,
-                "post", json_object_get(a, "post"), "worker", worker, "status", "open", "title",
-                json_object_get(a, "title"), "params", json_object_get(a, "params"), "due_at",
-                json_object_get(a, "due"), "batch_group", json_object_get(a, "batch"), "created_at",
-                now, "updated_at", now);
-            if (worker && !batched) {
-                char topic[256];
-                json_object_set_new(row, "dispatched_at", json_string(now));
-                snprintf(topic, sizeof topic, "%s%s", e->t_tasks, task);
-                add_outbox(e, topic, case_no, id,
-                           json_pack("{s:s, s:s, s:s, s:O, s:O?, s:O, s:O, s:O, s:s, s:i, s:O}",
-                                     "task_id", id, "case", case_no, "kind", task, "activity",
-                                     json_object_get(a, "activity"), "title",
-                                     json_object_get(a, "title"), "params",
-                                     json_object_get(a, "params"), "due", json_object_get(a, "due"),
-                                     "post", json_object_get(a, "post"), "workflow", wf->name,
-                                     "version", wf->version, "data",
-                                     json_object_get(step->state, "data")));
-            }
-            (void)tk;
-            json_object_set_new(e->cur->tasks, id, row);
-        } else if (strcmp(kind, "task.cancel") == 0) {
-            set_task(e, json_string_value(json_object_get(a, "id")), "cancelled", NULL);
-        }
+        const char *kind = member(a, "kind");
+        if (strcmp(kind, "timer") == 0 || strcmp(kind, "timer.cancel") == 0)
+            cf_batch_timer(e->cur, case_no, member(a, "name"), member(a, "at"));
+        else if (strcmp(kind, "task") == 0)
+            new_task(e, case_no, wf, step, a);
+        else if (strcmp(kind, "task.cancel") == 0)
+            set_task(e, member(a, "id"), "cancelled", NULL);
     }
 }
 
@@ -356,128 +369,157 @@ static json_t *feed_actions(const json_t *actions)
     return out;
 }
 
+/* The task a task.* event reports on is settled in the tasks table too. */
+static void settle_task(cf_engine *e, const char *type, const json_t *data)
+{
+    const char *tid = member(data, "task_id");
+    const char *status = strcmp(type, "task.completed") == 0 ? "done"
+                         : strcmp(type, "task.failed") == 0  ? "failed"
+                                                             : "returned";
+    json_t *result = strcmp(type, "task.completed") == 0
+                         ? json_incref(json_object_get(data, "result"))
+                         : json_pack("{s:O?, s:O?}", "error", json_object_get(data, "error"),
+                                     "reason", json_object_get(data, "reason"));
+    if (tid)
+        set_task(e, tid, status, result);
+    json_decref(result);
+}
+
+/* The case as the event leaves it: its row, and the state the case's next event starts from. */
+static void record_case(cf_engine *e, const char *case_no, const cf_workflow *wf,
+                        const cf_step *step, long long seq, const char *hash, cf_time created_at)
+{
+    cf_case_row *c = cf_batch_case(e->cur, case_no);
+    if (!c)
+        return;
+    c->workflow = wf->name;
+    c->version = wf->version;
+    snprintf(c->state, sizeof c->state, "%s", step->to);
+    c->seq = seq;
+    json_incref(step->state);
+    json_decref(c->body);
+    c->body = step->state;
+    snprintf(c->hash, sizeof c->hash, "%s", hash);
+    c->created_at = created_at;
+    c->updated_at = e->now;
+}
+
 static void record_event(cf_engine *e, const rd_kafka_message_t *m, json_t *ev, const char *id,
                          const char *type, const char *case_no, const cf_workflow *wf,
                          const cf_step *step, const char *prev_hash, const char *hash,
-                         const char *created_at)
+                         cf_time created_at)
 {
-    char now[64], seq[32];
-    /* The event as it came, byte for byte (a json column keeps it so): the chain hashes these. */
-    char *body = strndup(m->payload, m->len);
+    char now[64], msg_id[300];
     char *actions = json_dumps(step->actions, JSON_COMPACT);
-    json_t *data = json_object_get(ev, "data");
     long long n = json_integer_value(json_object_get(step->state, "seq"));
-    cf_batch *b = e->cur;
 
-    if (!body || !actions) {
+    if (!actions) {
         cf_error("out of memory recording event %s: the batch is retried", id);
-        b->broken = 1;
+        e->cur->broken = 1;
     }
-    time_text(e, e->now, now, sizeof now);
-    snprintf(seq, sizeof seq, "%lld", n);
-    cf_sqlarr_add(&b->ev[0], case_no);
-    cf_sqlarr_add(&b->ev[1], seq);
-    cf_sqlarr_add(&b->ev[2], id);
-    cf_sqlarr_add(&b->ev[3], type);
-    cf_sqlarr_add(&b->ev[4], json_string_value(json_object_get(ev, "source")));
-    cf_sqlarr_add(&b->ev[5], json_string_value(json_object_get(ev, "time")));
-    cf_sqlarr_add(&b->ev[6], now);
-    cf_sqlarr_add(&b->ev[7], body);
-    cf_sqlarr_add(&b->ev[8], step->from);
-    cf_sqlarr_add(&b->ev[9], step->to);
-    cf_sqlarr_add(&b->ev[10], actions);
-    cf_sqlarr_add(&b->ev[11], prev_hash);
-    cf_sqlarr_add(&b->ev[12], hash);
-    b->nevents++;
-
-    if (json_object_set_new(b->cases, case_no,
-                            json_pack("{s:s, s:i, s:s, s:I, s:O, s:O?, s:s, s:s, s:s}", "workflow",
-                                      wf->name, "version", wf->version, "state", step->to, "seq",
-                                      (json_int_t)n, "body", step->state, "team",
-                                      json_object_get(json_object_get(step->state, "data"), "team"),
-                                      "created_at", created_at, "updated_at", now, "head_hash",
-                                      hash)) != 0)
-        b->broken = 1; /* out of memory: a case row missing must not commit */
-
-    /* The task a task.* event reports on is settled in the tasks table too. */
-    if (strncmp(type, "task.", 5) == 0) {
-        const char *tid = json_string_value(json_object_get(data, "task_id"));
-        const char *status = strcmp(type, "task.completed") == 0 ? "done"
-                             : strcmp(type, "task.failed") == 0  ? "failed"
-                                                                 : "returned";
-        json_t *result = strcmp(type, "task.completed") == 0
-                             ? json_incref(json_object_get(data, "result"))
-                             : json_pack("{s:O?, s:O?}", "error", json_object_get(data, "error"),
-                                         "reason", json_object_get(data, "reason"));
-        if (tid)
-            set_task(e, tid, status, result);
-        json_decref(result);
-    }
+    /* The event as it came, byte for byte (a json column keeps it so): the chain hashes these. */
+    cf_batch_event(e->cur, case_no, n, id, type, member(ev, "source"), member(ev, "time"), e->now,
+                   m->payload, m->len, step->from, step->to, actions, prev_hash, hash);
+    free(actions);
+    record_case(e, case_no, wf, step, n, hash, created_at);
+    if (strncmp(type, "task.", 5) == 0)
+        settle_task(e, type, json_object_get(ev, "data"));
     record_actions(e, case_no, wf, step);
 
-    {
-        char msg_id[300];
-        snprintf(msg_id, sizeof msg_id, "tr:%s:%lld", case_no, n);
-        add_outbox(e, e->t_transitions, case_no, msg_id,
-                   json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:s, s:o}", "id",
-                             msg_id, "case", case_no, "seq", (json_int_t)n, "event", type,
-                             "event_id", id, "from", step->from, "to", step->to, "path", step->path,
-                             "time", json_string_value(json_object_get(ev, "time")), "applied_at",
-                             now, "hash", hash, "actions", feed_actions(step->actions)));
-    }
-    free(body);
-    free(actions);
+    time_text(e, e->now, now, sizeof now);
+    snprintf(msg_id, sizeof msg_id, "tr:%s:%lld", case_no, n);
+    add_outbox(e, e->t_transitions, case_no, msg_id,
+               json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:O, s:s, s:s, s:s, s:o}", "id",
+                         msg_id, "case", case_no, "seq", (json_int_t)n, "event", type, "event_id",
+                         id, "from", step->from, "to", step->to, "path", step->path, "time",
+                         member(ev, "time"), "applied_at", now, "hash", hash, "actions",
+                         feed_actions(step->actions)));
 }
 
-/* Finds a case's current state for this batch: changed in it, cached, or prefetched. */
-static json_t *lookup_state(cf_engine *e, json_t *prefetched, const char *case_no, char hash[65],
-                            const char **created_at)
-{
-    json_t *d = json_object_get(e->cur->dirty, case_no), *st;
-    if (!d && e->inflight)
-        d = json_object_get(e->inflight->dirty, case_no);
-    if (d) {
-        snprintf(hash, 65, "%s", json_string_value(json_object_get(d, "hash")));
-        *created_at = json_string_value(json_object_get(d, "created_at"));
-        return json_object_get(d, "state");
-    }
-    st = cf_cache_get(e->cache, case_no, hash);
-    if (st) {
-        *created_at = json_string_value(json_object_get(st, "created_at"));
-        return json_object_get(st, "state");
-    }
-    d = json_object_get(prefetched, case_no);
-    if (d) {
-        snprintf(hash, 65, "%s", json_string_value(json_object_get(d, "hash")));
-        *created_at = json_string_value(json_object_get(d, "created_at"));
-        return json_object_get(d, "state");
-    }
-    return NULL;
-}
+/* A case as stored before this batch, read by prefetch: its state, head hash and creation time,
+ * or why its stored state cannot be read. */
+typedef struct stored_case {
+    json_t *state; /* owned; NULL when it cannot be read */
+    char hash[65];
+    cf_time created_at;
+    char *error;
+} stored_case;
+
+/* A task as stored, for checking who may report on it. */
+typedef struct task_owner {
+    int worker;
+    char *kind, *post, *claimed_by;
+} task_owner;
 
 /* What a batch reads from the database before it applies its events. */
 typedef struct lookups {
-    json_t *states; /* case_no -> {state, hash, created_at} of cases not cached */
-    json_t *known;  /* event id -> the stored (or this batch's) body text of an applied event */
-    json_t *tasks; /* task_id -> {worker, kind, post, claimed_by} of the tasks task.* events name */
+    cf_index state_ix; /* case_no -> states[] of cases not cached */
+    stored_case *states;
+    size_t nstates;
+    cf_index known_ix; /* event id -> known[]: the stored body text of an applied event */
+    char **known;
+    size_t nknown;
+    cf_index task_ix; /* task_id -> tasks[] of the tasks task.* events name */
+    task_owner *tasks;
+    size_t ntasks;
 } lookups;
+
+/* Finds a case's current state for this batch: changed in it or in the batch in flight, cached,
+ * or prefetched.  NULL when the case does not exist; *unreadable is set when it does, but what
+ * is stored of it cannot be read (the reason). */
+static const json_t *lookup_state(cf_engine *e, const lookups *l, const char *case_no,
+                                  char hash[65], cf_time *created_at, const char **unreadable)
+{
+    const cf_case_row *c = cf_batch_find_case(e->cur, case_no);
+    const cf_cached *cached;
+    long i;
+
+    *unreadable = NULL;
+    if (!c && e->inflight)
+        c = cf_batch_find_case(e->inflight, case_no);
+    if (c) {
+        snprintf(hash, 65, "%s", c->hash);
+        *created_at = c->created_at;
+        return c->body;
+    }
+    if ((cached = cf_cache_get(e->cache, case_no))) {
+        snprintf(hash, 65, "%s", cached->hash);
+        *created_at = cached->created_at;
+        return cached->state;
+    }
+    if ((i = cf_index_find(&l->state_ix, case_no)) >= 0) {
+        const stored_case *st = &l->states[i];
+        snprintf(hash, 65, "%s", st->hash);
+        *created_at = st->created_at;
+        if (st->state && json_is_object(st->state))
+            return st->state;
+        *unreadable = st->error ? st->error : "not a JSON object";
+        return NULL;
+    }
+    return NULL;
+}
 
 /*
  * The task a task.* event reports on: as stored (where a claim is recorded: the stored row wins,
  * also over the batch in flight, which may have committed it already), or else as created by
- * this batch or the one in flight.
+ * this batch or the one in flight.  Returns 0 when it is found (`out` borrows from the rows).
  */
-static const json_t *find_task(const cf_engine *e, const lookups *l, const char *task_id)
+static int find_task(const cf_engine *e, const lookups *l, const char *task_id, task_owner *out)
 {
     const cf_batch *bs[2] = {e->cur, e->inflight};
-    if (json_object_get(l->tasks, task_id))
-        return json_object_get(l->tasks, task_id);
-    for (int i = 0; i < 2; i++) {
-        json_t *row = bs[i] ? json_object_get(bs[i]->tasks, task_id) : NULL;
-        if (row && json_is_true(json_object_get(row, "new")))
-            return row;
+    long i = cf_index_find(&l->task_ix, task_id);
+    if (i >= 0) {
+        *out = l->tasks[i];
+        return 0;
     }
-    return NULL;
+    for (int k = 0; k < 2; k++) {
+        const cf_task_row *t = bs[k] ? cf_batch_find_task(bs[k], task_id) : NULL;
+        if (t && t->is_new) {
+            *out = (task_owner){.worker = t->worker, .kind = t->kind, .post = t->post};
+            return 0;
+        }
+    }
+    return CF_ENOTFOUND;
 }
 
 /*
@@ -485,15 +527,13 @@ static const json_t *find_task(const cf_engine *e, const lookups *l, const char 
  * ("worker:<kind>"), a staff task only from the account that claimed it ("staff:<post>:<account>"),
  * which is what the queue's claim records.  Otherwise 0, with the reason in `why`.
  */
-static int task_source_ok(const json_t *task, const char *task_id, const char *source, char *why,
-                          size_t n)
+static int task_source_ok(const task_owner *task, const char *task_id, const char *source,
+                          char *why, size_t n)
 {
-    const char *kind = json_string_value(json_object_get(task, "kind"));
-    const char *post = json_string_value(json_object_get(task, "post"));
-    const char *claimer = json_string_value(json_object_get(task, "claimed_by"));
+    const char *kind = task->kind, *post = task->post, *claimer = task->claimed_by;
     char want[512];
 
-    if (json_is_true(json_object_get(task, "worker"))) {
+    if (task->worker) {
         snprintf(want, sizeof want, "worker:%s", kind ? kind : "");
         if (strcmp(source, want) == 0)
             return 1;
@@ -533,16 +573,15 @@ static int same_member(const json_t *a, const json_t *b, const char *key)
  * by the same kind, which at-least-once delivery makes when a worker dies after reporting and its
  * successor does the task again (the first report stands).
  */
-static int same_event(const json_t *stored, const rd_kafka_message_t *m, const json_t *ev)
+static int same_event(const char *stored, size_t len, const rd_kafka_message_t *m, const json_t *ev)
 {
     json_t *old, *a = NULL, *b = NULL;
     const char *type, *source;
     int same = 0;
 
-    if (json_string_length(stored) == m->len &&
-        memcmp(json_string_value(stored), m->payload, m->len) == 0)
+    if (len == m->len && memcmp(stored, m->payload, m->len) == 0)
         return 1;
-    old = json_loads(json_string_value(stored), JSON_REJECT_DUPLICATES, NULL);
+    old = json_loadb(stored, len, JSON_REJECT_DUPLICATES, NULL);
     if (old)
         cf_caseno_normalize_event(old);
     if (!old || !same_member(old, ev, "type") || !same_member(old, ev, "case") ||
@@ -570,17 +609,36 @@ out:
 
 static void note_offset(cf_engine *e, const rd_kafka_message_t *m)
 {
-    char part[16];
-    snprintf(part, sizeof part, "%d", m->partition);
-    json_object_set_new(e->cur->offsets, part, json_integer(m->offset + 1));
+    cf_batch_offset(e->cur, m->partition, m->offset + 1);
+}
+
+/* The body of the event applied before with `id` (stored, in this batch or in the one in
+ * flight), or NULL. */
+static const char *known_event(const cf_engine *e, const lookups *l, const char *id, size_t *len)
+{
+    const cf_event_row *ev = cf_batch_find_event(e->cur, id);
+    long i;
+    if (!ev && e->inflight)
+        ev = cf_batch_find_event(e->inflight, id);
+    if (ev) {
+        *len = ev->len;
+        return ev->body;
+    }
+    if ((i = cf_index_find(&l->known_ix, id)) < 0)
+        return NULL;
+    *len = strlen(l->known[i]);
+    return l->known[i];
 }
 
 static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed, lookups *l)
 {
     char err[1024], hash[65], prev[65] = "";
     json_error_t jerr;
-    json_t *ev = NULL, *state;
-    const char *type, *id, *case_no, *created_at = NULL;
+    json_t *ev = NULL;
+    const json_t *state;
+    const char *type, *id, *case_no, *known, *unreadable;
+    cf_time created_at = e->now;
+    size_t known_len;
     const cf_schema *schema;
     const cf_workflow *wf;
     cf_step step;
@@ -651,8 +709,8 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
         dead_letter(e, m, id, case_no, "the event holds a NUL byte, which JSON text may not");
         goto out;
     }
-    if (json_object_get(l->known, id)) {
-        if (!same_event(json_object_get(l->known, id), m, ev)) {
+    if ((known = known_event(e, l, id, &known_len))) {
+        if (!same_event(known, known_len, m, ev)) {
             snprintf(err, sizeof err,
                      "id reused with different content: event id '%s' was applied before to "
                      "another event; an id names one event only",
@@ -660,9 +718,7 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
             dead_letter(e, m, id, case_no, err);
             goto out;
         }
-        json_object_set_new(
-            e->cur->dups, id,
-            json_integer(json_integer_value(json_object_get(e->cur->dups, id)) + 1));
+        cf_batch_dup(e->cur, id);
         e->n.duplicates++;
         cf_case_debug(case_no, "duplicate event %s dropped", id);
         goto out;
@@ -670,22 +726,21 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
     if (strncmp(type, "task.", 5) == 0) {
         const char *tid =
             json_string_value(json_object_get(json_object_get(ev, "data"), "task_id"));
-        const json_t *task = tid ? find_task(e, l, tid) : NULL;
-        if (task && !task_source_ok(task, tid, json_string_value(json_object_get(ev, "source")),
-                                    err, sizeof err)) {
+        task_owner task;
+        if (tid && find_task(e, l, tid, &task) == 0 &&
+            !task_source_ok(&task, tid, json_string_value(json_object_get(ev, "source")), err,
+                            sizeof err)) {
             dead_letter(e, m, id, case_no, err);
             goto out;
         }
     }
-    state = lookup_state(e, l->states, case_no, prev, &created_at);
-    if (state && !json_is_object(state)) {
+    state = lookup_state(e, l, case_no, prev, &created_at, &unreadable);
+    if (unreadable) {
         /* Never "no case": the case exists, and what is stored of it cannot be read. */
-        const char *why =
-            json_string_value(json_object_get(json_object_get(l->states, case_no), "error"));
         snprintf(err, sizeof err,
                  "the stored state of case %s cannot be read (%s): the event is held here until "
                  "the state is mended",
-                 case_no, why ? why : "not a JSON object");
+                 case_no, unreadable);
         cf_case_error(case_no, "%s", err);
         dead_letter(e, m, id, case_no, err);
         goto out;
@@ -723,24 +778,15 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
         }
         goto out;
     }
-    {
-        char now[64];
-        time_text(e, e->now, now, sizeof now);
-        if (!created_at)
-            created_at = now;
-        if (cf_chain_hash(prev, case_no, json_integer_value(json_object_get(step.state, "seq")), id,
-                          m->payload, m->len, step.to, hash) != 0) {
-            dead_letter(e, m, id, case_no, "out of memory hashing the event");
-            cf_step_clear(&step);
-            goto out;
-        }
-        record_event(e, m, ev, id, type, case_no, wf, &step, prev, hash, created_at);
-        json_object_set_new(l->known, id, json_stringn(m->payload, m->len));
-        json_object_set_new(e->cur->ids_seen, id, json_stringn(m->payload, m->len));
-        json_object_set_new(e->cur->dirty, case_no,
-                            json_pack("{s:O, s:s, s:s}", "state", step.state, "hash", hash,
-                                      "created_at", created_at));
+    if (cf_chain_hash(prev, case_no, json_integer_value(json_object_get(step.state, "seq")), id,
+                      m->payload, m->len, step.to, hash) != 0) {
+        dead_letter(e, m, id, case_no, "out of memory hashing the event");
+        cf_step_clear(&step);
+        goto out;
     }
+    /* The batch's rows now hold the case's new state and the event's id and body, for the
+     * events after this one. */
+    record_event(e, m, ev, id, type, case_no, wf, &step, prev, hash, created_at);
     cf_case_debug(case_no, "%s: %s -> %s", type, step.from[0] ? step.from : "(new)", step.to);
     e->n.applied++;
     cf_step_clear(&step);
@@ -750,99 +796,130 @@ out:
 
 /* ---- a batch ---- */
 
+/* Grows a lookups array by one zeroed entry; NULL when memory runs out. */
+static void *grow_one(void **v, size_t *n, size_t size)
+{
+    char *nv = realloc(*v, (*n + 1) * size);
+    if (!nv)
+        return NULL;
+    *v = nv;
+    memset(nv + *n * size, 0, size);
+    return nv + (*n)++ * size;
+}
+
+static char *copy_value(PGresult *res, int r, int c)
+{
+    return PQgetisnull(res, r, c) ? NULL : strdup(PQgetvalue(res, r, c));
+}
+
+/* The stored states (head hash, creation time) of the cases named in `cases`. */
+static int read_states(cf_engine *e, lookups *l, const char *cases, char *err, size_t errsz)
+{
+    const char *p[1] = {cases};
+    PGresult *res = cf_store_exec(e->db,
+                                  "select case_no, body, head_hash, (extract(epoch from "
+                                  "created_at) * 1000)::bigint from cases where case_no = "
+                                  "any($1::text[])",
+                                  1, p, err, errsz);
+    if (!res)
+        return CF_EDB;
+    for (int r = 0; r < PQntuples(res); r++) {
+        json_error_t jerr;
+        stored_case *st = grow_one((void **)&l->states, &l->nstates, sizeof *st);
+        if (!st || cf_index_put(&l->state_ix, PQgetvalue(res, r, 0), l->nstates - 1) != 0) {
+            PQclear(res);
+            return cf_errf(err, errsz, CF_ENOMEM, "out of memory reading case states");
+        }
+        st->state = json_loads(PQgetvalue(res, r, 1), 0, &jerr);
+        if (!st->state)
+            st->error = strdup(jerr.text);
+        snprintf(st->hash, sizeof st->hash, "%s", PQgetvalue(res, r, 2));
+        st->created_at = strtoll(PQgetvalue(res, r, 3), NULL, 10);
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* The stored bodies of the events whose ids are in `ids`: only repeated ids come back, and a
+ * repeat must be the same event. */
+static int read_known(cf_engine *e, lookups *l, const char *ids, char *err, size_t errsz)
+{
+    const char *p[1] = {ids};
+    PGresult *res = cf_store_exec(
+        e->db, "select event_id, body::text from events where event_id = any($1::text[])", 1, p,
+        err, errsz);
+    if (!res)
+        return CF_EDB;
+    for (int r = 0; r < PQntuples(res); r++) {
+        char **k = grow_one((void **)&l->known, &l->nknown, sizeof *k);
+        if (!k || !(*k = strdup(PQgetvalue(res, r, 1))) ||
+            cf_index_put(&l->known_ix, PQgetvalue(res, r, 0), l->nknown - 1) != 0) {
+            PQclear(res);
+            return cf_errf(err, errsz, CF_ENOMEM, "out of memory reading event ids");
+        }
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* Who may report on the tasks whose ids are in `tasks`. */
+static int read_tasks(cf_engine *e, lookups *l, const char *tasks, char *err, size_t errsz)
+{
+    const char *p[1] = {tasks};
+    PGresult *res = cf_store_exec(e->db,
+                                  "select task_id, worker, kind, post, claimed_by from tasks "
+                                  "where task_id = any($1::text[])",
+                                  1, p, err, errsz);
+    if (!res)
+        return CF_EDB;
+    for (int r = 0; r < PQntuples(res); r++) {
+        task_owner *t = grow_one((void **)&l->tasks, &l->ntasks, sizeof *t);
+        if (!t || cf_index_put(&l->task_ix, PQgetvalue(res, r, 0), l->ntasks - 1) != 0) {
+            PQclear(res);
+            return cf_errf(err, errsz, CF_ENOMEM, "out of memory reading tasks");
+        }
+        t->worker = *PQgetvalue(res, r, 1) == 't';
+        t->kind = copy_value(res, r, 2);
+        t->post = copy_value(res, r, 3);
+        t->claimed_by = copy_value(res, r, 4);
+    }
+    PQclear(res);
+    return 0;
+}
+
 /* Reads the states of the batch's cases that are not cached, and which event ids exist. */
 static int prefetch(cf_engine *e, json_t **parsed, size_t n, lookups *l, char *err, size_t errsz)
 {
     cf_sqlarr cases, ids, tasks;
-    const char *p[1];
-    PGresult *res;
-    char hash[65];
+    int rc = 0;
 
     cf_sqlarr_init(&cases);
     cf_sqlarr_init(&ids);
     cf_sqlarr_init(&tasks);
     for (size_t i = 0; i < n; i++) {
         json_t *ev = parsed[i];
-        const char *c = json_string_value(json_object_get(ev, "case"));
-        const char *id = json_string_value(json_object_get(ev, "id"));
-        const char *type = json_string_value(json_object_get(ev, "type"));
-        const char *tid =
-            json_string_value(json_object_get(json_object_get(ev, "data"), "task_id"));
+        const char *c = member(ev, "case"), *id = member(ev, "id"), *type = member(ev, "type");
+        const char *tid = member(json_object_get(ev, "data"), "task_id");
         if (type && strncmp(type, "task.", 5) == 0 && tid)
             cf_sqlarr_add(&tasks, tid);
-        if (c && !json_object_get(e->cur->dirty, c) &&
-            !(e->inflight && json_object_get(e->inflight->dirty, c)) &&
-            !cf_cache_get(e->cache, c, hash))
+        if (c && !cf_batch_find_case(e->cur, c) &&
+            !(e->inflight && cf_batch_find_case(e->inflight, c)) && !cf_cache_get(e->cache, c))
             cf_sqlarr_add(&cases, c);
         if (id)
             cf_sqlarr_add(&ids, id);
     }
-    if (cases.count) {
-        p[0] = cf_sqlarr_text(&cases);
-        res = cf_store_exec(e->db,
-                            "select case_no, body, head_hash, created_at from cases "
-                            "where case_no = any($1::text[])",
-                            1, p, err, errsz);
-        if (!res)
-            goto fail;
-        for (int r = 0; r < PQntuples(res); r++) {
-            json_error_t jerr;
-            json_t *st = json_loads(PQgetvalue(res, r, 1), 0, &jerr);
-            char created[64];
-            cf_time t = 0;
-            /* created_at is written in the court's zone like every other time. */
-            if (cf_time_parse(PQgetvalue(res, r, 3), &t) == 0)
-                time_text(e, t, created, sizeof created);
-            else
-                snprintf(created, sizeof created, "%s", PQgetvalue(res, r, 3));
-            json_object_set_new(l->states, PQgetvalue(res, r, 0),
-                                json_pack("{s:o, s:s, s:s, s:s?}", "state", st ? st : json_null(),
-                                          "hash", PQgetvalue(res, r, 2), "created_at", created,
-                                          "error", st ? NULL : jerr.text));
-        }
-        PQclear(res);
-    }
-    if (ids.count) {
-        p[0] = cf_sqlarr_text(&ids);
-        /* Only repeated ids come back, with their bodies: a repeat must be the same event. */
-        res = cf_store_exec(e->db,
-                            "select event_id, body::text from events where event_id = "
-                            "any($1::text[])",
-                            1, p, err, errsz);
-        if (!res)
-            goto fail;
-        for (int r = 0; r < PQntuples(res); r++)
-            json_object_set_new(
-                l->known, PQgetvalue(res, r, 0),
-                json_stringn(PQgetvalue(res, r, 1), (size_t)PQgetlength(res, r, 1)));
-        PQclear(res);
-    }
-    if (tasks.count) {
-        p[0] = cf_sqlarr_text(&tasks);
-        res = cf_store_exec(e->db,
-                            "select task_id, worker, kind, post, claimed_by from tasks where "
-                            "task_id = any($1::text[])",
-                            1, p, err, errsz);
-        if (!res)
-            goto fail;
-        for (int r = 0; r < PQntuples(res); r++)
-            json_object_set_new(
-                l->tasks, PQgetvalue(res, r, 0),
-                json_pack("{s:b, s:s, s:s?, s:s?}", "worker", *PQgetvalue(res, r, 1) == 't', "kind",
-                          PQgetvalue(res, r, 2), "post",
-                          PQgetisnull(res, r, 3) ? NULL : PQgetvalue(res, r, 3), "claimed_by",
-                          PQgetisnull(res, r, 4) ? NULL : PQgetvalue(res, r, 4)));
-        PQclear(res);
-    }
+    if (cases.failed || ids.failed || tasks.failed)
+        rc = cf_errf(err, errsz, CF_ENOMEM, "out of memory listing the batch's cases");
+    if (rc == 0 && cases.count)
+        rc = read_states(e, l, cf_sqlarr_text(&cases), err, errsz);
+    if (rc == 0 && ids.count)
+        rc = read_known(e, l, cf_sqlarr_text(&ids), err, errsz);
+    if (rc == 0 && tasks.count)
+        rc = read_tasks(e, l, cf_sqlarr_text(&tasks), err, errsz);
     cf_sqlarr_free(&cases);
     cf_sqlarr_free(&ids);
     cf_sqlarr_free(&tasks);
-    return 0;
-fail:
-    cf_sqlarr_free(&cases);
-    cf_sqlarr_free(&ids);
-    cf_sqlarr_free(&tasks);
-    return CF_EDB;
+    return rc;
 }
 
 /* ---- the committer: commits one batch while the engine applies the next ---- */
@@ -918,21 +995,14 @@ static void record_health(cf_engine *e)
 /* A batch committed: its outbox rows go to the relay, its states into the cache. */
 static void settle_committed(cf_engine *e, cf_batch *b)
 {
-    size_t i;
-    json_t *row, *d;
-    const char *case_no;
-
-    json_array_foreach (b->outbox, i, row) {
-        const char *payload = json_string_value(json_object_get(row, "payload"));
-        cf_relay_send(e, b->ids[i], json_string_value(json_object_get(row, "topic")),
-                      json_string_value(json_object_get(row, "key")),
-                      json_string_value(json_object_get(row, "msg_id")), payload, strlen(payload));
+    for (size_t i = 0; i < b->outbox.n; i++) {
+        const cf_outbox_row *o = &b->outbox.v[i];
+        cf_relay_send(e, b->ids[i], o->topic, o->key, o->msg_id, o->payload, o->len);
     }
-    /* The cache holds the entry {state, hash, created_at}, not the state alone: created_at
-     * must stay out of the state object, which the machine copies into the next state and
-     * so into cases.body, where replay would not find it. */
-    json_object_foreach (b->dirty, case_no, d)
-        cf_cache_put(e->cache, case_no, d, json_string_value(json_object_get(d, "hash")));
+    for (size_t i = 0; i < b->cases.n; i++) {
+        const cf_case_row *c = &b->cases.v[i];
+        cf_cache_put(e->cache, c->case_no, c->body, c->hash, c->created_at);
+    }
     e->n.batches++;
     if (e->failing > 0) {
         cf_info("commits succeed again after %d failure%s", e->failing, e->failing == 1 ? "" : "s");
@@ -961,12 +1031,13 @@ static void note_failure(cf_engine *e, const char *why)
  * applied one at a time from now on (see isolate_one). */
 static void isolate_batch(cf_engine *e, const cf_batch *b)
 {
-    const char *part;
-    json_t *off;
-    json_object_foreach (b->offsets, part, off) {
-        json_t *have = json_object_get(e->isolate, part);
-        if (!have || json_integer_value(have) < json_integer_value(off))
-            json_object_set_new(e->isolate, part, json_integer(json_integer_value(off)));
+    for (size_t i = 0; i < b->offsets.n; i++) {
+        char part[16];
+        json_t *have;
+        snprintf(part, sizeof part, "%d", b->offsets.v[i].partition);
+        have = json_object_get(e->isolate, part);
+        if (!have || json_integer_value(have) < b->offsets.v[i].next)
+            json_object_set_new(e->isolate, part, json_integer(b->offsets.v[i].next));
     }
 }
 
@@ -1054,13 +1125,15 @@ static void settle_for_rebalance(cf_engine *e)
 }
 
 /* Writes into the batch the generation of each partition this engine holds now: the commit
- * moves a partition's offset only while that generation is still the stored one. */
+ * moves a partition's offset only while that generation is still the stored one (-1 for a
+ * partition no longer held: that batch is fenced). */
 static void stamp_generations(cf_engine *e, cf_batch *b)
 {
-    for (size_t k = 0; k < e->nparts; k++) {
-        char part[16];
-        snprintf(part, sizeof part, "%d", e->parts[k].partition);
-        json_object_set_new(b->gens, part, json_integer(e->parts[k].generation));
+    for (size_t i = 0; i < b->offsets.n; i++) {
+        b->offsets.v[i].generation = -1;
+        for (size_t k = 0; k < e->nparts; k++)
+            if (e->parts[k].partition == b->offsets.v[i].partition)
+                b->offsets.v[i].generation = e->parts[k].generation;
     }
 }
 
@@ -1079,16 +1152,28 @@ static void hand_over(cf_engine *e)
 
 static void lookups_init(lookups *l)
 {
-    l->states = json_object();
-    l->known = json_object();
-    l->tasks = json_object();
+    memset(l, 0, sizeof *l);
 }
 
 static void lookups_free(lookups *l)
 {
-    json_decref(l->states);
-    json_decref(l->known);
-    json_decref(l->tasks);
+    for (size_t i = 0; i < l->nstates; i++) {
+        json_decref(l->states[i].state);
+        free(l->states[i].error);
+    }
+    for (size_t i = 0; i < l->nknown; i++)
+        free(l->known[i]);
+    for (size_t i = 0; i < l->ntasks; i++) {
+        free(l->tasks[i].kind);
+        free(l->tasks[i].post);
+        free(l->tasks[i].claimed_by);
+    }
+    free(l->states);
+    free(l->known);
+    free(l->tasks);
+    cf_index_free(&l->state_ix);
+    cf_index_free(&l->known_ix);
+    cf_index_free(&l->task_ix);
 }
 
 /* Commits `cur` on this thread (the committer is idle: nothing is in flight). */
@@ -1193,9 +1278,6 @@ static void process(cf_engine *e, rd_kafka_message_t **msgs, size_t n)
         goto out;
     }
     t0 = cf_wall_ms();
-    /* Events the batch in flight applied are not in the log yet, but they are known. */
-    if (e->inflight)
-        json_object_update(l.known, e->inflight->ids_seen);
     if ((rc = cf_clock_read(e, err, sizeof err)) == 0 &&
         (rc = prefetch(e, parsed, n, &l, err, sizeof err)) == 0) {
         t1 = cf_wall_ms();

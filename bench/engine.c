@@ -570,6 +570,7 @@ int main(int argc, char **argv)
     kit k, l1, l2;
     double e, b, cpu;
 
+    setvbuf(stdout, NULL, _IOLBF, 0); /* each figure as it comes, also into a file */
     kit_init(&k, "bench");
     printf("bench/engine: %d cases x 4 events + 1 case x %d, batches of 500; 2 cores, everything "
            "local; load average %.2f\n",

@@ -215,6 +215,24 @@ static void keep(cf_batch *b, cf_index *x, const char *key, size_t row)
         b->broken = 1;
 }
 
+/* The row of `key` in a vector indexed by `x`: the one there (*added 0), or a new zeroed one
+ * recorded under `key` (*added 1), or NULL when memory ran out (the batch is then broken). */
+static void *keyed(cf_batch *b, void **v, size_t *n, size_t *cap, size_t size, cf_index *x,
+                   const char *key, int *added)
+{
+    long i = cf_index_find(x, key);
+    void *row;
+    *added = i < 0;
+    if (i >= 0)
+        return (char *)*v + (size_t)i * size;
+    if ((row = push(b, v, n, cap, size)))
+        keep(b, x, key, *n - 1);
+    return row;
+}
+
+#define KEYED(b, vec, x, key, added) \
+    keyed((b), (void **)&(vec).v, &(vec).n, &(vec).cap, sizeof *(vec).v, (x), (key), (added))
+
 void cf_batch_event(cf_batch *b, const char *case_no, long long seq, const char *id,
                     const char *type, const char *source, const char *event_time,
                     cf_time applied_at, const char *body, size_t len, const char *from,
@@ -267,39 +285,28 @@ const cf_event_row *cf_batch_find_event(const cf_batch *b, const char *id)
 
 cf_case_row *cf_batch_case(cf_batch *b, const char *case_no)
 {
-    cf_case_row *c = cf_batch_find_case(b, case_no);
-    if (c)
-        return c;
-    if (!(c = PUSH(b, b->cases)))
-        return NULL;
-    if (!(c->case_no = strdup(case_no))) {
-        b->broken = 1;
-        b->cases.n--;
-        return NULL;
-    }
-    keep(b, &b->case_ix, case_no, b->cases.n - 1);
+    int added;
+    cf_case_row *c = KEYED(b, b->cases, &b->case_ix, case_no, &added);
+    if (c && added)
+        cf_batch_set(b, &c->case_no, case_no);
     return c;
 }
 
 void cf_batch_timer(cf_batch *b, const char *case_no, const char *name, const char *due)
 {
     char key[512];
-    long i;
+    int added;
     cf_timer_row *t;
 
     /* The last action on a timer in the batch is the one that holds. */
     snprintf(key, sizeof key, "%s\x1f%s", case_no, name);
-    i = cf_index_find(&b->timer_ix, key);
-    if (i >= 0) {
-        cf_batch_set(b, &b->timers.v[i].due, due);
+    if (!(t = KEYED(b, b->timers, &b->timer_ix, key, &added)))
         return;
+    if (added) {
+        cf_batch_set(b, &t->case_no, case_no);
+        cf_batch_set(b, &t->name, name);
     }
-    if (!(t = PUSH(b, b->timers)))
-        return;
-    cf_batch_set(b, &t->case_no, case_no);
-    cf_batch_set(b, &t->name, name);
     cf_batch_set(b, &t->due, due);
-    keep(b, &b->timer_ix, key, b->timers.n - 1);
 }
 
 cf_task_row *cf_batch_find_task(const cf_batch *b, const char *id)
@@ -310,13 +317,10 @@ cf_task_row *cf_batch_find_task(const cf_batch *b, const char *id)
 
 cf_task_row *cf_batch_task(cf_batch *b, const char *id)
 {
-    cf_task_row *t = cf_batch_find_task(b, id);
-    if (t)
-        return t;
-    if (!(t = PUSH(b, b->tasks)))
-        return NULL;
-    cf_batch_set(b, &t->id, id);
-    keep(b, &b->task_ix, id, b->tasks.n - 1);
+    int added;
+    cf_task_row *t = KEYED(b, b->tasks, &b->task_ix, id, &added);
+    if (t && added)
+        cf_batch_set(b, &t->id, id);
     return t;
 }
 
@@ -353,17 +357,13 @@ void cf_batch_dead(cf_batch *b, const char *event_id, const char *case_no, const
 
 void cf_batch_dup(cf_batch *b, const char *event_id)
 {
-    long i = cf_index_find(&b->dup_ix, event_id);
-    cf_dup_row *d;
-    if (i >= 0) {
-        b->dups.v[i].count++;
+    int added;
+    cf_dup_row *d = KEYED(b, b->dups, &b->dup_ix, event_id, &added);
+    if (!d)
         return;
-    }
-    if (!(d = PUSH(b, b->dups)))
-        return;
-    cf_batch_set(b, &d->event_id, event_id);
-    d->count = 1;
-    keep(b, &b->dup_ix, event_id, b->dups.n - 1);
+    if (added)
+        cf_batch_set(b, &d->event_id, event_id);
+    d->count++;
 }
 
 void cf_batch_offset(cf_batch *b, int32_t partition, long long next)

@@ -796,14 +796,17 @@ out:
 
 /* ---- a batch ---- */
 
-/* Grows a lookups array by one zeroed entry; NULL when memory runs out. */
-static void *grow_one(void **v, size_t *n, size_t size)
+/* Grows a lookups array by one zeroed entry, found under `key` in `x`; NULL when memory runs
+ * out. */
+static void *grow_one(void **v, size_t *n, size_t size, cf_index *x, const char *key)
 {
     char *nv = realloc(*v, (*n + 1) * size);
     if (!nv)
         return NULL;
     *v = nv;
     memset(nv + *n * size, 0, size);
+    if (cf_index_put(x, key, *n) != 0)
+        return NULL;
     return nv + (*n)++ * size;
 }
 
@@ -825,8 +828,9 @@ static int read_states(cf_engine *e, lookups *l, const char *cases, char *err, s
         return CF_EDB;
     for (int r = 0; r < PQntuples(res); r++) {
         json_error_t jerr;
-        stored_case *st = grow_one((void **)&l->states, &l->nstates, sizeof *st);
-        if (!st || cf_index_put(&l->state_ix, PQgetvalue(res, r, 0), l->nstates - 1) != 0) {
+        stored_case *st = grow_one((void **)&l->states, &l->nstates, sizeof *st, &l->state_ix,
+                                   PQgetvalue(res, r, 0));
+        if (!st) {
             PQclear(res);
             return cf_errf(err, errsz, CF_ENOMEM, "out of memory reading case states");
         }
@@ -851,9 +855,9 @@ static int read_known(cf_engine *e, lookups *l, const char *ids, char *err, size
     if (!res)
         return CF_EDB;
     for (int r = 0; r < PQntuples(res); r++) {
-        char **k = grow_one((void **)&l->known, &l->nknown, sizeof *k);
-        if (!k || !(*k = strdup(PQgetvalue(res, r, 1))) ||
-            cf_index_put(&l->known_ix, PQgetvalue(res, r, 0), l->nknown - 1) != 0) {
+        char **k = grow_one((void **)&l->known, &l->nknown, sizeof *k, &l->known_ix,
+                            PQgetvalue(res, r, 0));
+        if (!k || !(*k = strdup(PQgetvalue(res, r, 1)))) {
             PQclear(res);
             return cf_errf(err, errsz, CF_ENOMEM, "out of memory reading event ids");
         }
@@ -873,8 +877,9 @@ static int read_tasks(cf_engine *e, lookups *l, const char *tasks, char *err, si
     if (!res)
         return CF_EDB;
     for (int r = 0; r < PQntuples(res); r++) {
-        task_owner *t = grow_one((void **)&l->tasks, &l->ntasks, sizeof *t);
-        if (!t || cf_index_put(&l->task_ix, PQgetvalue(res, r, 0), l->ntasks - 1) != 0) {
+        task_owner *t =
+            grow_one((void **)&l->tasks, &l->ntasks, sizeof *t, &l->task_ix, PQgetvalue(res, r, 0));
+        if (!t) {
             PQclear(res);
             return cf_errf(err, errsz, CF_ENOMEM, "out of memory reading tasks");
         }

@@ -1101,6 +1101,32 @@ static int finish_inflight(cf_engine *e)
     return rc;
 }
 
+/* Settles the batch in flight if its commit is over, without waiting for it. */
+static void settle_if_done(cf_engine *e)
+{
+    int done;
+    if (!e->inflight)
+        return;
+    pthread_mutex_lock(&e->mu);
+    done = e->job == 2;
+    pthread_mutex_unlock(&e->mu);
+    if (done)
+        finish_inflight(e);
+}
+
+/*
+ * Whether the ticker runs now: every 100 ms while no batch is in flight, but at most once a second
+ * while batches keep coming.  The ticker reads timers and tasks from the tables, so it must wait
+ * for the batch in flight to commit first; ticking every 100 ms drained the pipeline after nearly
+ * every batch (a batch of 500 takes longer than that to apply), and apply and commit never
+ * overlapped.
+ */
+static int tick_due(const cf_engine *e)
+{
+    long long since = cf_wall_ms() - e->last_tick_ms;
+    return since >= 100 && (!e->inflight || since >= 1000);
+}
+
 /* Inside a rebalance: waits for the batch in flight; success is settled as usual, failure only
  * discards it (the new assignment starts from the stored offsets anyway). */
 static void settle_for_rebalance(cf_engine *e)
@@ -1423,7 +1449,8 @@ static size_t collect(cf_engine *e, rd_kafka_message_t **msgs)
     long long first = 0;
 
     while (n < max && !*e->stop) {
-        int wait = 100;
+        /* With a batch in flight, come back soon: its outbox is published once it committed. */
+        int wait = e->inflight ? 5 : 100;
         rd_kafka_message_t *m;
         if (n > 0) {
             long long left = e->cfg->batch_ms - (cf_wall_ms() - first);
@@ -1507,7 +1534,8 @@ int cf_engine_run(const cf_config *cfg, const cf_registry *reg, const char *migr
             for (size_t i = 0; i < n; i++)
                 rd_kafka_message_destroy(msgs[i]);
         }
-        if (cf_wall_ms() - e.last_tick_ms >= 100) {
+        settle_if_done(&e);
+        if (tick_due(&e)) {
             char why[512];
             e.last_tick_ms = cf_wall_ms();
             /* Timers and batches are taken from the tables: what the batch in flight writes must

@@ -230,6 +230,15 @@ static void *keyed(cf_batch *b, void **v, size_t *n, size_t *cap, size_t size, c
     return row;
 }
 
+/* The row of `key` in a vector indexed by `x`, or NULL. */
+static void *find_row(void *v, size_t size, const cf_index *x, const char *key)
+{
+    long i = cf_index_find(x, key);
+    return i >= 0 ? (char *)v + (size_t)i * size : NULL;
+}
+
+#define FIND(vec, x, key) find_row((vec).v, sizeof *(vec).v, (x), (key))
+
 #define KEYED(b, vec, x, key, added) \
     keyed((b), (void **)&(vec).v, &(vec).n, &(vec).cap, sizeof *(vec).v, (x), (key), (added))
 
@@ -273,14 +282,12 @@ void cf_batch_event(cf_batch *b, const char *case_no, long long seq, const char 
 
 cf_case_row *cf_batch_find_case(const cf_batch *b, const char *case_no)
 {
-    long i = cf_index_find(&b->case_ix, case_no);
-    return i >= 0 ? &b->cases.v[i] : NULL;
+    return FIND(b->cases, &b->case_ix, case_no);
 }
 
 const cf_event_row *cf_batch_find_event(const cf_batch *b, const char *id)
 {
-    long i = cf_index_find(&b->event_ix, id);
-    return i >= 0 ? &b->applied.v[i] : NULL;
+    return FIND(b->applied, &b->event_ix, id);
 }
 
 cf_case_row *cf_batch_case(cf_batch *b, const char *case_no)
@@ -311,8 +318,7 @@ void cf_batch_timer(cf_batch *b, const char *case_no, const char *name, const ch
 
 cf_task_row *cf_batch_find_task(const cf_batch *b, const char *id)
 {
-    long i = cf_index_find(&b->task_ix, id);
-    return i >= 0 ? &b->tasks.v[i] : NULL;
+    return FIND(b->tasks, &b->task_ix, id);
 }
 
 cf_task_row *cf_batch_task(cf_batch *b, const char *id)

@@ -228,6 +228,43 @@ void cf_batch_offset(cf_batch *b, int32_t partition, long long next);
 /* Sets a string member of a row (freeing what it held); marks the batch broken on failure. */
 void cf_batch_set(cf_batch *b, char **member, const char *value);
 
+/* lookups.c: what a batch reads from the database before it applies its events. */
+/* A case as stored before this batch, read by cf_lookups_read: its state, head hash and creation
+ * time, or why its stored state cannot be read. */
+typedef struct stored_case {
+    json_t *state; /* owned; NULL when it cannot be read */
+    char hash[65];
+    cf_time created_at;
+    char *error;
+} stored_case;
+
+/* A task as stored, for checking who may report on it. */
+typedef struct task_owner {
+    int worker;
+    char *kind, *post, *claimed_by;
+} task_owner;
+
+/* What a batch reads from the database before it applies its events. */
+typedef struct lookups {
+    cf_index state_ix; /* case_no -> states[] of cases not cached */
+    stored_case *states;
+    size_t nstates;
+    cf_index known_ix; /* event id -> known[]: the stored body text of an applied event */
+    char **known;
+    size_t nknown;
+    cf_index task_ix; /* task_id -> tasks[] of the tasks task.* events name */
+    task_owner *tasks;
+    size_t ntasks;
+} lookups;
+
+void cf_lookups_init(lookups *l);
+void cf_lookups_free(lookups *l);
+/* Reads the stored states of the events' cases that neither the batches nor the cache hold, the
+ * stored bodies of ids seen before, and the owners of the tasks task.* events name.  0 or an
+ * error (CF_EDB, CF_ENOMEM) with the reason in `err`. */
+int cf_lookups_read(cf_engine *e, json_t **parsed, size_t n, lookups *l, char *err,
+                    size_t errsz) CF_MUST_CHECK;
+
 /* relay.c */
 int cf_relay_init(cf_engine *e, char *err, size_t errsz) CF_MUST_CHECK;
 /* Publishes one outbox row; `payload` is copied. */

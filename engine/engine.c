@@ -602,15 +602,42 @@ static const char *known_event(const cf_engine *e, const lookups *l, const char 
     return l->known[i];
 }
 
+/*
+ * An event whose id was applied before: a repeat of it is dropped and counted, another event
+ * under the same id is dead-lettered.  Returns 1 when the event was settled so, 0 when its id is
+ * new.
+ */
+static int settled_as_repeat(cf_engine *e, const lookups *l, const rd_kafka_message_t *m,
+                             const json_t *ev, const char *id, const char *case_no)
+{
+    char err[512];
+    size_t len;
+    const char *known = known_event(e, l, id, &len);
+
+    if (!known)
+        return 0;
+    if (!same_event(known, len, m, ev)) {
+        snprintf(err, sizeof err,
+                 "id reused with different content: event id '%s' was applied before to another "
+                 "event; an id names one event only",
+                 id);
+        dead_letter(e, m, id, case_no, err);
+        return 1;
+    }
+    cf_batch_dup(e->cur, id);
+    e->n.duplicates++;
+    cf_case_debug(case_no, "duplicate event %s dropped", id);
+    return 1;
+}
+
 static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed, lookups *l)
 {
     char err[1024], hash[65], prev[65] = "";
     json_error_t jerr;
     json_t *ev = NULL;
     const json_t *state;
-    const char *type, *id, *case_no, *known, *unreadable;
+    const char *type, *id, *case_no, *unreadable;
     cf_time created_at = e->now;
-    size_t known_len;
     const cf_schema *schema;
     const cf_workflow *wf;
     cf_step step;
@@ -681,20 +708,8 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
         dead_letter(e, m, id, case_no, "the event holds a NUL byte, which JSON text may not");
         goto out;
     }
-    if ((known = known_event(e, l, id, &known_len))) {
-        if (!same_event(known, known_len, m, ev)) {
-            snprintf(err, sizeof err,
-                     "id reused with different content: event id '%s' was applied before to "
-                     "another event; an id names one event only",
-                     id);
-            dead_letter(e, m, id, case_no, err);
-            goto out;
-        }
-        cf_batch_dup(e->cur, id);
-        e->n.duplicates++;
-        cf_case_debug(case_no, "duplicate event %s dropped", id);
+    if (settled_as_repeat(e, l, m, ev, id, case_no))
         goto out;
-    }
     if (strncmp(type, "task.", 5) == 0) {
         const char *tid =
             json_string_value(json_object_get(json_object_get(ev, "data"), "task_id"));

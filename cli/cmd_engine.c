@@ -75,9 +75,11 @@ int cf_cmd_engine(int argc, char **argv)
         }
     }
     cf_log_set_component("engine");
-    /* The engine allocates many small JSON values and, per batch, a few large buffers.  With
-     * glibc's fastbins every large allocation first consolidates all of them (malloc_consolidate
-     * took a tenth of the engine's time); without fastbins, tcache still serves the small ones. */
+    /* The engine allocates many small JSON values and, per batch, a few large buffers.  Release
+     * builds link jemalloc (CMakeLists.txt), and this does nothing there.  With glibc's malloc
+     * (the sanitizer builds), every large allocation first consolidates all fastbins
+     * (malloc_consolidate took a tenth of the engine's time); without fastbins, tcache still
+     * serves the small ones. */
     mallopt(M_MXFAST, 0);
     if (load_config(config, &cfg)) {
         cf_config_free(&cfg);

@@ -1,9 +1,9 @@
 /*
- * The batch of writes: everything that applying a poll batch of events
- * changes, gathered in memory and written in one PostgreSQL transaction
- * together with the consumer offsets.  Each table gets one statement that
- * takes whole columns as array parameters (INSERT ... SELECT FROM unnest), so a
- * batch of 500 events costs a handful of round trips, not thousands.
+ * The batch of writes: everything that applying a poll batch of events changes, gathered in
+ * memory as typed rows and written in one PostgreSQL transaction together with the consumer
+ * offsets.  Each table's rows are packed into a column table (rows.h) and written by one
+ * statement that takes whole columns as binary array parameters, so a batch of 500 events costs
+ * a handful of round trips, and every table goes through the same function, write_rows.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,40 +12,433 @@
 #include "base/log.h"
 #include "engine/internal.h"
 
+/* ---- the index: text key -> row ---- */
+
+static size_t hash_text(const char *s)
+{
+    size_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static struct cf_slot *probe(const cf_index *x, const char *key)
+{
+    size_t i = hash_text(key) & (x->nslots - 1);
+    while (x->slots[i].key && strcmp(x->slots[i].key, key) != 0)
+        i = (i + 1) & (x->nslots - 1);
+    return &x->slots[i];
+}
+
+long cf_index_find(const cf_index *x, const char *key)
+{
+    struct cf_slot *s;
+    if (x->count == 0 || !key)
+        return -1;
+    s = probe(x, key);
+    return s->key ? (long)s->row : -1;
+}
+
+/* Doubles the table (at least 64 slots); kept at most half full so that probes stay short. */
+static int grow(cf_index *x)
+{
+    cf_index bigger = {.nslots = x->nslots ? x->nslots * 2 : 64};
+    if (!(bigger.slots = calloc(bigger.nslots, sizeof *bigger.slots)))
+        return CF_ENOMEM;
+    for (size_t i = 0; i < x->nslots; i++)
+        if (x->slots[i].key)
+            *probe(&bigger, x->slots[i].key) = x->slots[i];
+    bigger.count = x->count;
+    free(x->slots);
+    *x = bigger;
+    return 0;
+}
+
+int cf_index_put(cf_index *x, const char *key, size_t row)
+{
+    struct cf_slot *s;
+    if ((x->count + 1) * 2 > x->nslots && grow(x) != 0)
+        return CF_ENOMEM;
+    s = probe(x, key);
+    if (!s->key) {
+        if (!(s->key = strdup(key)))
+            return CF_ENOMEM;
+        x->count++;
+    }
+    s->row = row;
+    return 0;
+}
+
+void cf_index_clear(cf_index *x)
+{
+    for (size_t i = 0; x->count && i < x->nslots; i++) {
+        free(x->slots[i].key);
+        x->slots[i].key = NULL;
+    }
+    x->count = 0;
+}
+
+void cf_index_free(cf_index *x)
+{
+    cf_index_clear(x);
+    free(x->slots);
+    memset(x, 0, sizeof *x);
+}
+
+/* ---- the tables ---- */
+
+static const cf_table EVENTS = {
+    "writing the event log",
+    "insert into events (case_no, seq, event_id, type, source, event_time, applied_at, body, "
+    "state_before, state_after, actions, prev_hash, hash) select c, s, id, ty, src, "
+    "et::timestamptz, at, b, sb, sa, a, ph, h from unnest($1::text[], $2::bigint[], $3::text[], "
+    "$4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::json[], $9::text[], $10::text[], "
+    "$11::json[], $12::text[], $13::text[]) u(c, s, id, ty, src, et, at, b, sb, sa, a, ph, h)",
+    13,
+    {CF_COL_TEXT, CF_COL_INT8, CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_TIME,
+     CF_COL_JSON, CF_COL_TEXT, CF_COL_TEXT, CF_COL_JSON, CF_COL_TEXT, CF_COL_TEXT}};
+
+static const cf_table CASES = {
+    "writing case states",
+    "insert into cases (case_no, workflow, version, state, seq, body, team, created_at, "
+    "updated_at, head_hash) select * from unnest($1::text[], $2::text[], $3::int[], $4::text[], "
+    "$5::bigint[], $6::jsonb[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[]) "
+    "on conflict (case_no) do update set state = excluded.state, seq = excluded.seq, body = "
+    "excluded.body, team = excluded.team, updated_at = excluded.updated_at, head_hash = "
+    "excluded.head_hash",
+    10,
+    {CF_COL_TEXT, CF_COL_TEXT, CF_COL_INT4, CF_COL_TEXT, CF_COL_INT8, CF_COL_JSONB, CF_COL_TEXT,
+     CF_COL_TIME, CF_COL_TIME, CF_COL_TEXT}};
+
+/* Set timers have a due time, cancelled ones none: one statement does both. */
+static const cf_table TIMERS = {
+    "setting and cancelling timers",
+    "with u as (select * from unnest($1::text[], $2::text[], $3::text[]) u(c, n, due)), del as "
+    "(delete from timers t using u where u.due is null and t.case_no = u.c and t.name = u.n) "
+    "insert into timers (case_no, name, due_at) select c, n, due::timestamptz from u where due "
+    "is not null on conflict (case_no, name) do update set due_at = excluded.due_at",
+    3,
+    {CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT}};
+
+static const cf_table NEW_TASKS = {
+    "creating tasks",
+    "insert into tasks (task_id, case_no, activity, kind, post, worker, status, title, params, "
+    "due_at, batch_group, dispatched_at, result, created_at, updated_at) select id, c, a, k, p, "
+    "w, s, ti, coalesce(pa, '{}'), due::timestamptz, bg, da, r, ca, ua from unnest($1::text[], "
+    "$2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::text[], $8::text[], "
+    "$9::jsonb[], $10::text[], $11::text[], $12::timestamptz[], $13::jsonb[], "
+    "$14::timestamptz[], $15::timestamptz[]) u(id, c, a, k, p, w, s, ti, pa, due, bg, da, r, ca, "
+    "ua)",
+    15,
+    {CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_BOOL, CF_COL_TEXT,
+     CF_COL_TEXT, CF_COL_JSONB, CF_COL_TEXT, CF_COL_TEXT, CF_COL_TIME, CF_COL_JSONB, CF_COL_TIME,
+     CF_COL_TIME}};
+
+static const cf_table TASK_CHANGES = {
+    "updating tasks",
+    "update tasks t set status = u.s, result = coalesce(u.r, t.result), updated_at = u.at from "
+    "unnest($1::text[], $2::text[], $3::jsonb[], $4::timestamptz[]) u(id, s, r, at) where "
+    "t.task_id = u.id",
+    4,
+    {CF_COL_TEXT, CF_COL_TEXT, CF_COL_JSONB, CF_COL_TIME}};
+
+static const cf_table DEAD = {
+    "recording dead letters",
+    "insert into dead_letters (event_id, case_no, reason, topic, partition, \"offset\", size) "
+    "select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], "
+    "$6::bigint[], $7::int[])",
+    7,
+    {CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_INT4, CF_COL_INT8, CF_COL_INT4}};
+
+static const cf_table DUPS = {
+    "counting duplicates",
+    "insert into duplicates (event_id, seen) select * from unnest($1::text[], $2::bigint[]) on "
+    "conflict (event_id) do update set seen = duplicates.seen + excluded.seen, last_at = now()",
+    2,
+    {CF_COL_TEXT, CF_COL_INT8}};
+
+/* WITH ORDINALITY and ORDER BY keep the returned ids in the order of the rows. */
+static const cf_table OUTBOX = {
+    "writing the outbox",
+    "with rows as (select * from unnest($1::text[], $2::text[], $3::text[], $4::text[]) with "
+    "ordinality u(topic, key, msg_id, payload, ord)), ins as (insert into outbox (topic, key, "
+    "msg_id, payload) select topic, key, msg_id, convert_to(payload, 'UTF8') from rows order by "
+    "ord returning id, msg_id) select ins.id from ins join rows using (msg_id) order by rows.ord",
+    4,
+    {CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT}};
+
+/* Moves the offsets on, but only where this engine still holds the partition's generation. */
+static const cf_table OFFSETS = {
+    "storing offsets",
+    "update consumer_offsets c set next_offset = u.o from unnest($1::int[], $2::bigint[], "
+    "$3::bigint[], $4::text[], $5::text[]) u(p, o, g, grp, topic) where c.group_id = u.grp and "
+    "c.topic = u.topic and c.partition = u.p and c.generation = u.g",
+    5,
+    {CF_COL_INT4, CF_COL_INT8, CF_COL_INT8, CF_COL_TEXT, CF_COL_TEXT}};
+
+/* ---- building rows ---- */
+
+#define PUSH(b, vec) push((b), (void **)&(vec).v, &(vec).n, &(vec).cap, sizeof *(vec).v)
+
+/* A new zeroed row at the end of a vector, or NULL (the batch is then broken). */
+static void *push(cf_batch *b, void **v, size_t *n, size_t *cap, size_t size)
+{
+    char *row;
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 64;
+        void *nv = realloc(*v, c * size);
+        if (!nv) {
+            b->broken = 1;
+            return NULL;
+        }
+        *v = nv;
+        *cap = c;
+    }
+    row = (char *)*v + (*n)++ * size;
+    memset(row, 0, size);
+    return row;
+}
+
+void cf_batch_set(cf_batch *b, char **member, const char *value)
+{
+    char *copy = value ? strdup(value) : NULL;
+    if (value && !copy)
+        b->broken = 1;
+    free(*member);
+    *member = copy;
+}
+
+/* Records `row` under `key` in index `x`; a failure breaks the batch. */
+static void keep(cf_batch *b, cf_index *x, const char *key, size_t row)
+{
+    if (cf_index_put(x, key, row) != 0)
+        b->broken = 1;
+}
+
+/* The row of `key` in a vector indexed by `x`: the one there (*added 0), or a new zeroed one
+ * recorded under `key` (*added 1), or NULL when memory ran out (the batch is then broken). */
+static void *keyed(cf_batch *b, void **v, size_t *n, size_t *cap, size_t size, cf_index *x,
+                   const char *key, int *added)
+{
+    long i = cf_index_find(x, key);
+    void *row;
+    *added = i < 0;
+    if (i >= 0)
+        return (char *)*v + (size_t)i * size;
+    if ((row = push(b, v, n, cap, size)))
+        keep(b, x, key, *n - 1);
+    return row;
+}
+
+/* The row of `key` in a vector indexed by `x`, or NULL. */
+static void *find_row(void *v, size_t size, const cf_index *x, const char *key)
+{
+    long i = cf_index_find(x, key);
+    return i >= 0 ? (char *)v + (size_t)i * size : NULL;
+}
+
+#define FIND(vec, x, key) find_row((vec).v, sizeof *(vec).v, (x), (key))
+
+#define KEYED(b, vec, x, key, added) \
+    keyed((b), (void **)&(vec).v, &(vec).n, &(vec).cap, sizeof *(vec).v, (x), (key), (added))
+
+void cf_batch_event(cf_batch *b, const char *case_no, long long seq, const char *id,
+                    const char *type, const char *source, const char *event_time,
+                    cf_time applied_at, const char *body, size_t len, const char *from,
+                    const char *to, const char *actions, const char *prev_hash, const char *hash)
+{
+    cf_rows *r = &b->events;
+    cf_event_row *ev = PUSH(b, b->applied);
+
+    cf_rows_text(r, 0, case_no);
+    cf_rows_int(r, 1, seq);
+    cf_rows_text(r, 2, id);
+    cf_rows_text(r, 3, type);
+    cf_rows_text(r, 4, source);
+    cf_rows_text(r, 5, event_time);
+    cf_rows_time(r, 6, applied_at);
+    cf_rows_textn(r, 7, body, len);
+    cf_rows_text(r, 8, from);
+    cf_rows_text(r, 9, to);
+    cf_rows_text(r, 10, actions);
+    cf_rows_text(r, 11, prev_hash);
+    cf_rows_text(r, 12, hash);
+    cf_rows_end(r);
+    if (r->failed)
+        b->broken = 1;
+    if (!ev)
+        return;
+    ev->id = strdup(id);
+    ev->body = malloc(len + 1);
+    if (!ev->id || !ev->body) {
+        b->broken = 1;
+        return;
+    }
+    memcpy(ev->body, body, len);
+    ev->body[len] = '\0';
+    ev->len = len;
+    keep(b, &b->event_ix, id, b->applied.n - 1);
+}
+
+cf_case_row *cf_batch_find_case(const cf_batch *b, const char *case_no)
+{
+    return FIND(b->cases, &b->case_ix, case_no);
+}
+
+const cf_event_row *cf_batch_find_event(const cf_batch *b, const char *id)
+{
+    return FIND(b->applied, &b->event_ix, id);
+}
+
+cf_case_row *cf_batch_case(cf_batch *b, const char *case_no)
+{
+    int added;
+    cf_case_row *c = KEYED(b, b->cases, &b->case_ix, case_no, &added);
+    if (c && added)
+        cf_batch_set(b, &c->case_no, case_no);
+    return c;
+}
+
+void cf_batch_timer(cf_batch *b, const char *case_no, const char *name, const char *due)
+{
+    char key[512];
+    int added;
+    cf_timer_row *t;
+
+    /* The last action on a timer in the batch is the one that holds. */
+    snprintf(key, sizeof key, "%s\x1f%s", case_no, name);
+    if (!(t = KEYED(b, b->timers, &b->timer_ix, key, &added)))
+        return;
+    if (added) {
+        cf_batch_set(b, &t->case_no, case_no);
+        cf_batch_set(b, &t->name, name);
+    }
+    cf_batch_set(b, &t->due, due);
+}
+
+cf_task_row *cf_batch_find_task(const cf_batch *b, const char *id)
+{
+    return FIND(b->tasks, &b->task_ix, id);
+}
+
+cf_task_row *cf_batch_task(cf_batch *b, const char *id)
+{
+    int added;
+    cf_task_row *t = KEYED(b, b->tasks, &b->task_ix, id, &added);
+    if (t && added)
+        cf_batch_set(b, &t->id, id);
+    return t;
+}
+
+void cf_batch_outbox(cf_batch *b, const char *topic, const char *key, const char *msg_id,
+                     char *payload)
+{
+    cf_outbox_row *o = payload ? PUSH(b, b->outbox) : NULL;
+    if (!o) {
+        b->broken = 1;
+        free(payload);
+        return;
+    }
+    cf_batch_set(b, &o->topic, topic);
+    cf_batch_set(b, &o->key, key);
+    cf_batch_set(b, &o->msg_id, msg_id);
+    o->payload = payload;
+    o->len = strlen(payload);
+}
+
+void cf_batch_dead(cf_batch *b, const char *event_id, const char *case_no, const char *reason,
+                   const char *topic, int partition, long long offset, long long size)
+{
+    cf_dead_row *d = PUSH(b, b->dead);
+    if (!d)
+        return;
+    cf_batch_set(b, &d->event_id, event_id);
+    cf_batch_set(b, &d->case_no, case_no);
+    cf_batch_set(b, &d->reason, reason);
+    cf_batch_set(b, &d->topic, topic);
+    d->partition = partition;
+    d->offset = offset;
+    d->size = size;
+}
+
+void cf_batch_dup(cf_batch *b, const char *event_id)
+{
+    int added;
+    cf_dup_row *d = KEYED(b, b->dups, &b->dup_ix, event_id, &added);
+    if (!d)
+        return;
+    if (added)
+        cf_batch_set(b, &d->event_id, event_id);
+    d->count++;
+}
+
+void cf_batch_offset(cf_batch *b, int32_t partition, long long next)
+{
+    cf_offset_row *o;
+    for (size_t i = 0; i < b->offsets.n; i++)
+        if (b->offsets.v[i].partition == partition) {
+            b->offsets.v[i].next = next;
+            return;
+        }
+    if (!(o = PUSH(b, b->offsets)))
+        return;
+    o->partition = partition;
+    o->next = next;
+    o->generation = -1;
+}
+
+/* ---- init, reset, free ---- */
+
 void cf_batch_init(cf_batch *b)
 {
     memset(b, 0, sizeof *b);
-    for (int i = 0; i < 13; i++)
-        cf_sqlarr_init(&b->ev[i]);
-    for (int i = 0; i < CF_BATCH_SCRATCH; i++)
-        cf_sqlarr_init(&b->scratch[i]);
-    b->cases = json_object();
-    b->timers = json_object();
-    b->tasks = json_object();
-    b->outbox = json_array();
-    b->dead = json_array();
-    b->dups = json_object();
-    b->offsets = json_object();
-    b->gens = json_object();
-    b->dirty = json_object();
-    b->ids_seen = json_object();
+    cf_rows_init(&b->events, &EVENTS);
+    cf_rows_init(&b->scratch, &CASES);
+}
+
+/* Frees what the rows own and empties the vectors, keeping their memory. */
+static void clear_rows(cf_batch *b)
+{
+    for (size_t i = 0; i < b->applied.n; i++) {
+        free(b->applied.v[i].id);
+        free(b->applied.v[i].body);
+    }
+    for (size_t i = 0; i < b->cases.n; i++) {
+        free(b->cases.v[i].case_no);
+        json_decref(b->cases.v[i].body);
+    }
+    for (size_t i = 0; i < b->timers.n; i++) {
+        cf_timer_row *t = &b->timers.v[i];
+        free(t->case_no), free(t->name), free(t->due);
+    }
+    for (size_t i = 0; i < b->tasks.n; i++) {
+        cf_task_row *t = &b->tasks.v[i];
+        free(t->id), free(t->case_no), free(t->activity), free(t->kind), free(t->post);
+        free(t->title), free(t->due), free(t->batch_group), free(t->params), free(t->result);
+    }
+    for (size_t i = 0; i < b->outbox.n; i++) {
+        cf_outbox_row *o = &b->outbox.v[i];
+        free(o->topic), free(o->key), free(o->msg_id), free(o->payload);
+    }
+    for (size_t i = 0; i < b->dead.n; i++) {
+        cf_dead_row *d = &b->dead.v[i];
+        free(d->event_id), free(d->case_no), free(d->reason), free(d->topic);
+    }
+    for (size_t i = 0; i < b->dups.n; i++)
+        free(b->dups.v[i].event_id);
+    b->applied.n = b->cases.n = b->timers.n = b->tasks.n = b->outbox.n = b->dead.n = b->dups.n =
+        b->offsets.n = 0;
+    cf_index_clear(&b->case_ix);
+    cf_index_clear(&b->timer_ix);
+    cf_index_clear(&b->task_ix);
+    cf_index_clear(&b->event_ix);
+    cf_index_clear(&b->dup_ix);
 }
 
 void cf_batch_reset(cf_batch *b)
 {
-    for (int i = 0; i < 13; i++)
-        cf_sqlarr_reset(&b->ev[i]);
-    b->nevents = 0;
-    json_object_clear(b->cases);
-    json_object_clear(b->timers);
-    json_object_clear(b->tasks);
-    json_array_clear(b->outbox);
-    json_array_clear(b->dead);
-    json_object_clear(b->dups);
-    json_object_clear(b->offsets);
-    json_object_clear(b->gens);
-    json_object_clear(b->dirty);
-    json_object_clear(b->ids_seen);
+    clear_rows(b);
+    cf_rows_reset(&b->events);
     free(b->ids);
     b->ids = NULL;
     b->clock[0] = '\0';
@@ -55,356 +448,262 @@ void cf_batch_reset(cf_batch *b)
 
 void cf_batch_free(cf_batch *b)
 {
-    for (int i = 0; i < 13; i++)
-        cf_sqlarr_free(&b->ev[i]);
-    for (int i = 0; i < CF_BATCH_SCRATCH; i++)
-        cf_sqlarr_free(&b->scratch[i]);
-    json_decref(b->cases);
-    json_decref(b->timers);
-    json_decref(b->tasks);
-    json_decref(b->outbox);
-    json_decref(b->dead);
-    json_decref(b->dups);
-    json_decref(b->offsets);
-    json_decref(b->gens);
-    json_decref(b->dirty);
-    json_decref(b->ids_seen);
+    clear_rows(b);
+    free(b->applied.v), free(b->cases.v), free(b->timers.v), free(b->tasks.v);
+    free(b->outbox.v), free(b->dead.v), free(b->dups.v), free(b->offsets.v);
+    cf_index_free(&b->case_ix);
+    cf_index_free(&b->timer_ix);
+    cf_index_free(&b->task_ix);
+    cf_index_free(&b->event_ix);
+    cf_index_free(&b->dup_ix);
+    cf_rows_free(&b->events);
+    cf_rows_free(&b->scratch);
     free(b->ids);
     memset(b, 0, sizeof *b);
 }
 
-/* Columns for one statement, emptied but keeping their memory: a batch's columns are large, and
- * allocating and freeing them for every batch costs more than the rest of the batch's work. */
-static cf_sqlarr *scratch(cf_batch *b, size_t n)
-{
-    for (size_t i = 0; i < n && i < CF_BATCH_SCRATCH; i++)
-        cf_sqlarr_reset(&b->scratch[i]);
-    return b->scratch;
-}
+/* ---- writing ---- */
 
-/* Runs one statement with array parameters; on failure writes the reason and returns NULL. */
-static PGresult *run(cf_batch *b, const char *what, const char *sql, int n, const char **params,
-                     char *err, size_t errsz)
+/* Runs one statement without parameters; on failure writes the reason and returns NULL. */
+static PGresult *run(cf_batch *b, const char *what, const char *sql, char *err, size_t errsz)
 {
     char why[512];
-    PGresult *res = cf_store_exec_state(b->db, sql, n, params, b->sqlstate, why, sizeof why);
+    PGresult *res = cf_store_exec_state(b->db, sql, 0, NULL, b->sqlstate, why, sizeof why);
     if (!res)
         cf_errf(err, errsz, CF_EDB, "%s: %s", what, why);
     return res;
 }
 
-static int ok(PGresult *res)
-{
-    PQclear(res);
-    return res ? 0 : CF_EDB;
-}
-
 /*
- * Runs one statement whose parameters are whole columns: `pre` text parameters first (NULL when
- * none), then the array literal of each of the `n` columns.  A column that ran out of memory
- * while it was built fails the statement, and so the batch: nothing is committed on a partial
- * row.  Returns the result (caller clears) or NULL with the reason in `err`.
+ * Writes a column table with its statement; nothing when it has no rows.  A table that could
+ * not be built (memory ran out) fails the statement, and so the batch: nothing is committed on
+ * a partial row.  Returns 0 and the result in *out when the caller wants it (it clears it), or
+ * an error with the reason in `err`.
  */
-static PGresult *run_cols(cf_batch *b, const char *what, const char *sql, const char *const *pre,
-                          int npre, cf_sqlarr *cols, int n, char *err, size_t errsz)
+static int write_rows(cf_batch *b, cf_rows *r, PGresult **out, char *err, size_t errsz)
 {
-    const char *p[24];
-    if (npre + n > (int)(sizeof p / sizeof *p)) {
-        cf_errf(err, errsz, CF_EINVAL, "%s: %d parameters, more than a statement takes here", what,
-                npre + n);
-        return NULL;
-    }
-    for (int i = 0; i < npre; i++)
-        p[i] = pre[i];
-    for (int i = 0; i < n; i++) {
-        if (cols[i].failed) {
-            b->broken = 1;
-            cf_errf(err, errsz, CF_ENOMEM, "%s: out of memory building its rows", what);
-            return NULL;
-        }
-        p[npre + i] = cf_sqlarr_text(&cols[i]);
-    }
-    return run(b, what, sql, npre + n, p, err, errsz);
-}
+    const char *values[CF_ROWS_MAXCOLS];
+    int lengths[CF_ROWS_MAXCOLS], formats[CF_ROWS_MAXCOLS];
+    char why[512];
+    PGresult *res;
 
-static const char *str(json_t *row, const char *key)
-{
-    return json_string_value(json_object_get(row, key));
-}
-
-/* Serializes a member that holds JSON into text for a jsonb column (NULL stays NULL). */
-static void add_json(cf_sqlarr *a, json_t *row, const char *key)
-{
-    json_t *v = json_object_get(row, key);
-    char *s;
-    if (!v || json_is_null(v)) {
-        cf_sqlarr_add(a, NULL);
-        return;
+    if (out)
+        *out = NULL;
+    if (r->failed || b->broken) {
+        b->broken = 1;
+        return cf_errf(err, errsz, CF_ENOMEM, "%s: out of memory building its rows",
+                       r->table->what);
     }
-    s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!s) {
-        a->failed = 1; /* out of memory: the statement, and so the batch, fails */
-        return;
-    }
-    cf_sqlarr_add(a, s);
-    free(s);
-}
-
-static int write_events(cf_batch *b, char *err, size_t errsz)
-{
-    if (b->nevents == 0)
+    if (r->nrows == 0)
         return 0;
-    return ok(run_cols(b, "writing the event log",
-                       "insert into events (case_no, seq, event_id, type, source, event_time, "
-                       "applied_at, body, state_before, state_after, actions, prev_hash, hash) "
-                       "select * from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], "
-                       "$5::text[], $6::timestamptz[], $7::timestamptz[], $8::json[], $9::text[], "
-                       "$10::text[], $11::jsonb[], $12::text[], $13::text[])",
-                       NULL, 0, b->ev, 13, err, errsz));
+    if (cf_rows_params(r, values, lengths, formats) != 0)
+        return cf_errf(err, errsz, CF_ENOMEM, "%s: out of memory", r->table->what);
+    res = cf_store_exec_bin(b->db, r->table->sql, r->table->ncols, values, lengths, formats,
+                            b->sqlstate, why, sizeof why);
+    if (!res)
+        return cf_errf(err, errsz, CF_EDB, "%s: %s", r->table->what, why);
+    if (out)
+        *out = res;
+    else
+        PQclear(res);
+    return 0;
+}
+
+/* Takes the scratch column table for `t`, emptied. */
+static cf_rows *table(cf_batch *b, const cf_table *t)
+{
+    cf_rows_reset(&b->scratch);
+    b->scratch.table = t;
+    return &b->scratch;
 }
 
 static int write_cases(cf_batch *b, char *err, size_t errsz)
 {
-    cf_sqlarr *a = scratch(b, 10);
-    const char *case_no;
-    json_t *row;
-    int rc;
-
-    if (json_object_size(b->cases) == 0)
-        return 0;
-    json_object_foreach (b->cases, case_no, row) {
-        cf_sqlarr_add(&a[0], case_no);
-        cf_sqlarr_add(&a[1], str(row, "workflow"));
-        cf_sqlarr_addf(&a[2], "%lld", json_integer_value(json_object_get(row, "version")));
-        cf_sqlarr_add(&a[3], str(row, "state"));
-        cf_sqlarr_addf(&a[4], "%lld", json_integer_value(json_object_get(row, "seq")));
-        add_json(&a[5], row, "body");
-        cf_sqlarr_add(&a[6], str(row, "team"));
-        cf_sqlarr_add(&a[7], str(row, "created_at"));
-        cf_sqlarr_add(&a[8], str(row, "updated_at"));
-        cf_sqlarr_add(&a[9], str(row, "head_hash"));
+    cf_rows *r = table(b, &CASES);
+    for (size_t i = 0; i < b->cases.n; i++) {
+        const cf_case_row *c = &b->cases.v[i];
+        char *body = json_dumps(c->body, JSON_COMPACT);
+        json_t *team = json_object_get(json_object_get(c->body, "data"), "team");
+        if (!body) {
+            r->failed = 1;
+            break;
+        }
+        cf_rows_text(r, 0, c->case_no);
+        cf_rows_text(r, 1, c->workflow);
+        cf_rows_int(r, 2, c->version);
+        cf_rows_text(r, 3, c->state);
+        cf_rows_int(r, 4, c->seq);
+        cf_rows_text(r, 5, body);
+        cf_rows_text(r, 6, json_string_value(team));
+        cf_rows_time(r, 7, c->created_at);
+        cf_rows_time(r, 8, c->updated_at);
+        cf_rows_text(r, 9, c->hash);
+        cf_rows_end(r);
+        free(body);
     }
-    rc = ok(
-        run_cols(b, "writing case states",
-                 "insert into cases (case_no, workflow, version, state, seq, body, team, "
-                 "created_at, updated_at, head_hash) select * from unnest($1::text[], $2::text[], "
-                 "$3::int[], $4::text[], $5::bigint[], $6::jsonb[], $7::text[], "
-                 "$8::timestamptz[], $9::timestamptz[], $10::text[]) "
-                 "on conflict (case_no) do update set state = excluded.state, seq = excluded.seq, "
-                 "body = excluded.body, team = excluded.team, updated_at = excluded.updated_at, "
-                 "head_hash = excluded.head_hash",
-                 NULL, 0, a, 10, err, errsz));
-    return rc;
+    return write_rows(b, r, NULL, err, errsz);
 }
 
 static int write_timers(cf_batch *b, char *err, size_t errsz)
 {
-    cf_sqlarr *set = scratch(b, 5), *del = set + 3;
-    const char *key;
-    json_t *t;
-    int rc = 0;
+    cf_rows *r = table(b, &TIMERS);
+    for (size_t i = 0; i < b->timers.n; i++) {
+        cf_rows_text(r, 0, b->timers.v[i].case_no);
+        cf_rows_text(r, 1, b->timers.v[i].name);
+        cf_rows_text(r, 2, b->timers.v[i].due);
+        cf_rows_end(r);
+    }
+    return write_rows(b, r, NULL, err, errsz);
+}
 
-    if (json_object_size(b->timers) == 0)
-        return 0;
-    json_object_foreach (b->timers, key, t) {
-        if (json_is_string(json_object_get(t, "due"))) {
-            cf_sqlarr_add(&set[0], str(t, "case"));
-            cf_sqlarr_add(&set[1], str(t, "name"));
-            cf_sqlarr_add(&set[2], str(t, "due"));
-        } else {
-            cf_sqlarr_add(&del[0], str(t, "case"));
-            cf_sqlarr_add(&del[1], str(t, "name"));
-        }
-    }
-    if (set[0].count) {
-        rc = ok(
-            run_cols(b, "setting timers",
-                     "insert into timers (case_no, name, due_at) select * from unnest($1::text[], "
-                     "$2::text[], $3::timestamptz[]) on conflict (case_no, name) do update set "
-                     "due_at = excluded.due_at",
-                     NULL, 0, set, 3, err, errsz));
-    }
-    if (rc == 0 && del[0].count) {
-        rc = ok(run_cols(b, "cancelling timers",
-                         "delete from timers t using unnest($1::text[], $2::text[]) u(c, n) "
-                         "where t.case_no = u.c and t.name = u.n",
-                         NULL, 0, del, 2, err, errsz));
-    }
-    return rc;
+static void new_task(cf_rows *r, const cf_task_row *t)
+{
+    cf_rows_text(r, 0, t->id);
+    cf_rows_text(r, 1, t->case_no);
+    cf_rows_text(r, 2, t->activity);
+    cf_rows_text(r, 3, t->kind);
+    cf_rows_text(r, 4, t->post);
+    cf_rows_bool(r, 5, t->worker);
+    cf_rows_text(r, 6, t->status);
+    cf_rows_text(r, 7, t->title);
+    cf_rows_text(r, 8, t->params);
+    cf_rows_text(r, 9, t->due);
+    cf_rows_text(r, 10, t->batch_group);
+    if (t->dispatched)
+        cf_rows_time(r, 11, t->created_at);
+    else
+        cf_rows_null(r, 11);
+    cf_rows_text(r, 12, t->result);
+    cf_rows_time(r, 13, t->created_at);
+    cf_rows_time(r, 14, t->updated_at);
+    cf_rows_end(r);
 }
 
 static int write_tasks(cf_batch *b, char *err, size_t errsz)
 {
-    cf_sqlarr *a = scratch(b, 19), *u = a + 15;
-    const char *id;
-    json_t *row;
-    int rc = 0;
-
-    if (json_object_size(b->tasks) == 0)
-        return 0;
-    json_object_foreach (b->tasks, id, row) {
-        if (json_is_true(json_object_get(row, "new"))) {
-            cf_sqlarr_add(&a[0], id);
-            cf_sqlarr_add(&a[1], str(row, "case_no"));
-            cf_sqlarr_add(&a[2], str(row, "activity"));
-            cf_sqlarr_add(&a[3], str(row, "kind"));
-            cf_sqlarr_add(&a[4], str(row, "post"));
-            cf_sqlarr_add(&a[5], json_is_true(json_object_get(row, "worker")) ? "t" : "f");
-            cf_sqlarr_add(&a[6], str(row, "status"));
-            cf_sqlarr_add(&a[7], str(row, "title"));
-            add_json(&a[8], row, "params");
-            cf_sqlarr_add(&a[9], str(row, "due_at"));
-            cf_sqlarr_add(&a[10], str(row, "batch_group"));
-            cf_sqlarr_add(&a[11], str(row, "dispatched_at"));
-            add_json(&a[12], row, "result");
-            cf_sqlarr_add(&a[13], str(row, "created_at"));
-            cf_sqlarr_add(&a[14], str(row, "updated_at"));
-        } else {
-            cf_sqlarr_add(&u[0], id);
-            cf_sqlarr_add(&u[1], str(row, "status"));
-            add_json(&u[2], row, "result");
-            cf_sqlarr_add(&u[3], str(row, "updated_at"));
-        }
+    cf_rows *r = table(b, &NEW_TASKS);
+    int rc;
+    for (size_t i = 0; i < b->tasks.n; i++)
+        if (b->tasks.v[i].is_new)
+            new_task(r, &b->tasks.v[i]);
+    if ((rc = write_rows(b, r, NULL, err, errsz)) != 0)
+        return rc;
+    r = table(b, &TASK_CHANGES);
+    for (size_t i = 0; i < b->tasks.n; i++) {
+        const cf_task_row *t = &b->tasks.v[i];
+        if (t->is_new)
+            continue;
+        cf_rows_text(r, 0, t->id);
+        cf_rows_text(r, 1, t->status);
+        cf_rows_text(r, 2, t->result);
+        cf_rows_time(r, 3, t->updated_at);
+        cf_rows_end(r);
     }
-    if (a[0].count) {
-        rc = ok(
-            run_cols(b, "creating tasks",
-                     "insert into tasks (task_id, case_no, activity, kind, post, worker, status, "
-                     "title, params, due_at, batch_group, dispatched_at, result, created_at, "
-                     "updated_at) select * from unnest($1::text[], $2::text[], $3::text[], "
-                     "$4::text[], $5::text[], $6::boolean[], $7::text[], $8::text[], $9::jsonb[], "
-                     "$10::timestamptz[], $11::text[], $12::timestamptz[], $13::jsonb[], "
-                     "$14::timestamptz[], $15::timestamptz[])",
-                     NULL, 0, a, 15, err, errsz));
-    }
-    if (rc == 0 && u[0].count) {
-        rc = ok(run_cols(b, "updating tasks",
-                         "update tasks t set status = u.s, result = coalesce(u.r, t.result), "
-                         "updated_at = u.at from unnest($1::text[], $2::text[], $3::jsonb[], "
-                         "$4::timestamptz[]) u(id, s, r, at) where t.task_id = u.id",
-                         NULL, 0, u, 4, err, errsz));
-    }
-    return rc;
+    return write_rows(b, r, NULL, err, errsz);
 }
 
 static int write_dead_and_dups(cf_batch *b, char *err, size_t errsz)
 {
-    cf_sqlarr *a = scratch(b, 8);
-    const char *id;
-    size_t i;
-    json_t *row, *count;
-    int rc = 0;
-
-    json_array_foreach (b->dead, i, row) {
-        cf_sqlarr_add(&a[0], str(row, "event_id"));
-        cf_sqlarr_add(&a[1], str(row, "case"));
-        cf_sqlarr_add(&a[2], str(row, "reason"));
-        cf_sqlarr_add(&a[3], str(row, "topic"));
-        cf_sqlarr_addf(&a[4], "%lld", json_integer_value(json_object_get(row, "partition")));
-        cf_sqlarr_addf(&a[5], "%lld", json_integer_value(json_object_get(row, "offset")));
-        cf_sqlarr_addf(&a[6], "%lld", json_integer_value(json_object_get(row, "size")));
+    cf_rows *r = table(b, &DEAD);
+    int rc;
+    for (size_t i = 0; i < b->dead.n; i++) {
+        const cf_dead_row *d = &b->dead.v[i];
+        cf_rows_text(r, 0, d->event_id);
+        cf_rows_text(r, 1, d->case_no);
+        cf_rows_text(r, 2, d->reason);
+        cf_rows_text(r, 3, d->topic);
+        cf_rows_int(r, 4, d->partition);
+        cf_rows_int(r, 5, d->offset);
+        cf_rows_int(r, 6, d->size);
+        cf_rows_end(r);
     }
-    if (a[0].count) {
-        rc = ok(
-            run_cols(b, "recording dead letters",
-                     "insert into dead_letters (event_id, case_no, reason, topic, partition, "
-                     "\"offset\", size) select * from unnest($1::text[], $2::text[], $3::text[], "
-                     "$4::text[], $5::int[], $6::bigint[], $7::int[])",
-                     NULL, 0, a, 7, err, errsz));
+    if ((rc = write_rows(b, r, NULL, err, errsz)) != 0)
+        return rc;
+    r = table(b, &DUPS);
+    for (size_t i = 0; i < b->dups.n; i++) {
+        cf_rows_text(r, 0, b->dups.v[i].event_id);
+        cf_rows_int(r, 1, b->dups.v[i].count);
+        cf_rows_end(r);
     }
-    for (int k = 0; k < 8; k++)
-        cf_sqlarr_reset(&a[k]);
-    json_object_foreach (b->dups, id, count) {
-        cf_sqlarr_add(&a[0], id);
-        cf_sqlarr_addf(&a[1], "%lld", json_integer_value(count));
-    }
-    if (rc == 0 && a[0].count) {
-        rc = ok(
-            run_cols(b, "counting duplicates",
-                     "insert into duplicates (event_id, seen) select * from unnest($1::text[], "
-                     "$2::bigint[]) on conflict (event_id) do update set seen = duplicates.seen + "
-                     "excluded.seen, last_at = now()",
-                     NULL, 0, a, 2, err, errsz));
-    }
-    return rc;
+    return write_rows(b, r, NULL, err, errsz);
 }
 
 /* Inserts the outbox rows; their ids come back in *ids (caller frees), in row order. */
 static int write_outbox(cf_batch *b, long long **ids, char *err, size_t errsz)
 {
-    cf_sqlarr *a = scratch(b, 4);
-    size_t i, n = json_array_size(b->outbox);
-    json_t *row;
+    cf_rows *r = table(b, &OUTBOX);
     PGresult *res;
-    int rc = 0;
+    int rc;
 
     *ids = NULL;
-    if (n == 0)
-        return 0;
-    json_array_foreach (b->outbox, i, row) {
-        cf_sqlarr_add(&a[0], str(row, "topic"));
-        cf_sqlarr_add(&a[1], str(row, "key"));
-        cf_sqlarr_add(&a[2], str(row, "msg_id"));
-        cf_sqlarr_add(&a[3], str(row, "payload"));
+    for (size_t i = 0; i < b->outbox.n; i++) {
+        const cf_outbox_row *o = &b->outbox.v[i];
+        cf_rows_text(r, 0, o->topic);
+        cf_rows_text(r, 1, o->key);
+        cf_rows_text(r, 2, o->msg_id);
+        cf_rows_textn(r, 3, o->payload, o->len);
+        cf_rows_end(r);
     }
-    /* WITH ORDINALITY and ORDER BY keep the returned ids in the order of the rows. */
-    res = run_cols(
-        b, "writing the outbox",
-        "with rows as (select * from unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
-        "with ordinality u(topic, key, msg_id, payload, ord)), ins as (insert into outbox "
-        "(topic, key, msg_id, payload) select topic, key, msg_id, convert_to(payload, "
-        "'UTF8') from rows order by ord returning id, msg_id) select ins.id from ins join "
-        "rows using (msg_id) order by rows.ord",
-        NULL, 0, a, 4, err, errsz);
-    if (!res) {
-        rc = CF_EDB;
-    } else if ((size_t)PQntuples(res) != n) {
+    if ((rc = write_rows(b, r, &res, err, errsz)) != 0 || !res)
+        return rc;
+    if ((size_t)PQntuples(res) != b->outbox.n) {
         rc = cf_errf(err, errsz, CF_EDB, "writing the outbox: %d ids for %zu rows", PQntuples(res),
-                     n);
-    } else if (!(*ids = malloc(n * sizeof **ids))) {
+                     b->outbox.n);
+    } else if (!(*ids = malloc(b->outbox.n * sizeof **ids))) {
         rc = cf_errf(err, errsz, CF_ENOMEM, "out of memory");
     } else {
-        for (int r = 0; r < PQntuples(res); r++)
-            (*ids)[r] = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+        for (int i = 0; i < PQntuples(res); i++)
+            (*ids)[i] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
     }
     PQclear(res);
     return rc;
 }
 
-/* Moves the offsets on, but only where this engine still holds the partition's generation. */
+/* Moves the offsets on; CF_EFENCED when a partition has a newer owner (generation). */
 static int write_offsets(const cf_engine *e, cf_batch *b, char *err, size_t errsz)
 {
-    cf_sqlarr *a = scratch(b, 3);
-    const char *pre[2] = {e->cfg->group, e->t_events}, *part;
-    json_t *off;
+    cf_rows *r = table(b, &OFFSETS);
     PGresult *res;
-    size_t want = json_object_size(b->offsets);
-    int rc = 0;
+    int rc;
 
-    if (want == 0)
-        return 0;
-    json_object_foreach (b->offsets, part, off) {
-        /* The generation the engine held when it handed the batch over: a newer one means
-         * another engine owns the partition now. */
-        json_t *g = json_object_get(b->gens, part);
-        long long gen = g ? json_integer_value(g) : -1;
-        cf_sqlarr_add(&a[0], part);
-        cf_sqlarr_addf(&a[1], "%lld", json_integer_value(off));
-        cf_sqlarr_addf(&a[2], "%lld", gen);
+    for (size_t i = 0; i < b->offsets.n; i++) {
+        cf_rows_int(r, 0, b->offsets.v[i].partition);
+        cf_rows_int(r, 1, b->offsets.v[i].next);
+        cf_rows_int(r, 2, b->offsets.v[i].generation);
+        cf_rows_text(r, 3, e->cfg->group);
+        cf_rows_text(r, 4, e->t_events);
+        cf_rows_end(r);
     }
-    res = run_cols(
-        b, "storing offsets",
-        "update consumer_offsets c set next_offset = u.o from unnest($3::int[], "
-        "$4::bigint[], $5::bigint[]) u(p, o, g) where c.group_id = $1 and c.topic = $2 and "
-        "c.partition = u.p and c.generation = u.g",
-        pre, 2, a, 3, err, errsz);
-    if (!res)
-        rc = CF_EDB;
-    else if (strtoul(PQcmdTuples(res), NULL, 10) != want)
+    if ((rc = write_rows(b, r, &res, err, errsz)) != 0 || !res)
+        return rc;
+    if (strtoul(PQcmdTuples(res), NULL, 10) != b->offsets.n)
         rc = cf_errf(err, errsz, CF_EFENCED,
                      "a partition of this batch has a newer owner: the batch is rolled back");
     PQclear(res);
     return rc;
+}
+
+/* Writes every table of the batch, timing each statement for the debug log. */
+static int write_all(const cf_engine *e, cf_batch *b, long long **ids, char *err, size_t errsz)
+{
+    long long t[8];
+    int rc;
+
+    t[0] = cf_wall_ms();
+    if ((rc = write_offsets(e, b, err, errsz)) || (t[1] = cf_wall_ms(), 0) ||
+        (rc = write_rows(b, &b->events, NULL, err, errsz)) || (t[2] = cf_wall_ms(), 0) ||
+        (rc = write_cases(b, err, errsz)) || (t[3] = cf_wall_ms(), 0) ||
+        (rc = write_timers(b, err, errsz)) || (t[4] = cf_wall_ms(), 0) ||
+        (rc = write_tasks(b, err, errsz)) || (t[5] = cf_wall_ms(), 0) ||
+        (rc = write_dead_and_dups(b, err, errsz)) || (t[6] = cf_wall_ms(), 0) ||
+        (rc = write_outbox(b, ids, err, errsz)))
+        return rc;
+    t[7] = cf_wall_ms();
+    cf_debug("commit: offsets %lld ms, events %lld, cases %lld, timers %lld, tasks %lld, "
+             "dead letters %lld, outbox %lld",
+             t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], t[5] - t[4], t[6] - t[5],
+             t[7] - t[6]);
+    return 0;
 }
 
 int cf_batch_commit(const cf_engine *e, cf_batch *b, char *err, size_t errsz)
@@ -414,38 +713,27 @@ int cf_batch_commit(const cf_engine *e, cf_batch *b, char *err, size_t errsz)
     PGresult *res;
 
     b->sqlstate[0] = '\0';
-    if (b->broken)
+    if (b->broken || b->events.failed)
         return cf_errf(err, errsz, CF_ENOMEM, "out of memory building the batch's rows");
-    if ((rc = ok(run(b, "begin", "begin", 0, NULL, err, errsz))))
-        return rc;
-    {
-        /* Each table's statement is timed for the debug log: where a slow commit spends it. */
-        long long t[8];
-        t[0] = cf_wall_ms();
-        if ((rc = write_offsets(e, b, err, errsz)) || (t[1] = cf_wall_ms(), 0) ||
-            (rc = write_events(b, err, errsz)) || (t[2] = cf_wall_ms(), 0) ||
-            (rc = write_cases(b, err, errsz)) || (t[3] = cf_wall_ms(), 0) ||
-            (rc = write_timers(b, err, errsz)) || (t[4] = cf_wall_ms(), 0) ||
-            (rc = write_tasks(b, err, errsz)) || (t[5] = cf_wall_ms(), 0) ||
-            (rc = write_dead_and_dups(b, err, errsz)) || (t[6] = cf_wall_ms(), 0) ||
-            (rc = write_outbox(b, &ids, err, errsz)))
-            goto rollback;
-        t[7] = cf_wall_ms();
-        cf_debug("commit: offsets %lld ms, events %lld, cases %lld, timers %lld, tasks %lld, "
-                 "dead letters %lld, outbox %lld",
-                 t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], t[5] - t[4], t[6] - t[5],
-                 t[7] - t[6]);
-    }
+    if (!(res = run(b, "begin", "begin", err, errsz)))
+        return CF_EDB;
+    PQclear(res);
+    if ((rc = write_all(e, b, &ids, err, errsz)) != 0)
+        goto rollback;
     if (b->clock[0]) {
         const char *p[1] = {b->clock};
-        if ((rc = ok(run(b, "moving the simulated clock",
-                         "update engine_clock set now = greatest(now, $1::timestamptz) "
-                         "where id = 1",
-                         1, p, err, errsz))))
+        char why[512];
+        res = cf_store_exec_state(b->db,
+                                  "update engine_clock set now = greatest(now, $1::timestamptz) "
+                                  "where id = 1",
+                                  1, p, b->sqlstate, why, sizeof why);
+        if (!res) {
+            rc = cf_errf(err, errsz, CF_EDB, "moving the simulated clock: %s", why);
             goto rollback;
+        }
+        PQclear(res);
     }
-    res = run(b, "commit", "commit", 0, NULL, err, errsz);
-    if (!res) {
+    if (!(res = run(b, "commit", "commit", err, errsz))) {
         free(ids);
         return CF_EDB;
     }

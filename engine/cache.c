@@ -5,13 +5,13 @@
  */
 #include "cache.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct entry {
     char *key;
-    json_t *state;
-    char hash[65];
+    cf_cached v;
     struct entry *prev, *next; /* recency: head is the most recent */
 } entry;
 
@@ -114,13 +114,13 @@ static void drop(cf_cache *c, entry *e)
     if (found)
         remove_slot(c, i);
     unlink_entry(c, e);
-    json_decref(e->state);
+    json_decref(e->v.state);
     free(e->key);
     free(e);
     c->count--;
 }
 
-json_t *cf_cache_get(cf_cache *c, const char *case_no, char head_hash[65])
+const cf_cached *cf_cache_get(cf_cache *c, const char *case_no)
 {
     int found;
     size_t i;
@@ -134,11 +134,20 @@ json_t *cf_cache_get(cf_cache *c, const char *case_no, char head_hash[65])
     e = c->slots[i];
     unlink_entry(c, e);
     push_front(c, e);
-    memcpy(head_hash, e->hash, 65);
-    return e->state;
+    return &e->v;
 }
 
-void cf_cache_put(cf_cache *c, const char *case_no, json_t *state, const char *head_hash)
+static void set_value(entry *e, json_t *state, const char *head_hash, cf_time created_at)
+{
+    json_incref(state);
+    json_decref(e->v.state);
+    e->v.state = state;
+    snprintf(e->v.hash, sizeof e->v.hash, "%s", head_hash);
+    e->v.created_at = created_at;
+}
+
+void cf_cache_put(cf_cache *c, const char *case_no, json_t *state, const char *head_hash,
+                  cf_time created_at)
 {
     int found;
     size_t i;
@@ -149,11 +158,7 @@ void cf_cache_put(cf_cache *c, const char *case_no, json_t *state, const char *h
     i = find_slot(c, case_no, &found);
     if (found) {
         e = c->slots[i];
-        json_incref(state);
-        json_decref(e->state);
-        e->state = state;
-        memcpy(e->hash, head_hash, 64);
-        e->hash[64] = '\0';
+        set_value(e, state, head_hash, created_at);
         unlink_entry(c, e);
         push_front(c, e);
         return;
@@ -167,9 +172,7 @@ void cf_cache_put(cf_cache *c, const char *case_no, json_t *state, const char *h
         free(e);
         return;
     }
-    e->state = json_incref(state);
-    memcpy(e->hash, head_hash, 64);
-    e->hash[64] = '\0';
+    set_value(e, state, head_hash, created_at);
     c->slots[i] = e;
     push_front(c, e);
     c->count++;

@@ -198,14 +198,9 @@ static void add_outbox(cf_engine *e, const char *topic, const char *key, const c
                        json_t *payload /* stolen */)
 {
     char *text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
-    json_t *row = text ? json_pack("{s:s, s:s?, s:s, s:s}", "topic", topic, "key", key, "msg_id",
-                                   msg_id, "payload", text)
-                       : NULL;
-    if (!row || json_array_append_new(e->cur->outbox, row) != 0) {
+    if (!text)
         cf_error("out of memory building the outbox message %s: the batch is retried", msg_id);
-        e->cur->broken = 1;
-    }
-    free(text);
+    cf_batch_outbox(e->cur, topic, key, msg_id, text); /* a NULL text breaks the batch */
     json_decref(payload);
 }
 
@@ -214,25 +209,22 @@ static void dead_letter(cf_engine *e, const rd_kafka_message_t *m, const char *e
                         const char *case_no, const char *reason_in)
 {
     char reason[1024];
-    json_t *payload, *row;
+    json_t *payload;
 
     snprintf(reason, sizeof reason, "%s", reason_in);
     cf_utf8_clip(reason);
     payload = cf_deadletter_new(rd_kafka_topic_name(m->rkt), m->partition, m->offset, m->payload,
                                 m->len, reason, event_id, case_no);
-    row = json_pack("{s:s?, s:s?, s:s, s:s, s:i, s:I, s:I}", "event_id", event_id, "case", case_no,
-                    "reason", reason, "topic", rd_kafka_topic_name(m->rkt), "partition",
-                    m->partition, "offset", (json_int_t)m->offset, "size", (json_int_t)m->len);
-    if (!payload || !row || json_array_append_new(e->cur->dead, json_incref(row)) != 0) {
+    cf_batch_dead(e->cur, event_id, case_no, reason, rd_kafka_topic_name(m->rkt), m->partition,
+                  (long long)m->offset, (long long)m->len);
+    if (!payload || e->cur->broken) {
         /* Only memory can fail here now; a dead letter without its reason is never sent. */
-        json_decref(row);
         cf_error("out of memory recording a dead letter at %s/%d@%lld: the batch is retried",
                  rd_kafka_topic_name(m->rkt), m->partition, (long long)m->offset);
         json_decref(payload);
         e->cur->broken = 1;
         return;
     }
-    json_decref(row);
     add_outbox(e, e->t_dlq, case_no, json_string_value(json_object_get(payload, "id")),
                json_incref(payload));
     json_decref(payload);
@@ -241,20 +233,34 @@ static void dead_letter(cf_engine *e, const rd_kafka_message_t *m, const char *e
                  rd_kafka_topic_name(m->rkt), m->partition, (long long)m->offset, reason);
 }
 
-static void set_task(cf_engine *e, const char *id, const char *status, json_t *result)
+/* The JSON text of `v` for a json column: NULL for none or JSON null; marks the batch broken
+ * when memory runs out. */
+static char *json_text(cf_engine *e, const json_t *v)
 {
-    char now[64];
-    json_t *row = json_object_get(e->cur->tasks, id);
+    char *s;
+    if (!v || json_is_null(v))
+        return NULL;
+    if (!(s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)))
+        e->cur->broken = 1;
+    return s;
+}
 
-    time_text(e, e->now, now, sizeof now);
-    if (!row) {
-        row = json_object();
-        json_object_set_new(e->cur->tasks, id, row);
+static void set_task(cf_engine *e, const char *id, const char *status, const json_t *result)
+{
+    cf_task_row *t = cf_batch_task(e->cur, id);
+    if (!t)
+        return;
+    t->status = status;
+    t->updated_at = e->now;
+    if (result) {
+        free(t->result);
+        t->result = json_text(e, result);
     }
-    json_object_set_new(row, "status", json_string(status));
-    json_object_set_new(row, "updated_at", json_string(now));
-    if (result)
-        json_object_set(row, "result", result);
+}
+
+static const char *member(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
 }
 
 /* The message that hands the task of action `a` to its worker (core/message.h). */
@@ -276,120 +282,125 @@ static json_t *task_message(const json_t *a, const char *id, const char *case_no
     return cf_msg_task_new(&t);
 }
 
+/* A task the step creates: its row, and its message when a worker takes it at once. */
+static void new_task(cf_engine *e, const char *case_no, const cf_workflow *wf, const cf_step *step,
+                     const json_t *a)
+{
+    const char *id = member(a, "id"), *task = member(a, "task");
+    cf_task_row *t = cf_batch_task(e->cur, id);
+    cf_batch *b = e->cur;
+
+    if (!t)
+        return;
+    t->is_new = 1;
+    t->worker = json_is_true(json_object_get(a, "worker"));
+    t->dispatched = t->worker && !json_object_get(a, "batch");
+    t->status = "open";
+    t->created_at = t->updated_at = e->now;
+    cf_batch_set(b, &t->case_no, case_no);
+    cf_batch_set(b, &t->activity, member(a, "activity"));
+    cf_batch_set(b, &t->kind, task);
+    cf_batch_set(b, &t->post, member(a, "post"));
+    cf_batch_set(b, &t->title, member(a, "title"));
+    cf_batch_set(b, &t->due, member(a, "due"));
+    cf_batch_set(b, &t->batch_group, member(a, "batch"));
+    free(t->params);
+    t->params = json_text(e, json_object_get(a, "params"));
+    free(t->result);
+    t->result = NULL;
+    if (t->dispatched) {
+        char topic[256];
+        snprintf(topic, sizeof topic, "%s%s", e->t_tasks, task);
+        char now[64];
+        time_text(e, e->now, now, sizeof now);
+        add_outbox(e, topic, case_no, id, task_message(a, id, case_no, task, wf, step, now));
+    }
+}
+
 /* Turns the actions of a step into rows: timers, tasks, messages to workers. */
 static void record_actions(cf_engine *e, const char *case_no, const cf_workflow *wf,
                            const cf_step *step)
 {
-    char now[64];
     size_t i;
     json_t *a;
 
-    time_text(e, e->now, now, sizeof now);
     json_array_foreach (step->actions, i, a) {
-        const char *kind = json_string_value(json_object_get(a, "kind"));
-        if (strcmp(kind, "timer") == 0 || strcmp(kind, "timer.cancel") == 0) {
-            char key[512];
-            const char *name = json_string_value(json_object_get(a, "name"));
-            snprintf(key, sizeof key, "%s\x1f%s", case_no, name);
-            json_object_set_new(e->cur->timers, key,
-                                json_pack("{s:s, s:s, s:O?}", "case", case_no, "name", name, "due",
-                                          json_object_get(a, "at")));
-        } else if (strcmp(kind, "task") == 0) {
-            const char *id = json_string_value(json_object_get(a, "id"));
-            const char *task = json_string_value(json_object_get(a, "task"));
-            const cf_task_kind *tk = cf_workflow_kind(wf, task);
-            int worker = json_is_true(json_object_get(a, "worker"));
-            int batched = json_object_get(a, "batch") != NULL;
-            json_t *row = json_pack(
-                "{s:b, s:s, s:O, s:s, s:O, s:b, s:s, s:O?, s:O, s:O, s:O?, s:s, s:s}", "new", 1,
-                "case_no", case_no, "activity", json_object_get(a, "activity"), "kind", task,
-                "post", json_object_get(a, "post"), "worker", worker, "status", "open", "title",
-                json_object_get(a, "title"), "params", json_object_get(a, "params"), "due_at",
-                json_object_get(a, "due"), "batch_group", json_object_get(a, "batch"), "created_at",
-                now, "updated_at", now);
-            if (worker && !batched) {
-                char topic[256];
-                json_object_set_new(row, "dispatched_at", json_string(now));
-                snprintf(topic, sizeof topic, "%s%s", e->t_tasks, task);
-                add_outbox(e, topic, case_no, id,
-                           task_message(a, id, case_no, task, wf, step, now));
-            }
-            (void)tk;
-            json_object_set_new(e->cur->tasks, id, row);
-        } else if (strcmp(kind, "task.cancel") == 0) {
-            set_task(e, json_string_value(json_object_get(a, "id")), "cancelled", NULL);
-        }
+        const char *kind = member(a, "kind");
+        if (strcmp(kind, "timer") == 0 || strcmp(kind, "timer.cancel") == 0)
+            cf_batch_timer(e->cur, case_no, member(a, "name"), member(a, "at"));
+        else if (strcmp(kind, "task") == 0)
+            new_task(e, case_no, wf, step, a);
+        else if (strcmp(kind, "task.cancel") == 0)
+            set_task(e, member(a, "id"), "cancelled", NULL);
     }
+}
+
+/* The task a task.* event reports on is settled in the tasks table too. */
+static void settle_task(cf_engine *e, const char *type, const json_t *data)
+{
+    const char *tid = member(data, "task_id");
+    const char *status = strcmp(type, "task.completed") == 0 ? "done"
+                         : strcmp(type, "task.failed") == 0  ? "failed"
+                                                             : "returned";
+    json_t *result = strcmp(type, "task.completed") == 0
+                         ? json_incref(json_object_get(data, "result"))
+                         : json_pack("{s:O?, s:O?}", "error", json_object_get(data, "error"),
+                                     "reason", json_object_get(data, "reason"));
+    if (tid)
+        set_task(e, tid, status, result);
+    json_decref(result);
+}
+
+/* The case as the event leaves it: its row, and the state the case's next event starts from. */
+static void record_case(cf_engine *e, const char *case_no, const cf_workflow *wf,
+                        const cf_step *step, long long seq, const char *hash, cf_time created_at)
+{
+    cf_case_row *c = cf_batch_case(e->cur, case_no);
+    if (!c)
+        return;
+    c->workflow = wf->name;
+    c->version = wf->version;
+    snprintf(c->state, sizeof c->state, "%s", step->to);
+    c->seq = seq;
+    json_incref(step->state);
+    json_decref(c->body);
+    c->body = step->state;
+    snprintf(c->hash, sizeof c->hash, "%s", hash);
+    c->created_at = created_at;
+    c->updated_at = e->now;
 }
 
 static void record_event(cf_engine *e, const rd_kafka_message_t *m, json_t *ev, const char *id,
                          const char *type, const char *case_no, const cf_workflow *wf,
                          const cf_step *step, const char *prev_hash, const char *hash,
-                         const char *created_at)
+                         cf_time created_at)
 {
-    char now[64], seq[32];
-    /* The event as it came, byte for byte (a json column keeps it so): the chain hashes these. */
-    char *body = strndup(m->payload, m->len);
+    char now[64], msg_id[300];
     char *actions = json_dumps(step->actions, JSON_COMPACT);
-    json_t *data = json_object_get(ev, "data");
     long long n = json_integer_value(json_object_get(step->state, "seq"));
-    cf_batch *b = e->cur;
 
-    if (!body || !actions) {
+    if (!actions) {
         cf_error("out of memory recording event %s: the batch is retried", id);
-        b->broken = 1;
+        e->cur->broken = 1;
     }
-    time_text(e, e->now, now, sizeof now);
-    snprintf(seq, sizeof seq, "%lld", n);
-    cf_sqlarr_add(&b->ev[0], case_no);
-    cf_sqlarr_add(&b->ev[1], seq);
-    cf_sqlarr_add(&b->ev[2], id);
-    cf_sqlarr_add(&b->ev[3], type);
-    cf_sqlarr_add(&b->ev[4], json_string_value(json_object_get(ev, "source")));
-    cf_sqlarr_add(&b->ev[5], json_string_value(json_object_get(ev, "time")));
-    cf_sqlarr_add(&b->ev[6], now);
-    cf_sqlarr_add(&b->ev[7], body);
-    cf_sqlarr_add(&b->ev[8], step->from);
-    cf_sqlarr_add(&b->ev[9], step->to);
-    cf_sqlarr_add(&b->ev[10], actions);
-    cf_sqlarr_add(&b->ev[11], prev_hash);
-    cf_sqlarr_add(&b->ev[12], hash);
-    b->nevents++;
-
-    if (json_object_set_new(b->cases, case_no,
-                            json_pack("{s:s, s:i, s:s, s:I, s:O, s:O?, s:s, s:s, s:s}", "workflow",
-                                      wf->name, "version", wf->version, "state", step->to, "seq",
-                                      (json_int_t)n, "body", step->state, "team",
-                                      json_object_get(json_object_get(step->state, "data"), "team"),
-                                      "created_at", created_at, "updated_at", now, "head_hash",
-                                      hash)) != 0)
-        b->broken = 1; /* out of memory: a case row missing must not commit */
-
-    /* The task a task.* event reports on is settled in the tasks table too. */
-    if (strncmp(type, "task.", 5) == 0) {
-        const char *tid = json_string_value(json_object_get(data, "task_id"));
-        const char *status = strcmp(type, "task.completed") == 0 ? "done"
-                             : strcmp(type, "task.failed") == 0  ? "failed"
-                                                                 : "returned";
-        json_t *result = strcmp(type, "task.completed") == 0
-                             ? json_incref(json_object_get(data, "result"))
-                             : json_pack("{s:O?, s:O?}", "error", json_object_get(data, "error"),
-                                         "reason", json_object_get(data, "reason"));
-        if (tid)
-            set_task(e, tid, status, result);
-        json_decref(result);
-    }
+    /* The event as it came, byte for byte (a json column keeps it so): the chain hashes these. */
+    cf_batch_event(e->cur, case_no, n, id, type, member(ev, "source"), member(ev, "time"), e->now,
+                   m->payload, m->len, step->from, step->to, actions, prev_hash, hash);
+    free(actions);
+    record_case(e, case_no, wf, step, n, hash, created_at);
+    if (strncmp(type, "task.", 5) == 0)
+        settle_task(e, type, json_object_get(ev, "data"));
     record_actions(e, case_no, wf, step);
 
+    time_text(e, e->now, now, sizeof now);
     {
-        char msg_id[300];
         const cf_transition_rec tr = {.case_no = case_no,
                                       .seq = n,
                                       .event = type,
                                       .event_id = id,
                                       .from = step->from,
                                       .to = step->to,
-                                      .time = json_string_value(json_object_get(ev, "time")),
+                                      .time = member(ev, "time"),
                                       .applied_at = now,
                                       .hash = hash,
                                       .path = step->path,
@@ -398,59 +409,64 @@ static void record_event(cf_engine *e, const rd_kafka_message_t *m, json_t *ev, 
                    cf_msg_transition_id(case_no, n, msg_id, sizeof msg_id),
                    cf_msg_transition_new(&tr));
     }
-    free(body);
-    free(actions);
 }
 
-/* Finds a case's current state for this batch: changed in it, cached, or prefetched. */
-static json_t *lookup_state(cf_engine *e, json_t *prefetched, const char *case_no, char hash[65],
-                            const char **created_at)
+/* Finds a case's current state for this batch: changed in it or in the batch in flight, cached,
+ * or prefetched.  NULL when the case does not exist; *unreadable is set when it does, but what
+ * is stored of it cannot be read (the reason). */
+static const json_t *lookup_state(cf_engine *e, const lookups *l, const char *case_no,
+                                  char hash[65], cf_time *created_at, const char **unreadable)
 {
-    json_t *d = json_object_get(e->cur->dirty, case_no), *st;
-    if (!d && e->inflight)
-        d = json_object_get(e->inflight->dirty, case_no);
-    if (d) {
-        snprintf(hash, 65, "%s", json_string_value(json_object_get(d, "hash")));
-        *created_at = json_string_value(json_object_get(d, "created_at"));
-        return json_object_get(d, "state");
+    const cf_case_row *c = cf_batch_find_case(e->cur, case_no);
+    const cf_cached *cached;
+    long i;
+
+    *unreadable = NULL;
+    if (!c && e->inflight)
+        c = cf_batch_find_case(e->inflight, case_no);
+    if (c) {
+        snprintf(hash, 65, "%s", c->hash);
+        *created_at = c->created_at;
+        return c->body;
     }
-    st = cf_cache_get(e->cache, case_no, hash);
-    if (st) {
-        *created_at = json_string_value(json_object_get(st, "created_at"));
-        return json_object_get(st, "state");
+    if ((cached = cf_cache_get(e->cache, case_no))) {
+        snprintf(hash, 65, "%s", cached->hash);
+        *created_at = cached->created_at;
+        return cached->state;
     }
-    d = json_object_get(prefetched, case_no);
-    if (d) {
-        snprintf(hash, 65, "%s", json_string_value(json_object_get(d, "hash")));
-        *created_at = json_string_value(json_object_get(d, "created_at"));
-        return json_object_get(d, "state");
+    if ((i = cf_index_find(&l->state_ix, case_no)) >= 0) {
+        const stored_case *st = &l->states[i];
+        snprintf(hash, 65, "%s", st->hash);
+        *created_at = st->created_at;
+        if (st->state && json_is_object(st->state))
+            return st->state;
+        *unreadable = st->error ? st->error : "not a JSON object";
+        return NULL;
     }
     return NULL;
 }
-
-/* What a batch reads from the database before it applies its events. */
-typedef struct lookups {
-    json_t *states; /* case_no -> {state, hash, created_at} of cases not cached */
-    json_t *known;  /* event id -> the stored (or this batch's) body text of an applied event */
-    json_t *tasks; /* task_id -> {worker, kind, post, claimed_by} of the tasks task.* events name */
-} lookups;
 
 /*
  * The task a task.* event reports on: as stored (where a claim is recorded: the stored row wins,
  * also over the batch in flight, which may have committed it already), or else as created by
- * this batch or the one in flight.
+ * this batch or the one in flight.  Returns 0 when it is found (`out` borrows from the rows).
  */
-static const json_t *find_task(const cf_engine *e, const lookups *l, const char *task_id)
+static int find_task(const cf_engine *e, const lookups *l, const char *task_id, task_owner *out)
 {
     const cf_batch *bs[2] = {e->cur, e->inflight};
-    if (json_object_get(l->tasks, task_id))
-        return json_object_get(l->tasks, task_id);
-    for (int i = 0; i < 2; i++) {
-        json_t *row = bs[i] ? json_object_get(bs[i]->tasks, task_id) : NULL;
-        if (row && json_is_true(json_object_get(row, "new")))
-            return row;
+    long i = cf_index_find(&l->task_ix, task_id);
+    if (i >= 0) {
+        *out = l->tasks[i];
+        return 0;
     }
-    return NULL;
+    for (int k = 0; k < 2; k++) {
+        const cf_task_row *t = bs[k] ? cf_batch_find_task(bs[k], task_id) : NULL;
+        if (t && t->is_new) {
+            *out = (task_owner){.worker = t->worker, .kind = t->kind, .post = t->post};
+            return 0;
+        }
+    }
+    return CF_ENOTFOUND;
 }
 
 /*
@@ -458,15 +474,13 @@ static const json_t *find_task(const cf_engine *e, const lookups *l, const char 
  * ("worker:<kind>"), a staff task only from the account that claimed it ("staff:<post>:<account>"),
  * which is what the queue's claim records.  Otherwise 0, with the reason in `why`.
  */
-static int task_source_ok(const json_t *task, const char *task_id, const char *source, char *why,
-                          size_t n)
+static int task_source_ok(const task_owner *task, const char *task_id, const char *source,
+                          char *why, size_t n)
 {
-    const char *kind = json_string_value(json_object_get(task, "kind"));
-    const char *post = json_string_value(json_object_get(task, "post"));
-    const char *claimer = json_string_value(json_object_get(task, "claimed_by"));
+    const char *kind = task->kind, *post = task->post, *claimer = task->claimed_by;
     char want[512];
 
-    if (json_is_true(json_object_get(task, "worker"))) {
+    if (task->worker) {
         snprintf(want, sizeof want, "worker:%s", kind ? kind : "");
         if (strcmp(source, want) == 0)
             return 1;
@@ -506,16 +520,15 @@ static int same_member(const json_t *a, const json_t *b, const char *key)
  * by the same kind, which at-least-once delivery makes when a worker dies after reporting and its
  * successor does the task again (the first report stands).
  */
-static int same_event(const json_t *stored, const rd_kafka_message_t *m, const json_t *ev)
+static int same_event(const char *stored, size_t len, const rd_kafka_message_t *m, const json_t *ev)
 {
     json_t *old, *a = NULL, *b = NULL;
     const char *type, *source;
     int same = 0;
 
-    if (json_string_length(stored) == m->len &&
-        memcmp(json_string_value(stored), m->payload, m->len) == 0)
+    if (len == m->len && memcmp(stored, m->payload, m->len) == 0)
         return 1;
-    old = json_loads(json_string_value(stored), JSON_REJECT_DUPLICATES, NULL);
+    old = json_loadb(stored, len, JSON_REJECT_DUPLICATES, NULL);
     if (old)
         cf_caseno_normalize_event(old);
     if (!old || !same_member(old, ev, "type") || !same_member(old, ev, "case") ||
@@ -543,17 +556,63 @@ out:
 
 static void note_offset(cf_engine *e, const rd_kafka_message_t *m)
 {
-    char part[16];
-    snprintf(part, sizeof part, "%d", m->partition);
-    json_object_set_new(e->cur->offsets, part, json_integer(m->offset + 1));
+    cf_batch_offset(e->cur, m->partition, m->offset + 1);
+}
+
+/* The body of the event applied before with `id` (stored, in this batch or in the one in
+ * flight), or NULL. */
+static const char *known_event(const cf_engine *e, const lookups *l, const char *id, size_t *len)
+{
+    const cf_event_row *ev = cf_batch_find_event(e->cur, id);
+    long i;
+    if (!ev && e->inflight)
+        ev = cf_batch_find_event(e->inflight, id);
+    if (ev) {
+        *len = ev->len;
+        return ev->body;
+    }
+    if ((i = cf_index_find(&l->known_ix, id)) < 0)
+        return NULL;
+    *len = strlen(l->known[i]);
+    return l->known[i];
+}
+
+/*
+ * An event whose id was applied before: a repeat of it is dropped and counted, another event
+ * under the same id is dead-lettered.  Returns 1 when the event was settled so, 0 when its id is
+ * new.
+ */
+static int settled_as_repeat(cf_engine *e, const lookups *l, const rd_kafka_message_t *m,
+                             const json_t *ev, const char *id, const char *case_no)
+{
+    char err[512];
+    size_t len;
+    const char *known = known_event(e, l, id, &len);
+
+    if (!known)
+        return 0;
+    if (!same_event(known, len, m, ev)) {
+        snprintf(err, sizeof err,
+                 "id reused with different content: event id '%s' was applied before to another "
+                 "event; an id names one event only",
+                 id);
+        dead_letter(e, m, id, case_no, err);
+        return 1;
+    }
+    cf_batch_dup(e->cur, id);
+    e->n.duplicates++;
+    cf_case_debug(case_no, "duplicate event %s dropped", id);
+    return 1;
 }
 
 static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed, lookups *l)
 {
     char err[1024], hash[65], prev[65] = "";
     json_error_t jerr;
-    json_t *ev = NULL, *state;
-    const char *type, *id, *case_no, *created_at = NULL;
+    json_t *ev = NULL;
+    const json_t *state;
+    const char *type, *id, *case_no, *unreadable;
+    cf_time created_at = e->now;
     const cf_schema *schema;
     const cf_workflow *wf;
     cf_step step;
@@ -624,41 +683,26 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
         dead_letter(e, m, id, case_no, "the event holds a NUL byte, which JSON text may not");
         goto out;
     }
-    if (json_object_get(l->known, id)) {
-        if (!same_event(json_object_get(l->known, id), m, ev)) {
-            snprintf(err, sizeof err,
-                     "id reused with different content: event id '%s' was applied before to "
-                     "another event; an id names one event only",
-                     id);
-            dead_letter(e, m, id, case_no, err);
-            goto out;
-        }
-        json_object_set_new(
-            e->cur->dups, id,
-            json_integer(json_integer_value(json_object_get(e->cur->dups, id)) + 1));
-        e->n.duplicates++;
-        cf_case_debug(case_no, "duplicate event %s dropped", id);
+    if (settled_as_repeat(e, l, m, ev, id, case_no))
         goto out;
-    }
     if (strncmp(type, "task.", 5) == 0) {
         const char *tid =
             json_string_value(json_object_get(json_object_get(ev, "data"), "task_id"));
-        const json_t *task = tid ? find_task(e, l, tid) : NULL;
-        if (task && !task_source_ok(task, tid, json_string_value(json_object_get(ev, "source")),
-                                    err, sizeof err)) {
+        task_owner task;
+        if (tid && find_task(e, l, tid, &task) == 0 &&
+            !task_source_ok(&task, tid, json_string_value(json_object_get(ev, "source")), err,
+                            sizeof err)) {
             dead_letter(e, m, id, case_no, err);
             goto out;
         }
     }
-    state = lookup_state(e, l->states, case_no, prev, &created_at);
-    if (state && !json_is_object(state)) {
+    state = lookup_state(e, l, case_no, prev, &created_at, &unreadable);
+    if (unreadable) {
         /* Never "no case": the case exists, and what is stored of it cannot be read. */
-        const char *why =
-            json_string_value(json_object_get(json_object_get(l->states, case_no), "error"));
         snprintf(err, sizeof err,
                  "the stored state of case %s cannot be read (%s): the event is held here until "
                  "the state is mended",
-                 case_no, why ? why : "not a JSON object");
+                 case_no, unreadable);
         cf_case_error(case_no, "%s", err);
         dead_letter(e, m, id, case_no, err);
         goto out;
@@ -696,24 +740,15 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
         }
         goto out;
     }
-    {
-        char now[64];
-        time_text(e, e->now, now, sizeof now);
-        if (!created_at)
-            created_at = now;
-        if (cf_chain_hash(prev, case_no, json_integer_value(json_object_get(step.state, "seq")), id,
-                          m->payload, m->len, step.to, hash) != 0) {
-            dead_letter(e, m, id, case_no, "out of memory hashing the event");
-            cf_step_clear(&step);
-            goto out;
-        }
-        record_event(e, m, ev, id, type, case_no, wf, &step, prev, hash, created_at);
-        json_object_set_new(l->known, id, json_stringn(m->payload, m->len));
-        json_object_set_new(e->cur->ids_seen, id, json_stringn(m->payload, m->len));
-        json_object_set_new(e->cur->dirty, case_no,
-                            json_pack("{s:O, s:s, s:s}", "state", step.state, "hash", hash,
-                                      "created_at", created_at));
+    if (cf_chain_hash(prev, case_no, json_integer_value(json_object_get(step.state, "seq")), id,
+                      m->payload, m->len, step.to, hash) != 0) {
+        dead_letter(e, m, id, case_no, "out of memory hashing the event");
+        cf_step_clear(&step);
+        goto out;
     }
+    /* The batch's rows now hold the case's new state and the event's id and body, for the
+     * events after this one. */
+    record_event(e, m, ev, id, type, case_no, wf, &step, prev, hash, created_at);
     cf_case_debug(case_no, "%s: %s -> %s", type, step.from[0] ? step.from : "(new)", step.to);
     e->n.applied++;
     cf_step_clear(&step);
@@ -722,101 +757,6 @@ out:
 }
 
 /* ---- a batch ---- */
-
-/* Reads the states of the batch's cases that are not cached, and which event ids exist. */
-static int prefetch(cf_engine *e, json_t **parsed, size_t n, lookups *l, char *err, size_t errsz)
-{
-    cf_sqlarr cases, ids, tasks;
-    const char *p[1];
-    PGresult *res;
-    char hash[65];
-
-    cf_sqlarr_init(&cases);
-    cf_sqlarr_init(&ids);
-    cf_sqlarr_init(&tasks);
-    for (size_t i = 0; i < n; i++) {
-        json_t *ev = parsed[i];
-        const char *c = json_string_value(json_object_get(ev, "case"));
-        const char *id = json_string_value(json_object_get(ev, "id"));
-        const char *type = json_string_value(json_object_get(ev, "type"));
-        const char *tid =
-            json_string_value(json_object_get(json_object_get(ev, "data"), "task_id"));
-        if (type && strncmp(type, "task.", 5) == 0 && tid)
-            cf_sqlarr_add(&tasks, tid);
-        if (c && !json_object_get(e->cur->dirty, c) &&
-            !(e->inflight && json_object_get(e->inflight->dirty, c)) &&
-            !cf_cache_get(e->cache, c, hash))
-            cf_sqlarr_add(&cases, c);
-        if (id)
-            cf_sqlarr_add(&ids, id);
-    }
-    if (cases.count) {
-        p[0] = cf_sqlarr_text(&cases);
-        res = cf_store_exec(e->db,
-                            "select case_no, body, head_hash, created_at from cases "
-                            "where case_no = any($1::text[])",
-                            1, p, err, errsz);
-        if (!res)
-            goto fail;
-        for (int r = 0; r < PQntuples(res); r++) {
-            json_error_t jerr;
-            json_t *st = json_loads(PQgetvalue(res, r, 1), 0, &jerr);
-            char created[64];
-            cf_time t = 0;
-            /* created_at is written in the court's zone like every other time. */
-            if (cf_time_parse(PQgetvalue(res, r, 3), &t) == 0)
-                time_text(e, t, created, sizeof created);
-            else
-                snprintf(created, sizeof created, "%s", PQgetvalue(res, r, 3));
-            json_object_set_new(l->states, PQgetvalue(res, r, 0),
-                                json_pack("{s:o, s:s, s:s, s:s?}", "state", st ? st : json_null(),
-                                          "hash", PQgetvalue(res, r, 2), "created_at", created,
-                                          "error", st ? NULL : jerr.text));
-        }
-        PQclear(res);
-    }
-    if (ids.count) {
-        p[0] = cf_sqlarr_text(&ids);
-        /* Only repeated ids come back, with their bodies: a repeat must be the same event. */
-        res = cf_store_exec(e->db,
-                            "select event_id, body::text from events where event_id = "
-                            "any($1::text[])",
-                            1, p, err, errsz);
-        if (!res)
-            goto fail;
-        for (int r = 0; r < PQntuples(res); r++)
-            json_object_set_new(
-                l->known, PQgetvalue(res, r, 0),
-                json_stringn(PQgetvalue(res, r, 1), (size_t)PQgetlength(res, r, 1)));
-        PQclear(res);
-    }
-    if (tasks.count) {
-        p[0] = cf_sqlarr_text(&tasks);
-        res = cf_store_exec(e->db,
-                            "select task_id, worker, kind, post, claimed_by from tasks where "
-                            "task_id = any($1::text[])",
-                            1, p, err, errsz);
-        if (!res)
-            goto fail;
-        for (int r = 0; r < PQntuples(res); r++)
-            json_object_set_new(
-                l->tasks, PQgetvalue(res, r, 0),
-                json_pack("{s:b, s:s, s:s?, s:s?}", "worker", *PQgetvalue(res, r, 1) == 't', "kind",
-                          PQgetvalue(res, r, 2), "post",
-                          PQgetisnull(res, r, 3) ? NULL : PQgetvalue(res, r, 3), "claimed_by",
-                          PQgetisnull(res, r, 4) ? NULL : PQgetvalue(res, r, 4)));
-        PQclear(res);
-    }
-    cf_sqlarr_free(&cases);
-    cf_sqlarr_free(&ids);
-    cf_sqlarr_free(&tasks);
-    return 0;
-fail:
-    cf_sqlarr_free(&cases);
-    cf_sqlarr_free(&ids);
-    cf_sqlarr_free(&tasks);
-    return CF_EDB;
-}
 
 /* ---- the committer: commits one batch while the engine applies the next ---- */
 
@@ -890,21 +830,14 @@ static void record_health(cf_engine *e)
 /* A batch committed: its outbox rows go to the relay, its states into the cache. */
 static void settle_committed(cf_engine *e, cf_batch *b)
 {
-    size_t i;
-    json_t *row, *d;
-    const char *case_no;
-
-    json_array_foreach (b->outbox, i, row) {
-        const char *payload = json_string_value(json_object_get(row, "payload"));
-        cf_relay_send(e, b->ids[i], json_string_value(json_object_get(row, "topic")),
-                      json_string_value(json_object_get(row, "key")),
-                      json_string_value(json_object_get(row, "msg_id")), payload, strlen(payload));
+    for (size_t i = 0; i < b->outbox.n; i++) {
+        const cf_outbox_row *o = &b->outbox.v[i];
+        cf_relay_send(e, b->ids[i], o->topic, o->key, o->msg_id, o->payload, o->len);
     }
-    /* The cache holds the entry {state, hash, created_at}, not the state alone: created_at
-     * must stay out of the state object, which the machine copies into the next state and
-     * so into cases.body, where replay would not find it. */
-    json_object_foreach (b->dirty, case_no, d)
-        cf_cache_put(e->cache, case_no, d, json_string_value(json_object_get(d, "hash")));
+    for (size_t i = 0; i < b->cases.n; i++) {
+        const cf_case_row *c = &b->cases.v[i];
+        cf_cache_put(e->cache, c->case_no, c->body, c->hash, c->created_at);
+    }
     e->n.batches++;
     if (e->failing > 0) {
         cf_info("commits succeed again after %d failure%s", e->failing, e->failing == 1 ? "" : "s");
@@ -933,12 +866,13 @@ static void note_failure(cf_engine *e, const char *why)
  * applied one at a time from now on (see isolate_one). */
 static void isolate_batch(cf_engine *e, const cf_batch *b)
 {
-    const char *part;
-    json_t *off;
-    json_object_foreach (b->offsets, part, off) {
-        json_t *have = json_object_get(e->isolate, part);
-        if (!have || json_integer_value(have) < json_integer_value(off))
-            json_object_set_new(e->isolate, part, json_integer(json_integer_value(off)));
+    for (size_t i = 0; i < b->offsets.n; i++) {
+        char part[16];
+        json_t *have;
+        snprintf(part, sizeof part, "%d", b->offsets.v[i].partition);
+        have = json_object_get(e->isolate, part);
+        if (!have || json_integer_value(have) < b->offsets.v[i].next)
+            json_object_set_new(e->isolate, part, json_integer(b->offsets.v[i].next));
     }
 }
 
@@ -997,6 +931,32 @@ static int finish_inflight(cf_engine *e)
     return rc;
 }
 
+/* Settles the batch in flight if its commit is over, without waiting for it. */
+static void settle_if_done(cf_engine *e)
+{
+    int done;
+    if (!e->inflight)
+        return;
+    pthread_mutex_lock(&e->mu);
+    done = e->job == 2;
+    pthread_mutex_unlock(&e->mu);
+    if (done)
+        finish_inflight(e);
+}
+
+/*
+ * Whether the ticker runs now: every 100 ms while no batch is in flight, but at most once a second
+ * while batches keep coming.  The ticker reads timers and tasks from the tables, so it must wait
+ * for the batch in flight to commit first; ticking every 100 ms drained the pipeline after nearly
+ * every batch (a batch of 500 takes longer than that to apply), and apply and commit never
+ * overlapped.
+ */
+static int tick_due(const cf_engine *e)
+{
+    long long since = cf_wall_ms() - e->last_tick_ms;
+    return since >= 100 && (!e->inflight || since >= 1000);
+}
+
 /* Inside a rebalance: waits for the batch in flight; success is settled as usual, failure only
  * discards it (the new assignment starts from the stored offsets anyway). */
 static void settle_for_rebalance(cf_engine *e)
@@ -1026,13 +986,15 @@ static void settle_for_rebalance(cf_engine *e)
 }
 
 /* Writes into the batch the generation of each partition this engine holds now: the commit
- * moves a partition's offset only while that generation is still the stored one. */
+ * moves a partition's offset only while that generation is still the stored one (-1 for a
+ * partition no longer held: that batch is fenced). */
 static void stamp_generations(cf_engine *e, cf_batch *b)
 {
-    for (size_t k = 0; k < e->nparts; k++) {
-        char part[16];
-        snprintf(part, sizeof part, "%d", e->parts[k].partition);
-        json_object_set_new(b->gens, part, json_integer(e->parts[k].generation));
+    for (size_t i = 0; i < b->offsets.n; i++) {
+        b->offsets.v[i].generation = -1;
+        for (size_t k = 0; k < e->nparts; k++)
+            if (e->parts[k].partition == b->offsets.v[i].partition)
+                b->offsets.v[i].generation = e->parts[k].generation;
     }
 }
 
@@ -1047,20 +1009,6 @@ static void hand_over(cf_engine *e)
     e->job = 1;
     pthread_cond_broadcast(&e->cv);
     pthread_mutex_unlock(&e->mu);
-}
-
-static void lookups_init(lookups *l)
-{
-    l->states = json_object();
-    l->known = json_object();
-    l->tasks = json_object();
-}
-
-static void lookups_free(lookups *l)
-{
-    json_decref(l->states);
-    json_decref(l->known);
-    json_decref(l->tasks);
 }
 
 /* Commits `cur` on this thread (the committer is idle: nothing is in flight). */
@@ -1082,13 +1030,13 @@ static int isolate_one(cf_engine *e, rd_kafka_message_t *m, json_t *parsed)
     lookups l;
     int rc;
 
-    lookups_init(&l);
-    rc = prefetch(e, &parsed, 1, &l, err, sizeof err);
+    cf_lookups_init(&l);
+    rc = cf_lookups_read(e, &parsed, 1, &l, err, sizeof err);
     if (rc == 0) {
         apply_one(e, m, parsed, &l);
         rc = commit_here(e, err, sizeof err);
     }
-    lookups_free(&l);
+    cf_lookups_free(&l);
     if (rc == 0) {
         settle_committed(e, e->cur);
         return 0;
@@ -1150,7 +1098,7 @@ static void process(cf_engine *e, rd_kafka_message_t **msgs, size_t n)
     long long t0, t1, t2;
     int rc;
 
-    lookups_init(&l);
+    cf_lookups_init(&l);
     if (!parsed) {
         cf_error("out of memory for a batch of %zu events", n);
         goto out;
@@ -1165,11 +1113,8 @@ static void process(cf_engine *e, rd_kafka_message_t **msgs, size_t n)
         goto out;
     }
     t0 = cf_wall_ms();
-    /* Events the batch in flight applied are not in the log yet, but they are known. */
-    if (e->inflight)
-        json_object_update(l.known, e->inflight->ids_seen);
     if ((rc = cf_clock_read(e, err, sizeof err)) == 0 &&
-        (rc = prefetch(e, parsed, n, &l, err, sizeof err)) == 0) {
+        (rc = cf_lookups_read(e, parsed, n, &l, err, sizeof err)) == 0) {
         t1 = cf_wall_ms();
         for (size_t i = 0; i < n; i++)
             apply_one(e, msgs[i], parsed[i], &l);
@@ -1195,7 +1140,7 @@ out:
     for (size_t i = 0; parsed && i < n; i++)
         json_decref(parsed[i]);
     free(parsed);
-    lookups_free(&l);
+    cf_lookups_free(&l);
 }
 
 /* ---- start and stop ---- */
@@ -1288,7 +1233,8 @@ static size_t collect(cf_engine *e, rd_kafka_message_t **msgs)
     long long first = 0;
 
     while (n < max && !*e->stop) {
-        int wait = 100;
+        /* With a batch in flight, come back soon: its outbox is published once it committed. */
+        int wait = e->inflight ? 5 : 100;
         rd_kafka_message_t *m;
         if (n > 0) {
             long long left = e->cfg->batch_ms - (cf_wall_ms() - first);
@@ -1372,7 +1318,8 @@ int cf_engine_run(const cf_config *cfg, const cf_registry *reg, const char *migr
             for (size_t i = 0; i < n; i++)
                 rd_kafka_message_destroy(msgs[i]);
         }
-        if (cf_wall_ms() - e.last_tick_ms >= 100) {
+        settle_if_done(&e);
+        if (tick_due(&e)) {
             char why[512];
             e.last_tick_ms = cf_wall_ms();
             /* Timers and batches are taken from the tables: what the batch in flight writes must

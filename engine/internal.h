@@ -18,6 +18,7 @@
 #include "core/caltime.h"
 #include "engine/cache.h"
 #include "engine/registry.h"
+#include "engine/rows.h"
 
 #define CF_TOPIC_EVENTS       "caseflow.events"
 #define CF_TOPIC_TRANSITIONS  "caseflow.transitions"
@@ -36,23 +37,104 @@ typedef struct cf_counters {
         task_batches, published, commit_failures, isolated;
 } cf_counters;
 
-/* Writes gathered while a batch of events is applied, committed in one transaction. */
-enum { CF_BATCH_SCRATCH = 19 };
+/*
+ * Text keys to row numbers, for the rows of a batch that a later event of it may change (a
+ * case's state, a task, a timer) or look up.  Open addressing with linear probing; a key is
+ * never removed, only the whole index cleared for the next batch.
+ */
+typedef struct cf_index {
+    struct cf_slot {
+        char *key; /* owned */
+        size_t row;
+    } * slots;
+    size_t nslots, count;
+} cf_index;
 
+/* The row of `key`, or -1. */
+long cf_index_find(const cf_index *x, const char *key);
+/* Sets the row of `key` (a copy of it is kept).  0, or CF_ENOMEM. */
+int cf_index_put(cf_index *x, const char *key, size_t row) CF_MUST_CHECK;
+void cf_index_clear(cf_index *x);
+void cf_index_free(cf_index *x);
+
+/* An event this batch applied: the log's row is in the column table; this is what a later
+ * event with the same id is compared with. */
+typedef struct cf_event_row {
+    char *id;   /* owned */
+    char *body; /* the bytes that came off the bus (owned) */
+    size_t len;
+} cf_event_row;
+
+/* A case as this batch leaves it: its row of the cases table, and the state its next event
+ * starts from (in this batch or the next, until the batch has committed). */
+typedef struct cf_case_row {
+    char *case_no; /* owned */
+    const char *workflow;
+    int version;
+    char state[64];
+    long long seq;
+    json_t *body; /* the case's state object (a reference) */
+    char hash[65];
+    cf_time created_at, updated_at;
+} cf_case_row;
+
+/* A timer set (due is the time as the workflow wrote it) or cancelled (due NULL). */
+typedef struct cf_timer_row {
+    char *case_no, *name, *due; /* owned */
+} cf_timer_row;
+
+/* A task created by this batch (is_new), or one whose status it changes. */
+typedef struct cf_task_row {
+    char *id, *case_no, *activity, *kind, *post, *title, *due, *batch_group; /* owned */
+    char *params, *result; /* JSON text (owned), or NULL */
+    int is_new, worker, dispatched;
+    const char *status; /* a constant: open, done, failed, returned, cancelled */
+    cf_time created_at, updated_at;
+} cf_task_row;
+
+typedef struct cf_outbox_row {
+    char *topic, *key, *msg_id, *payload; /* owned; key may be NULL */
+    size_t len;
+} cf_outbox_row;
+
+typedef struct cf_dead_row {
+    char *event_id, *case_no, *reason, *topic; /* owned; the first two may be NULL */
+    int partition;
+    long long offset, size;
+} cf_dead_row;
+
+typedef struct cf_dup_row {
+    char *event_id; /* owned */
+    long long count;
+} cf_dup_row;
+
+/* A partition's next offset after this batch, and the generation held when it was handed over
+ * (-1 until then). */
+typedef struct cf_offset_row {
+    int32_t partition;
+    long long next, generation;
+} cf_offset_row;
+
+/* A growable array of rows of one kind. */
+#define CF_VEC(T)      \
+    struct {           \
+        T *v;          \
+        size_t n, cap; \
+    }
+
+/* Writes gathered while a batch of events is applied, committed in one transaction. */
 typedef struct cf_batch {
-    cf_sqlarr ev[13];                    /* events: one array per column */
-    cf_sqlarr scratch[CF_BATCH_SCRATCH]; /* the other tables' columns, reused batch after batch */
-    size_t nevents;
-    json_t *cases;    /* case_no -> row */
-    json_t *timers;   /* "case\x1fname" -> {case, name, due|null} */
-    json_t *tasks;    /* task_id -> row ("new": true when inserted by this batch) */
-    json_t *outbox;   /* [ {topic, key, msg_id, payload} ] */
-    json_t *dead;     /* [ dead letter rows ] */
-    json_t *dups;     /* event_id -> count */
-    json_t *offsets;  /* partition (text) -> next offset */
-    json_t *gens;     /* partition (text) -> the generation held when the batch was handed over */
-    json_t *dirty;    /* case_no -> {state, hash, created_at}: the states this batch leaves */
-    json_t *ids_seen; /* event ids this batch applied */
+    cf_rows events; /* the event log's rows, straight into their column table */
+    CF_VEC(cf_event_row) applied;
+    CF_VEC(cf_case_row) cases;
+    CF_VEC(cf_timer_row) timers;
+    CF_VEC(cf_task_row) tasks;
+    CF_VEC(cf_outbox_row) outbox;
+    CF_VEC(cf_dead_row) dead;
+    CF_VEC(cf_dup_row) dups;
+    CF_VEC(cf_offset_row) offsets;
+    cf_index case_ix, timer_ix, task_ix, event_ix, dup_ix;
+    cf_rows scratch;  /* the other tables' columns, one table at a time, memory kept */
     char clock[64];   /* the simulated clock's new time, or "" */
     char sqlstate[6]; /* after a failed commit: the SQLSTATE of the statement that failed */
     int broken;       /* a row could not be built (memory ran out): the batch must not commit */
@@ -118,6 +200,72 @@ void cf_batch_free(cf_batch *b);
  * success b->ids holds the ids of the outbox rows, for the relay.  Runs on the committer thread:
  * it reads only the engine's configuration and topic names. */
 int cf_batch_commit(const cf_engine *e, cf_batch *b, char *err, size_t errsz) CF_MUST_CHECK;
+
+/*
+ * The rows of a batch, each added by one function.  A function that returns a row returns NULL
+ * when memory ran out, and then the batch is marked broken (it will not commit): callers need
+ * not check, but must not use the NULL.  Strings are copied; `body` gets a new reference.
+ */
+/* The event log's row of an applied event; `body` is its bytes as received. */
+void cf_batch_event(cf_batch *b, const char *case_no, long long seq, const char *id,
+                    const char *type, const char *source, const char *event_time,
+                    cf_time applied_at, const char *body, size_t len, const char *from,
+                    const char *to, const char *actions, const char *prev_hash, const char *hash);
+/* The case's row: the one this batch already has for it (to be updated), or a new one. */
+cf_case_row *cf_batch_case(cf_batch *b, const char *case_no);
+/* The case's row if this batch has one, else NULL; the event applied with `id`, likewise. */
+cf_case_row *cf_batch_find_case(const cf_batch *b, const char *case_no);
+const cf_event_row *cf_batch_find_event(const cf_batch *b, const char *id);
+void cf_batch_timer(cf_batch *b, const char *case_no, const char *name, const char *due);
+/* The task's row: the one this batch has, or a new one (not is_new: a change of status). */
+cf_task_row *cf_batch_task(cf_batch *b, const char *id);
+cf_task_row *cf_batch_find_task(const cf_batch *b, const char *id);
+/* Takes `payload` (malloc'ed JSON text). */
+void cf_batch_outbox(cf_batch *b, const char *topic, const char *key, const char *msg_id,
+                     char *payload);
+void cf_batch_dead(cf_batch *b, const char *event_id, const char *case_no, const char *reason,
+                   const char *topic, int partition, long long offset, long long size);
+void cf_batch_dup(cf_batch *b, const char *event_id);
+void cf_batch_offset(cf_batch *b, int32_t partition, long long next);
+/* Sets a string member of a row (freeing what it held); marks the batch broken on failure. */
+void cf_batch_set(cf_batch *b, char **member, const char *value);
+
+/* lookups.c: what a batch reads from the database before it applies its events. */
+/* A case as stored before this batch, read by cf_lookups_read: its state, head hash and creation
+ * time, or why its stored state cannot be read. */
+typedef struct stored_case {
+    json_t *state; /* owned; NULL when it cannot be read */
+    char hash[65];
+    cf_time created_at;
+    char *error;
+} stored_case;
+
+/* A task as stored, for checking who may report on it. */
+typedef struct task_owner {
+    int worker;
+    char *kind, *post, *claimed_by;
+} task_owner;
+
+/* What a batch reads from the database before it applies its events. */
+typedef struct lookups {
+    cf_index state_ix; /* case_no -> states[] of cases not cached */
+    stored_case *states;
+    size_t nstates;
+    cf_index known_ix; /* event id -> known[]: the stored body text of an applied event */
+    char **known;
+    size_t nknown;
+    cf_index task_ix; /* task_id -> tasks[] of the tasks task.* events name */
+    task_owner *tasks;
+    size_t ntasks;
+} lookups;
+
+void cf_lookups_init(lookups *l);
+void cf_lookups_free(lookups *l);
+/* Reads the stored states of the events' cases that neither the batches nor the cache hold, the
+ * stored bodies of ids seen before, and the owners of the tasks task.* events name.  0 or an
+ * error (CF_EDB, CF_ENOMEM) with the reason in `err`. */
+int cf_lookups_read(cf_engine *e, json_t **parsed, size_t n, lookups *l, char *err,
+                    size_t errsz) CF_MUST_CHECK;
 
 /* relay.c */
 int cf_relay_init(cf_engine *e, char *err, size_t errsz) CF_MUST_CHECK;

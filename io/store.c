@@ -109,15 +109,15 @@ static int await_answer(PGconn *db, const char *sql, char *err, size_t errsz)
  * Runs `sql` as PQexecParams would, with the wait bounded (see cf_store_exec).  Returns the last
  * result (the first failed one, if any), or NULL with the reason in `err`.
  */
-static PGresult *run(PGconn *db, const char *sql, int nparams, const char *const *params, char *err,
-                     size_t errsz)
+static PGresult *run(PGconn *db, const char *sql, int nparams, const char *const *params,
+                     const int *lengths, const int *formats, char *err, size_t errsz)
 {
     int blocking = !PQisnonblocking(db);
     PGresult *res = NULL, *r;
 
     if (blocking)
         PQsetnonblocking(db, 1);
-    if (!PQsendQueryParams(db, sql, nparams, NULL, params, NULL, NULL, 0)) {
+    if (!PQsendQueryParams(db, sql, nparams, NULL, params, lengths, formats, 0)) {
         copy_message(PQerrorMessage(db), err, errsz, "PostgreSQL");
         goto out;
     }
@@ -155,7 +155,7 @@ int cf_store_session(PGconn *db, char *err, size_t errsz)
 
     PQsetNoticeProcessor(db, on_notice, NULL);
     /* Times the database prints (timestamptz as text) are in the court's zone, as caseflow's. */
-    res = run(db, "select set_config('TimeZone', $1, false)", 1, p, err, errsz);
+    res = run(db, "select set_config('TimeZone', $1, false)", 1, p, NULL, NULL, err, errsz);
     if (!res)
         return CF_EDB;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -280,7 +280,14 @@ PGresult *cf_store_exec(PGconn *db, const char *sql, int nparams, const char *co
 PGresult *cf_store_exec_state(PGconn *db, const char *sql, int nparams, const char *const *params,
                               char state[6], char *err, size_t errsz)
 {
-    PGresult *res = run(db, sql, nparams, params, err, errsz);
+    return cf_store_exec_bin(db, sql, nparams, params, NULL, NULL, state, err, errsz);
+}
+
+PGresult *cf_store_exec_bin(PGconn *db, const char *sql, int nparams, const char *const *params,
+                            const int *lengths, const int *formats, char state[6], char *err,
+                            size_t errsz)
+{
+    PGresult *res = run(db, sql, nparams, params, lengths, formats, err, errsz);
     ExecStatusType st = PQresultStatus(res);
     const char *code;
 

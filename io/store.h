@@ -64,6 +64,14 @@ PGresult *cf_store_exec_state(PGconn *db, const char *sql, int nparams, const ch
                               char state[6], char *err, size_t errsz);
 
 /*
+ * Like cf_store_exec_state, with each parameter's length and format as PQexecParams takes them
+ * (format 1: binary, `lengths` counts its bytes); NULL `lengths` and `formats`: all text.
+ */
+PGresult *cf_store_exec_bin(PGconn *db, const char *sql, int nparams, const char *const *params,
+                            const int *lengths, const int *formats, char state[6], char *err,
+                            size_t errsz);
+
+/*
  * Returns 1 when SQLSTATE `state` says the statement's data was at fault (the same statement
  * with the same data fails again), 0 when the failure may pass (a connection lost, a timeout,
  * a deadlock, a full disk).

@@ -93,7 +93,14 @@ static int network_query(cf_worker_ctx *ctx, const cf_task *t, json_t **result, 
         json_decref(resp);
         return cf_errf(err, errsz, CF_EPARSE, "the network query answered without categories");
     }
-    /* Which categories found something, for the handler's first glance. */
+    /* Which categories found something, for the handler's first glance.  A category whose answer
+     * does not say whether it found anything is the other side's mistake, never "nothing". */
+    json_object_foreach (per, cat, v)
+        if (!json_is_boolean(json_object_get(v, "found"))) {
+            json_decref(resp);
+            return cf_errf(err, errsz, CF_EPARSE,
+                           "the network query answered category %s without 'found'", cat);
+        }
     found = json_array();
     json_object_foreach (per, cat, v)
         if (json_is_true(json_object_get(v, "found")))
@@ -224,6 +231,11 @@ static int six_checks_batch(cf_worker_ctx *ctx, const cf_task *tasks, size_t n, 
         } else if (!answer) {
             /* The office said nothing about this case: worth asking again on the next try. */
             codes[i] = cf_errf(errs[i], 256, CF_EIO, "%s gave no answer for this case", office);
+        } else if (!json_is_boolean(json_object_get(answer, "found"))) {
+            /* An answer that does not say whether anything was found is no answer: an
+             * incident, never "nothing found". */
+            codes[i] = cf_errf(errs[i], 256, CF_EPARSE, "%s answered %s without 'found'", office,
+                               category);
         } else if (!(results[i] = check_result(office, category, answer))) {
             codes[i] = cf_errf(errs[i], 256, CF_ENOMEM, "out of memory");
         }

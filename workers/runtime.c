@@ -135,8 +135,7 @@ static _Thread_local cf_time task_now = -1;
 
 const char *cf_worker_now(char *buf, size_t n)
 {
-    cf_time_format(cf_wall_ms() / 1000 * 1000, court_offset_min, buf, n);
-#define DEAD ((size_t)-1)
+    cf_time_format(task_now >= 0 ? task_now : cf_wall_ms() / 1000 * 1000, court_offset_min, buf, n);
     return buf;
 }
 

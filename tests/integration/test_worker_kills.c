@@ -21,7 +21,9 @@
 
 #include "kit/kit.h"
 
-enum { CASES = 6, WAIT = 180 };
+/* Seven local checks a case (the six registries and the housing authority), and two service
+ * items (the applicant's and the respondent's documents). */
+enum { CASES = 6, CHECKS = 7, ITEMS = 2, WAIT = 180 };
 
 static long long count_kind(kit *k, const char *kind, const char *status_in)
 {
@@ -144,17 +146,17 @@ static void test_every_kind_killed_mid_work(void **state)
     wait_kind(&k, "network_query", NULL, CASES);
     workers[0] = kill_mid(&k, "network_query", CASES);
 
-    /* Checked by the intake post: the notices are made, the six checks wait for 09:00. */
+    /* Checked by the intake post: the notices are made, the local checks wait for 09:00. */
     staff_complete(&k, "intake_check", "{\"complete\": true}", "2026-03-02T08:40:00+08:00");
     wait_kind(&k, "documents", NULL, CASES);
     workers[1] = kill_mid(&k, "documents", CASES);
     advance(&k, "2026-03-02T12:00:00+08:00");
-    workers[2] = kill_mid(&k, "six_checks", 6 * CASES);
+    workers[2] = kill_mid(&k, "six_checks", CHECKS * CASES);
 
     /* The day's service round at 14:00, one batch per delivery route. */
-    wait_kind(&k, "service", NULL, CASES);
+    wait_kind(&k, "service", NULL, ITEMS * CASES);
     advance(&k, "2026-03-02T15:00:00+08:00");
-    workers[3] = kill_mid(&k, "service", CASES);
+    workers[3] = kill_mid(&k, "service", ITEMS * CASES);
 
     /* Property found: the handler sends it to auction. */
     wait_state(&k, "execution");
@@ -162,7 +164,8 @@ static void test_every_kind_killed_mid_work(void **state)
     wait_kind(&k, "auction", NULL, CASES);
     workers[4] = kill_mid(&k, "auction", CASES);
 
-    /* Closed by the bureau lead; the ledger of March goes to archiving on 1 April. */
+    /* Closed by the bureau lead; the ledger of March goes to the archive system on 1 April (the
+     * archive group then binds each file: staff work, not this test's). */
     for (int n = 1; n <= CASES; n++) {
         char c[64], id[32];
         snprintf(c, sizeof c, "(2026)豫0381执%d号", n);
@@ -176,7 +179,7 @@ static void test_every_kind_killed_mid_work(void **state)
     wait_state(&k, "closed");
     advance(&k, "2026-04-01T10:00:00+08:00");
     workers[5] = kill_mid(&k, "archive", CASES);
-    wait_state(&k, "archived");
+    wait_kind(&k, "archive", "'done', 'failed'", CASES);
 
     /* Exactly once, every kind: one settling event per worker task, nothing refused. */
     assert_int_equal(kit_count(&k, "select count(*) from tasks t left join (select body -> "

@@ -1230,59 +1230,20 @@ static void check_svg(run *r, const json_t *rep)
 /* Stops the engine and frees the run, also after a failed check. */
 /* ---- the same report over HTTP ---- */
 
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-    char **buf = arg;
-    size_t had = *buf ? strlen(*buf) : 0;
-    char *b = realloc(*buf, had + size * n + 1);
-    if (!b)
-        return 0;
-    memcpy(b + had, p, size * n);
-    b[had + size * n] = '\0';
-    *buf = b;
-    return size * n;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *arg)
-{
-    if (size * n > 23 && strncmp(p, "Set-Cookie: cf_session=", 23) == 0)
-        snprintf(arg, 256, "%.*s", (int)strcspn(p + 23, ";\r\n"), p + 23);
-    return size * n;
-}
-
-/* `method url` with the session `cookie` (may be "") and JSON `body` (may be NULL); returns the
- * status and the body in *out (free it), and a new session cookie in `set_cookie` (256 bytes,
- * may be NULL). */
+/* `method url` with the session `cookie` (may be "") and JSON `body` (may be NULL) through
+ * kit_http; returns the status and the body in *out (free it), and a new session cookie in
+ * `set_cookie` (256 bytes, may be NULL). */
 static long http(const char *method, const char *url, const char *cookie, const char *body,
                  char *set_cookie, char **out)
 {
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    char line[320];
-    long status = -1;
+    kit_reply r;
+    long status = kit_http(method, url, cookie, body, &r);
 
-    *out = NULL;
-    assert_non_null(c);
-    if (cookie && *cookie) {
-        snprintf(line, sizeof line, "Cookie: cf_session=%s", cookie);
-        h = curl_slist_append(h, line);
-    }
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    if (set_cookie) {
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(c, CURLOPT_HEADERDATA, set_cookie);
-    }
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-    if (body)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+    *out = r.body;
+    r.body = NULL;
+    if (set_cookie && r.cookie[0])
+        snprintf(set_cookie, 256, "%s", r.cookie);
+    kit_reply_free(&r);
     return status;
 }
 

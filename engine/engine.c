@@ -184,8 +184,9 @@ static int reconnect(cf_engine *e)
             cf_info("connected to PostgreSQL again");
             return 0;
         }
-        cf_warn("PostgreSQL does not answer: %s(retrying in %d ms)", PQerrorMessage(e->db),
-                retry_delay(attempt));
+        const char *msg = PQerrorMessage(e->db);
+        cf_warn("PostgreSQL does not answer: %.*s (retrying in %d ms)", (int)strcspn(msg, "\n"),
+                msg, retry_delay(attempt));
         cf_sleep_ms(retry_delay(attempt));
     }
     return CF_ETIMEOUT;
@@ -1211,6 +1212,19 @@ static int create_topics(cf_engine *e, char *err, size_t errsz)
     return 0;
 }
 
+/* Kafka may be starting, stopping or electing when the engine starts: it waits, as for the
+ * database, and gives up only on a refusal that waiting cannot change. */
+static int create_topics_patiently(cf_engine *e, char *err, size_t errsz)
+{
+    int rc;
+    for (int attempt = 1; (rc = create_topics(e, err, errsz)) == CF_ETIMEOUT && !*e->stop;
+         attempt++) {
+        cf_warn("%s (retrying in %d ms)", err, retry_delay(attempt));
+        cf_sleep_ms(retry_delay(attempt));
+    }
+    return rc;
+}
+
 static int init_consumer(cf_engine *e, char *err, size_t errsz)
 {
     const cf_bus_consumer_opts o = {.client_id = e->owner,
@@ -1295,7 +1309,7 @@ int cf_engine_run(const cf_config *cfg, const cf_registry *reg, const char *migr
     if ((rc = connect_db(&e, err, errsz)) ||
         (rc = cf_migrate_check(e.db, migrations, err, errsz)) ||
         (rc = init_clock(&e, err, errsz)) || (rc = cf_relay_init(&e, err, errsz)) ||
-        (rc = create_topics(&e, err, errsz)) || (rc = init_consumer(&e, err, errsz)))
+        (rc = create_topics_patiently(&e, err, errsz)) || (rc = init_consumer(&e, err, errsz)))
         goto out;
     /* The committer's own connection: a batch commits there while the next is applied. */
     if (!(e.cdb = cf_store_connect(cfg->postgres, err, errsz))) {

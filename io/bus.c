@@ -121,6 +121,30 @@ int cf_bus_create_topic(rd_kafka_t *rk, const char *topic, int partitions, int t
     return cf_bus_create_topic_with(rk, topic, partitions, NULL, timeout_ms, err, errsz);
 }
 
+/*
+ * Errors a cluster gives while it is starting, stopping or electing: the same request
+ * succeeds later.  A broker shutting down or just started is fenced, and KRaft then refuses
+ * new topics as INVALID_REPLICATION_FACTOR ("All brokers are currently fenced"), as it does
+ * while fewer brokers are up than the replication factor asks.
+ */
+static int transient(rd_kafka_resp_err_t e)
+{
+    switch (e) {
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_NOT_CONTROLLER:
+    case RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 int cf_bus_create_topic_with(rd_kafka_t *rk, const char *topic, int partitions,
                              const char *const *config, int timeout_ms, char *err, size_t errsz)
 {
@@ -148,8 +172,8 @@ int cf_bus_create_topic_with(rd_kafka_t *rk, const char *topic, int partitions,
         rc = cf_errf(err, errsz, CF_ETIMEOUT, "creating topic %s: no answer in %d ms", topic,
                      timeout_ms);
     } else if (rd_kafka_event_error(ev)) {
-        rc = cf_errf(err, errsz, CF_EKAFKA, "creating topic %s: %s", topic,
-                     rd_kafka_event_error_string(ev));
+        rc = cf_errf(err, errsz, transient(rd_kafka_event_error(ev)) ? CF_ETIMEOUT : CF_EKAFKA,
+                     "creating topic %s: %s", topic, rd_kafka_event_error_string(ev));
     } else {
         size_t n;
         const rd_kafka_topic_result_t **res =
@@ -157,7 +181,8 @@ int cf_bus_create_topic_with(rd_kafka_t *rk, const char *topic, int partitions,
         for (size_t i = 0; i < n; i++) {
             rd_kafka_resp_err_t terr = rd_kafka_topic_result_error(res[i]);
             if (terr && terr != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
-                rc = cf_errf(err, errsz, CF_EKAFKA, "creating topic %s: %s", topic,
+                rc = cf_errf(err, errsz, transient(terr) ? CF_ETIMEOUT : CF_EKAFKA,
+                             "creating topic %s: %s", topic,
                              rd_kafka_topic_result_error_string(res[i]));
         }
     }

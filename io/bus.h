@@ -42,7 +42,9 @@ int cf_bus_ping(const char *brokers, int timeout_ms, int *nbrokers, char *err,
 /*
  * Creates `topic` with `partitions` partitions on the cluster of `rk` (any client
  * handle), replicated as the cluster's default.replication.factor says, and waits up to
- * `timeout_ms`.  A topic that exists already is success.
+ * `timeout_ms`.  A topic that exists already is success.  CF_ETIMEOUT says the cluster
+ * could not do it now (no answer, brokers fenced or starting, fewer up than the replication
+ * factor): trying again later may succeed.  CF_EKAFKA is any other refusal.
  */
 int cf_bus_create_topic(rd_kafka_t *rk, const char *topic, int partitions, int timeout_ms,
                         char *err, size_t errsz) CF_MUST_CHECK;

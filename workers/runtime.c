@@ -947,7 +947,8 @@ static void flow(worker *w)
 
 /* ---- start and stop ---- */
 
-static int start_kafka(worker *w, const cf_config *cfg, const char *client, char *err, size_t errsz)
+static int start_kafka(worker *w, const cf_config *cfg, const char *client,
+                       volatile sig_atomic_t *stop, char *err, size_t errsz)
 {
     static const char *const producer_settings[] = {"linger.ms", "5", NULL};
     const cf_bus_producer_opts po = {.client_id = client,
@@ -963,8 +964,17 @@ static int start_kafka(worker *w, const cf_config *cfg, const char *client, char
 
     if (!(w->producer = cf_bus_producer_new(cfg, &po, err, errsz)))
         return CF_EKAFKA;
-    /* The engine creates the task topics too; whoever comes first makes it. */
-    if ((rc = cf_bus_create_topic(w->producer, w->t_tasks, TOPIC_PARTITIONS, 15000, err, errsz)))
+    /* The engine creates the task topics too; whoever comes first makes it.  A cluster that is
+     * starting or electing is waited for. */
+    for (int attempt = 1; (rc = cf_bus_create_topic(w->producer, w->t_tasks, TOPIC_PARTITIONS,
+                                                     15000, err, errsz)) == CF_ETIMEOUT &&
+                          !*stop;
+         attempt++) {
+        long long delay = cf_backoff_delay(200, 5000, attempt, NULL);
+        cf_warn("%s (retrying in %lld ms)", err, delay);
+        cf_sleep_ms(delay);
+    }
+    if (rc)
         return rc;
     if (!(w->consumer = cf_bus_consumer_new(cfg, &co, err, errsz)))
         return CF_EKAFKA;
@@ -1106,7 +1116,7 @@ int cf_worker_run(const cf_config *cfg, const char *kind, volatile sig_atomic_t 
     if (w.kind->init && (rc = w.kind->init(&w.ctx, err, errsz)))
         goto out;
     inited = 1;
-    if ((rc = start_kafka(&w, cfg, client, err, errsz)) || (rc = start_pool(&w, err, errsz)))
+    if ((rc = start_kafka(&w, cfg, client, stop, err, errsz)) || (rc = start_pool(&w, err, errsz)))
         goto out;
     cf_info("worker %s started: %s, %d thread%s, %d retr%s from %d ms, %s adapter", kind, w.t_tasks,
             w.set.concurrency, w.set.concurrency == 1 ? "" : "s", w.set.retries,

@@ -118,7 +118,6 @@ static void test_outages(void **state)
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     kit_init(&k, "apiout");
-    engine = kit_engine_start(&k, NULL);
     assert_int_equal(kit_wait_count(&k,
                                     "select count(*) from information_schema.tables where "
                                     "table_name = 'accounts'",
@@ -146,8 +145,10 @@ static void test_outages(void **state)
     nd_headers[2] = NULL;
     snprintf(nd, sizeof nd, "%s\n%s\n", a, b);
 
-    /* Kafka away: the batch is not acknowledged, so it is refused as a whole. */
+    /* Kafka away: the batch is not acknowledged, so it is refused as a whole.  The engine starts
+     * meanwhile: it waits for Kafka (a broker shutting down, fenced, or gone) rather than exit. */
     stack("stop", "kafka");
+    engine = kit_engine_start(&k, NULL);
     s = request("POST", "/api/v1/events", nd_headers, nd, &out);
     fprintf(stderr, "ingest without Kafka: %ld %s\n", s, out ? out : "");
     assert_int_equal(s, 503);

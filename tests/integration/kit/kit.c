@@ -699,6 +699,12 @@ static size_t on_reply_header(char *p, size_t size, size_t n, void *arg)
 long kit_http(const char *method, const char *url, const char *cookie, const char *body,
               kit_reply *r)
 {
+    return kit_http_csrf(method, url, cookie, NULL, body, r);
+}
+
+long kit_http_csrf(const char *method, const char *url, const char *cookie, const char *csrf,
+                   const char *body, kit_reply *r)
+{
     CURL *c = curl_easy_init();
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     char line[320], *ctype = NULL;
@@ -709,6 +715,10 @@ long kit_http(const char *method, const char *url, const char *cookie, const cha
         die("curl_easy_init failed");
     if (cookie && *cookie) {
         snprintf(line, sizeof line, "Cookie: cf_session=%s", cookie);
+        h = curl_slist_append(h, line);
+    }
+    if (csrf && *csrf) {
+        snprintf(line, sizeof line, "X-CSRF-Token: %s", csrf);
         h = curl_slist_append(h, line);
     }
     curl_easy_setopt(c, CURLOPT_URL, url);

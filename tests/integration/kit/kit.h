@@ -143,6 +143,10 @@ typedef struct kit_reply {
  * Excel workbook) come back whole. */
 long kit_http(const char *method, const char *url, const char *cookie, const char *body,
               kit_reply *r);
+/* kit_http with the session's CSRF token (NULL: none), which a change made with a session
+ * cookie needs. */
+long kit_http_csrf(const char *method, const char *url, const char *cookie, const char *csrf,
+                   const char *body, kit_reply *r);
 void kit_reply_free(kit_reply *r);
 
 #endif

@@ -457,8 +457,8 @@ static void clear_rows(cf_batch *b)
     }
     for (size_t i = 0; i < b->dups.n; i++)
         free(b->dups.v[i].event_id);
-    b->applied.n = b->cases.n = b->timers.n = b->tasks.n = b->outbox.n = b->dead.n =
-        b->notices.n = b->dups.n = b->offsets.n = 0;
+    b->applied.n = b->cases.n = b->timers.n = b->tasks.n = b->outbox.n = b->dead.n = b->notices.n =
+        b->dups.n = b->offsets.n = 0;
     cf_index_clear(&b->case_ix);
     cf_index_clear(&b->timer_ix);
     cf_index_clear(&b->task_ix);

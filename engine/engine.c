@@ -331,8 +331,8 @@ static void notify_post(cf_engine *e, const char *case_no, const cf_step *step, 
     snprintf(key, sizeof key, "notify:%s:%lld:%zu", case_no,
              (long long)json_integer_value(json_object_get(step->state, "seq")), i);
     body = json_text(e, a);
-    cf_batch_notice(e->cur, key, post, "workflow", case_no, message ? message : "案件动态",
-                    body, e->now);
+    cf_batch_notice(e->cur, key, post, "workflow", case_no, message ? message : "案件动态", body,
+                    e->now);
     free(body);
 }
 
@@ -647,7 +647,10 @@ static void refusal_notice(cf_engine *e, const json_t *ev, const cf_workflow *wf
     if (strcmp(type, "case.decided") == 0) {
         const char *name = member(data, "decision"), *method = member(data, "close_method");
         const cf_decision *d = wf && name ? cf_workflow_decision(wf, name) : NULL;
-        snprintf(what, sizeof what, "%s%s%s", d && d->title ? d->title : name ? name : "决定",
+        snprintf(what, sizeof what, "%s%s%s",
+                 d && d->title ? d->title
+                 : name        ? name
+                               : "决定",
                  method ? "：" : "", method ? method : "");
         snprintf(title, sizeof title, "您关于案件%s的决定（%s）未被接受", case_no ? case_no : "",
                  what);

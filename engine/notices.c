@@ -83,8 +83,8 @@ int cf_notices_read(PGconn *db, long long id, const char *post, const char *acco
         return cf_errf(err, errsz, CF_EDB, "reading notice %lld: %s", id, why);
     if (PQntuples(res) == 0) {
         PQclear(res);
-        return cf_errf(err, errsz, CF_ENOTFOUND, "no notice %lld%s%s", id,
-                       post ? " for post " : "", post ? post : "");
+        return cf_errf(err, errsz, CF_ENOTFOUND, "no notice %lld%s%s", id, post ? " for post " : "",
+                       post ? post : "");
     }
     return take_json(res, out, err, errsz);
 }

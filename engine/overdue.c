@@ -68,8 +68,8 @@ static int escalate(cf_engine *e, const cf_workflow *wf, long days, const char *
 }
 
 /* The JSON of one overdue task on a list (the columns of `t` below). */
-#define LIST_ITEM                                                                                 \
-    "json_build_object('task_id', task_id, 'case', case_no, 'title', title, 'post', post, "      \
+#define LIST_ITEM                                                                           \
+    "json_build_object('task_id', task_id, 'case', case_no, 'title', title, 'post', post, " \
     "'claimed_by', claimed_by, 'due', to_char(due_at, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM'))"
 
 /* Sends the week's overdue lists when this week's have not gone out: the week of `weekday` (1 =

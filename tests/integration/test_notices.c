@@ -127,24 +127,11 @@ static void test_monday_overdue_lists_once_a_week(void **state)
                      1);
 }
 
-static void add_user(const char *name, const char *role, const char *post)
-{
-    char pw[128], *out = NULL, *err = NULL;
-    const char *args[] = {
-        "users", "add", name, "--role", role, "--password-stdin", post ? "--post" : NULL,
-        post,    NULL};
-    snprintf(pw, sizeof pw, "password-of-%s\n", name);
-    assert_int_equal(kit_run_in(&K, pw, args, &out, &err), 0);
-    free(out);
-    free(err);
-}
-
 typedef struct who {
     char session[256], csrf[128];
 } who;
 
-static json_t *call(const char *base, const who *w, const char *method, const char *path,
-                    long want)
+static json_t *call(const char *base, const who *w, const char *method, const char *path, long want)
 {
     char url[512];
     kit_reply r;
@@ -167,8 +154,7 @@ static void login(const char *base, const char *name, who *w)
     json_t *v;
 
     snprintf(url, sizeof url, "%s/api/v1/login", base);
-    snprintf(body, sizeof body, "{\"name\": \"%s\", \"password\": \"password-of-%s\"}", name,
-             name);
+    snprintf(body, sizeof body, "{\"name\": \"%s\", \"password\": \"password-of-%s\"}", name, name);
     assert_int_equal(kit_http("POST", url, NULL, body, &r), 200);
     v = json_loads(r.body, 0, NULL);
     assert_non_null(v);
@@ -188,8 +174,8 @@ static void test_staff_read_their_posts_notices(void **state)
     int port;
 
     (void)state;
-    add_user("li4", "staff", "team_4");
-    add_user("boss", "lead", NULL);
+    assert_int_equal(kit_add_user(&K, "li4", "staff", "team_4"), 0);
+    assert_int_equal(kit_add_user(&K, "boss", "lead", NULL), 0);
     server = kit_serve_start(&K, NULL, &port);
     snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
     login(base, "li4", &li4);
@@ -209,8 +195,8 @@ static void test_staff_read_their_posts_notices(void **state)
      * yet), 03-02 and 03-09; the review post's list of 03-02 and the refusal. */
     v = call(base, &boss, "GET", "/api/v1/notices?post=bureau_lead", 200);
     assert_int_equal(json_integer_value(json_object_get(v, "total")), 3);
-    lead_notice = json_integer_value(
-        json_object_get(json_array_get(json_object_get(v, "notices"), 0), "id"));
+    lead_notice =
+        json_integer_value(json_object_get(json_array_get(json_object_get(v, "notices"), 0), "id"));
     json_decref(v);
     v = call(base, &boss, "GET", "/api/v1/notices", 200);
     assert_int_equal(json_integer_value(json_object_get(v, "total")), 5);
@@ -222,15 +208,15 @@ static void test_staff_read_their_posts_notices(void **state)
     snprintf(path, sizeof path, "/api/v1/notices/%lld/read", mine);
     v = call(base, &li4, "POST", path, 200);
     assert_false(json_is_true(json_object_get(v, "already")));
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(v, "notice"), "read_by")), "li4");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(v, "notice"), "read_by")),
+                        "li4");
     assert_non_null(strstr(
         json_string_value(json_object_get(json_object_get(v, "notice"), "read_at")), "2026-03-"));
     json_decref(v);
     v = call(base, &boss, "POST", path, 200);
     assert_true(json_is_true(json_object_get(v, "already")));
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(v, "notice"), "read_by")), "li4");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(v, "notice"), "read_by")),
+                        "li4");
     json_decref(v);
     v = call(base, &li4, "GET", "/api/v1/notices?unread=true", 200);
     assert_int_equal(json_integer_value(json_object_get(v, "total")), 0);

@@ -578,6 +578,21 @@ char *kit_value(kit *k, const char *sql, int n, const char *const *params)
     return v;
 }
 
+int kit_add_user(kit *k, const char *name, const char *role, const char *post)
+{
+    char pw[128], *out = NULL, *err = NULL;
+    const char *args[] = {
+        "users", "add", name, "--role", role, "--password-stdin", post ? "--post" : NULL,
+        post,    NULL};
+    int rc;
+
+    snprintf(pw, sizeof pw, "password-of-%s\n", name);
+    rc = kit_run_in(k, pw, args, &out, &err);
+    free(out);
+    free(err);
+    return rc;
+}
+
 int kit_staff_complete(kit *k, const char *name, const char *id, const char *result)
 {
     char pw[128], *out = NULL, *err = NULL;
@@ -588,12 +603,7 @@ int kit_staff_complete(kit *k, const char *name, const char *id, const char *res
         die("there is no task %s", id);
     snprintf(pw, sizeof pw, "password-of-%s\n", name);
     /* A second add of the same name is refused: the account is there already. */
-    kit_run_in(k, pw,
-               (const char *[]){"users", "add", name, "--role", "staff", "--post", post,
-                                "--password-stdin", NULL},
-               &out, &err);
-    free(out);
-    free(err);
+    (void)kit_add_user(k, name, "staff", post);
     rc = kit_run_in(k, pw,
                     (const char *[]){"tasks", "complete", id, "--result", result, "--user", name,
                                      "--password-stdin", NULL},
@@ -699,6 +709,12 @@ static size_t on_reply_header(char *p, size_t size, size_t n, void *arg)
 long kit_http(const char *method, const char *url, const char *cookie, const char *body,
               kit_reply *r)
 {
+    return kit_http_csrf(method, url, cookie, NULL, body, r);
+}
+
+long kit_http_csrf(const char *method, const char *url, const char *cookie, const char *csrf,
+                   const char *body, kit_reply *r)
+{
     CURL *c = curl_easy_init();
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     char line[320], *ctype = NULL;
@@ -709,6 +725,10 @@ long kit_http(const char *method, const char *url, const char *cookie, const cha
         die("curl_easy_init failed");
     if (cookie && *cookie) {
         snprintf(line, sizeof line, "Cookie: cf_session=%s", cookie);
+        h = curl_slist_append(h, line);
+    }
+    if (csrf && *csrf) {
+        snprintf(line, sizeof line, "X-CSRF-Token: %s", csrf);
         h = curl_slist_append(h, line);
     }
     curl_easy_setopt(c, CURLOPT_URL, url);

@@ -123,6 +123,11 @@ void kit_complete(kit *k, const char *case_no, const char *activity, const char 
  * task's post when there is none.  Returns the exit status of `caseflow tasks complete`. */
 int kit_staff_complete(kit *k, const char *name, const char *id, const char *result);
 
+/* Adds account `name` of `role` (on `post` for staff, else NULL) with the password
+ * "password-of-<name>" as `caseflow users add` does; returns its exit status (not 0 when the
+ * name is taken). */
+int kit_add_user(kit *k, const char *name, const char *role, const char *post);
+
 char *kit_value(kit *k, const char *sql, int n, const char *const *params);
 /* Waits up to `seconds` until kit_value gives `want` (any value when `want` is NULL); returns
  * the last value seen (free it). */
@@ -143,6 +148,10 @@ typedef struct kit_reply {
  * Excel workbook) come back whole. */
 long kit_http(const char *method, const char *url, const char *cookie, const char *body,
               kit_reply *r);
+/* kit_http with the session's CSRF token (NULL: none), which a change made with a session
+ * cookie needs. */
+long kit_http_csrf(const char *method, const char *url, const char *cookie, const char *csrf,
+                   const char *body, kit_reply *r);
 void kit_reply_free(kit_reply *r);
 
 #endif

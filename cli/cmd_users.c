@@ -17,7 +17,7 @@
 static void users_usage(FILE *out)
 {
     fprintf(out,
-            "usage: caseflow users add NAME --role ROLE [--post POST] --password-stdin\n"
+            "usage: caseflow users add NAME --role ROLE [--post POST] [--court CODE] --password-stdin\n"
             "       caseflow users list [--json]\n"
             "       caseflow users disable NAME | enable NAME\n"
             "       caseflow users passwd NAME --password-stdin\n"
@@ -29,6 +29,8 @@ static void users_usage(FILE *out)
             "        auditor  read-only, with replay; parties' personal data masked\n"
             "        admin    accounts\n"
             "  (service accounts of role ingest are made by `caseflow tokens add`.)\n"
+            "  CODE  the court whose cases the account sees and works, one of the configuration's\n"
+            "        `courts:` (default: the first, the home court)\n"
             "\n"
             "NAME is one word without ':' or '/'; events a member of staff sends name them as\n"
             "staff:<post>:<NAME>.  The password (10 to 1024 bytes) is the first line of stdin\n"
@@ -78,8 +80,9 @@ int cf_cmd_users(int argc, char **argv)
     static const struct option longopts[] = {
         {"role", required_argument, NULL, 'r'},     {"post", required_argument, NULL, 'p'},
         {"password-stdin", no_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
-    const char *action, *name = NULL, *role_text = NULL, *post = NULL;
+        {"court", required_argument, NULL, 'c'},    {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const char *action, *name = NULL, *role_text = NULL, *post = NULL, *court = NULL;
     int stdin_pw = 0, as_json = 0, c, rc = 1;
     char who[64], err[1024], known[1024];
     char *password = NULL;
@@ -99,6 +102,7 @@ int cf_cmd_users(int argc, char **argv)
         switch (c) {
         case 'r': role_text = optarg; break;
         case 'p': post = optarg; break;
+        case 'c': court = optarg; break;
         case 's': stdin_pw = 1; break;
         case 'j': as_json = 1; break;
         case 'h': users_usage(stdout); return 0;
@@ -132,6 +136,9 @@ int cf_cmd_users(int argc, char **argv)
                     post ? "only staff accounts have a --post" : "a staff account needs --post");
             return 2;
         }
+    } else if (court && strcmp(action, "add") != 0) {
+        fprintf(stderr, "%s: only add takes --court\n", who);
+        return 2;
     } else if (strcmp(action, "passwd") == 0) {
         if (!name || !stdin_pw || role_text || post) {
             fprintf(stderr, "%s: needs NAME and --password-stdin, nothing else\n", who);
@@ -170,12 +177,18 @@ int cf_cmd_users(int argc, char **argv)
             }
             cf_registry_free(&reg);
         }
-        if (cf_account_add(db, name, role, post, password, err, sizeof err) != 0) {
+        if (court && !cf_config_court(&cfg, court)) {
+            fprintf(stderr, "%s: this installation does not serve the court '%s' (courts: %s)\n",
+                    who, court, cf_config_court_codes(&cfg, known, sizeof known));
+            rc = 2;
+            goto out;
+        }
+        if (cf_account_add(db, name, role, post, court, password, err, sizeof err) != 0) {
             fprintf(stderr, "%s: %s\n", who, err);
             goto out;
         }
-        printf("account %s added: %s%s%s\n", name, cf_role_name(role), post ? " of post " : "",
-               post ? post : "");
+        printf("account %s added: %s%s%s of court %s\n", name, cf_role_name(role),
+               post ? " of post " : "", post ? post : "", court ? court : cfg.courts[0].code);
     } else if (strcmp(action, "passwd") == 0) {
         if (cf_account_passwd(db, name, password, err, sizeof err) != 0) {
             fprintf(stderr, "%s: %s\n", who, err);

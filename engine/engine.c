@@ -791,6 +791,18 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
         }
         snprintf(prev, sizeof prev, "%s", cf_chain_genesis);
     }
+    /* The case's court decides the calendar and teams its workflow runs with; a court this
+     * installation does not serve gets nothing applied. */
+    {
+        const json_t *data = json_object_get(state ? state : ev, "data");
+        int court = cf_registry_court_of(
+            e->reg, case_no, json_string_value(json_object_get(data, "court")), err, sizeof err);
+        if (court < 0) {
+            dead_letter(e, m, id, case_no, err);
+            goto out;
+        }
+        wf = cf_registry_in_court(e->reg, court, wf);
+    }
     rc = cf_machine_apply(wf, state, ev, e->now, &step, err, sizeof err);
     if (rc != 0) {
         if (strcmp(type, "timer.fired") == 0 && rc == CF_ESTATE) {

@@ -73,6 +73,8 @@ void cf_h_post_tasks(cf_srv *s, cf_req *r)
         return;
     }
     f.overdue = overdue && strcmp(overdue, "true") == 0;
+    f.court = cf_req_court(s, r);
+    f.home = s->cfg->courts[0].code;
     if (!(db = cf_req_db(s, r)))
         return;
     if ((rc = cf_queue_list(db, &f, &l, err, sizeof err)) != 0) {

@@ -247,4 +247,8 @@ const char *cf_req_case(cf_req *r);
 /* The post a request is confined to: the caller's own for staff, NULL (every post) otherwise. */
 const char *cf_req_reach(const cf_req *r);
 
+/* The court a request is confined to: the caller's own (the home court when the account names
+ * none), or NULL when the installation serves one court only, so that nothing is filtered. */
+const char *cf_req_court(const cf_srv *s, const cf_req *r);
+
 #endif

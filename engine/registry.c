@@ -74,14 +74,14 @@ static int add_court(cf_registry *r, cf_registry_court *c, const cf_court_cfg *k
     if (k->nteams) {
         if (!(c->teams = calloc(k->nteams, sizeof *c->teams)))
             return cf_errf(err, errsz, CF_ENOMEM, "out of memory");
-        for (; c->nteams < k->nteams; c->nteams++) {
-            if (!(c->teams[c->nteams] = strdup(k->teams[c->nteams])))
-                return cf_errf(err, errsz, CF_ENOMEM, "out of memory");
+        for (size_t t = 0; t < k->nteams; t++) {
             for (size_t i = 0; i < r->n; i++)
-                if (r->wf[i]->nteams && !cf_workflow_post(r->wf[i], k->teams[c->nteams]))
+                if (r->wf[i]->nteams && !cf_workflow_post(r->wf[i], k->teams[t]))
                     return cf_errf(err, errsz, CF_EINVAL,
                                    "%s: courts: team '%s' of %s is not a post of workflow %s",
-                                   k->teams_at, k->teams[c->nteams], k->code, r->wf[i]->name);
+                                   k->teams_at, k->teams[t], k->code, r->wf[i]->name);
+            if (!(c->teams[c->nteams++] = strdup(k->teams[t])))
+                return cf_errf(err, errsz, CF_ENOMEM, "out of memory");
         }
     }
     if (!(c->wf = calloc(r->n + 1, sizeof *c->wf)))

@@ -353,8 +353,8 @@ static int read_court(reader *R, yaml_node_t *n, cf_court_cfg *k)
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         yaml_node_t *key = yaml_document_get_node(&R->doc, p->key);
         yaml_node_t *v = yaml_document_get_node(&R->doc, p->value);
-        const char *name = key->type == YAML_SCALAR_NODE ? (const char *)key->data.scalar.value
-                                                         : "";
+        const char *name =
+            key->type == YAML_SCALAR_NODE ? (const char *)key->data.scalar.value : "";
         char **field = strcmp(name, "code") == 0       ? &k->code
                        : strcmp(name, "name") == 0     ? &k->name
                        : strcmp(name, "calendar") == 0 ? &k->calendar
@@ -365,8 +365,7 @@ static int read_court(reader *R, yaml_node_t *n, cf_court_cfg *k)
             size_t nitems;
             snprintf(k->teams_at, sizeof k->teams_at, "%s", where);
             if (v->type != YAML_SEQUENCE_NODE ||
-                (nitems = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start)) ==
-                    0)
+                (nitems = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start)) == 0)
                 return cf_errf(R->err, R->errsz, CF_EINVAL,
                                "%s: courts: teams must list the court's teams, as [team_1, team_2]",
                                where);

@@ -124,7 +124,8 @@ void cf_config_free(cf_config *cfg);
 /* The court of `code` among cfg->courts, or NULL when the installation does not serve it. */
 const cf_court_cfg *cf_config_court(const cf_config *cfg, const char *code);
 
-/* Writes the codes of cfg->courts, comma-separated, into `buf` (cut when too small); returns buf. */
+/* Writes the codes of cfg->courts, comma-separated, into `buf` (cut when too small); returns buf.
+ */
 const char *cf_config_court_codes(const cf_config *cfg, char *buf, size_t n);
 
 /* Prints every setting with its value, secrets masked (see below), as YAML with comments. */

@@ -17,7 +17,8 @@
 static void users_usage(FILE *out)
 {
     fprintf(out,
-            "usage: caseflow users add NAME --role ROLE [--post POST] [--court CODE] --password-stdin\n"
+            "usage: caseflow users add NAME --role ROLE [--post POST] [--court CODE]\n"
+            "                         --password-stdin\n"
             "       caseflow users list [--json]\n"
             "       caseflow users disable NAME | enable NAME\n"
             "       caseflow users passwd NAME --password-stdin\n"
@@ -77,11 +78,13 @@ static void print_json(json_t *v)
 
 int cf_cmd_users(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"role", required_argument, NULL, 'r'},     {"post", required_argument, NULL, 'p'},
-        {"password-stdin", no_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-        {"court", required_argument, NULL, 'c'},    {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"role", required_argument, NULL, 'r'},
+                                             {"post", required_argument, NULL, 'p'},
+                                             {"password-stdin", no_argument, NULL, 's'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {"court", required_argument, NULL, 'c'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     const char *action, *name = NULL, *role_text = NULL, *post = NULL, *court = NULL;
     int stdin_pw = 0, as_json = 0, c, rc = 1;
     char who[64], err[1024], known[1024];

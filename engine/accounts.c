@@ -458,7 +458,8 @@ int cf_session_find(PGconn *db, const char *session, int idle_seconds, int max_s
     snprintf(every, sizeof every, "%d", idle_seconds * 100 < 30000 ? idle_seconds * 100 : 30000);
     res = cf_store_exec(db,
                         "with s as (select s.id_hash, a.id, a.name, a.role, coalesce(a.post, '') "
-                        "post, false, s.csrf, s.last_seen, coalesce(a.court, '') court from sessions s join accounts a on a.id "
+                        "post, false, s.csrf, s.last_seen, coalesce(a.court, '') court from "
+                        "sessions s join accounts a on a.id "
                         "= s.account_id where s.id_hash = $1 and a.disabled_at is null and "
                         "s.last_seen > now() - $2::int * interval '1 second' and s.created_at > "
                         "now() - $3::int * interval '1 second'), u as (update sessions set "
@@ -501,15 +502,16 @@ int cf_token_find(PGconn *db, const char *token, cf_account *out, char *err, siz
     memset(out, 0, sizeof *out);
     sha256_hex(token, hash);
     /* last_used_at is written at most once a minute per token. */
-    res = cf_store_exec(db,
-                        "with t as (select t.id, a.id aid, a.name, a.role, coalesce(a.post, '') "
-                        "post, t.last_used_at, coalesce(a.court, '') court from tokens t join accounts a on a.id = "
-                        "t.account_id where t.token_hash = $1 and t.revoked_at is null and "
-                        "a.disabled_at is null), u as (update tokens set last_used_at = now() "
-                        "from t where tokens.id = t.id and (t.last_used_at is null or "
-                        "t.last_used_at < now() - interval '1 minute')) select aid, name, role, "
-                        "post, false, court from t",
-                        1, (const char *[]){hash}, err, errsz);
+    res = cf_store_exec(
+        db,
+        "with t as (select t.id, a.id aid, a.name, a.role, coalesce(a.post, '') "
+        "post, t.last_used_at, coalesce(a.court, '') court from tokens t join accounts a on a.id = "
+        "t.account_id where t.token_hash = $1 and t.revoked_at is null and "
+        "a.disabled_at is null), u as (update tokens set last_used_at = now() "
+        "from t where tokens.id = t.id and (t.last_used_at is null or "
+        "t.last_used_at < now() - interval '1 minute')) select aid, name, role, "
+        "post, false, court from t",
+        1, (const char *[]){hash}, err, errsz);
     if (!res)
         return CF_EDB;
     if (PQntuples(res) == 1)

@@ -24,7 +24,8 @@
 #include "core/replay.h"
 #include "engine/registry.h"
 
-/* SQL: the court of case row `c` (schemas/sql/014_courts.sql), or `home` when its key names none. */
+/* SQL: the court of case row `c` (schemas/sql/014_courts.sql), or `home` when its key names none.
+ */
 #define CF_CASE_COURT_SQL(c, home) \
     "coalesce(caseflow_court(" c ".case_no, " c ".body -> 'data' ->> 'court'), " home ")"
 
@@ -33,8 +34,8 @@
  * `out` (`home` when its key names none).  Returns 0, CF_ENOTFOUND (no such case or task) or
  * CF_EDB.
  */
-int cf_case_court(PGconn *db, const char *case_no, const char *task_id, const char *home,
-                  char *out, size_t n, char *err, size_t errsz) CF_MUST_CHECK;
+int cf_case_court(PGconn *db, const char *case_no, const char *task_id, const char *home, char *out,
+                  size_t n, char *err, size_t errsz) CF_MUST_CHECK;
 
 /*
  * Cases whose number holds `q`, or (when `by_name`) one of whose parties is named `q` exactly;

@@ -49,7 +49,7 @@ static void fill(PGresult *res, int row, cf_task *t)
     "not t.worker and ($1::text is null or t.post = $1) and ($2::text is null or t.status = $2) " \
     "and (not $3::boolean or t.due_at < k.now) and ($4::timestamptz is null or t.due_at < "       \
     "$4::timestamptz) and ($5::text is null or strpos(t.case_no, $5) > 0 or "                     \
-    "strpos(coalesce(t.title, t.activity), $5) > 0) and ($6::text is null or exists (select 1 "  \
+    "strpos(coalesce(t.title, t.activity), $5) > 0) and ($6::text is null or exists (select 1 "   \
     "from cases c where c.case_no = t.case_no and " CF_CASE_COURT_SQL("c", "$7::text") " = $6))"
 
 int cf_queue_list(PGconn *db, const cf_queue_filter *f, cf_task_list *out, char *err, size_t errsz)

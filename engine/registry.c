@@ -66,8 +66,8 @@ static int add_court(cf_registry *r, cf_registry_court *c, const cf_court_cfg *k
     snprintf(c->code, sizeof c->code, "%s", k->code);
     if (k->calendar) {
         char path[PATH_MAX], why[512];
-        if (!(c->calendar = cf_calendar_load(cf_path_find(k->calendar, path, sizeof path), why,
-                                             sizeof why)))
+        if (!(c->calendar =
+                  cf_calendar_load(cf_path_find(k->calendar, path, sizeof path), why, sizeof why)))
             return cf_errf(err, errsz, CF_EINVAL, "%s: courts: calendar of %s: %s", k->calendar_at,
                            k->code, why);
     }
@@ -138,12 +138,13 @@ int cf_registry_court_of(const cf_registry *r, const char *key, const char *file
     for (size_t c = 0; c < r->ncourts; c++)
         if (strcmp(r->courts[c].code, code) == 0)
             return (int)c;
-    used = (size_t)snprintf(err, errsz, "case %s is of court %s, which this installation does not "
-                                        "serve (courts: ",
+    used = (size_t)snprintf(err, errsz,
+                            "case %s is of court %s, which this installation does not "
+                            "serve (courts: ",
                             key ? key : "-", code);
     for (size_t c = 0; c < r->ncourts && used < errsz; c++)
-        used += (size_t)snprintf(err + used, errsz - used, "%s%s", c ? ", " : "",
-                                 r->courts[c].code);
+        used +=
+            (size_t)snprintf(err + used, errsz - used, "%s%s", c ? ", " : "", r->courts[c].code);
     if (used < errsz)
         snprintf(err + used, errsz - used, ")");
     return -1;

@@ -61,8 +61,7 @@ void cf_h_cases(cf_srv *s, cf_req *r)
     /* A name is matched only for roles that see names: for the others a hit would tell that
      * a person is a party. */
     v = cf_cases_search(db, q, sees_personal_data(r), cf_req_reach(r), cf_req_court(s, r),
-                        s->cfg->courts[0].code, (int)limit, (int)offset, err,
-                        sizeof err);
+                        s->cfg->courts[0].code, (int)limit, (int)offset, err, sizeof err);
     if (!v)
         rc = CF_EDB;
     answer(r, v, rc, err);

@@ -188,7 +188,7 @@ int cf_docfields_build(const cf_config *cfg, const char *case_no, const json_t *
     /* The heading is the name of the case's own court (base/config.h, courts). */
     const cf_court_cfg *court =
         cf_config_court(cfg, cf_caseno_court(case_no, str(data, "court"), code, sizeof code));
-    const char *court_name = court                ? court->name
+    const char *court_name = court              ? court->name
                              : cfg->ncourts > 0 ? cfg->courts[0].name
                                                 : cfg->doc_court_name;
     cf_time t;

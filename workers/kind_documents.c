@@ -30,8 +30,8 @@
 typedef struct documents {
     cf_template **templates;
     size_t ntemplates;
-    json_t *post_titles; /* post id: title, from the workflows */
-    char *dir;           /* documents_dir, absolute */
+    json_t *post_titles;  /* post id: title, from the workflows */
+    char *dir;            /* documents_dir, absolute */
     cf_delivery **routes; /* per court of cfg->courts (its routes, else service.routes): the
                              delivery route of each party's address */
     size_t nroutes;
@@ -266,10 +266,10 @@ static void add_items(const documents *d, const cf_delivery *routes, const json_
         char party[64];
         snprintf(party, sizeof party, "%.*s_%zu", (int)strlen(role) - 1, role, i + 1);
         json_array_append_new(
-            items, json_pack("{s:s, s:s, s:I, s:O, s:s}", "party", party, "role", role, "index",
-                             (json_int_t)i, "documents", docs, "route",
-                             cf_delivery_route(routes,
-                                               json_string_value(json_object_get(p, "address")))));
+            items,
+            json_pack("{s:s, s:s, s:I, s:O, s:s}", "party", party, "role", role, "index",
+                      (json_int_t)i, "documents", docs, "route",
+                      cf_delivery_route(routes, json_string_value(json_object_get(p, "address")))));
     }
     json_decref(docs);
 }
@@ -279,9 +279,8 @@ static const cf_delivery *routes_of(const cf_config *cfg, const documents *d, co
                                     const json_t *data)
 {
     char code[32];
-    const char *c =
-        cf_caseno_court(case_no, json_string_value(json_object_get(data, "court")), code,
-                        sizeof code);
+    const char *c = cf_caseno_court(case_no, json_string_value(json_object_get(data, "court")),
+                                    code, sizeof code);
     for (size_t i = 0; c && i < d->nroutes && i < cfg->ncourts; i++)
         if (strcmp(cfg->courts[i].code, c) == 0)
             return d->routes[i];
@@ -347,9 +346,9 @@ static int documents_handle(cf_worker_ctx *ctx, const cf_task *t, json_t **resul
         json_array_append_new(made, json_pack("{s:s, s:s, s:s, s:i}", "name", tpl->name, "file",
                                               file, "sha256", info.sha256, "pages", info.pages));
     }
-    *result =
-        json_pack("{s:O, s:o, s:s}", "documents", made, "service",
-                  service_items(ctx->cfg, d, t->case_no, t->data, wanted), "made_at", cf_worker_now(now, sizeof now));
+    *result = json_pack("{s:O, s:o, s:s}", "documents", made, "service",
+                        service_items(ctx->cfg, d, t->case_no, t->data, wanted), "made_at",
+                        cf_worker_now(now, sizeof now));
     if (!*result)
         rc = cf_errf(err, errsz, CF_ENOMEM, "out of memory");
     else

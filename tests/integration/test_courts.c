@@ -23,10 +23,10 @@
 
 #include "kit/kit.h"
 
-static const char *const CASE_A = "(2026)豫0381执501号";  /* court A, national calendar */
-static const char *const CASE_B = "(2026)新0102执501号";  /* court B, its local day off */
-static const char *const CASE_X = "(2026)豫0307执501号";  /* a court not served */
-static const char *const CASE_M = "(2026)豫0381执502号";  /* filed as court B's: refused */
+static const char *const CASE_A = "(2026)豫0381执501号"; /* court A, national calendar */
+static const char *const CASE_B = "(2026)新0102执501号"; /* court B, its local day off */
+static const char *const CASE_X = "(2026)豫0307执501号"; /* a court not served */
+static const char *const CASE_M = "(2026)豫0381执502号"; /* filed as court B's: refused */
 static const char *const FILED = "2026-03-02T09:00:00+08:00";
 
 static kit K;
@@ -87,8 +87,9 @@ static long api(const session *s, const char *method, const char *path, const ch
 static void add_user(const char *name, const char *role, const char *post)
 {
     char pw[128], *out = NULL, *err = NULL;
-    const char *args[] = {"users",    "add", name, "--role", role, "--password-stdin",
-                          post ? "--post" : NULL, post, NULL};
+    const char *args[] = {
+        "users", "add", name, "--role", role, "--password-stdin", post ? "--post" : NULL,
+        post,    NULL};
     snprintf(pw, sizeof pw, "password-of-%s\n", name);
     assert_int_equal(kit_run_in(&K, pw, args, &out, &err), 0);
     free(out);
@@ -105,8 +106,8 @@ static void add_court_user(const session *admin, const char *name, const char *r
     json_t *ans = NULL;
 
     assert_int_equal(api(admin, "POST", "accounts", NULL, text, &ans), 201);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(ans, "account"), "court")),
-                        court);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(ans, "account"), "court")), court);
     json_decref(ans);
     json_decref(body);
     free(text);
@@ -183,10 +184,10 @@ static void test_two_courts(void **state)
                                     1, 60),
                      1);
     assert_int_equal(kit_wait_count(&K, "select count(*) from cases", 2, 60), 2);
-    assert_int_equal(kit_count(&K,
-                               "select count(*) from cases where case_no in ('(2026)豫0307执501号', "
-                               "'(2026)豫0381执502号')"),
-                     0);
+    assert_int_equal(
+        kit_count(&K, "select count(*) from cases where case_no in ('(2026)豫0307执501号', "
+                      "'(2026)豫0381执502号')"),
+        0);
 
     /* Six months from 2026-03-02 is Wednesday 2026-09-02: a working day at court A, court B's
      * local day off, so B's limit ends the day after. */

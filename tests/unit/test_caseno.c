@@ -123,7 +123,8 @@ static void test_court_of_a_key(void **state)
     assert_string_equal(cf_caseno_court("(2026)新0102执恢12号", "", buf, sizeof buf), "新0102");
     /* The number wins over the filing (the engine refuses the two disagreeing). */
     assert_string_equal(cf_caseno_court("(2026)豫0381执7号", "新0102", buf, sizeof buf), "豫0381");
-    assert_string_equal(cf_caseno_court("(2013)洛执字第1984号", "豫0381", buf, sizeof buf), "豫0381");
+    assert_string_equal(cf_caseno_court("(2013)洛执字第1984号", "豫0381", buf, sizeof buf),
+                        "豫0381");
     assert_null(cf_caseno_court("(2013)洛执字第1984号", NULL, buf, sizeof buf));
     assert_string_equal(cf_caseno_court("PAY-20260302-001", "豫0307", buf, sizeof buf), "豫0307");
     assert_null(cf_caseno_court("PAY-20260302-001", "", buf, sizeof buf));

@@ -93,8 +93,10 @@ static void test_court_of(void **state)
     assert_int_equal(cf_registry_court_of(&reg, "(2026)豫0307执1号", NULL, err, sizeof err), -1);
     assert_string_equal(err, "case (2026)豫0307执1号 is of court 豫0307, which this installation "
                              "does not serve (courts: 豫0381, 新0102)");
-    assert_int_equal(cf_registry_court_of(&reg, "(2013)洛执字第1号", "豫0307", err, sizeof err), -1);
-    assert_int_equal(cf_registry_court_of(&reg, "(2026)豫0381执1号", "新0102", err, sizeof err), -1);
+    assert_int_equal(cf_registry_court_of(&reg, "(2013)洛执字第1号", "豫0307", err, sizeof err),
+                     -1);
+    assert_int_equal(cf_registry_court_of(&reg, "(2026)豫0381执1号", "新0102", err, sizeof err),
+                     -1);
     assert_non_null(strstr(err, "is of court 豫0381 by its number, but its filing names court "
                                 "新0102"));
     cf_registry_free(&reg);
@@ -124,8 +126,8 @@ static void test_mistakes(void **state)
                           "    teams: [team_1, team_9]\n",
                           &cfg, &reg, err, sizeof err),
                      CF_EINVAL);
-    assert_non_null(
-        strstr(err, ":4:12: courts: team 'team_9' of 豫0381 is not a post of workflow enforcement_case"));
+    assert_non_null(strstr(
+        err, ":4:12: courts: team 'team_9' of 豫0381 is not a post of workflow enforcement_case"));
     cf_registry_free(&reg);
     cf_config_free(&cfg);
 }

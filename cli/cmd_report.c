@@ -674,7 +674,7 @@ static int write_ledger(PGconn *db, const cf_registry *l, const opts *o)
         snprintf(path, sizeof path, "ledger-%s.xlsx", o->ledger);
         file = path;
     }
-    if (cf_ledger_write(db, l, o->ledger, file, &cases, err, sizeof err) != 0) {
+    if (cf_ledger_write(db, l, o->ledger, NULL, NULL, file, &cases, err, sizeof err) != 0) {
         fprintf(stderr, "caseflow report: --ledger %s: %s\n", o->ledger, err);
         return 1;
     }

@@ -192,8 +192,9 @@ static int documents_init(cf_worker_ctx *ctx, char *err, size_t errsz)
         const char *file = i < ctx->cfg->ncourts && ctx->cfg->courts[i].routes
                                ? ctx->cfg->courts[i].routes
                                : ctx->cfg->service_routes;
-        cf_path_find(file, templates, sizeof templates);
-        if ((rc = cf_delivery_load(templates, &d->routes[i], err, errsz)))
+        char routes[sizeof templates];
+        cf_path_find(file, routes, sizeof routes);
+        if ((rc = cf_delivery_load(routes, &d->routes[i], err, errsz)))
             goto fail;
     }
     if (!(d->post_titles = post_titles(ctx->cfg))) {

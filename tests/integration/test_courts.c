@@ -6,7 +6,8 @@
  * What it proves: the same filing day gives each court's case the deadline of its own calendar
  * (and replay, on the same calendar, gives the stored state back); an event of a court the
  * installation does not serve, and a filing whose court disagrees with its case number, are
- * dead-lettered with the reason and applied to nothing; an account sees and works its own court's
+ * dead-lettered with the reason and applied to nothing; each court deals its cases to its own
+ * teams; an account sees and works its own court's
  * cases only: a lead of one court gets "not found" for the other court's case, a member of staff
  * for the other court's task (read or claimed), and the lists hold their own court's alone.
  */
@@ -24,7 +25,7 @@
 #include "kit/kit.h"
 
 static const char *const CASE_A = "(2026)豫0381执501号"; /* court A, national calendar */
-static const char *const CASE_B = "(2026)新0102执501号"; /* court B, its local day off */
+static const char *const CASE_B = "(2026)新0102执502号"; /* court B, its local day off */
 static const char *const CASE_X = "(2026)豫0307执501号"; /* a court not served */
 static const char *const CASE_M = "(2026)豫0381执502号"; /* filed as court B's: refused */
 static const char *const FILED = "2026-03-02T09:00:00+08:00";
@@ -252,6 +253,22 @@ static void test_two_courts(void **state)
     assert_int_equal(api(&staff_a, "POST", "tasks/%s/claim", task_b, "{}", NULL), 404);
     assert_int_equal(api(&staff_b, "POST", "tasks/%s/claim", task_b, "{}", NULL), 200);
     assert_int_equal(api(&staff_a, "POST", "tasks/%s/claim", task_a, "{}", NULL), 200);
+
+    /* Completed by court B's staff, the intake check deals the case to court B's teams: sequence
+     * 502 goes to team_1 of its three (of the workflow's six it would be team_4). */
+    assert_int_equal(api(&staff_a, "POST", "tasks/%s/complete", task_b,
+                         "{\"result\": {\"complete\": true}}", NULL),
+                     404);
+    assert_int_equal(api(&staff_b, "POST", "tasks/%s/complete", task_b,
+                         "{\"result\": {\"complete\": true}}", NULL),
+                     200);
+    {
+        const char *p[1] = {CASE_B};
+        char *team =
+            kit_wait_value(&K, "select team from cases where case_no = $1", 1, p, "team_1", 60);
+        assert_string_equal(team, "team_1");
+        free(team);
+    }
     free(task_a);
     free(task_b);
     kit_done(&K);

@@ -85,18 +85,6 @@ static long api(const session *s, const char *method, const char *path, const ch
     return status;
 }
 
-static void add_user(const char *name, const char *role, const char *post)
-{
-    char pw[128], *out = NULL, *err = NULL;
-    const char *args[] = {
-        "users", "add", name, "--role", role, "--password-stdin", post ? "--post" : NULL,
-        post,    NULL};
-    snprintf(pw, sizeof pw, "password-of-%s\n", name);
-    assert_int_equal(kit_run_in(&K, pw, args, &out, &err), 0);
-    free(out);
-    free(err);
-}
-
 /* Adds an account of court `court` through the administrator's API, as the workplace does. */
 static void add_court_user(const session *admin, const char *name, const char *role,
                            const char *post, const char *court)
@@ -200,9 +188,9 @@ static void test_two_courts(void **state)
     free(b);
 
     /* Accounts: the home court's by the CLI (no --court), the other's by the administrator. */
-    add_user("管理员", "admin", NULL);
-    add_user("陈局", "lead", NULL);
-    add_user("王芳", "staff", "intake");
+    assert_int_equal(kit_add_user(&K, "管理员", "admin", NULL), 0);
+    assert_int_equal(kit_add_user(&K, "陈局", "lead", NULL), 0);
+    assert_int_equal(kit_add_user(&K, "王芳", "staff", "intake"), 0);
     log_in("管理员", &admin);
     add_court_user(&admin, "艾局", "lead", NULL, "新0102");
     add_court_user(&admin, "阿依", "staff", "intake", "新0102");

@@ -257,6 +257,18 @@ static void test_two_courts(void **state)
         assert_string_equal(team, "team_1");
         free(team);
     }
+    /* A lead hands a task of their court to an account of their court only. */
+    free(task_a);
+    task_a = task_of(CASE_B, "filing_review");
+    assert_int_equal(api(&lead_b, "POST", "tasks/%s/reassign", task_a,
+                         "{\"post\": \"intake\", \"account\": \"王芳\"}", NULL),
+                     422);
+    assert_int_equal(api(&lead_a, "POST", "tasks/%s/reassign", task_a,
+                         "{\"post\": \"intake\", \"account\": \"王芳\"}", NULL),
+                     404);
+    assert_int_equal(api(&lead_b, "POST", "tasks/%s/reassign", task_a,
+                         "{\"post\": \"intake\", \"account\": \"阿依\"}", NULL),
+                     200);
     free(task_a);
     free(task_b);
     kit_done(&K);

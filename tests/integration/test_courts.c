@@ -40,19 +40,9 @@ typedef struct session {
 
 static void log_in(const char *name, session *s)
 {
-    char url[128], body[256];
-    kit_reply r;
-    json_t *j;
-
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/v1/login", port);
-    snprintf(body, sizeof body, "{\"name\": \"%s\", \"password\": \"password-of-%s\"}", name, name);
-    assert_int_equal(kit_http("POST", url, NULL, body, &r), 200);
-    j = json_loads(r.body, 0, NULL);
-    assert_non_null(j);
-    snprintf(s->cookie, sizeof s->cookie, "%s", r.cookie);
-    snprintf(s->csrf, sizeof s->csrf, "%s", json_string_value(json_object_get(j, "csrf")));
-    json_decref(j);
-    kit_reply_free(&r);
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    kit_login(base, name, s->cookie, sizeof s->cookie, s->csrf, sizeof s->csrf);
 }
 
 /* `method` /api/v1/<path>, where a "%s" in `path` is `arg` escaped as one path segment; returns the

@@ -154,4 +154,10 @@ long kit_http_csrf(const char *method, const char *url, const char *cookie, cons
                    const char *body, kit_reply *r);
 void kit_reply_free(kit_reply *r);
 
+/* Logs `name` in at the server `base` ("http://127.0.0.1:PORT") with the password
+ * "password-of-<name>" (kit_add_user's) and writes the session's cookie value and CSRF token;
+ * aborts the test when the login is refused. */
+void kit_login(const char *base, const char *name, char *cookie, size_t cookiesz, char *csrf,
+               size_t csrfsz);
+
 #endif

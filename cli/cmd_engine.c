@@ -44,7 +44,7 @@ int cf_cmd_engine(int argc, char **argv)
     char err[2048], migrations[4096];
     char **paths;
     cf_config cfg;
-    cf_registry reg;
+    cf_registry reg = {0};
     struct sigaction sa;
     int rc;
 
@@ -93,6 +93,7 @@ int cf_cmd_engine(int argc, char **argv)
     if (!paths || cf_registry_load(&reg, paths, cfg.nworkflows, err, sizeof err) != 0 ||
         cf_registry_courts(&reg, &cfg, err, sizeof err) != 0) {
         fprintf(stderr, "caseflow engine: %s\n", paths ? err : "out of memory");
+        cf_registry_free(&reg);
         rc = 1;
         goto out;
     }

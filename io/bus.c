@@ -138,10 +138,8 @@ static int transient(rd_kafka_resp_err_t e)
     case RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE:
     case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
     case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
-    case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
-        return 1;
-    default:
-        return 0;
+    case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR: return 1;
+    default: return 0;
     }
 }
 
@@ -220,6 +218,29 @@ rd_kafka_t *cf_bus_producer_new(const cf_config *cfg, const cf_bus_producer_opts
         rd_kafka_conf_set_error_cb(conf, o->on_error);
     rd_kafka_conf_set_opaque(conf, o->opaque);
     return client_new(RD_KAFKA_PRODUCER, conf, err, errsz);
+}
+
+int cf_bus_producer_failed(rd_kafka_t *rk, char *why, size_t whysz)
+{
+    return rd_kafka_fatal_error(rk, why, whysz) != RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+rd_kafka_t *cf_bus_producer_renew(rd_kafka_t *old, const cf_config *cfg,
+                                  const cf_bus_producer_opts *o, char *err, size_t errsz)
+{
+    long long until;
+    rd_kafka_t *fresh = cf_bus_producer_new(cfg, o, err, errsz);
+
+    if (!fresh)
+        return NULL;
+    rd_kafka_purge(old, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    /* Messages in flight are purged by the broker threads: their reports come shortly. */
+    until = cf_wall_ms() + 5000;
+    do
+        rd_kafka_poll(old, 10);
+    while (rd_kafka_outq_len(old) > 0 && cf_wall_ms() < until);
+    rd_kafka_destroy(old);
+    return fresh;
 }
 
 int cf_bus_produce(rd_kafka_t *rk, const char *topic, const char *key, const char *id,

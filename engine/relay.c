@@ -50,16 +50,6 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     e->n.published++;
 }
 
-static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-    cf_engine *e = opaque;
-    (void)rk;
-    if (err == RD_KAFKA_RESP_ERR__FATAL)
-        e->producer_failed = 1;
-    else
-        cf_warn("Kafka: %s", reason);
-}
-
 /* The relay's producer: what it is made with, the first time and when it is replaced. */
 static cf_bus_producer_opts producer_opts(cf_engine *e)
 {
@@ -67,7 +57,6 @@ static cf_bus_producer_opts producer_opts(cf_engine *e)
     const cf_bus_producer_opts o = {.client_id = "caseflow-engine",
                                     .settings = settings,
                                     .on_delivery = on_delivery,
-                                    .on_error = on_error,
                                     .opaque = e};
     return o;
 }
@@ -155,21 +144,11 @@ static void sweep(cf_engine *e, int age_s)
  */
 static void replace_producer(cf_engine *e)
 {
-    char why[512] = "", err[512];
     const cf_bus_producer_opts o = producer_opts(e);
-    rd_kafka_t *fresh;
 
-    cf_bus_producer_failed(e->producer, why, sizeof why);
     /* The purged messages' reports say nothing new: their rows stay in the outbox. */
-    if (!(fresh = cf_bus_producer_renew(e->producer, e->cfg, &o, err, sizeof err))) {
-        cf_error("the Kafka producer failed for good (%s) and a new one cannot be made: %s", why,
-                 err);
+    if (cf_bus_producer_renew(&e->producer, e->cfg, &o) != 0)
         return; /* tried again at the next poll */
-    }
-    cf_error("the Kafka producer failed for good: %s; it was replaced, and what it had not "
-             "delivered is sent again",
-             why);
-    e->producer = fresh;
     e->unconfirmed = 0;
     e->producer_failed = 0;
     delete_delivered(e);
@@ -180,10 +159,9 @@ static void replace_producer(cf_engine *e)
 void cf_relay_poll(cf_engine *e, int timeout_ms)
 {
     long long now = cf_wall_ms();
-    char why[256];
 
     rd_kafka_poll(e->producer, timeout_ms);
-    if (e->producer_failed || cf_bus_producer_failed(e->producer, why, sizeof why))
+    if (e->producer_failed || cf_bus_producer_failed(e->producer, NULL, 0))
         replace_producer(e);
     delete_delivered(e);
     if (now - e->last_sweep_ms >= SWEEP_EVERY_MS) {

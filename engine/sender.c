@@ -49,14 +49,17 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Makes the sender's producer (the first, or one replacing a producer that failed for good). */
-static rd_kafka_t *producer_new(cf_sender *s, rd_kafka_t *failed, char *err, size_t errsz)
+/* What the sender's producer is made with (`settings` holds its settings). */
+static cf_bus_producer_opts producer_opts(cf_sender *s, const char *settings[5])
 {
-    const char *const settings[] = {"linger.ms", "2", "message.timeout.ms", s->timeout, NULL};
     const cf_bus_producer_opts o = {
         .client_id = s->client_id, .settings = settings, .on_delivery = on_delivery, .opaque = s};
-    return failed ? cf_bus_producer_renew(failed, s->cfg, &o, err, errsz)
-                  : cf_bus_producer_new(s->cfg, &o, err, errsz);
+    settings[0] = "linger.ms";
+    settings[1] = "2";
+    settings[2] = "message.timeout.ms";
+    settings[3] = s->timeout;
+    settings[4] = NULL;
+    return o;
 }
 
 /*
@@ -66,30 +69,22 @@ static rd_kafka_t *producer_new(cf_sender *s, rd_kafka_t *failed, char *err, siz
  */
 static void replace_producer(cf_sender *s)
 {
-    char why[512] = "", err[512];
-    rd_kafka_t *fresh;
+    const char *settings[5];
+    const cf_bus_producer_opts o = producer_opts(s, settings);
 
-    cf_bus_producer_failed(s->rk, why, sizeof why);
     pthread_rwlock_wrlock(&s->lock);
-    fresh = producer_new(s, s->rk, err, sizeof err);
-    if (fresh)
-        s->rk = fresh;
+    if (cf_bus_producer_renew(&s->rk, s->cfg, &o) != 0)
+        cf_warn("the server answers events with an error until Kafka takes them again");
     pthread_rwlock_unlock(&s->lock);
-    if (fresh)
-        cf_error("the Kafka producer failed for good: %s; it was replaced", why);
-    else
-        cf_error("the Kafka producer failed for good (%s) and a new one cannot be made: %s", why,
-                 err);
 }
 
 static void *poll_loop(void *arg)
 {
     cf_sender *s = arg;
-    char why[256];
     /* This thread alone replaces the producer: it reads s->rk without the lock. */
     while (!atomic_load(&s->stop)) {
         rd_kafka_poll(s->rk, 100);
-        if (cf_bus_producer_failed(s->rk, why, sizeof why))
+        if (cf_bus_producer_failed(s->rk, NULL, 0))
             replace_producer(s);
     }
     return NULL;
@@ -98,6 +93,8 @@ static void *poll_loop(void *arg)
 cf_sender *cf_sender_new(const cf_config *cfg, const char *client_id, int timeout_ms, char *err,
                          size_t errsz)
 {
+    const char *settings[5];
+    cf_bus_producer_opts o;
     cf_sender *s = calloc(1, sizeof *s);
 
     if (!s) {
@@ -107,7 +104,8 @@ cf_sender *cf_sender_new(const cf_config *cfg, const char *client_id, int timeou
     s->cfg = cfg;
     snprintf(s->client_id, sizeof s->client_id, "%s", client_id);
     snprintf(s->timeout, sizeof s->timeout, "%d", timeout_ms);
-    if (!(s->rk = producer_new(s, NULL, err, errsz))) {
+    o = producer_opts(s, settings);
+    if (!(s->rk = cf_bus_producer_new(cfg, &o, err, errsz))) {
         free(s);
         return NULL;
     }

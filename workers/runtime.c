@@ -446,12 +446,11 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *km, void *opaq
     (void)rk;
 
     if (km->err) {
-        char why[256];
         if (w->fatal || km->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
             km->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
-            return; /* stopping: the task stays uncommitted */
+            return; /* stopping, or replace_producer: the event stays held */
         if (km->err == RD_KAFKA_RESP_ERR__FATAL || w->producer_failed ||
-            cf_bus_producer_failed(w->producer, why, sizeof why)) {
+            cf_bus_producer_failed(w->producer, NULL, 0)) {
             /* Its event is still held: replace_producer sends it again with a new producer. */
             w->producer_failed = 1;
             return;
@@ -974,25 +973,12 @@ static void flow(worker *w)
 
 /* ---- the producer ---- */
 
-static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-    worker *w = opaque;
-    (void)rk;
-    if (err == RD_KAFKA_RESP_ERR__FATAL)
-        w->producer_failed = 1;
-    else
-        cf_warn("Kafka: %s", reason);
-}
-
 /* The worker's producer: what it is made with, the first time and when it is replaced. */
 static cf_bus_producer_opts producer_opts(worker *w)
 {
     static const char *const settings[] = {"linger.ms", "5", NULL};
-    const cf_bus_producer_opts po = {.client_id = w->client,
-                                     .settings = settings,
-                                     .on_delivery = on_delivery,
-                                     .on_error = on_error,
-                                     .opaque = w};
+    const cf_bus_producer_opts po = {
+        .client_id = w->client, .settings = settings, .on_delivery = on_delivery, .opaque = w};
     return po;
 }
 
@@ -1003,21 +989,11 @@ static cf_bus_producer_opts producer_opts(worker *w)
  */
 static void replace_producer(worker *w)
 {
-    char why[512] = "", err[512];
     const cf_bus_producer_opts po = producer_opts(w);
-    rd_kafka_t *fresh;
 
-    cf_bus_producer_failed(w->producer, why, sizeof why);
     /* The purged messages' reports are ignored (on_delivery): their events stay held. */
-    if (!(fresh = cf_bus_producer_renew(w->producer, w->cfg, &po, err, sizeof err))) {
-        cf_error("the Kafka producer failed for good (%s) and a new one cannot be made: %s", why,
-                 err);
+    if (cf_bus_producer_renew(&w->producer, w->cfg, &po) != 0)
         return; /* tried again at the next turn */
-    }
-    cf_error("the Kafka producer failed for good: %s; it was replaced, and what it had not "
-             "delivered is sent again",
-             why);
-    w->producer = fresh;
     w->producer_failed = 0;
     for (size_t p = 0; p < w->nparts; p++)
         for (msg *m = w->parts[p].head; m; m = m->next)
@@ -1114,7 +1090,7 @@ static void drain(worker *w)
     while (!quiet(w) && cf_wall_ms() < until && !w->fatal) {
         serve_inbox(w);
         rd_kafka_poll(w->producer, 10);
-        if (w->producer_failed)
+        if (w->producer_failed || cf_bus_producer_failed(w->producer, NULL, 0))
             replace_producer(w);
         commit(w, 1);
     }
@@ -1218,7 +1194,7 @@ int cf_worker_run(const cf_config *cfg, const char *kind, volatile sig_atomic_t 
         }
         serve_inbox(&w);
         rd_kafka_poll(w.producer, 0);
-        if (w.producer_failed)
+        if (w.producer_failed || cf_bus_producer_failed(w.producer, NULL, 0))
             replace_producer(&w);
         commit(&w, 1);
     }

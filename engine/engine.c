@@ -113,6 +113,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t kerr,
         }
         cf_info("assigned %d partition%s of %s", list->cnt, list->cnt == 1 ? "" : "s", e->t_events);
         rd_kafka_assign(rk, list);
+        /* resync pauses a partition another engine took; librdkafka keeps an application's
+         * pause across a rebalance, so without this the partition, given back to this engine
+         * later, would be assigned and never fetched again. */
+        rd_kafka_resume_partitions(rk, list);
     } else {
         cf_info("partitions revoked");
         e->nparts = 0;

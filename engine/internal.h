@@ -185,6 +185,7 @@ typedef struct cf_engine {
     size_t ndelivered, capdelivered;
     long long unconfirmed; /* messages the producer has not reported on yet */
     int delivery_failed;
+    int producer_failed;      /* the producer raised a fatal error: it is replaced (relay.c) */
     long long last_report_ms; /* when the last delivery report (success or failure) came */
     cf_counters n;
     long long last_sweep_ms, last_tick_ms;

@@ -673,6 +673,16 @@ void wf_check_workflow(loader *L)
         if (to &&
             (!json_is_string(to->value) || !cf_workflow_post(wf, json_string_value(to->value))))
             ERR(L, to->pos, "overdue_escalation_post must name a declared post");
+        /* The engine sends the week's overdue lists of every post to this one (engine/overdue.c)
+         * on this weekday. */
+        to = cf_workflow_setting(wf, "overdue_list_post");
+        if (to &&
+            (!json_is_string(to->value) || !cf_workflow_post(wf, json_string_value(to->value))))
+            ERR(L, to->pos, "overdue_list_post must name a declared post");
+        to = cf_workflow_setting(wf, "overdue_list_weekday");
+        if (to && (!json_is_integer(to->value) || json_integer_value(to->value) < 1 ||
+                   json_integer_value(to->value) > 7))
+            ERR(L, to->pos, "overdue_list_weekday must be a weekday from 1 (Monday) to 7 (Sunday)");
     }
     for (size_t i = 0; i < wf->nteams; i++)
         if (wf->teams[i] && !cf_workflow_post(wf, wf->teams[i]))

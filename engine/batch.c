@@ -150,6 +150,17 @@ static const cf_table DEAD = {
     7,
     {CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_INT4, CF_COL_INT8, CF_COL_INT4}};
 
+/* A notice's key makes it once: an event applied again after a failed commit, or a refusal
+ * sent again, finds its notice there. */
+static const cf_table NOTICES = {
+    "writing notices",
+    "insert into notices (key, post, kind, case_no, title, body, created_at) select k, p, ki, c, "
+    "t, coalesce(b, '{}'), at from unnest($1::text[], $2::text[], $3::text[], $4::text[], "
+    "$5::text[], $6::jsonb[], $7::timestamptz[]) u(k, p, ki, c, t, b, at) on conflict (key) do "
+    "nothing",
+    7,
+    {CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_JSONB, CF_COL_TIME}};
+
 static const cf_table DUPS = {
     "counting duplicates",
     "insert into duplicates (event_id, seen) select * from unnest($1::text[], $2::bigint[]) on "
@@ -361,6 +372,21 @@ void cf_batch_dead(cf_batch *b, const char *event_id, const char *case_no, const
     d->size = size;
 }
 
+void cf_batch_notice(cf_batch *b, const char *key, const char *post, const char *kind,
+                     const char *case_no, const char *title, const char *body, cf_time at)
+{
+    cf_notice_row *n = PUSH(b, b->notices);
+    if (!n)
+        return;
+    cf_batch_set(b, &n->key, key);
+    cf_batch_set(b, &n->post, post);
+    cf_batch_set(b, &n->kind, kind);
+    cf_batch_set(b, &n->case_no, case_no);
+    cf_batch_set(b, &n->title, title);
+    cf_batch_set(b, &n->body, body);
+    n->at = at;
+}
+
 void cf_batch_dup(cf_batch *b, const char *event_id)
 {
     int added;
@@ -424,10 +450,15 @@ static void clear_rows(cf_batch *b)
         cf_dead_row *d = &b->dead.v[i];
         free(d->event_id), free(d->case_no), free(d->reason), free(d->topic);
     }
+    for (size_t i = 0; i < b->notices.n; i++) {
+        cf_notice_row *n = &b->notices.v[i];
+        free(n->key), free(n->post), free(n->kind), free(n->case_no), free(n->title);
+        free(n->body);
+    }
     for (size_t i = 0; i < b->dups.n; i++)
         free(b->dups.v[i].event_id);
-    b->applied.n = b->cases.n = b->timers.n = b->tasks.n = b->outbox.n = b->dead.n = b->dups.n =
-        b->offsets.n = 0;
+    b->applied.n = b->cases.n = b->timers.n = b->tasks.n = b->outbox.n = b->dead.n = b->notices.n =
+        b->dups.n = b->offsets.n = 0;
     cf_index_clear(&b->case_ix);
     cf_index_clear(&b->timer_ix);
     cf_index_clear(&b->task_ix);
@@ -450,7 +481,7 @@ void cf_batch_free(cf_batch *b)
 {
     clear_rows(b);
     free(b->applied.v), free(b->cases.v), free(b->timers.v), free(b->tasks.v);
-    free(b->outbox.v), free(b->dead.v), free(b->dups.v), free(b->offsets.v);
+    free(b->outbox.v), free(b->dead.v), free(b->notices.v), free(b->dups.v), free(b->offsets.v);
     cf_index_free(&b->case_ix);
     cf_index_free(&b->timer_ix);
     cf_index_free(&b->task_ix);
@@ -602,7 +633,7 @@ static int write_tasks(cf_batch *b, char *err, size_t errsz)
     return write_rows(b, r, NULL, err, errsz);
 }
 
-static int write_dead_and_dups(cf_batch *b, char *err, size_t errsz)
+static int write_dead_notices_dups(cf_batch *b, char *err, size_t errsz)
 {
     cf_rows *r = table(b, &DEAD);
     int rc;
@@ -615,6 +646,20 @@ static int write_dead_and_dups(cf_batch *b, char *err, size_t errsz)
         cf_rows_int(r, 4, d->partition);
         cf_rows_int(r, 5, d->offset);
         cf_rows_int(r, 6, d->size);
+        cf_rows_end(r);
+    }
+    if ((rc = write_rows(b, r, NULL, err, errsz)) != 0)
+        return rc;
+    r = table(b, &NOTICES);
+    for (size_t i = 0; i < b->notices.n; i++) {
+        const cf_notice_row *n = &b->notices.v[i];
+        cf_rows_text(r, 0, n->key);
+        cf_rows_text(r, 1, n->post);
+        cf_rows_text(r, 2, n->kind);
+        cf_rows_text(r, 3, n->case_no);
+        cf_rows_text(r, 4, n->title);
+        cf_rows_text(r, 5, n->body);
+        cf_rows_time(r, 6, n->at);
         cf_rows_end(r);
     }
     if ((rc = write_rows(b, r, NULL, err, errsz)) != 0)
@@ -702,12 +747,12 @@ static int write_all(const cf_engine *e, cf_batch *b, long long **ids, char *err
         (rc = write_cases(b, err, errsz)) || (t[3] = cf_wall_ms(), 0) ||
         (rc = write_timers(b, err, errsz)) || (t[4] = cf_wall_ms(), 0) ||
         (rc = write_tasks(b, err, errsz)) || (t[5] = cf_wall_ms(), 0) ||
-        (rc = write_dead_and_dups(b, err, errsz)) || (t[6] = cf_wall_ms(), 0) ||
+        (rc = write_dead_notices_dups(b, err, errsz)) || (t[6] = cf_wall_ms(), 0) ||
         (rc = write_outbox(b, ids, err, errsz)))
         return rc;
     t[7] = cf_wall_ms();
     cf_debug("commit: offsets %lld ms, events %lld, cases %lld, timers %lld, tasks %lld, "
-             "dead letters %lld, outbox %lld",
+             "dead letters, notices and duplicates %lld, outbox %lld",
              t[1] - t[0], t[2] - t[1], t[3] - t[2], t[4] - t[3], t[5] - t[4], t[6] - t[5],
              t[7] - t[6]);
     return 0;

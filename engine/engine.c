@@ -318,7 +318,25 @@ static void new_task(cf_engine *e, const char *case_no, const cf_workflow *wf, c
     }
 }
 
-/* Turns the actions of a step into rows: timers, tasks, messages to workers. */
+/* A `notify` action with a post: a notice on that post (the feed has the action too).  The key
+ * is the event's place in the case and the action's in the event, so that it is made once. */
+static void notify_post(cf_engine *e, const char *case_no, const cf_step *step, size_t i,
+                        const json_t *a)
+{
+    const char *post = member(a, "post"), *message = member(a, "message");
+    char key[512], *body;
+
+    if (!post)
+        return;
+    snprintf(key, sizeof key, "notify:%s:%lld:%zu", case_no,
+             (long long)json_integer_value(json_object_get(step->state, "seq")), i);
+    body = json_text(e, a);
+    cf_batch_notice(e->cur, key, post, "workflow", case_no, message ? message : "案件动态", body,
+                    e->now);
+    free(body);
+}
+
+/* Turns the actions of a step into rows: timers, tasks, messages to workers, notices. */
 static void record_actions(cf_engine *e, const char *case_no, const cf_workflow *wf,
                            const cf_step *step)
 {
@@ -327,7 +345,9 @@ static void record_actions(cf_engine *e, const char *case_no, const cf_workflow 
 
     json_array_foreach (step->actions, i, a) {
         const char *kind = member(a, "kind");
-        if (strcmp(kind, "timer") == 0 || strcmp(kind, "timer.cancel") == 0)
+        if (strcmp(kind, "notify") == 0)
+            notify_post(e, case_no, step, i, a);
+        else if (strcmp(kind, "timer") == 0 || strcmp(kind, "timer.cancel") == 0)
             cf_batch_timer(e->cur, case_no, member(a, "name"), member(a, "at"));
         else if (strcmp(kind, "task") == 0)
             new_task(e, case_no, wf, step, a);
@@ -606,6 +626,47 @@ static int settled_as_repeat(cf_engine *e, const lookups *l, const rd_kafka_mess
     return 1;
 }
 
+/*
+ * An event of a member of staff ("staff:<post>:<account>") that the workflow refused goes to the
+ * dead-letter topic, which staff do not read: their post gets a notice saying what was refused
+ * and why (a decision their post may not make, or not in this state).  Once per event id.
+ */
+static void refusal_notice(cf_engine *e, const json_t *ev, const cf_workflow *wf, const char *id,
+                           const char *type, const char *case_no, const char *reason)
+{
+    const char *source = member(ev, "source"), *colon;
+    const json_t *data = json_object_get(ev, "data");
+    char post[128], key[512], title[1024], what[512];
+    json_t *body;
+    char *text;
+
+    if (!source || strncmp(source, "staff:", 6) != 0 || !(colon = strchr(source + 6, ':')) ||
+        colon == source + 6 || (size_t)(colon - source - 6) >= sizeof post || !id)
+        return;
+    snprintf(post, sizeof post, "%.*s", (int)(colon - source - 6), source + 6);
+    if (strcmp(type, "case.decided") == 0) {
+        const char *name = member(data, "decision"), *method = member(data, "close_method");
+        const cf_decision *d = wf && name ? cf_workflow_decision(wf, name) : NULL;
+        snprintf(what, sizeof what, "%s%s%s",
+                 d && d->title ? d->title
+                 : name        ? name
+                               : "决定",
+                 method ? "：" : "", method ? method : "");
+        snprintf(title, sizeof title, "您关于案件%s的决定（%s）未被接受", case_no ? case_no : "",
+                 what);
+    } else {
+        snprintf(title, sizeof title, "您提交的%s（案件%s）未被接受", type, case_no ? case_no : "");
+    }
+    cf_utf8_clip(title);
+    snprintf(key, sizeof key, "refusal:%s", id);
+    body = json_pack("{s:s, s:s, s:s, s:s, s:O?}", "reason", reason, "event_id", id, "type", type,
+                     "source", source, "data", data);
+    text = json_text(e, body);
+    json_decref(body);
+    cf_batch_notice(e->cur, key, post, "refusal", case_no, title, text, e->now);
+    free(text);
+}
+
 static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed, lookups *l)
 {
     char err[1024], hash[65], prev[65] = "";
@@ -738,6 +799,7 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
             cf_case_debug(case_no, "timer event %s ignored: %s", id, err);
         } else {
             dead_letter(e, m, id, case_no, err);
+            refusal_notice(e, ev, wf, id, type, case_no, err);
         }
         goto out;
     }

@@ -103,6 +103,12 @@ typedef struct cf_dead_row {
     long long offset, size;
 } cf_dead_row;
 
+/* A notice to a post (schemas/sql/013_notices.sql): `key` makes it once. */
+typedef struct cf_notice_row {
+    char *key, *post, *kind, *case_no, *title, *body; /* owned; case_no may be NULL, body JSON */
+    cf_time at;
+} cf_notice_row;
+
 typedef struct cf_dup_row {
     char *event_id; /* owned */
     long long count;
@@ -131,6 +137,7 @@ typedef struct cf_batch {
     CF_VEC(cf_task_row) tasks;
     CF_VEC(cf_outbox_row) outbox;
     CF_VEC(cf_dead_row) dead;
+    CF_VEC(cf_notice_row) notices;
     CF_VEC(cf_dup_row) dups;
     CF_VEC(cf_offset_row) offsets;
     cf_index case_ix, timer_ix, task_ix, event_ix, dup_ix;
@@ -228,6 +235,9 @@ void cf_batch_outbox(cf_batch *b, const char *topic, const char *key, const char
                      char *payload);
 void cf_batch_dead(cf_batch *b, const char *event_id, const char *case_no, const char *reason,
                    const char *topic, int partition, long long offset, long long size);
+/* A notice to `post`; `body` is JSON text (NULL: {}). */
+void cf_batch_notice(cf_batch *b, const char *key, const char *post, const char *kind,
+                     const char *case_no, const char *title, const char *body, cf_time at);
 void cf_batch_dup(cf_batch *b, const char *event_id);
 void cf_batch_offset(cf_batch *b, int32_t partition, long long next);
 /* Sets a string member of a row (freeing what it held); marks the batch broken on failure. */
@@ -284,7 +294,8 @@ void cf_relay_flush(cf_engine *e, int timeout_ms);
 int cf_ticker_run(cf_engine *e, char *err, size_t errsz) CF_MUST_CHECK;
 /* Reads the engine's clock (the wall clock, or the simulated one from the database). */
 int cf_clock_read(cf_engine *e, char *err, size_t errsz) CF_MUST_CHECK;
-/* overdue.c: moves staff tasks overdue by the workflow's number of working days to its post. */
+/* overdue.c: moves staff tasks overdue by the workflow's number of working days to its post,
+ * and once a week sends each post and the bureau lead the list of overdue tasks (notices). */
 int cf_overdue_run(cf_engine *e, char *err, size_t errsz) CF_MUST_CHECK;
 
 #endif

@@ -4,6 +4,14 @@
  * reassignment by "engine:overdue".  The number and the post are the court's own choice,
  * settings of the workflow (overdue_escalation_working_days, overdue_escalation_post); a
  * workflow without them escalates nothing.  Run by the ticker, by the engine's clock.
+ *
+ * Once a week each post gets the list of its overdue staff tasks as a notice, and the bureau lead
+ * the list of all of them (#12: 每周一 each post and the bureau lead get the week's overdue
+ * list): on the week's first tick on or after the day the workflow names
+ * (overdue_list_weekday, 1 = Monday, by the court's calendar and the engine's clock, real or
+ * simulated), to the post it names (overdue_list_post).  A task is on the list when it was due
+ * before that day began.  The week's row in notice_weeks commits with its lists, so the lists go
+ * out once per week whatever engines run or restart.
  */
 #include <stdio.h>
 #include <string.h>
@@ -59,6 +67,87 @@ static int escalate(cf_engine *e, const cf_workflow *wf, long days, const char *
     return 0;
 }
 
+/* The JSON of one overdue task on a list (the columns of `t` below). */
+#define LIST_ITEM                                                                           \
+    "json_build_object('task_id', task_id, 'case', case_no, 'title', title, 'post', post, " \
+    "'claimed_by', claimed_by, 'due', to_char(due_at, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM'))"
+
+/* Sends the week's overdue lists when this week's have not gone out: the week of `weekday` (1 =
+ * Monday) by `wf`'s calendar, each post its own tasks, `lead` every post's. */
+static int weekly_lists(cf_engine *e, const cf_workflow *wf, int weekday, const char *lead,
+                        char *err, size_t errsz)
+{
+    int off = cf_calendar_utc_offset(wf->calendar);
+    cf_date today = cf_time_date(e->now, off);
+    cf_date day = today - (cf_date_weekday(today) - weekday + 7) % 7;
+    char week[CF_DATE_BUFSZ], since[CF_TIME_BUFSZ], now[CF_TIME_BUFSZ], why[512];
+    const char *p[4] = {week, since, now, lead};
+    PGresult *res;
+    int rc = 0;
+
+    cf_date_format(day, week, sizeof week);
+    cf_time_format(cf_time_at(day, 0, off), e->offset_min, since, sizeof since);
+    cf_time_format(e->now, e->offset_min, now, sizeof now);
+    if (!(res = cf_store_exec(e->db, "begin", 0, NULL, why, sizeof why)))
+        return cf_errf(err, errsz, CF_EDB, "sending the week's overdue lists: %s", why);
+    PQclear(res);
+    /* The week's row is the lock and the record: an engine that finds it there has nothing to
+     * do, and one that made it sends the lists in the same transaction. */
+    res = cf_store_exec(e->db,
+                        "insert into notice_weeks (list, week, at) values ('overdue', $1::date, "
+                        "$2::timestamptz) on conflict do nothing",
+                        2, (const char *[]){week, now}, why, sizeof why);
+    if (!res || strcmp(PQcmdTuples(res), "1") != 0) {
+        PQclear(res);
+        PQclear(PQexec(e->db, "rollback"));
+        return res ? 0 : cf_errf(err, errsz, CF_EDB, "sending the week's overdue lists: %s", why);
+    }
+    PQclear(res);
+    res = cf_store_exec(
+        e->db,
+        "with t as (select task_id, case_no, coalesce(title, activity) as title, post, "
+        "claimed_by, due_at from tasks where not worker and status in ('open', 'claimed') and "
+        "post is not null and due_at < $2::timestamptz), lists as (select post, count(*) as n, "
+        "json_agg(" LIST_ITEM " order by due_at, task_id) as items from t where post <> $4 group "
+        "by post union all select $4, count(*), coalesce(json_agg(" LIST_ITEM " order by due_at, "
+        "task_id), '[]') from t) insert into notices (key, post, kind, title, body, created_at) "
+        "select 'overdue:' || $1 || ':' || post, post, 'overdue', case when post = $4 then "
+        "'全院超期任务清单（' else '本岗位超期任务清单（' end || $1 || '起一周）：' || n || '件', "
+        "json_build_object('week', $1, 'since', $2, 'count', n, 'tasks', items), "
+        "$3::timestamptz from lists on conflict (key) do nothing",
+        4, p, why, sizeof why);
+    if (!res) {
+        rc = cf_errf(err, errsz, CF_EDB, "sending the week's overdue lists: %s", why);
+        PQclear(PQexec(e->db, "rollback"));
+        return rc;
+    }
+    cf_info("the overdue lists of the week of %s went to %s posts", week, PQcmdTuples(res));
+    PQclear(res);
+    if (!(res = cf_store_exec(e->db, "commit", 0, NULL, why, sizeof why))) {
+        PQclear(PQexec(e->db, "rollback"));
+        return cf_errf(err, errsz, CF_EDB, "sending the week's overdue lists: %s", why);
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* The first workflow that asks for weekly lists sends them, for every workflow's tasks. */
+static int run_weekly_lists(cf_engine *e, char *err, size_t errsz)
+{
+    for (size_t w = 0; w < e->reg->n; w++) {
+        const cf_workflow *wf = e->reg->wf[w];
+        const cf_setting *day = cf_workflow_setting(wf, "overdue_list_weekday");
+        const cf_setting *to = cf_workflow_setting(wf, "overdue_list_post");
+        if (!day || !to || !json_is_integer(day->value) || json_integer_value(day->value) < 1 ||
+            json_integer_value(day->value) > 7 || !json_is_string(to->value) ||
+            !cf_workflow_post(wf, json_string_value(to->value)))
+            continue;
+        return weekly_lists(e, wf, (int)json_integer_value(day->value),
+                            json_string_value(to->value), err, errsz);
+    }
+    return 0;
+}
+
 int cf_overdue_run(cf_engine *e, char *err, size_t errsz)
 {
     /* Every few seconds of real time is often enough (a simulated clock may stand still or
@@ -79,5 +168,6 @@ int cf_overdue_run(cf_engine *e, char *err, size_t errsz)
                            err, errsz)))
             return rc;
     }
-    return 0;
+    /* After the escalations: the lists show each task where it is now. */
+    return run_weekly_lists(e, err, errsz);
 }

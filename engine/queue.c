@@ -15,12 +15,8 @@
 #include "core/form.h"
 #include "core/machine.h"
 
-/* The engine's clock as PostgreSQL sees it: the simulated time, or the real one. */
-#define CLOCK_SQL                                                                                  \
-    "coalesce((select case when c.mode = 'simulated' then c.now else now() end from engine_clock " \
-    "c where c.id = 1), now())"
-
-#define ISO "'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM'"
+#define CLOCK_SQL CF_CLOCK_SQL
+#define ISO       CF_ISO_SQL
 
 /* The columns fill() reads, from `tasks t` and `(select CLOCK_SQL as now) k`. */
 #define TASK_COLS                                                                                  \

@@ -21,6 +21,15 @@
 #include "engine/registry.h"
 #include "engine/sender.h"
 
+/* The engine's clock as PostgreSQL sees it (an SQL expression): the simulated time, or the real
+ * one.  Staff actions are timed by it, as the engine times what it does. */
+#define CF_CLOCK_SQL                                                                               \
+    "coalesce((select case when c.mode = 'simulated' then c.now else now() end from engine_clock " \
+    "c where c.id = 1), now())"
+
+/* A timestamptz column as ISO 8601 at the session's offset (an argument of to_char). */
+#define CF_ISO_SQL "'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM'"
+
 /* Who acts on a task.  `account` is attributed in the event's source and data.by; a non-NULL
  * `post` confines the actor to that post's tasks (others are "not found"), NULL allows any. */
 typedef struct cf_actor {

@@ -138,10 +138,8 @@ static int transient(rd_kafka_resp_err_t e)
     case RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE:
     case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
     case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
-    case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
-        return 1;
-    default:
-        return 0;
+    case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR: return 1;
+    default: return 0;
     }
 }
 

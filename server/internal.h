@@ -212,6 +212,9 @@ void cf_h_case_timers(cf_srv *s, cf_req *r);
 void cf_h_case_timeline(cf_srv *s, cf_req *r);
 void cf_h_case_replay(cf_srv *s, cf_req *r);
 void cf_h_stats(cf_srv *s, cf_req *r);
+/* api_notices.c */
+void cf_h_notices(cf_srv *s, cf_req *r);
+void cf_h_notice_read(cf_srv *s, cf_req *r);
 /* api_report.c */
 void cf_h_report(cf_srv *s, cf_req *r);
 /* api_ledger.c */

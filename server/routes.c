@@ -31,6 +31,12 @@ const cf_route cf_routes[] = {
     {"POST", "/api/v1/tasks/{id}/return", STAFF, cf_h_return, "send a task back with a reason"},
     {"POST", "/api/v1/tasks/{id}/reassign", LEAD, cf_h_reassign,
      "move a task to another post or person"},
+    /* Notices to posts (#12, api_notices.c): refused decisions, the workflow's notify, the
+     * week's overdue lists. */
+    {"GET", "/api/v1/notices", STAFF | LEAD | AUDITOR, cf_h_notices,
+     "the notices of the caller's post (a lead's or auditor's: every post's, or ?post=)"},
+    {"POST", "/api/v1/notices/{id}/read", STAFF | LEAD, cf_h_notice_read,
+     "mark a notice read, in the caller's name"},
     {"GET", "/api/v1/cases", STAFF | LEAD | AUDITOR, cf_h_cases,
      "search cases by number or party name"},
     {"GET", "/api/v1/cases/{case}", STAFF | LEAD | AUDITOR, cf_h_case,

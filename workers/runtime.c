@@ -967,7 +967,7 @@ static int start_kafka(worker *w, const cf_config *cfg, const char *client,
     /* The engine creates the task topics too; whoever comes first makes it.  A cluster that is
      * starting or electing is waited for. */
     for (int attempt = 1; (rc = cf_bus_create_topic(w->producer, w->t_tasks, TOPIC_PARTITIONS,
-                                                     15000, err, errsz)) == CF_ETIMEOUT &&
+                                                    15000, err, errsz)) == CF_ETIMEOUT &&
                           !*stop;
          attempt++) {
         long long delay = cf_backoff_delay(200, 5000, attempt, NULL);

@@ -10,7 +10,7 @@ nothing typed is lost); the simulated clock moves on and the case's execution ta
 team_1 clerk's inbox without a reload; the team_1 clerk claims and completes it; the team_2 clerk
 opening that task's address gets a clear "not your post" page; the wall's counts change; the
 auditor replays the case and sees every link of the chain verified, and a tampered copy shown as
-broken.  Every step saves a screenshot; axe-core checks every page (no serious or critical
+broken; the team_1 clerk reads the notice the workflow sent of the new case (#12).  Every step saves a screenshot; axe-core checks every page (no serious or critical
 violations); the browsers' DevTools network logs show that no request left 127.0.0.1.
 
 Environment (set by test_web.c): CF_WEB_BASE (http://127.0.0.1:PORT), CF_WEB_SHOTS (the
@@ -340,6 +340,20 @@ def scenario():
     wait(team1, lambda d: "已办结" in text_of(d, "dialog.task-dialog .verdict"), "the engine applies team_1's result", 60)
     shot(team1, "complete-execution-verdict")
     click(team1, "dialog.task-dialog .actions button")
+
+    # The workflow told team_1 of its new case (notify): a notice above the inbox, marked read
+    # in the clerk's name (#12).
+    notice = "#notice-list li[data-notice]"
+    wait(team1, lambda d: any("新收执行案件" in n.text and CASE in n.text for n in css(d, notice)),
+         "team_1's notices show the new case", 60)
+    shot(team1, "inbox-team1-notice")
+    axe(team1, "inbox with notices")
+    click(team1, notice + " button[aria-label^='标为已读']")
+    wait(team1, lambda d: not any("新收执行案件" in n.text and CASE in n.text for n in css(d, notice)),
+         "a notice read leaves the list")
+    reader = psql("select read_by from notices where post = 'team_1' and case_no = '" + CASE +
+                  "' and read_at is not null")
+    check(reader == TEAM1, f"the notice records its reader: {reader!r}")
 
     # Meanwhile at intake: Wednesday now, so Monday's checks are overdue (red), and a case filed
     # today is due today (highlighted) and new.

@@ -188,13 +188,13 @@ static int setup(void **state)
     engine = kit_engine_start(&K, NULL);
     /* The engine migrates the database at start; accounts need migration 3. */
     kit_wait_migrated(&K);
-    kit_add_user(&K, "wang", "staff", "intake");
-    kit_add_user(&K, "zhou", "staff", "intake");
-    kit_add_user(&K, "li", "staff", "team_1");
-    kit_add_user(&K, "ju", "staff", "bureau_lead");
-    kit_add_user(&K, "boss", "lead", NULL);
-    kit_add_user(&K, "audit", "auditor", NULL);
-    kit_add_user(&K, "root", "admin", NULL);
+    assert_int_equal(kit_add_user(&K, "wang", "staff", "intake"), 0);
+    assert_int_equal(kit_add_user(&K, "zhou", "staff", "intake"), 0);
+    assert_int_equal(kit_add_user(&K, "li", "staff", "team_1"), 0);
+    assert_int_equal(kit_add_user(&K, "ju", "staff", "bureau_lead"), 0);
+    assert_int_equal(kit_add_user(&K, "boss", "lead", NULL), 0);
+    assert_int_equal(kit_add_user(&K, "audit", "auditor", NULL), 0);
+    assert_int_equal(kit_add_user(&K, "root", "admin", NULL), 0);
     make_token("filing", &filing, NULL, 0);
     {
         /* Server A reads the lag of the kit's engines' consumer group for /metrics. */

@@ -84,7 +84,7 @@ static void test_outages(void **state)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     kit_init(&k, "apiout");
     kit_wait_migrated(&k);
-    kit_add_user(&k, "wang", "staff", "intake");
+    assert_int_equal(kit_add_user(&k, "wang", "staff", "intake"), 0);
     kit_add_token(&k, "filing", token, sizeof token);
     server = kit_serve_start(&k, NULL, &port);
     snprintf(base, sizeof base, "http://127.0.0.1:%d", port);

@@ -93,10 +93,10 @@ static void test_queue_claim_complete_return(void **state)
 
     kit_init(&k, "tasks");
     engine = kit_engine_start(&k, NULL);
-    kit_add_user(&k, "王芳", "staff", "intake");
-    kit_add_user(&k, "李明", "staff", "intake");
-    kit_add_user(&k, "局长", "staff", "bureau_lead");
-    kit_add_user(&k, "boss", "lead", NULL);
+    assert_int_equal(kit_add_user(&k, "王芳", "staff", "intake"), 0);
+    assert_int_equal(kit_add_user(&k, "李明", "staff", "intake"), 0);
+    assert_int_equal(kit_add_user(&k, "局长", "staff", "bureau_lead"), 0);
+    assert_int_equal(kit_add_user(&k, "boss", "lead", NULL), 0);
     server = kit_serve_start(&k, NULL, &port);
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
     snprintf(session, sizeof session, "%s/session.json", k.logdir);

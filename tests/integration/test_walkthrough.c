@@ -133,9 +133,9 @@ static void test_one_case_through_every_state(void **state)
     for (i = 0; i < 5; i++)
         workers[i] = kit_worker_start(&k, kinds[i], NULL);
     /* The intake clerk and the handler of team 1 work through the workplace API. */
-    kit_add_user(&k, "王芳", "staff", "intake");
-    kit_add_user(&k, "赵强", "staff", "team_1");
-    kit_add_user(&k, "孙丽", "staff", "archive_group");
+    assert_int_equal(kit_add_user(&k, "王芳", "staff", "intake"), 0);
+    assert_int_equal(kit_add_user(&k, "赵强", "staff", "team_1"), 0);
+    assert_int_equal(kit_add_user(&k, "孙丽", "staff", "archive_group"), 0);
     server = kit_serve_start(&k, NULL, &port);
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
     setenv("CASEFLOW_SERVER", url, 1);

@@ -127,12 +127,12 @@ static int setup(void **state)
     kit_wait_migrated(&K);
     for (size_t i = 0; i < 4; i++)
         workers[i] = kit_worker_start(&K, kinds[i], NULL);
-    kit_add_user(&K, "陈局", "lead", NULL);
-    kit_add_user(&K, "王芳", "staff", "intake");
-    kit_add_user(&K, "李明", "staff", "team_1");
-    kit_add_user(&K, "赵强", "staff", "team_2");
-    kit_add_user(&K, "孙审", "auditor", NULL);
-    kit_add_user(&K, "管理员", "admin", NULL);
+    assert_int_equal(kit_add_user(&K, "陈局", "lead", NULL), 0);
+    assert_int_equal(kit_add_user(&K, "王芳", "staff", "intake"), 0);
+    assert_int_equal(kit_add_user(&K, "李明", "staff", "team_1"), 0);
+    assert_int_equal(kit_add_user(&K, "赵强", "staff", "team_2"), 0);
+    assert_int_equal(kit_add_user(&K, "孙审", "auditor", NULL), 0);
+    assert_int_equal(kit_add_user(&K, "管理员", "admin", NULL), 0);
     kit_add_token(&K, "filing", token, sizeof token);
 
     /* The server reads the documents where the workers write them, and the web folder of the

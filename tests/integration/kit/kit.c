@@ -642,18 +642,19 @@ void kit_wait_migrated(kit *k)
         die("the database was not migrated within a minute");
 }
 
-void kit_add_user(kit *k, const char *name, const char *role, const char *post)
+int kit_add_user(kit *k, const char *name, const char *role, const char *post)
 {
     char pw[128], *out = NULL, *err = NULL;
     const char *args[] = {
         "users", "add", name, "--role", role, "--password-stdin", post ? "--post" : NULL,
         post,    NULL};
+    int rc;
 
     snprintf(pw, sizeof pw, "password-of-%s\n", name);
-    if (kit_run_in(k, pw, args, &out, &err) != 0)
-        die("caseflow users add %s: %s", name, err ? err : "");
+    rc = kit_run_in(k, pw, args, &out, &err);
     free(out);
     free(err);
+    return rc;
 }
 
 long long kit_add_token(kit *k, const char *name, char *token, size_t n)
@@ -682,12 +683,7 @@ int kit_staff_complete(kit *k, const char *name, const char *id, const char *res
         die("there is no task %s", id);
     snprintf(pw, sizeof pw, "password-of-%s\n", name);
     /* A second add of the same name is refused: the account is there already. */
-    kit_run_in(k, pw,
-               (const char *[]){"users", "add", name, "--role", "staff", "--post", post,
-                                "--password-stdin", NULL},
-               &out, &err);
-    free(out);
-    free(err);
+    (void)kit_add_user(k, name, "staff", post);
     rc = kit_run_in(k, pw,
                     (const char *[]){"tasks", "complete", id, "--result", result, "--user", name,
                                      "--password-stdin", NULL},
@@ -860,8 +856,18 @@ long kit_request(const kit_req *q, kit_reply *r)
 long kit_http(const char *method, const char *url, const char *cookie, const char *body,
               kit_reply *r)
 {
-    const kit_req q = {
-        .method = method, .url = url, .cookie = cookie, .ctype = "application/json", .body = body};
+    return kit_http_csrf(method, url, cookie, NULL, body, r);
+}
+
+long kit_http_csrf(const char *method, const char *url, const char *cookie, const char *csrf,
+                   const char *body, kit_reply *r)
+{
+    const kit_req q = {.method = method,
+                       .url = url,
+                       .cookie = cookie,
+                       .csrf = csrf,
+                       .ctype = "application/json",
+                       .body = body};
     return kit_request(&q, r);
 }
 

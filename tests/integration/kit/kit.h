@@ -141,10 +141,6 @@ char *kit_read_file(const char *path);
 /* Waits up to a minute until an engine has migrated the database (the accounts table is there);
  * exits when it has not. */
 void kit_wait_migrated(kit *k);
-/* Adds the account `name` with `role` (and `post`, for staff; NULL: none) and the password
- * "password-of-<name>", as an administrator does with `caseflow users add`; exits when it is
- * refused. */
-void kit_add_user(kit *k, const char *name, const char *role, const char *post);
 /* Adds the ingest token `name` (`caseflow tokens add NAME --scope ingest`), writes its secret
  * into `token` and returns its id; exits when it is refused. */
 long long kit_add_token(kit *k, const char *name, char *token, size_t n);
@@ -153,6 +149,11 @@ long long kit_add_token(kit *k, const char *name, char *token, size_t n);
  * CASEFLOW_SERVER as staff do: their account (password "password-of-<name>") is made on the
  * task's post when there is none.  Returns the exit status of `caseflow tasks complete`. */
 int kit_staff_complete(kit *k, const char *name, const char *id, const char *result);
+
+/* Adds account `name` of `role` (on `post` for staff, else NULL) with the password
+ * "password-of-<name>" as `caseflow users add` does; returns its exit status (not 0 when the
+ * name is taken). */
+int kit_add_user(kit *k, const char *name, const char *role, const char *post);
 
 char *kit_value(kit *k, const char *sql, int n, const char *const *params);
 /* Waits up to `seconds` until kit_value gives `want` (any value when `want` is NULL); returns
@@ -203,6 +204,10 @@ long kit_login(const char *base, const char *name, const char *password, char *c
 /* Copies the value of the answer's header `name` (the last one, when several) into `out` and
  * returns `out`: "" when there is none. */
 const char *kit_reply_header(const kit_reply *r, const char *name, char *out, size_t n);
+/* kit_http with the session's CSRF token (NULL: none), which a change made with a session
+ * cookie needs. */
+long kit_http_csrf(const char *method, const char *url, const char *cookie, const char *csrf,
+                   const char *body, kit_reply *r);
 void kit_reply_free(kit_reply *r);
 /* Takes the body out of `r`: returns it (the caller frees it; NULL when there was none) with its
  * length in *len. */

@@ -1,6 +1,8 @@
 // 我的待办: a post's open and claimed tasks, the earliest due first, worked in place (claim,
 // complete, return, bulk claim), and brought up to date by itself: server-sent events from
-// GET /api/v1/posts/{post}/stream, or polling every 15 s when the stream cannot be had.
+// GET /api/v1/posts/{post}/stream, or polling every 15 s when the stream cannot be had.  Above
+// the tasks, the post's unread notices (GET /api/v1/notices, #12): a refused decision, the
+// week's overdue list, what the workflow tells the post; each marked read in the reader's name.
 
 import { api } from '../api.js';
 import { $, fill, h, param } from '../dom.js';
@@ -57,8 +59,63 @@ function layout() {
         ? h('button', { type: 'button', id: 'bulk', class: 'primary', disabled: true, onclick: bulkClaim },
           '批量领取所选')
         : null)),
+    h('section', { class: 'panel', id: 'notices', 'aria-label': '通知' }),
     h('div', { class: 'counts', id: 'counts' }),
     h('div', { class: 'panel', id: 'list' }, h('p', { class: 'muted' }, '正在载入待办…')));
+}
+
+const NOTICE_KIND = { refusal: '未被接受', overdue: '超期清单', workflow: '案件动态' };
+
+/** What a notice says beyond its title: the reason of a refusal, the cases of an overdue list. */
+function noticeDetail(n) {
+  const b = n.body || {};
+  if (n.kind === 'refusal' && b.reason) return h('span', { class: 'muted' }, b.reason);
+  if (n.kind === 'overdue' && Array.isArray(b.tasks)) {
+    return h('ul', { class: 'notice-tasks' }, b.tasks.slice(0, 20).map((t) => h('li', {},
+      h('a', { href: `/case.html?no=${encodeURIComponent(t.case)}` }, t.case), ' ', t.title,
+      ' · 截止 ', when(t.due), t.post !== n.post ? ` · ${postTitle(t.post)}` : '')),
+    b.tasks.length > 20 ? h('li', { class: 'muted' }, `另有 ${b.tasks.length - 20} 项`) : null);
+  }
+  return null;
+}
+
+async function readNotice(n) {
+  try {
+    await api('POST', `/api/v1/notices/${n.id}/read`);
+    say(`已读：${n.title}`, 'ok');
+  } catch (e) {
+    say(`未能标为已读：${e.message}`, 'error');
+  }
+  await loadNotices();
+}
+
+/** The post's unread notices; nothing is shown when there are none. */
+async function loadNotices() {
+  const q = new URLSearchParams({ unread: 'true', limit: '20' });
+  if (me.role !== 'staff') q.set('post', post);
+  let data;
+  try {
+    ({ data } = await api('GET', `/api/v1/notices?${q}`));
+  } catch (e) {
+    fill($('#notices'), h('p', { class: 'muted' }, `通知载入失败：${e.message}`));
+    return;
+  }
+  if (!data.notices.length) {
+    fill($('#notices'));
+    $('#notices').hidden = true;
+    return;
+  }
+  $('#notices').hidden = false;
+  fill($('#notices'),
+    h('h2', {}, '通知 ', h('span', { class: 'badge overdue' }, `${data.unread} 条未读`)),
+    h('ul', { class: 'notices', id: 'notice-list' }, data.notices.map((n) => h('li', { 'data-notice': n.id },
+      h('span', { class: 'badge' }, NOTICE_KIND[n.kind] || n.kind), ' ',
+      h('b', {}, n.title), ' ', h('span', { class: 'muted nowrap' }, when(n.created_at)),
+      n.case ? [' ', h('a', { href: `/case.html?no=${encodeURIComponent(n.case)}` }, n.case)] : null,
+      me.role !== 'auditor'
+        ? [' ', h('button', { type: 'button', 'aria-label': `标为已读 ${n.title}`, onclick: () => readNotice(n) }, '已读')]
+        : null,
+      noticeDetail(n)))));
 }
 
 function dueCell(t, now) {
@@ -163,7 +220,7 @@ async function load() {
   }
   loading = (async () => {
     try {
-      const { data } = await api('GET', url());
+      const [{ data }] = await Promise.all([api('GET', url()), loadNotices()]);
       const fresh = new Set();
       if (known) for (const t of data.tasks) if (!known.has(t.id)) fresh.add(t.id);
       known = new Set([...(known || []), ...data.tasks.map((t) => t.id)]);

@@ -686,8 +686,6 @@ out:
     cf_case_log_free(&log);
     cf_registry_free(&reg);
     PQclear(cres);
-    if (db)
-        PQfinish(db);
-    cf_config_free(&cfg);
+    cf_cli_disconnect(db, &cfg);
     return rc;
 }

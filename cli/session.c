@@ -27,6 +27,13 @@ PGconn *cf_cli_connect(cf_config *cfg, const char *who)
     return db;
 }
 
+void cf_cli_disconnect(PGconn *db, cf_config *cfg)
+{
+    if (db)
+        PQfinish(db);
+    cf_config_free(cfg);
+}
+
 int cf_cli_workflows(const cf_config *cfg, cf_registry *reg, const char *who)
 {
     char err[2048];

@@ -70,15 +70,7 @@ static char *read_whole(const char *path, size_t *len)
         return NULL;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= MAX_DOCUMENT &&
         (buf = malloc((size_t)st.st_size + 1))) {
-        while (got < (size_t)st.st_size) {
-            ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                break;
-            got += (size_t)n;
-        }
-        if (got != (size_t)st.st_size) {
+        if ((got = cf_read_full(fd, buf, (size_t)st.st_size)) != (size_t)st.st_size) {
             free(buf);
             buf = NULL;
         }

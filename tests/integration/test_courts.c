@@ -42,7 +42,8 @@ static void log_in(const char *name, session *s)
 {
     char base[64];
     snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
-    kit_login(base, name, s->cookie, sizeof s->cookie, s->csrf, sizeof s->csrf);
+    assert_int_equal(
+        kit_login(base, name, NULL, s->cookie, sizeof s->cookie, s->csrf, sizeof s->csrf), 200);
 }
 
 /* `method` /api/v1/<path>, where a "%s" in `path` is `arg` escaped as one path segment; returns the

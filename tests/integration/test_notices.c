@@ -149,7 +149,8 @@ static json_t *call(const char *base, const who *w, const char *method, const ch
 
 static void login(const char *base, const char *name, who *w)
 {
-    kit_login(base, name, w->session, sizeof w->session, w->csrf, sizeof w->csrf);
+    assert_int_equal(
+        kit_login(base, name, NULL, w->session, sizeof w->session, w->csrf, sizeof w->csrf), 200);
 }
 
 static void test_staff_read_their_posts_notices(void **state)

@@ -908,23 +908,6 @@ const char *kit_reply_header(const kit_reply *r, const char *name, char *out, si
     return out;
 }
 
-void kit_login(const char *base, const char *name, char *cookie, size_t cookiesz, char *csrf,
-               size_t csrfsz)
-{
-    char url[512], body[256];
-    kit_reply r;
-    json_t *v;
-
-    snprintf(url, sizeof url, "%s/api/v1/login", base);
-    snprintf(body, sizeof body, "{\"name\": \"%s\", \"password\": \"password-of-%s\"}", name, name);
-    if (kit_http("POST", url, NULL, body, &r) != 200 || !(v = json_loads(r.body, 0, NULL)))
-        die("login of %s at %s: status %ld: %s", name, base, r.status, r.body ? r.body : "");
-    snprintf(cookie, cookiesz, "%s", r.cookie);
-    snprintf(csrf, csrfsz, "%s", json_string_value(json_object_get(v, "csrf")));
-    json_decref(v);
-    kit_reply_free(&r);
-}
-
 void kit_reply_free(kit_reply *r)
 {
     free(r->body);

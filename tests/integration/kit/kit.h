@@ -213,10 +213,4 @@ void kit_reply_free(kit_reply *r);
  * length in *len. */
 char *kit_reply_body(kit_reply *r, size_t *len);
 
-/* Logs `name` in at the server `base` ("http://127.0.0.1:PORT") with the password
- * "password-of-<name>" (kit_add_user's) and writes the session's cookie value and CSRF token;
- * aborts the test when the login is refused. */
-void kit_login(const char *base, const char *name, char *cookie, size_t cookiesz, char *csrf,
-               size_t csrfsz);
-
 #endif

@@ -21,8 +21,9 @@
  *
  * Run it through bench/run, which builds without sanitizers and starts a stack.  It prints every
  * figure beside its limit and target, and exits 1 when a ratio target is missed.
- * Environment: BENCH_LATENCY_S (60) seconds per latency run (0 skips them); BENCH_SCALE=0 skips
- * scale-out.
+ * Environment: BENCH_LATENCY_S (60) seconds per latency run (0 skips them); BENCH_RATES (2000,500)
+ * the latency runs' rates; BENCH_SCALE=0 skips scale-out; BENCH_THROUGHPUT=0 skips 1-3;
+ * BENCH_LOG_LEVEL (warn) the engines' log level.
  */
 #include <math.h>
 #include <signal.h>
@@ -141,6 +142,16 @@ static double cpu_s(pid_t pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* The engines' log level: warn, or BENCH_LOG_LEVEL (debug logs each batch's timings into the
+ * engine's log under the stack's directory). */
+static const char *log_level(void)
+{
+    static char env[64];
+    const char *v = getenv("BENCH_LOG_LEVEL");
+    snprintf(env, sizeof env, "CASEFLOW_LOG_LEVEL=%s", v && *v ? v : "warn");
+    return env;
+}
+
 /*
  * Starts `engines` engines on a stream produced before, and returns the rate from the first
  * committed event until all are committed and the outbox is empty; *rss_kb gets the largest
@@ -153,7 +164,7 @@ static double throughput(kit *k, int cases, int engines, long *rss_kb, double *c
     pid_t pid[4];
 
     for (int i = 0; i < engines; i++)
-        pid[i] = kit_engine_start(k, (const char *const[]){"CASEFLOW_LOG_LEVEL=warn", NULL});
+        pid[i] = kit_engine_start(k, (const char *const[]){log_level(), NULL});
     for (;;) {
         seen = kit_count(k, "select count(*) from events");
         if (seen > 0 && t0 == 0) {
@@ -488,9 +499,8 @@ static int latency(kit *k, int rate, int seconds)
     json_t *m;
 
     snprintf(prefix, sizeof prefix, "lat%d-", rate);
-    engine =
-        kit_engine_start(k, (const char *const[]){"CASEFLOW_LOG_LEVEL=warn", "CASEFLOW_CLOCK=real",
-                                                  "CASEFLOW_BATCH_MS=5", NULL});
+    engine = kit_engine_start(
+        k, (const char *const[]){log_level(), "CASEFLOW_CLOCK=real", "CASEFLOW_BATCH_MS=5", NULL});
     kit_sleep_ms(3000); /* joined and assigned */
     {
         double start = now_s();
@@ -567,14 +577,16 @@ int main(int argc, char **argv)
     int cases = argc > 1 ? atoi(argv[1]) : 5000, seconds = env_int("BENCH_LATENCY_S", 60);
     int missed = 0;
     long rss;
-    kit k, l1, l2;
-    double e, b, cpu;
+    kit k;
+    double e = 0, b, cpu;
 
     setvbuf(stdout, NULL, _IOLBF, 0); /* each figure as it comes, also into a file */
-    kit_init(&k, "bench");
     printf("bench/engine: %d cases x 4 events + 1 case x %d, batches of 500; 2 cores, everything "
            "local; load average %.2f\n",
            cases, LONG_EVENTS, load1());
+    if (env_int("BENCH_THROUGHPUT", 1) == 0)
+        goto latencies;
+    kit_init(&k, "bench");
     e = throughput(&k, cases, 1, &rss, &cpu);
     printf(
         "engine:   %.0f events/s (Kafka -> commit -> outbox -> Kafka, 1 engine); its CPU %.0f ms "
@@ -586,15 +598,25 @@ int main(int argc, char **argv)
            missed ? ": MISSED" : "");
     missed |= replay(&k);
     kit_done(&k);
+latencies:
     if (seconds > 0) {
-        kit_init(&l1, "lat2000");
-        latency(&l1, 2000, seconds);
-        kit_done(&l1);
-        kit_init(&l2, "lat500");
-        latency(&l2, 500, seconds);
-        kit_done(&l2);
+        const char *rates =
+            getenv("BENCH_RATES") && *getenv("BENCH_RATES") ? getenv("BENCH_RATES") : "2000,500";
+        int runs = 0;
+        for (const char *r = rates; *r; r += strcspn(r, ","), r += *r == ',') {
+            char name[32];
+            kit l;
+            int rate = atoi(r);
+            if (rate <= 0)
+                continue;
+            /* A database of its own for each run, also for a rate given twice. */
+            snprintf(name, sizeof name, "lat%d_%d", rate, ++runs);
+            kit_init(&l, name);
+            latency(&l, rate, seconds);
+            kit_done(&l);
+        }
     }
-    if (env_int("BENCH_SCALE", 1)) {
+    if (e > 0 && env_int("BENCH_SCALE", 1)) {
         scale_out(cases, 2, e);
         scale_out(cases, 3, e);
     }

@@ -106,11 +106,10 @@ static int await_answer(PGconn *db, const char *sql, char *err, size_t errsz)
 }
 
 /*
- * Runs `sql` as PQexecParams would, with the wait bounded (see cf_store_exec).  Returns the last
- * result (the first failed one, if any), or NULL with the reason in `err`.
+ * Runs `sql` as PQexecParams would, with the wait bounded (see cf_store_exec); with a `name`,
+ * prepares `sql` under it instead, or (NULL `sql`) runs the statement prepared under it.  Returns
+ * the last result (the first failed one, if any), or NULL with the reason in `err`.
  */
-/* Sends `sql`, or with a `name`: prepares `sql` under it, or (NULL `sql`) runs the statement
- * prepared under it; then awaits the answer as cf_store_exec describes. */
 static PGresult *run(PGconn *db, const char *name, const char *sql, int nparams,
                      const char *const *params, const int *lengths, const int *formats, char *err,
                      size_t errsz)

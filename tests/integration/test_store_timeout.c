@@ -111,6 +111,19 @@ static void test_keepalives_and_timeouts_unless_given(void **state)
     cf_store_set_timeouts(30000, 60000);
 }
 
+/* A connection whose statements may run for 1 s (cf_store_set_timeouts(30000, ...) restores
+ * the default). */
+static PGconn *connect_with_short_timeout(void)
+{
+    char err[512];
+    PGconn *db;
+    cf_store_set_timeouts(1000, 60000);
+    db = cf_store_connect(need_env("CASEFLOW_PG"), err, sizeof err);
+    if (!db)
+        fail_msg("%s", err);
+    return db;
+}
+
 static void test_long_statement_ends_with_the_servers_error(void **state)
 {
     (void)state;
@@ -119,10 +132,7 @@ static void test_long_statement_ends_with_the_servers_error(void **state)
     PGresult *res;
     double t0;
 
-    cf_store_set_timeouts(1000, 60000);
-    db = cf_store_connect(need_env("CASEFLOW_PG"), err, sizeof err);
-    if (!db)
-        fail_msg("%s", err);
+    db = connect_with_short_timeout();
     t0 = now_s();
     res = cf_store_exec(db, "select pg_sleep(20)", 0, NULL, err, sizeof err);
     assert_null(res);
@@ -145,10 +155,7 @@ static void test_prepared_statement_is_bounded_and_says_why(void **state)
     PGresult *res;
     double t0;
 
-    cf_store_set_timeouts(1000, 60000);
-    db = cf_store_connect(need_env("CASEFLOW_PG"), err, sizeof err);
-    if (!db)
-        fail_msg("%s", err);
+    db = connect_with_short_timeout();
     assert_int_equal(
         cf_store_prepare(db, "nap", "select pg_sleep($1::float8), 'slept'", 1, st, err, sizeof err),
         0);

@@ -146,6 +146,7 @@ typedef struct cf_batch {
     char sqlstate[6]; /* after a failed commit: the SQLSTATE of the statement that failed */
     int broken;       /* a row could not be built (memory ran out): the batch must not commit */
     PGconn *db;       /* the connection it is committed on */
+    int prepared_pid; /* the session (backend pid) of `db` that has the statements prepared */
     long long *ids;   /* after a commit: the outbox rows' ids, in row order */
 } cf_batch;
 

@@ -106,23 +106,31 @@ static int await_answer(PGconn *db, const char *sql, char *err, size_t errsz)
 }
 
 /*
- * Runs `sql` as PQexecParams would, with the wait bounded (see cf_store_exec).  Returns the last
- * result (the first failed one, if any), or NULL with the reason in `err`.
+ * Runs `sql` as PQexecParams would, with the wait bounded (see cf_store_exec); with a `name`,
+ * prepares `sql` under it instead, or (NULL `sql`) runs the statement prepared under it.  Returns
+ * the last result (the first failed one, if any), or NULL with the reason in `err`.
  */
-static PGresult *run(PGconn *db, const char *sql, int nparams, const char *const *params,
-                     const int *lengths, const int *formats, char *err, size_t errsz)
+static PGresult *run(PGconn *db, const char *name, const char *sql, int nparams,
+                     const char *const *params, const int *lengths, const int *formats, char *err,
+                     size_t errsz)
 {
-    int blocking = !PQisnonblocking(db);
+    int blocking = !PQisnonblocking(db), sent;
     PGresult *res = NULL, *r;
 
     if (blocking)
         PQsetnonblocking(db, 1);
-    if (!PQsendQueryParams(db, sql, nparams, NULL, params, lengths, formats, 0)) {
+    if (!name)
+        sent = PQsendQueryParams(db, sql, nparams, NULL, params, lengths, formats, 0);
+    else if (sql)
+        sent = PQsendPrepare(db, name, sql, nparams, NULL);
+    else
+        sent = PQsendQueryPrepared(db, name, nparams, params, lengths, formats, 0);
+    if (!sent) {
         copy_message(PQerrorMessage(db), err, errsz, "PostgreSQL");
         goto out;
     }
     for (;;) {
-        if (await_answer(db, sql, err, errsz) != 0) {
+        if (await_answer(db, sql ? sql : name, err, errsz) != 0) {
             PQclear(res);
             res = NULL;
             /* The connection is bad now: what libpq still holds ends at once. */
@@ -155,7 +163,7 @@ int cf_store_session(PGconn *db, char *err, size_t errsz)
 
     PQsetNoticeProcessor(db, on_notice, NULL);
     /* Times the database prints (timestamptz as text) are in the court's zone, as caseflow's. */
-    res = run(db, "select set_config('TimeZone', $1, false)", 1, p, NULL, NULL, err, errsz);
+    res = run(db, NULL, "select set_config('TimeZone', $1, false)", 1, p, NULL, NULL, err, errsz);
     if (!res)
         return CF_EDB;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -283,11 +291,10 @@ PGresult *cf_store_exec_state(PGconn *db, const char *sql, int nparams, const ch
     return cf_store_exec_bin(db, sql, nparams, params, NULL, NULL, state, err, errsz);
 }
 
-PGresult *cf_store_exec_bin(PGconn *db, const char *sql, int nparams, const char *const *params,
-                            const int *lengths, const int *formats, char state[6], char *err,
-                            size_t errsz)
+/* The answer `res` of a statement: itself when it succeeded, else NULL with its SQLSTATE in
+ * `state` and its message in `err` (`res` is cleared). */
+static PGresult *answer(PGresult *res, char state[6], char *err, size_t errsz)
 {
-    PGresult *res = run(db, sql, nparams, params, lengths, formats, err, errsz);
     ExecStatusType st = PQresultStatus(res);
     const char *code;
 
@@ -311,6 +318,33 @@ PGresult *cf_store_exec_bin(PGconn *db, const char *sql, int nparams, const char
     }
     PQclear(res);
     return NULL;
+}
+
+PGresult *cf_store_exec_bin(PGconn *db, const char *sql, int nparams, const char *const *params,
+                            const int *lengths, const int *formats, char state[6], char *err,
+                            size_t errsz)
+{
+    return answer(run(db, NULL, sql, nparams, params, lengths, formats, err, errsz), state, err,
+                  errsz);
+}
+
+int cf_store_prepare(PGconn *db, const char *name, const char *sql, int nparams, char state[6],
+                     char *err, size_t errsz)
+{
+    PGresult *res =
+        answer(run(db, name, sql, nparams, NULL, NULL, NULL, err, errsz), state, err, errsz);
+    if (!res)
+        return CF_EDB;
+    PQclear(res);
+    return 0;
+}
+
+PGresult *cf_store_exec_prepared(PGconn *db, const char *name, int nparams,
+                                 const char *const *params, const int *lengths, const int *formats,
+                                 char state[6], char *err, size_t errsz)
+{
+    return answer(run(db, name, NULL, nparams, params, lengths, formats, err, errsz), state, err,
+                  errsz);
 }
 
 int cf_store_data_error(const char *state)

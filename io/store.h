@@ -72,6 +72,20 @@ PGresult *cf_store_exec_bin(PGconn *db, const char *sql, int nparams, const char
                             size_t errsz);
 
 /*
+ * Prepares `sql` on `db` under `name` (the statement's parameter types come from its casts).
+ * Returns 0, or CF_EDB with the SQLSTATE in `state` ("42P05": `name` is prepared on this session
+ * already) and the server's message in `err`.  A prepared statement lives as long as the
+ * session: PQreset ends it.
+ */
+int cf_store_prepare(PGconn *db, const char *name, const char *sql, int nparams, char state[6],
+                     char *err, size_t errsz) CF_MUST_CHECK;
+
+/* Like cf_store_exec_bin, for the statement prepared under `name` on this session. */
+PGresult *cf_store_exec_prepared(PGconn *db, const char *name, int nparams,
+                                 const char *const *params, const int *lengths, const int *formats,
+                                 char state[6], char *err, size_t errsz);
+
+/*
  * Returns 1 when SQLSTATE `state` says the statement's data was at fault (the same statement
  * with the same data fails again), 0 when the failure may pass (a connection lost, a timeout,
  * a deadlock, a full disk).

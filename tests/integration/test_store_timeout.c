@@ -6,7 +6,8 @@
  * connection: what a frozen machine looks like from the client, and it leaves the other tests on
  * the shared stack alone), the wait is logged and the statement ends with an error, its
  * connection closed, within the statement timeout and 5 s more; once the server runs again,
- * PQreset connects again.
+ * PQreset connects again.  A prepared statement (what the engine's commit runs) is bounded the
+ * same way, and its failures carry the SQLSTATE the engine acts on.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -110,6 +111,19 @@ static void test_keepalives_and_timeouts_unless_given(void **state)
     cf_store_set_timeouts(30000, 60000);
 }
 
+/* A connection whose statements may run for 1 s (cf_store_set_timeouts(30000, ...) restores
+ * the default). */
+static PGconn *connect_with_short_timeout(void)
+{
+    char err[512];
+    PGconn *db;
+    cf_store_set_timeouts(1000, 60000);
+    db = cf_store_connect(need_env("CASEFLOW_PG"), err, sizeof err);
+    if (!db)
+        fail_msg("%s", err);
+    return db;
+}
+
 static void test_long_statement_ends_with_the_servers_error(void **state)
 {
     (void)state;
@@ -118,10 +132,7 @@ static void test_long_statement_ends_with_the_servers_error(void **state)
     PGresult *res;
     double t0;
 
-    cf_store_set_timeouts(1000, 60000);
-    db = cf_store_connect(need_env("CASEFLOW_PG"), err, sizeof err);
-    if (!db)
-        fail_msg("%s", err);
+    db = connect_with_short_timeout();
     t0 = now_s();
     res = cf_store_exec(db, "select pg_sleep(20)", 0, NULL, err, sizeof err);
     assert_null(res);
@@ -131,6 +142,42 @@ static void test_long_statement_ends_with_the_servers_error(void **state)
     /* The connection is still good. */
     assert_int_equal(PQstatus(db), CONNECTION_OK);
     assert_string_equal(value(db, "select 1"), "1");
+    PQfinish(db);
+    cf_store_set_timeouts(30000, 60000);
+}
+
+static void test_prepared_statement_is_bounded_and_says_why(void **state)
+{
+    (void)state;
+    char err[512], st[6];
+    const char *zero[1] = {"0"}, *long_one[1] = {"20"};
+    PGconn *db;
+    PGresult *res;
+    double t0;
+
+    db = connect_with_short_timeout();
+    assert_int_equal(
+        cf_store_prepare(db, "nap", "select pg_sleep($1::float8), 'slept'", 1, st, err, sizeof err),
+        0);
+    /* The same name twice on one session: refused, and the SQLSTATE says why. */
+    assert_int_equal(cf_store_prepare(db, "nap", "select 1", 0, st, err, sizeof err), CF_EDB);
+    assert_string_equal(st, "42P05");
+    res = cf_store_exec_prepared(db, "nap", 1, zero, NULL, NULL, st, err, sizeof err);
+    assert_non_null(res);
+    assert_string_equal(PQgetvalue(res, 0, 1), "slept");
+    PQclear(res);
+    t0 = now_s();
+    res = cf_store_exec_prepared(db, "nap", 1, long_one, NULL, NULL, st, err, sizeof err);
+    assert_null(res);
+    assert_true(now_s() - t0 < 5);
+    assert_string_equal(st, "57014");
+    assert_non_null(strstr(err, "statement timeout"));
+    /* A new session has none of them. */
+    PQreset(db);
+    assert_int_equal(PQstatus(db), CONNECTION_OK);
+    res = cf_store_exec_prepared(db, "nap", 1, zero, NULL, NULL, st, err, sizeof err);
+    assert_null(res);
+    assert_string_equal(st, "26000");
     PQfinish(db);
     cf_store_set_timeouts(30000, 60000);
 }
@@ -226,6 +273,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keepalives_and_timeouts_unless_given),
         cmocka_unit_test(test_long_statement_ends_with_the_servers_error),
+        cmocka_unit_test(test_prepared_statement_is_bounded_and_says_why),
         cmocka_unit_test(test_frozen_server_is_logged_and_given_up),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -533,8 +533,13 @@ static int write_rows(cf_batch *b, cf_rows *r, PGresult **out, char *err, size_t
         return 0;
     if (cf_rows_params(r, values, lengths, formats) != 0)
         return cf_errf(err, errsz, CF_ENOMEM, "%s: out of memory", r->table->what);
-    res = cf_store_exec_prepared(b->db, r->table->what, r->table->ncols, values, lengths, formats,
-                                 b->sqlstate, why, sizeof why);
+    /* Prepared on the committing session; the ticker's outbox rows go through another. */
+    if (b->prepared_pid != 0 && b->prepared_pid == PQbackendPID(b->db))
+        res = cf_store_exec_prepared(b->db, r->table->what, r->table->ncols, values, lengths,
+                                     formats, b->sqlstate, why, sizeof why);
+    else
+        res = cf_store_exec_bin(b->db, r->table->sql, r->table->ncols, values, lengths, formats,
+                                b->sqlstate, why, sizeof why);
     if (!res)
         return cf_errf(err, errsz, CF_EDB, "%s: %s", r->table->what, why);
     if (out)

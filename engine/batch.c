@@ -188,8 +188,18 @@ static const cf_table OFFSETS = {
     {CF_COL_INT4, CF_COL_INT8, CF_COL_INT8, CF_COL_TEXT, CF_COL_TEXT}};
 
 /* Every table's statement, prepared on the committing session (prepare_all). */
-static const cf_table *const TABLES[] = {&EVENTS, &CASES, &TIMERS, &NEW_TASKS, &TASK_CHANGES,
-                                         &DEAD,   &DUPS,  &OUTBOX, &OFFSETS};
+static const cf_table *const TABLES[] = {&EVENTS, &CASES,   &TIMERS, &NEW_TASKS, &TASK_CHANGES,
+                                         &DEAD,   &NOTICES, &DUPS,   &OUTBOX,    &OFFSETS};
+
+/* Whether `t`'s statement is among those prepare_all prepares (a table added without it still
+ * works, unprepared). */
+static int preparable(const cf_table *t)
+{
+    for (size_t i = 0; i < sizeof TABLES / sizeof *TABLES; i++)
+        if (TABLES[i] == t)
+            return 1;
+    return 0;
+}
 
 /* ---- building rows ---- */
 
@@ -534,7 +544,7 @@ static int write_rows(cf_batch *b, cf_rows *r, PGresult **out, char *err, size_t
     if (cf_rows_params(r, values, lengths, formats) != 0)
         return cf_errf(err, errsz, CF_ENOMEM, "%s: out of memory", r->table->what);
     /* Prepared on the committing session; the ticker's outbox rows go through another. */
-    if (b->prepared_pid != 0 && b->prepared_pid == PQbackendPID(b->db))
+    if (b->prepared_pid != 0 && b->prepared_pid == PQbackendPID(b->db) && preparable(r->table))
         res = cf_store_exec_prepared(b->db, r->table->what, r->table->ncols, values, lengths,
                                      formats, b->sqlstate, why, sizeof why);
     else

@@ -661,7 +661,7 @@ long long kit_add_token(kit *k, const char *name, char *token, size_t n)
 {
     const char *args[] = {"tokens", "add", name, "--scope", "ingest", NULL};
     char *out = NULL, *err = NULL;
-    const char *id;
+    const char *id = NULL;
     long long v;
 
     if (kit_run(k, args, &out, &err) != 0 || !out || !err || !(id = strstr(err, "token ")))

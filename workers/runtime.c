@@ -114,7 +114,7 @@ typedef struct worker {
     int paused, fatal;
     int producer_failed; /* the producer raised a fatal error: replace_producer makes a new one */
     const cf_config *cfg;
-    char client[160];
+    char client[200]; /* the producer's client.id, kept to make it again */
     /* The pool. */
     pthread_mutex_t lock;
     pthread_cond_t wake;

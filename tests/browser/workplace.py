@@ -4,8 +4,9 @@ python3-selenium, against the `caseflow serve`, engine and workers that
 tests/integration/test_web.c started on the test stack (its database and topic prefix).
 
 The scenario of issue #11: the bureau lead and the team clerks log in; a new case arrives through
-HTTP ingest and appears in the intake post's inbox without a reload; the intake clerk completes
-the check with the form the workflow declares (the session ends while the form is filled in, and
+HTTP ingest and appears in the filing reviewer's inbox without a reload; the filing reviewer
+(立案审查员) completes the review (#12: before the intake check), and the case appears in the intake
+post's inbox without a reload; the intake clerk completes the check with the form the workflow declares (the session ends while the form is filled in, and
 nothing typed is lost); the simulated clock moves on and the case's execution task appears in the
 team_1 clerk's inbox without a reload; the team_1 clerk claims and completes it; the team_2 clerk
 opening that task's address gets a clear "not your post" page; the wall's counts change; the
@@ -44,7 +45,7 @@ COPY = os.environ["CF_WEB_COPY"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 AXE = open(os.path.join(HERE, "vendor", "axe-core", "axe.min.js"), encoding="utf-8").read()
 
-LEAD, INTAKE, TEAM1, TEAM2, AUDITOR, ADMIN = "陈局", "王芳", "李明", "赵强", "孙审", "管理员"
+LEAD, REVIEWER, INTAKE, TEAM1, TEAM2, AUDITOR, ADMIN = "陈局", "吴十", "王芳", "李明", "赵强", "孙审", "管理员"
 
 failures = []
 shot_no = 0
@@ -239,6 +240,7 @@ def wait_task(activity, seconds):
 
 def scenario():
     lead = browser(LEAD, 1920, 1080)
+    reviewer = browser(REVIEWER)
     intake = browser(INTAKE)
     team1 = browser(TEAM1)
     team2 = browser(TEAM2)
@@ -250,9 +252,11 @@ def scenario():
     axe(intake, "login")
 
     login(lead, LEAD, "/wall.html")
+    login(reviewer, REVIEWER, "/")
     login(intake, INTAKE, "/")
     login(team1, TEAM1, "/")
     login(team2, TEAM2, "/")
+    check(text_of(reviewer, "header.top .who .post") == "立案审查员", "the filing reviewer's post is in the header")
     check(text_of(intake, "header.top .who .post") == "集约启动岗", "the intake clerk's post is in the header")
     check(text_of(team1, "header.top .who .post") == "执行一团队", "the team_1 clerk's post is in the header")
 
@@ -266,12 +270,36 @@ def scenario():
     shot(intake, "inbox-intake-before")
     axe(intake, "inbox")
     wait(team1, lambda d: css(d, "#live.on"), "the team_1 inbox follows its stream")
+    wait(reviewer, lambda d: css(d, "#live.on"), "the filing reviewer's inbox follows its stream")
 
-    # A new case comes in from the filing system, over HTTP.  The page must not reload.
+    # A new case comes in from the filing system, over HTTP.  The pages must not reload.
+    reviewer.execute_script("window.cfMark = 'same page'")
     intake.execute_script("window.cfMark = 'same page'")
     ingest([filed(CASE, "web-filed-1", "2026-03-02T09:10:00+08:00")])
     row = f'tr[data-case="{CASE}"]'
-    wait(intake, lambda d: css(d, row), "the new case appears in the intake inbox", 60)
+    wait(reviewer, lambda d: css(d, row), "the new case appears in the filing reviewer's inbox", 60)
+    check(reviewer.execute_script("return window.cfMark") == "same page",
+          "the new case came to the reviewer without a reload")
+    shot(reviewer, "inbox-review-new-case")
+
+    # The filing review comes first (#12): enforceable, the parties right; then the intake check.
+    click(reviewer, row + " button.primary")
+    wait(reviewer, lambda d: css(d, "dialog.task-dialog[open] #f-enforceable-yes"), "the review form opens")
+    form_text = text_of(reviewer, "dialog.task-dialog")
+    check("执行依据已生效且具有给付内容" in form_text and "执行主体信息准确" in form_text,
+          "the review form has the fields the workflow declares")
+    reviewer.find_element(By.ID, "f-enforceable-yes").click()
+    reviewer.find_element(By.ID, "f-parties_ok-yes").click()
+    click(reviewer, "dialog.task-dialog button[type=submit]")
+    wait(reviewer, lambda d: "已办结" in text_of(d, "dialog.task-dialog .verdict"), "the review goes through", 60)
+    verdict = text_of(reviewer, "dialog.task-dialog .verdict")
+    check("立案信息核查" in verdict, f"the engine's verdict names the intake check next: {verdict}")
+    shot(reviewer, "review-verdict")
+    click(reviewer, "dialog.task-dialog .actions button")
+    wait(reviewer, lambda d: not css(d, row), "the done review leaves the reviewer's inbox")
+    close(REVIEWER)
+
+    wait(intake, lambda d: css(d, row), "the reviewed case appears in the intake inbox", 60)
     check(intake.execute_script("return window.cfMark") == "same page",
           "the new case came without a reload")
     check("新" in text_of(intake, row), "the new row is marked new")

@@ -132,12 +132,12 @@ static json_t *completed(const char *case_no, const char *time, const json_t *st
 static json_t *reviewed(const cf_workflow *wf, const char *case_no, const char *time)
 {
     json_t *s = step_ok(wf, NULL, filed(case_no, time));
-    json_t *next = step_ok(
-        wf, s,
-        event("task.completed", case_no, time,
-              json_pack("{s:s, s:s, s:s, s:{s:b, s:b}}", "task_id", task_id_of(s, "filing_review"),
-                        "activity", "filing_review", "kind", "filing_review", "result",
-                        "enforceable", 1, "parties_ok", 1)));
+    json_t *next =
+        step_ok(wf, s,
+                event("task.completed", case_no, time,
+                      json_pack("{s:s, s:s, s:s, s:{s:b, s:b}}", "task_id",
+                                task_id_of(s, "filing_review"), "activity", "filing_review", "kind",
+                                "filing_review", "result", "enforceable", 1, "parties_ok", 1)));
     json_decref(s);
     return next;
 }

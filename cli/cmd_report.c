@@ -553,6 +553,7 @@ static const char *state_color(const cf_registry *l, const char *workflow, const
 {
     static const char *const colors[][2] = {
         {"filed", "#9c755f"},
+        {"review", "#fabfd2"},
         {"intake", "#ff9da7"},
         {"correction", "#d37295"},
         {"special_review", "#b07aa1"},

@@ -173,6 +173,30 @@ def text_of(d, sel):
         return ""
 
 
+def open_form(d, row, first, titles, what):
+    """Opens the completion form of the task in inbox row `row` and checks that it has the
+    fields the workflow declares (their titles); `first` is the id of a field to wait for."""
+    click(d, row + " button.primary")
+    wait(d, lambda d: css(d, f"dialog.task-dialog[open] #{first}"), f"the {what} form opens")
+    form_text = text_of(d, "dialog.task-dialog")
+    check(all(t in form_text for t in titles), f"the {what} form has the fields the workflow declares")
+
+
+def review(d, row, picture=None):
+    """The filing reviewer finds the case of inbox row `row` enforceable and its parties right."""
+    open_form(d, row, "f-enforceable-yes", ["执行依据已生效且具有给付内容", "执行主体信息准确"], "review")
+    d.find_element(By.ID, "f-enforceable-yes").click()
+    d.find_element(By.ID, "f-parties_ok-yes").click()
+    click(d, "dialog.task-dialog button[type=submit]")
+    wait(d, lambda d: "已办结" in text_of(d, "dialog.task-dialog .verdict"), "the review goes through", 60)
+    verdict = text_of(d, "dialog.task-dialog .verdict")
+    check("立案信息核查" in verdict, f"the engine's verdict names the intake check next: {verdict}")
+    if picture:
+        shot(d, picture)
+    click(d, "dialog.task-dialog .actions button")
+    wait(d, lambda d: not css(d, row), "the done review leaves the reviewer's inbox")
+
+
 def login(d, name, land):
     d.get(BASE + "/login.html")
     wait(d, lambda d: css(d, "#name"), "the login form")
@@ -283,21 +307,7 @@ def scenario():
     shot(reviewer, "inbox-review-new-case")
 
     # The filing review comes first (#12): enforceable, the parties right; then the intake check.
-    click(reviewer, row + " button.primary")
-    wait(reviewer, lambda d: css(d, "dialog.task-dialog[open] #f-enforceable-yes"), "the review form opens")
-    form_text = text_of(reviewer, "dialog.task-dialog")
-    check("执行依据已生效且具有给付内容" in form_text and "执行主体信息准确" in form_text,
-          "the review form has the fields the workflow declares")
-    reviewer.find_element(By.ID, "f-enforceable-yes").click()
-    reviewer.find_element(By.ID, "f-parties_ok-yes").click()
-    click(reviewer, "dialog.task-dialog button[type=submit]")
-    wait(reviewer, lambda d: "已办结" in text_of(d, "dialog.task-dialog .verdict"), "the review goes through", 60)
-    verdict = text_of(reviewer, "dialog.task-dialog .verdict")
-    check("立案信息核查" in verdict, f"the engine's verdict names the intake check next: {verdict}")
-    shot(reviewer, "review-verdict")
-    click(reviewer, "dialog.task-dialog .actions button")
-    wait(reviewer, lambda d: not css(d, row), "the done review leaves the reviewer's inbox")
-    close(REVIEWER)
+    review(reviewer, row, "review-verdict")
 
     wait(intake, lambda d: css(d, row), "the reviewed case appears in the intake inbox", 60)
     check(intake.execute_script("return window.cfMark") == "same page",
@@ -306,11 +316,7 @@ def scenario():
     shot(intake, "inbox-intake-new-case")
 
     # The intake check, with the form of the workflow.  First nothing: refused before sending.
-    click(intake, row + " button.primary")
-    wait(intake, lambda d: css(d, "dialog.task-dialog[open] #f-complete-yes"), "the completion form opens")
-    form_text = text_of(intake, "dialog.task-dialog")
-    check("立案信息完整准确" in form_text and "特殊案件" in form_text,
-          "the form has the fields the workflow declares")
+    open_form(intake, row, "f-complete-yes", ["立案信息完整准确", "特殊案件"], "completion")
     click(intake, "dialog.task-dialog button[type=submit]")
     wait(intake, lambda d: "请填写" in text_of(d, "#f-complete-problem"), "a missing answer is refused before sending")
     shot(intake, "complete-form-refused")
@@ -386,6 +392,9 @@ def scenario():
     # Meanwhile at intake: Wednesday now, so Monday's checks are overdue (red), and a case filed
     # today is due today (highlighted) and new.
     ingest([filed(NEXT, "web-filed-2", "2026-03-04T10:05:00+08:00")])
+    wait(reviewer, lambda d: css(d, f'tr[data-case="{NEXT}"]'), "the next case comes to the reviewer", 60)
+    review(reviewer, f'tr[data-case="{NEXT}"]')
+    close(REVIEWER)
     wait(intake, lambda d: css(d, f'tr[data-case="{NEXT}"]'), "the next case appears at intake", 60)
     wait(intake, lambda d: css(d, "tr.overdue") and css(d, "tr.today"),
          "the intake inbox marks the overdue and the due today", 30)

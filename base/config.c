@@ -126,14 +126,16 @@ static const struct setting settings[] = {
      "the delivery route table: which route's trip serves an address (docs/workers.md)"},
     /* [U] 偃师 was 豫0381 and may now be 豫0307 since it became a district (DOMAIN.md). */
     {"court.code", T_STR, "豫0381", 0, 0, NULL, "CASEFLOW_COURT", AT(court_code), 0,
-     "the court's code (法院代字) in its case numbers: a payment remark that leaves it out means "
-     "this court"},
+     "the court's code (法院代字) in its case numbers, when no `courts:` list names the courts "
+     "served: a payment remark that leaves it out means this court"},
     {"document.templates", T_STR, "workflows/templates", 0, 0, NULL, "CASEFLOW_TEMPLATES",
      AT(doc_templates), 0, "the folder of the document templates (one YAML file per document)"},
     /* [U] The court's name since 偃师 became a district of 洛阳 (2021); check the seal's wording.
      */
     {"document.court_name", T_STR, "河南省洛阳市偃师区人民法院", 0, 0, NULL, NULL,
-     AT(doc_court_name), 0, "the court's name at the head of every document"},
+     AT(doc_court_name), 0,
+     "the court's name at the head of every document, when no `courts:` list names the courts "
+     "served"},
     {"document.account_name", T_STR, "洛阳市偃师区人民法院", 0, 0, NULL, NULL, AT(doc_account_name),
      0, "the name of the court's case payment account (执行款专户) printed on the notices [U]"},
     {"document.account_bank", T_STR, "", 0, 0, NULL, NULL, AT(doc_account_bank), 0,
@@ -300,13 +302,151 @@ typedef struct reader {
 
 static int walk(reader *R, yaml_node_t *n, const char *prefix);
 
+static void where_of(const reader *R, const yaml_node_t *n, char *out, size_t outsz)
+{
+    snprintf(out, outsz, "%s:%lu:%lu", R->file, (unsigned long)n->start_mark.line + 1,
+             (unsigned long)n->start_mark.column + 1);
+}
+
+static void free_courts(cf_config *c)
+{
+    for (size_t i = 0; i < c->ncourts; i++) {
+        cf_court_cfg *k = &c->courts[i];
+        free(k->code);
+        free(k->name);
+        free(k->calendar);
+        free(k->routes);
+        for (size_t t = 0; t < k->nteams; t++)
+            free(k->teams[t]);
+        free(k->teams);
+    }
+    free(c->courts);
+    c->courts = NULL;
+    c->ncourts = 0;
+}
+
+/* A court code as case numbers carry it: a province's one-character abbreviation (a Han
+ * character, three bytes of UTF-8) and four digits, as 豫0381. */
+static int court_code_ok(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (strlen(s) != 7 || u[0] < 0xE0 || u[0] > 0xEF || (u[1] & 0xC0) != 0x80 ||
+        (u[2] & 0xC0) != 0x80)
+        return 0;
+    for (int i = 3; i < 7; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* One entry of `courts:`, a mapping of code, name, calendar, routes and teams, into `k`. */
+static int read_court(reader *R, yaml_node_t *n, cf_court_cfg *k)
+{
+    char where[512];
+
+    where_of(R, n, k->where, sizeof k->where);
+    if (n->type != YAML_MAPPING_NODE)
+        return cf_errf(R->err, R->errsz, CF_EINVAL,
+                       "%s: courts: each court is a mapping of code, name, calendar, routes and "
+                       "teams",
+                       k->where);
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *key = yaml_document_get_node(&R->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(&R->doc, p->value);
+        const char *name =
+            key->type == YAML_SCALAR_NODE ? (const char *)key->data.scalar.value : "";
+        char **field = strcmp(name, "code") == 0       ? &k->code
+                       : strcmp(name, "name") == 0     ? &k->name
+                       : strcmp(name, "calendar") == 0 ? &k->calendar
+                       : strcmp(name, "routes") == 0   ? &k->routes
+                                                       : NULL;
+        where_of(R, v, where, sizeof where);
+        if (strcmp(name, "teams") == 0) {
+            size_t nitems;
+            snprintf(k->teams_at, sizeof k->teams_at, "%s", where);
+            if (v->type != YAML_SEQUENCE_NODE ||
+                (nitems = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start)) == 0)
+                return cf_errf(R->err, R->errsz, CF_EINVAL,
+                               "%s: courts: teams must list the court's teams, as [team_1, team_2]",
+                               where);
+            if (!(k->teams = calloc(nitems, sizeof *k->teams)))
+                return cf_errf(R->err, R->errsz, CF_ENOMEM, "out of memory");
+            for (yaml_node_item_t *it = v->data.sequence.items.start;
+                 it < v->data.sequence.items.top; it++) {
+                yaml_node_t *item = yaml_document_get_node(&R->doc, *it);
+                if (item->type != YAML_SCALAR_NODE || !item->data.scalar.length) {
+                    where_of(R, item, where, sizeof where);
+                    return cf_errf(R->err, R->errsz, CF_EINVAL,
+                                   "%s: courts: a team is a post's id, as team_1", where);
+                }
+                if (!(k->teams[k->nteams++] = strdup((const char *)item->data.scalar.value)))
+                    return cf_errf(R->err, R->errsz, CF_ENOMEM, "out of memory");
+            }
+            continue;
+        }
+        if (!field)
+            return cf_errf(R->err, R->errsz, CF_EINVAL,
+                           "%s: courts: unknown setting '%s' of a court (code, name, calendar, "
+                           "routes, teams)",
+                           where, name);
+        if (v->type != YAML_SCALAR_NODE || !v->data.scalar.length)
+            return cf_errf(R->err, R->errsz, CF_EINVAL, "%s: courts: %s must be a single value",
+                           where, name);
+        free(*field);
+        if (!(*field = strdup((const char *)v->data.scalar.value)))
+            return cf_errf(R->err, R->errsz, CF_ENOMEM, "out of memory");
+        if (field == &k->code && !court_code_ok(k->code))
+            return cf_errf(R->err, R->errsz, CF_EINVAL,
+                           "%s: courts: code '%s' is not a court code as case numbers carry it "
+                           "(a province and 4 digits, as 豫0381)",
+                           where, k->code);
+        if (field == &k->calendar)
+            snprintf(k->calendar_at, sizeof k->calendar_at, "%s", where);
+    }
+    if (!k->code || !k->name)
+        return cf_errf(R->err, R->errsz, CF_EINVAL, "%s: courts: a court needs its %s", k->where,
+                       !k->code ? "code (as 豫0381)" : "name (the heading of its documents)");
+    return 0;
+}
+
+/* `courts:`, the list of the courts this installation serves. */
+static int read_courts(reader *R, yaml_node_t *v)
+{
+    char where[512];
+    size_t n;
+    int rc;
+
+    where_of(R, v, where, sizeof where);
+    if (v->type != YAML_SEQUENCE_NODE ||
+        (n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start)) == 0)
+        return cf_errf(R->err, R->errsz, CF_EINVAL,
+                       "%s: courts must list the courts served, each with its code and name",
+                       where);
+    free_courts(R->cfg);
+    if (!(R->cfg->courts = calloc(n, sizeof *R->cfg->courts)))
+        return cf_errf(R->err, R->errsz, CF_ENOMEM, "out of memory");
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+         it++) {
+        cf_court_cfg *k = &R->cfg->courts[R->cfg->ncourts++];
+        if ((rc = read_court(R, yaml_document_get_node(&R->doc, *it), k)))
+            return rc;
+        for (size_t i = 0; i + 1 < R->cfg->ncourts; i++)
+            if (strcmp(R->cfg->courts[i].code, k->code) == 0)
+                return cf_errf(R->err, R->errsz, CF_EINVAL,
+                               "%s: courts: court %s is listed twice (first at %s)", k->where,
+                               k->code, R->cfg->courts[i].where);
+    }
+    return 0;
+}
+
 static int take(reader *R, const char *key, yaml_node_t *v)
 {
     const struct setting *s = find(key);
     char where[512];
 
-    snprintf(where, sizeof where, "%s:%lu:%lu", R->file, (unsigned long)v->start_mark.line + 1,
-             (unsigned long)v->start_mark.column + 1);
+    where_of(R, v, where, sizeof where);
+    if (strcmp(key, "courts") == 0)
+        return read_courts(R, v);
     if (!s) {
         if (v->type == YAML_MAPPING_NODE)
             return walk(R, v, key);
@@ -430,6 +570,17 @@ int cf_config_load(cf_config *cfg, const char *path, char *err, size_t errsz)
         if (v && *v && (rc = set_value(cfg, &settings[i], v, settings[i].env, err, errsz)))
             return rc;
     }
+    /* Without a `courts:` list the installation serves the one court of court.code. */
+    if (cfg->ncourts == 0) {
+        if (!(cfg->courts = calloc(1, sizeof *cfg->courts)))
+            return cf_errf(err, errsz, CF_ENOMEM, "out of memory");
+        cfg->ncourts = 1;
+        cfg->courts[0].code = strdup(cfg->court_code);
+        cfg->courts[0].name = strdup(cfg->doc_court_name);
+        snprintf(cfg->courts[0].where, sizeof cfg->courts[0].where, "court.code");
+        if (!cfg->courts[0].code || !cfg->courts[0].name)
+            return cf_errf(err, errsz, CF_ENOMEM, "out of memory");
+    }
     /* Every data file of this process is found from here on (base/path.h). */
     if (cf_path_set_data_dir(cfg->data_dir) != 0)
         return cf_errf(err, errsz, CF_ERANGE, "data_dir: the path is too long");
@@ -440,8 +591,28 @@ void cf_config_free(cf_config *cfg)
 {
     for (size_t i = 0; i < NSETTINGS; i++)
         free_value(cfg, &settings[i]);
+    free_courts(cfg);
     free(cfg->source);
     memset(cfg, 0, sizeof *cfg);
+}
+
+const cf_court_cfg *cf_config_court(const cf_config *cfg, const char *code)
+{
+    for (size_t i = 0; code && i < cfg->ncourts; i++)
+        if (strcmp(cfg->courts[i].code, code) == 0)
+            return &cfg->courts[i];
+    return NULL;
+}
+
+const char *cf_config_court_codes(const cf_config *cfg, char *buf, size_t n)
+{
+    size_t used = 0;
+
+    if (n)
+        buf[0] = '\0';
+    for (size_t i = 0; i < cfg->ncourts && used < n; i++)
+        used += (size_t)snprintf(buf + used, n - used, "%s%s", i ? ", " : "", cfg->courts[i].code);
+    return buf;
 }
 
 /* ---- printing without secrets ---- */
@@ -605,5 +776,18 @@ void cf_config_dump(const cf_config *cfg, void *file)
             fprintf(out, "%s: \"%s\"\n", s->name, v ? v : "");
         }
         }
+    }
+    fprintf(out, "# the courts this installation serves (the first: of keys that name none)\n"
+                 "courts:\n");
+    for (size_t i = 0; i < cfg->ncourts; i++) {
+        const cf_court_cfg *k = &cfg->courts[i];
+        fprintf(out, "  - code: \"%s\"\n    name: \"%s\"\n", k->code, k->name);
+        if (k->calendar)
+            fprintf(out, "    calendar: \"%s\"\n", k->calendar);
+        if (k->routes)
+            fprintf(out, "    routes: \"%s\"\n", k->routes);
+        for (size_t t = 0; t < k->nteams; t++)
+            fprintf(out, "%s%s%s", t ? ", " : "    teams: [", k->teams[t],
+                    t + 1 == k->nteams ? "]\n" : "");
     }
 }

@@ -16,6 +16,23 @@ typedef struct cf_kv {
     char *key, *value;
 } cf_kv;
 
+/*
+ * One court the installation serves: an entry of the `courts:` list, or, without that list, the
+ * one court of court.code, document.court_name and service.routes.  NULL members fall back to
+ * the installation's settings (the workflows' own calendar and teams, service.routes).
+ */
+typedef struct cf_court_cfg {
+    char *code;     /* 豫0381: the court code (法院代字) its case numbers carry */
+    char *name;     /* the heading of its documents */
+    char *calendar; /* its working-day calendar file, or NULL */
+    char *routes;   /* its delivery route table, or NULL */
+    char **teams;   /* the teams its ordinary cases are dealt to, in order, or NULL */
+    size_t nteams;
+    /* Where the entry, its calendar and its teams were written ("file:line:column"), for the
+     * messages of whoever checks them further (engine/registry.c). */
+    char where[512], calendar_at[512], teams_at[512];
+} cf_court_cfg;
+
 typedef struct cf_config {
     char *postgres;       /* postgres          CASEFLOW_PG: the engine's, workers' and CLI's role */
     char *postgres_owner; /* postgres_owner    CASEFLOW_PG_OWNER: the role that owns the tables */
@@ -67,6 +84,10 @@ typedef struct cf_config {
     char *doc_account_number; /* document.account_number */
     char *doc_account_remark; /* document.account_remark: what a payer writes, with ${fields} */
     char *doc_phone;          /* document.phone: the contact phone printed on the documents */
+    /* courts: the courts this installation serves; the first is the home court of the keys that
+     * name none (payment references).  Never empty after cf_config_load. */
+    cf_court_cfg *courts;
+    size_t ncourts;
     /* The anchor of the hash chains (caseflow anchor, caseflow replay --anchor). */
     char *anchor_key; /* anchor.key  CASEFLOW_ANCHOR_KEY: the Ed25519 private key that signs */
     char *anchor_pub; /* anchor.pub  CASEFLOW_ANCHOR_PUB: the public key that checks */
@@ -99,6 +120,13 @@ typedef struct cf_config {
 int cf_config_load(cf_config *cfg, const char *path, char *err, size_t errsz) CF_MUST_CHECK;
 
 void cf_config_free(cf_config *cfg);
+
+/* The court of `code` among cfg->courts, or NULL when the installation does not serve it. */
+const cf_court_cfg *cf_config_court(const cf_config *cfg, const char *code);
+
+/* Writes the codes of cfg->courts, comma-separated, into `buf` (cut when too small); returns buf.
+ */
+const char *cf_config_court_codes(const cf_config *cfg, char *buf, size_t n);
 
 /* Prints every setting with its value, secrets masked (see below), as YAML with comments. */
 void cf_config_dump(const cf_config *cfg, void *file);

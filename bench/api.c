@@ -121,61 +121,21 @@ static void hire(kit *k)
 
 /* ---- HTTP with libcurl ----------------------------------------------------------------------- */
 
-typedef struct buf {
-    char *p;
-    size_t n;
-    char cookie[128];
-} buf;
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-    buf *b = arg;
-    char *q = realloc(b->p, b->n + size * n + 1);
-    if (!q)
-        return 0;
-    memcpy(q + b->n, p, size * n);
-    b->p = q;
-    b->n += size * n;
-    b->p[b->n] = '\0';
-    return size * n;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *arg)
-{
-    buf *b = arg;
-    if (size * n > 23 && strncmp(p, "Set-Cookie: cf_session=", 23) == 0)
-        snprintf(b->cookie, sizeof b->cookie, "%.*s", (int)strcspn(p + 23, ";\r\n"), p + 23);
-    return size * n;
-}
-
-/* POSTs `body` of `ctype` to `url` with the extra header `hdr` (or NULL); returns the status and
- * fills `b`. */
+/* POSTs `body` of `ctype` to `url` on the handle `c` (its connection kept) with the extra
+ * header `hdr` (or NULL); frees what `r` held, fills it and returns the status. */
 static long post(CURL *c, const char *url, const char *ctype, const char *body, size_t len,
-                 const char *hdr, buf *b)
+                 const char *hdr, kit_reply *r)
 {
-    struct curl_slist *h = NULL;
-    char line[256];
-    long status = -1;
-
-    snprintf(line, sizeof line, "Content-Type: %s", ctype);
-    h = curl_slist_append(h, line);
-    if (hdr)
-        h = curl_slist_append(h, hdr);
-    b->n = 0;
-    b->cookie[0] = '\0';
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(h);
-    return status;
+    const char *const headers[] = {hdr, NULL};
+    const kit_req q = {.method = "POST",
+                       .url = url,
+                       .ctype = ctype,
+                       .body = body,
+                       .len = len,
+                       .headers = headers,
+                       .curl = c};
+    kit_reply_free(r);
+    return kit_request(&q, r);
 }
 
 /* ---- 1. listing a post's queue -----------------------------------------------------------------
@@ -198,7 +158,7 @@ static double load(void)
  * `pace_ms` after each answer before its next request (0: none, the server's saturation);
  * prints the figures.
  */
-static void list_http(kit *k, int port, char cookies[][128], int n, int pace_ms)
+static void list_http(kit *k, int port, char cookies[][256], int n, int pace_ms)
 {
     char lua[700], cmd[2000], line[512];
     double p50 = NAN, p99 = NAN, rate = NAN;
@@ -351,7 +311,7 @@ static void *ingest_thread(void *arg)
 {
     ingest *g = arg;
     CURL *c = curl_easy_init();
-    buf b = {0};
+    kit_reply b = {0};
 
     for (;;) {
         int i;
@@ -363,35 +323,30 @@ static void *ingest_thread(void *arg)
         if (i >= g->nbatches)
             break;
         status = post(c, g->url, "application/x-ndjson", g->bodies[i], g->lens[i], g->auth, &b);
-        doc = status == 200 && b.p ? json_loads(b.p, 0, NULL) : NULL;
+        doc = status == 200 && b.body ? json_loads(b.body, 0, NULL) : NULL;
         pthread_mutex_lock(&g->mu);
         if (doc)
             g->accepted += json_integer_value(json_object_get(doc, "accepted"));
         else if (g->failed++ == 0)
-            fprintf(stderr, "bench/api: ingest answered %ld: %.300s\n", status, b.p ? b.p : "");
+            fprintf(stderr, "bench/api: ingest answered %ld: %.300s\n", status,
+                    b.body ? b.body : "");
         pthread_mutex_unlock(&g->mu);
         json_decref(doc);
     }
-    free(b.p);
+    kit_reply_free(&b);
     curl_easy_cleanup(c);
     return NULL;
 }
 
 static void ingest_bench(kit *k, int port, int events, int batch)
 {
-    const char *args[] = {"tokens", "add", "bench-filing", "--scope", "ingest", NULL};
-    char *out = NULL, *err = NULL, url[128], auth[200];
+    char url[128], token[160], auth[200];
     ingest g;
     pthread_t t[4];
     double t0, secs, http_rate, raw_rate;
 
-    if (kit_run(k, args, &out, &err) != 0) {
-        fprintf(stderr, "bench/api: caseflow tokens add: %s\n", err ? err : "");
-        exit(1);
-    }
-    snprintf(auth, sizeof auth, "Authorization: Bearer %.*s", (int)strcspn(out, "\n"), out);
-    free(out);
-    free(err);
+    kit_add_token(k, "bench-filing", token, sizeof token);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/api/v1/events", port);
     memset(&g, 0, sizeof g);
     pthread_mutex_init(&g.mu, NULL);
@@ -459,14 +414,14 @@ static void ingest_bench(kit *k, int port, int events, int batch)
 int main(int argc, char **argv)
 {
     int events = argc > 1 ? atoi(argv[1]) : 100000, batch = argc > 2 ? atoi(argv[2]) : 1000;
-    static char cookies[STAFF][128];
+    static char cookies[STAFF][256];
     const char *const quiet[] = {"CASEFLOW_LOG_LEVEL=warn", NULL};
     char url[128];
     kit k;
     pid_t server;
     int port, in = 0;
     CURL *c;
-    buf b = {0};
+    kit_reply b = {0};
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     kit_init(&k, "benchapi");
@@ -486,7 +441,7 @@ int main(int argc, char **argv)
             snprintf(cookies[in++], sizeof cookies[0], "%s", b.cookie);
     }
     curl_easy_cleanup(c);
-    free(b.p);
+    kit_reply_free(&b);
     if (in < STAFF) {
         fprintf(stderr, "bench/api: only %d of %d logins worked\n", in, STAFF);
         return 1;

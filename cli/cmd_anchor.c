@@ -162,9 +162,7 @@ static int write_anchor(int argc, char **argv)
     rc = 0;
 out:
     cf_anchor_key_free(key);
-    if (db)
-        PQfinish(db);
-    cf_config_free(&cfg);
+    cf_cli_disconnect(db, &cfg);
     return rc;
 }
 

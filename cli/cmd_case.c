@@ -224,9 +224,7 @@ int cf_cmd_case(int argc, char **argv)
     json_decref(c);
     rc = 0;
 out:
-    if (db)
-        PQfinish(db);
-    cf_config_free(&cfg);
+    cf_cli_disconnect(db, &cfg);
     return rc;
 }
 
@@ -339,8 +337,6 @@ int cf_cmd_stats(int argc, char **argv)
     json_decref(s);
     rc = 0;
 out:
-    if (db)
-        PQfinish(db);
-    cf_config_free(&cfg);
+    cf_cli_disconnect(db, &cfg);
     return rc;
 }

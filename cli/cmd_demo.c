@@ -310,7 +310,7 @@ static int make_account(demo *d, const char *name, cf_role role, const char *pos
                         const char *password)
 {
     char err[512];
-    int rc = cf_account_add(d->db, name, role, post, password, err, sizeof err);
+    int rc = cf_account_add(d->db, name, role, post, NULL, password, err, sizeof err);
 
     if (rc == CF_EDUP)
         rc = cf_account_passwd(d->db, name, password, err, sizeof err);

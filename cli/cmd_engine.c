@@ -44,7 +44,7 @@ int cf_cmd_engine(int argc, char **argv)
     char err[2048], migrations[4096];
     char **paths;
     cf_config cfg;
-    cf_registry reg;
+    cf_registry reg = {0};
     struct sigaction sa;
     int rc;
 
@@ -90,8 +90,10 @@ int cf_cmd_engine(int argc, char **argv)
         char buf[4096];
         paths[i] = strdup(cf_path_find(cfg.workflows[i], buf, sizeof buf));
     }
-    if (!paths || cf_registry_load(&reg, paths, cfg.nworkflows, err, sizeof err) != 0) {
+    if (!paths || cf_registry_load(&reg, paths, cfg.nworkflows, err, sizeof err) != 0 ||
+        cf_registry_courts(&reg, &cfg, err, sizeof err) != 0) {
         fprintf(stderr, "caseflow engine: %s\n", paths ? err : "out of memory");
+        cf_registry_free(&reg);
         rc = 1;
         goto out;
     }

@@ -92,7 +92,8 @@ static int find_workflow(const cf_config *cfg, cf_registry *reg, const char *cas
         char buf[4096];
         paths[i] = strdup(cf_path_find(cfg->workflows[i], buf, sizeof buf));
     }
-    loaded = paths && cf_registry_load(reg, paths, cfg->nworkflows, err, sizeof err) == 0;
+    loaded = paths && cf_registry_load(reg, paths, cfg->nworkflows, err, sizeof err) == 0 &&
+             cf_registry_courts(reg, cfg, err, sizeof err) == 0;
     if (!loaded) {
         fprintf(stderr, "caseflow replay: loading the workflows: %s\n",
                 paths ? err : "out of memory");
@@ -603,6 +604,7 @@ int cf_cmd_replay(int argc, char **argv)
     if (read_log(db, case_no, &log) != 0)
         goto out;
     cbody = json_loads(PQgetvalue(cres, 0, 2), 0, NULL);
+    wf = cf_registry_for_case(&reg, wf, case_no, cbody);
     c.case_no = case_no;
     c.workflow = wf->name;
     c.version = wf->version;
@@ -684,8 +686,6 @@ out:
     cf_case_log_free(&log);
     cf_registry_free(&reg);
     PQclear(cres);
-    if (db)
-        PQfinish(db);
-    cf_config_free(&cfg);
+    cf_cli_disconnect(db, &cfg);
     return rc;
 }

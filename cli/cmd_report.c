@@ -455,7 +455,8 @@ static void print_ledgers(const json_t *r, long rows)
     }
 }
 
-static void print_stages(const json_t *r)
+/* A table of stages: per workflow and state, how long cases stayed. */
+static void print_stage_table(const json_t *stages)
 {
     static const char *const head[] = {"流程 workflow", "状态 state",   "名称 title",
                                        "停留 stays",    "p50 天 days",  "p90 天 days",
@@ -465,30 +466,25 @@ static void print_stages(const json_t *r)
     size_t i;
     table t;
 
+    tbl_init(&t, 8, head, right);
+    json_array_foreach (stages, i, x) {
+        char n[5][32];
+        tbl_row(&t, (const char *[]){str(x, "workflow"), str(x, "state"), str(x, "title"),
+                                     fmt_num(x, "stays", n[0], sizeof n[0]),
+                                     fmt_num(x, "p50_days", n[1], sizeof n[1]),
+                                     fmt_num(x, "p90_days", n[2], sizeof n[2]),
+                                     fmt_num(x, "max_days", n[3], sizeof n[3]),
+                                     fmt_num(x, "still_in", n[4], sizeof n[4])});
+    }
+    tbl_print(&t, 2);
+}
+
+static void print_stages(const json_t *r)
+{
     heading("七、最慢环节", "Slowest stages (days cases stayed in a state; the 5 slowest by p50)");
-    tbl_init(&t, 8, head, right);
-    json_array_foreach (json_object_get(r, "slowest_stages"), i, x) {
-        char n[5][32];
-        tbl_row(&t, (const char *[]){str(x, "workflow"), str(x, "state"), str(x, "title"),
-                                     fmt_num(x, "stays", n[0], sizeof n[0]),
-                                     fmt_num(x, "p50_days", n[1], sizeof n[1]),
-                                     fmt_num(x, "p90_days", n[2], sizeof n[2]),
-                                     fmt_num(x, "max_days", n[3], sizeof n[3]),
-                                     fmt_num(x, "still_in", n[4], sizeof n[4])});
-    }
-    tbl_print(&t, 2);
+    print_stage_table(json_object_get(r, "slowest_stages"));
     printf("\n  所有环节 All stages\n");
-    tbl_init(&t, 8, head, right);
-    json_array_foreach (json_object_get(r, "stages"), i, x) {
-        char n[5][32];
-        tbl_row(&t, (const char *[]){str(x, "workflow"), str(x, "state"), str(x, "title"),
-                                     fmt_num(x, "stays", n[0], sizeof n[0]),
-                                     fmt_num(x, "p50_days", n[1], sizeof n[1]),
-                                     fmt_num(x, "p90_days", n[2], sizeof n[2]),
-                                     fmt_num(x, "max_days", n[3], sizeof n[3]),
-                                     fmt_num(x, "still_in", n[4], sizeof n[4])});
-    }
-    tbl_print(&t, 2);
+    print_stage_table(json_object_get(r, "stages"));
 }
 
 static void print_payments(const json_t *r)
@@ -675,7 +671,7 @@ static int write_ledger(PGconn *db, const cf_registry *l, const opts *o)
         snprintf(path, sizeof path, "ledger-%s.xlsx", o->ledger);
         file = path;
     }
-    if (cf_ledger_write(db, l, o->ledger, file, &cases, err, sizeof err) != 0) {
+    if (cf_ledger_write(db, l, o->ledger, NULL, NULL, file, &cases, err, sizeof err) != 0) {
         fprintf(stderr, "caseflow report: --ledger %s: %s\n", o->ledger, err);
         return 1;
     }
@@ -789,8 +785,6 @@ int cf_cmd_report(int argc, char **argv)
 out:
     json_decref(r);
     cf_registry_free(&l);
-    if (db)
-        PQfinish(db);
-    cf_config_free(&cfg);
+    cf_cli_disconnect(db, &cfg);
     return rc;
 }

@@ -12,6 +12,7 @@
 #include "base/path.h"
 #include "commands.h"
 #include "core/machine.h"
+#include "core/message.h"
 
 typedef struct sim {
     cf_workflow *wf;
@@ -199,17 +200,14 @@ static void advance(sim *S, cf_time until)
         if (has_b && bt <= until && (!has_t || bt <= tt)) {
             dispatch(S, kind, bt);
         } else if (has_t && tt <= until) {
-            char id[512], c[256], n[128];
+            char c[256], n[128];
             json_t *ev, *state;
             /* Copies: applying the event replaces the state that owns these strings. */
             snprintf(c, sizeof c, "%s", case_no);
             snprintf(n, sizeof n, "%s", name);
             case_no = c;
             name = n;
-            snprintf(id, sizeof id, "timer:%s:%s:%lld", case_no, name, (long long)tt);
-            ev = json_pack("{s:s, s:s, s:s, s:o, s:s, s:{s:s, s:o}}", "id", id, "type",
-                           "timer.fired", "case", case_no, "time", time_string(S, tt), "source",
-                           "engine", "data", "timer", name, "due", time_string(S, tt));
+            ev = cf_msg_timer_fired_new(case_no, name, tt, cf_calendar_utc_offset(S->wf->calendar));
             S->timers++;
             /* A timer the workflow rejected must not fire again and again; one that its own
              * firing started again (a restarted timer) stays. */

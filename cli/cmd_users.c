@@ -17,7 +17,8 @@
 static void users_usage(FILE *out)
 {
     fprintf(out,
-            "usage: caseflow users add NAME --role ROLE [--post POST] --password-stdin\n"
+            "usage: caseflow users add NAME --role ROLE [--post POST] [--court CODE]\n"
+            "                         --password-stdin\n"
             "       caseflow users list [--json]\n"
             "       caseflow users disable NAME | enable NAME\n"
             "       caseflow users passwd NAME --password-stdin\n"
@@ -29,6 +30,8 @@ static void users_usage(FILE *out)
             "        auditor  read-only, with replay; parties' personal data masked\n"
             "        admin    accounts\n"
             "  (service accounts of role ingest are made by `caseflow tokens add`.)\n"
+            "  CODE  the court whose cases the account sees and works, one of the configuration's\n"
+            "        `courts:` (default: the first, the home court)\n"
             "\n"
             "NAME is one word without ':' or '/'; events a member of staff sends name them as\n"
             "staff:<post>:<NAME>.  The password (10 to 1024 bytes) is the first line of stdin\n"
@@ -73,13 +76,74 @@ static void print_json(json_t *v)
     free(text);
 }
 
+/* The action of `caseflow CMD ACTION [OPTIONS]`, with `who` ("caseflow CMD ACTION") written for
+ * messages and getopt set to read the options after it; NULL when there is none or help was
+ * asked for, having printed `usage` and set *rc to the exit status. */
+static const char *action_of(int argc, char **argv, const char *cmd, void (*usage)(FILE *),
+                             char *who, size_t whosz, int *rc)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        *rc = argc < 2 ? 2 : 0;
+        return NULL;
+    }
+    snprintf(who, whosz, "caseflow %s %s", cmd, argv[1]);
+    optind = 2;
+    opterr = 0;
+    return argv[1];
+}
+
+static void account_row(const json_t *a)
+{
+    const char *p = json_string_value(json_object_get(a, "post"));
+    printf("%-20s %-8s %-18s %-9s %lld\n", json_string_value(json_object_get(a, "name")),
+           json_string_value(json_object_get(a, "role")), p ? p : "-",
+           json_is_true(json_object_get(a, "disabled")) ? "disabled" : "active",
+           (long long)json_integer_value(json_object_get(a, "sessions")));
+}
+
+static void token_row(const json_t *t)
+{
+    printf("%-6lld %-20s %-12s %-8s %s\n", (long long)json_integer_value(json_object_get(t, "id")),
+           json_string_value(json_object_get(t, "account")),
+           json_string_value(json_object_get(t, "prefix")),
+           json_string_value(json_object_get(t, "scope")),
+           json_is_null(json_object_get(t, "revoked_at")) ? "active" : "revoked");
+}
+
+/* Prints `list` (taken) as JSON when `as_json`, else as a table: `head`, then a line per item by
+ * `row`.  Returns 0, or 1 after printing `err` (why there is no list, NULL) prefixed by `who`. */
+static int print_list(json_t *list, int as_json, const char *head, void (*row)(const json_t *),
+                      const char *who, const char *err)
+{
+    json_t *x;
+    size_t i;
+
+    if (!list) {
+        fprintf(stderr, "%s: %s\n", who, err);
+        return 1;
+    }
+    if (as_json) {
+        print_json(list);
+    } else {
+        puts(head);
+        json_array_foreach (list, i, x)
+            row(x);
+    }
+    json_decref(list);
+    return 0;
+}
+
 int cf_cmd_users(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"role", required_argument, NULL, 'r'},     {"post", required_argument, NULL, 'p'},
-        {"password-stdin", no_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
-    const char *action, *name = NULL, *role_text = NULL, *post = NULL;
+    static const struct option longopts[] = {{"role", required_argument, NULL, 'r'},
+                                             {"post", required_argument, NULL, 'p'},
+                                             {"password-stdin", no_argument, NULL, 's'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {"court", required_argument, NULL, 'c'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    const char *action, *name = NULL, *role_text = NULL, *post = NULL, *court = NULL;
     int stdin_pw = 0, as_json = 0, c, rc = 1;
     char who[64], err[1024], known[1024];
     char *password = NULL;
@@ -87,18 +151,13 @@ int cf_cmd_users(int argc, char **argv)
     PGconn *db = NULL;
     cf_role role = 0;
 
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        users_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    action = argv[1];
-    snprintf(who, sizeof who, "caseflow users %s", action);
-    optind = 2;
-    opterr = 0;
+    if (!(action = action_of(argc, argv, "users", users_usage, who, sizeof who, &rc)))
+        return rc;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'r': role_text = optarg; break;
         case 'p': post = optarg; break;
+        case 'c': court = optarg; break;
         case 's': stdin_pw = 1; break;
         case 'j': as_json = 1; break;
         case 'h': users_usage(stdout); return 0;
@@ -132,6 +191,9 @@ int cf_cmd_users(int argc, char **argv)
                     post ? "only staff accounts have a --post" : "a staff account needs --post");
             return 2;
         }
+    } else if (court && strcmp(action, "add") != 0) {
+        fprintf(stderr, "%s: only add takes --court\n", who);
+        return 2;
     } else if (strcmp(action, "passwd") == 0) {
         if (!name || !stdin_pw || role_text || post) {
             fprintf(stderr, "%s: needs NAME and --password-stdin, nothing else\n", who);
@@ -170,12 +232,18 @@ int cf_cmd_users(int argc, char **argv)
             }
             cf_registry_free(&reg);
         }
-        if (cf_account_add(db, name, role, post, password, err, sizeof err) != 0) {
+        if (court && !cf_config_court(&cfg, court)) {
+            fprintf(stderr, "%s: this installation does not serve the court '%s' (courts: %s)\n",
+                    who, court, cf_config_court_codes(&cfg, known, sizeof known));
+            rc = 2;
+            goto out;
+        }
+        if (cf_account_add(db, name, role, post, court, password, err, sizeof err) != 0) {
             fprintf(stderr, "%s: %s\n", who, err);
             goto out;
         }
-        printf("account %s added: %s%s%s\n", name, cf_role_name(role), post ? " of post " : "",
-               post ? post : "");
+        printf("account %s added: %s%s%s of court %s\n", name, cf_role_name(role),
+               post ? " of post " : "", post ? post : "", court ? court : cfg.courts[0].code);
     } else if (strcmp(action, "passwd") == 0) {
         if (cf_account_passwd(db, name, password, err, sizeof err) != 0) {
             fprintf(stderr, "%s: %s\n", who, err);
@@ -190,26 +258,12 @@ int cf_cmd_users(int argc, char **argv)
         }
         printf("account %s %s\n", name, off ? "disabled; its sessions are ended" : "enabled");
     } else {
-        json_t *list = cf_account_list(db, err, sizeof err), *a;
-        size_t i;
-        if (!list) {
-            fprintf(stderr, "%s: %s\n", who, err);
+        char head[128];
+        snprintf(head, sizeof head, "%-20s %-8s %-18s %-9s %s", "NAME", "ROLE", "POST", "STATUS",
+                 "SESSIONS");
+        if (print_list(cf_account_list(db, err, sizeof err), as_json, head, account_row, who,
+                       err) != 0)
             goto out;
-        }
-        if (as_json) {
-            print_json(list);
-        } else {
-            printf("%-20s %-8s %-18s %-9s %s\n", "NAME", "ROLE", "POST", "STATUS", "SESSIONS");
-            json_array_foreach (list, i, a) {
-                const char *p = json_string_value(json_object_get(a, "post"));
-                printf("%-20s %-8s %-18s %-9s %lld\n",
-                       json_string_value(json_object_get(a, "name")),
-                       json_string_value(json_object_get(a, "role")), p ? p : "-",
-                       json_is_true(json_object_get(a, "disabled")) ? "disabled" : "active",
-                       (long long)json_integer_value(json_object_get(a, "sessions")));
-            }
-        }
-        json_decref(list);
     }
     rc = 0;
 out:
@@ -217,9 +271,7 @@ out:
         memset(password, 0, strlen(password));
         free(password);
     }
-    if (db)
-        PQfinish(db);
-    cf_config_free(&cfg);
+    cf_cli_disconnect(db, &cfg);
     return rc;
 }
 
@@ -235,14 +287,8 @@ int cf_cmd_tokens(int argc, char **argv)
     cf_config cfg;
     PGconn *db = NULL;
 
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        tokens_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    action = argv[1];
-    snprintf(who, sizeof who, "caseflow tokens %s", action);
-    optind = 2;
-    opterr = 0;
+    if (!(action = action_of(argc, argv, "tokens", tokens_usage, who, sizeof who, &rc)))
+        return rc;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 's': scope = optarg; break;
@@ -296,31 +342,14 @@ int cf_cmd_tokens(int argc, char **argv)
         }
         printf("token %lld revoked\n", id);
     } else {
-        json_t *list = cf_token_list(db, err, sizeof err), *t;
-        size_t i;
-        if (!list) {
-            fprintf(stderr, "%s: %s\n", who, err);
+        char head[128];
+        snprintf(head, sizeof head, "%-6s %-20s %-12s %-8s %s", "ID", "ACCOUNT", "PREFIX", "SCOPE",
+                 "STATUS");
+        if (print_list(cf_token_list(db, err, sizeof err), as_json, head, token_row, who, err) != 0)
             goto out;
-        }
-        if (as_json) {
-            print_json(list);
-        } else {
-            printf("%-6s %-20s %-12s %-8s %s\n", "ID", "ACCOUNT", "PREFIX", "SCOPE", "STATUS");
-            json_array_foreach (list, i, t) {
-                printf("%-6lld %-20s %-12s %-8s %s\n",
-                       (long long)json_integer_value(json_object_get(t, "id")),
-                       json_string_value(json_object_get(t, "account")),
-                       json_string_value(json_object_get(t, "prefix")),
-                       json_string_value(json_object_get(t, "scope")),
-                       json_is_null(json_object_get(t, "revoked_at")) ? "active" : "revoked");
-            }
-        }
-        json_decref(list);
     }
     rc = 0;
 out:
-    if (db)
-        PQfinish(db);
-    cf_config_free(&cfg);
+    cf_cli_disconnect(db, &cfg);
     return rc;
 }

@@ -27,6 +27,13 @@ PGconn *cf_cli_connect(cf_config *cfg, const char *who)
     return db;
 }
 
+void cf_cli_disconnect(PGconn *db, cf_config *cfg)
+{
+    if (db)
+        PQfinish(db);
+    cf_config_free(cfg);
+}
+
 int cf_cli_workflows(const cf_config *cfg, cf_registry *reg, const char *who)
 {
     char err[2048];
@@ -42,7 +49,10 @@ int cf_cli_workflows(const cf_config *cfg, cf_registry *reg, const char *who)
         fprintf(stderr, "%s: out of memory\n", who);
     else if (cf_registry_load(reg, paths, cfg->nworkflows, err, sizeof err) != 0)
         fprintf(stderr, "%s: loading the workflows: %s\n", who, err);
-    else
+    else if (cf_registry_courts(reg, cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", who, err);
+        cf_registry_free(reg);
+    } else
         rc = 0;
     for (size_t i = 0; paths && i < cfg->nworkflows; i++)
         free(paths[i]);

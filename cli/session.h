@@ -17,6 +17,9 @@
  */
 PGconn *cf_cli_connect(cf_config *cfg, const char *who);
 
+/* Closes what cf_cli_connect opened: the connection `db` (NULL: none) and the configuration. */
+void cf_cli_disconnect(PGconn *db, cf_config *cfg);
+
 /*
  * Loads the workflows `cfg` names (found by cf_path_find) into `reg`.  Returns 0, or 1 after
  * printing why on stderr, prefixed by `who`; on success the caller frees `reg` with

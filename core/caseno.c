@@ -105,6 +105,19 @@ int cf_caseno_parse(const char *s, cf_caseno *out, char *err, size_t errsz)
     return 0;
 }
 
+const char *cf_caseno_court(const char *key, const char *filed, char *buf, size_t n)
+{
+    cf_caseno c;
+    char why[8];
+
+    if (key && cf_caseno_parse(key, &c, why, sizeof why) == 0 && !c.old_form &&
+        strlen(c.court) < n) {
+        memcpy(buf, c.court, strlen(c.court) + 1);
+        return buf;
+    }
+    return filed && *filed ? filed : NULL;
+}
+
 int cf_caseno_format(const cf_caseno *c, char *buf, size_t n)
 {
     return snprintf(buf, n, "(%d)%s%s%ld号", c->year, c->court, c->type, c->seq);

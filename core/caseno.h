@@ -38,6 +38,15 @@ int cf_caseno_normalize(const char *in, char *out, size_t outsz) CF_MUST_CHECK;
 int cf_caseno_format(const cf_caseno *c, char *buf, size_t n);
 
 /*
+ * The court a case belongs to, by its key: the court code of a modern case number (豫0381 of
+ * (2026)豫0381执7号); for a key without one (the old form, a payment reference) `filed`, the court
+ * its filing named (case.filed's data.court), when not NULL or "".  Returns the code (a pointer
+ * into `buf`, or `filed`), or NULL when neither tells: the installation's home court then.
+ * Pure; the SQL function caseflow_court (schemas/sql/014_courts.sql) is the same rule.
+ */
+const char *cf_caseno_court(const char *key, const char *filed, char *buf, size_t n);
+
+/*
  * Writes the canonical form of event `ev`'s case number into its `case` member (the bytes stored
  * in the log keep it as it was written), so that (2026)豫0381执7号 and （２０２６）豫0381执7号 are
  * one case in the engine, the CLI, the server and replay alike.  A number that cannot be normalized

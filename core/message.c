@@ -27,6 +27,20 @@ const char *cf_msg_dlq_id(const char *topic, int partition, long long offset, ch
     return out;
 }
 
+const char *cf_msg_timer_event_id(const char *case_no, const char *name, cf_time due, char *out,
+                                  size_t outsz)
+{
+    snprintf(out, outsz, "timer:%s:%s:%lld", case_no, name, (long long)due);
+    return out;
+}
+
+const char *cf_msg_batch_id(const char *kind, const char *at, const char *group, int index,
+                            char *out, size_t outsz)
+{
+    snprintf(out, outsz, "batch:%s:%s:%s:%d", kind, at, group, index);
+    return out;
+}
+
 /* ---- reading ---- */
 
 /* The text member `key` of `o` into *out; 0, or CF_EINVAL naming it when `required` and it is
@@ -52,6 +66,17 @@ json_t *cf_msg_event_new(const cf_envelope *ev, json_t *data)
         return NULL;
     }
     return o;
+}
+
+json_t *cf_msg_timer_fired_new(const char *case_no, const char *name, cf_time due, int offset_min)
+{
+    char id[512], time[CF_TIME_BUFSZ];
+    const cf_envelope ev = {
+        .id = id, .type = "timer.fired", .case_no = case_no, .time = time, .source = "engine"};
+
+    cf_msg_timer_event_id(case_no, name, due, id, sizeof id);
+    cf_time_format(due, offset_min, time, sizeof time);
+    return cf_msg_event_new(&ev, json_pack("{s:s, s:s}", "timer", name, "due", time));
 }
 
 int cf_msg_event_read(const json_t *ev, cf_envelope *out, char *err, size_t errsz)
@@ -80,6 +105,24 @@ json_t *cf_msg_task_new(const cf_task_msg *t)
                      t->activity, "title", t->title, "params", t->params, "due", t->due, "post",
                      t->post, "workflow", t->workflow, "version", t->version, "data", t->data, "at",
                      t->at);
+}
+
+json_t *cf_msg_batch_new(const cf_batch_msg *b)
+{
+    char id[512];
+
+    cf_msg_batch_id(b->kind, b->at, b->group, b->part - 1, id, sizeof id);
+    return json_pack("{s:s, s:s, s:s, s:i, s:s, s:[]}", "batch_id", id, "kind", b->kind, "group",
+                     b->group, "part", b->part, "at", b->at, "tasks");
+}
+
+int cf_msg_batch_add(json_t *batch, const cf_task_msg *t)
+{
+    json_t *item =
+        json_pack("{s:s, s:s, s:s, s:O?, s:s?, s:O?}", "task_id", t->task_id, "case", t->case_no,
+                  "activity", t->activity, "params", t->params, "due", t->due, "data", t->data);
+
+    return json_array_append_new(json_object_get(batch, "tasks"), item) == 0 ? 0 : CF_ENOMEM;
 }
 
 int cf_msg_task_read(const json_t *o, const char *kind, cf_task_msg *t)

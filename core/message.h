@@ -1,10 +1,11 @@
 /*
- * The home of every message caseflow puts on Kafka: the event envelope (caseflow.events), the
- * task message (caseflow.tasks.<kind>, engine to worker) and the public transition record
- * (caseflow.transitions).  Each has one constructor and one reader here, and one JSON Schema:
- * schemas/events/envelope.json, schemas/messages/task.json, schemas/messages/transition.json.
- * The ids of messages, by which consumers drop a second copy, are made here too, so that a rule
- * such as "<task>:done" is written once.
+ * The home of every message caseflow puts on Kafka: the event envelope (caseflow.events; the
+ * engine's own timer.fired too), the task message (caseflow.tasks.<kind>, engine to worker: one
+ * task, or a batch of like tasks) and the public transition record (caseflow.transitions).  Each
+ * has one constructor and one reader here, and one JSON Schema: schemas/events/envelope.json,
+ * schemas/messages/task.json, schemas/messages/transition.json. The ids of messages, by which
+ * consumers drop a second copy, are made here too, so that a rule such as "<task>:done" is written
+ * once.
  *
  * Ownership: constructors return a new reference (json_decref) or NULL when memory runs out;
  * readers fill a struct of pointers borrowed from the JSON value they read, valid as long as it.
@@ -16,6 +17,7 @@
 #include <stddef.h>
 
 #include "base/err.h"
+#include "core/caltime.h"
 
 /* ---- ids ---- */
 
@@ -37,10 +39,21 @@ const char *cf_msg_task_event_id(const char *task_id, cf_task_outcome outcome, c
 /* Writes "tr:<case>:<seq>", the id of the transition record of a case's event `seq`. */
 const char *cf_msg_transition_id(const char *case_no, long long seq, char *out, size_t outsz);
 
-/* Writes "dlq:<topic>:<partition>:<offset>", the id of the dead letter of a rejected message.
- * (A batch of tasks is "batch:<kind>:<at>:<group>:<part>", made in SQL by engine/ticker.c.) */
+/* Writes "dlq:<topic>:<partition>:<offset>", the id of the dead letter of a rejected message. */
 const char *cf_msg_dlq_id(const char *topic, int partition, long long offset, char *out,
                           size_t outsz);
+
+/* Writes "timer:<case>:<name>:<due>", the id of the timer.fired event of timer `name` of case
+ * `case_no` due at `due` (ms since the epoch): a timer set again for another time fires again,
+ * one firing sent twice is dropped. */
+const char *cf_msg_timer_event_id(const char *case_no, const char *name, cf_time due, char *out,
+                                  size_t outsz);
+
+/* Writes "batch:<kind>:<at>:<group>:<index>", the id of a batch message: the tasks of `kind`
+ * gathered in `group` up to the occurrence `at` of the kind's schedule, its part `index` counted
+ * from 0 (the message's `part` counts from 1). */
+const char *cf_msg_batch_id(const char *kind, const char *at, const char *group, int index,
+                            char *out, size_t outsz);
 
 /* ---- the event envelope ---- */
 
@@ -53,6 +66,11 @@ typedef struct cf_envelope {
 /* Returns the event {id, type, case, time, source, data}; `data` is stolen (NULL: {}); a NULL
  * `case_no` leaves `case` out. */
 json_t *cf_msg_event_new(const cf_envelope *ev, json_t *data);
+
+/* Returns the event timer.fired of timer `name` of case `case_no`, due at `due` (ms since the
+ * epoch): its id made by cf_msg_timer_event_id, its time and data.due the due time written
+ * `offset_min` minutes east of UTC, its source "engine". */
+json_t *cf_msg_timer_fired_new(const char *case_no, const char *name, cf_time due, int offset_min);
 
 /* Reads the envelope of `ev`.  Returns 0, or CF_EINVAL naming the member that is missing or no
  * text (the schema says the rest). */
@@ -71,9 +89,23 @@ typedef struct cf_task_msg {
     const json_t *params, *data;
 } cf_task_msg;
 
-/* Returns the message of one task (a batch is made by engine/ticker.c: {batch_id, kind, group,
- * part, at, tasks: [...]}, each task with task_id, case, activity, params, due, data). */
+/* Returns the message of one task. */
 json_t *cf_msg_task_new(const cf_task_msg *t);
+
+/* A batch of like tasks, dispatched on the kind's schedule (集约): one part of a group. */
+typedef struct cf_batch_msg {
+    const char *kind, *group;
+    const char *at; /* the occurrence of the schedule that dispatched it */
+    int part;       /* from 1: a large group travels in several messages */
+} cf_batch_msg;
+
+/* Returns the batch message {batch_id, kind, group, part, at, tasks: []}, its id made by
+ * cf_msg_batch_id; cf_msg_batch_add fills `tasks`. */
+json_t *cf_msg_batch_new(const cf_batch_msg *b);
+
+/* Appends task `t` to the `tasks` of `batch` as {task_id, case, activity, params, due, data}: its
+ * kind is the batch's, and it has no title, post or workflow.  Returns 0, or CF_ENOMEM. */
+int cf_msg_batch_add(json_t *batch, const cf_task_msg *t) CF_MUST_CHECK;
 
 /*
  * Reads one task of a message: the message itself, or an item of a batch's `tasks`; `kind` is

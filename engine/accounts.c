@@ -167,13 +167,16 @@ static void fill_account(PGresult *res, int row, cf_account *a)
         a->role = 0;
     snprintf(a->post, sizeof a->post, "%s", PQgetvalue(res, row, 3));
     a->disabled = strcmp(PQgetvalue(res, row, 4), "t") == 0;
+    if (PQfnumber(res, "court") >= 0)
+        snprintf(a->court, sizeof a->court, "%s", PQgetvalue(res, row, PQfnumber(res, "court")));
 }
 
-int cf_account_add(PGconn *db, const char *name, cf_role role, const char *post,
+int cf_account_add(PGconn *db, const char *name, cf_role role, const char *post, const char *court,
                    const char *password, char *err, size_t errsz)
 {
     char hash[160];
-    const char *p[4] = {name, cf_role_name(role), post, password ? hash : NULL};
+    const char *p[5] = {name, cf_role_name(role), post, password ? hash : NULL,
+                        court && *court ? court : NULL};
     PGresult *res;
     int rc;
 
@@ -187,9 +190,9 @@ int cf_account_add(PGconn *db, const char *name, cf_role role, const char *post,
                      (rc = hash_password(password, hash, sizeof hash, err, errsz)) != 0))
         return rc;
     res = cf_store_exec(db,
-                        "insert into accounts (name, role, post, password_hash) values ($1, $2, "
-                        "$3, $4) on conflict (name) do nothing returning id",
-                        4, p, err, errsz);
+                        "insert into accounts (name, role, post, password_hash, court) values ($1, "
+                        "$2, $3, $4, $5) on conflict (name) do nothing returning id",
+                        5, p, err, errsz);
     if (!res)
         return CF_EDB;
     rc = PQntuples(res) == 1 ? 0
@@ -240,7 +243,7 @@ int cf_account_get(PGconn *db, const char *name, cf_account *out, char *err, siz
 {
     PGresult *res = cf_store_exec(db,
                                   "select id, name, role, coalesce(post, ''), disabled_at is not "
-                                  "null from accounts where name = $1",
+                                  "null, coalesce(court, '') court from accounts where name = $1",
                                   1, (const char *[]){name}, err, errsz);
     int rc = 0;
 
@@ -271,7 +274,7 @@ json_t *cf_account_list(PGconn *db, char *err, size_t errsz)
     return json_query(
         db,
         "select coalesce(json_agg(json_build_object('name', a.name, 'role', a.role, "
-        "'post', a.post, 'disabled', a.disabled_at is not null, 'created_at', "
+        "'post', a.post, 'court', a.court, 'disabled', a.disabled_at is not null, 'created_at', "
         "a.created_at, 'sessions', (select count(*) from sessions s where "
         "s.account_id = a.id), 'last_seen', (select max(s.last_seen) from sessions "
         "s where s.account_id = a.id), 'tokens', (select count(*) from tokens t where "
@@ -388,8 +391,8 @@ int cf_login(PGconn *db, const char *name, const char *password, const cf_login_
     }
     res = cf_store_exec(db,
                         "select id, name, role, coalesce(post, ''), disabled_at is not null, "
-                        "password_hash from accounts where name = $1 and password_hash is not "
-                        "null",
+                        "password_hash, coalesce(court, '') court from accounts where name = $1 "
+                        "and password_hash is not null",
                         1, p, err, errsz);
     if (!res)
         return CF_EDB;
@@ -455,13 +458,14 @@ int cf_session_find(PGconn *db, const char *session, int idle_seconds, int max_s
     snprintf(every, sizeof every, "%d", idle_seconds * 100 < 30000 ? idle_seconds * 100 : 30000);
     res = cf_store_exec(db,
                         "with s as (select s.id_hash, a.id, a.name, a.role, coalesce(a.post, '') "
-                        "post, false, s.csrf, s.last_seen from sessions s join accounts a on a.id "
+                        "post, false, s.csrf, s.last_seen, coalesce(a.court, '') court from "
+                        "sessions s join accounts a on a.id "
                         "= s.account_id where s.id_hash = $1 and a.disabled_at is null and "
                         "s.last_seen > now() - $2::int * interval '1 second' and s.created_at > "
                         "now() - $3::int * interval '1 second'), u as (update sessions set "
                         "last_seen = now() from s where sessions.id_hash = s.id_hash and "
                         "s.last_seen < now() - $4::int * interval '1 millisecond') select id, "
-                        "name, role, post, false, csrf from s",
+                        "name, role, post, false, csrf, court from s",
                         4, (const char *[]){hash, idle, max, every}, err, errsz);
     if (!res)
         return CF_EDB;
@@ -498,15 +502,16 @@ int cf_token_find(PGconn *db, const char *token, cf_account *out, char *err, siz
     memset(out, 0, sizeof *out);
     sha256_hex(token, hash);
     /* last_used_at is written at most once a minute per token. */
-    res = cf_store_exec(db,
-                        "with t as (select t.id, a.id aid, a.name, a.role, coalesce(a.post, '') "
-                        "post, t.last_used_at from tokens t join accounts a on a.id = "
-                        "t.account_id where t.token_hash = $1 and t.revoked_at is null and "
-                        "a.disabled_at is null), u as (update tokens set last_used_at = now() "
-                        "from t where tokens.id = t.id and (t.last_used_at is null or "
-                        "t.last_used_at < now() - interval '1 minute')) select aid, name, role, "
-                        "post, false from t",
-                        1, (const char *[]){hash}, err, errsz);
+    res = cf_store_exec(
+        db,
+        "with t as (select t.id, a.id aid, a.name, a.role, coalesce(a.post, '') "
+        "post, t.last_used_at, coalesce(a.court, '') court from tokens t join accounts a on a.id = "
+        "t.account_id where t.token_hash = $1 and t.revoked_at is null and "
+        "a.disabled_at is null), u as (update tokens set last_used_at = now() "
+        "from t where tokens.id = t.id and (t.last_used_at is null or "
+        "t.last_used_at < now() - interval '1 minute')) select aid, name, role, "
+        "post, false, court from t",
+        1, (const char *[]){hash}, err, errsz);
     if (!res)
         return CF_EDB;
     if (PQntuples(res) == 1)

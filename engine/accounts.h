@@ -37,6 +37,7 @@ typedef struct cf_account {
     char name[72];
     cf_role role;
     char post[128]; /* "" unless staff */
+    char court[32]; /* the court whose cases it sees ("": the home court, the first configured) */
     int disabled;
 } cf_account;
 
@@ -47,11 +48,12 @@ int cf_account_check_name(const char *name, char *err, size_t errsz) CF_MUST_CHE
 int cf_account_check_password(const char *password, char *err, size_t errsz) CF_MUST_CHECK;
 
 /*
- * Creates account `name` with `role`, `post` (staff only, else NULL) and `password` (NULL: no
- * login, for service accounts).  The caller checks that the post exists.  Returns 0, CF_EDUP
+ * Creates account `name` with `role`, `post` (staff only, else NULL), `court` (NULL or "": the
+ * home court) and `password` (NULL: no login, for service accounts).  The caller checks that the
+ * post exists and that the installation serves the court.  Returns 0, CF_EDUP
  * (the name is taken), CF_EINVAL (a bad name, password, or post for the role) or CF_EDB.
  */
-int cf_account_add(PGconn *db, const char *name, cf_role role, const char *post,
+int cf_account_add(PGconn *db, const char *name, cf_role role, const char *post, const char *court,
                    const char *password, char *err, size_t errsz) CF_MUST_CHECK;
 
 /* Sets a new password and ends the account's sessions.  0, CF_ENOTFOUND, CF_EINVAL or CF_EDB. */

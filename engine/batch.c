@@ -704,6 +704,13 @@ static int write_outbox(cf_batch *b, long long **ids, char *err, size_t errsz)
     return rc;
 }
 
+int cf_batch_write_outbox(cf_batch *b, char *err, size_t errsz)
+{
+    free(b->ids);
+    b->ids = NULL;
+    return write_outbox(b, &b->ids, err, errsz);
+}
+
 /* Moves the offsets on; CF_EFENCED when a partition has a newer owner (generation). */
 static int write_offsets(const cf_engine *e, cf_batch *b, char *err, size_t errsz)
 {

@@ -39,11 +39,35 @@ static json_t *one_json(PGconn *db, const char *sql, int n, const char *const *p
     return v;
 }
 
-json_t *cf_cases_search(PGconn *db, const char *q, int by_name, const char *reach, int limit,
-                        int offset, char *err, size_t errsz)
+int cf_case_court(PGconn *db, const char *case_no, const char *task_id, const char *home, char *out,
+                  size_t n, char *err, size_t errsz)
+{
+    const char *p[2] = {task_id ? task_id : case_no, home};
+    PGresult *res = cf_store_exec(
+        db,
+        task_id ? "select " CF_CASE_COURT_SQL("c", "$2") " from tasks t join cases c using "
+                                                         "(case_no) where t.task_id = $1"
+                : "select " CF_CASE_COURT_SQL("c", "$2") " from cases c where c.case_no = $1",
+        2, p, err, errsz);
+    int rc = 0;
+
+    if (!res)
+        return CF_EDB;
+    if (PQntuples(res) == 0)
+        rc =
+            cf_errf(err, errsz, CF_ENOTFOUND, "there is no %s %s", task_id ? "task" : "case", p[0]);
+    else
+        snprintf(out, n, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return rc;
+}
+
+json_t *cf_cases_search(PGconn *db, const char *q, int by_name, const char *reach,
+                        const char *court, const char *home, int limit, int offset, char *err,
+                        size_t errsz)
 {
     char lim[24], off[24];
-    const char *p[5] = {q && *q ? q : NULL, reach, by_name ? "t" : "f", lim, off};
+    const char *p[7] = {q && *q ? q : NULL, reach, by_name ? "t" : "f", lim, off, court, home};
     int rc;
 
     snprintf(lim, sizeof lim, "%d", limit);
@@ -55,14 +79,19 @@ json_t *cf_cases_search(PGconn *db, const char *q, int by_name, const char *reac
         "with m as (select c.* from cases c where ($1::text is null or strpos(c.case_no, $1) > 0 "
         "or ($3::boolean and exists (select 1 from jsonb_array_elements(coalesce(c.body -> "
         "'data' -> 'applicants', '[]') || coalesce(c.body -> 'data' -> 'respondents', '[]')) p "
-        "where p ->> 'name' = $1))) and " REACH ") select json_build_object('total', (select "
-        "count(*) from m), 'cases', coalesce((select json_agg(x) from (select "
-        "json_build_object('case', m.case_no, 'workflow', m.workflow, 'version', m.version, "
-        "'state', m.state, 'team', m.team, 'updated_at', to_char(m.updated_at, " ISO
-        "), 'applicants', m.body -> 'data' -> 'applicants', 'respondents', m.body -> 'data' -> "
-        "'respondents') x from m order by m.updated_at desc, m.case_no limit $4::bigint offset "
-        "$5::bigint) y), '[]'::json))",
-        5, p, "case", &rc, err, errsz);
+        "where p ->> 'name' = $1))) and " REACH " and ($6::text is null or " CF_CASE_COURT_SQL(
+            "c",
+            "$7::text") " = $6)) select json_build_object('total', (select "
+                        "count(*) from m), 'cases', coalesce((select json_agg(x) from (select "
+                        "json_build_object('case', m.case_no, 'workflow', m.workflow, 'version', "
+                        "m.version, "
+                        "'state', m.state, 'team', m.team, 'updated_at', to_char(m.updated_at, " ISO
+                        "), 'applicants', m.body -> 'data' -> 'applicants', 'respondents', m.body "
+                        "-> 'data' -> "
+                        "'respondents') x from m order by m.updated_at desc, m.case_no limit "
+                        "$4::bigint offset "
+                        "$5::bigint) y), '[]'::json))",
+        7, p, "case", &rc, err, errsz);
 }
 
 /* Whether a case field holds a deadline: it is what the workflows name them. */
@@ -246,7 +275,9 @@ json_t *cf_case_history(PGconn *db, const cf_registry *reg, const char *case_no,
                             .version = wf->version,
                             .body = cbody = json_loads(PQgetvalue(cres, 0, 2), 0, NULL),
                             .head_hash = PQgetvalue(cres, 0, 3)};
-        int vrc = cf_replay_verify(wf, &c, log.rows, log.n, as_of, &r);
+        int vrc;
+        wf = cf_registry_for_case(reg, wf, case_no, cbody);
+        vrc = cf_replay_verify(wf, &c, log.rows, log.n, as_of, &r);
         if (vrc == CF_ENOMEM) {
             *rc = cf_errf(err, errsz, CF_ENOMEM, "out of memory replaying %s", case_no);
             json_decref(doc);

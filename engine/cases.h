@@ -8,6 +8,10 @@
  * assigned to it); any other case is "not found", so that guessing numbers tells nothing.
  * Personal data is returned whole: the caller masks it (base/mask.h) for roles that must not
  * see it.
+ *
+ * Where one installation serves several courts, lists take a `court` too (NULL: every court) and
+ * the installation's `home` court, which keys that name no court belong to; the server checks
+ * one case's or task's court with cf_case_court before anything else.
  */
 #ifndef CF_CASES_H
 #define CF_CASES_H
@@ -20,14 +24,28 @@
 #include "core/replay.h"
 #include "engine/registry.h"
 
+/* SQL: the court of case row `c` (schemas/sql/014_courts.sql), or `home` when its key names none.
+ */
+#define CF_CASE_COURT_SQL(c, home) \
+    "coalesce(caseflow_court(" c ".case_no, " c ".body -> 'data' ->> 'court'), " home ")"
+
+/*
+ * The court of case `case_no` or, when `task_id` is not NULL, of the case of that task, into
+ * `out` (`home` when its key names none).  Returns 0, CF_ENOTFOUND (no such case or task) or
+ * CF_EDB.
+ */
+int cf_case_court(PGconn *db, const char *case_no, const char *task_id, const char *home, char *out,
+                  size_t n, char *err, size_t errsz) CF_MUST_CHECK;
+
 /*
  * Cases whose number holds `q`, or (when `by_name`) one of whose parties is named `q` exactly;
  * `q` NULL or "": every case.  A page of at most `limit` from `offset`, the most recently
  * changed first.  Returns {total, cases: [{case, workflow, version, state, team, updated_at,
  * applicants, respondents}]} (new reference) or NULL with the reason in `err`.
  */
-json_t *cf_cases_search(PGconn *db, const char *q, int by_name, const char *reach, int limit,
-                        int offset, char *err, size_t errsz);
+json_t *cf_cases_search(PGconn *db, const char *q, int by_name, const char *reach,
+                        const char *court, const char *home, int limit, int offset, char *err,
+                        size_t errsz);
 
 /*
  * One case: {case, workflow, version, state, state_title, team, seq, created_at, updated_at,

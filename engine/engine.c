@@ -113,6 +113,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t kerr,
         }
         cf_info("assigned %d partition%s of %s", list->cnt, list->cnt == 1 ? "" : "s", e->t_events);
         rd_kafka_assign(rk, list);
+        /* resync pauses a partition another engine took; librdkafka keeps an application's
+         * pause across a rebalance, so without this the partition, given back to this engine
+         * later, would be assigned and never fetched again. */
+        rd_kafka_resume_partitions(rk, list);
     } else {
         cf_info("partitions revoked");
         e->nparts = 0;
@@ -790,6 +794,18 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
             goto out;
         }
         snprintf(prev, sizeof prev, "%s", cf_chain_genesis);
+    }
+    /* The case's court decides the calendar and teams its workflow runs with; a court this
+     * installation does not serve gets nothing applied. */
+    {
+        const json_t *data = json_object_get(state ? state : ev, "data");
+        int court = cf_registry_court_of(
+            e->reg, case_no, json_string_value(json_object_get(data, "court")), err, sizeof err);
+        if (court < 0) {
+            dead_letter(e, m, id, case_no, err);
+            goto out;
+        }
+        wf = cf_registry_in_court(e->reg, court, wf);
     }
     rc = cf_machine_apply(wf, state, ev, e->now, &step, err, sizeof err);
     if (rc != 0) {

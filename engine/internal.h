@@ -185,6 +185,7 @@ typedef struct cf_engine {
     size_t ndelivered, capdelivered;
     long long unconfirmed; /* messages the producer has not reported on yet */
     int delivery_failed;
+    int producer_failed;      /* the producer raised a fatal error: it is replaced (relay.c) */
     long long last_report_ms; /* when the last delivery report (success or failure) came */
     cf_counters n;
     long long last_sweep_ms, last_tick_ms;
@@ -207,6 +208,9 @@ void cf_batch_free(cf_batch *b);
  * success b->ids holds the ids of the outbox rows, for the relay.  Runs on the committer thread:
  * it reads only the engine's configuration and topic names. */
 int cf_batch_commit(const cf_engine *e, cf_batch *b, char *err, size_t errsz) CF_MUST_CHECK;
+/* Writes only the batch's outbox rows, in the transaction the caller holds open on b->db, their
+ * ids into b->ids: for the ticker, which takes its rows from the database in that transaction. */
+int cf_batch_write_outbox(cf_batch *b, char *err, size_t errsz) CF_MUST_CHECK;
 
 /*
  * The rows of a batch, each added by one function.  A function that returns a row returns NULL

@@ -12,6 +12,7 @@
 #include <xlsxwriter.h>
 
 #include "io/store.h"
+#include "engine/cases.h"
 #include "engine/ledger.h"
 
 enum { COLUMNS = 7 };
@@ -27,8 +28,9 @@ static const char SQL_ROWS[] =
     "from (select c.case_no, c.workflow, c.body -> 'data' ->> 'handler_post' as post, "
     "c.body -> 'data' ->> 'closed_at' as closed_at, c.body -> 'data' ->> 'close_method' as "
     "close_method, v.volume, v.seq, c.body -> 'data' ->> 'archived_at' as archived_at from cases "
-    "c left join archive_volumes v on v.case_no = c.case_no where left(c.body -> 'data' ->> "
-    "'closed_at', 7) = $1 or v.month = $1) r";
+    "c left join archive_volumes v on v.case_no = c.case_no where (left(c.body -> 'data' ->> "
+    "'closed_at', 7) = $1 or v.month = $1) and ($2::text is null or " CF_CASE_COURT_SQL(
+        "c", "$3::text") " = $2)) r";
 
 int cf_ledger_month(const char *text, char out[CF_LEDGER_MONTH_BUFSZ], char *err, size_t errsz)
 {
@@ -47,12 +49,13 @@ int cf_ledger_month(const char *text, char out[CF_LEDGER_MONTH_BUFSZ], char *err
     return 0;
 }
 
-int cf_ledger_rows(PGconn *db, const char *month, json_t **rows, char *err, size_t errsz)
+int cf_ledger_rows(PGconn *db, const char *month, const char *court, const char *home,
+                   json_t **rows, char *err, size_t errsz)
 {
-    const char *p[1] = {month};
+    const char *p[3] = {month, court, home};
     char why[512];
     json_error_t jerr;
-    PGresult *res = cf_store_exec(db, SQL_ROWS, 1, p, why, sizeof why);
+    PGresult *res = cf_store_exec(db, SQL_ROWS, 3, p, why, sizeof why);
 
     *rows = NULL;
     if (!res)
@@ -193,8 +196,8 @@ static void add_formats(lxw_workbook *wb, sheet *s)
     format_set_bold(s->total);
 }
 
-int cf_ledger_write(PGconn *db, const cf_registry *reg, const char *month, const char *path,
-                    size_t *cases, char *err, size_t errsz)
+int cf_ledger_write(PGconn *db, const cf_registry *reg, const char *month, const char *court,
+                    const char *home, const char *path, size_t *cases, char *err, size_t errsz)
 {
     json_t *rows = NULL;
     lxw_workbook *wb;
@@ -203,7 +206,7 @@ int cf_ledger_write(PGconn *db, const cf_registry *reg, const char *month, const
     char *part = NULL;
     int rc;
 
-    if ((rc = cf_ledger_rows(db, month, &rows, err, errsz)))
+    if ((rc = cf_ledger_rows(db, month, court, home, &rows, err, errsz)))
         return rc;
     /* Written beside the target and renamed: a reader sees the old file or the whole new one. */
     part = malloc(strlen(path) + sizeof ".part");
@@ -256,8 +259,9 @@ static char *slurp(FILE *f, size_t *len)
     return buf;
 }
 
-int cf_ledger_xlsx(PGconn *db, const cf_registry *reg, const char *month, char **buf, size_t *len,
-                   size_t *cases, char *err, size_t errsz)
+int cf_ledger_xlsx(PGconn *db, const cf_registry *reg, const char *month, const char *court,
+                   const char *home, char **buf, size_t *len, size_t *cases, char *err,
+                   size_t errsz)
 {
     const char *dir = getenv("TMPDIR");
     char path[4096];
@@ -269,7 +273,7 @@ int cf_ledger_xlsx(PGconn *db, const cf_registry *reg, const char *month, char *
     if ((fd = mkstemp(path)) < 0)
         return cf_errf(err, errsz, CF_EIO, "%s: %s", path, strerror(errno));
     close(fd);
-    rc = cf_ledger_write(db, reg, month, path, cases, err, errsz);
+    rc = cf_ledger_write(db, reg, month, court, home, path, cases, err, errsz);
     if (rc == 0) {
         if (!(f = fopen(path, "rb")) || !(*buf = slurp(f, len)))
             rc = cf_errf(err, errsz, CF_EIO, "%s: cannot be read back", path);

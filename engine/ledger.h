@@ -30,10 +30,11 @@ int cf_ledger_month(const char *text, char out[CF_LEDGER_MONTH_BUFSZ], char *err
  * data's `closed_at`, in the court's time) or numbered in it, in the order of their volume
  * numbers, cases not numbered yet last by case number.  *rows (a new reference, the caller's)
  * is an array of {case_no, workflow, post, closed_at, close_method, volume, archived_at}, each
- * member a string or null.  Returns 0, or CF_EDB / CF_ENOMEM with *rows NULL.
+ * member a string or null.  `court` not NULL keeps that court's cases alone (engine/cases.h;
+ * `home` is the court of keys that name none).  Returns 0, or CF_EDB / CF_ENOMEM with *rows NULL.
  */
-int cf_ledger_rows(PGconn *db, const char *month, json_t **rows, char *err,
-                   size_t errsz) CF_MUST_CHECK;
+int cf_ledger_rows(PGconn *db, const char *month, const char *court, const char *home,
+                   json_t **rows, char *err, size_t errsz) CF_MUST_CHECK;
 
 /*
  * Writes the ledger of `month` to `path` as an .xlsx workbook: a title row, the header
@@ -43,15 +44,17 @@ int cf_ledger_rows(PGconn *db, const char *month, json_t **rows, char *err,
  * reader never sees half of it.  Returns 0 with the number of cases in *cases, or CF_EDB,
  * CF_EIO (the file could not be written, `err` names it) or CF_ENOMEM.
  */
-int cf_ledger_write(PGconn *db, const cf_registry *reg, const char *month, const char *path,
-                    size_t *cases, char *err, size_t errsz) CF_MUST_CHECK;
+int cf_ledger_write(PGconn *db, const cf_registry *reg, const char *month, const char *court,
+                    const char *home, const char *path, size_t *cases, char *err,
+                    size_t errsz) CF_MUST_CHECK;
 
 /*
  * Like cf_ledger_write, into memory: the workbook is written to a temporary file in $TMPDIR (or
  * /tmp; libxlsxwriter writes only files), read back and removed.  *buf (the caller frees it)
  * holds *len bytes.  Returns 0, or CF_EDB, CF_EIO, CF_ENOMEM with *buf NULL.
  */
-int cf_ledger_xlsx(PGconn *db, const cf_registry *reg, const char *month, char **buf, size_t *len,
-                   size_t *cases, char *err, size_t errsz) CF_MUST_CHECK;
+int cf_ledger_xlsx(PGconn *db, const cf_registry *reg, const char *month, const char *court,
+                   const char *home, char **buf, size_t *len, size_t *cases, char *err,
+                   size_t errsz) CF_MUST_CHECK;
 
 #endif

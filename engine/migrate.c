@@ -11,32 +11,17 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/yamldoc.h"
 #include "io/store.h"
 
 /* Any constant will do; it only has to be the same for every caseflow process. */
 #define MIGRATION_LOCK "727274001"
+/* A migration is pages of SQL, not megabytes: a larger file is refused before it is read whole. */
+#define MIGRATION_MAX_BYTES ((size_t)64 << 20)
 
 static int by_name(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
-        buf[n] = '\0';
-    } else {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
 }
 
 static int exec_simple(PGconn *db, const char *sql, char *err, size_t errsz, const char *what)
@@ -140,14 +125,15 @@ int cf_migrate(PGconn *db, const char *dir, const char *engine_role, int *applie
 
     for (size_t i = 0; i < n; i++) {
         long version = strtol(files[i], NULL, 10);
-        char path[4096], vtext[32];
+        char path[4096], vtext[32], why[256];
         char *sql;
+        size_t len;
         const char *params[2];
         if (has_version(versions, files[i]))
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        if (!(sql = read_all(path))) {
-            rc = cf_errf(err, errsz, CF_EIO, "%s: cannot read: %s", path, strerror(errno));
+        if ((rc = cf_yamldoc_read_file(path, MIGRATION_MAX_BYTES, &sql, &len, why, sizeof why))) {
+            cf_errf(err, errsz, rc, "%s: %s", path, why);
             goto out;
         }
         if ((rc = exec_simple(db, "begin", err, errsz, path)) == 0 &&

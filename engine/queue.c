@@ -14,6 +14,7 @@
 #include "core/caltime.h"
 #include "core/form.h"
 #include "core/machine.h"
+#include "engine/cases.h"
 
 #define CLOCK_SQL CF_CLOCK_SQL
 #define ISO       CF_ISO_SQL
@@ -48,17 +49,20 @@ static void fill(PGresult *res, int row, cf_task *t)
     "not t.worker and ($1::text is null or t.post = $1) and ($2::text is null or t.status = $2) " \
     "and (not $3::boolean or t.due_at < k.now) and ($4::timestamptz is null or t.due_at < "       \
     "$4::timestamptz) and ($5::text is null or strpos(t.case_no, $5) > 0 or "                     \
-    "strpos(coalesce(t.title, t.activity), $5) > 0)"
+    "strpos(coalesce(t.title, t.activity), $5) > 0) and ($6::text is null or exists (select 1 "   \
+    "from cases c where c.case_no = t.case_no and " CF_CASE_COURT_SQL("c", "$7::text") " = $6))"
 
 int cf_queue_list(PGconn *db, const cf_queue_filter *f, cf_task_list *out, char *err, size_t errsz)
 {
     char limit[24], offset[24];
     cf_time before;
-    const char *p[7] = {f->post,
+    const char *p[9] = {f->post,
                         f->status,
                         f->overdue ? "t" : "f",
                         f->due_before,
                         f->text && *f->text ? f->text : NULL,
+                        f->court,
+                        f->home,
                         NULL,
                         offset};
     PGresult *res = NULL, *counts = NULL;
@@ -76,7 +80,7 @@ int cf_queue_list(PGconn *db, const cf_queue_filter *f, cf_task_list *out, char 
         return cf_errf(err, errsz, CF_EINVAL, "limit and offset cannot be negative");
     snprintf(limit, sizeof limit, "%d", f->limit);
     snprintf(offset, sizeof offset, "%d", f->offset);
-    p[5] = f->limit > 0 ? limit : NULL;
+    p[7] = f->limit > 0 ? limit : NULL;
 
     counts = cf_store_exec(
         db,
@@ -84,7 +88,7 @@ int cf_queue_list(PGconn *db, const cf_queue_filter *f, cf_task_list *out, char 
         "count(*) filter (where t.status = 'claimed'), count(*) filter (where "
         "t.due_at < k.now), (select to_char(" CLOCK_SQL ", " ISO
         ")), coalesce((select mode from engine_clock where id = 1), 'real')" LIST_WHERE,
-        5, p, err, errsz);
+        7, p, err, errsz);
     if (!counts) {
         rc = CF_EDB;
         goto out;
@@ -99,8 +103,8 @@ int cf_queue_list(PGconn *db, const cf_queue_filter *f, cf_task_list *out, char 
     res = cf_store_exec(db,
                         "select " TASK_COLS LIST_WHERE
                         " order by t.due_at nulls last, t.created_at, t.case_no, t.task_id "
-                        "limit $6::bigint offset $7::bigint",
-                        7, p, err, errsz);
+                        "limit $8::bigint offset $9::bigint",
+                        9, p, err, errsz);
     if (!res) {
         rc = CF_EDB;
         goto out;

@@ -54,6 +54,8 @@ typedef struct cf_queue_filter {
     int overdue;            /* only tasks past their due date by the engine's clock */
     const char *due_before; /* only tasks due before this ISO 8601 instant */
     const char *text;       /* only tasks whose case number or title holds this text */
+    const char *court;      /* only tasks of this court's cases (engine/cases.h), and ... */
+    const char *home;       /* ... the installation's home court, of keys that name none */
     int limit, offset;      /* a page of the result; limit 0: all */
 } cf_queue_filter;
 

@@ -113,6 +113,7 @@ static int check_case(run *R, const batch *b, int i, int e0, int e1, int t0, int
     for (size_t j = 0; j < n; j++)
         cf_case_log_fill(b->events, e0 + (int)j, 1, &rows[j], &owned[2 * j]);
     body = json_loads(PQgetvalue(b->cases, i, 5), 0, NULL);
+    wf = cf_registry_for_case(R->reg, wf, no, body);
     {
         cf_replay_case rc_case = {.case_no = no,
                                   .workflow = wf->name,

@@ -1,9 +1,13 @@
 /* Loading the engine's workflows and finding them by name, version and creating event. */
 #include "registry.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/path.h"
+#include "core/caseno.h"
 
 int cf_registry_load(cf_registry *r, char *const *paths, size_t n, char *err, size_t errsz)
 {
@@ -37,8 +41,136 @@ int cf_registry_load(cf_registry *r, char *const *paths, size_t n, char *err, si
     return 0;
 }
 
+static void free_courts(cf_registry *r)
+{
+    for (size_t c = 0; c < r->ncourts; c++) {
+        cf_registry_court *k = &r->courts[c];
+        /* A view is a struct copy of its workflow: only the copy is the view's. */
+        for (size_t i = 0; k->views && k->wf && i < r->n; i++)
+            free(k->wf[i]);
+        free(k->wf);
+        cf_calendar_free(k->calendar);
+        for (size_t t = 0; t < k->nteams; t++)
+            free(k->teams[t]);
+        free(k->teams);
+    }
+    free(r->courts);
+    r->courts = NULL;
+    r->ncourts = 0;
+}
+
+/* Court `c`'s own calendar and teams from its configuration `k`, and its views. */
+static int add_court(cf_registry *r, cf_registry_court *c, const cf_court_cfg *k, char *err,
+                     size_t errsz)
+{
+    snprintf(c->code, sizeof c->code, "%s", k->code);
+    if (k->calendar) {
+        char path[PATH_MAX], why[512];
+        if (!(c->calendar =
+                  cf_calendar_load(cf_path_find(k->calendar, path, sizeof path), why, sizeof why)))
+            return cf_errf(err, errsz, CF_EINVAL, "%s: courts: calendar of %s: %s", k->calendar_at,
+                           k->code, why);
+    }
+    if (k->nteams) {
+        if (!(c->teams = calloc(k->nteams, sizeof *c->teams)))
+            return cf_errf(err, errsz, CF_ENOMEM, "out of memory");
+        for (size_t t = 0; t < k->nteams; t++) {
+            for (size_t i = 0; i < r->n; i++)
+                if (r->wf[i]->nteams && !cf_workflow_post(r->wf[i], k->teams[t]))
+                    return cf_errf(err, errsz, CF_EINVAL,
+                                   "%s: courts: team '%s' of %s is not a post of workflow %s",
+                                   k->teams_at, k->teams[t], k->code, r->wf[i]->name);
+            if (!(c->teams[c->nteams++] = strdup(k->teams[t])))
+                return cf_errf(err, errsz, CF_ENOMEM, "out of memory");
+        }
+    }
+    if (!(c->wf = calloc(r->n + 1, sizeof *c->wf)))
+        return cf_errf(err, errsz, CF_ENOMEM, "out of memory");
+    c->views = c->calendar || c->teams;
+    for (size_t i = 0; i < r->n; i++) {
+        cf_workflow *v = r->wf[i];
+        if (c->views) {
+            if (!(v = malloc(sizeof *v)))
+                return cf_errf(err, errsz, CF_ENOMEM, "out of memory");
+            *v = *r->wf[i];
+            if (c->calendar)
+                v->calendar = c->calendar;
+            if (c->teams && v->nteams) {
+                v->teams = (const char **)c->teams;
+                v->nteams = c->nteams;
+                v->team_pos = NULL; /* positions are the loader's, which never sees a view */
+            }
+        }
+        c->wf[i] = v;
+    }
+    return 0;
+}
+
+int cf_registry_courts(cf_registry *r, const cf_config *cfg, char *err, size_t errsz)
+{
+    int rc;
+
+    free_courts(r);
+    if (!(r->courts = calloc(cfg->ncourts + 1, sizeof *r->courts)))
+        return cf_errf(err, errsz, CF_ENOMEM, "out of memory");
+    for (size_t c = 0; c < cfg->ncourts; c++)
+        if ((rc = add_court(r, &r->courts[r->ncourts++], &cfg->courts[c], err, errsz)) != 0)
+            return rc;
+    return 0;
+}
+
+int cf_registry_court_of(const cf_registry *r, const char *key, const char *filed, char *err,
+                         size_t errsz)
+{
+    char buf[32];
+    const char *code;
+    size_t used = 0;
+
+    if (r->ncourts == 0)
+        return 0;
+    if (!(code = cf_caseno_court(key, filed, buf, sizeof buf)))
+        return 0;
+    if (filed && *filed && strcmp(code, filed) != 0) {
+        snprintf(err, errsz, "case %s is of court %s by its number, but its filing names court %s",
+                 key, code, filed);
+        return -1;
+    }
+    for (size_t c = 0; c < r->ncourts; c++)
+        if (strcmp(r->courts[c].code, code) == 0)
+            return (int)c;
+    used = (size_t)snprintf(err, errsz,
+                            "case %s is of court %s, which this installation does not "
+                            "serve (courts: ",
+                            key ? key : "-", code);
+    for (size_t c = 0; c < r->ncourts && used < errsz; c++)
+        used +=
+            (size_t)snprintf(err + used, errsz - used, "%s%s", c ? ", " : "", r->courts[c].code);
+    if (used < errsz)
+        snprintf(err + used, errsz - used, ")");
+    return -1;
+}
+
+const cf_workflow *cf_registry_in_court(const cf_registry *r, int court, const cf_workflow *wf)
+{
+    if (court < 0 || (size_t)court >= r->ncourts)
+        return wf;
+    for (size_t i = 0; i < r->n; i++)
+        if (r->wf[i] == wf)
+            return r->courts[court].wf[i];
+    return wf;
+}
+
+const cf_workflow *cf_registry_for_case(const cf_registry *r, const cf_workflow *wf,
+                                        const char *case_no, const json_t *state)
+{
+    char why[256];
+    const char *filed = json_string_value(json_object_get(json_object_get(state, "data"), "court"));
+    return cf_registry_in_court(r, cf_registry_court_of(r, case_no, filed, why, sizeof why), wf);
+}
+
 void cf_registry_free(cf_registry *r)
 {
+    free_courts(r);
     for (size_t i = 0; i < r->n; i++)
         cf_workflow_free(r->wf[i]);
     free(r->wf);

@@ -28,9 +28,13 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     e->unconfirmed--;
     e->last_report_ms = cf_wall_ms();
     if (m->err) {
-        /* The row stays in the outbox; the sweep sends it again. */
-        cf_warn("publishing outbox row %lld to %s failed: %s", id, rd_kafka_topic_name(m->rkt),
-                rd_kafka_err2str(m->err));
+        /* The row stays in the outbox; the sweep sends it again.  After a fatal error every
+         * message fails alike: replace_producer says it once. */
+        if (m->err == RD_KAFKA_RESP_ERR__FATAL)
+            e->producer_failed = 1;
+        if (!e->producer_failed)
+            cf_warn("publishing outbox row %lld to %s failed: %s", id, rd_kafka_topic_name(m->rkt),
+                    rd_kafka_err2str(m->err));
         e->delivery_failed = 1;
         return;
     }
@@ -46,14 +50,20 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     e->n.published++;
 }
 
-int cf_relay_init(cf_engine *e, char *err, size_t errsz)
+/* The relay's producer: what it is made with, the first time and when it is replaced. */
+static cf_bus_producer_opts producer_opts(cf_engine *e)
 {
     static const char *const settings[] = {"linger.ms", "5", NULL};
     const cf_bus_producer_opts o = {.client_id = "caseflow-engine",
                                     .settings = settings,
                                     .on_delivery = on_delivery,
                                     .opaque = e};
+    return o;
+}
 
+int cf_relay_init(cf_engine *e, char *err, size_t errsz)
+{
+    const cf_bus_producer_opts o = producer_opts(e);
     if (!(e->producer = cf_bus_producer_new(e->cfg, &o, err, errsz)))
         return CF_EKAFKA;
     return 0;
@@ -66,7 +76,10 @@ void cf_relay_send(cf_engine *e, long long id, const char *topic, const char *ke
 
     if (cf_bus_produce(e->producer, topic, key, msg_id, payload, len, (void *)(intptr_t)id, 10000,
                        err, sizeof err) != 0) {
-        cf_warn("queueing outbox row %lld: %s (it stays in the outbox)", id, err);
+        if (cf_bus_producer_failed(e->producer, err, sizeof err))
+            e->producer_failed = 1;
+        else
+            cf_warn("queueing outbox row %lld: %s (it stays in the outbox)", id, err);
         return;
     }
     e->unconfirmed++;
@@ -95,15 +108,15 @@ static void delete_delivered(cf_engine *e)
     cf_sqlarr_free(&ids);
 }
 
-/* Sends again rows that have waited too long: their engine died, or their delivery failed. */
-static void sweep(cf_engine *e)
+/* Sends again rows older than `age_s` seconds: their engine died, or their delivery failed. */
+static void sweep(cf_engine *e, int age_s)
 {
     char err[512], age[16];
     const char *p[2];
     char limit[16];
     PGresult *res;
 
-    snprintf(age, sizeof age, "%d", SWEEP_AGE_S);
+    snprintf(age, sizeof age, "%d", age_s);
     snprintf(limit, sizeof limit, "%d", SWEEP_LIMIT);
     p[0] = age;
     p[1] = limit;
@@ -117,7 +130,7 @@ static void sweep(cf_engine *e)
         return;
     }
     if (PQntuples(res) > 0)
-        cf_info("sending %d outbox rows again that waited over %d s", PQntuples(res), SWEEP_AGE_S);
+        cf_info("sending %d outbox rows again that waited over %d s", PQntuples(res), age_s);
     for (int r = 0; r < PQntuples(res); r++)
         cf_relay_send(e, strtoll(PQgetvalue(res, r, 0), NULL, 10), PQgetvalue(res, r, 1),
                       PQgetisnull(res, r, 2) ? NULL : PQgetvalue(res, r, 2), PQgetvalue(res, r, 3),
@@ -125,10 +138,31 @@ static void sweep(cf_engine *e)
     PQclear(res);
 }
 
+/*
+ * A producer that failed for good (cf_bus_producer_failed) is replaced: what it had not
+ * delivered is still in the outbox, and is sent again at once rather than after the sweep's age.
+ */
+static void replace_producer(cf_engine *e)
+{
+    const cf_bus_producer_opts o = producer_opts(e);
+
+    /* The purged messages' reports say nothing new: their rows stay in the outbox. */
+    if (cf_bus_producer_renew(&e->producer, e->cfg, &o) != 0)
+        return; /* tried again at the next poll */
+    e->unconfirmed = 0;
+    e->producer_failed = 0;
+    delete_delivered(e);
+    sweep(e, 0);
+    e->last_sweep_ms = cf_wall_ms();
+}
+
 void cf_relay_poll(cf_engine *e, int timeout_ms)
 {
     long long now = cf_wall_ms();
+
     rd_kafka_poll(e->producer, timeout_ms);
+    if (e->producer_failed || cf_bus_producer_failed(e->producer, NULL, 0))
+        replace_producer(e);
     delete_delivered(e);
     if (now - e->last_sweep_ms >= SWEEP_EVERY_MS) {
         e->last_sweep_ms = now;
@@ -138,7 +172,7 @@ void cf_relay_poll(cf_engine *e, int timeout_ms)
          * sending them again would only queue one more copy of each every few seconds until
          * the queue is full.  They are delivered, or fail and are swept, once it is back. */
         if (e->unconfirmed == 0 || now - e->last_report_ms < SWEEP_EVERY_MS)
-            sweep(e);
+            sweep(e, SWEEP_AGE_S);
     }
 }
 

@@ -11,10 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "io/bus.h"
 
 struct cf_sender {
+    /* Replaced by the polling thread when it fails for good (replace_producer), under the write
+     * lock; the threads that send use it under the read lock. */
     rd_kafka_t *rk;
+    pthread_rwlock_t lock;
+    const cf_config *cfg;
+    char client_id[128], timeout[32];
     pthread_t poller;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -43,38 +49,73 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opa
     pthread_mutex_unlock(&s->mu);
 }
 
+/* What the sender's producer is made with (`settings` holds its settings). */
+static cf_bus_producer_opts producer_opts(cf_sender *s, const char *settings[5])
+{
+    const cf_bus_producer_opts o = {
+        .client_id = s->client_id, .settings = settings, .on_delivery = on_delivery, .opaque = s};
+    settings[0] = "linger.ms";
+    settings[1] = "2";
+    settings[2] = "message.timeout.ms";
+    settings[3] = s->timeout;
+    settings[4] = NULL;
+    return o;
+}
+
+/*
+ * A producer that failed for good (cf_bus_producer_failed) refuses every message: the server
+ * would answer every event sent to it with an error until it is restarted.  It is replaced; the
+ * messages it held get their reports now, as failures, and their senders may send them again.
+ */
+static void replace_producer(cf_sender *s)
+{
+    const char *settings[5];
+    const cf_bus_producer_opts o = producer_opts(s, settings);
+
+    pthread_rwlock_wrlock(&s->lock);
+    if (cf_bus_producer_renew(&s->rk, s->cfg, &o) != 0)
+        cf_warn("the server answers events with an error until Kafka takes them again");
+    pthread_rwlock_unlock(&s->lock);
+}
+
 static void *poll_loop(void *arg)
 {
     cf_sender *s = arg;
-    while (!atomic_load(&s->stop))
+    /* This thread alone replaces the producer: it reads s->rk without the lock. */
+    while (!atomic_load(&s->stop)) {
         rd_kafka_poll(s->rk, 100);
+        if (cf_bus_producer_failed(s->rk, NULL, 0))
+            replace_producer(s);
+    }
     return NULL;
 }
 
 cf_sender *cf_sender_new(const cf_config *cfg, const char *client_id, int timeout_ms, char *err,
                          size_t errsz)
 {
-    char timeout[32];
-    const char *const settings[] = {"linger.ms", "2", "message.timeout.ms", timeout, NULL};
-    cf_bus_producer_opts o = {
-        .client_id = client_id, .settings = settings, .on_delivery = on_delivery};
+    const char *settings[5];
+    cf_bus_producer_opts o;
     cf_sender *s = calloc(1, sizeof *s);
 
     if (!s) {
         cf_errf(err, errsz, CF_ENOMEM, "out of memory");
         return NULL;
     }
-    snprintf(timeout, sizeof timeout, "%d", timeout_ms);
-    o.opaque = s;
+    s->cfg = cfg;
+    snprintf(s->client_id, sizeof s->client_id, "%s", client_id);
+    snprintf(s->timeout, sizeof s->timeout, "%d", timeout_ms);
+    o = producer_opts(s, settings);
     if (!(s->rk = cf_bus_producer_new(cfg, &o, err, errsz))) {
         free(s);
         return NULL;
     }
+    pthread_rwlock_init(&s->lock, NULL);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     if (pthread_create(&s->poller, NULL, poll_loop, s) != 0) {
         cf_errf(err, errsz, CF_ENOMEM, "cannot start the producer's thread");
         rd_kafka_destroy(s->rk);
+        pthread_rwlock_destroy(&s->lock);
         pthread_mutex_destroy(&s->mu);
         pthread_cond_destroy(&s->cv);
         free(s);
@@ -91,6 +132,7 @@ void cf_sender_free(cf_sender *s)
     atomic_store(&s->stop, 1);
     pthread_join(s->poller, NULL);
     rd_kafka_destroy(s->rk);
+    pthread_rwlock_destroy(&s->lock);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);
@@ -105,6 +147,7 @@ int cf_sender_send(cf_sender *s, const char *topic, cf_outmsg *msgs, size_t n, c
 
     if (!slots)
         return cf_errf(err, errsz, CF_ENOMEM, "out of memory");
+    pthread_rwlock_rdlock(&s->lock);
     for (size_t i = 0; i < n; i++) {
         cf_outmsg *m = &msgs[i];
 
@@ -124,6 +167,7 @@ int cf_sender_send(cf_sender *s, const char *topic, cf_outmsg *msgs, size_t n, c
             pthread_mutex_unlock(&s->mu);
         }
     }
+    pthread_rwlock_unlock(&s->lock);
     /* librdkafka reports on every message it took, at the latest after message.timeout.ms. */
     pthread_mutex_lock(&s->mu);
     while (pending > 0)
@@ -140,8 +184,11 @@ int cf_sender_send(cf_sender *s, const char *topic, cf_outmsg *msgs, size_t n, c
 int cf_sender_ping(cf_sender *s, int timeout_ms, char *err, size_t errsz)
 {
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(s->rk, 0, NULL, &md, timeout_ms);
+    rd_kafka_resp_err_t e;
 
+    pthread_rwlock_rdlock(&s->lock);
+    e = rd_kafka_metadata(s->rk, 0, NULL, &md, timeout_ms);
+    pthread_rwlock_unlock(&s->lock);
     if (md)
         rd_kafka_metadata_destroy(md);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -152,5 +199,9 @@ int cf_sender_ping(cf_sender *s, int timeout_ms, char *err, size_t errsz)
 int cf_sender_watermarks(cf_sender *s, const char *topic, long long *low, long long *high, int max,
                          int *n, int timeout_ms, char *err, size_t errsz)
 {
-    return cf_bus_watermarks(s->rk, topic, low, high, max, n, timeout_ms, err, errsz);
+    int rc;
+    pthread_rwlock_rdlock(&s->lock);
+    rc = cf_bus_watermarks(s->rk, topic, low, high, max, n, timeout_ms, err, errsz);
+    pthread_rwlock_unlock(&s->lock);
+    return rc;
 }

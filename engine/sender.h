@@ -28,7 +28,8 @@ typedef struct cf_outmsg {
 /*
  * Returns a sender for `cfg`'s cluster named `client_id` in Kafka's logs, or NULL with the
  * reason in `err`.  Messages not acknowledged within `timeout_ms` fail.  Free with
- * cf_sender_free, which waits for what is still in flight.
+ * cf_sender_free, which waits for what is still in flight.  `cfg` must outlive the sender: a
+ * producer that fails for good is replaced by a new one made from it.
  */
 cf_sender *cf_sender_new(const cf_config *cfg, const char *client_id, int timeout_ms, char *err,
                          size_t errsz);

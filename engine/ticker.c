@@ -3,13 +3,15 @@
  * timer.fired events, and batched task kinds (集约) are dispatched on their
  * schedules, one message per group.  Each step is one transaction that both
  * takes the rows (so that no other engine takes them too) and writes the
- * outbox rows that carry them on; the relay publishes them after the commit.
+ * outbox rows that carry them on, their messages made by core/message.c; the
+ * relay publishes them after the commit.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
+#include "core/message.h"
 #include "engine/internal.h"
 #include "engine/volume.h"
 
@@ -42,72 +44,156 @@ int cf_clock_read(cf_engine *e, char *err, size_t errsz)
     return 0;
 }
 
-/* Hands the rows an INSERT ... RETURNING id, topic, key, msg_id, payload gave to the relay. */
-static void relay_rows(cf_engine *e, PGresult *res)
+/* Runs `sql` on the engine's connection; on failure rolls back the transaction open there and
+ * returns NULL with the reason in `err`, naming `what`. */
+static PGresult *step(cf_engine *e, const char *what, const char *sql, int n, const char *const *p,
+                      char *err, size_t errsz)
 {
-    for (int r = 0; r < PQntuples(res); r++)
-        cf_relay_send(e, strtoll(PQgetvalue(res, r, 0), NULL, 10), PQgetvalue(res, r, 1),
-                      PQgetisnull(res, r, 2) ? NULL : PQgetvalue(res, r, 2), PQgetvalue(res, r, 3),
-                      PQgetvalue(res, r, 4), (size_t)PQgetlength(res, r, 4));
+    char why[512];
+    PGresult *res = cf_store_exec(e->db, sql, n, p, why, sizeof why);
+
+    if (!res) {
+        cf_errf(err, errsz, CF_EDB, "%s: %s", what, why);
+        PQclear(PQexec(e->db, "rollback"));
+    }
+    return res;
+}
+
+/* Writes the messages gathered in `b` to the outbox in the transaction open on e->db, commits it
+ * and hands them to the relay.  On failure the transaction is rolled back. */
+static int publish(cf_engine *e, cf_batch *b, const char *what, char *err, size_t errsz)
+{
+    PGresult *res;
+    int rc;
+
+    b->db = e->db;
+    if ((rc = cf_batch_write_outbox(b, err, errsz)) != 0) {
+        PQclear(PQexec(e->db, "rollback"));
+        return rc;
+    }
+    if (!(res = step(e, what, "commit", 0, NULL, err, errsz)))
+        return CF_EDB;
+    PQclear(res);
+    for (size_t i = 0; i < b->outbox.n; i++) {
+        const cf_outbox_row *o = &b->outbox.v[i];
+        cf_relay_send(e, b->ids[i], o->topic, o->key, o->msg_id, o->payload, o->len);
+    }
+    return 0;
+}
+
+/* Puts message `m` (taken) in the outbox rows of `b`; a message that could not be made breaks
+ * the batch, which then does not commit. */
+static void add_message(cf_batch *b, const char *topic, const char *key, const char *id, json_t *m)
+{
+    cf_batch_outbox(b, topic, key, id, m ? json_dumps(m, JSON_COMPACT) : NULL);
+    json_decref(m);
 }
 
 static int fire_timers(cf_engine *e, char *err, size_t errsz)
 {
-    char now[64], limit[16], why[512], suffix[16], minutes[16];
-    const char *p[5] = {now, limit, minutes, suffix, e->t_events};
+    char now[CF_TIME_BUFSZ], limit[16];
+    const char *p[2] = {now, limit};
     PGresult *res;
-    int off = e->offset_min < 0 ? -e->offset_min : e->offset_min;
+    cf_batch b;
+    int rc;
 
     cf_time_format(e->now, e->offset_min, now, sizeof now);
     snprintf(limit, sizeof limit, "%d", TIMERS_PER_TICK);
-    /* Event times are written at the court's fixed offset, as every other time caseflow writes
-     * (cf_time_format).  The offset is added to UTC rather than the zone's name given to AT TIME
-     * ZONE: the zone database knows Asia/Shanghai before 1901 as local mean time, +08:05:43, and
-     * a due time written that way with "+08:00" after it is another instant, which the case
-     * then refused as a stale firing: timers before 1901 were lost.  Milliseconds are kept when
-     * there are any, for the same reason. */
-    snprintf(minutes, sizeof minutes, "%d", e->offset_min);
-    snprintf(suffix, sizeof suffix, "%c%02d:%02d", e->offset_min < 0 ? '-' : '+', off / 60,
-             off % 60);
-    /* One statement: the timers leave the table exactly when their events enter the outbox.
-     * SKIP LOCKED lets several engines tick at once without taking the same timer. */
-    res = cf_store_exec(
-        e->db,
-        "with due as (delete from timers where ctid in (select ctid from timers where due_at <= "
-        "$1::timestamptz order by due_at limit $2::int for update skip locked) returning case_no, "
-        "name, due_at), loc as (select *, (due_at at time zone 'UTC') + make_interval(mins => "
-        "$3::int) as l from due), ev as (select case_no, name, due_at, to_char(l, "
-        "'YYYY-MM-DD\"T\"HH24:MI:SS') || case when to_char(l, 'MS') <> '000' then '.' || "
-        "to_char(l, 'MS') else '' end || $4 as due, 'timer:' || case_no || ':' || name || ':' || "
-        "(extract(epoch from due_at) * 1000)::bigint as id from loc) "
-        "insert into outbox (topic, key, msg_id, payload) select $5, case_no, id, "
-        "convert_to(json_build_object('id', id, 'type', 'timer.fired', 'case', case_no, 'time', "
-        "due, 'source', 'engine', 'data', json_build_object('timer', name, 'due', due))::text, "
-        "'UTF8') from ev order by due_at returning id, topic, key, msg_id, "
-        "convert_from(payload, 'UTF8')",
-        5, p, why, sizeof why);
-    if (!res)
-        return cf_errf(err, errsz, CF_EDB, "firing timers: %s", why);
-    if (PQntuples(res) > 0)
-        cf_debug("%d timers fired", PQntuples(res));
-    e->n.timers_fired += PQntuples(res);
-    relay_rows(e, res);
+    if (!(res = step(e, "firing timers", "begin", 0, NULL, err, errsz)))
+        return CF_EDB;
     PQclear(res);
-    return 0;
+    /* The timers leave the table in the transaction in which their events enter the outbox.
+     * SKIP LOCKED lets several engines tick at once without taking the same timer. */
+    if (!(res = step(e, "firing timers",
+                     "with due as (delete from timers where ctid in (select ctid from timers "
+                     "where due_at <= $1::timestamptz order by due_at limit $2::int for update "
+                     "skip locked) returning case_no, name, due_at) select case_no, name, "
+                     "(extract(epoch from due_at) * 1000)::bigint from due order by due_at",
+                     2, p, err, errsz)))
+        return CF_EDB;
+    cf_batch_init(&b);
+    /* Event times are written at the court's fixed offset, as every other time caseflow writes
+     * (cf_time_format), not in the zone the database knows: it knows Asia/Shanghai before 1901
+     * as local mean time, +08:05:43, and a due time written that way with "+08:00" after it is
+     * another instant, which the case then refused as a stale firing. */
+    for (int r = 0; r < PQntuples(res); r++) {
+        cf_time due = strtoll(PQgetvalue(res, r, 2), NULL, 10);
+        char id[512];
+        cf_msg_timer_event_id(PQgetvalue(res, r, 0), PQgetvalue(res, r, 1), due, id, sizeof id);
+        add_message(&b, e->t_events, PQgetvalue(res, r, 0), id,
+                    cf_msg_timer_fired_new(PQgetvalue(res, r, 0), PQgetvalue(res, r, 1), due,
+                                           e->offset_min));
+    }
+    PQclear(res);
+    if ((rc = publish(e, &b, "firing timers", err, errsz)) == 0) {
+        if (b.outbox.n > 0)
+            cf_debug("%zu timers fired", b.outbox.n);
+        e->n.timers_fired += (long long)b.outbox.n;
+    }
+    cf_batch_free(&b);
+    return rc;
+}
+
+/* A JSON value the database wrote, or NULL for SQL null. */
+static json_t *json_at(PGresult *res, int r, int c)
+{
+    return PQgetisnull(res, r, c) ? NULL : json_loads(PQgetvalue(res, r, c), 0, NULL);
+}
+
+/* Makes the messages of the tasks `res` took (ordered by group, part, case and task), one per
+ * part of a group, into the outbox rows of `b`. */
+static void batch_messages(cf_engine *e, cf_batch *b, PGresult *res, const cf_task_kind *tk,
+                           const char *topic, const char *when)
+{
+    json_t *m = NULL;
+
+    for (int r = 0; r < PQntuples(res); r++) {
+        const char *group = PQgetvalue(res, r, 5);
+        int part = atoi(PQgetvalue(res, r, 6)) + 1;
+        json_t *params = json_at(res, r, 3), *data = json_at(res, r, 7);
+        char due[CF_TIME_BUFSZ];
+        cf_task_msg t = {.task_id = PQgetvalue(res, r, 0),
+                         .case_no = PQgetvalue(res, r, 1),
+                         .activity = PQgetvalue(res, r, 2),
+                         .due = PQgetisnull(res, r, 4) ? NULL : due,
+                         .params = params,
+                         .data = data};
+
+        if (t.due)
+            cf_time_format(strtoll(PQgetvalue(res, r, 4), NULL, 10), e->offset_min, due,
+                           sizeof due);
+        if (!m) {
+            const cf_batch_msg head = {.kind = tk->name, .group = group, .at = when, .part = part};
+            if (!(m = cf_msg_batch_new(&head)))
+                b->broken = 1;
+        }
+        if (m && cf_msg_batch_add(m, &t) != 0)
+            b->broken = 1;
+        json_decref(params);
+        json_decref(data);
+        /* The last task of its part: the message is whole. */
+        if (r + 1 == PQntuples(res) || strcmp(group, PQgetvalue(res, r + 1, 5)) != 0 ||
+            strcmp(PQgetvalue(res, r, 6), PQgetvalue(res, r + 1, 6)) != 0) {
+            add_message(b, topic, group, json_string_value(json_object_get(m, "batch_id")), m);
+            m = NULL;
+        }
+    }
 }
 
 /* Dispatches the tasks of `kind` gathered up to `at`, one message per group, in one transaction. */
 static int dispatch(cf_engine *e, const cf_task_kind *tk, cf_time at, char *err, size_t errsz)
 {
-    char when[64], next[64], why[512], topic[256], per_message[16];
-    const char *p[4];
+    char when[CF_TIME_BUFSZ], next[CF_TIME_BUFSZ], what[200], topic[256], per_message[16];
+    const char *p[3];
     PGresult *res;
+    cf_batch b;
     int rc = 0;
 
     cf_time_format(at, e->offset_min, when, sizeof when);
     cf_time_format(cf_schedule_next(tk->batch, e->reg->wf[0]->calendar, at), e->offset_min, next,
                    sizeof next);
     snprintf(topic, sizeof topic, "%s%s", e->t_tasks, tk->name);
+    snprintf(what, sizeof what, "dispatching %s", tk->name);
     /* A trip with many cases (a month's ledger) travels in parts, so that no message outgrows
      * what Kafka takes; the parts share the batch's time and group, and the worker reports per
      * case either way. */
@@ -116,22 +202,20 @@ static int dispatch(cf_engine *e, const cf_task_kind *tk, cf_time at, char *err,
      * sees ("could not determine data type of parameter"). */
     p[0] = tk->name;
     p[1] = when;
-    p[2] = topic;
-    p[3] = per_message;
-    res = cf_store_exec(e->db, "begin", 0, NULL, why, sizeof why);
+    if (!(res = step(e, what, "begin", 0, NULL, err, errsz)))
+        return CF_EDB;
     PQclear(res);
-    if (!res)
-        return cf_errf(err, errsz, CF_EDB, "dispatching %s: %s", tk->name, why);
     /* The schedule row is the lock: an engine that cannot take it leaves this occurrence to the
      * engine that did. */
-    res = cf_store_exec(e->db,
-                        "select 1 from batch_schedule where kind = $1 and next_at <= "
-                        "$2::timestamptz for update skip locked",
-                        2, p, why, sizeof why);
-    if (!res || PQntuples(res) == 0) {
+    if (!(res = step(e, what,
+                     "select 1 from batch_schedule where kind = $1 and next_at <= "
+                     "$2::timestamptz for update skip locked",
+                     2, p, err, errsz)))
+        return CF_EDB;
+    if (PQntuples(res) == 0) {
         PQclear(res);
         PQclear(PQexec(e->db, "rollback"));
-        return res ? 0 : cf_errf(err, errsz, CF_EDB, "dispatching %s: %s", tk->name, why);
+        return 0;
     }
     PQclear(res);
     /* A month's ledger: each case gets its volume number before the ledger goes out. */
@@ -140,50 +224,35 @@ static int dispatch(cf_engine *e, const cf_task_kind *tk, cf_time at, char *err,
         PQclear(PQexec(e->db, "rollback"));
         return rc;
     }
-    res = cf_store_exec(
-        e->db,
-        "with taken as (update tasks set dispatched_at = $2::timestamptz where kind = $1 and "
-        "status = 'open' and dispatched_at is null and batch_group is not null and created_at "
-        "<= $2::timestamptz returning task_id, case_no, activity, params, due_at, title, "
-        "batch_group), numbered as (select taken.*, (row_number() over (partition by "
-        "batch_group order by case_no, task_id) - 1) / $4::int as part from taken), grouped as "
-        "(select batch_group, part, json_agg(json_build_object('task_id', task_id, 'case', "
-        "case_no, 'activity', activity, 'params', params, 'due', due_at, 'data', (select "
-        "c.body -> 'data' from cases c where c.case_no = numbered.case_no)) order by case_no, "
-        "task_id) as tasks from numbered group by batch_group, part), msg as (select 'batch:' "
-        "|| $1 || ':' || $2 || ':' || batch_group || ':' || part as id, batch_group, part, tasks "
-        "from grouped) insert into outbox (topic, key, msg_id, payload) select $3, batch_group, "
-        "id, convert_to(json_build_object('batch_id', id, 'kind', $1, 'group', batch_group, "
-        "'part', part + 1, 'at', $2, 'tasks', tasks)::text, 'UTF8') from msg order by "
-        "batch_group, part returning id, topic, key, msg_id, "
-        "convert_from(payload, 'UTF8')",
-        4, p, why, sizeof why);
-    if (!res) {
-        rc = cf_errf(err, errsz, CF_EDB, "dispatching %s: %s", tk->name, why);
-        PQclear(PQexec(e->db, "rollback"));
-        return rc;
-    }
-    {
-        const char *u[2] = {tk->name, next};
-        PGresult *upd = cf_store_exec(e->db,
-                                      "update batch_schedule set next_at = $2::timestamptz where "
-                                      "kind = $1",
-                                      2, u, why, sizeof why);
-        PGresult *commit = upd ? cf_store_exec(e->db, "commit", 0, NULL, why, sizeof why) : NULL;
-        if (!upd || !commit) {
-            rc = cf_errf(err, errsz, CF_EDB, "dispatching %s: %s", tk->name, why);
-            PQclear(PQexec(e->db, "rollback"));
-        } else {
-            if (PQntuples(res) > 0)
-                cf_info("dispatched %d %s batch%s of %s", PQntuples(res), tk->name,
-                        PQntuples(res) == 1 ? "" : "es", when);
-            e->n.task_batches += PQntuples(res);
-            relay_rows(e, res);
-        }
-        PQclear(upd);
-        PQclear(commit);
-    }
+    p[1] = next;
+    if (!(res = step(e, what, "update batch_schedule set next_at = $2::timestamptz where kind = $1",
+                     2, p, err, errsz)))
+        return CF_EDB;
     PQclear(res);
+    p[1] = when;
+    p[2] = per_message;
+    if (!(res = step(e, what,
+                     "with taken as (update tasks set dispatched_at = $2::timestamptz where kind "
+                     "= $1 and status = 'open' and dispatched_at is null and batch_group is not "
+                     "null and created_at <= $2::timestamptz returning task_id, case_no, "
+                     "activity, params, due_at, batch_group), numbered as (select taken.*, "
+                     "(row_number() over (partition by batch_group order by case_no, task_id) - "
+                     "1) / $3::int as part from taken) select task_id, case_no, activity, "
+                     "params, (extract(epoch from due_at) * 1000)::bigint, batch_group, part, "
+                     "(select c.body -> 'data' from cases c where c.case_no = numbered.case_no) "
+                     "from numbered order by batch_group, part, case_no, task_id",
+                     3, p, err, errsz)))
+        return CF_EDB;
+    cf_batch_init(&b);
+    batch_messages(e, &b, res, tk, topic, when);
+    PQclear(res);
+    if ((rc = publish(e, &b, what, err, errsz)) == 0) {
+        if (b.outbox.n > 0)
+            cf_info("dispatched %zu %s batch%s of %s", b.outbox.n, tk->name,
+                    b.outbox.n == 1 ? "" : "es", when);
+        e->n.task_batches += (long long)b.outbox.n;
+    }
+    cf_batch_free(&b);
     return rc;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/backoff.h"
+#include "base/log.h"
 
 const char *cf_bus_topic(const cf_config *cfg, const char *name, char *out, size_t outsz)
 {
@@ -218,6 +219,40 @@ rd_kafka_t *cf_bus_producer_new(const cf_config *cfg, const cf_bus_producer_opts
         rd_kafka_conf_set_error_cb(conf, o->on_error);
     rd_kafka_conf_set_opaque(conf, o->opaque);
     return client_new(RD_KAFKA_PRODUCER, conf, err, errsz);
+}
+
+int cf_bus_producer_failed(rd_kafka_t *rk, char *why, size_t whysz)
+{
+    char none[8];
+    if (!why)
+        return rd_kafka_fatal_error(rk, none, sizeof none) != RD_KAFKA_RESP_ERR_NO_ERROR;
+    return rd_kafka_fatal_error(rk, why, whysz) != RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+int cf_bus_producer_renew(rd_kafka_t **rk, const cf_config *cfg, const cf_bus_producer_opts *o)
+{
+    char why[512] = "", err[512];
+    long long until;
+    rd_kafka_t *old = *rk, *fresh = cf_bus_producer_new(cfg, o, err, sizeof err);
+
+    cf_bus_producer_failed(old, why, sizeof why);
+    if (!fresh) {
+        cf_error("the Kafka producer failed for good (%s) and a new one cannot be made: %s", why,
+                 err);
+        return CF_EKAFKA;
+    }
+    cf_error("the Kafka producer failed for good: %s; it is replaced, and what it had not "
+             "delivered is sent again",
+             why);
+    rd_kafka_purge(old, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    /* Messages in flight are purged by the broker threads: their reports come shortly. */
+    until = cf_wall_ms() + 5000;
+    do
+        rd_kafka_poll(old, 10);
+    while (rd_kafka_outq_len(old) > 0 && cf_wall_ms() < until);
+    rd_kafka_destroy(old);
+    *rk = fresh;
+    return 0;
 }
 
 int cf_bus_produce(rd_kafka_t *rk, const char *topic, const char *key, const char *id,

@@ -83,6 +83,27 @@ rd_kafka_t *cf_bus_producer_new(const cf_config *cfg, const cf_bus_producer_opts
                                 size_t errsz);
 
 /*
+ * An idempotent producer that raised a fatal error refuses every message from then on, and
+ * librdkafka never mends it.  librdkafka 2.0 does so after a broker refused a batch for want of
+ * in-sync replicas (NOT_ENOUGH_REPLICAS while two brokers of three are down: "rewound sequence
+ * number", OUT_OF_ORDER_SEQUENCE_NUMBER).  Returns 1 with the reason in `why` (NULL: not
+ * wanted) when `rk` has failed so, else 0.
+ */
+int cf_bus_producer_failed(rd_kafka_t *rk, char *why, size_t whysz);
+
+/*
+ * Replaces the producer `*rk`, which failed for good, by a new one made from `cfg` and `o` (a new
+ * producer id, so its sequence numbers start again), and logs why at error level.  The old one's
+ * messages are purged: their delivery reports come from here, with RD_KAFKA_RESP_ERR__PURGE_QUEUE
+ * or __PURGE_INFLIGHT (or __FATAL), before it is destroyed.  Returns 0 with the new producer in
+ * `*rk`; CF_EKAFKA (logged) when none can be made, and then `*rk` is left as it was: the caller
+ * tries again later.  What the old one did not deliver is the caller's to send again; a message
+ * it had written after all then comes twice, with the same id, and consumers drop the second.
+ */
+int cf_bus_producer_renew(rd_kafka_t **rk, const cf_config *cfg,
+                          const cf_bus_producer_opts *o) CF_MUST_CHECK;
+
+/*
  * Queues one message to `topic`: `key` (NULL: none) picks the partition (the case number keeps a
  * case's messages in order), `id` (NULL: none) goes in the `caseflow-id` header by which
  * consumers drop a second copy, the payload is copied, `msg_opaque` comes back to the delivery

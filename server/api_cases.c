@@ -60,14 +60,40 @@ void cf_h_cases(cf_srv *s, cf_req *r)
         return;
     /* A name is matched only for roles that see names: for the others a hit would tell that
      * a person is a party. */
-    v = cf_cases_search(db, q, sees_personal_data(r), cf_req_reach(r), (int)limit, (int)offset, err,
-                        sizeof err);
+    v = cf_cases_search(db, q, sees_personal_data(r), cf_req_reach(r), cf_req_court(s, r),
+                        s->cfg->courts[0].code, (int)limit, (int)offset, err, sizeof err);
     if (!v)
         rc = CF_EDB;
     answer(r, v, rc, err);
 }
 
-void cf_h_case(cf_srv *s, cf_req *r)
+/* What one case route reads: the case itself, or one of its lists. */
+typedef json_t *case_reader(const cf_srv *s, PGconn *db, const char *case_no, const char *reach,
+                            int *rc, char *err, size_t errsz);
+
+static json_t *read_case(const cf_srv *s, PGconn *db, const char *case_no, const char *reach,
+                         int *rc, char *err, size_t errsz)
+{
+    return cf_case_get(db, s->reg, case_no, reach, rc, err, errsz);
+}
+
+static json_t *read_tasks(const cf_srv *s, PGconn *db, const char *case_no, const char *reach,
+                          int *rc, char *err, size_t errsz)
+{
+    (void)s;
+    return cf_case_tasks(db, case_no, reach, rc, err, errsz);
+}
+
+static json_t *read_timers(const cf_srv *s, PGconn *db, const char *case_no, const char *reach,
+                           int *rc, char *err, size_t errsz)
+{
+    (void)s;
+    return cf_case_timers(db, case_no, reach, rc, err, errsz);
+}
+
+/* Answers with what `read` finds of the path's case: as it is when `list` is NULL, else as
+ * {"case": ..., list: [...]}. */
+static void case_route(cf_srv *s, cf_req *r, case_reader *read, const char *list)
 {
     char err[512] = "";
     int rc = 0;
@@ -76,34 +102,25 @@ void cf_h_case(cf_srv *s, cf_req *r)
 
     if (!db)
         return;
-    v = cf_case_get(db, s->reg, cf_req_case(r), cf_req_reach(r), &rc, err, sizeof err);
+    v = read(s, db, cf_req_case(r), cf_req_reach(r), &rc, err, sizeof err);
+    if (v && list)
+        v = json_pack("{s:s, s:o}", "case", r->params[0], list, v);
     answer(r, v, rc, err);
+}
+
+void cf_h_case(cf_srv *s, cf_req *r)
+{
+    case_route(s, r, read_case, NULL);
 }
 
 void cf_h_case_tasks(cf_srv *s, cf_req *r)
 {
-    char err[512] = "";
-    int rc = 0;
-    PGconn *db = cf_req_db(s, r);
-    json_t *v;
-
-    if (!db)
-        return;
-    v = cf_case_tasks(db, cf_req_case(r), cf_req_reach(r), &rc, err, sizeof err);
-    answer(r, v ? json_pack("{s:s, s:o}", "case", r->params[0], "tasks", v) : NULL, rc, err);
+    case_route(s, r, read_tasks, "tasks");
 }
 
 void cf_h_case_timers(cf_srv *s, cf_req *r)
 {
-    char err[512] = "";
-    int rc = 0;
-    PGconn *db = cf_req_db(s, r);
-    json_t *v;
-
-    if (!db)
-        return;
-    v = cf_case_timers(db, cf_req_case(r), cf_req_reach(r), &rc, err, sizeof err);
-    answer(r, v ? json_pack("{s:s, s:o}", "case", r->params[0], "timers", v) : NULL, rc, err);
+    case_route(s, r, read_timers, "timers");
 }
 
 /* The timeline, and with `verify` the replay, as of the query's as_of. */

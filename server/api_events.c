@@ -104,11 +104,7 @@ void cf_h_events(cf_srv *s, cf_req *r)
     } else {
         doc = json_loadb(r->body ? r->body : "", r->len, JSON_REJECT_DUPLICATES, &jerr);
         if (!doc) {
-            char detail[300];
-            snprintf(detail, sizeof detail, "the body is not JSON: %s", jerr.text);
-            cf_reply_problem(r, 400, "bad-json", detail,
-                             json_pack("{s:i, s:i, s:i}", "line", jerr.line, "column", jerr.column,
-                                       "position", jerr.position));
+            cf_reply_bad_json(r, &jerr);
             goto out;
         }
         n = json_is_array(doc) ? json_array_size(doc) : 1;

@@ -33,7 +33,8 @@ void cf_h_ledger(cf_srv *s, cf_req *r)
     }
     if (!(db = cf_req_db(s, r)))
         return;
-    if ((rc = cf_ledger_xlsx(db, s->reg, month, &buf, &len, NULL, err, sizeof err)) != 0) {
+    if ((rc = cf_ledger_xlsx(db, s->reg, month, cf_req_court(s, r), s->cfg->courts[0].code, &buf,
+                             &len, NULL, err, sizeof err)) != 0) {
         cf_reply_error(r, rc, err);
         return;
     }

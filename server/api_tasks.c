@@ -73,6 +73,8 @@ void cf_h_post_tasks(cf_srv *s, cf_req *r)
         return;
     }
     f.overdue = overdue && strcmp(overdue, "true") == 0;
+    f.court = cf_req_court(s, r);
+    f.home = s->cfg->courts[0].code;
     if (!(db = cf_req_db(s, r)))
         return;
     if ((rc = cf_queue_list(db, &f, &l, err, sizeof err)) != 0) {
@@ -255,10 +257,14 @@ void cf_h_reassign(cf_srv *s, cf_req *r)
             cf_reply_error(r, rc, err);
             goto out;
         }
+        /* Of the task's court too: the dispatcher confined the lead to their court's tasks. */
         if (rc == CF_ENOTFOUND || to.role != CF_ROLE_STAFF || to.disabled ||
-            strcmp(to.post, post ? post : t.post) != 0) {
+            strcmp(to.post, post ? post : t.post) != 0 ||
+            (cf_req_court(s, r) &&
+             strcmp(to.court[0] ? to.court : s->cfg->courts[0].code, cf_req_court(s, r)) != 0)) {
             cf_reply_problem(r, 422, "invalid-field",
-                             "account must be an enabled staff account of the task's (new) post",
+                             "account must be an enabled staff account of the task's (new) post "
+                             "and court",
                              json_pack("{s:s}", "field", "/account"));
             goto out;
         }

@@ -70,15 +70,7 @@ static char *read_whole(const char *path, size_t *len)
         return NULL;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= MAX_DOCUMENT &&
         (buf = malloc((size_t)st.st_size + 1))) {
-        while (got < (size_t)st.st_size) {
-            ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                break;
-            got += (size_t)n;
-        }
-        if (got != (size_t)st.st_size) {
+        if ((got = cf_read_full(fd, buf, (size_t)st.st_size)) != (size_t)st.st_size) {
             free(buf);
             buf = NULL;
         }
@@ -195,7 +187,7 @@ static void account_refused(cf_req *r, int rc, const char *err, const char *fiel
 void cf_h_account_add(cf_srv *s, cf_req *r)
 {
     json_t *body = cf_req_json(r);
-    const char *name, *role_text, *post, *password;
+    const char *name, *role_text, *post, *password, *court;
     char err[512];
     cf_role role;
     int rc;
@@ -206,6 +198,7 @@ void cf_h_account_add(cf_srv *s, cf_req *r)
     role_text = json_string_value(json_object_get(body, "role"));
     post = json_string_value(json_object_get(body, "post"));
     password = json_string_value(json_object_get(body, "password"));
+    court = json_string_value(json_object_get(body, "court"));
     if (post && !*post)
         post = NULL;
     if (!name || cf_account_check_name(name, err, sizeof err) != 0) {
@@ -217,16 +210,19 @@ void cf_h_account_add(cf_srv *s, cf_req *r)
         account_refused(r, CF_EINVAL, "staff need a post; the other roles have none", "/post");
     } else if (post && !cf_post_known(s->reg, post)) {
         account_refused(r, CF_EINVAL, "no workflow declares this post", "/post");
+    } else if (court && !cf_config_court(s->cfg, court)) {
+        account_refused(r, CF_EINVAL, "this installation does not serve that court", "/court");
     } else if (!password || cf_account_check_password(password, err, sizeof err) != 0) {
         account_refused(r, CF_EINVAL, password ? err : "password is required (a string)",
                         "/password");
     } else if (cf_req_db(s, r)) {
-        rc = cf_account_add(r->db, name, role, post, password, err, sizeof err);
+        rc = cf_account_add(r->db, name, role, post, court, password, err, sizeof err);
         if (rc == 0) {
             cf_info("account %s (%s) added by %s", name, role_text, r->who.name);
             cf_reply_json(r, 201,
-                          json_pack("{s:{s:s, s:s, s:s?, s:b}}", "account", "name", name, "role",
-                                    role_text, "post", post, "disabled", 0));
+                          json_pack("{s:{s:s, s:s, s:s?, s:s?, s:b}}", "account", "name", name,
+                                    "role", role_text, "post", post, "court", court, "disabled",
+                                    0));
         } else {
             account_refused(r, rc, err, "/name");
         }

@@ -62,8 +62,8 @@ int cf_authenticate(cf_srv *s, cf_req *r)
 
 static json_t *account_json(const cf_account *a)
 {
-    return json_pack("{s:s, s:s, s:s?}", "name", a->name, "role", cf_role_name(a->role), "post",
-                     a->post[0] ? a->post : NULL);
+    return json_pack("{s:s, s:s, s:s?, s:s?}", "name", a->name, "role", cf_role_name(a->role),
+                     "post", a->post[0] ? a->post : NULL, "court", a->court[0] ? a->court : NULL);
 }
 
 void cf_h_login(cf_srv *s, cf_req *r)

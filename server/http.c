@@ -111,11 +111,7 @@ json_t *cf_req_json(cf_req *r)
     }
     v = json_loadb(r->body ? r->body : "", r->len, JSON_REJECT_DUPLICATES, &jerr);
     if (!v) {
-        char detail[300];
-        snprintf(detail, sizeof detail, "the body is not JSON: %s", jerr.text);
-        cf_reply_problem(r, 400, "bad-json", detail,
-                         json_pack("{s:i, s:i, s:i}", "line", jerr.line, "column", jerr.column,
-                                   "position", jerr.position));
+        cf_reply_bad_json(r, &jerr);
         return NULL;
     }
     if (!json_is_object(v)) {
@@ -214,6 +210,15 @@ void cf_reply_problem(cf_req *r, int status, const char *slug, const char *detai
         status = 500;
     }
     set_answer(r, status, "application/problem+json", text, text ? strlen(text) : 0);
+}
+
+void cf_reply_bad_json(cf_req *r, const json_error_t *e)
+{
+    char detail[300];
+    snprintf(detail, sizeof detail, "the body is not JSON: %s", e->text);
+    cf_reply_problem(r, 400, "bad-json", detail,
+                     json_pack("{s:i, s:i, s:i}", "line", e->line, "column", e->column, "position",
+                               e->position));
 }
 
 void cf_reply_error(cf_req *r, int rc, const char *err)

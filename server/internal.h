@@ -155,6 +155,11 @@ void cf_reply_text(cf_req *r, int status, const char *ctype, char *text, size_t 
 /* Answers with a problem: `slug` names its type (urn:caseflow:problem:<slug>), `detail` says
  * what happened; `extra` (stolen, may be NULL) adds members such as "field". */
 void cf_reply_problem(cf_req *r, int status, const char *slug, const char *detail, json_t *extra);
+/* Answers 400 bad-json: the body is not JSON, where the parser `e` stopped. */
+void cf_reply_bad_json(cf_req *r, const json_error_t *e);
+/* Reads `n` bytes of `fd` into `buf`, again when a signal interrupts; returns how many it got
+ * (fewer: the file ended, or reading failed). */
+size_t cf_read_full(int fd, char *buf, size_t n);
 /* Answers for an engine function's error code: CF_ENOTFOUND 404, CF_EDB 503 when the connection
  * is gone (else 500), CF_ENOMEM 500, others 500. */
 void cf_reply_error(cf_req *r, int rc, const char *err);
@@ -246,5 +251,9 @@ const char *cf_req_case(cf_req *r);
 
 /* The post a request is confined to: the caller's own for staff, NULL (every post) otherwise. */
 const char *cf_req_reach(const cf_req *r);
+
+/* The court a request is confined to: the caller's own (the home court when the account names
+ * none), or NULL when the installation serves one court only, so that nothing is filtered. */
+const char *cf_req_court(const cf_srv *s, const cf_req *r);
 
 #endif

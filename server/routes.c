@@ -3,11 +3,14 @@
  * that may use it, the dispatcher authenticates the caller, refuses the other roles, and checks
  * the CSRF token of every state-changing request made with a session cookie.  What a role may see
  * inside a route (a member of staff sees their post's tasks and cases only) is the reach the
- * handlers pass to the engine library: cf_req_reach.
+ * handlers pass to the engine library: cf_req_reach.  Where one installation serves several
+ * courts, an account sees its own court's cases only: the dispatcher answers "not found" for a
+ * case or task of another court, and the lists are filtered by cf_req_court.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/cases.h"
 #include "internal.h"
 
 #define STAFF   CF_ROLE_STAFF
@@ -87,6 +90,43 @@ const size_t cf_nroutes = sizeof cf_routes / sizeof cf_routes[0];
 const char *cf_req_reach(const cf_req *r)
 {
     return r->who.role == CF_ROLE_STAFF ? r->who.post : NULL;
+}
+
+const char *cf_req_court(const cf_srv *s, const cf_req *r)
+{
+    if (s->cfg->ncourts < 2)
+        return NULL;
+    return r->who.court[0] ? r->who.court : s->cfg->courts[0].code;
+}
+
+/*
+ * Whether the caller's court is that of the case or task the path names ({case}, or {id} of
+ * /api/v1/tasks/): 1 when it is (or the installation serves one court, or the path names
+ * neither, or there is no such case: the handler says so); else 0 after answering "not found",
+ * as for a case of another post, so that guessing numbers tells nothing.
+ */
+static int same_court(cf_srv *s, cf_req *r)
+{
+    const char *court = cf_req_court(s, r), *pattern = r->route->pattern;
+    int is_case = strncmp(pattern, "/api/v1/cases/{case}", 20) == 0;
+    int is_task = strncmp(pattern, "/api/v1/tasks/{id}", 18) == 0;
+    char theirs[64], err[256];
+    int rc;
+
+    if (!court || (!is_case && !is_task) || r->who.role == CF_ROLE_INGEST)
+        return 1;
+    if (!cf_req_db(s, r))
+        return 0;
+    rc = cf_case_court(r->db, is_case ? cf_req_case(r) : NULL, is_task ? r->params[0] : NULL,
+                       s->cfg->courts[0].code, theirs, sizeof theirs, err, sizeof err);
+    if (rc == CF_ENOTFOUND || (rc == 0 && strcmp(theirs, court) == 0))
+        return 1;
+    if (rc != 0)
+        cf_reply_error(r, rc, err);
+    else
+        cf_reply_problem(r, 404, "not-found",
+                         is_case ? "there is no such case" : "there is no such task", NULL);
+    return 0;
 }
 
 /*
@@ -185,6 +225,8 @@ void cf_dispatch(cf_srv *s, cf_req *r)
                              NULL);
             return;
         }
+        if (!same_court(s, r))
+            return;
     }
     r->route->fn(s, r);
 }

@@ -31,6 +31,20 @@
 /* The largest file served: the workplace's files are small; anything bigger is a mistake. */
 #define MAX_FILE (16 * 1024 * 1024)
 
+size_t cf_read_full(int fd, char *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    return got;
+}
+
 static const struct {
     const char *ext, *type;
 } types[] = {
@@ -117,14 +131,7 @@ static void send_file(cf_srv *s, cf_req *r, const char *full, const char *type, 
         cf_reply_problem(r, 500, "out-of-memory", "the file could not be read", NULL);
         return;
     }
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
+    got = cf_read_full(fd, buf, (size_t)st.st_size);
     close(fd);
     if (got != (size_t)st.st_size) {
         free(buf);

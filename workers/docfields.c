@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/caltime.h"
+#include "core/caseno.h"
 #include "workers/template.h"
 
 /* ---- numerals ---- */
@@ -183,7 +184,13 @@ int cf_docfields_build(const cf_config *cfg, const char *case_no, const json_t *
     char words[256] = "", digits[64], date[64], iso[64], filed[64], basis_date[64] = "", year[8];
     char *applicants = names(json_object_get(data, "applicants"));
     char *respondents = names(json_object_get(data, "respondents"));
-    char *remark = NULL;
+    char *remark = NULL, code[32];
+    /* The heading is the name of the case's own court (base/config.h, courts). */
+    const cf_court_cfg *court =
+        cf_config_court(cfg, cf_caseno_court(case_no, str(data, "court"), code, sizeof code));
+    const char *court_name = court              ? court->name
+                             : cfg->ncourts > 0 ? cfg->courts[0].name
+                                                : cfg->doc_court_name;
     cf_time t;
     cf_date day;
     int y, m, d, rc = 0;
@@ -219,7 +226,7 @@ int cf_docfields_build(const cf_config *cfg, const char *case_no, const json_t *
         const char *const fields[][2] = {
             {"case_no", case_no},
             {"year", year},
-            {"court_name", setting(cfg->doc_court_name)},
+            {"court_name", setting(court_name)},
             {"cause", str(data, "cause")},
             {"claim_kind", str(data, "claim_kind")},
             {"applicant_names", applicants},

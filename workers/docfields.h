@@ -23,7 +23,9 @@
  * The document's date is `params.date` when the task gives one, else the filing day (the court
  * makes the notices on the day of filing).  `handler` is the title of the handler's post
  * (data.handler_post looked up in `post_titles`, an object of id: title; the id itself when
- * there is none).  Missing case data gives empty texts, except the filing time.
+ * there is none).  `court_name` is the name of the case's court (core/caseno.h, cf_caseno_court),
+ * of the home court when the key names none.  Missing case data gives empty texts, except the
+ * filing time.
  * Returns CF_EINVAL when data.filed_at (or params.date) is not a date, CF_ENOMEM.
  */
 int cf_docfields_build(const cf_config *cfg, const char *case_no, const json_t *data,

@@ -30,9 +30,11 @@
 typedef struct documents {
     cf_template **templates;
     size_t ntemplates;
-    json_t *post_titles; /* post id: title, from the workflows */
-    char *dir;           /* documents_dir, absolute */
-    cf_delivery *routes; /* service.routes: the delivery route of each party's address */
+    json_t *post_titles;  /* post id: title, from the workflows */
+    char *dir;            /* documents_dir, absolute */
+    cf_delivery **routes; /* per court of cfg->courts (its routes, else service.routes): the
+                             delivery route of each party's address */
+    size_t nroutes;
 } documents;
 
 static void documents_fini(cf_worker_ctx *ctx)
@@ -44,7 +46,9 @@ static void documents_fini(cf_worker_ctx *ctx)
         cf_template_free(d->templates[i]);
     free(d->templates);
     json_decref(d->post_titles);
-    cf_delivery_free(d->routes);
+    for (size_t i = 0; i < d->nroutes; i++)
+        cf_delivery_free(d->routes[i]);
+    free(d->routes);
     free(d->dir);
     free(d);
     ctx->state = NULL;
@@ -180,9 +184,19 @@ static int documents_init(cf_worker_ctx *ctx, char *err, size_t errsz)
         rc = cf_errf(err, errsz, CF_EIO, "%s: %s", dir, strerror(errno));
         goto fail;
     }
-    cf_path_find(ctx->cfg->service_routes, templates, sizeof templates);
-    if ((rc = cf_delivery_load(templates, &d->routes, err, errsz)))
+    if (!(d->routes = calloc(ctx->cfg->ncourts + 1, sizeof *d->routes))) {
+        rc = cf_errf(err, errsz, CF_ENOMEM, "out of memory");
         goto fail;
+    }
+    for (size_t i = 0; i < ctx->cfg->ncourts || i == 0; i++, d->nroutes++) {
+        const char *file = i < ctx->cfg->ncourts && ctx->cfg->courts[i].routes
+                               ? ctx->cfg->courts[i].routes
+                               : ctx->cfg->service_routes;
+        char routes[sizeof templates];
+        cf_path_find(file, routes, sizeof routes);
+        if ((rc = cf_delivery_load(routes, &d->routes[i], err, errsz)))
+            goto fail;
+    }
     if (!(d->post_titles = post_titles(ctx->cfg))) {
         rc = cf_errf(err, errsz, CF_ENOMEM, "out of memory");
         goto fail;
@@ -238,8 +252,8 @@ static const cf_template *find_template(const documents *d, const char *name)
  * address.  Each becomes a service task of its own with its own outcome; the party is named by
  * its role and place ("respondent_2"), never by its name, which is personal.
  */
-static void add_items(const documents *d, const json_t *data, const json_t *wanted,
-                      const char *role, json_t *items)
+static void add_items(const documents *d, const cf_delivery *routes, const json_t *data,
+                      const json_t *wanted, const char *role, json_t *items)
 {
     json_t *docs = json_array(), *v, *p;
     size_t i;
@@ -253,19 +267,34 @@ static void add_items(const documents *d, const json_t *data, const json_t *want
         char party[64];
         snprintf(party, sizeof party, "%.*s_%zu", (int)strlen(role) - 1, role, i + 1);
         json_array_append_new(
-            items, json_pack("{s:s, s:s, s:I, s:O, s:s}", "party", party, "role", role, "index",
-                             (json_int_t)i, "documents", docs, "route",
-                             cf_delivery_route(d->routes,
-                                               json_string_value(json_object_get(p, "address")))));
+            items,
+            json_pack("{s:s, s:s, s:I, s:O, s:s}", "party", party, "role", role, "index",
+                      (json_int_t)i, "documents", docs, "route",
+                      cf_delivery_route(routes, json_string_value(json_object_get(p, "address")))));
     }
     json_decref(docs);
 }
 
-static json_t *service_items(const documents *d, const json_t *data, const json_t *wanted)
+/* The delivery routes of the court of case `case_no` (its own, else service.routes). */
+static const cf_delivery *routes_of(const cf_config *cfg, const documents *d, const char *case_no,
+                                    const json_t *data)
 {
+    char code[32];
+    const char *c = cf_caseno_court(case_no, json_string_value(json_object_get(data, "court")),
+                                    code, sizeof code);
+    for (size_t i = 0; c && i < d->nroutes && i < cfg->ncourts; i++)
+        if (strcmp(cfg->courts[i].code, c) == 0)
+            return d->routes[i];
+    return d->routes[0];
+}
+
+static json_t *service_items(const cf_config *cfg, const documents *d, const char *case_no,
+                             const json_t *data, const json_t *wanted)
+{
+    const cf_delivery *routes = routes_of(cfg, d, case_no, data);
     json_t *items = json_array();
-    add_items(d, data, wanted, "applicants", items);
-    add_items(d, data, wanted, "respondents", items);
+    add_items(d, routes, data, wanted, "applicants", items);
+    add_items(d, routes, data, wanted, "respondents", items);
     return items;
 }
 
@@ -318,9 +347,9 @@ static int documents_handle(cf_worker_ctx *ctx, const cf_task *t, json_t **resul
         json_array_append_new(made, json_pack("{s:s, s:s, s:s, s:i}", "name", tpl->name, "file",
                                               file, "sha256", info.sha256, "pages", info.pages));
     }
-    *result =
-        json_pack("{s:O, s:o, s:s}", "documents", made, "service",
-                  service_items(d, t->data, wanted), "made_at", cf_worker_now(now, sizeof now));
+    *result = json_pack("{s:O, s:o, s:s}", "documents", made, "service",
+                        service_items(ctx->cfg, d, t->case_no, t->data, wanted), "made_at",
+                        cf_worker_now(now, sizeof now));
     if (!*result)
         rc = cf_errf(err, errsz, CF_ENOMEM, "out of memory");
     else

@@ -310,7 +310,7 @@ static int init(cf_worker_ctx *ctx, char *err, size_t errsz)
         return cf_errf(err, errsz, CF_ENOMEM, "out of memory");
     pthread_mutex_init(&p->lock, NULL);
     ctx->state = p;
-    p->court = ctx->cfg->court_code;
+    p->court = ctx->cfg->courts[0].code; /* the home court: a remark without a court means it */
     cf_bus_topic(ctx->cfg, "events", p->topic, sizeof p->topic);
     if (!(p->db = cf_store_connect(ctx->cfg->postgres, err, errsz)) ||
         cf_store_session(p->db, err, errsz) != 0)

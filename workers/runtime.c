@@ -112,6 +112,9 @@ typedef struct worker {
     msg *orphans; /* messages of partitions taken away, still waiting for threads or Kafka */
     size_t tracked, max_tracked;
     int paused, fatal;
+    int producer_failed; /* the producer raised a fatal error: replace_producer makes a new one */
+    const cf_config *cfg;
+    char client[160];
     /* The pool. */
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -443,16 +446,13 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *km, void *opaq
     (void)rk;
 
     if (km->err) {
-        char why[256];
         if (w->fatal || km->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
             km->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
-            return; /* stopping: the task stays uncommitted */
-        if (km->err == RD_KAFKA_RESP_ERR__FATAL) {
-            rd_kafka_fatal_error(w->producer, why, sizeof why);
-            cf_error("the producer failed for good: %s (stopping; unconfirmed tasks will be "
-                     "done again)",
-                     why);
-            w->fatal = 1;
+            return; /* stopping, or replace_producer: the event stays held */
+        if (km->err == RD_KAFKA_RESP_ERR__FATAL || w->producer_failed ||
+            cf_bus_producer_failed(w->producer, NULL, 0)) {
+            /* Its event is still held: replace_producer sends it again with a new producer. */
+            w->producer_failed = 1;
             return;
         }
         if (r->i == DEAD) {
@@ -484,8 +484,14 @@ static void produce(worker *w, msg *m, size_t i)
     const char *key = m->tasks[i % m->ntasks].case_no, *ev = m->events[i], *id = m->ids[i];
     char err[512];
 
+    if (w->producer_failed)
+        return; /* replace_producer sends it with the new producer */
     if (cf_bus_produce(w->producer, w->t_events, key, id, ev, strlen(ev), &m->refs[i], 60000, err,
                        sizeof err) != 0) {
+        if (cf_bus_producer_failed(w->producer, err, sizeof err)) {
+            w->producer_failed = 1;
+            return;
+        }
         /* Never confirmed, so never committed: the task is done again after a restart. */
         cf_case_error(key, "cannot publish: %s (stopping)", err);
         w->fatal = 1;
@@ -500,14 +506,34 @@ static void produce_dead(worker *w, msg *m)
     const char *id = json_string_value(json_object_get(dl, "id"));
     char err[512] = "no id";
 
-    if (!id || cf_bus_produce(w->producer, w->t_dlq, key, id, m->dead, strlen(m->dead),
-                              &m->dead_ref, 60000, err, sizeof err) != 0) {
-        /* Never confirmed, so never committed: refused again after a restart. */
-        cf_error("cannot publish the dead letter of %s/%d@%lld: %s (stopping)", w->t_tasks,
-                 (int)m->partition, (long long)m->offset, err);
-        w->fatal = 1;
+    if (w->producer_failed) {
+        /* replace_producer sends it with the new producer. */
+    } else if (!id || cf_bus_produce(w->producer, w->t_dlq, key, id, m->dead, strlen(m->dead),
+                                     &m->dead_ref, 60000, err, sizeof err) != 0) {
+        if (id && cf_bus_producer_failed(w->producer, err, sizeof err)) {
+            w->producer_failed = 1;
+        } else {
+            /* Never confirmed, so never committed: refused again after a restart. */
+            cf_error("cannot publish the dead letter of %s/%d@%lld: %s (stopping)", w->t_tasks,
+                     (int)m->partition, (long long)m->offset, err);
+            w->fatal = 1;
+        }
     }
     json_decref(dl);
+}
+
+/* Sends again every event of `m` that Kafka has not confirmed: the events raised beside a
+ * result before the results, as serve_inbox does, and the dead letter. */
+static void produce_held(worker *w, msg *m)
+{
+    for (size_t i = m->ntasks; i < 2 * m->ntasks; i++)
+        if (m->events[i])
+            produce(w, m, i);
+    for (size_t i = 0; i < m->ntasks; i++)
+        if (m->events[i])
+            produce(w, m, i);
+    if (m->dead)
+        produce_dead(w, m);
 }
 
 /* Takes the finished tasks from the pool: produces their events, settles the dropped ones. */
@@ -945,16 +971,43 @@ static void flow(worker *w)
         rd_kafka_topic_partition_list_destroy(list);
 }
 
+/* ---- the producer ---- */
+
+/* The worker's producer: what it is made with, the first time and when it is replaced. */
+static cf_bus_producer_opts producer_opts(worker *w)
+{
+    static const char *const settings[] = {"linger.ms", "5", NULL};
+    const cf_bus_producer_opts po = {
+        .client_id = w->client, .settings = settings, .on_delivery = on_delivery, .opaque = w};
+    return po;
+}
+
+/*
+ * A producer that failed for good (cf_bus_producer_failed) is replaced rather than the worker
+ * stopped, which would leave its tasks to a restart that may never come: the new producer sends
+ * again every event not yet confirmed, each still held by its message.
+ */
+static void replace_producer(worker *w)
+{
+    const cf_bus_producer_opts po = producer_opts(w);
+
+    /* The purged messages' reports are ignored (on_delivery): their events stay held. */
+    if (cf_bus_producer_renew(&w->producer, w->cfg, &po) != 0)
+        return; /* tried again at the next turn */
+    w->producer_failed = 0;
+    for (size_t p = 0; p < w->nparts; p++)
+        for (msg *m = w->parts[p].head; m; m = m->next)
+            produce_held(w, m);
+    for (msg *m = w->orphans; m; m = m->next)
+        produce_held(w, m);
+}
+
 /* ---- start and stop ---- */
 
 static int start_kafka(worker *w, const cf_config *cfg, const char *client,
                        volatile sig_atomic_t *stop, char *err, size_t errsz)
 {
-    static const char *const producer_settings[] = {"linger.ms", "5", NULL};
-    const cf_bus_producer_opts po = {.client_id = client,
-                                     .settings = producer_settings,
-                                     .on_delivery = on_delivery,
-                                     .opaque = w};
+    cf_bus_producer_opts po;
     const cf_bus_consumer_opts co = {.client_id = client,
                                      .group = w->group,
                                      .topic = w->t_tasks,
@@ -962,6 +1015,9 @@ static int start_kafka(worker *w, const cf_config *cfg, const char *client,
                                      .opaque = w};
     int rc;
 
+    w->cfg = cfg;
+    snprintf(w->client, sizeof w->client, "%s", client);
+    po = producer_opts(w);
     if (!(w->producer = cf_bus_producer_new(cfg, &po, err, errsz)))
         return CF_EKAFKA;
     /* The engine creates the task topics too; whoever comes first makes it.  A cluster that is
@@ -1034,6 +1090,8 @@ static void drain(worker *w)
     while (!quiet(w) && cf_wall_ms() < until && !w->fatal) {
         serve_inbox(w);
         rd_kafka_poll(w->producer, 10);
+        if (w->producer_failed || cf_bus_producer_failed(w->producer, NULL, 0))
+            replace_producer(w);
         commit(w, 1);
     }
     /* Handlers still running are told to give up; their tasks are left uncommitted. */
@@ -1136,6 +1194,8 @@ int cf_worker_run(const cf_config *cfg, const char *kind, volatile sig_atomic_t 
         }
         serve_inbox(&w);
         rd_kafka_poll(w.producer, 0);
+        if (w.producer_failed || cf_bus_producer_failed(w.producer, NULL, 0))
+            replace_producer(&w);
         commit(&w, 1);
     }
     cf_info("stopping: finishing the tasks in progress (up to %d ms)", w.set.grace_ms);

@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "kit/kit.h"
 
@@ -57,33 +56,6 @@ static void reply_free(reply *r)
     memset(r, 0, sizeof *r);
 }
 
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-    reply *r = arg;
-    char *b = realloc(r->body, r->len + size * n + 1);
-    if (!b)
-        return 0;
-    memcpy(b + r->len, p, size * n);
-    r->body = b;
-    r->len += size * n;
-    r->body[r->len] = '\0';
-    return size * n;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *arg)
-{
-    reply *r = arg;
-    size_t len = size * n;
-    if (len > 23 && strncasecmp(p, "Set-Cookie: cf_session=", 23) == 0) {
-        size_t v = strcspn(p + 23, ";\r\n");
-        snprintf(r->cookie, sizeof r->cookie, "%.*s", (int)v, p + 23);
-    } else if (len > 13 && strncasecmp(p, "Retry-After: ", 13) == 0) {
-        snprintf(r->retry_after, sizeof r->retry_after, "%.*s", (int)strcspn(p + 13, "\r\n"),
-                 p + 13);
-    }
-    return len;
-}
-
 static char base[64];
 
 /*
@@ -93,51 +65,26 @@ static char base[64];
 static long http_ex(const who *w, const char *method, const char *path, const char *ctype,
                     const char *body, size_t len, const char *extra, reply *r)
 {
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = NULL;
-    char url[4096], line[512];
+    char url[4096];
+    const char *const headers[] = {extra, NULL};
+    kit_req q = {
+        .method = method, .url = url, .ctype = ctype, .body = body, .len = len, .headers = headers};
+    kit_reply k;
 
-    memset(r, 0, sizeof *r);
-    assert_non_null(c);
+    if (w) {
+        q.cookie = w->session;
+        q.csrf = w->csrf;
+        q.bearer = w->token;
+    }
     snprintf(url, sizeof url, "%s%s", base, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    }
-    if (ctype) {
-        snprintf(line, sizeof line, "Content-Type: %s", ctype);
-        h = curl_slist_append(h, line);
-    }
-    if (w && w->session[0]) {
-        snprintf(line, sizeof line, "Cookie: cf_session=%s", w->session);
-        h = curl_slist_append(h, line);
-    }
-    if (w && w->csrf[0]) {
-        snprintf(line, sizeof line, "X-CSRF-Token: %s", w->csrf);
-        h = curl_slist_append(h, line);
-    }
-    if (w && w->token[0]) {
-        snprintf(line, sizeof line, "Authorization: Bearer %s", w->token);
-        h = curl_slist_append(h, line);
-    }
-    if (extra)
-        h = curl_slist_append(h, extra);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    if (curl_easy_perform(c) != CURLE_OK)
-        r->status = -1;
-    else
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    memset(r, 0, sizeof *r);
+    r->status = kit_request(&q, &k);
+    r->body = kit_reply_body(&k, &r->len);
+    snprintf(r->cookie, sizeof r->cookie, "%s", k.cookie);
+    kit_reply_header(&k, "Retry-After", r->retry_after, sizeof r->retry_after);
+    kit_reply_free(&k);
     if (r->body)
         r->json = json_loads(r->body, 0, NULL);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
     return r->status;
 }
 
@@ -193,31 +140,15 @@ static void use_server(int port)
     snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
 }
 
-static void add_user(const char *name, const char *role, const char *post)
-{
-    char pw[128], *out = NULL, *err = NULL;
-    const char *args[] = {
-        "users", "add", name, "--role", role, "--password-stdin", post ? "--post" : NULL,
-        post,    NULL};
-    snprintf(pw, sizeof pw, "password-of-%s\n", name);
-    assert_int_equal(kit_run_in(&K, pw, args, &out, &err), 0);
-    free(out);
-    free(err);
-}
-
 static void make_token(const char *name, who *w, char *id, size_t idsz)
 {
-    char *out = NULL, *err = NULL;
-    assert_int_equal(
-        kit_run(&K, (const char *[]){"tokens", "add", name, "--scope", "ingest", NULL}, &out, &err),
-        0);
+    long long n;
+
     memset(w, 0, sizeof *w);
-    snprintf(w->token, sizeof w->token, "%.*s", (int)strcspn(out, "\n"), out);
+    n = kit_add_token(&K, name, w->token, sizeof w->token);
     assert_true(strncmp(w->token, "cft_", 4) == 0);
     if (id)
-        snprintf(id, idsz, "%lld", strtoll(strstr(err, "token ") + 6, NULL, 10));
-    free(out);
-    free(err);
+        snprintf(id, idsz, "%lld", n);
 }
 
 /* Logs `name` in on the current server; returns the status and fills `w` on success. */
@@ -256,18 +187,14 @@ static int setup(void **state)
     kit_init(&K, "api");
     engine = kit_engine_start(&K, NULL);
     /* The engine migrates the database at start; accounts need migration 3. */
-    assert_int_equal(kit_wait_count(&K,
-                                    "select count(*) from information_schema.tables where "
-                                    "table_name = 'accounts'",
-                                    1, 60),
-                     1);
-    add_user("wang", "staff", "intake");
-    add_user("zhou", "staff", "intake");
-    add_user("li", "staff", "team_1");
-    add_user("ju", "staff", "bureau_lead");
-    add_user("boss", "lead", NULL);
-    add_user("audit", "auditor", NULL);
-    add_user("root", "admin", NULL);
+    kit_wait_migrated(&K);
+    assert_int_equal(kit_add_user(&K, "wang", "staff", "intake"), 0);
+    assert_int_equal(kit_add_user(&K, "zhou", "staff", "intake"), 0);
+    assert_int_equal(kit_add_user(&K, "li", "staff", "team_1"), 0);
+    assert_int_equal(kit_add_user(&K, "ju", "staff", "bureau_lead"), 0);
+    assert_int_equal(kit_add_user(&K, "boss", "lead", NULL), 0);
+    assert_int_equal(kit_add_user(&K, "audit", "auditor", NULL), 0);
+    assert_int_equal(kit_add_user(&K, "root", "admin", NULL), 0);
     make_token("filing", &filing, NULL, 0);
     {
         /* Server A reads the lag of the kit's engines' consumer group for /metrics. */

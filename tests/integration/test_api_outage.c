@@ -23,44 +23,20 @@
 
 static char base[64];
 
-static size_t keep(char *p, size_t size, size_t n, void *arg)
-{
-    char **out = arg;
-    size_t len = *out ? strlen(*out) : 0;
-    char *b = realloc(*out, len + size * n + 1);
-    if (!b)
-        return 0;
-    memcpy(b + len, p, size * n);
-    b[len + size * n] = '\0';
-    *out = b;
-    return size * n;
-}
-
 /* Sends a request; returns the status and the body in *out (free it; may be NULL). */
 static long request(const char *method, const char *path, const char *headers[], const char *body,
                     char **out)
 {
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = NULL;
     char url[1024];
-    long status = -1;
+    const kit_req q = {.method = method, .url = url, .body = body, .headers = headers};
+    kit_reply r;
+    size_t len;
+    long status;
 
-    *out = NULL;
     snprintf(url, sizeof url, "%s%s", base, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    if (body)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    for (size_t i = 0; headers && headers[i]; i++)
-        h = curl_slist_append(h, headers[i]);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+    status = kit_request(&q, &r);
+    *out = kit_reply_body(&r, &len);
+    kit_reply_free(&r);
     return status;
 }
 
@@ -83,17 +59,6 @@ static void stack(const char *cmd, const char *server)
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
-/* The kit's own connection does not survive a restart of PostgreSQL: reset it when it broke. */
-static long long count(kit *k, const char *sql)
-{
-    long long v = kit_count(k, sql);
-    if (v < 0 && PQstatus(k->db) != CONNECTION_OK) {
-        PQreset(k->db);
-        v = kit_count(k, sql);
-    }
-    return v;
-}
-
 static char *line_of(const char *case_no, const char *id)
 {
     json_t *ev = kit_filed(case_no, id, "2026-03-02T10:00:00+08:00");
@@ -108,35 +73,19 @@ static void test_outages(void **state)
     kit k;
     pid_t engine, server;
     int port;
-    char *out = NULL, *err = NULL, token[160], cookie[200], csrf[160], auth[220], nd[8192];
+    char *out = NULL, token[160], cookie[320], csrf[160], auth[220], nd[8192];
     char *a = line_of("(2026)豫0381执401号", "outage-1"),
          *b = line_of("(2026)豫0381执402号", "outage-2");
-    const char *nd_headers[3], *json_headers[] = {"Content-Type: application/json", NULL};
+    const char *nd_headers[3];
     const char *session_headers[3];
     json_t *doc;
     long s;
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     kit_init(&k, "apiout");
-    assert_int_equal(kit_wait_count(&k,
-                                    "select count(*) from information_schema.tables where "
-                                    "table_name = 'accounts'",
-                                    1, 60),
-                     1);
-    assert_int_equal(kit_run_in(&k, "password-of-wang\n",
-                                (const char *[]){"users", "add", "wang", "--role", "staff",
-                                                 "--post", "intake", "--password-stdin", NULL},
-                                &out, &err),
-                     0);
-    free(out);
-    free(err);
-    assert_int_equal(kit_run(&k,
-                             (const char *[]){"tokens", "add", "filing", "--scope", "ingest", NULL},
-                             &out, &err),
-                     0);
-    snprintf(token, sizeof token, "%.*s", (int)strcspn(out, "\n"), out);
-    free(out);
-    free(err);
+    kit_wait_migrated(&k);
+    assert_int_equal(kit_add_user(&k, "wang", "staff", "intake"), 0);
+    kit_add_token(&k, "filing", token, sizeof token);
     server = kit_serve_start(&k, NULL, &port);
     snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
@@ -184,33 +133,12 @@ static void test_outages(void **state)
 
     /* PostgreSQL away: the staff routes answer 503, and serve again when it is back. */
     {
-        /* Logging in with curl's cookie engine, which reads the session from Set-Cookie. */
-        CURL *c = curl_easy_init();
-        struct curl_slist *cookies = NULL, *h = NULL;
-        char url[256];
-        snprintf(url, sizeof url, "%s/api/v1/login", base);
-        h = curl_slist_append(h, json_headers[0]);
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_COOKIEFILE, "");
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS,
-                         "{\"name\": \"wang\", \"password\": \"password-of-wang\"}");
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep);
-        out = NULL;
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-        assert_int_equal(curl_easy_perform(c), CURLE_OK);
-        curl_easy_getinfo(c, CURLINFO_COOKIELIST, &cookies);
-        assert_non_null(cookies);
-        /* Netscape format: the value is the last tab-separated field. */
-        snprintf(cookie, sizeof cookie, "Cookie: cf_session=%s", strrchr(cookies->data, '\t') + 1);
-        doc = json_loads(out, 0, NULL);
-        snprintf(csrf, sizeof csrf, "X-CSRF-Token: %s",
-                 json_string_value(json_object_get(doc, "csrf")));
-        json_decref(doc);
-        free(out);
-        curl_slist_free_all(cookies);
-        curl_slist_free_all(h);
-        curl_easy_cleanup(c);
+        char session[256], token_csrf[128];
+        assert_int_equal(
+            kit_login(base, "wang", NULL, session, sizeof session, token_csrf, sizeof token_csrf),
+            200);
+        snprintf(cookie, sizeof cookie, "Cookie: cf_session=%s", session);
+        snprintf(csrf, sizeof csrf, "X-CSRF-Token: %s", token_csrf);
     }
     session_headers[0] = cookie;
     session_headers[1] = csrf;
@@ -235,7 +163,8 @@ static void test_outages(void **state)
     }
     free(out);
     assert_int_equal(s, 200);
-    assert_int_equal(count(&k, "select count(*) from events where event_id like 'outage-%'"), 2);
+    assert_int_equal(kit_count(&k, "select count(*) from events where event_id like 'outage-%'"),
+                     2);
 
     assert_int_equal(kit_engine_stop(&k, server, SIGTERM), 0);
     kit_engine_stop(&k, engine, SIGTERM);

@@ -43,7 +43,6 @@ static void test_timers_fire_in_any_year(void **state)
     kit k;
     pid_t engine;
     char sql[512], id[32];
-    int status;
 
     (void)state;
     kit_init(&k, "timers");
@@ -70,9 +69,7 @@ static void test_timers_fire_in_any_year(void **state)
                  cases[c].case_no);
         assert_int_equal(kit_count(&k, sql), 0);
     }
-    status = kit_engine_stop(&k, engine, SIGTERM);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    kit_engine_stop_ok(&k, engine);
     kit_done(&k);
 }
 

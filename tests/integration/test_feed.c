@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/caseno.h"
+#include "kit/kit.h"
 
 /* Partitions of a test topic at most (engine.partitions defaults to 8). */
 #define MAX_PARTS 1024
@@ -51,18 +52,9 @@ static int run(const char *cmd)
 
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    char *s;
-    long n;
-    if (!f)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    s = calloc(1, (size_t)n + 1);
-    assert_non_null(s);
-    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
+    char *s = kit_read_file(path);
+    if (!s)
+        fail_msg("cannot read %s", path);
     return s;
 }
 
@@ -88,32 +80,13 @@ static json_t *lines_of(const char *path)
  */
 static json_t *consume(const char *topic, size_t want, json_t **keys, size_t *total)
 {
-    char err[512], group[160];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_t *c;
-    rd_kafka_topic_partition_list_t *sub;
+    static const char *const eof[] = {"enable.partition.eof", "true", NULL};
+    rd_kafka_t *c = kit_consumer(topic, eof);
     json_t *seen = json_object();
     int eof_parts = 0, nparts = -1, at_end[MAX_PARTS] = {0};
 
     *keys = json_object();
     *total = 0;
-    snprintf(group, sizeof group, "%s.check", topic);
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", need_env("CASEFLOW_KAFKA"), err, sizeof err) !=
-            RD_KAFKA_CONF_OK ||
-        rd_kafka_conf_set(conf, "group.id", group, err, sizeof err) != RD_KAFKA_CONF_OK ||
-        rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof err) !=
-            RD_KAFKA_CONF_OK ||
-        rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err) !=
-            RD_KAFKA_CONF_OK)
-        fail_msg("consumer configuration: %s", err);
-    c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-    if (!c)
-        fail_msg("consumer: %s", err);
-    rd_kafka_poll_set_consumer(c);
-    sub = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(sub, topic, RD_KAFKA_PARTITION_UA);
-    assert_int_equal(rd_kafka_subscribe(c, sub), 0);
-    rd_kafka_topic_partition_list_destroy(sub);
 
     /* Bounded: 60 seconds are far more than a local broker needs. */
     for (time_t deadline = time(NULL) + 60; time(NULL) < deadline;) {

@@ -150,19 +150,8 @@ static json_t *call(const char *base, const who *w, const char *method, const ch
 
 static void login(const char *base, const char *name, who *w)
 {
-    char url[512], body[256];
-    kit_reply r;
-    json_t *v;
-
-    snprintf(url, sizeof url, "%s/api/v1/login", base);
-    snprintf(body, sizeof body, "{\"name\": \"%s\", \"password\": \"password-of-%s\"}", name, name);
-    assert_int_equal(kit_http("POST", url, NULL, body, &r), 200);
-    v = json_loads(r.body, 0, NULL);
-    assert_non_null(v);
-    snprintf(w->session, sizeof w->session, "%s", r.cookie);
-    snprintf(w->csrf, sizeof w->csrf, "%s", json_string_value(json_object_get(v, "csrf")));
-    json_decref(v);
-    kit_reply_free(&r);
+    assert_int_equal(
+        kit_login(base, name, NULL, w->session, sizeof w->session, w->csrf, sizeof w->csrf), 200);
 }
 
 static void test_staff_read_their_posts_notices(void **state)

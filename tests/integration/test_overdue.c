@@ -35,7 +35,6 @@ static void test_overdue_tasks_go_to_the_bureau_lead(void **state)
     kit k;
     pid_t engine;
     char *v;
-    int status;
 
     (void)state;
     kit_init(&k, "overdue");
@@ -64,9 +63,7 @@ static void test_overdue_tasks_go_to_the_bureau_lead(void **state)
     /* The intake checks wait for the reviews (version 3): none is made, so none moves. */
     assert_int_equal(kit_count(&k, "select count(*) from tasks where activity = 'intake_check'"),
                      0);
-    status = kit_engine_stop(&k, engine, SIGTERM);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    kit_engine_stop_ok(&k, engine);
     kit_done(&k);
 }
 

@@ -98,6 +98,65 @@ static void test_kafka_roundtrip(void **state)
     assert_int_equal(got, NMSG);
 }
 
+/* Delivery reports of test_producer_renewed: how many came, and how many of them failed. */
+static int reports, reports_failed;
+
+static void count_report(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    reports++;
+    reports_failed += m->err != RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/*
+ * An idempotent producer that failed for good (as librdkafka 2.0 does after NOT_ENOUGH_REPLICAS,
+ * #16) is replaced by one that delivers, and every message of the old one gets its report, so
+ * that its caller knows what to send again.
+ */
+static void test_producer_renewed(void **state)
+{
+    (void)state;
+    char err[512], why[512], topic[128];
+    cf_config cfg;
+    const cf_bus_producer_opts o = {.client_id = "plumbing", .on_delivery = count_report};
+    rd_kafka_t *p, *fresh;
+
+    need_env("CASEFLOW_KAFKA");
+    if (cf_config_load(&cfg, NULL, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    snprintf(topic, sizeof topic, "caseflow.test.renew.%ld", (long)getpid());
+    p = cf_bus_producer_new(&cfg, &o, err, sizeof err);
+    assert_non_null(p);
+    if (cf_bus_create_topic(p, topic, 1, 10000, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(cf_bus_producer_failed(p, why, sizeof why), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(cf_bus_produce(p, topic, "k", NULL, "old", 3, NULL, 1000, err, sizeof err),
+                         0);
+    assert_int_equal(rd_kafka_test_fatal_error(p, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                                               "as after NOT_ENOUGH_REPLICAS"),
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_int_equal(cf_bus_producer_failed(p, why, sizeof why), 1);
+    assert_non_null(strstr(why, "NOT_ENOUGH_REPLICAS"));
+    assert_int_not_equal(
+        cf_bus_produce(p, topic, "k", NULL, "refused", 7, NULL, 0, err, sizeof err), 0);
+
+    fresh = p;
+    assert_int_equal(cf_bus_producer_renew(&fresh, &cfg, &o), 0);
+    assert_ptr_not_equal(fresh, p);
+    assert_int_equal(reports, 5); /* each message of the old producer has its report */
+    assert_int_equal(cf_bus_producer_failed(fresh, why, sizeof why), 0);
+    reports = reports_failed = 0;
+    assert_int_equal(cf_bus_produce(fresh, topic, "k", NULL, "new", 3, NULL, 1000, err, sizeof err),
+                     0);
+    assert_int_equal(rd_kafka_flush(fresh, 15000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_int_equal(reports, 1);
+    assert_int_equal(reports_failed, 0);
+    rd_kafka_destroy(fresh);
+    cf_config_free(&cfg);
+}
+
 static void test_postgres_roundtrip(void **state)
 {
     (void)state;
@@ -134,6 +193,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kafka_roundtrip),
+        cmocka_unit_test(test_producer_renewed),
         cmocka_unit_test(test_postgres_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,20 +49,6 @@ static json_t *listed(json_t *doc, const char *id)
     return NULL;
 }
 
-/* Adds account `name` with `role` (and `post` for staff); its password is password-of-NAME. */
-static void add_user(kit *k, const char *name, const char *role, const char *post)
-{
-    char pw[128], *out = NULL, *err = NULL;
-    const char *args[] = {
-        "users", "add", name, "--role", role, "--password-stdin", post ? "--post" : NULL,
-        post,    NULL};
-    snprintf(pw, sizeof pw, "password-of-%s\n", name);
-    if (kit_run_in(k, pw, args, &out, &err) != 0)
-        fail_msg("caseflow users add %s: %s", name, err ? err : "");
-    free(out);
-    free(err);
-}
-
 /*
  * `caseflow ARGS... --user NAME --password-stdin` as a transcript (kit_cli's, with the password of
  * NAME on stdin; NAME NULL: as the environment says, nothing on stdin).  Frees what *out and *err
@@ -107,10 +93,10 @@ static void test_queue_claim_complete_return(void **state)
 
     kit_init(&k, "tasks");
     engine = kit_engine_start(&k, NULL);
-    add_user(&k, "王芳", "staff", "intake");
-    add_user(&k, "李明", "staff", "intake");
-    add_user(&k, "局长", "staff", "bureau_lead");
-    add_user(&k, "boss", "lead", NULL);
+    assert_int_equal(kit_add_user(&k, "王芳", "staff", "intake"), 0);
+    assert_int_equal(kit_add_user(&k, "李明", "staff", "intake"), 0);
+    assert_int_equal(kit_add_user(&k, "局长", "staff", "bureau_lead"), 0);
+    assert_int_equal(kit_add_user(&k, "boss", "lead", NULL), 0);
     server = kit_serve_start(&k, NULL, &port);
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
     snprintf(session, sizeof session, "%s/session.json", k.logdir);
@@ -341,21 +327,14 @@ static void test_queue_claim_complete_return(void **state)
 
     /* A filing system's token is no person: the server refuses it the queues. */
     {
-        char *tok;
-        free(out);
-        free(err);
-        assert_int_equal(
-            kit_run(&k, (const char *[]){"tokens", "add", "filing", "--scope", "ingest", NULL},
-                    &out, &err),
-            0);
-        tok = strndup(out, strcspn(out, "\n"));
+        char tok[128];
+        kit_add_token(&k, "filing", tok, sizeof tok);
         setenv("CASEFLOW_TOKEN", tok, 1);
         assert_int_equal(
             as(&k, NULL, &out, &err, (const char *[]){"tasks", "list", "--post", "intake", NULL}),
             1);
         assert_non_null(strstr(err, "the role ingest may not use"));
         unsetenv("CASEFLOW_TOKEN");
-        free(tok);
     }
 
     /* A completion the engine refuses is reported, the task stays claimed, and the same

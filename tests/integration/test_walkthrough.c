@@ -65,19 +65,6 @@ static void wait_done(kit *k, const char *activity, int seconds)
     free(v);
 }
 
-/* Adds staff account `name` of `post`; its password is password-of-NAME. */
-static void add_staff(kit *k, const char *name, const char *post)
-{
-    char pw[128], *out = NULL, *err = NULL;
-    const char *args[] = {
-        "users", "add", name, "--role", "staff", "--post", post, "--password-stdin", NULL};
-    snprintf(pw, sizeof pw, "password-of-%s\n", name);
-    if (kit_run_in(k, pw, args, &out, &err) != 0)
-        fail_msg("caseflow users add %s: %s", name, err ? err : "");
-    free(out);
-    free(err);
-}
-
 /* Runs `caseflow ARGS... --user NAME --password-stdin` as NAME; returns its exit status. */
 static int as(kit *k, const char *name, const char *const *args, char **out, char **err)
 {
@@ -147,10 +134,10 @@ static void test_one_case_through_every_state(void **state)
         workers[i] = kit_worker_start(&k, kinds[i], NULL);
     /* The filing reviewer, the intake clerk and the handler of team 1 work through the
      * workplace API. */
-    add_staff(&k, "吴十", "filing_review");
-    add_staff(&k, "王芳", "intake");
-    add_staff(&k, "赵强", "team_1");
-    add_staff(&k, "孙丽", "archive_group");
+    assert_int_equal(kit_add_user(&k, "吴十", "staff", "filing_review"), 0);
+    assert_int_equal(kit_add_user(&k, "王芳", "staff", "intake"), 0);
+    assert_int_equal(kit_add_user(&k, "赵强", "staff", "team_1"), 0);
+    assert_int_equal(kit_add_user(&k, "孙丽", "staff", "archive_group"), 0);
     server = kit_serve_start(&k, NULL, &port);
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
     setenv("CASEFLOW_SERVER", url, 1);

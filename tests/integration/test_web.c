@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -47,80 +46,32 @@ typedef struct reply {
     char ctype[128], csp[512], etag[128], cache[128], allow[64];
 } reply;
 
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-    reply *r = arg;
-    char *b = realloc(r->body, r->len + size * n + 1);
-    if (!b)
-        return 0;
-    memcpy(b + r->len, p, size * n);
-    r->body = b;
-    r->len += size * n;
-    r->body[r->len] = '\0';
-    return size * n;
-}
-
-static void header_value(const char *line, size_t len, const char *name, char *out, size_t n)
-{
-    size_t k = strlen(name);
-    if (len > k && strncasecmp(line, name, k) == 0)
-        snprintf(out, n, "%.*s", (int)strcspn(line + k, "\r\n"), line + k);
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *arg)
-{
-    reply *r = arg;
-    size_t len = size * n;
-    header_value(p, len, "Content-Type: ", r->ctype, sizeof r->ctype);
-    header_value(p, len, "Content-Security-Policy: ", r->csp, sizeof r->csp);
-    header_value(p, len, "ETag: ", r->etag, sizeof r->etag);
-    header_value(p, len, "Cache-Control: ", r->cache, sizeof r->cache);
-    header_value(p, len, "Allow: ", r->allow, sizeof r->allow);
-    return len;
-}
-
 /* Sends `method path` to `at` exactly as written (no .. folded by curl), with the session
  * cookie and CSRF token when given. */
 static long http(int at, const char *method, const char *path, const char *cookie, const char *csrf,
                  const char *extra, const char *body, reply *r)
 {
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = NULL;
-    char url[4096], line[512];
+    char url[4096];
+    const char *const headers[] = {extra, NULL};
+    const kit_req q = {.method = method,
+                       .url = url,
+                       .cookie = cookie,
+                       .csrf = csrf,
+                       .ctype = body ? "application/json" : NULL,
+                       .body = body,
+                       .headers = headers};
+    kit_reply k;
 
-    memset(r, 0, sizeof *r);
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", at, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (strcmp(method, "HEAD") == 0)
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    if (cookie) {
-        snprintf(line, sizeof line, "Cookie: cf_session=%s", cookie);
-        h = curl_slist_append(h, line);
-    }
-    if (csrf) {
-        snprintf(line, sizeof line, "X-CSRF-Token: %s", csrf);
-        h = curl_slist_append(h, line);
-    }
-    if (extra)
-        h = curl_slist_append(h, extra);
-    if (body) {
-        h = curl_slist_append(h, "Content-Type: application/json");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    if (curl_easy_perform(c) != CURLE_OK)
-        r->status = -1;
-    else
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+    memset(r, 0, sizeof *r);
+    r->status = kit_request(&q, &k);
+    r->body = kit_reply_body(&k, &r->len);
+    kit_reply_header(&k, "Content-Type", r->ctype, sizeof r->ctype);
+    kit_reply_header(&k, "Content-Security-Policy", r->csp, sizeof r->csp);
+    kit_reply_header(&k, "ETag", r->etag, sizeof r->etag);
+    kit_reply_header(&k, "Cache-Control", r->cache, sizeof r->cache);
+    kit_reply_header(&k, "Allow", r->allow, sizeof r->allow);
+    kit_reply_free(&k);
     return r->status;
 }
 
@@ -137,90 +88,53 @@ typedef struct who {
     char cookie[128], csrf[128];
 } who;
 
+/* The status of `method path` with `body` (NULL: none) as `w`, with its CSRF token when `csrf`;
+ * the answer dropped. */
+static long status_as(const who *w, int csrf, const char *method, const char *path,
+                      const char *body)
+{
+    reply r;
+    long st = http(port, method, path, w->cookie, csrf ? w->csrf : NULL, NULL, body, &r);
+    free(r.body);
+    return st;
+}
+
 static void log_in(const char *name, who *w)
 {
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    char url[256], body[256];
-    struct curl_slist *cookies = NULL;
-    reply r;
-    json_t *j;
+    char base[64];
 
-    memset(&r, 0, sizeof r);
     memset(w, 0, sizeof *w);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/v1/login", port);
-    snprintf(body, sizeof body, "{\"name\": \"%s\", \"password\": \"password-of-%s\"}", name, name);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_COOKIEFILE, "");
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    assert_int_equal(curl_easy_perform(c), CURLE_OK);
-    curl_easy_getinfo(c, CURLINFO_COOKIELIST, &cookies);
-    for (struct curl_slist *k = cookies; k; k = k->next) {
-        const char *v = strstr(k->data, "cf_session\t");
-        if (v)
-            snprintf(w->cookie, sizeof w->cookie, "%s", v + strlen("cf_session\t"));
-    }
-    j = json_loads(r.body, 0, NULL);
-    assert_non_null(j);
-    snprintf(w->csrf, sizeof w->csrf, "%s", json_string_value(json_object_get(j, "csrf")));
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    assert_int_equal(
+        kit_login(base, name, NULL, w->cookie, sizeof w->cookie, w->csrf, sizeof w->csrf), 200);
     assert_true(w->cookie[0] && w->csrf[0]);
-    json_decref(j);
-    curl_slist_free_all(cookies);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    free(r.body);
 }
 
 /* ---- the stack -------------------------------------------------------------------------------
  */
-
-static void add_user(const char *name, const char *role, const char *post)
-{
-    char pw[128], *out = NULL, *err = NULL;
-    const char *args[] = {
-        "users", "add", name, "--role", role, "--password-stdin", post ? "--post" : NULL,
-        post,    NULL};
-    snprintf(pw, sizeof pw, "password-of-%s\n", name);
-    assert_int_equal(kit_run_in(&K, pw, args, &out, &err), 0);
-    free(out);
-    free(err);
-}
 
 static char docs_env[700], web_env[700], links_env[700];
 
 static int setup(void **state)
 {
     static const char *const kinds[] = {"documents", "service", "network_query", "six_checks"};
-    char *out = NULL, *err = NULL, links[600], *v;
+    char links[600], *v;
     (void)state;
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     kit_init(&K, "web");
     engine = kit_engine_start(&K, NULL);
-    assert_int_equal(kit_wait_count(&K,
-                                    "select count(*) from information_schema.tables where "
-                                    "table_name = 'accounts'",
-                                    1, 60),
-                     1);
+    kit_wait_migrated(&K);
     for (size_t i = 0; i < 4; i++)
         workers[i] = kit_worker_start(&K, kinds[i], NULL);
-    add_user("陈局", "lead", NULL);
-    add_user("吴十", "staff", "filing_review");
-    add_user("王芳", "staff", "intake");
-    add_user("李明", "staff", "team_1");
-    add_user("赵强", "staff", "team_2");
-    add_user("孙审", "auditor", NULL);
-    add_user("管理员", "admin", NULL);
-    assert_int_equal(kit_run(&K,
-                             (const char *[]){"tokens", "add", "filing", "--scope", "ingest", NULL},
-                             &out, &err),
-                     0);
-    snprintf(token, sizeof token, "%.*s", (int)strcspn(out, "\n"), out);
-    free(out);
-    free(err);
+    assert_int_equal(kit_add_user(&K, "陈局", "lead", NULL), 0);
+    assert_int_equal(kit_add_user(&K, "吴十", "staff", "filing_review"), 0);
+    assert_int_equal(kit_add_user(&K, "王芳", "staff", "intake"), 0);
+    assert_int_equal(kit_add_user(&K, "李明", "staff", "team_1"), 0);
+    assert_int_equal(kit_add_user(&K, "赵强", "staff", "team_2"), 0);
+    assert_int_equal(kit_add_user(&K, "孙审", "auditor", NULL), 0);
+    assert_int_equal(kit_add_user(&K, "管理员", "admin", NULL), 0);
+    kit_add_token(&K, "filing", token, sizeof token);
 
     /* The server reads the documents where the workers write them, and the web folder of the
      * source tree. */
@@ -425,6 +339,8 @@ static void test_static_files(void **state)
 static void test_web_routes(void **state)
 {
     (void)state;
+    static const char wu[] = "{\"name\": \"吴新\", \"role\": \"staff\", \"post\": \"team_3\", "
+                             "\"password\": \"a-long-password\"}";
     who wang, li, admin;
     reply r;
     char path[512], *task;
@@ -448,8 +364,7 @@ static void test_web_routes(void **state)
     json_decref(j);
     free(r.body);
     /* Another post's task has no form for this clerk: not found, as the task itself. */
-    assert_int_equal(http(port, "GET", path, li.cookie, NULL, NULL, NULL, &r), 404);
-    free(r.body);
+    assert_int_equal(status_as(&li, 0, "GET", path, NULL), 404);
     /* A result that breaks the form is refused, naming the field, before anything is sent. */
     snprintf(path, sizeof path, "/api/v1/tasks/%s/complete", task);
     assert_int_equal(http(port, "POST", path, wang.cookie, wang.csrf, NULL,
@@ -462,29 +377,19 @@ static void test_web_routes(void **state)
     assert_int_equal(kit_count(&K, "select count(*) from dead_letters"), 0);
 
     /* The stream of the intake post: a hello, then silence until the queue changes. */
-    assert_int_equal(
-        http(port, "GET", "/api/v1/posts/team_1/stream", wang.cookie, NULL, NULL, NULL, &r), 403);
-    free(r.body);
+    assert_int_equal(status_as(&wang, 0, "GET", "/api/v1/posts/team_1/stream", NULL), 403);
     {
-        CURL *c = curl_easy_init();
-        char url[256], cookie[200];
-        reply s;
-        memset(&s, 0, sizeof s);
+        char url[256];
+        const kit_req q = {.method = "GET", .url = url, .cookie = wang.cookie, .timeout = 3};
+        kit_reply s;
+        char ctype[128];
         snprintf(url, sizeof url, "http://127.0.0.1:%d/api/v1/posts/intake/stream", port);
-        snprintf(cookie, sizeof cookie, "cf_session=%s", wang.cookie);
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_COOKIE, cookie);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, 3L);
-        curl_easy_perform(c); /* ends by the timeout: a stream does not end by itself */
-        curl_easy_cleanup(c);
-        assert_string_equal(s.ctype, "text/event-stream; charset=utf-8");
+        kit_request(&q, &s); /* ends by the timeout: a stream does not end by itself */
+        assert_string_equal(kit_reply_header(&s, "Content-Type", ctype, sizeof ctype),
+                            "text/event-stream; charset=utf-8");
         assert_non_null(s.body);
         assert_non_null(strstr(s.body, "event: hello\ndata: {\"post\":\"intake\""));
-        free(s.body);
+        kit_reply_free(&s);
     }
 
     /* The administrator's accounts: list, add, a name taken, their own account kept. */
@@ -492,42 +397,20 @@ static void test_web_routes(void **state)
                      200);
     assert_non_null(strstr(r.body, "\"name\":\"李明\""));
     free(r.body);
-    assert_int_equal(http(port, "GET", "/api/v1/accounts", li.cookie, NULL, NULL, NULL, &r), 403);
-    free(r.body);
-    assert_int_equal(http(port, "POST", "/api/v1/accounts", admin.cookie, admin.csrf, NULL,
-                          "{\"name\": \"吴新\", \"role\": \"staff\", \"post\": \"team_3\", "
-                          "\"password\": \"a-long-password\"}",
-                          &r),
-                     201);
-    free(r.body);
-    assert_int_equal(http(port, "POST", "/api/v1/accounts", admin.cookie, admin.csrf, NULL,
-                          "{\"name\": \"吴新\", \"role\": \"staff\", \"post\": \"team_3\", "
-                          "\"password\": \"a-long-password\"}",
-                          &r),
-                     409);
-    free(r.body);
-    assert_int_equal(http(port, "POST", "/api/v1/accounts", admin.cookie, admin.csrf, NULL,
-                          "{\"name\": \"吴新2\", \"role\": \"ingest\", \"password\": "
-                          "\"a-long-password\"}",
-                          &r),
+    assert_int_equal(status_as(&li, 0, "GET", "/api/v1/accounts", NULL), 403);
+    assert_int_equal(status_as(&admin, 1, "POST", "/api/v1/accounts", wu), 201);
+    assert_int_equal(status_as(&admin, 1, "POST", "/api/v1/accounts", wu), 409); /* taken */
+    assert_int_equal(status_as(&admin, 1, "POST", "/api/v1/accounts",
+                               "{\"name\": \"吴新2\", \"role\": \"ingest\", \"password\": "
+                               "\"a-long-password\"}"),
                      422);
-    free(r.body);
-    assert_int_equal(http(port, "POST", "/api/v1/accounts/管理员/disable", admin.cookie, admin.csrf,
-                          NULL, NULL, &r),
-                     409);
-    free(r.body);
+    assert_int_equal(status_as(&admin, 1, "POST", "/api/v1/accounts/管理员/disable", NULL), 409);
+    assert_int_equal(status_as(&admin, 0, "POST", "/api/v1/accounts/吴新/disable", NULL),
+                     403); /* no CSRF token */
     assert_int_equal(
-        http(port, "POST", "/api/v1/accounts/吴新/disable", admin.cookie, NULL, NULL, NULL, &r),
-        403); /* no CSRF token */
-    free(r.body);
-    assert_int_equal(http(port, "POST", "/api/v1/accounts/吴新/password", admin.cookie, admin.csrf,
-                          NULL, "{\"password\": \"short\"}", &r),
-                     422);
-    free(r.body);
-    assert_int_equal(http(port, "POST", "/api/v1/accounts/吴新/disable", admin.cookie, admin.csrf,
-                          NULL, NULL, &r),
-                     200);
-    free(r.body);
+        status_as(&admin, 1, "POST", "/api/v1/accounts/吴新/password", "{\"password\": \"short\"}"),
+        422);
+    assert_int_equal(status_as(&admin, 1, "POST", "/api/v1/accounts/吴新/disable", NULL), 200);
     assert_int_equal(kit_count(&K, "select count(*) from accounts where name = '吴新' and "
                                    "disabled_at is not null"),
                      1);

@@ -16,23 +16,6 @@
 #define D(y, m, d) cf_date_from_ymd((y), (m), (d))
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The calendar under test, loaded once from the source tree. */
-static cf_calendar *cn;
-
-static int load_cn(void **state)
-{
-    (void)state;
-    cn = fx_calendar_cn();
-    return cn ? 0 : -1;
-}
-
-static int free_cn(void **state)
-{
-    (void)state;
-    cf_calendar_free(cn);
-    return 0;
-}
-
 static cf_date parse_date(const char *s)
 {
     cf_date d = 0;
@@ -392,15 +375,15 @@ static const char *const makeup_days[] = {
 static void test_calendar_meta(void **state)
 {
     (void)state;
-    assert_string_equal(cf_calendar_zone(cn), "Asia/Shanghai");
-    assert_int_equal(cf_calendar_utc_offset(cn), 480);
+    assert_string_equal(cf_calendar_zone(fx_cn), "Asia/Shanghai");
+    assert_int_equal(cf_calendar_utc_offset(fx_cn), 480);
     int first, last;
-    assert_int_equal(cf_calendar_years(cn, &first, &last), 0);
+    assert_int_equal(cf_calendar_years(fx_cn, &first, &last), 0);
     assert_int_equal(first, 2025);
     assert_int_equal(last, 2026);
-    assert_non_null(strstr(cf_calendar_year_source(cn, 2025), "国办发明电〔2024〕12号"));
-    assert_non_null(strstr(cf_calendar_year_source(cn, 2026), "2026年部分节假日安排"));
-    assert_null(cf_calendar_year_source(cn, 2027));
+    assert_non_null(strstr(cf_calendar_year_source(fx_cn, 2025), "国办发明电〔2024〕12号"));
+    assert_non_null(strstr(cf_calendar_year_source(fx_cn, 2026), "2026年部分节假日安排"));
+    assert_null(cf_calendar_year_source(fx_cn, 2027));
 }
 
 static void test_calendar_every_day_of_both_years(void **state)
@@ -424,17 +407,18 @@ static void test_calendar_every_day_of_both_years(void **state)
         }
         char ds[CF_DATE_BUFSZ];
         cf_date_format(d, ds, sizeof ds);
-        if (cf_calendar_is_working_day(cn, d) != want)
-            fail_msg("%s: working day is %d, want %d", ds, cf_calendar_is_working_day(cn, d), want);
-        assert_int_equal(cf_calendar_knows(cn, d), 1);
+        if (cf_calendar_is_working_day(fx_cn, d) != want)
+            fail_msg("%s: working day is %d, want %d", ds, cf_calendar_is_working_day(fx_cn, d),
+                     want);
+        assert_int_equal(cf_calendar_knows(fx_cn, d), 1);
         if (name) {
-            const char *got = cf_calendar_day_name(cn, d);
+            const char *got = cf_calendar_day_name(fx_cn, d);
             if (!got || strcmp(got, name) != 0)
                 fail_msg("%s: name '%s', want '%s'", ds, got ? got : "(none)", name);
         }
     }
-    assert_string_equal(cf_calendar_day_name(cn, D(2026, 2, 14)), "春节调休上班");
-    assert_null(cf_calendar_day_name(cn, D(2026, 3, 3)));
+    assert_string_equal(cf_calendar_day_name(fx_cn, D(2026, 2, 14)), "春节调休上班");
+    assert_null(cf_calendar_day_name(fx_cn, D(2026, 3, 3)));
 }
 
 static void test_next_working_day(void **state)
@@ -454,14 +438,14 @@ static void test_next_working_day(void **state)
     };
     for (size_t i = 0; i < N_ELEMS(cases); i++) {
         char got[CF_DATE_BUFSZ];
-        cf_date_format(cf_calendar_next_working_day(cn, parse_date(cases[i].from)), got,
+        cf_date_format(cf_calendar_next_working_day(fx_cn, parse_date(cases[i].from)), got,
                        sizeof got);
         if (strcmp(got, cases[i].want) != 0)
             fail_msg("next working day from %s: got %s, want %s", cases[i].from, got,
                      cases[i].want);
     }
-    assert_int_equal(cf_calendar_prev_working_day(cn, D(2026, 2, 23)), D(2026, 2, 14));
-    assert_int_equal(cf_calendar_prev_working_day(cn, D(2026, 2, 24)), D(2026, 2, 24));
+    assert_int_equal(cf_calendar_prev_working_day(fx_cn, D(2026, 2, 23)), D(2026, 2, 14));
+    assert_int_equal(cf_calendar_prev_working_day(fx_cn, D(2026, 2, 24)), D(2026, 2, 24));
 }
 
 static void test_add_working_days(void **state)
@@ -485,8 +469,8 @@ static void test_add_working_days(void **state)
     };
     for (size_t i = 0; i < N_ELEMS(cases); i++) {
         char got[CF_DATE_BUFSZ];
-        cf_date_format(cf_calendar_add_working_days(cn, parse_date(cases[i].from), cases[i].n), got,
-                       sizeof got);
+        cf_date_format(cf_calendar_add_working_days(fx_cn, parse_date(cases[i].from), cases[i].n),
+                       got, sizeof got);
         if (strcmp(got, cases[i].want) != 0)
             fail_msg("%s %+d working days: got %s, want %s", cases[i].from, cases[i].n, got,
                      cases[i].want);
@@ -497,16 +481,16 @@ static void test_fallback_outside_known_years(void **state)
 {
     (void)state;
     /* 2027 is not in the data: Monday-Friday, and the calendar says it does not know. */
-    assert_int_equal(cf_calendar_knows(cn, D(2027, 1, 1)), 0);
-    assert_int_equal(cf_calendar_knows(cn, D(2024, 12, 31)), 0);
-    assert_int_equal(cf_calendar_knows(cn, D(2025, 1, 1)), 1);
-    assert_int_equal(cf_calendar_is_working_day(cn, D(2027, 1, 1)), 1); /* a Friday */
-    assert_int_equal(cf_calendar_is_working_day(cn, D(2027, 1, 2)), 0);
-    assert_int_equal(cf_calendar_is_working_day(cn, D(2024, 10, 1)), 1); /* a Tuesday */
-    assert_int_equal(cf_calendar_next_working_day(cn, D(2026, 12, 31)), D(2026, 12, 31));
-    assert_int_equal(cf_calendar_add_working_days(cn, D(2026, 12, 31), 2), D(2027, 1, 4));
-    assert_int_equal(cf_calendar_add_working_days(cn, D(2025, 1, 2), -2), D(2024, 12, 30));
-    assert_null(cf_calendar_day_name(cn, D(2027, 1, 1)));
+    assert_int_equal(cf_calendar_knows(fx_cn, D(2027, 1, 1)), 0);
+    assert_int_equal(cf_calendar_knows(fx_cn, D(2024, 12, 31)), 0);
+    assert_int_equal(cf_calendar_knows(fx_cn, D(2025, 1, 1)), 1);
+    assert_int_equal(cf_calendar_is_working_day(fx_cn, D(2027, 1, 1)), 1); /* a Friday */
+    assert_int_equal(cf_calendar_is_working_day(fx_cn, D(2027, 1, 2)), 0);
+    assert_int_equal(cf_calendar_is_working_day(fx_cn, D(2024, 10, 1)), 1); /* a Tuesday */
+    assert_int_equal(cf_calendar_next_working_day(fx_cn, D(2026, 12, 31)), D(2026, 12, 31));
+    assert_int_equal(cf_calendar_add_working_days(fx_cn, D(2026, 12, 31), 2), D(2027, 1, 4));
+    assert_int_equal(cf_calendar_add_working_days(fx_cn, D(2025, 1, 2), -2), D(2024, 12, 30));
+    assert_null(cf_calendar_day_name(fx_cn, D(2027, 1, 1)));
 
     /* A NULL calendar is Monday-Friday at UTC+08:00 everywhere. */
     assert_int_equal(cf_calendar_knows(NULL, D(2026, 2, 16)), 0);
@@ -658,5 +642,5 @@ int main(void)
         cmocka_unit_test(test_loader_errors),
         cmocka_unit_test(test_load_missing_file),
     };
-    return cmocka_run_group_tests(tests, load_cn, free_cn);
+    return cmocka_run_group_tests(tests, fx_cn_setup, fx_cn_teardown);
 }

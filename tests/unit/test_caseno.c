@@ -113,6 +113,26 @@ static void test_a_long_year_is_refused_without_overflow(void **state)
     assert_int_equal(cf_caseno_parse("(20261)豫0381执3号", &c, err, sizeof err), CF_EPARSE);
 }
 
+/* A case's court: its number's court code, else the court its filing named, else none. */
+static void test_court_of_a_key(void **state)
+{
+    (void)state;
+    char buf[32];
+
+    assert_string_equal(cf_caseno_court("(2026)豫0381执7号", NULL, buf, sizeof buf), "豫0381");
+    assert_string_equal(cf_caseno_court("(2026)新0102执恢12号", "", buf, sizeof buf), "新0102");
+    /* The number wins over the filing (the engine refuses the two disagreeing). */
+    assert_string_equal(cf_caseno_court("(2026)豫0381执7号", "新0102", buf, sizeof buf), "豫0381");
+    assert_string_equal(cf_caseno_court("(2013)洛执字第1984号", "豫0381", buf, sizeof buf),
+                        "豫0381");
+    assert_null(cf_caseno_court("(2013)洛执字第1984号", NULL, buf, sizeof buf));
+    assert_string_equal(cf_caseno_court("PAY-20260302-001", "豫0307", buf, sizeof buf), "豫0307");
+    assert_null(cf_caseno_court("PAY-20260302-001", "", buf, sizeof buf));
+    assert_null(cf_caseno_court(NULL, NULL, buf, sizeof buf));
+    /* No room for the code: as if the key named none. */
+    assert_null(cf_caseno_court("(2026)豫0381执7号", NULL, buf, 7));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -123,6 +143,7 @@ int main(void)
         cmocka_unit_test(test_normalize_checks_the_room),
         cmocka_unit_test(test_normalized_forms_parse_alike),
         cmocka_unit_test(test_a_long_year_is_refused_without_overflow),
+        cmocka_unit_test(test_court_of_a_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

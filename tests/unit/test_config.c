@@ -1,4 +1,5 @@
-/* Unit tests of base/config: the table's new keys, and that printing it never shows a secret. */
+/* Unit tests of base/config: the table's new keys, the courts served, and that printing it never
+ * shows a secret. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -140,12 +141,147 @@ static void test_timeouts_from_environment(void **state)
     unsetenv("CASEFLOW_PG_IDLE_TX_TIMEOUT_MS");
 }
 
+/* Writes `text` to a new temporary file whose name goes into `path` (a mkstemp template). */
+static void write_file(char *path, const char *text)
+{
+    int fd = mkstemp(path);
+    FILE *f;
+
+    assert_true(fd >= 0);
+    f = fdopen(fd, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_one_court_without_a_list(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_config_XXXXXX", err[512], codes[64];
+    cf_config cfg;
+
+    /* The settings of one court are that court: nothing changes for a one-court installation. */
+    write_file(path, "court:\n  code: 豫0307\ndocument:\n  court_name: 某某区人民法院\n");
+    unsetenv("CASEFLOW_COURT");
+    assert_int_equal(cf_config_load(&cfg, path, err, sizeof err), 0);
+    assert_int_equal(cfg.ncourts, 1);
+    assert_string_equal(cfg.courts[0].code, "豫0307");
+    assert_string_equal(cfg.courts[0].name, "某某区人民法院");
+    assert_null(cfg.courts[0].calendar);
+    assert_null(cfg.courts[0].routes);
+    assert_int_equal(cfg.courts[0].nteams, 0);
+    assert_ptr_equal(cf_config_court(&cfg, "豫0307"), &cfg.courts[0]);
+    assert_null(cf_config_court(&cfg, "豫0381"));
+    assert_string_equal(cf_config_court_codes(&cfg, codes, sizeof codes), "豫0307");
+    cf_config_free(&cfg);
+    unlink(path);
+
+    /* The defaults: the 偃师 court. */
+    assert_int_equal(cf_config_load(&cfg, NULL, err, sizeof err), 0);
+    assert_int_equal(cfg.ncourts, 1);
+    assert_string_equal(cfg.courts[0].code, "豫0381");
+    cf_config_free(&cfg);
+}
+
+static void test_courts_list(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_config_XXXXXX", err[512], codes[64], where[600];
+    char *text = NULL;
+    size_t len = 0;
+    const cf_court_cfg *b;
+    FILE *out;
+    cf_config cfg;
+
+    write_file(path, "courts:\n"
+                     "  - code: 豫0381\n"
+                     "    name: 河南省洛阳市偃师区人民法院\n"
+                     "  - code: 新0102\n"
+                     "    name: 天山区人民法院\n"
+                     "    calendar: calendars/xj.yaml\n"
+                     "    routes: routes/tianshan.yaml\n"
+                     "    teams: [team_1, team_2]\n");
+    assert_int_equal(cf_config_load(&cfg, path, err, sizeof err), 0);
+    assert_int_equal(cfg.ncourts, 2);
+    assert_string_equal(cf_config_court_codes(&cfg, codes, sizeof codes), "豫0381, 新0102");
+    assert_null(cfg.courts[0].calendar);
+    assert_non_null(b = cf_config_court(&cfg, "新0102"));
+    assert_string_equal(b->name, "天山区人民法院");
+    assert_string_equal(b->calendar, "calendars/xj.yaml");
+    assert_string_equal(b->routes, "routes/tianshan.yaml");
+    assert_int_equal(b->nteams, 2);
+    assert_string_equal(b->teams[1], "team_2");
+    /* Where each was written, for the messages of whoever loads the calendar and the teams. */
+    snprintf(where, sizeof where, "%s:4:5", path);
+    assert_string_equal(b->where, where);
+    snprintf(where, sizeof where, "%s:6:15", path);
+    assert_string_equal(b->calendar_at, where);
+    snprintf(where, sizeof where, "%s:8:12", path);
+    assert_string_equal(b->teams_at, where);
+    out = open_memstream(&text, &len);
+    cf_config_dump(&cfg, out);
+    fclose(out);
+    assert_non_null(strstr(text, "  - code: \"新0102\"\n    name: \"天山区人民法院\"\n"
+                                 "    calendar: \"calendars/xj.yaml\"\n"));
+    assert_non_null(strstr(text, "    teams: [team_1, team_2]\n"));
+    free(text);
+    cf_config_free(&cfg);
+    unlink(path);
+}
+
+/* Each mistake in `courts:` is refused with the file, line and column and what is wrong. */
+static void test_courts_mistakes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *yaml, *where, *says;
+    } cases[] = {
+        {"courts: 豫0381\n", ":1:9:", "courts must list the courts served"},
+        {"courts: []\n", ":1:9:", "courts must list the courts served"},
+        {"courts:\n  - 豫0381\n", ":2:5:", "each court is a mapping"},
+        {"courts:\n  - code: 豫0381\n", ":2:5:", "a court needs its name"},
+        {"courts:\n  - name: 某院\n", ":2:5:", "a court needs its code"},
+        {"courts:\n  - code: 0381\n    name: 某院\n", ":2:11:", "code '0381' is not a court code"},
+        {"courts:\n  - code: 豫03\n    name: 某院\n", ":2:11:", "code '豫03' is not a court code"},
+        {"courts:\n  - code: 豫0381\n    name: 某院\n    calender: x.yaml\n",
+         ":4:15:", "unknown setting 'calender' of a court"},
+        {"courts:\n  - code: 豫0381\n    name: 某院\n    teams: team_1\n",
+         ":4:12:", "teams must list the court's teams"},
+        {"courts:\n  - code: 豫0381\n    name: 某院\n    teams: [team_1, [x]]\n",
+         ":4:21:", "a team is a post's id"},
+        {"courts:\n  - code: 豫0381\n    name: [某院]\n", ":3:11:", "name must be a single value"},
+        {"courts:\n  - code: 豫0381\n    name: 甲院\n  - code: 豫0381\n    name: 乙院\n",
+         ":4:5:", "court 豫0381 is listed twice (first at "},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[] = "/tmp/test_config_XXXXXX", err[1024], want[600];
+        cf_config cfg;
+        write_file(path, cases[i].yaml);
+        assert_int_equal(cf_config_load(&cfg, path, err, sizeof err), CF_EINVAL);
+        snprintf(want, sizeof want, "%s%s", path, cases[i].where);
+        if (strncmp(err, want, strlen(want)) != 0 || !strstr(err, cases[i].says)) {
+            fprintf(stderr, "for:\n%swant: %s ... %s\ngot:  %s\n", cases[i].yaml, want,
+                    cases[i].says, err);
+            fail();
+        }
+        cf_config_free(&cfg);
+        unlink(path);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_uri_passwords), cmocka_unit_test(test_keyvalue_passwords),
-        cmocka_unit_test(test_cut_short),     cmocka_unit_test(test_secret_kafka_settings),
-        cmocka_unit_test(test_dump_masks),    cmocka_unit_test(test_timeouts_from_environment),
+        cmocka_unit_test(test_uri_passwords),
+        cmocka_unit_test(test_keyvalue_passwords),
+        cmocka_unit_test(test_cut_short),
+        cmocka_unit_test(test_secret_kafka_settings),
+        cmocka_unit_test(test_dump_masks),
+        cmocka_unit_test(test_timeouts_from_environment),
+        cmocka_unit_test(test_one_court_without_a_list),
+        cmocka_unit_test(test_courts_list),
+        cmocka_unit_test(test_courts_mistakes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

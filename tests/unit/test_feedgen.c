@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/caseno.h"
+#include "fixture.h"
 #include "sim/feedgen.h"
 #include "core/schema.h"
 #include "fixture.h"
@@ -207,19 +208,9 @@ static void test_golden_output(void **state)
     char path[1200];
     cf_feedgen_opts o = opts(25, 7);
     char *got = generate_text(&o), *want;
-    FILE *f;
-    long n;
 
     snprintf(path, sizeof path, "%s/tests/data/feed/generated-25-seed-7.jsonl", root);
-    f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    want = calloc(1, (size_t)n + 1);
-    assert_int_equal(fread(want, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
+    want = fx_read_file(path);
     assert_string_equal(got, want);
     free(got);
     free(want);

@@ -23,6 +23,88 @@ static void test_ids(void **state)
                         "tr:(2026)豫0381执1号:7");
     assert_string_equal(cf_msg_dlq_id("caseflow.events", 3, 42, out, sizeof out),
                         "dlq:caseflow.events:3:42");
+    assert_string_equal(
+        cf_msg_timer_event_id("(2026)豫0381执1号", "remind", 1772413200000LL, out, sizeof out),
+        "timer:(2026)豫0381执1号:remind:1772413200000");
+    assert_string_equal(
+        cf_msg_batch_id("six_checks", "2026-03-02T09:00:00+08:00", "房管局", 1, out, sizeof out),
+        "batch:six_checks:2026-03-02T09:00:00+08:00:房管局:1");
+}
+
+/* timer.fired: its id says which firing it is; its times are at the court's fixed offset, also
+ * before 1901 (where the zone database would have written local mean time), with milliseconds
+ * kept when there are any. */
+static void test_timer_fired(void **state)
+{
+    (void)state;
+    json_t *ev = cf_msg_timer_fired_new("(2026)豫0381执1号", "remind", 1772413200000LL, 480);
+    cf_envelope e;
+    char err[128];
+
+    assert_int_equal(cf_msg_event_read(ev, &e, err, sizeof err), 0);
+    assert_string_equal(e.id, "timer:(2026)豫0381执1号:remind:1772413200000");
+    assert_string_equal(e.type, "timer.fired");
+    assert_string_equal(e.case_no, "(2026)豫0381执1号");
+    assert_string_equal(e.time, "2026-03-02T09:00:00+08:00");
+    assert_string_equal(e.source, "engine");
+    assert_string_equal(json_string_value(json_object_get(e.data, "timer")), "remind");
+    assert_string_equal(json_string_value(json_object_get(e.data, "due")), e.time);
+    json_decref(ev);
+
+    ev = cf_msg_timer_fired_new("c", "old", -2208988800000LL + 1, 480);
+    assert_int_equal(cf_msg_event_read(ev, &e, err, sizeof err), 0);
+    assert_string_equal(e.time, "1900-01-01T08:00:00.001+08:00");
+    assert_string_equal(e.id, "timer:c:old:-2208988799999");
+    json_decref(ev);
+}
+
+/* A batch: its head names the kind once, and each task reads as a task of that kind. */
+static void test_batch(void **state)
+{
+    (void)state;
+    const cf_batch_msg head = {
+        .kind = "six_checks", .group = "房管局", .at = "2026-03-02T09:00:00+08:00", .part = 2};
+    json_t *params = json_pack("{s:s}", "registry", "房管局");
+    json_t *data = json_pack("{s:s}", "debtor", "张三");
+    const cf_task_msg a = {.task_id = "t-1",
+                           .case_no = "c-1",
+                           .activity = "check",
+                           .due = "2026-03-09T17:00:00+08:00",
+                           .params = params,
+                           .data = data};
+    const cf_task_msg b = {.task_id = "t-2", .case_no = "c-2", .activity = "check"};
+    json_t *m = cf_msg_batch_new(&head);
+    cf_task_msg t;
+
+    assert_non_null(m);
+    assert_int_equal(cf_msg_batch_add(m, &a), 0);
+    assert_int_equal(cf_msg_batch_add(m, &b), 0);
+    assert_string_equal(json_string_value(json_object_get(m, "batch_id")),
+                        "batch:six_checks:2026-03-02T09:00:00+08:00:房管局:1");
+    assert_int_equal(json_integer_value(json_object_get(m, "part")), 2);
+    assert_string_equal(json_string_value(json_object_get(m, "group")), "房管局");
+    assert_int_equal(json_array_size(json_object_get(m, "tasks")), 2);
+
+    assert_int_equal(cf_msg_task_read(json_array_get(json_object_get(m, "tasks"), 0),
+                                      json_string_value(json_object_get(m, "kind")), &t),
+                     0);
+    assert_string_equal(t.task_id, "t-1");
+    assert_string_equal(t.kind, "six_checks");
+    assert_string_equal(t.due, a.due);
+    assert_string_equal(json_string_value(json_object_get(t.data, "debtor")), "张三");
+    assert_string_equal(json_string_value(json_object_get(t.params, "registry")), "房管局");
+    assert_null(t.title);
+
+    /* What a task has not is null in the message, as the schema allows. */
+    {
+        json_t *o = json_array_get(json_object_get(m, "tasks"), 1);
+        assert_true(json_is_null(json_object_get(o, "due")));
+        assert_true(json_is_null(json_object_get(o, "data")));
+        assert_null(json_object_get(o, "kind"));
+    }
+    json_decref(params);
+    json_decref(data);
+    json_decref(m);
 }
 
 static void test_event_round_trip(void **state)
@@ -138,6 +220,8 @@ int main(void)
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_event_round_trip),
         cmocka_unit_test(test_task_round_trip),
+        cmocka_unit_test(test_timer_fired),
+        cmocka_unit_test(test_batch),
         cmocka_unit_test(test_transition_keeps_names_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

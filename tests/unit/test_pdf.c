@@ -255,6 +255,40 @@ static void test_fields_of_the_sample_case(void **state)
     json_decref(titles);
 }
 
+/* Where one installation serves several courts, a document is headed with its case's court. */
+static void test_fields_name_the_case_s_court(void **state)
+{
+    char a_code[] = "豫0381", a_name[] = "甲区人民法院", b_code[] = "新0102",
+         b_name[] = "乙区人民法院";
+    cf_court_cfg courts[2] = {{.code = a_code, .name = a_name}, {.code = b_code, .name = b_name}};
+    cf_config two = cfg;
+    json_t *f = NULL, *titles = json_object(), *old = json_deep_copy(sample);
+    char err[256];
+    (void)state;
+
+    two.courts = courts;
+    two.ncourts = 2;
+    assert_int_equal(
+        cf_docfields_build(&two, "(2026)新0102执7号", sample, NULL, titles, &f, err, sizeof err),
+        0);
+    assert_string_equal(json_string_value(json_object_get(f, "court_name")), "乙区人民法院");
+    json_decref(f);
+    assert_int_equal(
+        cf_docfields_build(&two, "(2026)豫0381执7号", sample, NULL, titles, &f, err, sizeof err),
+        0);
+    assert_string_equal(json_string_value(json_object_get(f, "court_name")), "甲区人民法院");
+    json_decref(f);
+    /* An old-form number goes by the court its filing named. */
+    json_object_set_new(old, "court", json_string("新0102"));
+    assert_int_equal(
+        cf_docfields_build(&two, "(2013)洛执字第1984号", old, NULL, titles, &f, err, sizeof err),
+        0);
+    assert_string_equal(json_string_value(json_object_get(f, "court_name")), "乙区人民法院");
+    json_decref(f);
+    json_decref(old);
+    json_decref(titles);
+}
+
 /* ---- templates ---- */
 
 static void test_template_errors_name_line_and_column(void **state)
@@ -732,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_amount_words),
         cmocka_unit_test(test_date_words),
         cmocka_unit_test(test_fields_of_the_sample_case),
+        cmocka_unit_test(test_fields_name_the_case_s_court),
         cmocka_unit_test(test_template_errors_name_line_and_column),
         cmocka_unit_test(test_missing_field_is_reported_where_it_is_written),
         cmocka_unit_test(test_placeholders_fill_and_escape),

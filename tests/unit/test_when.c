@@ -19,22 +19,6 @@
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
-static cf_calendar *cn;
-
-static int load_cn(void **state)
-{
-    (void)state;
-    cn = fx_calendar_cn();
-    return cn ? 0 : -1;
-}
-
-static int free_cn(void **state)
-{
-    (void)state;
-    cf_calendar_free(cn);
-    return 0;
-}
-
 static cf_time at(const char *s)
 {
     cf_time t = 0;
@@ -77,7 +61,7 @@ static void check_eval(const char *expr, const char *ref, const char *ref_at, co
         fail_msg("'%s' did not parse: column %d: %s", expr, col, err);
     struct facts f = {{ref}, {at(ref_at)}};
     cf_time t = 0;
-    int rc = cf_when_eval(w, cn, resolve, &f, &t);
+    int rc = cf_when_eval(w, fx_cn, resolve, &f, &t);
     cf_when_free(w);
     if (rc != 0)
         fail_msg("'%s' with %s = %s: error %d", expr, ref, ref_at, rc);
@@ -206,9 +190,9 @@ static void test_eval_missing_reference(void **state)
     struct facts f = {{"case.filed_at"}, {at("2026-03-02T10:00:00+08:00")}};
     cf_time t = 42;
     /* The earliest of two cannot be known while one of them is unknown. */
-    assert_int_equal(cf_when_eval(w, cn, resolve, &f, &t), CF_ENOTFOUND);
+    assert_int_equal(cf_when_eval(w, fx_cn, resolve, &f, &t), CF_ENOTFOUND);
     assert_int_equal(t, 42);
-    assert_int_equal(cf_when_eval(w, cn, NULL, &f, &t), CF_EINVAL);
+    assert_int_equal(cf_when_eval(w, fx_cn, NULL, &f, &t), CF_EINVAL);
     cf_when_free(w);
 }
 
@@ -247,10 +231,10 @@ static void test_refs(void **state)
                       {at("2026-03-20T10:00:00+08:00"), at("2026-03-01T10:00:00+08:00")}};
     cf_time t;
     char buf[CF_TIME_BUFSZ];
-    assert_int_equal(cf_when_eval(w, cn, resolve, &f, &t), 0);
+    assert_int_equal(cf_when_eval(w, fx_cn, resolve, &f, &t), 0);
     assert_string_equal(fmt(t, buf), "2026-03-16T09:00:00+08:00");
     f.value[0] = at("2026-03-10T10:00:00+08:00");
-    assert_int_equal(cf_when_eval(w, cn, resolve, &f, &t), 0);
+    assert_int_equal(cf_when_eval(w, fx_cn, resolve, &f, &t), 0);
     assert_string_equal(fmt(t, buf), "2026-03-10T10:00:00+08:00");
     cf_when_free(w);
 }
@@ -272,11 +256,11 @@ static void test_setting_counts_and_clocks(void **state)
     assert_int_equal(cf_when_count_count(w), 1);
     assert_string_equal(cf_when_count_name(w, 0), "lead");
     /* Unbound, it cannot be evaluated. */
-    assert_int_equal(cf_when_eval(w, cn, resolve, &f, &t), CF_EINVAL);
+    assert_int_equal(cf_when_eval(w, fx_cn, resolve, &f, &t), CF_EINVAL);
     assert_int_equal(cf_when_bind_count(w, 1, 5), CF_ERANGE);
     assert_int_equal(cf_when_bind_count(w, 0, -1), CF_ERANGE);
     assert_int_equal(cf_when_bind_count(w, 0, 5), 0);
-    assert_int_equal(cf_when_eval(w, cn, resolve, &f, &t), 0);
+    assert_int_equal(cf_when_eval(w, fx_cn, resolve, &f, &t), 0);
     /* Five days before Wednesday 09-02 is Friday 08-28, not moved (exact). */
     assert_string_equal(fmt(t, got), "2026-08-28T23:59:00+08:00");
     cf_when_free(w);
@@ -432,7 +416,7 @@ static void test_schedule_next_table(void **state)
     for (size_t i = 0; i < N_ELEMS(next_cases); i++) {
         cf_schedule *s = must_schedule(next_cases[i].schedule);
         char got[CF_TIME_BUFSZ];
-        fmt(cf_schedule_next(s, cn, at(next_cases[i].after)), got);
+        fmt(cf_schedule_next(s, fx_cn, at(next_cases[i].after)), got);
         cf_schedule_free(s);
         if (strcmp(got, next_cases[i].want) != 0)
             fail_msg("'%s' after %s:\n got %s\nwant %s", next_cases[i].schedule,
@@ -479,7 +463,7 @@ static cf_time naive_next(const struct naive *n, cf_time after)
     for (cf_date d = from - 40; d < from + 70; d++) {
         if (!n->is_nominal(d))
             continue;
-        cf_date real = n->exact ? d : cf_calendar_next_working_day(cn, d);
+        cf_date real = n->exact ? d : cf_calendar_next_working_day(fx_cn, d);
         cf_time t = cf_time_at(real, n->minute, 480);
         if (t > after && t < best)
             best = t;
@@ -501,7 +485,7 @@ static void test_schedule_matches_naive_definition(void **state)
         cf_schedule *s = must_schedule(defs[i].text);
         for (cf_time t = at("2024-11-01T00:00:00+08:00"); t < at("2027-03-01T00:00:00+08:00");
              t += 7 * CF_MS_PER_HOUR + 13 * CF_MS_PER_MINUTE) {
-            cf_time got = cf_schedule_next(s, cn, t), want = naive_next(&defs[i], t);
+            cf_time got = cf_schedule_next(s, fx_cn, t), want = naive_next(&defs[i], t);
             if (got != want) {
                 char a[CF_TIME_BUFSZ], g[CF_TIME_BUFSZ], w[CF_TIME_BUFSZ];
                 fail_msg("'%s' after %s: got %s, want %s", defs[i].text, fmt(t, a), fmt(got, g),
@@ -519,11 +503,11 @@ static void test_schedule_walk_counts_working_days(void **state)
     cf_schedule *s = must_schedule("every working day at 09:00");
     int want = 0, got = 0;
     for (cf_date d = cf_date_from_ymd(2025, 1, 1); d <= cf_date_from_ymd(2026, 12, 31); d++)
-        want += cf_calendar_is_working_day(cn, d);
+        want += cf_calendar_is_working_day(fx_cn, d);
     cf_time end = at("2027-01-01T00:00:00+08:00");
-    for (cf_time t = cf_schedule_next(s, cn, at("2024-12-31T12:00:00+08:00")); t < end;
-         t = cf_schedule_next(s, cn, t)) {
-        assert_int_equal(cf_calendar_is_working_day(cn, cf_time_date(t, 480)), 1);
+    for (cf_time t = cf_schedule_next(s, fx_cn, at("2024-12-31T12:00:00+08:00")); t < end;
+         t = cf_schedule_next(s, fx_cn, t)) {
+        assert_int_equal(cf_calendar_is_working_day(fx_cn, cf_time_date(t, 480)), 1);
         assert_int_equal(cf_time_minute_of_day(t, 480), 540);
         got++;
     }
@@ -670,5 +654,5 @@ int main(void)
         cmocka_unit_test(test_schedule_parse_forms),
         cmocka_unit_test(test_fuzz_inputs),
     };
-    return cmocka_run_group_tests(tests, load_cn, free_cn);
+    return cmocka_run_group_tests(tests, fx_cn_setup, fx_cn_teardown);
 }

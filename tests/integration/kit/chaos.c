@@ -142,19 +142,48 @@ int chaos_leader(kit *k, const char *topic, char *part, size_t size)
 
 /* ---- the load ---- */
 
+/* A filing to send again with a new producer: key, then payload. */
+typedef struct held {
+    struct held *next;
+    size_t key_len, len;
+    char data[];
+} held;
+
+/* Keeps a copy of a filing that a producer which failed for good did not deliver. */
+static void hold(chaos_load *l, const void *key, size_t key_len, const void *text, size_t len)
+{
+    held *h = malloc(sizeof *h + key_len + len);
+    if (!h) {
+        __atomic_add_fetch(&l->failed, 1, __ATOMIC_SEQ_CST);
+        return;
+    }
+    h->key_len = key_len;
+    h->len = len;
+    memcpy(h->data, key, key_len);
+    memcpy(h->data + key_len, text, len);
+    h->next = l->held;
+    l->held = h;
+}
+
 /* Produces one filing keyed by its case; sends it again while the client refuses it for a
- * passing reason (its queue full, the topic not yet known).  Returns 0, or the last error. */
-static rd_kafka_resp_err_t produce_filing(chaos_load *l, rd_kafka_t *rk, const void *key,
-                                          size_t key_len, const void *text, size_t len)
+ * passing reason (its queue full, the topic not yet known).  A producer that failed for good
+ * refuses everything: the filing is held for the next one (mend).  Returns 0, or the last
+ * error. */
+static rd_kafka_resp_err_t produce_filing(chaos_load *l, const void *key, size_t key_len,
+                                          const void *text, size_t len)
 {
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
     for (int tries = 0; tries < 600; tries++) {
-        err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(l->k->events), RD_KAFKA_V_KEY(key, key_len),
+        err = rd_kafka_producev(l->rk, RD_KAFKA_V_TOPIC(l->k->events), RD_KAFKA_V_KEY(key, key_len),
                                 RD_KAFKA_V_VALUE((void *)text, len),
                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR__FATAL) {
+            hold(l, key, key_len, text, len);
+            return RD_KAFKA_RESP_ERR_NO_ERROR;
+        }
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
             break;
-        rd_kafka_poll(rk, 100);
+        rd_kafka_poll(l->rk, 100);
     }
     return err;
 }
@@ -168,15 +197,52 @@ static rd_kafka_resp_err_t produce_filing(chaos_load *l, rd_kafka_t *rk, const v
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     chaos_load *l = opaque;
+    char why[256];
     if (!m->err) {
         __atomic_add_fetch(&l->delivered, 1, __ATOMIC_SEQ_CST);
         return;
     }
+    __atomic_add_fetch(&l->resent, 1, __ATOMIC_SEQ_CST);
+    if (rd_kafka_fatal_error(rk, why, sizeof why) || m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+        m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+        hold(l, m->key, m->key_len, m->payload, m->len);
+        return;
+    }
     fprintf(stderr, "load: a filing was not delivered: %s (sending it again)\n",
             rd_kafka_err2str(m->err));
-    __atomic_add_fetch(&l->resent, 1, __ATOMIC_SEQ_CST);
-    if (produce_filing(l, rk, m->key, m->key_len, m->payload, m->len) != 0)
+    if (produce_filing(l, m->key, m->key_len, m->payload, m->len) != 0)
         __atomic_add_fetch(&l->failed, 1, __ATOMIC_SEQ_CST);
+}
+
+static rd_kafka_t *load_producer(chaos_load *l);
+
+/*
+ * An idempotent producer that raised a fatal error refuses every message for good (librdkafka
+ * 2.0 does so after NOT_ENOUGH_REPLICAS: "rewound sequence number"), as the engine's and the
+ * workers' producers do: a new one sends again what the old one did not deliver, as a filing
+ * system must.
+ */
+static void mend(chaos_load *l)
+{
+    char why[512];
+    if (!rd_kafka_fatal_error(l->rk, why, sizeof why))
+        return;
+    fprintf(stderr,
+            "load: the producer failed for good: %s (a new one sends again what it did "
+            "not deliver)\n",
+            why);
+    rd_kafka_purge(l->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(l->rk, 0);
+    rd_kafka_destroy(l->rk);
+    l->rk = load_producer(l);
+    l->renewed++;
+    while (l->held) {
+        held *h = l->held;
+        l->held = h->next;
+        if (produce_filing(l, h->data, h->key_len, h->data + h->key_len, h->len) != 0)
+            __atomic_add_fetch(&l->failed, 1, __ATOMIC_SEQ_CST);
+        free(h);
+    }
 }
 
 static rd_kafka_t *load_producer(chaos_load *l)
@@ -226,10 +292,10 @@ static void wait_topic(rd_kafka_t *rk, const char *topic)
 static void *load_main(void *arg)
 {
     chaos_load *l = arg;
-    rd_kafka_t *rk = load_producer(l);
     int pause_ms = l->per_second > 0 ? 1000 / l->per_second : 0;
 
-    wait_topic(rk, l->k->events);
+    l->rk = load_producer(l);
+    wait_topic(l->rk, l->k->events);
 
     for (int n = 1; n <= l->cases; n++) {
         char case_no[64], id[32], *text;
@@ -241,20 +307,23 @@ static void *load_main(void *arg)
         ev = kit_filed(case_no, id, "2026-03-02T09:00:00+08:00");
         text = json_dumps(ev, JSON_COMPACT);
         json_decref(ev);
-        err = produce_filing(l, rk, case_no, strlen(case_no), text, strlen(text));
+        err = produce_filing(l, case_no, strlen(case_no), text, strlen(text));
         free(text);
         if (err) {
             fprintf(stderr, "load: producing case %d: %s\n", n, rd_kafka_err2str(err));
             __atomic_add_fetch(&l->failed, 1, __ATOMIC_SEQ_CST);
         }
         __atomic_add_fetch(&l->sent, 1, __ATOMIC_SEQ_CST);
-        rd_kafka_poll(rk, 0);
+        rd_kafka_poll(l->rk, 0);
+        mend(l);
         if (pause_ms)
             kit_sleep_ms(pause_ms);
     }
-    while (rd_kafka_outq_len(rk) > 0)
-        rd_kafka_poll(rk, 100);
-    rd_kafka_destroy(rk);
+    while (rd_kafka_outq_len(l->rk) > 0 || l->held) {
+        rd_kafka_poll(l->rk, 100);
+        mend(l);
+    }
+    rd_kafka_destroy(l->rk);
     return NULL;
 }
 
@@ -273,8 +342,9 @@ void chaos_load_start(chaos_load *l, kit *k, int cases, int per_second)
 int chaos_load_wait(chaos_load *l)
 {
     pthread_join(l->thread, NULL);
-    printf("load: %d filings produced, %d confirmed, %d sent again, %d failed\n", l->sent,
-           l->delivered, l->resent, l->failed);
+    printf("load: %d filings produced, %d confirmed, %d sent again, %d failed, %d producer%s "
+           "replaced\n",
+           l->sent, l->delivered, l->resent, l->failed, l->renewed, l->renewed == 1 ? "" : "s");
     return l->delivered;
 }
 

@@ -46,6 +46,9 @@ typedef struct chaos_load {
     volatile int delivered; /* confirmed by the cluster */
     volatile int resent;    /* refused by the client or the cluster, and sent again */
     volatile int failed;    /* could not be sent even again: must stay 0 */
+    rd_kafka_t *rk;         /* its producer, replaced when it fails for good */
+    void *held;             /* filings the failed producer did not deliver, for the next one */
+    int renewed;            /* producers replaced */
 } chaos_load;
 
 void chaos_load_start(chaos_load *l, kit *k, int cases, int per_second);

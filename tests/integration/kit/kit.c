@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "base/yamldoc.h"
 #include "io/bus.h"
 #include "io/store.h"
 
@@ -305,6 +307,13 @@ int kit_engine_stop(kit *k, pid_t pid, int sig)
     return status;
 }
 
+void kit_engine_stop_ok(kit *k, pid_t pid)
+{
+    int status = kit_engine_stop(k, pid, SIGTERM);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        die("process %d did not shut down cleanly (wait status %d)", (int)pid, status);
+}
+
 void kit_send(kit *k, const char *topic, const char *key, const void *value, size_t len)
 {
     char err[512];
@@ -354,6 +363,42 @@ json_t *kit_withdrawn(const char *case_no, const char *id, const char *time)
                      "申请人撤回执行申请", "withdrawn_at", time);
 }
 
+void kit_file_and_withdraw(kit *k, int from, int to)
+{
+    for (int c = from; c < to; c++) {
+        char case_no[64], id1[32], id2[32];
+        snprintf(case_no, sizeof case_no, "(2026)豫0381执%d号", c + 1);
+        snprintf(id1, sizeof id1, "filed-%d", c + 1);
+        snprintf(id2, sizeof id2, "withdrawn-%d", c + 1);
+        kit_send_json(k, kit_filed(case_no, id1, "2026-03-02T09:00:00+08:00"));
+        kit_send_json(k, kit_withdrawn(case_no, id2, "2026-03-03T10:00:00+08:00"));
+    }
+}
+
+void kit_check_withdrawn(kit *k, int cases)
+{
+    static const struct {
+        const char *what, *sql;
+        int all; /* 1: every case counts, 0: none may */
+    } checks[] = {
+        {"cases in the log", "select count(distinct case_no) from events", 1},
+        {"cases whose log is not exactly filed (seq 1), withdrawn (seq 2)",
+         "select count(*) from (select case_no from events group by case_no having count(*) <> 2 "
+         "or min(seq) <> 1 or max(seq) <> 2 or min(type) <> 'case.filed' or max(type) <> "
+         "'case.withdrawn') bad",
+         0},
+        {"cases in withdrawal_review at seq 2",
+         "select count(*) from cases where state = 'withdrawal_review' and seq = 2", 1},
+        {"dead letters", "select count(*) from dead_letters", 0},
+    };
+
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+        long long n = kit_count(k, checks[i].sql), want = checks[i].all ? cases : 0;
+        if (n != want)
+            die("%s: %lld, expected %lld", checks[i].what, n, want);
+    }
+}
+
 json_t *kit_clock_to(const char *id, const char *to)
 {
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "id", id, "type", "clock.advance",
@@ -379,6 +424,14 @@ long long kit_count(kit *k, const char *sql)
 {
     PGresult *res = PQexec(k->db, sql);
     long long v = -1;
+
+    /* The kit's own connection does not survive a restart of PostgreSQL (the outage and restart
+     * tests make one): it connects again, once. */
+    if (PQstatus(k->db) != CONNECTION_OK) {
+        PQclear(res);
+        PQreset(k->db);
+        res = PQexec(k->db, sql);
+    }
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
         v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
@@ -411,29 +464,41 @@ long long kit_wait_count(kit *k, const char *sql, long long want, int seconds)
     return v;
 }
 
+rd_kafka_t *kit_consumer(const char *topic, const char *const *conf)
+{
+    static int n;
+    char err[512], why[512], group[160];
+    rd_kafka_conf_t *c = cf_bus_conf_new(need("CASEFLOW_KAFKA"), err, sizeof err);
+    rd_kafka_t *r;
+    rd_kafka_topic_partition_list_t *t;
+
+    snprintf(group, sizeof group, "kit-%ld-%ld-%d", (long)getpid(), (long)time(NULL), n++);
+    if (!c || cf_bus_conf_set(c, "group.id", group, err, sizeof err) != 0 ||
+        cf_bus_conf_set(c, "auto.offset.reset", "earliest", err, sizeof err) != 0 ||
+        cf_bus_conf_set(c, "enable.auto.commit", "false", err, sizeof err) != 0)
+        die("%s", err);
+    for (size_t i = 0; conf && conf[i]; i += 2)
+        if (cf_bus_conf_set(c, conf[i], conf[i + 1], err, sizeof err) != 0)
+            die("%s", err);
+    if (!(r = rd_kafka_new(RD_KAFKA_CONSUMER, c, why, sizeof why)))
+        die("consumer: %s", why);
+    rd_kafka_poll_set_consumer(r);
+    t = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(t, topic, RD_KAFKA_PARTITION_UA);
+    if (rd_kafka_subscribe(r, t) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        die("subscribing to %s", topic);
+    rd_kafka_topic_partition_list_destroy(t);
+    return r;
+}
+
 json_t *kit_consume(kit *k, const char *topic, size_t max, int seconds)
 {
-    char err[512], why[512], group[160];
-    rd_kafka_conf_t *conf = cf_bus_conf_new(k->brokers, err, sizeof err);
-    rd_kafka_t *c;
-    rd_kafka_topic_partition_list_t *t;
+    rd_kafka_t *c = kit_consumer(topic, NULL);
     json_t *out = json_array();
     long long until;
     struct timespec ts;
 
-    snprintf(group, sizeof group, "kit-%s-%ld-%ld", k->name, (long)getpid(), (long)time(NULL));
-    if (!conf || cf_bus_conf_set(conf, "group.id", group, err, sizeof err) != 0 ||
-        cf_bus_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof err) != 0 ||
-        cf_bus_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) != 0)
-        die("%s", err);
-    c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
-    if (!c)
-        die("consumer: %s", why);
-    rd_kafka_poll_set_consumer(c);
-    t = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(t, topic, RD_KAFKA_PARTITION_UA);
-    rd_kafka_subscribe(c, t);
-    rd_kafka_topic_partition_list_destroy(t);
+    (void)k;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     until = ts.tv_sec + seconds;
     while (json_array_size(out) < max) {
@@ -469,22 +534,12 @@ json_t *kit_consume(kit *k, const char *topic, size_t max, int seconds)
     return out;
 }
 
-/* Reads a whole file into a new string; NULL when it cannot. */
-static char *slurp(const char *path)
+char *kit_read_file(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long len;
-
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)len + 1)) != NULL) {
-        size_t got = fread(buf, 1, (size_t)len, f);
-        buf[got] = '\0';
-    }
-    fclose(f);
-    return buf;
+    char *buf, why[256];
+    size_t len;
+    return cf_yamldoc_read_file(path, (size_t)1 << 30, &buf, &len, why, sizeof why) == 0 ? buf
+                                                                                         : NULL;
 }
 
 int kit_migrate(kit *k)
@@ -560,9 +615,9 @@ static int run(kit *k, const char *input, const char *const *args, int as_owner,
     if (waitpid(pid, &status, 0) != pid)
         die("waitpid: %s", strerror(errno));
     if (out)
-        *out = slurp(outpath);
+        *out = kit_read_file(outpath);
     if (err)
-        *err = slurp(errpath);
+        *err = kit_read_file(errpath);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -578,6 +633,15 @@ char *kit_value(kit *k, const char *sql, int n, const char *const *params)
     return v;
 }
 
+void kit_wait_migrated(kit *k)
+{
+    if (kit_wait_count(k,
+                       "select count(*) from information_schema.tables where table_name = "
+                       "'accounts'",
+                       1, 60) != 1)
+        die("the database was not migrated within a minute");
+}
+
 int kit_add_user(kit *k, const char *name, const char *role, const char *post)
 {
     char pw[128], *out = NULL, *err = NULL;
@@ -591,6 +655,22 @@ int kit_add_user(kit *k, const char *name, const char *role, const char *post)
     free(out);
     free(err);
     return rc;
+}
+
+long long kit_add_token(kit *k, const char *name, char *token, size_t n)
+{
+    const char *args[] = {"tokens", "add", name, "--scope", "ingest", NULL};
+    char *out = NULL, *err = NULL;
+    const char *id;
+    long long v;
+
+    if (kit_run(k, args, &out, &err) != 0 || !out || !err || !(id = strstr(err, "token ")))
+        die("caseflow tokens add %s: %s", name, err ? err : "");
+    snprintf(token, n, "%.*s", (int)strcspn(out, "\n"), out);
+    v = strtoll(id + 6, NULL, 10);
+    free(out);
+    free(err);
+    return v;
 }
 
 int kit_staff_complete(kit *k, const char *name, const char *id, const char *result)
@@ -715,25 +795,92 @@ void kit_complete(kit *k, const char *case_no, const char *activity, const char 
 
 /* ---- HTTP ---- */
 
+/* Appends `n` bytes to the NUL-terminated buffer *buf of *len bytes; 0 when memory ran out. */
+static size_t append(char **buf, size_t *len, const char *p, size_t n)
+{
+    char *b = realloc(*buf, *len + n + 1);
+    if (!b)
+        return 0;
+    memcpy(b + *len, p, n);
+    *len += n;
+    b[*len] = '\0';
+    *buf = b;
+    return n;
+}
+
 static size_t on_reply_body(char *p, size_t size, size_t n, void *arg)
 {
     kit_reply *r = arg;
-    char *b = realloc(r->body, r->len + size * n + 1);
-    if (!b)
-        return 0;
-    memcpy(b + r->len, p, size * n);
-    r->len += size * n;
-    b[r->len] = '\0';
-    r->body = b;
-    return size * n;
+    return append(&r->body, &r->len, p, size * n);
 }
 
 static size_t on_reply_header(char *p, size_t size, size_t n, void *arg)
 {
     kit_reply *r = arg;
-    if (size * n > 23 && strncmp(p, "Set-Cookie: cf_session=", 23) == 0)
+    if (size * n > 23 && strncasecmp(p, "Set-Cookie: cf_session=", 23) == 0)
         snprintf(r->cookie, sizeof r->cookie, "%.*s", (int)strcspn(p + 23, ";\r\n"), p + 23);
-    return size * n;
+    return append(&r->head, &r->headlen, p, size * n);
+}
+
+/* Adds the header line "`name`: `value`" to `h` when `value` is not empty. */
+static struct curl_slist *header(struct curl_slist *h, const char *name, const char *value)
+{
+    char line[1024];
+    if (!value || !*value)
+        return h;
+    snprintf(line, sizeof line, "%s: %s", name, value);
+    return curl_slist_append(h, line);
+}
+
+long kit_request(const kit_req *q, kit_reply *r)
+{
+    CURL *c = q->curl ? q->curl : curl_easy_init();
+    struct curl_slist *h = NULL;
+    char cookie[320], *ctype = NULL;
+
+    memset(r, 0, sizeof *r);
+    r->status = -1;
+    if (!c)
+        die("curl_easy_init failed");
+    if (q->curl)
+        curl_easy_reset(c);
+    h = header(h, "Content-Type", q->ctype);
+    if (q->cookie && *q->cookie) {
+        snprintf(cookie, sizeof cookie, "cf_session=%s", q->cookie);
+        h = header(h, "Cookie", cookie);
+    }
+    h = header(h, "X-CSRF-Token", q->csrf);
+    if (q->bearer && *q->bearer) {
+        snprintf(cookie, sizeof cookie, "Bearer %s", q->bearer);
+        h = header(h, "Authorization", cookie);
+    }
+    for (size_t i = 0; q->headers && q->headers[i]; i++)
+        h = curl_slist_append(h, q->headers[i]);
+    curl_easy_setopt(c, CURLOPT_URL, q->url);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
+    if (q->method && strcmp(q->method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_reply_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_reply_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, q->timeout ? q->timeout : 120L);
+    if (q->body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)(q->len ? q->len : strlen(q->body)));
+    }
+    if (curl_easy_perform(c) == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+        if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
+            snprintf(r->type, sizeof r->type, "%s", ctype);
+    }
+    curl_slist_free_all(h);
+    if (!q->curl)
+        curl_easy_cleanup(c);
+    return r->status;
 }
 
 long kit_http(const char *method, const char *url, const char *cookie, const char *body,
@@ -745,45 +892,65 @@ long kit_http(const char *method, const char *url, const char *cookie, const cha
 long kit_http_csrf(const char *method, const char *url, const char *cookie, const char *csrf,
                    const char *body, kit_reply *r)
 {
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    char line[320], *ctype = NULL;
+    const kit_req q = {.method = method,
+                       .url = url,
+                       .cookie = cookie,
+                       .csrf = csrf,
+                       .ctype = "application/json",
+                       .body = body};
+    return kit_request(&q, r);
+}
 
-    memset(r, 0, sizeof *r);
-    r->status = -1;
-    if (!c)
-        die("curl_easy_init failed");
-    if (cookie && *cookie) {
-        snprintf(line, sizeof line, "Cookie: cf_session=%s", cookie);
-        h = curl_slist_append(h, line);
+long kit_login(const char *base, const char *name, const char *password, char *cookie,
+               size_t cookiesz, char *csrf, size_t csrfsz)
+{
+    char url[512], pw[256];
+    json_t *body, *doc;
+    char *text;
+    kit_reply r;
+
+    snprintf(url, sizeof url, "%s/api/v1/login", base);
+    snprintf(pw, sizeof pw, "password-of-%s", name);
+    body = json_pack("{s:s, s:s}", "name", name, "password", password ? password : pw);
+    text = json_dumps(body, JSON_COMPACT);
+    if (kit_http("POST", url, NULL, text, &r) == 200) {
+        doc = json_loads(r.body, 0, NULL);
+        snprintf(cookie, cookiesz, "%s", r.cookie);
+        snprintf(csrf, csrfsz, "%s", json_string_value(json_object_get(doc, "csrf")));
+        json_decref(doc);
     }
-    if (csrf && *csrf) {
-        snprintf(line, sizeof line, "X-CSRF-Token: %s", csrf);
-        h = curl_slist_append(h, line);
-    }
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_reply_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_reply_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-    if (body)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    if (curl_easy_perform(c) == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-        if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
-            snprintf(r->type, sizeof r->type, "%s", ctype);
-    }
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    return r->status;
+    json_decref(body);
+    free(text);
+    kit_reply_free(&r);
+    return r.status;
+}
+
+const char *kit_reply_header(const kit_reply *r, const char *name, char *out, size_t n)
+{
+    size_t k = strlen(name);
+
+    snprintf(out, n, "%s", "");
+    for (const char *l = r->head; l && *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != '\0'))
+        if (strncasecmp(l, name, k) == 0 && l[k] == ':') {
+            const char *v = l + k + 1 + strspn(l + k + 1, " \t");
+            snprintf(out, n, "%.*s", (int)strcspn(v, "\r\n"), v);
+        }
+    return out;
 }
 
 void kit_reply_free(kit_reply *r)
 {
     free(r->body);
+    free(r->head);
+    r->body = r->head = NULL;
+    r->len = r->headlen = 0;
+}
+
+char *kit_reply_body(kit_reply *r, size_t *len)
+{
+    char *b = r->body;
+    *len = r->len;
     r->body = NULL;
     r->len = 0;
+    return b;
 }

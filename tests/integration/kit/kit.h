@@ -46,6 +46,9 @@ void kit_done(kit *k);
 pid_t kit_engine_start(kit *k, const char *const *extra);
 /* Sends `sig` and waits for the process to end; returns its wait status. */
 int kit_engine_stop(kit *k, pid_t pid, int sig);
+/* Stops the process `pid` with SIGTERM as kit_engine_stop does; exits unless it ended by itself
+ * with status 0 (a clean shutdown). */
+void kit_engine_stop_ok(kit *k, pid_t pid);
 
 /* Starts `caseflow worker KIND` for this kit (its topics, the simulated clock, the simulator with
  * no latency unless `extra` says otherwise; documents under <logdir>/documents); `extra` is NULL or
@@ -67,17 +70,30 @@ void kit_flush(kit *k);
 json_t *kit_filed(const char *case_no, const char *id, const char *time);
 /* A case.withdrawn envelope. */
 json_t *kit_withdrawn(const char *case_no, const char *id, const char *time);
+/* Sends cases from+1 .. to, "(2026)豫0381执<n>号", each filed (event "filed-<n>") and then
+ * withdrawn ("withdrawn-<n>"), the stream of the engine's restart tests; kit_flush sends them
+ * for sure. */
+void kit_file_and_withdraw(kit *k, int from, int to);
+/* Checks what kit_file_and_withdraw(k, 0, cases) leaves once all is applied: each case's log is
+ * its filing (seq 1) and its withdrawal (seq 2), nothing twice, every case in withdrawal_review,
+ * no dead letter.  Exits saying what is wrong otherwise. */
+void kit_check_withdrawn(kit *k, int cases);
 /* A clock.advance envelope moving the simulated clock to `to`. */
 json_t *kit_clock_to(const char *id, const char *to);
 /* Moves the simulated clock to `to` (event id `id`, or "clock-<to>" when NULL) and waits until
  * the engine has it. */
 void kit_advance(kit *k, const char *id, const char *to);
 
-/* The first column of the first row of `sql` as a number (-1 on error). */
+/* The first column of the first row of `sql` as a number (-1 on error); a connection that broke
+ * (PostgreSQL restarted) is made again first. */
 long long kit_count(kit *k, const char *sql);
 /* Waits up to `seconds` until `sql` gives `want`; returns the last value seen. */
 long long kit_wait_count(kit *k, const char *sql, long long want, int seconds);
 
+/* A consumer of `topic` from its beginning, in a group of its own (CASEFLOW_KAFKA), that commits
+ * nothing; `conf` are more settings, name and value after each other up to a NULL (NULL: none).
+ * Exits when it cannot be made.  End it with rd_kafka_consumer_close and rd_kafka_destroy. */
+rd_kafka_t *kit_consumer(const char *topic, const char *const *conf);
 /* Consumes `topic` from the beginning for up to `seconds` or until `max` messages; returns them
  * as a JSON array of {key, value (parsed when JSON, else text), id (the caseflow-id header),
  * timestamp (ms, as the producer stamped it)}. */
@@ -124,6 +140,17 @@ void kit_review(kit *k, const char *case_no, const char *time);
 
 /* The first column of the first row of `sql` with text parameters, as a new string (free it),
  * or NULL when there is no row, the value is NULL or the query failed. */
+/* Reads the file at `path` whole into a new NUL-terminated string (free it); NULL when it
+ * cannot. */
+char *kit_read_file(const char *path);
+
+/* Waits up to a minute until an engine has migrated the database (the accounts table is there);
+ * exits when it has not. */
+void kit_wait_migrated(kit *k);
+/* Adds the ingest token `name` (`caseflow tokens add NAME --scope ingest`), writes its secret
+ * into `token` and returns its id; exits when it is refused. */
+long long kit_add_token(kit *k, const char *name, char *token, size_t n);
+
 /* Completes task `id` with `result` as member of staff `name`, through `caseflow serve` at
  * CASEFLOW_SERVER as staff do: their account (password "password-of-<name>") is made on the
  * task's post when there is none.  Returns the exit status of `caseflow tasks complete`. */
@@ -140,24 +167,56 @@ char *kit_value(kit *k, const char *sql, int n, const char *const *params);
 char *kit_wait_value(kit *k, const char *sql, int n, const char *const *params, const char *want,
                      int seconds);
 
-/* What kit_http got back. */
+/* What kit_http and kit_request got back. */
 typedef struct kit_reply {
     long status; /* the HTTP status, -1 when there was no answer */
     char *body;  /* the body, NUL-terminated (it may hold NULs: use len), or NULL */
     size_t len;
     char type[160];   /* its Content-Type, or "" */
     char cookie[256]; /* the cf_session cookie the answer set (a login), or "" */
+    char *head;       /* every header line of the answer as received, or NULL */
+    size_t headlen;
 } kit_reply;
 
+/* A request for kit_request; members left zero are not sent. */
+typedef struct kit_req {
+    const char *method, *url; /* the url's path is sent as written: no ".." folded */
+    const char *cookie;       /* the cf_session cookie */
+    const char *csrf;         /* the X-CSRF-Token */
+    const char *bearer;       /* a token, sent as Authorization: Bearer */
+    const char *ctype;        /* the body's Content-Type */
+    const char *body;         /* the body, `len` bytes (0: up to its NUL) */
+    size_t len;
+    const char *const *headers; /* more header lines, up to a NULL (a NULL list: none) */
+    void *curl;                 /* a CURL handle to use again (its connection kept), or NULL */
+    long timeout;               /* seconds before it gives up (0: 120); a stream ends so */
+} kit_req;
+
+/* Sends `q`; fills *r (free it with kit_reply_free) and returns r->status.  A HEAD request asks
+ * for no body.  Binary bodies (a PDF, an Excel workbook) come back whole. */
+long kit_request(const kit_req *q, kit_reply *r);
+
 /* `method` `url` with the session `cookie` (NULL or "" for none) and a JSON `body` (NULL for
- * none); fills *r (free it with kit_reply_free) and returns r->status.  Binary bodies (a PDF, an
- * Excel workbook) come back whole. */
+ * none); fills *r (free it with kit_reply_free) and returns r->status. */
 long kit_http(const char *method, const char *url, const char *cookie, const char *body,
               kit_reply *r);
+
+/* Logs `name` in at the server `base` ("http://127.0.0.1:PORT") with `password` (NULL: the kit's
+ * "password-of-<name>"); on success fills `cookie` with the cf_session and `csrf` with the token
+ * that changes need.  Returns the status of the login. */
+long kit_login(const char *base, const char *name, const char *password, char *cookie,
+               size_t cookiesz, char *csrf, size_t csrfsz);
+
+/* Copies the value of the answer's header `name` (the last one, when several) into `out` and
+ * returns `out`: "" when there is none. */
+const char *kit_reply_header(const kit_reply *r, const char *name, char *out, size_t n);
 /* kit_http with the session's CSRF token (NULL: none), which a change made with a session
  * cookie needs. */
 long kit_http_csrf(const char *method, const char *url, const char *cookie, const char *csrf,
                    const char *body, kit_reply *r);
 void kit_reply_free(kit_reply *r);
+/* Takes the body out of `r`: returns it (the caller frees it; NULL when there was none) with its
+ * length in *len. */
+char *kit_reply_body(kit_reply *r, size_t *len);
 
 #endif

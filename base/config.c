@@ -72,11 +72,11 @@ static const struct setting settings[] = {
      "the engine's clock"},
     {"engine.start", T_STR, "", 0, 0, NULL, "CASEFLOW_CLOCK_START", AT(start), 0,
      "the simulated clock's first instant (ISO 8601)"},
-    /* enforcement_case.v1.yaml keeps the cases filed under version 1 on it
+    /* enforcement_case.v1.yaml and .v2.yaml keep the cases filed under versions 1 and 2 on them
        (docs/workflow-language.md, Versions). */
     {"workflows", T_LIST,
-     "workflows/enforcement_case.yaml,workflows/enforcement_case.v1.yaml,"
-     "workflows/voluntary_payment.yaml",
+     "workflows/enforcement_case.yaml,workflows/enforcement_case.v2.yaml,"
+     "workflows/enforcement_case.v1.yaml,workflows/voluntary_payment.yaml",
      0, 0, NULL, "CASEFLOW_WORKFLOWS", AT(workflows), AT(nworkflows),
      "workflow definitions (comma-separated in the environment)"},
     {"data_dir", T_STR, "", 0, 0, NULL, "CASEFLOW_DATA_DIR", AT(data_dir), 0,

@@ -4,8 +4,9 @@ python3-selenium, against the `caseflow serve`, engine and workers that
 tests/integration/test_web.c started on the test stack (its database and topic prefix).
 
 The scenario of issue #11: the bureau lead and the team clerks log in; a new case arrives through
-HTTP ingest and appears in the intake post's inbox without a reload; the intake clerk completes
-the check with the form the workflow declares (the session ends while the form is filled in, and
+HTTP ingest and appears in the filing reviewer's inbox without a reload; the filing reviewer
+(立案审查员) completes the review (#12: before the intake check), and the case appears in the intake
+post's inbox without a reload; the intake clerk completes the check with the form the workflow declares (the session ends while the form is filled in, and
 nothing typed is lost); the simulated clock moves on and the case's execution task appears in the
 team_1 clerk's inbox without a reload; the team_1 clerk claims and completes it; the team_2 clerk
 opening that task's address gets a clear "not your post" page; the wall's counts change; the
@@ -44,7 +45,7 @@ COPY = os.environ["CF_WEB_COPY"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 AXE = open(os.path.join(HERE, "vendor", "axe-core", "axe.min.js"), encoding="utf-8").read()
 
-LEAD, INTAKE, TEAM1, TEAM2, AUDITOR, ADMIN = "陈局", "王芳", "李明", "赵强", "孙审", "管理员"
+LEAD, REVIEWER, INTAKE, TEAM1, TEAM2, AUDITOR, ADMIN = "陈局", "吴十", "王芳", "李明", "赵强", "孙审", "管理员"
 
 failures = []
 shot_no = 0
@@ -172,6 +173,30 @@ def text_of(d, sel):
         return ""
 
 
+def open_form(d, row, first, titles, what):
+    """Opens the completion form of the task in inbox row `row` and checks that it has the
+    fields the workflow declares (their titles); `first` is the id of a field to wait for."""
+    click(d, row + " button.primary")
+    wait(d, lambda d: css(d, f"dialog.task-dialog[open] #{first}"), f"the {what} form opens")
+    form_text = text_of(d, "dialog.task-dialog")
+    check(all(t in form_text for t in titles), f"the {what} form has the fields the workflow declares")
+
+
+def review(d, row, picture=None):
+    """The filing reviewer finds the case of inbox row `row` enforceable and its parties right."""
+    open_form(d, row, "f-enforceable-yes", ["执行依据已生效且具有给付内容", "执行主体信息准确"], "review")
+    d.find_element(By.ID, "f-enforceable-yes").click()
+    d.find_element(By.ID, "f-parties_ok-yes").click()
+    click(d, "dialog.task-dialog button[type=submit]")
+    wait(d, lambda d: "已办结" in text_of(d, "dialog.task-dialog .verdict"), "the review goes through", 60)
+    verdict = text_of(d, "dialog.task-dialog .verdict")
+    check("立案信息核查" in verdict, f"the engine's verdict names the intake check next: {verdict}")
+    if picture:
+        shot(d, picture)
+    click(d, "dialog.task-dialog .actions button")
+    wait(d, lambda d: not css(d, row), "the done review leaves the reviewer's inbox")
+
+
 def login(d, name, land):
     d.get(BASE + "/login.html")
     wait(d, lambda d: css(d, "#name"), "the login form")
@@ -239,6 +264,7 @@ def wait_task(activity, seconds):
 
 def scenario():
     lead = browser(LEAD, 1920, 1080)
+    reviewer = browser(REVIEWER)
     intake = browser(INTAKE)
     team1 = browser(TEAM1)
     team2 = browser(TEAM2)
@@ -250,9 +276,11 @@ def scenario():
     axe(intake, "login")
 
     login(lead, LEAD, "/wall.html")
+    login(reviewer, REVIEWER, "/")
     login(intake, INTAKE, "/")
     login(team1, TEAM1, "/")
     login(team2, TEAM2, "/")
+    check(text_of(reviewer, "header.top .who .post") == "立案审查员", "the filing reviewer's post is in the header")
     check(text_of(intake, "header.top .who .post") == "集约启动岗", "the intake clerk's post is in the header")
     check(text_of(team1, "header.top .who .post") == "执行一团队", "the team_1 clerk's post is in the header")
 
@@ -266,23 +294,29 @@ def scenario():
     shot(intake, "inbox-intake-before")
     axe(intake, "inbox")
     wait(team1, lambda d: css(d, "#live.on"), "the team_1 inbox follows its stream")
+    wait(reviewer, lambda d: css(d, "#live.on"), "the filing reviewer's inbox follows its stream")
 
-    # A new case comes in from the filing system, over HTTP.  The page must not reload.
+    # A new case comes in from the filing system, over HTTP.  The pages must not reload.
+    reviewer.execute_script("window.cfMark = 'same page'")
     intake.execute_script("window.cfMark = 'same page'")
     ingest([filed(CASE, "web-filed-1", "2026-03-02T09:10:00+08:00")])
     row = f'tr[data-case="{CASE}"]'
-    wait(intake, lambda d: css(d, row), "the new case appears in the intake inbox", 60)
+    wait(reviewer, lambda d: css(d, row), "the new case appears in the filing reviewer's inbox", 60)
+    check(reviewer.execute_script("return window.cfMark") == "same page",
+          "the new case came to the reviewer without a reload")
+    shot(reviewer, "inbox-review-new-case")
+
+    # The filing review comes first (#12): enforceable, the parties right; then the intake check.
+    review(reviewer, row, "review-verdict")
+
+    wait(intake, lambda d: css(d, row), "the reviewed case appears in the intake inbox", 60)
     check(intake.execute_script("return window.cfMark") == "same page",
           "the new case came without a reload")
     check("新" in text_of(intake, row), "the new row is marked new")
     shot(intake, "inbox-intake-new-case")
 
     # The intake check, with the form of the workflow.  First nothing: refused before sending.
-    click(intake, row + " button.primary")
-    wait(intake, lambda d: css(d, "dialog.task-dialog[open] #f-complete-yes"), "the completion form opens")
-    form_text = text_of(intake, "dialog.task-dialog")
-    check("立案信息完整准确" in form_text and "特殊案件" in form_text,
-          "the form has the fields the workflow declares")
+    open_form(intake, row, "f-complete-yes", ["立案信息完整准确", "特殊案件"], "completion")
     click(intake, "dialog.task-dialog button[type=submit]")
     wait(intake, lambda d: "请填写" in text_of(d, "#f-complete-problem"), "a missing answer is refused before sending")
     shot(intake, "complete-form-refused")
@@ -358,6 +392,9 @@ def scenario():
     # Meanwhile at intake: Wednesday now, so Monday's checks are overdue (red), and a case filed
     # today is due today (highlighted) and new.
     ingest([filed(NEXT, "web-filed-2", "2026-03-04T10:05:00+08:00")])
+    wait(reviewer, lambda d: css(d, f'tr[data-case="{NEXT}"]'), "the next case comes to the reviewer", 60)
+    review(reviewer, f'tr[data-case="{NEXT}"]')
+    close(REVIEWER)
     wait(intake, lambda d: css(d, f'tr[data-case="{NEXT}"]'), "the next case appears at intake", 60)
     wait(intake, lambda d: css(d, "tr.overdue") and css(d, "tr.today"),
          "the intake inbox marks the overdue and the due today", 30)

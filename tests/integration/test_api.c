@@ -214,6 +214,12 @@ static int setup(void **state)
     kit_send_json(&K, kit_filed(CASE_D, "api-d-1", "2026-03-02T09:03:00+08:00"));
     kit_send_json(&K, kit_filed(CASE_E, "api-e-1", "2026-03-02T09:04:00+08:00"));
     kit_flush(&K);
+    /* The filing reviewer's review comes first (version 3), then the intake check. */
+    kit_review(&K, CASE_A, "2026-03-02T09:00:00+08:00");
+    kit_review(&K, CASE_B, "2026-03-02T09:01:00+08:00");
+    kit_review(&K, CASE_C, "2026-03-02T09:02:00+08:00");
+    kit_review(&K, CASE_D, "2026-03-02T09:03:00+08:00");
+    kit_review(&K, CASE_E, "2026-03-02T09:04:00+08:00");
     task_a = task_of(CASE_A, "intake_check");
     task_b = task_of(CASE_B, "intake_check");
     task_c = task_of(CASE_C, "intake_check");
@@ -763,8 +769,8 @@ static void test_ingest(void **state)
     assert_string_equal(str(r.json, "status"), "accepted");
     reply_free(&r);
     v = kit_wait_value(&K, "select state from cases where case_no = $1", 1, (const char *[]){c10},
-                       "intake", 30);
-    assert_string_equal(v, "intake");
+                       "review", 30);
+    assert_string_equal(v, "review");
     free(v);
     /* Again: the engine has it, so it is a duplicate and is not sent. */
     assert_int_equal(http(&filing, "POST", "/api/v1/events", one, &r), 200);
@@ -794,8 +800,8 @@ static void test_ingest(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_array_get(res, 3), "line")), 5);
     reply_free(&r);
     v = kit_wait_value(&K, "select state from cases where case_no = $1", 1, (const char *[]){c12},
-                       "intake", 30);
-    assert_string_equal(v, "intake");
+                       "review", 30);
+    assert_string_equal(v, "review");
     free(v);
     assert_int_equal(kit_count(&K, "select count(*) from events where event_id = 'forged-1'"), 0);
     /* People do not send events; a token does not log in. */

@@ -128,7 +128,8 @@ static void test_anchor_catches_the_consistent_rewrite(void **state)
     snprintf(changed, sizeof changed, "%s/anchor-changed.txt", k.logdir);
     snprintf(signed_, sizeof signed_, "%s/anchor-signed.txt", k.logdir);
 
-    /* Three cases filed on 2 March; on 3 March the intake check of the second is done. */
+    /* Three cases filed on 2 March; on 3 March the filing review (seq 2) and the intake check
+     * (seq 3) of the second are done. */
     engine = kit_engine_start(&k, NULL);
     for (int i = 0; i < 3; i++) {
         char eid[32];
@@ -138,14 +139,22 @@ static void test_anchor_catches_the_consistent_rewrite(void **state)
     kit_flush(&k);
     assert_int_equal(kit_wait_count(&k, "select count(*) from cases", 3, 60), 3);
     kit_advance(&k, "an-clock-1", "2026-03-03T10:00:00+08:00");
+    server = kit_serve_start(&k, NULL, &port);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    setenv("CASEFLOW_SERVER", url, 1);
+    id = kit_wait_value(&k,
+                        "select task_id from tasks where case_no = $1 and activity = "
+                        "'filing_review'",
+                        1, (const char *[]){REWRITTEN}, NULL, 60);
+    assert_non_null(id);
+    assert_int_equal(
+        kit_staff_complete(&k, "吴十", id, "{\"enforceable\": true, \"parties_ok\": true}"), 0);
+    free(id);
     id = kit_wait_value(&k,
                         "select task_id from tasks where case_no = $1 and activity = "
                         "'intake_check'",
                         1, (const char *[]){REWRITTEN}, NULL, 60);
     assert_non_null(id);
-    server = kit_serve_start(&k, NULL, &port);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
-    setenv("CASEFLOW_SERVER", url, 1);
     assert_int_equal(kit_staff_complete(&k, "王芳", id, "{\"complete\": true}"), 0);
     unsetenv("CASEFLOW_SERVER");
     kit_engine_stop(&k, server, SIGTERM);
@@ -174,7 +183,7 @@ static void test_anchor_catches_the_consistent_rewrite(void **state)
         char pattern[1200];
         line = kit_value(&k, "select hash from events where case_no = $1 and seq = 1", 1,
                          (const char *[]){REWRITTEN});
-        hash = kit_value(&k, "select hash from events where case_no = $1 and seq = 2", 1,
+        hash = kit_value(&k, "select hash from events where case_no = $1 and seq = 3", 1,
                          (const char *[]){REWRITTEN});
         assert_non_null(line);
         assert_non_null(hash);
@@ -182,7 +191,7 @@ static void test_anchor_catches_the_consistent_rewrite(void **state)
                          0);
         snprintf(pattern, sizeof pattern, "grep -qxF '%s 1 %s' %s", REWRITTEN, line, early);
         shell("%s", pattern);
-        snprintf(pattern, sizeof pattern, "grep -qxF '%s 2 %s' %s", REWRITTEN, hash, all);
+        snprintf(pattern, sizeof pattern, "grep -qxF '%s 3 %s' %s", REWRITTEN, hash, all);
         shell("%s", pattern);
         free(line);
         free(hash);
@@ -204,7 +213,7 @@ static void test_anchor_catches_the_consistent_rewrite(void **state)
         strstr(out, "checked 3 cases against the anchor: 3 match, 0 do not match, 0 missing"));
 
     /* The superuser says someone else did the intake check, and rewrites the chain to fit. */
-    rewrite_history(&k, REWRITTEN, "2", "staff:intake:李明");
+    rewrite_history(&k, REWRITTEN, "3", "staff:intake:李明");
 
     /* The hole: the chain and the replay alone are content. */
     assert_int_equal(kit_cli(&k, &out, &err, (const char *[]){"replay", REWRITTEN, NULL}), 0);
@@ -217,7 +226,7 @@ static void test_anchor_catches_the_consistent_rewrite(void **state)
     {
         char want[200];
         snprintf(want, sizeof want,
-                 "%s: does not match the anchor at seq 2: the stored events give ", REWRITTEN);
+                 "%s: does not match the anchor at seq 3: the stored events give ", REWRITTEN);
         assert_non_null(strstr(out, want));
     }
     assert_null(strstr(out, CASES[0]));

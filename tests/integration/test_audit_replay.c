@@ -94,10 +94,16 @@ static void walk(kit *k)
     const char *checks[] = {"check_vehicles", "check_real_estate",  "check_business", "check_tax",
                             "check_marriage", "check_housing_fund", "check_housing"};
 
-    /* Monday 2 March: filed at 09:00, checked by the intake post. */
+    /* Monday 2 March: filed at 09:00, reviewed by the filing reviewer, checked by the intake
+     * post. */
     kit_advance(k, "rp-clock-1", "2026-03-02T09:00:00+08:00");
     kit_send_json(k, kit_filed(CASE_NO, "rp-filed", "2026-03-02T09:00:00+08:00"));
     kit_flush(k);
+    id = task_of(k, "filing_review");
+    assert_int_equal(
+        kit_staff_complete(k, "吴十", id, "{\"enforceable\": true, \"parties_ok\": true}"), 0);
+    free(id);
+    wait_state(k, "intake");
     id = task_of(k, "intake_check");
     assert_int_equal(kit_staff_complete(k, "王芳", id, "{\"complete\": true}"), 0);
     free(id);
@@ -107,10 +113,10 @@ static void walk(kit *k)
     kit_advance(k, "rp-clock-2", "2026-03-03T10:00:00+08:00");
     worker_done(k, "notices", "documents", "2026-03-03T10:00:00+08:00",
                 json_pack("{s:[s, s]}", "documents", "执行通知书", "报告财产令"));
-    wait_seq(k, "3");
+    wait_seq(k, "4");
     worker_done(k, "network_query", "network_query", "2026-03-03T10:00:00+08:00",
                 json_pack("{s:[]}", "found"));
-    wait_seq(k, "4");
+    wait_seq(k, "5");
 
     /* Wednesday: served, and the six checks come back. */
     kit_advance(k, "rp-clock-3", "2026-03-04T15:00:00+08:00");
@@ -127,7 +133,7 @@ static void walk(kit *k)
     assert_int_equal(
         kit_staff_complete(k, "赵强", id, "{\"auction\": false, \"measures\": [\"冻结存款\"]}"), 0);
     free(id);
-    wait_seq(k, "13");
+    wait_seq(k, "14");
 
     /* Monday 9 March: closed; the next day the file is archived. */
     kit_advance(k, "rp-clock-5", "2026-03-09T10:00:00+08:00");
@@ -142,12 +148,12 @@ static void walk(kit *k)
     worker_done(k, "archive", "archive", "2026-03-10T09:00:00+08:00",
                 json_pack("{s:s, s:s, s:s}", "outcome", "accepted", "archive_id", "档执000001",
                           "volume", "2026-03-0001"));
-    wait_seq(k, "15");
+    wait_seq(k, "16");
     id = task_of(k, "archive_file");
     assert_int_equal(kit_staff_complete(k, "孙丽", id, "{\"note\": \"已装订移交\"}"), 0);
     free(id);
     wait_state(k, "archived");
-    wait_seq(k, "16");
+    wait_seq(k, "17");
     free(out);
     free(err);
 }
@@ -197,15 +203,17 @@ static void test_replay_verifies_and_finds_the_altered_event(void **state)
     assert_non_null(strstr(out, "final state  ok"));
     assert_non_null(strstr(out, "verified: the log of"));
     assert_non_null(strstr(out, "#1  2026-03-02T09:00:00+08:00  case.filed  by filing"));
-    assert_non_null(strstr(out, "(new) -> intake"));
+    assert_non_null(strstr(out, "(new) -> review"));
     assert_non_null(strstr(out, "+ task intake_check (staff intake_check) for intake, due "
                                 "2026-03-02T17:30:00+08:00"));
+    assert_non_null(strstr(out, "by staff:filing_review:吴十"));
+    assert_non_null(strstr(out, "review -> intake"));
     assert_non_null(strstr(out, "by staff:intake:王芳"));
     assert_non_null(strstr(out, "intake -> notices"));
     assert_non_null(strstr(out, "> assigned to team_5"));
     assert_non_null(strstr(out, "by staff:team_5:赵强"));
     assert_non_null(strstr(out, "closed -> archived"));
-    assert_non_null(strstr(out, "state: archived after event 16"));
+    assert_non_null(strstr(out, "state: archived after event 17"));
     assert_null(strstr(out, "张三"));
     assert_null(strstr(out, "41038119900101123X"));
 
@@ -215,7 +223,7 @@ static void test_replay_verifies_and_finds_the_altered_event(void **state)
     assert_string_equal(verdict(doc, "replay"), "ok");
     assert_string_equal(verdict(doc, "final_state"), "ok");
     assert_true(json_is_true(json_object_get(json_object_get(doc, "verification"), "ok")));
-    assert_int_equal(json_array_size(json_object_get(doc, "timeline")), 16);
+    assert_int_equal(json_array_size(json_object_get(doc, "timeline")), 17);
     assert_string_equal(json_string_value(json_object_get(doc, "workflow")), "enforcement_case");
     assert_string_equal(state_name(doc), "archived");
     json_decref(doc);
@@ -224,7 +232,7 @@ static void test_replay_verifies_and_finds_the_altered_event(void **state)
     doc = replay_json(&k, "2026-03-02", &rc);
     assert_int_equal(rc, 0);
     assert_string_equal(state_name(doc), "notices");
-    assert_int_equal(json_array_size(json_object_get(doc, "timeline")), 2);
+    assert_int_equal(json_array_size(json_object_get(doc, "timeline")), 3);
     /* The handling limit as of the filing day's end: filed Monday 03-02, six months to
      * Wednesday 09-02 (184 days on), nothing used yet (the starting day is not counted). */
     {
@@ -244,7 +252,7 @@ static void test_replay_verifies_and_finds_the_altered_event(void **state)
     assert_int_equal(
         kit_cli(&k, &out, &err, (const char *[]){"replay", CASE_NO, "--as-of", "2026-03-05", NULL}),
         0);
-    assert_non_null(strstr(out, "state: execution after event 13, as of 2026-03-05"));
+    assert_non_null(strstr(out, "state: execution after event 14, as of 2026-03-05"));
     assert_non_null(strstr(out, "执行期限 handling: running, 3 days used"));
     assert_int_equal(
         kit_cli(&k, &out, &err, (const char *[]){"replay", CASE_NO, "--as-of", "soon", NULL}), 2);
@@ -290,45 +298,45 @@ static void test_replay_verifies_and_finds_the_altered_event(void **state)
         free(was);
     }
 
-    /* The database owner changes what the documents worker reported (event 3). */
-    saved = kit_value(&k, "select body::text from events where case_no = $1 and seq = 3", 1,
+    /* The database owner changes what the documents worker reported (event 4). */
+    saved = kit_value(&k, "select body::text from events where case_no = $1 and seq = 4", 1,
                       (const char *[]){CASE_NO});
     assert_non_null(saved);
     behind_the_engines_back(&k,
                             "update events set body = jsonb_set(body::jsonb, "
                             "'{data,result,documents}', '[\"执行通知书\"]')::json "
-                            "where case_no = $1 and seq = 3",
+                            "where case_no = $1 and seq = 4",
                             CASE_NO);
     assert_int_equal(kit_cli(&k, &out, &err, (const char *[]){"replay", CASE_NO, NULL}), 1);
-    assert_non_null(strstr(out, "hash chain   broken at seq 3: "));
+    assert_non_null(strstr(out, "hash chain   broken at seq 4: "));
     assert_non_null(strstr(err, "does NOT verify"));
     doc = replay_json(&k, NULL, &rc);
     assert_int_equal(rc, 1);
-    assert_non_null(strstr(verdict(doc, "chain"), "broken at seq 3: the stored event does not "
+    assert_non_null(strstr(verdict(doc, "chain"), "broken at seq 4: the stored event does not "
                                                   "give its stored hash"));
     /* The service task's documents came from that result: the replay parts there too. */
-    assert_non_null(strstr(verdict(doc, "replay"), "differs at seq 3 "));
+    assert_non_null(strstr(verdict(doc, "replay"), "differs at seq 4 "));
     assert_non_null(strstr(verdict(doc, "replay"), "action 1 (task service): /params/documents: "
                                                    "stored [\"执行通知书\",\"报告财产令\"], "
                                                    "replayed [\"执行通知书\"]"));
     assert_true(json_is_false(json_object_get(json_object_get(doc, "verification"), "ok")));
     json_decref(doc);
 
-    /* Put back, it verifies again; then the stored actions of event 12 (the execution plan's
+    /* Put back, it verifies again; then the stored actions of event 13 (the execution plan's
      * task) are removed: they are not hashed, only the replay can tell. */
     behind_the_engines_back(&k,
-                            "update events set body = $1::json where seq = 3 and event_id = "
+                            "update events set body = $1::json where seq = 4 and event_id = "
                             "$1::json ->> 'id'",
                             saved);
     doc = replay_json(&k, NULL, &rc);
     assert_int_equal(rc, 0);
     json_decref(doc);
-    behind_the_engines_back(&k, "update events set actions = '[]' where case_no = $1 and seq = 12",
+    behind_the_engines_back(&k, "update events set actions = '[]' where case_no = $1 and seq = 13",
                             CASE_NO);
     doc = replay_json(&k, NULL, &rc);
     assert_int_equal(rc, 1);
     assert_string_equal(verdict(doc, "chain"), "ok");
-    assert_non_null(strstr(verdict(doc, "replay"), "differs at seq 12 "));
+    assert_non_null(strstr(verdict(doc, "replay"), "differs at seq 13 "));
     assert_non_null(strstr(verdict(doc, "replay"), "actions: stored 0 actions, replay gives 1"));
     json_decref(doc);
 

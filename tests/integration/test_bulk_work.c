@@ -97,7 +97,15 @@ static void close_a_month(void)
         kit_send_json(&k, kit_filed(c, id, "2026-03-02T09:00:00+08:00"));
     }
     kit_flush(&k);
-    wait_for("select count(*) from tasks where kind = 'intake_check'", NCASES, 180);
+    /* Each waits for the filing review (version 3); the first are reviewed, then checked. */
+    wait_for("select count(*) from tasks where kind = 'filing_review'", NCASES, 180);
+    for (int i = 0; i < TEAMS_SHOWN; i++) {
+        case_no(i, c, sizeof c);
+        complete_staff(c, "filing_review", "filing_review", "2026-03-02T09:20:00+08:00",
+                       json_pack("{s:b, s:b}", "enforceable", 1, "parties_ok", 1));
+    }
+    kit_flush(&k);
+    wait_for("select count(*) from tasks where kind = 'intake_check'", TEAMS_SHOWN, 120);
     for (int i = 0; i < TEAMS_SHOWN; i++) {
         case_no(i, c, sizeof c);
         complete_staff(c, "intake_check", "intake", "2026-03-02T09:30:00+08:00",
@@ -426,6 +434,12 @@ static void test_checks_natural_persons(void **state)
                         json_pack("[{s:s, s:s, s:s}]", "kind", "company", "name",
                                   "洛阳某某建材有限公司", "id_number", "91410300MA44L7QK3C"));
     kit_send_json(&k, filing);
+    kit_flush(&k);
+    wait_for("select count(*) from tasks where kind = 'filing_review'", 2, 120);
+    complete_staff(person, "filing_review", "filing_review", "2026-03-02T09:20:00+08:00",
+                   json_pack("{s:b, s:b}", "enforceable", 1, "parties_ok", 1));
+    complete_staff(company, "filing_review", "filing_review", "2026-03-02T09:20:00+08:00",
+                   json_pack("{s:b, s:b}", "enforceable", 1, "parties_ok", 1));
     kit_flush(&k);
     wait_for("select count(*) from tasks where kind = 'intake_check'", 2, 120);
     complete_staff(person, "intake_check", "intake", "2026-03-02T09:30:00+08:00",

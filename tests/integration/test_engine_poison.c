@@ -81,7 +81,7 @@ static void test_poison_goes_to_the_dead_letter_topic(void **state)
     /* 5: an event for a case that does not exist. */
     kit_send_json(&k, kit_withdrawn(CASE_A, "no-such-case", "2026-03-02T09:00:00+08:00"));
     /* 6: filed properly, then an event its state does not allow (a decision the workflow does
-     * not know, while the case waits for its intake check). */
+     * not know, while the case waits for its filing review). */
     kit_send_json(&k, kit_filed(CASE_B, "filed-b", "2026-03-02T09:00:00+08:00"));
     kit_send_json(&k,
                   json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "id", "not-allowed", "type",
@@ -93,7 +93,7 @@ static void test_poison_goes_to_the_dead_letter_topic(void **state)
 
     assert_int_equal(kit_wait_count(&k, "select count(*) from dead_letters", 6, 60), 6);
     assert_int_equal(kit_wait_count(&k, "select count(*) from cases", 2, 60), 2);
-    assert_int_equal(kit_count(&k, "select count(*) from cases where state = 'intake'"), 2);
+    assert_int_equal(kit_count(&k, "select count(*) from cases where state = 'review'"), 2);
     assert_int_equal(kit_count(&k, "select count(*) from events"), 2);
 
     msgs = kit_consume(&k, dlq, 6, 60);
@@ -118,7 +118,7 @@ static void test_poison_goes_to_the_dead_letter_topic(void **state)
     assert_non_null(strstr(json_string_value(json_object_get(d, "original")), "五万元"));
     assert_non_null(find_reason(msgs, "unknown event type 'case.exploded'"));
     assert_non_null(find_reason(msgs, "unknown case"));
-    assert_non_null(find_reason(msgs, "not expected in state 'intake'"));
+    assert_non_null(find_reason(msgs, "not expected in state 'review'"));
     json_decref(msgs);
 
     kit_engine_stop(&k, engine, SIGTERM);

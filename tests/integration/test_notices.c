@@ -8,8 +8,8 @@
  * The simulated clock starts on Sunday 2026-03-01, in the week of Monday 02-23, whose lists go
  * out at once.  The case is filed on Friday 02-27: its filing review was due that day at 17:30,
  * so on Monday 03-02 it is overdue, though not by three working days (no escalation: 02-28 is a
- * make-up working day, and the review was due after 02-27 began); its intake check, made on
- * Sunday, is due on the working day, Monday 03-02 at 17:30, and is not overdue yet.
+ * make-up working day, and the review was due after 02-27 began); its intake check waits for the
+ * review (version 3), so the intake post has nothing overdue.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -109,15 +109,16 @@ static void test_monday_overdue_lists_once_a_week(void **state)
     engine = kit_engine_start(&K, NULL);
     kit_advance(&K, NULL, "2026-03-02T09:00:00+08:00");
     kit_sleep_ms(2000);
-    /* The next Monday: both tasks are three working days late (03-04, 03-05, 03-06) and have gone
-     * to the bureau lead, whose list is that week's only one; the week before keeps one of each. */
+    /* The next Monday: the review is three working days late (03-04, 03-05, 03-06) and has gone
+     * to the bureau lead, whose list is that week's only one (the intake check still waits for
+     * the review); the week before keeps one of each. */
     kit_advance(&K, NULL, "2026-03-09T08:00:00+08:00");
     v = kit_wait_value(&K,
                        "select string_agg(post || '=' || (body ->> 'count'), ',' order by post) "
                        "from notices where key like 'overdue:2026-03-09:%'",
-                       0, NULL, "bureau_lead=2", 60);
+                       0, NULL, "bureau_lead=1", 60);
     assert_non_null(v);
-    assert_string_equal(v, "bureau_lead=2");
+    assert_string_equal(v, "bureau_lead=1");
     free(v);
     assert_int_equal(kit_count(&K, "select count(*) from notices where key like "
                                    "'overdue:2026-03-02:%'"),
@@ -226,11 +227,10 @@ static int setup(void **state)
     kit_send_json(&K, ev);
     kit_flush(&K);
     engine = kit_engine_start(&K, NULL);
-    assert_int_equal(kit_wait_count(&K,
-                                    "select count(*) from tasks where activity in "
-                                    "('filing_review', 'intake_check')",
-                                    2, 60),
-                     2);
+    /* The filing review comes first (version 3): no intake check yet. */
+    assert_int_equal(
+        kit_wait_count(&K, "select count(*) from tasks where activity = 'filing_review'", 1, 60),
+        1);
     return 0;
 }
 

@@ -231,7 +231,8 @@ static void test_payments(void **state)
     complete(A, "payout", "payment_clerk", "王会", "payout",
              json_pack("{s:i, s:s, s:s}", "amount", 30000, "payee", "张三", "account", ACCOUNT));
     expect("select body -> 'data' ->> 'payout_pending' from cases where case_no = $1", A, "30000");
-    expect("select state from cases where case_no = $1", A, "intake");
+    /* The payout leaves the case where it was: waiting for its filing review. */
+    expect("select state from cases where case_no = $1", A, "review");
 
     /* Finance confirms: the whole claim paid, the case closes as fully performed. */
     kit_send_json(&K, json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "id", "finance-1", "type",

@@ -234,6 +234,8 @@ static void payment(run *r, const char *key, const char *remark)
 /* What the stand-in answers for each kind of task. */
 static json_t *result_for(run *r, const char *kind)
 {
+    if (strcmp(kind, "filing_review") == 0)
+        return json_pack("{s:b, s:b}", "enforceable", 1, "parties_ok", 1);
     if (strcmp(kind, "intake_check") == 0)
         return json_pack("{s:b}", "complete", 1);
     if (strcmp(kind, "handler_decision") == 0)

@@ -106,6 +106,9 @@ static void test_queue_claim_complete_return(void **state)
     kit_send_json(&k, kit_filed(CASE_A, "tasks-a-1", "2026-03-02T09:00:00+08:00"));
     kit_send_json(&k, kit_filed(CASE_B, "tasks-b-1", "2026-03-02T09:05:00+08:00"));
     kit_flush(&k);
+    /* The filing reviewer's review comes first (version 3). */
+    kit_review(&k, CASE_A, "2026-03-02T09:00:00+08:00");
+    kit_review(&k, CASE_B, "2026-03-02T09:05:00+08:00");
     tid = task_of(&k, CASE_A, "intake_check");
     tid_b = task_of(&k, CASE_B, "intake_check");
     worker_tid = task_of(&k, CASE_A, "network_query");
@@ -339,6 +342,7 @@ static void test_queue_claim_complete_return(void **state)
     kit_send_json(&k, kit_filed(CASE_C, "tasks-c-1", "2026-03-02T09:10:00+08:00"));
     kit_flush(&k);
     free(tid);
+    kit_review(&k, CASE_C, "2026-03-02T09:10:00+08:00");
     tid = task_of(&k, CASE_C, "intake_check");
     assert_int_equal(as(&k, "王芳", &out, &err,
                         (const char *[]){"tasks", "complete", tid, "--result",

@@ -119,8 +119,8 @@ static void test_one_case_through_every_state(void **state)
     (void)state;
     static const char *const kinds[] = {"documents", "service", "network_query", "six_checks",
                                         "archive"};
-    static const char *const spine[] = {"filed",   "intake",    "assigned", "notices",
-                                        "queries", "execution", "closed",   "archived"};
+    static const char *const spine[] = {"filed",   "review",    "intake", "assigned", "notices",
+                                        "queries", "execution", "closed", "archived"};
     kit k;
     pid_t engine, server, workers[5];
     char *out = NULL, *err = NULL, topic[160], url[64];
@@ -132,7 +132,9 @@ static void test_one_case_through_every_state(void **state)
     engine = kit_engine_start(&k, NULL);
     for (i = 0; i < 5; i++)
         workers[i] = kit_worker_start(&k, kinds[i], NULL);
-    /* The intake clerk and the handler of team 1 work through the workplace API. */
+    /* The filing reviewer, the intake clerk and the handler of team 1 work through the
+     * workplace API. */
+    assert_int_equal(kit_add_user(&k, "吴十", "staff", "filing_review"), 0);
     assert_int_equal(kit_add_user(&k, "王芳", "staff", "intake"), 0);
     assert_int_equal(kit_add_user(&k, "赵强", "staff", "team_1"), 0);
     assert_int_equal(kit_add_user(&k, "孙丽", "staff", "archive_group"), 0);
@@ -140,10 +142,12 @@ static void test_one_case_through_every_state(void **state)
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
     setenv("CASEFLOW_SERVER", url, 1);
 
-    /* Monday 2 March, 09:00: the case is filed; the intake post checks it. */
+    /* Monday 2 March, 09:00: the case is filed; the filing reviewer reviews it, then the intake
+     * post checks it. */
     feed(&k, "monday",
          json_pack("[o, o]", kit_clock_to("w-clock-1", "2026-03-02T09:00:00+08:00"),
                    kit_filed(CASE_NO, "w-filed", "2026-03-02T09:00:00+08:00")));
+    staff_completes(&k, "吴十", "{\"enforceable\": true, \"parties_ok\": true}");
     staff_completes(&k, "王芳", "{\"complete\": true}");
     /* The notices are made in the morning; the day's service round goes out at 14:00. */
     wait_done(&k, "notices", 120);

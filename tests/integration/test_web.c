@@ -128,6 +128,7 @@ static int setup(void **state)
     for (size_t i = 0; i < 4; i++)
         workers[i] = kit_worker_start(&K, kinds[i], NULL);
     assert_int_equal(kit_add_user(&K, "陈局", "lead", NULL), 0);
+    assert_int_equal(kit_add_user(&K, "吴十", "staff", "filing_review"), 0);
     assert_int_equal(kit_add_user(&K, "王芳", "staff", "intake"), 0);
     assert_int_equal(kit_add_user(&K, "李明", "staff", "team_1"), 0);
     assert_int_equal(kit_add_user(&K, "赵强", "staff", "team_2"), 0);
@@ -177,6 +178,11 @@ static int setup(void **state)
     kit_send_json(&K, kit_filed("(2026)豫0381执304号", "web-bg-4", "2026-03-02T08:32:00+08:00"));
     kit_send_json(&K, kit_filed("(2026)豫0381执305号", "web-bg-5", "2026-03-02T08:33:00+08:00"));
     kit_flush(&K);
+    /* Each reviewed by the filing reviewer first (version 3), so that they wait at intake. */
+    kit_review(&K, COPY, "2026-03-02T08:30:00+08:00");
+    kit_review(&K, "(2026)豫0381执303号", "2026-03-02T08:31:00+08:00");
+    kit_review(&K, "(2026)豫0381执304号", "2026-03-02T08:32:00+08:00");
+    kit_review(&K, "(2026)豫0381执305号", "2026-03-02T08:33:00+08:00");
     v = kit_wait_value(&K, "select state from cases where case_no = $1", 1, (const char *[]){COPY},
                        "intake", 60);
     assert_string_equal(v, "intake");

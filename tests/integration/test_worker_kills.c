@@ -156,7 +156,11 @@ static void test_every_kind_killed_mid_work(void **state)
     wait_kind(&k, "network_query", NULL, CASES);
     workers[0] = kill_mid(&k, "network_query", CASES);
 
-    /* Checked by the intake post: the notices are made, the local checks wait for 09:00. */
+    /* Reviewed by the filing reviewer, then checked by the intake post: the notices are made,
+     * the local checks wait for 09:00. */
+    staff_complete(&k, "filing_review", "{\"enforceable\": true, \"parties_ok\": true}",
+                   "2026-03-02T08:35:00+08:00");
+    wait_kind(&k, "intake_check", NULL, CASES);
     staff_complete(&k, "intake_check", "{\"complete\": true}", "2026-03-02T08:40:00+08:00");
     wait_kind(&k, "documents", NULL, CASES);
     workers[1] = kill_mid(&k, "documents", CASES);

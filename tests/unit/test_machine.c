@@ -127,6 +127,21 @@ static json_t *completed(const char *case_no, const char *time, const json_t *st
                            "activity", activity, "kind", activity, "result"));
 }
 
+/* A case of enforcement_case filed at `time` and through its filing review (version 3: the review
+ * comes before the intake check), all in order. */
+static json_t *reviewed(const cf_workflow *wf, const char *case_no, const char *time)
+{
+    json_t *s = step_ok(wf, NULL, filed(case_no, time));
+    json_t *next =
+        step_ok(wf, s,
+                event("task.completed", case_no, time,
+                      json_pack("{s:s, s:s, s:s, s:{s:b, s:b}}", "task_id",
+                                task_id_of(s, "filing_review"), "activity", "filing_review", "kind",
+                                "filing_review", "result", "enforceable", 1, "parties_ok", 1)));
+    json_decref(s);
+    return next;
+}
+
 static json_t *fired(const char *case_no, const char *time, const char *timer, const char *due)
 {
     return event("timer.fired", case_no, time, json_pack("{s:s, s:s}", "timer", timer, "due", due));
@@ -478,7 +493,7 @@ static void test_calendar_fallback_warns(void **state)
 
     assert_int_equal(apply(wf, NULL, ev, &out, err, sizeof err), 0);
     assert_int_equal(json_array_size(out.warnings), 0);
-    assert_string_equal(out.to, "intake");
+    assert_string_equal(out.to, "review");
     cf_step_clear(&out);
     json_decref(ev);
 
@@ -577,7 +592,7 @@ static void test_a_task_for_each_item(void **state)
     (void)state;
     cf_workflow *wf = fx_workflow_load("workflows/enforcement_case.yaml");
     const char *no = "(2026)豫0381执3号";
-    json_t *s = step_ok(wf, NULL, filed(no, "2026-03-02T09:00:00+08:00")), *s2, *s3, *again, *acts;
+    json_t *s = reviewed(wf, no, "2026-03-02T09:00:00+08:00"), *s2, *s3, *again, *acts;
     json_t *items = json_pack(
         "[{s:s, s:s, s:i, s:[s], s:s}, {s:s, s:s, s:i, s:[s], s:s}, {s:s, s:s, s:i, s:[s], s:s}]",
         "party", "applicant_1", "role", "applicants", "index", 0, "documents", "风险告知书",

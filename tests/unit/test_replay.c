@@ -115,11 +115,13 @@ static void add(fixture *f, json_t *ev, const char *applied)
     cf_step_clear(&step);
 }
 
-/* Filed on 2 March, checked the same day, notices made on 3 March, served on 4 March. */
+/* Filed on 2 March, checked the same day, notices made on 3 March, served on 4 March: a case
+ * filed under version 2 of the workflow (kept in enforcement_case.v2.yaml for such cases), which
+ * replays through that version (version 3 has the filing review before the check). */
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    f->wf = fx_workflow_load("workflows/enforcement_case.yaml");
+    f->wf = fx_workflow_load("workflows/enforcement_case.v2.yaml");
     add(f, filed(), "2026-03-02T09:00:05+08:00");
     add(f,
         completed(f->state, "intake_check", "c-1", "2026-03-02T10:00:00+08:00", "staff:intake:王芳",

@@ -40,8 +40,8 @@ static void test_enforcement_case_loads(void **state)
                                         "execution", "closed",   "archived"};
 
     assert_string_equal(wf->name, "enforcement_case");
-    /* Version 2: clocks in the state, measures on property, returns (version 1 is kept). */
-    assert_int_equal(wf->version, 2);
+    /* Version 3: the filing review before the intake check (versions 1 and 2 are kept). */
+    assert_int_equal(wf->version, 3);
     assert_string_equal(wf->creates_on, "case.filed");
     assert_string_equal(wf->states[wf->initial].name, "filed");
     for (size_t i = 0; i < sizeof spine / sizeof spine[0]; i++)
@@ -70,6 +70,76 @@ static void test_enforcement_case_loads(void **state)
     for (size_t i = 0; i < wf->nevents; i++)
         assert_non_null(wf->events[i].schema);
     assert_non_null(wf->calendar);
+    cf_workflow_free(wf);
+}
+
+/* Does transition `t` make the filing review task, due at `due`? */
+static int makes_review(const cf_transition *t, const char *due)
+{
+    for (size_t i = 0; i < t->nactions; i++)
+        if (t->actions[i].kind == CF_ACT_TASK && strcmp(t->actions[i].name, "filing_review") == 0)
+            return strcmp(t->actions[i].at_text, due) == 0;
+    return 0;
+}
+
+/* Version 3 (#12): the filing reviewer's work comes before the intake check.  `filed` goes to
+ * `review` with the review task due on the filing day at 17:30 (a preservation case, 执保, to
+ * `intake` at once, unreviewed); `review` goes on to `intake` or back to `correction`; a
+ * correction comes back to `review` with the task due that day; no transition of any state
+ * takes the review any more.  Version 2 stays loadable beside it. */
+static void test_filing_review_before_intake(void **state)
+{
+    (void)state;
+    cf_workflow *wf = fx_workflow_load("workflows/enforcement_case.yaml");
+    cf_workflow *v2 = fx_workflow_load("workflows/enforcement_case.v2.yaml");
+    const cf_state *filed = &wf->states[cf_workflow_state_index(wf, "filed")];
+    const cf_state *review = &wf->states[cf_workflow_state_index(wf, "review")];
+    const cf_state *correction = &wf->states[cf_workflow_state_index(wf, "correction")];
+    size_t to_intake = 0, to_review = 0, to_correction = 0;
+
+    assert_true(cf_workflow_state_index(wf, "review") >= 0);
+    for (size_t i = 0; i < filed->nenter; i++)
+        assert_false(filed->enter[i].kind == CF_ACT_TASK &&
+                     strcmp(filed->enter[i].name, "filing_review") == 0);
+    for (size_t i = 0; i < filed->non; i++) {
+        assert_null(filed->on[i].on);
+        if (strcmp(filed->on[i].to, "intake") == 0) {
+            assert_string_equal(filed->on[i].guard_text, "case.case_type == \"执保\"");
+            assert_false(makes_review(&filed->on[i], "case.filed_at at 17:30"));
+            to_intake++;
+        } else {
+            assert_string_equal(filed->on[i].to, "review");
+            assert_true(makes_review(&filed->on[i], "case.filed_at at 17:30"));
+            to_review++;
+        }
+    }
+    assert_int_equal(to_intake, 1);
+    assert_int_equal(to_review, 2);
+
+    assert_string_equal(cf_workflow_kind(wf, "filing_review")->post, "filing_review");
+    to_intake = 0;
+    for (size_t i = 0; i < review->non; i++) {
+        assert_string_equal(review->on[i].on, "task.completed");
+        assert_string_equal(review->on[i].task, "filing_review");
+        if (strcmp(review->on[i].to, "intake") == 0)
+            to_intake++;
+        else if (strcmp(review->on[i].to, "correction") == 0)
+            to_correction++;
+    }
+    assert_int_equal(to_intake, 1);
+    assert_int_equal(to_correction, 1);
+
+    for (size_t i = 0; i < correction->non; i++)
+        if (strcmp(correction->on[i].on, "case.corrected") == 0) {
+            assert_string_equal(correction->on[i].to, "review");
+            assert_true(makes_review(&correction->on[i], "now at 17:30"));
+        }
+    for (size_t i = 0; i < wf->nany; i++)
+        assert_false(wf->any[i].task && strcmp(wf->any[i].task, "filing_review") == 0);
+
+    assert_int_equal(v2->version, 2);
+    assert_int_equal(cf_workflow_state_index(v2, "review"), -1);
+    cf_workflow_free(v2);
     cf_workflow_free(wf);
 }
 
@@ -625,6 +695,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_enforcement_case_loads),
+        cmocka_unit_test(test_filing_review_before_intake),
         cmocka_unit_test(test_voluntary_payment_loads),
         cmocka_unit_test(test_query_timers_declared),
         cmocka_unit_test(test_problems_sorted_by_position),

@@ -741,13 +741,43 @@ int kit_cli(kit *k, char **out, char **err, const char *const *args)
     return rc;
 }
 
+void kit_review(kit *k, const char *case_no, const char *time)
+{
+    kit_complete(k, case_no, "filing_review", "filing_review", "吴十", time,
+                 json_pack("{s:b, s:b}", "enforceable", 1, "parties_ok", 1));
+}
+
+/* The open task `activity` of `case_no`, waited for a minute; for an intake check, a filing
+ * review still open on the case is done first (at `time`), as the workflow wants it before. */
+static char *open_task(kit *k, const char *case_no, const char *activity, const char *time)
+{
+    static const char sql[] =
+        "select task_id from tasks where case_no = $1 and activity = $2 and status = 'open'";
+    int seconds = wait_bound(60);
+    int review = strcmp(activity, "intake_check") == 0;
+
+    for (int i = 0; i < seconds * 10; i++) {
+        char *v = kit_value(k, sql, 2, (const char *const[]){case_no, activity});
+        if (v)
+            return v;
+        if (review) {
+            v = kit_value(k, sql, 2, (const char *const[]){case_no, "filing_review"});
+            if (v) {
+                review = 0;
+                kit_review(k, case_no, time);
+            }
+            free(v);
+        }
+        kit_sleep_ms(100);
+    }
+    fprintf(stderr, "kit: waited %d s for the open task %s of %s\n", seconds, activity, case_no);
+    return NULL;
+}
+
 void kit_complete(kit *k, const char *case_no, const char *activity, const char *post,
                   const char *account, const char *time, json_t *result)
 {
-    char *task = kit_wait_value(k,
-                                "select task_id from tasks where case_no = $1 and activity = $2 "
-                                "and status = 'open'",
-                                2, (const char *const[]){case_no, activity}, NULL, 60);
+    char *task = open_task(k, case_no, activity, time);
     char id[200], source[200];
 
     if (!task)

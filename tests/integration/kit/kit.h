@@ -132,6 +132,12 @@ void kit_claim(kit *k, const char *task_id, const char *account);
 void kit_complete(kit *k, const char *case_no, const char *activity, const char *post,
                   const char *account, const char *time, json_t *result);
 
+/* The filing review of `case_no` (version 3 of enforcement_case: state `review`, before the intake
+ * check) done at `time` by the filing reviewer 吴十, all in order: kit_complete of its open
+ * filing_review task.  kit_complete of an intake check does this first when the case is still
+ * in review. */
+void kit_review(kit *k, const char *case_no, const char *time);
+
 /* The first column of the first row of `sql` with text parameters, as a new string (free it),
  * or NULL when there is no row, the value is NULL or the query failed. */
 /* Reads the file at `path` whole into a new NUL-terminated string (free it); NULL when it

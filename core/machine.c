@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/caseno.h"
@@ -25,15 +26,17 @@ typedef struct run {
     const char *case_no;
     const char *type;
     cf_time now, event_time;
-    json_t *st;     /* the state being built (owned) */
-    json_t *data;   /* st.data (borrowed) */
-    json_t *acts;   /* st.activities (borrowed) */
-    json_t *timers; /* st.timers (borrowed) */
-    json_t *clocks; /* st.clocks (borrowed), NULL when the workflow has no clock */
-    json_t *root;   /* what expressions read (owned) */
-    json_t *out;    /* actions (owned) */
-    json_t *path;   /* states passed (owned) */
-    json_t *warn;   /* warnings (owned) */
+    json_t *st;          /* the state being built (owned) */
+    json_t *data;        /* st.data (borrowed) */
+    json_t *acts;        /* st.activities (borrowed) */
+    json_t *timers;      /* st.timers (borrowed) */
+    json_t *clocks;      /* st.clocks (borrowed), NULL when the workflow has no clock */
+    json_t *root;        /* what expressions read (owned) */
+    cf_step_action *out; /* actions (owned) */
+    size_t nout, capout;
+    int oom;      /* an action could not be kept: the step fails */
+    json_t *path; /* states passed (owned) */
+    json_t *warn; /* warnings (owned) */
     long seq;
     int action_no;
     long item_no; /* the element of a task made for `for_each`, or -1 */
@@ -261,9 +264,158 @@ static int action_post(run *r, const cf_action *a, const cf_task_kind *tk, json_
     return 0;
 }
 
-static void emit(run *r, json_t *action)
+/* Releases what an action holds. */
+static void action_clear(cf_step_action *a)
 {
-    json_array_append_new(r->out, action);
+    switch (a->kind) {
+    case CF_SA_TASK:
+        free(a->u.task.task);
+        free(a->u.task.activity);
+        free(a->u.task.id);
+        json_decref(a->u.task.post);
+        json_decref(a->u.task.due);
+        json_decref(a->u.task.params);
+        json_decref(a->u.task.title);
+        json_decref(a->u.task.batch);
+        break;
+    case CF_SA_TASK_CANCEL:
+        free(a->u.task_cancel.activity);
+        json_decref(a->u.task_cancel.id);
+        break;
+    case CF_SA_TIMER:
+    case CF_SA_TIMER_CANCEL:
+        free(a->u.timer.name);
+        json_decref(a->u.timer.at);
+        break;
+    case CF_SA_SET:
+        free(a->u.set.field);
+        json_decref(a->u.set.value);
+        break;
+    case CF_SA_MERGE: json_decref(a->u.merge.fields); break;
+    case CF_SA_ASSIGN: json_decref(a->u.assign.post); break;
+    case CF_SA_NOTIFY:
+        json_decref(a->u.notify.post);
+        json_decref(a->u.notify.message);
+        break;
+    case CF_SA_CLOCK:
+        free(a->u.clock.name);
+        free(a->u.clock.op);
+        json_decref(a->u.clock.status);
+        json_decref(a->u.clock.last_day);
+        json_decref(a->u.clock.ground);
+        break;
+    case CF_SA_RECORD:
+        free(a->u.record.field);
+        json_decref(a->u.record.key);
+        json_decref(a->u.record.value);
+        break;
+    }
+    memset(a, 0, sizeof *a);
+}
+
+json_t *cf_step_action_json(const cf_step_action *a)
+{
+    json_t *o = NULL;
+
+    switch (a->kind) {
+    case CF_SA_TASK:
+        o = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:b}", "kind", "task", "task",
+                      a->u.task.task, "activity", a->u.task.activity, "id", a->u.task.id, "post",
+                      a->u.task.post, "due", a->u.task.due, "params", a->u.task.params, "worker",
+                      a->u.task.worker);
+        if (o && a->u.task.title && json_object_set(o, "title", a->u.task.title) != 0)
+            goto oom;
+        if (o && a->u.task.batch && json_object_set(o, "batch", a->u.task.batch) != 0)
+            goto oom;
+        return o;
+    case CF_SA_TASK_CANCEL:
+        return json_pack("{s:s, s:s, s:O}", "kind", "task.cancel", "activity",
+                         a->u.task_cancel.activity, "id", a->u.task_cancel.id);
+    case CF_SA_TIMER:
+        return json_pack("{s:s, s:s, s:O}", "kind", "timer", "name", a->u.timer.name, "at",
+                         a->u.timer.at);
+    case CF_SA_TIMER_CANCEL:
+        return json_pack("{s:s, s:s}", "kind", "timer.cancel", "name", a->u.timer.name);
+    case CF_SA_SET:
+        return json_pack("{s:s, s:s, s:O}", "kind", "set", "field", a->u.set.field, "value",
+                         a->u.set.value);
+    case CF_SA_MERGE: return json_pack("{s:s, s:O}", "kind", "merge", "fields", a->u.merge.fields);
+    case CF_SA_ASSIGN: return json_pack("{s:s, s:O}", "kind", "assign", "post", a->u.assign.post);
+    case CF_SA_NOTIFY:
+        return json_pack("{s:s, s:O, s:O}", "kind", "notify", "post", a->u.notify.post, "message",
+                         a->u.notify.message);
+    case CF_SA_CLOCK:
+        o = json_pack("{s:s, s:s, s:s, s:O?}", "kind", "clock", "name", a->u.clock.name, "op",
+                      a->u.clock.op, "status", a->u.clock.status);
+        if (o && a->u.clock.last_day && json_object_set(o, "last_day", a->u.clock.last_day) != 0)
+            goto oom;
+        if (o && a->u.clock.ground && json_object_set(o, "ground", a->u.clock.ground) != 0)
+            goto oom;
+        return o;
+    case CF_SA_RECORD:
+        return json_pack("{s:s, s:s, s:O, s:O}", "kind", "record", "field", a->u.record.field,
+                         "key", a->u.record.key, "value", a->u.record.value);
+    }
+    return NULL;
+oom:
+    json_decref(o);
+    return NULL;
+}
+
+json_t *cf_step_actions_json(const cf_step_action *acts, size_t n)
+{
+    json_t *all = json_array();
+
+    for (size_t i = 0; all && i < n; i++) {
+        if (json_array_append_new(all, cf_step_action_json(&acts[i])) != 0) {
+            json_decref(all);
+            all = NULL;
+        }
+    }
+    return all;
+}
+
+/* A copy of text `s` the action keeps; NULL (and the step fails) when out of memory. */
+static char *own_text(run *r, const char *s)
+{
+    char *c = strdup(s);
+    if (!c)
+        r->oom = 1;
+    return c;
+}
+
+/* Appends action `a` (whose references it takes) to the output. */
+static void emit(run *r, cf_step_action a)
+{
+    if (r->nout == r->capout) {
+        size_t cap = r->capout ? 2 * r->capout : 8;
+        cf_step_action *more = realloc(r->out, cap * sizeof *more);
+        if (!more) {
+            action_clear(&a);
+            r->oom = 1;
+            return;
+        }
+        r->out = more;
+        r->capout = cap;
+    }
+    r->out[r->nout++] = a;
+}
+
+static void emit_timer(run *r, const char *name, json_t *at)
+{
+    emit(r,
+         (cf_step_action){.kind = CF_SA_TIMER, .u.timer = {.name = own_text(r, name), .at = at}});
+}
+
+static void emit_timer_cancel(run *r, const char *name)
+{
+    emit(r, (cf_step_action){.kind = CF_SA_TIMER_CANCEL, .u.timer = {.name = own_text(r, name)}});
+}
+
+static void emit_set(run *r, const char *field, json_t *value)
+{
+    emit(r, (cf_step_action){.kind = CF_SA_SET,
+                             .u.set = {.field = own_text(r, field), .value = value}});
 }
 
 /* The value a ${...} part of a text names: case.*, event.*, task.* (the task whose event
@@ -371,8 +523,11 @@ static int cancel_task(run *r, const char *activity)
     if (!status || strcmp(status, "open") != 0)
         return 0;
     json_object_set_new(a, "status", json_string("cancelled"));
-    emit(r, json_pack("{s:s, s:s, s:O}", "kind", "task.cancel", "activity", activity, "id",
-                      json_object_get(a, "task_id")));
+    if (json_object_get(a, "task_id"))
+        emit(r,
+             (cf_step_action){.kind = CF_SA_TASK_CANCEL,
+                              .u.task_cancel = {.activity = own_text(r, activity),
+                                                .id = json_incref(json_object_get(a, "task_id"))}});
     return 0;
 }
 
@@ -425,23 +580,26 @@ static void open_task(run *r, const cf_task_kind *tk, const char *kind, const ch
                             "open", "post", post ? post : json_null(), "due", due, "created_at",
                             time_json(r, r->now));
     json_object_set_new(r->acts, activity, act);
-    {
-        json_t *out =
-            json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:b}", "kind", "task", "task", kind,
-                      "activity", activity, "id", id, "post", post ? post : json_null(), "due", due,
-                      "params", params, "worker", tk && tk->worker);
+    if (due && params) {
+        cf_step_action out = {.kind = CF_SA_TASK,
+                              .u.task = {.task = own_text(r, kind),
+                                         .activity = own_text(r, activity),
+                                         .id = own_text(r, id),
+                                         .post = post ? json_incref(post) : json_null(),
+                                         .due = json_incref(due),
+                                         .params = json_incref(params),
+                                         .worker = tk && tk->worker}};
         if (title)
-            json_object_set_new(out, "title", json_string(title));
+            out.u.task.title = json_string(title);
         else if (tk && tk->title)
-            json_object_set_new(out, "title", json_string(tk->title));
+            out.u.task.title = json_string(tk->title);
         if (tk && tk->batch) {
             json_t *key = json_object_get(params, tk->group_by);
             /* The group key is text; a number (an office code) is written as its digits. */
-            json_t *group = json_is_string(key) ? json_incref(key)
-                            : json_is_integer(key)
-                                ? json_sprintf("%lld", (long long)json_integer_value(key))
-                                : json_null();
-            json_object_set_new(out, "batch", group);
+            out.u.task.batch = json_is_string(key) ? json_incref(key)
+                               : json_is_integer(key)
+                                   ? json_sprintf("%lld", (long long)json_integer_value(key))
+                                   : json_null();
         }
         emit(r, out);
     }
@@ -528,7 +686,8 @@ static int assign(run *r, const cf_action *a)
         return rc;
     }
     json_object_set(r->data, "handler_post", post);
-    emit(r, json_pack("{s:s, s:o}", "kind", "assign", "post", post));
+    if (post)
+        emit(r, (cf_step_action){.kind = CF_SA_ASSIGN, .u.assign.post = post});
     return 0;
 }
 
@@ -570,13 +729,12 @@ static int clock_count(run *r, const cf_action *a, const cf_field *f, long max, 
 static void emit_clock(run *r, const char *name, const char *op, const json_t *ck,
                        const json_t *ground)
 {
-    json_t *a = json_pack("{s:s, s:s, s:s, s:O?}", "kind", "clock", "name", name, "op", op,
-                          "status", json_object_get(ck, "status"));
-    if (json_object_get(ck, "last_day"))
-        json_object_set(a, "last_day", json_object_get(ck, "last_day"));
-    if (ground)
-        json_object_set(a, "ground", (json_t *)ground);
-    emit(r, a);
+    emit(r, (cf_step_action){.kind = CF_SA_CLOCK,
+                             .u.clock = {.name = own_text(r, name),
+                                         .op = own_text(r, op),
+                                         .status = json_incref(json_object_get(ck, "status")),
+                                         .last_day = json_incref(json_object_get(ck, "last_day")),
+                                         .ground = json_incref((json_t *)ground)}});
 }
 
 /* Cancels the deadlines (timers) of a clock that are set. */
@@ -586,7 +744,7 @@ static void clock_cancel_deadlines(run *r, const cf_clock *c)
         const char *name = c->deadlines[i].name;
         if (name && json_object_get(r->timers, name)) {
             json_object_del(r->timers, name);
-            emit(r, json_pack("{s:s, s:s}", "kind", "timer.cancel", "name", name));
+            emit_timer_cancel(r, name);
         }
     }
 }
@@ -617,7 +775,7 @@ static int clock_moved(run *r, const cf_clock *c, json_t *ck, const char *op, co
     emit_clock(r, c->name, op, ck, ground);
     if (c->field) {
         json_object_set(r->data, c->field, v);
-        emit(r, json_pack("{s:s, s:s, s:O}", "kind", "set", "field", c->field, "value", v));
+        emit_set(r, c->field, json_incref(v));
     }
     json_decref(v);
     for (size_t i = 0; i < c->ndates; i++) {
@@ -627,7 +785,7 @@ static int clock_moved(run *r, const cf_clock *c, json_t *ck, const char *op, co
             return rc;
         v = time_json(r, t);
         json_object_set(r->data, c->dates[i].name, v);
-        emit(r, json_pack("{s:s, s:s, s:o}", "kind", "set", "field", c->dates[i].name, "value", v));
+        emit_set(r, c->dates[i].name, v);
     }
     if (strcmp(json_string_value(json_object_get(ck, "status")), "running") != 0)
         return 0;
@@ -639,8 +797,7 @@ static int clock_moved(run *r, const cf_clock *c, json_t *ck, const char *op, co
         if (t < r->now)
             t = r->now;
         json_object_set_new(r->timers, c->deadlines[i].name, time_json(r, t));
-        emit(r, json_pack("{s:s, s:s, s:o}", "kind", "timer", "name", c->deadlines[i].name, "at",
-                          time_json(r, t)));
+        emit_timer(r, c->deadlines[i].name, time_json(r, t));
     }
     return 0;
 }
@@ -877,8 +1034,10 @@ static int run_record(run *r, const cf_action *a)
         json_object_set_new(entry, f->name, v);
     }
     key = json_string(k);
-    emit(r, json_pack("{s:s, s:s, s:o, s:O}", "kind", "record", "field", a->name, "key", key,
-                      "value", entry));
+    emit(r,
+         (cf_step_action){
+             .kind = CF_SA_RECORD,
+             .u.record = {.field = own_text(r, a->name), .key = key, .value = json_incref(entry)}});
     return 0;
 }
 
@@ -906,14 +1065,14 @@ static int run_one(run *r, const cf_action *a)
             (rc = eval_when(r, a->at, a->at_text, &t)))
             return rc;
         json_object_set_new(r->timers, name, time_json(r, t));
-        emit(r, json_pack("{s:s, s:s, s:o}", "kind", "timer", "name", name, "at", time_json(r, t)));
+        emit_timer(r, name, time_json(r, t));
         return 0;
     case CF_ACT_CANCEL_TIMER:
         if ((rc = instance_name(r, a, a->name, name, sizeof name)))
             return rc;
         if (json_object_get(r->timers, name)) {
             json_object_del(r->timers, name);
-            emit(r, json_pack("{s:s, s:s}", "kind", "timer.cancel", "name", name));
+            emit_timer_cancel(r, name);
         }
         return 0;
     case CF_ACT_SET:
@@ -929,8 +1088,7 @@ static int run_one(run *r, const cf_action *a)
                 v = time_json(r, t);
             }
             json_object_set(r->data, a->fields[i].name, v);
-            emit(r, json_pack("{s:s, s:s, s:o}", "kind", "set", "field", a->fields[i].name, "value",
-                              v));
+            emit_set(r, a->fields[i].name, v);
         }
         return 0;
     case CF_ACT_ASSIGN: return assign(r, a);
@@ -949,15 +1107,21 @@ static int run_one(run *r, const cf_action *a)
                         a->name_pos.line, a->name_pos.col);
         }
         json_object_update(r->data, v);
-        emit(r, json_pack("{s:s, s:o}", "kind", "merge", "fields", v));
+        emit(r, (cf_step_action){.kind = CF_SA_MERGE, .u.merge.fields = v});
         return 0;
     }
     case CF_ACT_NOTIFY: {
         json_t *post = NULL;
         if ((rc = action_post(r, a, NULL, &post)))
             return rc;
-        emit(r, json_pack("{s:s, s:o, s:o}", "kind", "notify", "post", post ? post : json_null(),
-                          "message", fill_message(r, a->message)));
+        json_t *message = fill_message(r, a->message);
+        /* A message that is not text (cut inside a character) makes no action, as before. */
+        if (message)
+            emit(r, (cf_step_action){
+                        .kind = CF_SA_NOTIFY,
+                        .u.notify = {.post = post ? post : json_null(), .message = message}});
+        else
+            json_decref(post);
         return 0;
     }
     }
@@ -986,7 +1150,7 @@ static void close_everything(run *r)
     }
     json_object_foreach_safe (r->timers, iter, name, tmp) {
         (void)tmp;
-        emit(r, json_pack("{s:s, s:s}", "kind", "timer.cancel", "name", name));
+        emit_timer_cancel(r, name);
         json_object_del(r->timers, name);
     }
 }
@@ -1374,6 +1538,7 @@ int cf_machine_apply(const cf_workflow *wf, const json_t *state, const json_t *e
     run r;
     int rc;
     const char *when;
+    json_t *actions = NULL;
 
     memset(out, 0, sizeof *out);
     memset(&r, 0, sizeof r);
@@ -1388,28 +1553,35 @@ int cf_machine_apply(const cf_workflow *wf, const json_t *state, const json_t *e
     when = json_string_value(json_object_get(event, "time"));
     if (!r.type || !r.case_no || !when || cf_time_parse(when, &r.event_time) != 0)
         return fail(&r, CF_EINVAL, "the event lacks a type, a case or a valid time");
-    r.out = json_array();
     r.path = json_array();
     r.warn = json_array();
-    if (!r.out || !r.path || !r.warn) {
+    if (!r.path || !r.warn) {
         rc = fail(&r, CF_ENOMEM, "out of memory");
         goto out;
     }
     rc = apply(&r, state);
+    if (rc == 0 && (r.oom || !(actions = cf_step_actions_json(r.out, r.nout))))
+        rc = fail(&r, CF_ENOMEM, "out of memory");
     if (rc == 0) {
         json_t *first = json_array_get(r.path, 0);
         out->state = r.st;
-        out->actions = r.out;
+        out->acts = r.out;
+        out->nacts = r.nout;
+        out->actions = actions;
         out->path = r.path;
         out->warnings = r.warn;
-        r.st = r.out = r.path = r.warn = NULL;
+        r.st = r.path = r.warn = NULL;
+        r.out = NULL;
+        r.nout = 0;
         snprintf(out->from, sizeof out->from, "%s", state ? json_string_value(first) : "");
         snprintf(out->to, sizeof out->to, "%s",
                  json_string_value(json_object_get(out->state, "state")));
     }
 out:
     json_decref(r.st);
-    json_decref(r.out);
+    for (size_t i = 0; i < r.nout; i++)
+        action_clear(&r.out[i]);
+    free(r.out);
     json_decref(r.path);
     json_decref(r.warn);
     json_decref(r.root);
@@ -1419,6 +1591,9 @@ out:
 void cf_step_clear(cf_step *step)
 {
     json_decref(step->state);
+    for (size_t i = 0; i < step->nacts; i++)
+        action_clear(&step->acts[i]);
+    free(step->acts);
     json_decref(step->actions);
     json_decref(step->path);
     json_decref(step->warnings);

@@ -11,8 +11,11 @@
  *                             "post", "due", "created_at", "result"?, "error"? } },
  *     "timers": { name: ISO time }, "updated_at": ISO time }
  *
- * Actions are JSON objects with "kind" = "task" | "task.cancel" | "timer" |
- * "timer.cancel" | "set" | "merge" | "assign" | "notify", described in docs/workflow-language.md.
+ * Actions are typed (cf_step_action below), one per kind of docs/workflow-language.md:
+ * "task" | "task.cancel" | "timer" | "timer.cancel" | "set" | "merge" | "assign" | "notify" |
+ * "clock" | "record".  cf_step_action_json renders one as the JSON object the event log stores
+ * (events.actions) and the feed carries: that text is hashed and compared by audit replay, so
+ * its members and their order must not change.
  */
 #ifndef CF_MACHINE_H
 #define CF_MACHINE_H
@@ -22,9 +25,79 @@
 #include "core/caltime.h"
 #include "core/workflow.h"
 
+typedef enum cf_step_action_kind {
+    CF_SA_TASK,
+    CF_SA_TASK_CANCEL,
+    CF_SA_TIMER,
+    CF_SA_TIMER_CANCEL,
+    CF_SA_SET,
+    CF_SA_MERGE,
+    CF_SA_ASSIGN,
+    CF_SA_NOTIFY,
+    CF_SA_CLOCK,
+    CF_SA_RECORD
+} cf_step_action_kind;
+
+/* One thing the engine must do after an event.  The texts and JSON values are the action's own
+ * (released by cf_step_clear); a JSON value may be shared with the step's state. */
+typedef struct cf_step_action {
+    cf_step_action_kind kind;
+    union {
+        struct { /* a task opened on activity `activity` */
+            char *task, *activity, *id;
+            json_t *post, *due; /* a text or null */
+            json_t *params;     /* an object */
+            json_t *title;      /* a text, or NULL when the task has none */
+            json_t *batch;      /* the batch group (a text or null), or NULL when not batched */
+            int worker;         /* a worker takes it, not staff */
+        } task;
+        struct {
+            char *activity;
+            json_t *id; /* the cancelled task's id */
+        } task_cancel;
+        struct {
+            char *name;
+            json_t *at; /* the time (a text); NULL for timer.cancel */
+        } timer;        /* CF_SA_TIMER and CF_SA_TIMER_CANCEL */
+        struct {
+            char *field;
+            json_t *value;
+        } set;
+        struct {
+            json_t *fields; /* an object */
+        } merge;
+        struct {
+            json_t *post;
+        } assign;
+        struct {
+            json_t *post; /* a text or null */
+            json_t *message;
+        } notify;
+        struct {
+            char *name, *op;
+            json_t *status;   /* or NULL */
+            json_t *last_day; /* or NULL */
+            json_t *ground;   /* or NULL */
+        } clock;
+        struct {
+            char *field;
+            json_t *key, *value;
+        } record;
+    } u;
+} cf_step_action;
+
+/* The action as the event log stores it: a JSON object whose "kind" names it (new reference;
+ * NULL when out of memory). */
+json_t *cf_step_action_json(const cf_step_action *a);
+
+/* The actions of `n` as a JSON array, in order (new reference; NULL when out of memory). */
+json_t *cf_step_actions_json(const cf_step_action *acts, size_t n);
+
 typedef struct cf_step {
-    json_t *state;    /* the case's state after the event (new reference) */
-    json_t *actions;  /* what the engine must now do, in order (new reference) */
+    json_t *state;        /* the case's state after the event (new reference) */
+    cf_step_action *acts; /* what the engine must now do, in order (owned) */
+    size_t nacts;
+    json_t *actions;  /* the same actions as JSON, as the event log stores them (new reference) */
     json_t *path;     /* the states passed through, first the one before the event */
     json_t *warnings; /* texts worth telling a person, e.g. a date computed past the calendar's
                          data with the Monday-Friday fallback (new reference, maybe empty) */

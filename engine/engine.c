@@ -269,19 +269,19 @@ static const char *member(const json_t *o, const char *key)
 }
 
 /* The message that hands the task of action `a` to its worker (core/message.h). */
-static json_t *task_message(const json_t *a, const char *id, const char *case_no, const char *task,
-                            const cf_workflow *wf, const cf_step *step, const char *now)
+static json_t *task_message(const cf_step_action *a, const char *case_no, const cf_workflow *wf,
+                            const cf_step *step, const char *now)
 {
-    const cf_task_msg t = {.task_id = id,
+    const cf_task_msg t = {.task_id = a->u.task.id,
                            .case_no = case_no,
-                           .kind = task,
-                           .activity = json_string_value(json_object_get(a, "activity")),
-                           .title = json_string_value(json_object_get(a, "title")),
-                           .due = json_string_value(json_object_get(a, "due")),
-                           .post = json_string_value(json_object_get(a, "post")),
+                           .kind = a->u.task.task,
+                           .activity = a->u.task.activity,
+                           .title = json_string_value(a->u.task.title),
+                           .due = json_string_value(a->u.task.due),
+                           .post = json_string_value(a->u.task.post),
                            .workflow = wf->name,
                            .version = wf->version,
-                           .params = json_object_get(a, "params"),
+                           .params = a->u.task.params,
                            .data = json_object_get(step->state, "data"),
                            .at = now};
     return cf_msg_task_new(&t);
@@ -289,28 +289,28 @@ static json_t *task_message(const json_t *a, const char *id, const char *case_no
 
 /* A task the step creates: its row, and its message when a worker takes it at once. */
 static void new_task(cf_engine *e, const char *case_no, const cf_workflow *wf, const cf_step *step,
-                     const json_t *a)
+                     const cf_step_action *a)
 {
-    const char *id = member(a, "id"), *task = member(a, "task");
+    const char *id = a->u.task.id, *task = a->u.task.task;
     cf_task_row *t = cf_batch_task(e->cur, id);
     cf_batch *b = e->cur;
 
     if (!t)
         return;
     t->is_new = 1;
-    t->worker = json_is_true(json_object_get(a, "worker"));
-    t->dispatched = t->worker && !json_object_get(a, "batch");
+    t->worker = a->u.task.worker;
+    t->dispatched = t->worker && !a->u.task.batch;
     t->status = "open";
     t->created_at = t->updated_at = e->now;
     cf_batch_set(b, &t->case_no, case_no);
-    cf_batch_set(b, &t->activity, member(a, "activity"));
+    cf_batch_set(b, &t->activity, a->u.task.activity);
     cf_batch_set(b, &t->kind, task);
-    cf_batch_set(b, &t->post, member(a, "post"));
-    cf_batch_set(b, &t->title, member(a, "title"));
-    cf_batch_set(b, &t->due, member(a, "due"));
-    cf_batch_set(b, &t->batch_group, member(a, "batch"));
+    cf_batch_set(b, &t->post, json_string_value(a->u.task.post));
+    cf_batch_set(b, &t->title, json_string_value(a->u.task.title));
+    cf_batch_set(b, &t->due, json_string_value(a->u.task.due));
+    cf_batch_set(b, &t->batch_group, json_string_value(a->u.task.batch));
     free(t->params);
-    t->params = json_text(e, json_object_get(a, "params"));
+    t->params = json_text(e, a->u.task.params);
     free(t->result);
     t->result = NULL;
     if (t->dispatched) {
@@ -318,23 +318,24 @@ static void new_task(cf_engine *e, const char *case_no, const cf_workflow *wf, c
         snprintf(topic, sizeof topic, "%s%s", e->t_tasks, task);
         char now[64];
         time_text(e, e->now, now, sizeof now);
-        add_outbox(e, topic, case_no, id, task_message(a, id, case_no, task, wf, step, now));
+        add_outbox(e, topic, case_no, id, task_message(a, case_no, wf, step, now));
     }
 }
 
 /* A `notify` action with a post: a notice on that post (the feed has the action too).  The key
  * is the event's place in the case and the action's in the event, so that it is made once. */
 static void notify_post(cf_engine *e, const char *case_no, const cf_step *step, size_t i,
-                        const json_t *a)
+                        const cf_step_action *a)
 {
-    const char *post = member(a, "post"), *message = member(a, "message");
+    const char *post = json_string_value(a->u.notify.post);
+    const char *message = json_string_value(a->u.notify.message);
     char key[512], *body;
 
     if (!post)
         return;
     snprintf(key, sizeof key, "notify:%s:%lld:%zu", case_no,
              (long long)json_integer_value(json_object_get(step->state, "seq")), i);
-    body = json_text(e, a);
+    body = json_text(e, json_array_get(step->actions, i));
     cf_batch_notice(e->cur, key, post, "workflow", case_no, message ? message : "案件动态", body,
                     e->now);
     free(body);
@@ -344,19 +345,24 @@ static void notify_post(cf_engine *e, const char *case_no, const cf_step *step, 
 static void record_actions(cf_engine *e, const char *case_no, const cf_workflow *wf,
                            const cf_step *step)
 {
-    size_t i;
-    json_t *a;
-
-    json_array_foreach (step->actions, i, a) {
-        const char *kind = member(a, "kind");
-        if (strcmp(kind, "notify") == 0)
-            notify_post(e, case_no, step, i, a);
-        else if (strcmp(kind, "timer") == 0 || strcmp(kind, "timer.cancel") == 0)
-            cf_batch_timer(e->cur, case_no, member(a, "name"), member(a, "at"));
-        else if (strcmp(kind, "task") == 0)
-            new_task(e, case_no, wf, step, a);
-        else if (strcmp(kind, "task.cancel") == 0)
-            set_task(e, member(a, "id"), "cancelled", NULL);
+    for (size_t i = 0; i < step->nacts; i++) {
+        const cf_step_action *a = &step->acts[i];
+        switch (a->kind) {
+        case CF_SA_NOTIFY: notify_post(e, case_no, step, i, a); break;
+        case CF_SA_TIMER:
+        case CF_SA_TIMER_CANCEL:
+            cf_batch_timer(e->cur, case_no, a->u.timer.name, json_string_value(a->u.timer.at));
+            break;
+        case CF_SA_TASK: new_task(e, case_no, wf, step, a); break;
+        case CF_SA_TASK_CANCEL:
+            set_task(e, json_string_value(a->u.task_cancel.id), "cancelled", NULL);
+            break;
+        case CF_SA_SET:
+        case CF_SA_MERGE:
+        case CF_SA_ASSIGN:
+        case CF_SA_CLOCK:
+        case CF_SA_RECORD: break; /* in the case's state already */
+        }
     }
 }
 

@@ -97,11 +97,17 @@ static void apply(const cf_workflow *wf, json_t *cases, const json_t *ev)
     FUZZ_CHECK(json_equal(ev, ev_before) && (!state || json_equal(state, before)));
     if (rc != 0) {
         FUZZ_CHECK(err[0] != '\0' && strcmp(err, again_err) == 0);
-        FUZZ_CHECK(step.state == NULL && step.actions == NULL);
+        FUZZ_CHECK(step.state == NULL && step.actions == NULL && step.acts == NULL);
     } else {
         const char *to = json_string_value(json_object_get(step.state, "state"));
         FUZZ_CHECK(to && cf_workflow_state_index(wf, to) >= 0 && strcmp(to, step.to) == 0);
-        FUZZ_CHECK(json_is_array(step.actions));
+        FUZZ_CHECK(json_is_array(step.actions) && step.nacts == json_array_size(step.actions));
+        {
+            /* The typed actions render as the JSON the event log keeps. */
+            json_t *typed = cf_step_actions_json(step.acts, step.nacts);
+            FUZZ_CHECK(json_equal(typed, step.actions));
+            json_decref(typed);
+        }
         FUZZ_CHECK(json_equal(step.state, again.state) && json_equal(step.actions, again.actions));
         FUZZ_CHECK(json_integer_value(json_object_get(step.state, "seq")) ==
                    (state ? json_integer_value(json_object_get(state, "seq")) : 0) + 1);

@@ -91,12 +91,38 @@ static char *dump(const json_t *v)
     return s;
 }
 
+/* The typed actions of a step render, one by one and as an array, as the step's JSON actions
+ * do, byte for byte (the event log keeps that text, and replay compares it). */
+static void check_typed_actions(const cf_step *s)
+{
+    char *want = json_dumps(s->actions, JSON_COMPACT), *got;
+    json_t *all = cf_step_actions_json(s->acts, s->nacts);
+
+    assert_non_null(want);
+    assert_int_equal(s->nacts, json_array_size(s->actions));
+    got = json_dumps(all, JSON_COMPACT);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    json_decref(all);
+    for (size_t i = 0; i < s->nacts; i++) {
+        json_t *one = cf_step_action_json(&s->acts[i]);
+        assert_true(json_equal(one, json_array_get(s->actions, i)));
+        json_decref(one);
+    }
+}
+
 /* Applies `ev` to `state` at the event's own time; returns the code and fills `out`. */
 static int apply(const cf_workflow *wf, const json_t *state, const json_t *ev, cf_step *out,
                  char *err, size_t errsz)
 {
-    return cf_machine_apply(wf, state, ev, at(json_string_value(json_object_get(ev, "time"))), out,
-                            err, errsz);
+    int rc = cf_machine_apply(wf, state, ev, at(json_string_value(json_object_get(ev, "time"))),
+                              out, err, errsz);
+    if (rc == 0)
+        check_typed_actions(out);
+    else
+        assert_int_equal(out->nacts, 0);
+    return rc;
 }
 
 /* Applies an event that must succeed; returns the new state (a new reference). */
@@ -475,6 +501,26 @@ static void test_assignment_and_actions(void **state)
         assert_int_equal(
             json_integer_value(json_object_get(json_object_get(lookup, "params"), "n")), 7);
         assert_int_equal(json_array_size(out.warnings), 0);
+        /* The typed actions say the same, and render as the event log has always kept them. */
+        assert_int_equal(out.acts[0].kind, CF_SA_TASK);
+        assert_string_equal(out.acts[0].u.task.task, "check");
+        assert_string_equal(out.acts[0].u.task.activity, "check");
+        assert_string_equal(json_string_value(out.acts[0].u.task.post), "intake");
+        assert_false(out.acts[0].u.task.worker);
+        assert_int_equal(out.acts[1].kind, CF_SA_TASK);
+        assert_true(out.acts[1].u.task.worker);
+        {
+            json_t *one = cf_step_action_json(&out.acts[0]);
+            char *text = json_dumps(one, JSON_COMPACT), want[512];
+            snprintf(want, sizeof want,
+                     "{\"kind\":\"task\",\"task\":\"check\",\"activity\":\"check\","
+                     "\"id\":\"%s\",\"post\":\"intake\",\"due\":\"2026-03-09T09:00:00+08:00\","
+                     "\"params\":{},\"worker\":false,\"title\":\"核查\"}",
+                     out.acts[0].u.task.id);
+            assert_string_equal(text, want);
+            free(text);
+            json_decref(one);
+        }
         cf_step_clear(&out);
         json_decref(ev);
     }

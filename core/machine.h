@@ -86,6 +86,9 @@ typedef struct cf_step_action {
     } u;
 } cf_step_action;
 
+/* Releases what action `a` holds (its texts and JSON references). */
+void cf_step_action_clear(cf_step_action *a);
+
 /* The action as the event log stores it: a JSON object whose "kind" names it (new reference;
  * NULL when out of memory). */
 json_t *cf_step_action_json(const cf_step_action *a);

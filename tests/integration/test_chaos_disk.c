@@ -6,8 +6,8 @@
  * retries, and dead-letters nothing.  When the space is freed it carries on by itself, and every
  * filing and task result is applied exactly once.  Not root: skipped, saying so.
  *
- * The write-ahead log stays on the stack's own disk: a full WAL disk makes PostgreSQL stop (a
- * PANIC) and recover at its next start, which test_chaos_postgres covers as a hard restart.
+ * The write-ahead log stays on the stack's own disk here: a full WAL disk makes PostgreSQL stop (a
+ * PANIC) until it is started again, which test_chaos_wal covers.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -18,7 +18,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -152,24 +151,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Writes zeros to `path` until the filesystem is full; returns the bytes written. */
-static long long fill(const char *path)
-{
-    static char block[1 << 16];
-    long long total = 0;
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ssize_t n;
-
-    if (fd < 0)
-        return -1;
-    while ((n = write(fd, block, sizeof block)) > 0)
-        total += n;
-    while ((n = write(fd, block, 512)) > 0)
-        total += n;
-    close(fd);
-    return total;
-}
-
 /* Whether the postmaster of the stack runs. */
 static int postgres_runs(void)
 {
@@ -215,7 +196,6 @@ static void test_wal_disk_full_then_freed(void **state)
     struct passwd *pg = getpwnam("postgres");
     char pglink[PATH_MAX], log[PATH_MAX], sql[256], engine_log[600];
     const char *stack = getenv("CASEFLOW_STACK_DIR");
-    struct stat st;
     struct timespec freed;
     size_t log_from;
     long long filled, before, applied;
@@ -245,19 +225,14 @@ static void test_wal_disk_full_then_freed(void **state)
     }
     assert_int_equal(chaos_stack(&k, "start", 0, "postgres"), 0);
     PQreset(k.db);
-    assert_int_equal(lstat(pglink, &st), 0);
 
-    engine = kit_engine_start(&k, NULL);
-    worker = kit_worker_start(&k, "network_query", NULL);
-    chaos_load_start(&load, &k, CASES, PER_SECOND);
-    kit_wait_count(&k, "select least(count(*), 1) from events", 1, WAIT);
-    kit_sleep_ms(2000);
+    chaos_start(&k, &load, CASES, PER_SECOND, &engine, &worker);
 
     text = kit_read_file(log);
     log_from = text ? strlen(text) : 0;
     free(text);
     before = kit_count(&k, "select count(*) from events");
-    filled = fill(filler);
+    filled = chaos_fill(filler);
     printf("the WAL's filesystem filled with %lld bytes after %lld events applied\n", filled,
            before);
     assert_true(filled >= 0);

@@ -6,8 +6,8 @@
  * retries, and dead-letters nothing.  When the space is freed it carries on by itself, and every
  * filing and task result is applied exactly once.  Not root: skipped, saying so.
  *
- * The write-ahead log stays on the stack's own disk: a full WAL disk makes PostgreSQL stop (a
- * PANIC) and recover at its next start, which test_chaos_postgres covers as a hard restart.
+ * The write-ahead log stays on the stack's own disk here: a full WAL disk makes PostgreSQL stop (a
+ * PANIC) until it is started again, which test_chaos_wal covers.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +16,6 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,25 +63,6 @@ static int as_admin(const char *sql)
     return ok ? 0 : -1;
 }
 
-/* Writes zeros to `path` until the filesystem is full; returns the bytes written. */
-static long long fill(const char *path)
-{
-    static char block[1 << 16];
-    long long total = 0;
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ssize_t n;
-
-    if (fd < 0)
-        return -1;
-    while ((n = write(fd, block, sizeof block)) > 0)
-        total += n;
-    /* The last partial block: the filesystem down to its last byte. */
-    while ((n = write(fd, block, 512)) > 0)
-        total += n;
-    close(fd);
-    return total;
-}
-
 static void test_disk_full_then_freed(void **state)
 {
     (void)state;
@@ -125,13 +105,9 @@ static void test_disk_full_then_freed(void **state)
                                    "'cases', 'tasks') and tablespace like 'small_%'"),
                      3);
 
-    engine = kit_engine_start(&k, NULL);
-    worker = kit_worker_start(&k, "network_query", NULL);
-    chaos_load_start(&load, &k, CASES, PER_SECOND);
-    kit_wait_count(&k, "select least(count(*), 1) from events", 1, WAIT);
-    kit_sleep_ms(2000);
+    chaos_start(&k, &load, CASES, PER_SECOND, &engine, &worker);
 
-    filled = fill(filler);
+    filled = chaos_fill(filler);
     printf("the tablespace's filesystem filled with %lld bytes after %lld events applied\n", filled,
            kit_count(&k, "select count(*) from events"));
     assert_true(filled >= 0);

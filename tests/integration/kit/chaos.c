@@ -443,6 +443,11 @@ void chaos_begin(kit *k, const char *name, chaos_load *l, int cases, int per_sec
                  pid_t *worker)
 {
     kit_init(k, name);
+    chaos_start(k, l, cases, per_second, engine, worker);
+}
+
+void chaos_start(kit *k, chaos_load *l, int cases, int per_second, pid_t *engine, pid_t *worker)
+{
     if (engine)
         *engine = kit_engine_start(k, NULL);
     *worker = kit_worker_start(k, "network_query", NULL);
@@ -474,4 +479,22 @@ int chaos_finish(kit *k, chaos_load *l, pid_t engine, pid_t worker, int untouche
     bad += check("the engine's exit status after SIGTERM", kit_engine_stop(k, engine, SIGTERM), 0);
     kit_done(k);
     return bad;
+}
+
+long long chaos_fill(const char *path)
+{
+    static char block[1 << 16];
+    long long total = 0;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ssize_t n;
+
+    if (fd < 0)
+        return -1;
+    while ((n = write(fd, block, sizeof block)) > 0)
+        total += n;
+    /* The last partial block: the filesystem down to its last byte. */
+    while ((n = write(fd, block, 512)) > 0)
+        total += n;
+    close(fd);
+    return total;
 }

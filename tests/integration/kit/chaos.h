@@ -72,6 +72,9 @@ int chaos_audit(kit *k, int cases, int seconds);
  */
 void chaos_begin(kit *k, const char *name, chaos_load *l, int cases, int per_second, pid_t *engine,
                  pid_t *worker);
+/* chaos_begin on a kit already made (a test that changes the stack first): the engine, the worker
+ * and the load started, and the wait for the first events. */
+void chaos_start(kit *k, chaos_load *l, int cases, int per_second, pid_t *engine, pid_t *worker);
 
 /*
  * The end of a chaos test: waits for the load (every filing confirmed), runs chaos_audit, and,
@@ -80,6 +83,10 @@ void chaos_begin(kit *k, const char *name, chaos_load *l, int cases, int per_sec
  * Prints each finding; returns the number of failed checks.
  */
 int chaos_finish(kit *k, chaos_load *l, pid_t engine, pid_t worker, int untouched);
+
+/* Writes zeros to `path` until its filesystem is full, down to the last byte (a disk filling up);
+ * returns the bytes written, or -1 when `path` cannot be made. */
+long long chaos_fill(const char *path);
 
 /* The consumer group's lag on <prefix>.events: the brokers' high watermarks less the offsets the
  * engine stored in PostgreSQL; -1 when the cluster did not answer. */

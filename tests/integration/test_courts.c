@@ -9,7 +9,8 @@
  * dead-lettered with the reason and applied to nothing; each court deals its cases to its own
  * teams; an account sees and works its own court's
  * cases only: a lead of one court gets "not found" for the other court's case, a member of staff
- * for the other court's task (read or claimed), and the lists hold their own court's alone.
+ * for the other court's task (read or claimed), and the lists hold their own court's alone; an
+ * overdue task escalates after three working days of its own court's calendar.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,10 +25,12 @@
 
 #include "kit/kit.h"
 
-static const char *const CASE_A = "(2026)豫0381执501号"; /* court A, national calendar */
-static const char *const CASE_B = "(2026)新0102执502号"; /* court B, its local day off */
-static const char *const CASE_X = "(2026)豫0307执501号"; /* a court not served */
-static const char *const CASE_M = "(2026)豫0381执502号"; /* filed as court B's: refused */
+static const char *const CASE_A = "(2026)豫0381执501号";      /* court A, national calendar */
+static const char *const CASE_B = "(2026)新0102执502号";      /* court B, its local day off */
+static const char *const CASE_X = "(2026)豫0307执501号";      /* a court not served */
+static const char *const CASE_M = "(2026)豫0381执502号";      /* filed as court B's: refused */
+static const char *const CASE_A_LATE = "(2026)豫0381执503号"; /* filed 02-26: overdue */
+static const char *const CASE_B_LATE = "(2026)新0102执503号"; /* the same, court B */
 static const char *const FILED = "2026-03-02T09:00:00+08:00";
 
 static kit K;
@@ -269,6 +272,39 @@ static void test_two_courts(void **state)
     }
     free(task_a);
     free(task_b);
+
+    /* Overdue escalation counts its court's working days.  Filing reviews due Thursday 02-26,
+     * by the clock's Monday 03-02: court A counts back 02-28 (调休), 02-27, 02-26, three working
+     * days, and moves its task to the bureau lead; court B's 02-27 is its local day off, two
+     * working days, and its task stays.  Court B's task is there before court A's case is sent,
+     * so the run that moves A's has seen B's. */
+    {
+        json_t *ev = filed_as(CASE_B_LATE, "filed-b-late", "新0102");
+        json_object_set_new(json_object_get(ev, "data"), "filed_at",
+                            json_string("2026-02-26T09:00:00+08:00"));
+        kit_send_json(&K, ev);
+        kit_flush(&K);
+        free(task_of(CASE_B_LATE, "filing_review"));
+        ev = filed_as(CASE_A_LATE, "filed-a-late", "豫0381");
+        json_object_set_new(json_object_get(ev, "data"), "filed_at",
+                            json_string("2026-02-26T09:00:00+08:00"));
+        kit_send_json(&K, ev);
+        kit_flush(&K);
+    }
+    {
+        const char *p[1] = {CASE_A_LATE};
+        char *post = kit_wait_value(
+            &K, "select post from tasks where case_no = $1 and activity = 'filing_review'", 1, p,
+            "bureau_lead", 60);
+        assert_string_equal(post, "bureau_lead");
+        free(post);
+        p[0] = CASE_B_LATE;
+        post = kit_value(
+            &K, "select post from tasks where case_no = $1 and activity = 'filing_review'", 1, p);
+        assert_non_null(post);
+        assert_string_equal(post, "filing_review");
+        free(post);
+    }
     kit_done(&K);
     curl_global_cleanup();
 }

@@ -9,7 +9,8 @@
  * dead-lettered with the reason and applied to nothing; each court deals its cases to its own
  * teams; an account sees and works its own court's
  * cases only: a lead of one court gets "not found" for the other court's case, a member of staff
- * for the other court's task (read or claimed), and the lists hold their own court's alone; an
+ * for the other court's task (read or claimed), and the lists and the command center's figures
+ * hold their own court's alone; an
  * overdue task escalates after three working days of its own court's calendar.
  */
 #include <setjmp.h>
@@ -119,6 +120,23 @@ static char *task_of(const char *case_no, const char *activity)
                           p, NULL, 60);
 }
 
+/* The number of cases in the caller's /api/v1/stats, every workflow and state. */
+static long stats_cases(const session *s)
+{
+    json_t *v = NULL, *states;
+    const char *wf, *state;
+    json_t *n;
+    long total = 0;
+
+    assert_int_equal(api(s, "GET", "stats", NULL, NULL, &v), 200);
+    json_object_foreach (json_object_get(v, "cases"), wf, states) {
+        json_object_foreach (states, state, n)
+            total += (long)json_integer_value(n);
+    }
+    json_decref(v);
+    return total;
+}
+
 static void test_two_courts(void **state)
 {
     static char config_env[700];
@@ -212,6 +230,9 @@ static void test_two_courts(void **state)
     assert_int_equal(api(&lead_b, "GET", "cases", NULL, NULL, &v), 200);
     assert_int_equal(json_integer_value(json_object_get(v, "total")), 1);
     json_decref(v);
+    /* The command center's figures are the caller's court's: one case each, of two. */
+    assert_int_equal(stats_cases(&lead_a), 1);
+    assert_int_equal(stats_cases(&lead_b), 1);
 
     /* Replay of court B's case runs on court B's calendar and gives its state back. */
     assert_int_equal(api(&lead_b, "GET", "cases/%s/replay", CASE_B, NULL, &v), 200);

@@ -9,8 +9,8 @@
  * dead-lettered with the reason and applied to nothing; each court deals its cases to its own
  * teams; an account sees and works its own court's
  * cases only: a lead of one court gets "not found" for the other court's case, a member of staff
- * for the other court's task (read or claimed), and the lists and the command center's figures
- * hold their own court's alone; an
+ * for the other court's task (read or claimed), and the lists, the command center's figures and
+ * the report (`caseflow report --court`) hold their own court's alone; an
  * overdue task escalates after three working days of its own court's calendar.
  */
 #include <setjmp.h>
@@ -233,6 +233,28 @@ static void test_two_courts(void **state)
     /* The command center's figures are the caller's court's: one case each, of two. */
     assert_int_equal(stats_cases(&lead_a), 1);
     assert_int_equal(stats_cases(&lead_b), 1);
+    /* So are the report's, over HTTP and by `caseflow report --court`. */
+    assert_int_equal(api(&lead_a, "GET", "report", NULL, NULL, &v), 200);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "cases"), "total")), 1);
+    json_decref(v);
+    {
+        const char *by_court[] = {"report",  "--json", "--config", config,
+                                  "--court", "新0102", NULL};
+        const char *other[] = {"report", "--json", "--config", config, "--court", "豫0307", NULL};
+        char *out = NULL, *err = NULL;
+        if (kit_run(&K, by_court, &out, &err) != 0)
+            fail_msg("caseflow report --court 新0102: %s", err ? err : "");
+        v = json_loads(out, 0, NULL);
+        assert_non_null(v);
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "cases"), "total")),
+                         1);
+        json_decref(v);
+        free(out);
+        free(err);
+        assert_int_equal(kit_run(&K, other, NULL, &err), 2);
+        assert_non_null(strstr(err, "not a court this installation serves"));
+        free(err);
+    }
 
     /* Replay of court B's case runs on court B's calendar and gives its state back. */
     assert_int_equal(api(&lead_b, "GET", "cases/%s/replay", CASE_B, NULL, &v), 200);

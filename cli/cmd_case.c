@@ -288,7 +288,7 @@ int cf_cmd_stats(int argc, char **argv)
     cf_bus_topic(&cfg, "events", events_topic, sizeof events_topic);
     {
         char err[512];
-        if (!(s = cf_stats(db, cfg.group, events_topic, err, sizeof err)))
+        if (!(s = cf_stats(db, cfg.group, events_topic, NULL, NULL, err, sizeof err)))
             fprintf(stderr, "caseflow stats: %s\n", err);
     }
     if (!s)

@@ -8,6 +8,7 @@
  * parses the options and draws the text and the chart from that JSON, so that the forms cannot
  * disagree.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ typedef struct opts {
     long ledger_rows;                   /* entries shown per ledger in text; -1: all */
     char ledger[CF_LEDGER_MONTH_BUFSZ]; /* --ledger MONTH: write that month's Excel ledger */
     const char *out;                    /* --out FILE: where (default ledger-MONTH.xlsx) */
+    const char *court, *home;           /* --court CODE: that court's alone; the home court (#16) */
 } opts;
 
 /* The workflow definitions, for titles only: each that loads (any of them may be missing). */
@@ -665,7 +667,7 @@ static int write_ledger(PGconn *db, const cf_registry *l, const opts *o)
         snprintf(path, sizeof path, "ledger-%s.xlsx", o->ledger);
         file = path;
     }
-    if (cf_ledger_write(db, l, o->ledger, NULL, NULL, file, &cases, err, sizeof err) != 0) {
+    if (cf_ledger_write(db, l, o->ledger, o->court, o->home, file, &cases, err, sizeof err) != 0) {
         fprintf(stderr, "caseflow report: --ledger %s: %s\n", o->ledger, err);
         return 1;
     }
@@ -682,8 +684,8 @@ static int usage(FILE *out, int rc)
 {
     fprintf(out,
             "usage: caseflow report [--json] [--svg FILE] [--since DATE] [--until DATE]\n"
-            "                       [--ledger-rows N]\n"
-            "       caseflow report --ledger MONTH [--out FILE]\n\n"
+            "                       [--ledger-rows N] [--court CODE] [--config FILE]\n"
+            "       caseflow report --ledger MONTH [--out FILE] [--court CODE]\n\n"
             "The command center's work, from the database (CASEFLOW_PG): cases per workflow,\n"
             "state and closing method; tasks per post (done, open, overdue at the engine's\n"
             "clock, failed, cancelled); batches per office, route and ledger with the weekdays\n"
@@ -697,7 +699,10 @@ static int usage(FILE *out, int rc)
             "  --ledger-rows N show at most N cases per monthly ledger in the tables\n"
             "  --ledger MONTH  instead, write the archive ledger (归档台账) of MONTH (YYYY-MM):\n"
             "                  the cases closed in it with their volume numbers, as Excel\n"
-            "  --out FILE      where --ledger writes (default ledger-MONTH.xlsx)\n");
+            "  --out FILE      where --ledger writes (default ledger-MONTH.xlsx)\n"
+            "  --court CODE    one court's cases alone (courts: in the configuration); the\n"
+            "                  dead letters and duplicates are the installation's\n"
+            "  --config FILE   the configuration (default CASEFLOW_CONFIG)\n");
     return rc;
 }
 
@@ -719,10 +724,19 @@ int cf_cmd_report(int argc, char **argv)
             o.json = 1;
         } else if ((strcmp(a, "--svg") == 0 || strcmp(a, "--since") == 0 ||
                     strcmp(a, "--until") == 0 || strcmp(a, "--ledger-rows") == 0 ||
-                    strcmp(a, "--ledger") == 0 || strcmp(a, "--out") == 0) &&
+                    strcmp(a, "--ledger") == 0 || strcmp(a, "--out") == 0 ||
+                    strcmp(a, "--court") == 0 || strcmp(a, "--config") == 0) &&
                    i + 1 < argc) {
             const char *v = argv[++i];
-            if (strcmp(a, "--svg") == 0) {
+            if (strcmp(a, "--court") == 0) {
+                o.court = v;
+            } else if (strcmp(a, "--config") == 0) {
+                /* What cf_cli_connect loads, as `caseflow serve --config` does. */
+                if (setenv("CASEFLOW_CONFIG", v, 1) != 0) {
+                    fprintf(stderr, "caseflow report: --config %s: %s\n", v, strerror(errno));
+                    return 2;
+                }
+            } else if (strcmp(a, "--svg") == 0) {
                 o.svg = v;
             } else if (strcmp(a, "--out") == 0) {
                 o.out = v;
@@ -755,13 +769,25 @@ int cf_cmd_report(int argc, char **argv)
     }
     if (!(db = cf_cli_connect(&cfg, "caseflow report")))
         goto out;
+    if (o.court) {
+        size_t c = 0;
+        while (c < cfg.ncourts && strcmp(cfg.courts[c].code, o.court) != 0)
+            c++;
+        if (c == cfg.ncourts) {
+            fprintf(stderr, "caseflow report: --court %s is not a court this installation serves\n",
+                    o.court);
+            rc = 2;
+            goto out;
+        }
+        o.home = cfg.courts[0].code;
+    }
     labels_load(&l, &cfg);
     if (*o.ledger) {
         rc = write_ledger(db, &l, &o);
         goto out;
     }
-    if (cf_report_build(db, &l, *since ? since : NULL, *until ? until : NULL, &r, err,
-                        sizeof err) != 0) {
+    if (cf_report_build(db, &l, *since ? since : NULL, *until ? until : NULL, o.court, o.home, &r,
+                        err, sizeof err) != 0) {
         fprintf(stderr, "caseflow report: %s\n", err);
         goto out;
     }

@@ -321,25 +321,31 @@ out:
     return doc;
 }
 
-json_t *cf_stats(PGconn *db, const char *group, const char *events_topic, char *err, size_t errsz)
+/* SQL: whether the row's case_no is of court $3 (NULL: every court; $4 the home court). */
+#define OF_COURT                                                                               \
+    "($3::text is null or case_no in (select c.case_no from cases c where " CF_CASE_COURT_SQL( \
+        "c", "$4::text") " = $3))"
+
+json_t *cf_stats(PGconn *db, const char *group, const char *events_topic, const char *court,
+                 const char *home, char *err, size_t errsz)
 {
     int rc;
-    const char *p[2] = {group, events_topic};
+    const char *p[4] = {group, events_topic, court, home};
     return one_json(
         db,
         "select json_build_object("
         "'cases', coalesce((select json_object_agg(w, states) from (select workflow w, "
         "json_object_agg(state, n) states from (select workflow, state, count(*) n from cases "
-        "group by 1, 2) x group by 1) y), '{}'::json), "
+        "where " OF_COURT " group by 1, 2) x group by 1) y), '{}'::json), "
         "'tasks', coalesce((select json_object_agg(p, st) from (select coalesce(post, '-') p, "
-        "json_object_agg(status, n) st from (select post, status, count(*) n from tasks group by "
-        "1, 2) x group by 1) y), '{}'::json), "
+        "json_object_agg(status, n) st from (select post, status, count(*) n from tasks "
+        "where " OF_COURT " group by 1, 2) x group by 1) y), '{}'::json), "
         "'overdue', coalesce((select json_object_agg(p, n) from (select post p, count(*) n from "
         "tasks, (select coalesce((select case when mode = 'simulated' then now else now() end "
         "from engine_clock where id = 1), now()) k) k where status in ('open', 'claimed') and "
-        "not worker and due_at < k.k group by post) x), '{}'::json), "
-        "'timers', (select count(*) from timers), "
-        "'events', (select count(*) from events), "
+        "not worker and due_at < k.k and " OF_COURT " group by post) x), '{}'::json), "
+        "'timers', (select count(*) from timers where " OF_COURT "), "
+        "'events', (select count(*) from events where " OF_COURT "), "
         "'dead_letters', (select count(*) from dead_letters), "
         "'duplicates', (select coalesce(sum(seen), 0) from duplicates), "
         "'outbox', (select count(*) from outbox), "
@@ -352,7 +358,7 @@ json_t *cf_stats(PGconn *db, const char *group, const char *events_topic, char *
         "'offsets', coalesce((select json_agg(json_build_object('partition', partition, "
         "'next_offset', next_offset, 'generation', generation, 'owner', owner) order by "
         "partition) from consumer_offsets where group_id = $1 and topic = $2), '[]'::json))",
-        2, p, "statistics", &rc, err, errsz);
+        4, p, "statistics", &rc, err, errsz);
 }
 
 /* ---- documents ------------------------------------------------------------------------------ */

@@ -108,8 +108,11 @@ void cf_case_log_free(cf_case_log *l);
 /* Counts for the command center: {cases: {workflow: {state: n}}, tasks: {post: {status: n}},
  * overdue: {post: n}, timers, events, dead_letters, duplicates, outbox, clock, engines: [the
  * health each engine keeps in engine_status], offsets: [the stored offsets of consumer group
- * `group` on `events_topic`]}. */
-json_t *cf_stats(PGconn *db, const char *group, const char *events_topic, char *err, size_t errsz);
+ * `group` on `events_topic`]}.  With `court` (not NULL) the cases, tasks, overdue tasks, timers
+ * and events are that court's alone (`home`: the court of keys that name none); the rest is the
+ * installation's own health, the same for every court. */
+json_t *cf_stats(PGconn *db, const char *group, const char *events_topic, const char *court,
+                 const char *home, char *err, size_t errsz);
 
 /* ---- documents (the documents worker's PDFs) ------------------------------------------------ */
 

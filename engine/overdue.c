@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "engine/cases.h"
 #include "engine/internal.h"
 
 /* At most this many tasks per workflow and tick, so that a tick stays short. */
@@ -34,16 +35,30 @@ static cf_time cutoff(const cf_workflow *wf, cf_time now, long n)
     return (cf_time)(d + 1) * CF_MS_PER_DAY - (cf_time)off * CF_MS_PER_MINUTE;
 }
 
-static int escalate(cf_engine *e, const cf_workflow *wf, long days, const char *post, char *err,
-                    size_t errsz)
+/* The court of case row `c` ($8: the home court). */
+#define COURT_OF_C CF_CASE_COURT_SQL("c", "$8::text")
+
+/* Escalates the overdue tasks of `wf`'s cases of court `court` (an index in e->reg->courts; with
+ * no courts configured, every case), counting working days by that court's calendar. */
+static int escalate(cf_engine *e, const cf_workflow *wf, int court, long days, const char *post,
+                    char *err, size_t errsz)
 {
+    const cf_registry *r = e->reg;
     char version[16], before[CF_TIME_BUFSZ], now[CF_TIME_BUFSZ], limit[16], why[512];
-    const char *p[6] = {wf->name, version, before, post, now, limit};
+    const char *p[8] = {wf->name,
+                        version,
+                        before,
+                        post,
+                        now,
+                        limit,
+                        r->ncourts ? r->courts[court].code : NULL,
+                        r->ncourts ? r->courts[0].code : NULL};
     PGresult *res;
 
     snprintf(version, sizeof version, "%d", wf->version);
     snprintf(limit, sizeof limit, "%d", ESCALATIONS_PER_TICK);
-    cf_time_format(cutoff(wf, e->now, days), e->offset_min, before, sizeof before);
+    cf_time_format(cutoff(cf_registry_in_court(r, court, wf), e->now, days), e->offset_min, before,
+                   sizeof before);
     cf_time_format(e->now, e->offset_min, now, sizeof now);
     /* Once per task: a task the lead hands back is not escalated again. */
     res = cf_store_exec(
@@ -51,14 +66,15 @@ static int escalate(cf_engine *e, const cf_workflow *wf, long days, const char *
         "with t as (select t.task_id, t.post, t.claimed_by from tasks t join cases c on "
         "c.case_no = t.case_no where c.workflow = $1 and c.version = $2::int and not t.worker "
         "and t.status in ('open', 'claimed') and t.due_at < $3::timestamptz and t.post is "
-        "distinct from $4 and not exists (select 1 from task_reassignments r where r.task_id = "
-        "t.task_id and r.by_account = 'engine:overdue') limit $6::int for update of t skip "
-        "locked), u as (update tasks x set post = $4, claimed_by = null, status = 'open', "
-        "updated_at = $5::timestamptz from t where x.task_id = t.task_id returning x.task_id), "
-        "log as (insert into task_reassignments (task_id, from_post, to_post, from_account, "
-        "to_account, by_account, at) select t.task_id, t.post, $4, t.claimed_by, null, "
-        "'engine:overdue', $5::timestamptz from t) select count(*) from u",
-        6, p, why, sizeof why);
+        "distinct from $4 and ($7::text is null or " COURT_OF_C " = $7) and not exists (select "
+        "1 from task_reassignments r where r.task_id = t.task_id and r.by_account = "
+        "'engine:overdue') limit $6::int for update of t skip locked), u as (update tasks x set "
+        "post = $4, claimed_by = null, status = 'open', updated_at = $5::timestamptz from t "
+        "where x.task_id = t.task_id returning x.task_id), log as (insert into "
+        "task_reassignments (task_id, from_post, to_post, from_account, to_account, by_account, "
+        "at) select t.task_id, t.post, $4, t.claimed_by, null, 'engine:overdue', "
+        "$5::timestamptz from t) select count(*) from u",
+        8, p, why, sizeof why);
     if (!res)
         return cf_errf(err, errsz, CF_EDB, "escalating overdue tasks of %s: %s", wf->name, why);
     if (atoi(PQgetvalue(res, 0, 0)) > 0)
@@ -164,9 +180,11 @@ int cf_overdue_run(cf_engine *e, char *err, size_t errsz)
         if (!n || !to || !json_is_integer(n->value) || json_integer_value(n->value) < 1 ||
             !json_is_string(to->value) || !cf_workflow_post(wf, json_string_value(to->value)))
             continue;
-        if ((rc = escalate(e, wf, (long)json_integer_value(n->value), json_string_value(to->value),
-                           err, errsz)))
-            return rc;
+        /* Each court's cases by its own calendar's working days. */
+        for (int c = 0; c == 0 || (size_t)c < e->reg->ncourts; c++)
+            if ((rc = escalate(e, wf, c, (long)json_integer_value(n->value),
+                               json_string_value(to->value), err, errsz)))
+                return rc;
     }
     /* After the escalations: the lists show each task where it is now. */
     return run_weekly_lists(e, err, errsz);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/cases.h"
 #include "io/store.h"
 #include "core/caltime.h"
 #include "core/workflow.h"
@@ -413,13 +414,26 @@ int cf_report_bound(const char *v, int until, char *out, size_t n, char *err, si
 
 /* Runs one section's query into *v; returns 0, or CF_EDB or CF_ENOMEM with the reason in `err`. */
 static int section(PGconn *db, const char *what, const char *sql, int n, const char *const *params,
-                   json_t **v, char *err, size_t errsz)
+                   const char *scope, json_t **v, char *err, size_t errsz)
 {
     char why[1024];
-    PGresult *res = cf_store_exec(db, sql, n, params, why, sizeof why);
+    PGresult *res = NULL;
     int rc = 0;
 
     *v = NULL;
+    /* One court's report: its cases, tasks and events stand in for the tables (every section
+     * begins "with "; a non-recursive WITH's own table names are the tables in its bodies). */
+    if (scope) {
+        size_t len = strlen(scope) + strlen(sql) + 1;
+        char *q = malloc(len);
+        if (!q)
+            return cf_errf(err, errsz, CF_ENOMEM, "%s: out of memory", what);
+        snprintf(q, len, "%s%s", scope, sql + strlen("with "));
+        res = cf_store_exec(db, q, n, params, why, sizeof why);
+        free(q);
+    } else {
+        res = cf_store_exec(db, sql, n, params, why, sizeof why);
+    }
     if (!res)
         return cf_errf(err, errsz, CF_EDB, "%s: %s", what, why);
     if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
@@ -441,8 +455,37 @@ static int command(PGconn *db, const char *sql, char *err, size_t errsz)
     return rc;
 }
 
+/* The WITH before a section's own that keeps one court's rows: %s the home court, %s the court
+ * (SQL literals). */
+#define COURT_SCOPE                                                                              \
+    "with cases as (select * from cases where " CF_CASE_COURT_SQL(                               \
+        "cases", "%s") " = %s), tasks "                                                          \
+                       "as (select * from tasks where case_no in (select case_no from cases)), " \
+                       "events as (select * "                                                    \
+                       "from events where case_no in (select case_no from cases)), "
+
+/* The WITH that makes one court's report: `court` and `home` as SQL literals.  NULL when out of
+ * memory. */
+static char *court_scope(PGconn *db, const char *court, const char *home)
+{
+    char *c = PQescapeLiteral(db, court, strlen(court));
+    char *h = home ? PQescapeLiteral(db, home, strlen(home)) : NULL;
+    char *scope = NULL;
+    size_t len;
+
+    if (c && (h || !home)) {
+        const char *hv = h ? h : "null::text";
+        len = 512 + strlen(c) + strlen(hv);
+        if ((scope = malloc(len)))
+            snprintf(scope, len, COURT_SCOPE, hv, c);
+    }
+    PQfreemem(c);
+    PQfreemem(h);
+    return scope;
+}
+
 int cf_report_build(PGconn *db, const cf_registry *l, const char *since, const char *until,
-                    json_t **out, char *err, size_t errsz)
+                    const char *court, const char *home, json_t **out, char *err, size_t errsz)
 {
     static const struct {
         const char *key, *what, *sql;
@@ -464,9 +507,12 @@ int cf_report_build(PGconn *db, const cf_registry *l, const char *since, const c
     cf_sqlarr order;
     const char *p[4];
     json_t *r = NULL, *v;
+    char *scope = NULL;
     int rc, begun = 0;
 
     *out = NULL;
+    if (court && !(scope = court_scope(db, court, home)))
+        return cf_errf(err, errsz, CF_ENOMEM, "out of memory");
     cf_sqlarr_init(&order);
     state_order(l, &order);
     p[0] = since ? since : "-infinity";
@@ -482,10 +528,11 @@ int cf_report_build(PGconn *db, const cf_registry *l, const char *since, const c
     if ((rc = command(db, "begin isolation level repeatable read read only", err, errsz)) != 0)
         goto out;
     begun = 1;
-    if ((rc = section(db, "the clock and counts", SQL_HEAD, 2, p, &r, err, errsz)) != 0)
+    if ((rc = section(db, "the clock and counts", SQL_HEAD, 2, p, scope, &r, err, errsz)) != 0)
         goto out;
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
-        if ((rc = section(db, parts[i].what, parts[i].sql, parts[i].nparams, p, &v, err, errsz)))
+        if ((rc = section(db, parts[i].what, parts[i].sql, parts[i].nparams, p, scope, &v, err,
+                          errsz)))
             goto out;
         if (strcmp(parts[i].key, "stages") == 0) {
             json_object_set(r, "stages", json_object_get(v, "stages"));
@@ -511,5 +558,6 @@ out:
     }
     json_decref(r);
     cf_sqlarr_free(&order);
+    free(scope);
     return rc;
 }

@@ -41,9 +41,13 @@ int cf_report_bound(const char *value, int until, char *out, size_t n, char *err
  * report in *out (one JSON object, a new reference; its members are those of
  * `caseflow report --json`), or CF_EDB (the section whose query failed, said in `err`) or
  * CF_ENOMEM with *out NULL.  `db` must not be inside a transaction; it is left outside one.
+ * With `court` (not NULL) the cases, tasks and events counted are that court's alone (`home`:
+ * the court of keys that name none, engine/cases.h); the dead letters and duplicates stay the
+ * installation's.
  */
 int cf_report_build(PGconn *db, const cf_registry *reg, const char *since, const char *until,
-                    json_t **out, char *err, size_t errsz) CF_MUST_CHECK;
+                    const char *court, const char *home, json_t **out, char *err,
+                    size_t errsz) CF_MUST_CHECK;
 
 /* The first loaded workflow named `name` of `reg` (for its titles), or NULL. */
 const cf_workflow *cf_report_workflow(const cf_registry *reg, const char *name);

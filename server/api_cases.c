@@ -172,6 +172,8 @@ void cf_h_stats(cf_srv *s, cf_req *r)
     if (!db)
         return;
     cf_bus_topic(s->cfg, "events", topic, sizeof topic);
-    v = cf_stats(db, s->cfg->group, topic, err, sizeof err);
+    /* A lead's or auditor's figures are those of their court (routes.c: cf_req_court). */
+    v = cf_stats(db, s->cfg->group, topic, cf_req_court(s, r), s->cfg->courts[0].code, err,
+                 sizeof err);
     answer(r, v, v ? 0 : CF_EDB, err);
 }

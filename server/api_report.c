@@ -37,8 +37,9 @@ void cf_h_report(cf_srv *s, cf_req *r)
     if (bound(r, "since", 0, since, sizeof since) != 0 ||
         bound(r, "until", 1, until, sizeof until) != 0 || !(db = cf_req_db(s, r)))
         return;
-    rc = cf_report_build(db, s->reg, *since ? since : NULL, *until ? until : NULL, &v, err,
-                         sizeof err);
+    /* A lead's or auditor's report is their court's (routes.c: cf_req_court). */
+    rc = cf_report_build(db, s->reg, *since ? since : NULL, *until ? until : NULL,
+                         cf_req_court(s, r), s->cfg->courts[0].code, &v, err, sizeof err);
     if (rc == 0)
         cf_reply_json(r, 200, v);
     else

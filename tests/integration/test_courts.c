@@ -9,7 +9,9 @@
  * dead-lettered with the reason and applied to nothing; each court deals its cases to its own
  * teams; an account sees and works its own court's
  * cases only: a lead of one court gets "not found" for the other court's case, a member of staff
- * for the other court's task (read or claimed), and the lists hold their own court's alone.
+ * for the other court's task (read or claimed), and the lists, the command center's figures and
+ * the report (`caseflow report --court`) hold their own court's alone; an
+ * overdue task escalates after three working days of its own court's calendar.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,10 +26,12 @@
 
 #include "kit/kit.h"
 
-static const char *const CASE_A = "(2026)豫0381执501号"; /* court A, national calendar */
-static const char *const CASE_B = "(2026)新0102执502号"; /* court B, its local day off */
-static const char *const CASE_X = "(2026)豫0307执501号"; /* a court not served */
-static const char *const CASE_M = "(2026)豫0381执502号"; /* filed as court B's: refused */
+static const char *const CASE_A = "(2026)豫0381执501号";      /* court A, national calendar */
+static const char *const CASE_B = "(2026)新0102执502号";      /* court B, its local day off */
+static const char *const CASE_X = "(2026)豫0307执501号";      /* a court not served */
+static const char *const CASE_M = "(2026)豫0381执502号";      /* filed as court B's: refused */
+static const char *const CASE_A_LATE = "(2026)豫0381执503号"; /* filed 02-26: overdue */
+static const char *const CASE_B_LATE = "(2026)新0102执503号"; /* the same, court B */
 static const char *const FILED = "2026-03-02T09:00:00+08:00";
 
 static kit K;
@@ -114,6 +118,23 @@ static char *task_of(const char *case_no, const char *activity)
     const char *p[2] = {case_no, activity};
     return kit_wait_value(&K, "select task_id from tasks where case_no = $1 and activity = $2", 2,
                           p, NULL, 60);
+}
+
+/* The number of cases in the caller's /api/v1/stats, every workflow and state. */
+static long stats_cases(const session *s)
+{
+    json_t *v = NULL, *states;
+    const char *wf, *state;
+    json_t *n;
+    long total = 0;
+
+    assert_int_equal(api(s, "GET", "stats", NULL, NULL, &v), 200);
+    json_object_foreach (json_object_get(v, "cases"), wf, states) {
+        json_object_foreach (states, state, n)
+            total += (long)json_integer_value(n);
+    }
+    json_decref(v);
+    return total;
 }
 
 static void test_two_courts(void **state)
@@ -209,6 +230,31 @@ static void test_two_courts(void **state)
     assert_int_equal(api(&lead_b, "GET", "cases", NULL, NULL, &v), 200);
     assert_int_equal(json_integer_value(json_object_get(v, "total")), 1);
     json_decref(v);
+    /* The command center's figures are the caller's court's: one case each, of two. */
+    assert_int_equal(stats_cases(&lead_a), 1);
+    assert_int_equal(stats_cases(&lead_b), 1);
+    /* So are the report's, over HTTP and by `caseflow report --court`. */
+    assert_int_equal(api(&lead_a, "GET", "report", NULL, NULL, &v), 200);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "cases"), "total")), 1);
+    json_decref(v);
+    {
+        const char *by_court[] = {"report",  "--json", "--config", config,
+                                  "--court", "新0102", NULL};
+        const char *other[] = {"report", "--json", "--config", config, "--court", "豫0307", NULL};
+        char *out = NULL, *err = NULL;
+        if (kit_run(&K, by_court, &out, &err) != 0)
+            fail_msg("caseflow report --court 新0102: %s", err ? err : "");
+        v = json_loads(out, 0, NULL);
+        assert_non_null(v);
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "cases"), "total")),
+                         1);
+        json_decref(v);
+        free(out);
+        free(err);
+        assert_int_equal(kit_run(&K, other, NULL, &err), 2);
+        assert_non_null(strstr(err, "not a court this installation serves"));
+        free(err);
+    }
 
     /* Replay of court B's case runs on court B's calendar and gives its state back. */
     assert_int_equal(api(&lead_b, "GET", "cases/%s/replay", CASE_B, NULL, &v), 200);
@@ -269,6 +315,39 @@ static void test_two_courts(void **state)
     }
     free(task_a);
     free(task_b);
+
+    /* Overdue escalation counts its court's working days.  Filing reviews due Thursday 02-26,
+     * by the clock's Monday 03-02: court A counts back 02-28 (调休), 02-27, 02-26, three working
+     * days, and moves its task to the bureau lead; court B's 02-27 is its local day off, two
+     * working days, and its task stays.  Court B's task is there before court A's case is sent,
+     * so the run that moves A's has seen B's. */
+    {
+        json_t *ev = filed_as(CASE_B_LATE, "filed-b-late", "新0102");
+        json_object_set_new(json_object_get(ev, "data"), "filed_at",
+                            json_string("2026-02-26T09:00:00+08:00"));
+        kit_send_json(&K, ev);
+        kit_flush(&K);
+        free(task_of(CASE_B_LATE, "filing_review"));
+        ev = filed_as(CASE_A_LATE, "filed-a-late", "豫0381");
+        json_object_set_new(json_object_get(ev, "data"), "filed_at",
+                            json_string("2026-02-26T09:00:00+08:00"));
+        kit_send_json(&K, ev);
+        kit_flush(&K);
+    }
+    {
+        const char *p[1] = {CASE_A_LATE};
+        char *post = kit_wait_value(
+            &K, "select post from tasks where case_no = $1 and activity = 'filing_review'", 1, p,
+            "bureau_lead", 60);
+        assert_string_equal(post, "bureau_lead");
+        free(post);
+        p[0] = CASE_B_LATE;
+        post = kit_value(
+            &K, "select post from tasks where case_no = $1 and activity = 'filing_review'", 1, p);
+        assert_non_null(post);
+        assert_string_equal(post, "filing_review");
+        free(post);
+    }
     kit_done(&K);
     curl_global_cleanup();
 }

@@ -1625,7 +1625,8 @@ int cf_schema_set_load_dir(cf_schema_set *set, const char *dir, char *err, size_
         nfiles++;
     }
     /* Sorted, so that which of two bad files is reported does not depend on the file system. */
-    qsort(files, nfiles, sizeof *files, name_cmp);
+    if (nfiles > 1) /* qsort may not be given the NULL of an empty directory */
+        qsort(files, nfiles, sizeof *files, name_cmp);
     for (size_t i = 0; i < nfiles; i++) {
         size_t len = strlen(dir) + strlen(files[i]) + 2;
         char *path = malloc(len);

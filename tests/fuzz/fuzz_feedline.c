@@ -34,7 +34,10 @@ static cf_schema_set *schemas(void)
 static void check_reason(const char *err, const char *line, size_t len)
 {
     FUZZ_CHECK(err[0] != '\0');
-    FUZZ_CHECK(strstr(err, " near '") == NULL);
+    /* jansson's "near 'TOKEN'" echoes the line: not in a reason (unless the line wrote it, as a
+     * property's name the schema then names). */
+    if (!strstr(line, " near '"))
+        FUZZ_CHECK(strstr(err, " near '") == NULL);
     if (len >= 24 && memchr(line, '\0', len) == NULL)
         FUZZ_CHECK(strstr(err, line) == NULL);
 }

@@ -64,6 +64,10 @@ static void fuzz_when(const char *text, const cf_calendar *cal)
                    strncmp(ref, "event.", 6) == 0 || strncmp(ref, "clock.", 6) == 0 ||
                    strncmp(ref, "record.", 7) == 0);
     }
+    /* Counts named by settings are bound first, as the loader does from the workflow's settings
+     * (an expression with one unbound is refused by cf_when_eval, rightly). */
+    for (size_t i = 0; i < cf_when_count_count(w); i++)
+        FUZZ_CHECK(cf_when_bind_count(w, i, 3) == 0);
     cf_time t = 0;
     int rc = cf_when_eval(w, cal, fuzz_resolve, NULL, &t);
     FUZZ_CHECK(rc == 0 || rc == CF_ENOTFOUND);

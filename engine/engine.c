@@ -1272,17 +1272,19 @@ static int init_clock(cf_engine *e, char *err, size_t errsz)
     return cf_clock_read(e, err, errsz);
 }
 
+/* Kafka may be starting, stopping or electing when the engine starts: it waits, as for the
+ * database, and gives up only on a refusal that waiting cannot change. */
 static int create_topics(cf_engine *e, char *err, size_t errsz)
 {
     /* Events may be large (documents' metadata, long remarks); poison tests send 10 MB. */
     static const char *const events_config[] = {"max.message.bytes", "16777216", NULL};
     int rc;
 
-    if ((rc = cf_bus_create_topic_with(e->producer, e->t_events, e->cfg->partitions, events_config,
-                                       15000, err, errsz)) ||
-        (rc = cf_bus_create_topic(e->producer, e->t_transitions, e->cfg->partitions, 15000, err,
-                                  errsz)) ||
-        (rc = cf_bus_create_topic(e->producer, e->t_dlq, 1, 15000, err, errsz)))
+    if ((rc = cf_bus_create_topic_waiting(e->producer, e->t_events, e->cfg->partitions,
+                                          events_config, e->stop, err, errsz)) ||
+        (rc = cf_bus_create_topic_waiting(e->producer, e->t_transitions, e->cfg->partitions, NULL,
+                                          e->stop, err, errsz)) ||
+        (rc = cf_bus_create_topic_waiting(e->producer, e->t_dlq, 1, NULL, e->stop, err, errsz)))
         return rc;
     for (size_t w = 0; w < e->reg->n; w++)
         for (size_t k = 0; k < e->reg->wf[w]->nkinds; k++) {
@@ -1290,23 +1292,11 @@ static int create_topics(cf_engine *e, char *err, size_t errsz)
             if (!e->reg->wf[w]->kinds[k].worker)
                 continue;
             snprintf(topic, sizeof topic, "%s%s", e->t_tasks, e->reg->wf[w]->kinds[k].name);
-            if ((rc = cf_bus_create_topic(e->producer, topic, 4, 15000, err, errsz)))
+            if ((rc =
+                     cf_bus_create_topic_waiting(e->producer, topic, 4, NULL, e->stop, err, errsz)))
                 return rc;
         }
     return 0;
-}
-
-/* Kafka may be starting, stopping or electing when the engine starts: it waits, as for the
- * database, and gives up only on a refusal that waiting cannot change. */
-static int create_topics_patiently(cf_engine *e, char *err, size_t errsz)
-{
-    int rc;
-    for (int attempt = 1; (rc = create_topics(e, err, errsz)) == CF_ETIMEOUT && !*e->stop;
-         attempt++) {
-        cf_warn("%s (retrying in %d ms)", err, retry_delay(attempt));
-        cf_sleep_ms(retry_delay(attempt));
-    }
-    return rc;
 }
 
 static int init_consumer(cf_engine *e, char *err, size_t errsz)
@@ -1393,7 +1383,7 @@ int cf_engine_run(const cf_config *cfg, const cf_registry *reg, const char *migr
     if ((rc = connect_db(&e, err, errsz)) ||
         (rc = cf_migrate_check(e.db, migrations, err, errsz)) ||
         (rc = init_clock(&e, err, errsz)) || (rc = cf_relay_init(&e, err, errsz)) ||
-        (rc = create_topics_patiently(&e, err, errsz)) || (rc = init_consumer(&e, err, errsz)))
+        (rc = create_topics(&e, err, errsz)) || (rc = init_consumer(&e, err, errsz)))
         goto out;
     /* The committer's own connection: a batch commits there while the next is applied. */
     if (!(e.cdb = cf_store_connect(cfg->postgres, err, errsz))) {

@@ -193,6 +193,22 @@ int cf_bus_create_topic_with(rd_kafka_t *rk, const char *topic, int partitions,
     return rc;
 }
 
+int cf_bus_create_topic_waiting(rd_kafka_t *rk, const char *topic, int partitions,
+                                const char *const *config, volatile sig_atomic_t *stop, char *err,
+                                size_t errsz)
+{
+    int rc;
+    for (int attempt = 1; (rc = cf_bus_create_topic_with(rk, topic, partitions, config, 15000, err,
+                                                         errsz)) == CF_ETIMEOUT &&
+                          !*stop;
+         attempt++) {
+        long long delay = cf_backoff_delay(200, 5000, attempt, NULL);
+        cf_warn("%s (retrying in %lld ms)", err, delay);
+        cf_sleep_ms(delay);
+    }
+    return rc;
+}
+
 rd_kafka_t *cf_bus_producer_new(const cf_config *cfg, const cf_bus_producer_opts *o, char *err,
                                 size_t errsz)
 {

@@ -8,6 +8,7 @@
 #define CF_BUS_H
 
 #include <librdkafka/rdkafka.h>
+#include <signal.h>
 
 #include "base/config.h"
 #include "base/err.h"
@@ -53,6 +54,15 @@ int cf_bus_create_topic(rd_kafka_t *rk, const char *topic, int partitions, int t
 int cf_bus_create_topic_with(rd_kafka_t *rk, const char *topic, int partitions,
                              const char *const *config, int timeout_ms, char *err,
                              size_t errsz) CF_MUST_CHECK;
+
+/*
+ * cf_bus_create_topic_with for a process starting up: while the cluster cannot do it now
+ * (CF_ETIMEOUT: starting, stopping, electing, brokers fenced) it warns and tries again with
+ * backoff, until `*stop` is set.  Any other refusal is returned at once.
+ */
+int cf_bus_create_topic_waiting(rd_kafka_t *rk, const char *topic, int partitions,
+                                const char *const *config, volatile sig_atomic_t *stop, char *err,
+                                size_t errsz) CF_MUST_CHECK;
 
 /*
  * Writes the name of caseflow's topic `name` ("events", "transitions", "dlq", "tasks.<kind>",

@@ -1022,14 +1022,8 @@ static int start_kafka(worker *w, const cf_config *cfg, const char *client,
         return CF_EKAFKA;
     /* The engine creates the task topics too; whoever comes first makes it.  A cluster that is
      * starting or electing is waited for. */
-    for (int attempt = 1; (rc = cf_bus_create_topic(w->producer, w->t_tasks, TOPIC_PARTITIONS,
-                                                    15000, err, errsz)) == CF_ETIMEOUT &&
-                          !*stop;
-         attempt++) {
-        long long delay = cf_backoff_delay(200, 5000, attempt, NULL);
-        cf_warn("%s (retrying in %lld ms)", err, delay);
-        cf_sleep_ms(delay);
-    }
+    rc = cf_bus_create_topic_waiting(w->producer, w->t_tasks, TOPIC_PARTITIONS, NULL, stop, err,
+                                     errsz);
     if (rc)
         return rc;
     if (!(w->consumer = cf_bus_consumer_new(cfg, &co, err, errsz)))

@@ -550,12 +550,19 @@ static void print_text(const json_t *r, long ledger_rows)
 static const char *state_color(const cf_registry *l, const char *workflow, const char *state)
 {
     static const char *const colors[][2] = {
-        {"filed", "#9c755f"},          {"review", "#fabfd2"},
-        {"intake", "#ff9da7"},         {"correction", "#d37295"},
-        {"special_review", "#b07aa1"}, {"assigned", "#bab0ac"},
-        {"notices", "#edc948"},        {"queries", "#76b7b2"},
-        {"execution", "#59a14f"},      {"withdrawal_review", "#f28e2b"},
-        {"closed", "#e15759"},         {"terminated_watch", "#499894"},
+        {"filed", "#9c755f"},
+        {"review", "#fabfd2"},
+        {"intake", "#ff9da7"},
+        {"correction", "#d37295"},
+        {"special_review", "#b07aa1"},
+        {"assigned", "#bab0ac"},
+        {"notices", "#edc948"},
+        {"queries", "#76b7b2"},
+        {"execution", "#59a14f"},
+        {"preservation", "#b6992d"},
+        {"withdrawal_review", "#f28e2b"},
+        {"closed", "#e15759"},
+        {"terminated_watch", "#499894"},
         {"archived", "#4e79a7"},
     };
     const cf_workflow *wf = cf_report_workflow(l, workflow);

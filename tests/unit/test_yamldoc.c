@@ -67,7 +67,7 @@ static void test_aliases_and_anchors(void **state)
         if (n <= CF_YAML_MAX_ALIASES)
             expect(t.s, t.len, 0, 0, 0, NULL);
         else
-            expect(t.s, t.len, CF_ERANGE, 3 + CF_YAML_MAX_ALIASES, 5, "more than 100 aliases");
+            expect(t.s, t.len, CF_ERANGE, 3 + CF_YAML_MAX_ALIASES, 5, "more than 1000 aliases");
         free(t.s);
     }
     for (int n = CF_YAML_MAX_ANCHORS; n <= CF_YAML_MAX_ANCHORS + 1; n++) {
@@ -77,7 +77,7 @@ static void test_aliases_and_anchors(void **state)
         if (n <= CF_YAML_MAX_ANCHORS)
             expect(t.s, t.len, 0, 0, 0, NULL);
         else
-            expect(t.s, t.len, CF_ERANGE, n, 7, "more than 100 anchors");
+            expect(t.s, t.len, CF_ERANGE, n, 7, "more than 1000 anchors");
         free(t.s);
     }
 }

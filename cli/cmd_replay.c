@@ -167,6 +167,16 @@ static void print_action(const json_t *a)
         print_compact(json_object_get(a, "fields"), 200);
     } else if (strcmp(kind, "assign") == 0) {
         printf("> assigned to %s", s_or(json_object_get(a, "post"), "-"));
+    } else if (strcmp(kind, "clock") == 0) {
+        /* "clock handling start: running, last day 2026-09-03T23:59:00+08:00, ground ..." */
+        printf("~ clock %s %s: %s", s_or(json_object_get(a, "name"), "?"),
+               s_or(json_object_get(a, "op"), "?"), s_or(json_object_get(a, "status"), "?"));
+        if (json_string_value(json_object_get(a, "last_day")))
+            printf(", last day %s", json_string_value(json_object_get(a, "last_day")));
+        if (json_object_get(a, "ground")) {
+            printf(", ground ");
+            print_compact(json_object_get(a, "ground"), 200);
+        }
     } else if (strcmp(kind, "notify") == 0) {
         printf("! notice to %s: %s", s_or(json_object_get(a, "post"), "-"),
                s_or(json_object_get(a, "message"), ""));

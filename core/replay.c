@@ -436,8 +436,9 @@ void cf_replay_clear(cf_replay *r)
 }
 
 /*
- * Masks one action.  Its own words are not personal data even where a key says so (a timer's
- * `name` is the timer's), and a `set` of a personal field is masked by the field it sets.
+ * Masks one action.  Its own words are not personal data even where a key says so (a timer's or
+ * a clock's `name` is the timer's or the clock's), and a `set` of a personal field is masked by the
+ * field it sets.
  */
 static json_t *mask_action(const json_t *a)
 {
@@ -445,7 +446,8 @@ static json_t *mask_action(const json_t *a)
     const char *field = json_string_value(json_object_get(a, "field"));
     json_t *m;
 
-    if (kind && strncmp(kind, "timer", 5) == 0 && json_is_string(json_object_get(a, "name"))) {
+    if (kind && (strncmp(kind, "timer", 5) == 0 || strcmp(kind, "clock") == 0) &&
+        json_is_string(json_object_get(a, "name"))) {
         json_t *copy = json_copy((json_t *)a);
         json_object_del(copy, "name");
         m = copy ? cf_mask_json(copy) : NULL;

@@ -440,6 +440,9 @@ static void test_entry_masks_personal_data(void **state)
     assert_non_null(strstr(text, "民间借贷纠纷"));
     /* A timer's name is the timer's, not a person's. */
     assert_non_null(strstr(text, "\"name\":\"query_day_15\""));
+    /* Nor is a clock's: the handling limit's clock starts at filing. */
+    assert_non_null(strstr(text, "\"kind\":\"clock\""));
+    assert_non_null(strstr(text, "\"name\":\"handling\""));
     free(text);
     json_decref(e);
 

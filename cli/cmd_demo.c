@@ -329,7 +329,7 @@ static int hire_staff(demo *d, const char *server, const char *accounts)
     cf_registry reg;
     char err[1024], lead_pw[40], auditor_pw[40];
     FILE *f = NULL;
-    int rc = -1;
+    int rc = -1, wname = (int)strlen("account"), wpost = (int)strlen("post");
 
     if (cf_cli_workflows(&d->cfg, &reg, "caseflow demo") != 0)
         return -1;
@@ -350,6 +350,13 @@ static int hire_staff(demo *d, const char *server, const char *accounts)
             snprintf(d->clerks[d->nclerks].name, sizeof more->name, "clerk-%s", post);
             d->nclerks++;
         }
+    /* The columns as wide as their longest entry ("clerk-terminate_handler"). */
+    for (size_t k = 0; k < d->nclerks; k++) {
+        if ((int)strlen(d->clerks[k].name) > wname)
+            wname = (int)strlen(d->clerks[k].name);
+        if ((int)strlen(d->clerks[k].post) > wpost)
+            wpost = (int)strlen(d->clerks[k].post);
+    }
     if (accounts) {
         int fd = open(accounts, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (fd < 0 || !(f = fdopen(fd, "w"))) {
@@ -359,7 +366,7 @@ static int hire_staff(demo *d, const char *server, const char *accounts)
             goto out;
         }
         fprintf(f, "# the demo's accounts on %s, passwords made for this run\n", server);
-        fprintf(f, "# %-22s %-8s %-16s %s\n", "account", "role", "post", "password");
+        fprintf(f, "# %-*s %-8s %-*s %s\n", wname, "account", "role", wpost, "post", "password");
     }
     for (size_t k = 0; k < d->nclerks; k++) {
         clerk *c = &d->clerks[k];
@@ -367,15 +374,16 @@ static int hire_staff(demo *d, const char *server, const char *accounts)
             make_account(d, c->name, CF_ROLE_STAFF, c->post, c->password) != 0)
             goto out;
         if (f)
-            fprintf(f, "  %-22s %-8s %-16s %s\n", c->name, "staff", c->post, c->password);
+            fprintf(f, "  %-*s %-8s %-*s %s\n", wname, c->name, "staff", wpost, c->post,
+                    c->password);
     }
     if (new_password(lead_pw) != 0 || new_password(auditor_pw) != 0 ||
         make_account(d, "lead", CF_ROLE_LEAD, NULL, lead_pw) != 0 ||
         make_account(d, "auditor", CF_ROLE_AUDITOR, NULL, auditor_pw) != 0)
         goto out;
     if (f) {
-        fprintf(f, "  %-22s %-8s %-16s %s\n", "lead", "lead", "-", lead_pw);
-        fprintf(f, "  %-22s %-8s %-16s %s\n", "auditor", "auditor", "-", auditor_pw);
+        fprintf(f, "  %-*s %-8s %-*s %s\n", wname, "lead", "lead", wpost, "-", lead_pw);
+        fprintf(f, "  %-*s %-8s %-*s %s\n", wname, "auditor", "auditor", wpost, "-", auditor_pw);
     }
     for (size_t k = 0; k < d->nclerks; k++)
         for (int l = 0; l < LANES; l++) {

@@ -821,6 +821,19 @@ static json_t *filed_event(const gen *G, const gcase *cases, long k, long n)
             append(rel, json_string(other)) != 0)
             goto fail;
     }
+    if (c->type == T_HUI) {
+        /* A restored case (执恢) names the enforcement case it restores, filed some two months
+         * after its basis took effect (and before this year); without it the intake check sends
+         * the case to correction, which the filing office would never answer. */
+        int oy;
+        cf_date_to_ymd(effective + 60, &oy, NULL, NULL);
+        if (oy >= c->year)
+            oy = c->year - 1;
+        snprintf(other, sizeof other, "(%d)%s执%ld号", oy, G->o->court,
+                 1 + (c->seq * 7919 + k) % 2999);
+        if (json_object_set_new(data, "original_case", json_string(other)) != 0)
+            goto fail;
+    }
     if (c->special != SP_NONE) {
         static const char *const names[] = {"", "related", "complex", "terminate_candidate"};
         if (json_object_set_new(data, "special", json_string(names[c->special])) != 0)

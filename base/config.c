@@ -570,6 +570,17 @@ int cf_config_load(cf_config *cfg, const char *path, char *err, size_t errsz)
         if (v && *v && (rc = set_value(cfg, &settings[i], v, settings[i].env, err, errsz)))
             return rc;
     }
+    /* With a `courts:` list the home court is its first: CASEFLOW_COURT naming another court
+     * would have no effect, so it is refused rather than silently ignored (#16). */
+    {
+        const char *env = getenv("CASEFLOW_COURT");
+        if (cfg->ncourts > 0 && env && *env && strcmp(env, cfg->courts[0].code) != 0)
+            return cf_errf(err, errsz, CF_EINVAL,
+                           "CASEFLOW_COURT=%s conflicts with the courts: list (%s), whose first "
+                           "court, %s, is the home court: unset CASEFLOW_COURT, or put %s first "
+                           "in the list",
+                           env, cfg->courts[0].where, cfg->courts[0].code, env);
+    }
     /* Without a `courts:` list the installation serves the one court of court.code. */
     if (cfg->ncourts == 0) {
         if (!(cfg->courts = calloc(1, sizeof *cfg->courts)))

@@ -10,7 +10,25 @@
 
 static const char *const type_names[] = {"yes_no", "text", "choice", "amount", "post", "date"};
 
-json_t *cf_form_json(const cf_workflow *wf, const cf_task_kind *kind)
+/* Whether post `id` may be chosen at court `court` (a view of `wf`): unless it is one of `wf`'s
+ * teams that the court does not have. */
+static int offered(const cf_workflow *wf, const cf_workflow *court, const char *id)
+{
+    int team = 0;
+
+    if (!wf || !court || court->teams == wf->teams)
+        return 1;
+    for (size_t i = 0; i < wf->nteams && !team; i++)
+        team = wf->teams[i] && strcmp(wf->teams[i], id) == 0;
+    if (!team)
+        return 1;
+    for (size_t i = 0; i < court->nteams; i++)
+        if (court->teams[i] && strcmp(court->teams[i], id) == 0)
+            return 1;
+    return 0;
+}
+
+json_t *cf_form_json(const cf_workflow *wf, const cf_task_kind *kind, const cf_workflow *court)
 {
     json_t *fields = json_array(), *form;
 
@@ -30,18 +48,20 @@ json_t *cf_form_json(const cf_workflow *wf, const cf_task_kind *kind)
             json_t *choices = json_array();
             if (f->nchoices) {
                 for (size_t c = 0; c < f->nchoices; c++)
-                    json_array_append_new(choices,
-                                          json_pack("{s:s, s:s}", "value", f->choices[c], "title",
-                                                    f->choice_titles && f->choice_titles[c]
-                                                        ? f->choice_titles[c]
-                                                        : f->choices[c]));
+                    if (f->type == CF_FIELD_CHOICE || offered(wf, court, f->choices[c]))
+                        json_array_append_new(
+                            choices,
+                            json_pack("{s:s, s:s}", "value", f->choices[c], "title",
+                                      f->choice_titles && f->choice_titles[c] ? f->choice_titles[c]
+                                                                              : f->choices[c]));
             } else {
                 /* A post field without choices: any post of the workflow. */
                 for (size_t p = 0; p < wf->nposts; p++)
-                    json_array_append_new(
-                        choices,
-                        json_pack("{s:s, s:s}", "value", wf->posts[p].id, "title",
-                                  wf->posts[p].title ? wf->posts[p].title : wf->posts[p].id));
+                    if (offered(wf, court, wf->posts[p].id))
+                        json_array_append_new(
+                            choices,
+                            json_pack("{s:s, s:s}", "value", wf->posts[p].id, "title",
+                                      wf->posts[p].title ? wf->posts[p].title : wf->posts[p].id));
             }
             json_object_set_new(o, "choices", choices);
         }
@@ -78,7 +98,8 @@ static size_t chars(const char *s)
 }
 
 /* Checks one present value `v` of field `f`; 0 or CF_EINVAL. */
-static int check_value(const cf_result_field *f, const json_t *v, char *err, size_t errsz)
+static int check_value(const cf_workflow *wf, const cf_workflow *court, const cf_result_field *f,
+                       const json_t *v, char *err, size_t errsz)
 {
     switch (f->type) {
     case CF_FIELD_YES_NO:
@@ -96,6 +117,9 @@ static int check_value(const cf_result_field *f, const json_t *v, char *err, siz
     case CF_FIELD_POST:
         if (!json_is_string(v))
             return cf_errf(err, errsz, CF_EINVAL, "/result/%s: must be one of its choices (a text)",
+                           f->name);
+        if (f->type == CF_FIELD_POST && !offered(wf, court, json_string_value(v)))
+            return cf_errf(err, errsz, CF_EINVAL, "/result/%s: is a team this court does not have",
                            f->name);
         if (f->nchoices) {
             for (size_t c = 0; c < f->nchoices; c++)
@@ -124,7 +148,8 @@ static int check_value(const cf_result_field *f, const json_t *v, char *err, siz
     return 0;
 }
 
-int cf_form_check(const cf_task_kind *kind, const json_t *result, char *err, size_t errsz)
+int cf_form_check(const cf_workflow *wf, const cf_task_kind *kind, const cf_workflow *court,
+                  const json_t *result, char *err, size_t errsz)
 {
     json_t *v;
     int rc;
@@ -147,7 +172,7 @@ int cf_form_check(const cf_task_kind *kind, const json_t *result, char *err, siz
                 return cf_errf(err, errsz, CF_EINVAL, "/result/%s: is required", f->name);
             continue;
         }
-        if ((rc = check_value(f, v, err, errsz)) != 0)
+        if ((rc = check_value(wf, court, f, v, err, errsz)) != 0)
             return rc;
     }
     return 0;

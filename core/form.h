@@ -16,20 +16,24 @@
  * The form of `kind` (a staff task of `wf`): {kind, title, declared, fields: [{name, type,
  * title, help, required, required_if: {field: value}, choices: [{value, title}], max}]}.
  * `declared` is false when the workflow says nothing about the result (the client then offers
- * a free note).  New reference, NULL when memory runs out.
+ * a free note).  `court` is the view of `wf` of the case's court (engine/registry.h), or NULL
+ * (`wf` itself): a post that is one of `wf`'s teams and not one of the court's is no choice of a
+ * post field (#16: a court with four teams offers those four).  New reference, NULL when memory
+ * runs out.
  */
-json_t *cf_form_json(const cf_workflow *wf, const cf_task_kind *kind);
+json_t *cf_form_json(const cf_workflow *wf, const cf_task_kind *kind, const cf_workflow *court);
 
 /*
  * Checks `result` (a JSON object) against the fields `kind` declares: each declared field that
  * is there has its type, and a required one is there (a required_if one when its yes/no field
  * has the value).  Members the form does not declare pass: programs may send more than the
  * form asks, and the workflow's dry run judges them.  A kind that declares no result accepts any
- * object.
+ * object.  A post field's value is also refused when it is a team of `wf` that `court` (as for
+ * cf_form_json; either may be NULL) does not have.
  * Returns 0, or CF_EINVAL with "/result/<field>: what is wrong" in `err` (names and types,
  * never the values, which may be personal data).
  */
-int cf_form_check(const cf_task_kind *kind, const json_t *result, char *err,
-                  size_t errsz) CF_MUST_CHECK;
+int cf_form_check(const cf_workflow *wf, const cf_task_kind *kind, const cf_workflow *court,
+                  const json_t *result, char *err, size_t errsz) CF_MUST_CHECK;
 
 #endif

@@ -109,9 +109,11 @@ json_t *cf_msg_task_new(const cf_task_msg *t)
 
 json_t *cf_msg_batch_new(const cf_batch_msg *b)
 {
-    char id[512];
+    char id[512], group[512];
 
-    cf_msg_batch_id(b->kind, b->at, b->group, b->part - 1, id, sizeof id);
+    snprintf(group, sizeof group, "%s%s%s", b->court ? b->court : "", b->court ? "/" : "",
+             b->group);
+    cf_msg_batch_id(b->kind, b->at, group, b->part - 1, id, sizeof id);
     return json_pack("{s:s, s:s, s:s, s:i, s:s, s:[]}", "batch_id", id, "kind", b->kind, "group",
                      b->group, "part", b->part, "at", b->at, "tasks");
 }

@@ -95,12 +95,15 @@ json_t *cf_msg_task_new(const cf_task_msg *t);
 /* A batch of like tasks, dispatched on the kind's schedule (集约): one part of a group. */
 typedef struct cf_batch_msg {
     const char *kind, *group;
-    const char *at; /* the occurrence of the schedule that dispatched it */
-    int part;       /* from 1: a large group travels in several messages */
+    const char *at;    /* the occurrence of the schedule that dispatched it */
+    int part;          /* from 1: a large group travels in several messages */
+    const char *court; /* a court other than the home court whose batch it is (#16), else NULL */
 } cf_batch_msg;
 
 /* Returns the batch message {batch_id, kind, group, part, at, tasks: []}, its id made by
- * cf_msg_batch_id; cf_msg_batch_add fills `tasks`. */
+ * cf_msg_batch_id, with "<court>/<group>" for the group when the batch is of b->court, so that two
+ * courts' trips to offices of the same name at the same time are two batches; cf_msg_batch_add
+ * fills `tasks`. */
 json_t *cf_msg_batch_new(const cf_batch_msg *b);
 
 /* Appends task `t` to the `tasks` of `batch` as {task_id, case, activity, params, due, data}: its

@@ -154,12 +154,13 @@ static const cf_table DEAD = {
  * sent again, finds its notice there. */
 static const cf_table NOTICES = {
     "writing notices",
-    "insert into notices (key, post, kind, case_no, title, body, created_at) select k, p, ki, c, "
-    "t, coalesce(b, '{}'), at from unnest($1::text[], $2::text[], $3::text[], $4::text[], "
-    "$5::text[], $6::jsonb[], $7::timestamptz[]) u(k, p, ki, c, t, b, at) on conflict (key) do "
-    "nothing",
-    7,
-    {CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_JSONB, CF_COL_TIME}};
+    "insert into notices (key, post, kind, case_no, title, body, created_at, court) select k, p, "
+    "ki, c, t, coalesce(b, '{}'), at, co from unnest($1::text[], $2::text[], $3::text[], "
+    "$4::text[], $5::text[], $6::jsonb[], $7::timestamptz[], $8::text[]) u(k, p, ki, c, t, b, at, "
+    "co) on conflict (key) do nothing",
+    8,
+    {CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_JSONB, CF_COL_TIME,
+     CF_COL_TEXT}};
 
 static const cf_table DUPS = {
     "counting duplicates",
@@ -386,8 +387,9 @@ void cf_batch_dead(cf_batch *b, const char *event_id, const char *case_no, const
     d->size = size;
 }
 
-void cf_batch_notice(cf_batch *b, const char *key, const char *post, const char *kind,
-                     const char *case_no, const char *title, const char *body, cf_time at)
+void cf_batch_notice(cf_batch *b, const char *key, const char *post, const char *court,
+                     const char *kind, const char *case_no, const char *title, const char *body,
+                     cf_time at)
 {
     cf_notice_row *n = PUSH(b, b->notices);
     if (!n)
@@ -398,6 +400,7 @@ void cf_batch_notice(cf_batch *b, const char *key, const char *post, const char 
     cf_batch_set(b, &n->case_no, case_no);
     cf_batch_set(b, &n->title, title);
     cf_batch_set(b, &n->body, body);
+    cf_batch_set(b, &n->court, court);
     n->at = at;
 }
 
@@ -467,7 +470,7 @@ static void clear_rows(cf_batch *b)
     for (size_t i = 0; i < b->notices.n; i++) {
         cf_notice_row *n = &b->notices.v[i];
         free(n->key), free(n->post), free(n->kind), free(n->case_no), free(n->title);
-        free(n->body);
+        free(n->body), free(n->court);
     }
     for (size_t i = 0; i < b->dups.n; i++)
         free(b->dups.v[i].event_id);
@@ -679,6 +682,7 @@ static int write_dead_notices_dups(cf_batch *b, char *err, size_t errsz)
         cf_rows_text(r, 4, n->title);
         cf_rows_text(r, 5, n->body);
         cf_rows_time(r, 6, n->at);
+        cf_rows_text(r, 7, n->court);
         cf_rows_end(r);
     }
     if ((rc = write_rows(b, r, NULL, err, errsz)) != 0)

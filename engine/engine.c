@@ -336,8 +336,10 @@ static void notify_post(cf_engine *e, const char *case_no, const cf_step *step, 
     snprintf(key, sizeof key, "notify:%s:%lld:%zu", case_no,
              (long long)json_integer_value(json_object_get(step->state, "seq")), i);
     body = json_text(e, json_array_get(step->actions, i));
-    cf_batch_notice(e->cur, key, post, "workflow", case_no, message ? message : "案件动态", body,
-                    e->now);
+    cf_batch_notice(e->cur, key, post,
+                    cf_registry_court_code(e->reg, case_no,
+                                           member(json_object_get(step->state, "data"), "court")),
+                    "workflow", case_no, message ? message : "案件动态", body, e->now);
     free(body);
 }
 
@@ -642,7 +644,8 @@ static int settled_as_repeat(cf_engine *e, const lookups *l, const rd_kafka_mess
  * and why (a decision their post may not make, or not in this state).  Once per event id.
  */
 static void refusal_notice(cf_engine *e, const json_t *ev, const cf_workflow *wf, const char *id,
-                           const char *type, const char *case_no, const char *reason)
+                           const char *type, const char *case_no, const char *court,
+                           const char *reason)
 {
     const char *source = member(ev, "source"), *colon;
     const json_t *data = json_object_get(ev, "data");
@@ -673,7 +676,7 @@ static void refusal_notice(cf_engine *e, const json_t *ev, const cf_workflow *wf
                      "source", source, "data", data);
     text = json_text(e, body);
     json_decref(body);
-    cf_batch_notice(e->cur, key, post, "refusal", case_no, title, text, e->now);
+    cf_batch_notice(e->cur, key, post, court, "refusal", case_no, title, text, e->now);
     free(text);
 }
 
@@ -688,7 +691,7 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
     const cf_schema *schema;
     const cf_workflow *wf;
     cf_step step;
-    int rc;
+    int rc, court;
 
     note_offset(e, m);
     if (m->len > EVENT_MAX) {
@@ -805,7 +808,7 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
      * installation does not serve gets nothing applied. */
     {
         const json_t *data = json_object_get(state ? state : ev, "data");
-        int court = cf_registry_court_of(
+        court = cf_registry_court_of(
             e->reg, case_no, json_string_value(json_object_get(data, "court")), err, sizeof err);
         if (court < 0) {
             dead_letter(e, m, id, case_no, err);
@@ -821,7 +824,8 @@ static void apply_one(cf_engine *e, const rd_kafka_message_t *m, json_t *parsed,
             cf_case_debug(case_no, "timer event %s ignored: %s", id, err);
         } else {
             dead_letter(e, m, id, case_no, err);
-            refusal_notice(e, ev, wf, id, type, case_no, err);
+            refusal_notice(e, ev, wf, id, type, case_no,
+                           e->reg->ncourts ? e->reg->courts[court].code : NULL, err);
         }
         goto out;
     }

@@ -106,6 +106,7 @@ typedef struct cf_dead_row {
 /* A notice to a post (schemas/sql/013_notices.sql): `key` makes it once. */
 typedef struct cf_notice_row {
     char *key, *post, *kind, *case_no, *title, *body; /* owned; case_no may be NULL, body JSON */
+    char *court; /* owned; NULL: the home court's (or the one court's) */
     cf_time at;
 } cf_notice_row;
 
@@ -237,9 +238,10 @@ void cf_batch_outbox(cf_batch *b, const char *topic, const char *key, const char
                      char *payload);
 void cf_batch_dead(cf_batch *b, const char *event_id, const char *case_no, const char *reason,
                    const char *topic, int partition, long long offset, long long size);
-/* A notice to `post`; `body` is JSON text (NULL: {}). */
-void cf_batch_notice(cf_batch *b, const char *key, const char *post, const char *kind,
-                     const char *case_no, const char *title, const char *body, cf_time at);
+/* A notice to `post` of court `court` (NULL: the home court's); `body` is JSON text (NULL: {}). */
+void cf_batch_notice(cf_batch *b, const char *key, const char *post, const char *court,
+                     const char *kind, const char *case_no, const char *title, const char *body,
+                     cf_time at);
 void cf_batch_dup(cf_batch *b, const char *event_id);
 void cf_batch_offset(cf_batch *b, int32_t partition, long long next);
 /* Sets a string member of a row (freeing what it held); marks the batch broken on failure. */

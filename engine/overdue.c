@@ -9,9 +9,10 @@
  * the list of all of them (#12: 每周一 each post and the bureau lead get the week's overdue
  * list): on the week's first tick on or after the day the workflow names
  * (overdue_list_weekday, 1 = Monday, by the court's calendar and the engine's clock, real or
- * simulated), to the post it names (overdue_list_post).  A task is on the list when it was due
- * before that day began.  The week's row in notice_weeks commits with its lists, so the lists go
- * out once per week whatever engines run or restart.
+ * simulated), to the post it names (overdue_list_post).  Where several courts are served, each
+ * court gets its own lists, of its own cases' tasks, on its own calendar's day (#16).  A task is on
+ * the list when it was due before that day began.  The week's row in notice_weeks commits with its
+ * lists, so the lists go out once per week whatever engines run or restart.
  */
 #include <stdio.h>
 #include <string.h>
@@ -88,31 +89,38 @@ static int escalate(cf_engine *e, const cf_workflow *wf, int court, long days, c
     "json_build_object('task_id', task_id, 'case', case_no, 'title', title, 'post', post, " \
     "'claimed_by', claimed_by, 'due', to_char(due_at, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM'))"
 
-/* Sends the week's overdue lists when this week's have not gone out: the week of `weekday` (1 =
- * Monday) by `wf`'s calendar, each post its own tasks, `lead` every post's. */
-static int weekly_lists(cf_engine *e, const cf_workflow *wf, int weekday, const char *lead,
-                        char *err, size_t errsz)
+/* Sends court `court`'s overdue lists of the week when they have not gone out (an index in
+ * e->reg->courts; with no courts configured, every case's): the week of `weekday` (1 = Monday) by
+ * the court's view of `wf`'s calendar, each post its own tasks of the court's cases, `lead` all of
+ * them.  The home court's (and a one-court installation's) lists keep the names they had before
+ * there were courts (list 'overdue', keys overdue:<week>:<post>); another court's carry its code
+ * (list 'overdue:<court>', keys overdue:<court>:<week>:<post>). */
+static int weekly_lists(cf_engine *e, const cf_workflow *wf, int court, int weekday,
+                        const char *lead, char *err, size_t errsz)
 {
-    int off = cf_calendar_utc_offset(wf->calendar);
+    const cf_registry *r = e->reg;
+    int off = cf_calendar_utc_offset(cf_registry_in_court(r, court, wf)->calendar);
     cf_date today = cf_time_date(e->now, off);
     cf_date day = today - (cf_date_weekday(today) - weekday + 7) % 7;
-    char week[CF_DATE_BUFSZ], since[CF_TIME_BUFSZ], now[CF_TIME_BUFSZ], why[512];
-    const char *p[4] = {week, since, now, lead};
+    char week[CF_DATE_BUFSZ], since[CF_TIME_BUFSZ], now[CF_TIME_BUFSZ], list[64], why[512];
+    const char *code = r->ncourts ? r->courts[court].code : NULL;
+    const char *p[7] = {week, since, now, lead, code, r->ncourts ? r->courts[0].code : NULL, list};
     PGresult *res;
     int rc = 0;
 
     cf_date_format(day, week, sizeof week);
     cf_time_format(cf_time_at(day, 0, off), e->offset_min, since, sizeof since);
     cf_time_format(e->now, e->offset_min, now, sizeof now);
+    snprintf(list, sizeof list, "overdue%s%s", court > 0 ? ":" : "", court > 0 ? code : "");
     if (!(res = cf_store_exec(e->db, "begin", 0, NULL, why, sizeof why)))
         return cf_errf(err, errsz, CF_EDB, "sending the week's overdue lists: %s", why);
     PQclear(res);
     /* The week's row is the lock and the record: an engine that finds it there has nothing to
      * do, and one that made it sends the lists in the same transaction. */
     res = cf_store_exec(e->db,
-                        "insert into notice_weeks (list, week, at) values ('overdue', $1::date, "
+                        "insert into notice_weeks (list, week, at) values ($3, $1::date, "
                         "$2::timestamptz) on conflict do nothing",
-                        2, (const char *[]){week, now}, why, sizeof why);
+                        3, (const char *[]){week, now, list}, why, sizeof why);
     if (!res || strcmp(PQcmdTuples(res), "1") != 0) {
         PQclear(res);
         PQclear(PQexec(e->db, "rollback"));
@@ -121,23 +129,33 @@ static int weekly_lists(cf_engine *e, const cf_workflow *wf, int weekday, const 
     PQclear(res);
     res = cf_store_exec(
         e->db,
-        "with t as (select task_id, case_no, coalesce(title, activity) as title, post, "
-        "claimed_by, due_at from tasks where not worker and status in ('open', 'claimed') and "
-        "post is not null and due_at < $2::timestamptz), lists as (select post, count(*) as n, "
-        "json_agg(" LIST_ITEM " order by due_at, task_id) as items from t where post <> $4 group "
-        "by post union all select $4, count(*), coalesce(json_agg(" LIST_ITEM " order by due_at, "
-        "task_id), '[]') from t) insert into notices (key, post, kind, title, body, created_at) "
-        "select 'overdue:' || $1 || ':' || post, post, 'overdue', case when post = $4 then "
-        "'全院超期任务清单（' else '本岗位超期任务清单（' end || $1 || '起一周）：' || n || '件', "
-        "json_build_object('week', $1, 'since', $2, 'count', n, 'tasks', items), "
-        "$3::timestamptz from lists on conflict (key) do nothing",
-        4, p, why, sizeof why);
+        "with t as (select t.task_id, t.case_no, coalesce(t.title, t.activity) as title, t.post, "
+        "t.claimed_by, t.due_at from tasks t join cases c on c.case_no = t.case_no where not "
+        "t.worker and t.status in ('open', 'claimed') and t.post is not null and t.due_at < "
+        "$2::timestamptz and ($5::text is null or " CF_CASE_COURT_SQL(
+            "c",
+            "$6::text") " = $5)), "
+                        "lists as (select post, count(*) as n, json_agg(" LIST_ITEM
+                        " order by due_at, task_id) "
+                        "as items from t where post <> $4 group by post union all select $4, "
+                        "count(*), "
+                        "coalesce(json_agg(" LIST_ITEM
+                        " order by due_at, task_id), '[]') from t) insert into "
+                        "notices (key, post, court, kind, title, body, created_at) select $7 || "
+                        "':' || $1 || "
+                        "':' || post, post, $5, 'overdue', case when post = $4 then "
+                        "'全院超期任务清单（' else '本岗位超期任务清单（' end || $1 || "
+                        "'起一周）：' || n || '件', "
+                        "json_build_object('week', $1, 'since', $2, 'count', n, 'tasks', items), "
+                        "$3::timestamptz from lists on conflict (key) do nothing",
+        7, p, why, sizeof why);
     if (!res) {
         rc = cf_errf(err, errsz, CF_EDB, "sending the week's overdue lists: %s", why);
         PQclear(PQexec(e->db, "rollback"));
         return rc;
     }
-    cf_info("the overdue lists of the week of %s went to %s posts", week, PQcmdTuples(res));
+    cf_info("the overdue lists of the week of %s%s%s went to %s posts", week, code ? " of " : "",
+            code ? code : "", PQcmdTuples(res));
     PQclear(res);
     if (!(res = cf_store_exec(e->db, "commit", 0, NULL, why, sizeof why))) {
         PQclear(PQexec(e->db, "rollback"));
@@ -147,19 +165,24 @@ static int weekly_lists(cf_engine *e, const cf_workflow *wf, int weekday, const 
     return 0;
 }
 
-/* The first workflow that asks for weekly lists sends them, for every workflow's tasks. */
+/* The first workflow that asks for weekly lists sends them, for every workflow's tasks, to each
+ * court its own (#16). */
 static int run_weekly_lists(cf_engine *e, char *err, size_t errsz)
 {
     for (size_t w = 0; w < e->reg->n; w++) {
         const cf_workflow *wf = e->reg->wf[w];
         const cf_setting *day = cf_workflow_setting(wf, "overdue_list_weekday");
         const cf_setting *to = cf_workflow_setting(wf, "overdue_list_post");
+        int rc;
         if (!day || !to || !json_is_integer(day->value) || json_integer_value(day->value) < 1 ||
             json_integer_value(day->value) > 7 || !json_is_string(to->value) ||
             !cf_workflow_post(wf, json_string_value(to->value)))
             continue;
-        return weekly_lists(e, wf, (int)json_integer_value(day->value),
-                            json_string_value(to->value), err, errsz);
+        for (int c = 0; c == 0 || (size_t)c < e->reg->ncourts; c++)
+            if ((rc = weekly_lists(e, wf, c, (int)json_integer_value(day->value),
+                                   json_string_value(to->value), err, errsz)))
+                return rc;
+        return 0;
     }
     return 0;
 }

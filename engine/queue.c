@@ -236,8 +236,10 @@ static int dry_run(PGconn *db, const cf_registry *reg, const json_t *event, cf_t
     if (PQntuples(res) == 1 &&
         (wf = cf_registry_find(reg, PQgetvalue(res, 0, 0), atoi(PQgetvalue(res, 0, 1)))) &&
         (state = json_loads(PQgetvalue(res, 0, 2), 0, NULL))) {
+        /* On the case's court's calendar and teams, as the engine applies it (#16). */
+        const cf_workflow *view = cf_registry_for_case(reg, wf, p[0], state);
         memset(&step, 0, sizeof step);
-        if (cf_machine_apply(wf, state, event, now, &step, why, sizeof why) != 0)
+        if (cf_machine_apply(view, state, event, now, &step, why, sizeof why) != 0)
             rc = cf_errf(err, errsz, CF_EINVAL, "%s", why);
         cf_step_clear(&step);
         /* What the workflow accepts must also fit the form it declares for the task. */
@@ -247,7 +249,8 @@ static int dry_run(PGconn *db, const cf_registry *reg, const json_t *event, cf_t
             const char *name = json_string_value(json_object_get(data, "kind"));
             const cf_task_kind *kind = name ? cf_workflow_kind(wf, name) : NULL;
             if (kind && !kind->worker &&
-                cf_form_check(kind, json_object_get(data, "result"), why, sizeof why) != 0)
+                cf_form_check(wf, kind, view, json_object_get(data, "result"), why, sizeof why) !=
+                    0)
                 rc = cf_errf(err, errsz, CF_EINVAL, "%s", why);
         }
     }

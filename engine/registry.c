@@ -150,6 +150,13 @@ int cf_registry_court_of(const cf_registry *r, const char *key, const char *file
     return -1;
 }
 
+const char *cf_registry_court_code(const cf_registry *r, const char *key, const char *filed)
+{
+    char why[256];
+    int c = cf_registry_court_of(r, key, filed, why, sizeof why);
+    return r->ncourts && c >= 0 ? r->courts[c].code : NULL;
+}
+
 const cf_workflow *cf_registry_in_court(const cf_registry *r, int court, const cf_workflow *wf)
 {
     if (court < 0 || (size_t)court >= r->ncourts)

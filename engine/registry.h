@@ -56,6 +56,10 @@ int cf_registry_courts(cf_registry *r, const cf_config *cfg, char *err, size_t e
 int cf_registry_court_of(const cf_registry *r, const char *key, const char *filed, char *err,
                          size_t errsz);
 
+/* The code of the court case `key` belongs to (as cf_registry_court_of), or NULL when no courts
+ * are configured or the installation does not serve it.  Points into `r`. */
+const char *cf_registry_court_code(const cf_registry *r, const char *key, const char *filed);
+
 /* Court `court`'s view of workflow `wf` (one of r->wf), or `wf` itself when there are no courts
  * or `court` is out of range. */
 const cf_workflow *cf_registry_in_court(const cf_registry *r, int court, const cf_workflow *wf);

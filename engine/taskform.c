@@ -28,6 +28,17 @@ static int add_params(PGconn *db, const char *id, json_t *out, char *err, size_t
     return 0;
 }
 
+/* The view of `wf` of the court of task `t`'s case (its row in `res`), whose teams the form
+ * offers (#16). */
+static const cf_workflow *court_view(const cf_registry *reg, const cf_workflow *wf,
+                                     const cf_task *t, PGresult *res)
+{
+    char why[256];
+    const char *filed = PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2);
+    return cf_registry_in_court(reg, cf_registry_court_of(reg, t->case_no, filed, why, sizeof why),
+                                wf);
+}
+
 json_t *cf_task_form(PGconn *db, const cf_registry *reg, const char *id, const char *reach, int *rc,
                      char *err, size_t errsz)
 {
@@ -43,8 +54,10 @@ json_t *cf_task_form(PGconn *db, const cf_registry *reg, const char *id, const c
         *rc = cf_errf(err, errsz, CF_ENOTFOUND, "task %s is a worker's: it has no form", id);
         return NULL;
     }
-    res = cf_store_exec(db, "select workflow, version from cases where case_no = $1", 1,
-                        (const char *[]){t.case_no}, err, errsz);
+    res = cf_store_exec(db,
+                        "select workflow, version, body -> 'data' ->> 'court' from cases where "
+                        "case_no = $1",
+                        1, (const char *[]){t.case_no}, err, errsz);
     if (!res) {
         *rc = CF_EDB;
         return NULL;
@@ -54,9 +67,9 @@ json_t *cf_task_form(PGconn *db, const cf_registry *reg, const char *id, const c
     if (!wf || !(kind = cf_workflow_kind(wf, t.kind)) || kind->worker) {
         *rc = cf_errf(err, errsz, CF_ENOTFOUND,
                       "the workflow of task %s's case (or its kind %s) is not loaded", id, t.kind);
-    } else if (!(out =
-                     json_pack("{s:o, s:s, s:i, s:o}", "task", cf_queue_task_json(&t), "workflow",
-                               wf->name, "version", wf->version, "form", cf_form_json(wf, kind)))) {
+    } else if (!(out = json_pack("{s:o, s:s, s:i, s:o}", "task", cf_queue_task_json(&t), "workflow",
+                                 wf->name, "version", wf->version, "form",
+                                 cf_form_json(wf, kind, court_view(reg, wf, &t, res))))) {
         *rc = cf_errf(err, errsz, CF_ENOMEM, "out of memory");
     } else if ((*rc = add_params(db, id, out, err, errsz)) != 0) {
         json_decref(out);

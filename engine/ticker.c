@@ -1,7 +1,8 @@
 /*
  * The engine's clock and what happens by time alone: due timers become
  * timer.fired events, and batched task kinds (集约) are dispatched on their
- * schedules, one message per group.  Each step is one transaction that both
+ * schedules, one message per group (each court's on its own calendar, of its
+ * own cases, #16).  Each step is one transaction that both
  * takes the rows (so that no other engine takes them too) and writes the
  * outbox rows that carry them on, their messages made by core/message.c; the
  * relay publishes them after the commit.
@@ -12,6 +13,7 @@
 
 #include "base/log.h"
 #include "core/message.h"
+#include "engine/cases.h"
 #include "engine/internal.h"
 #include "engine/volume.h"
 
@@ -143,7 +145,7 @@ static json_t *json_at(PGresult *res, int r, int c)
 /* Makes the messages of the tasks `res` took (ordered by group, part, case and task), one per
  * part of a group, into the outbox rows of `b`. */
 static void batch_messages(cf_engine *e, cf_batch *b, PGresult *res, const cf_task_kind *tk,
-                           const char *topic, const char *when)
+                           const char *court, const char *topic, const char *when)
 {
     json_t *m = NULL;
 
@@ -163,7 +165,8 @@ static void batch_messages(cf_engine *e, cf_batch *b, PGresult *res, const cf_ta
             cf_time_format(strtoll(PQgetvalue(res, r, 4), NULL, 10), e->offset_min, due,
                            sizeof due);
         if (!m) {
-            const cf_batch_msg head = {.kind = tk->name, .group = group, .at = when, .part = part};
+            const cf_batch_msg head = {
+                .kind = tk->name, .group = group, .at = when, .part = part, .court = court};
             if (!(m = cf_msg_batch_new(&head)))
                 b->broken = 1;
         }
@@ -180,20 +183,49 @@ static void batch_messages(cf_engine *e, cf_batch *b, PGresult *res, const cf_ta
     }
 }
 
-/* Dispatches the tasks of `kind` gathered up to `at`, one message per group, in one transaction. */
-static int dispatch(cf_engine *e, const cf_task_kind *tk, cf_time at, char *err, size_t errsz)
+/*
+ * A batched kind's schedule at one court (#16): court `court` (an index in e->reg->courts) walks it
+ * on its own calendar and dispatches its own cases' tasks.  Its row in batch_schedule is
+ * (kind, its code), the home court's (kind, ''): the row a one-court installation had.  Where one
+ * court is served, its tasks are not filtered.
+ */
+typedef struct schedule {
+    const cf_task_kind *tk;
+    const cf_calendar *calendar;
+    const char *row;   /* batch_schedule.court */
+    const char *court; /* the court whose cases' tasks go, or NULL: every task */
+    const char *home;
+    const char *batch; /* the court in the batches' ids, or NULL (the home court's) */
+} schedule;
+
+static schedule schedule_of(const cf_engine *e, const cf_task_kind *tk, int court)
 {
+    const cf_registry *r = e->reg;
+    schedule s = {.tk = tk,
+                  .calendar = cf_registry_in_court(r, court, r->wf[0])->calendar,
+                  .row = court > 0 ? r->courts[court].code : "",
+                  .court = r->ncourts > 1 ? r->courts[court].code : NULL,
+                  .home = r->ncourts > 1 ? r->courts[0].code : NULL,
+                  .batch = court > 0 ? r->courts[court].code : NULL};
+    return s;
+}
+
+/* Dispatches the tasks of `s`'s kind and court gathered up to `at`, one message per group, in one
+ * transaction. */
+static int dispatch(cf_engine *e, const schedule *s, cf_time at, char *err, size_t errsz)
+{
+    const cf_task_kind *tk = s->tk;
     char when[CF_TIME_BUFSZ], next[CF_TIME_BUFSZ], what[200], topic[256], per_message[16];
-    const char *p[3];
+    const char *p[5];
     PGresult *res;
     cf_batch b;
     int rc = 0;
 
     cf_time_format(at, e->offset_min, when, sizeof when);
-    cf_time_format(cf_schedule_next(tk->batch, e->reg->wf[0]->calendar, at), e->offset_min, next,
-                   sizeof next);
+    cf_time_format(cf_schedule_next(tk->batch, s->calendar, at), e->offset_min, next, sizeof next);
     snprintf(topic, sizeof topic, "%s%s", e->t_tasks, tk->name);
-    snprintf(what, sizeof what, "dispatching %s", tk->name);
+    snprintf(what, sizeof what, "dispatching %s%s%s", tk->name, s->batch ? " of " : "",
+             s->batch ? s->batch : "");
     /* A trip with many cases (a month's ledger) travels in parts, so that no message outgrows
      * what Kafka takes; the parts share the batch's time and group, and the worker reports per
      * case either way. */
@@ -202,15 +234,16 @@ static int dispatch(cf_engine *e, const cf_task_kind *tk, cf_time at, char *err,
      * sees ("could not determine data type of parameter"). */
     p[0] = tk->name;
     p[1] = when;
+    p[2] = s->row;
     if (!(res = step(e, what, "begin", 0, NULL, err, errsz)))
         return CF_EDB;
     PQclear(res);
     /* The schedule row is the lock: an engine that cannot take it leaves this occurrence to the
      * engine that did. */
     if (!(res = step(e, what,
-                     "select 1 from batch_schedule where kind = $1 and next_at <= "
+                     "select 1 from batch_schedule where kind = $1 and court = $3 and next_at <= "
                      "$2::timestamptz for update skip locked",
-                     2, p, err, errsz)))
+                     3, p, err, errsz)))
         return CF_EDB;
     if (PQntuples(res) == 0) {
         PQclear(res);
@@ -220,61 +253,77 @@ static int dispatch(cf_engine *e, const cf_task_kind *tk, cf_time at, char *err,
     PQclear(res);
     /* A month's ledger: each case gets its volume number before the ledger goes out. */
     if (tk->group_by && strcmp(tk->group_by, CF_VOLUME_LEDGER_GROUP) == 0 &&
-        (rc = cf_volume_assign(e->db, tk->name, when, err, errsz)) != 0) {
+        (rc = cf_volume_assign(e->db, tk->name, when, s->court, s->home, err, errsz)) != 0) {
         PQclear(PQexec(e->db, "rollback"));
         return rc;
     }
     p[1] = next;
-    if (!(res = step(e, what, "update batch_schedule set next_at = $2::timestamptz where kind = $1",
-                     2, p, err, errsz)))
+    if (!(res = step(e, what,
+                     "update batch_schedule set next_at = $2::timestamptz where kind = $1 and "
+                     "court = $3",
+                     3, p, err, errsz)))
         return CF_EDB;
     PQclear(res);
     p[1] = when;
     p[2] = per_message;
-    if (!(res = step(e, what,
-                     "with taken as (update tasks set dispatched_at = $2::timestamptz where kind "
-                     "= $1 and status = 'open' and dispatched_at is null and batch_group is not "
-                     "null and created_at <= $2::timestamptz returning task_id, case_no, "
-                     "activity, params, due_at, batch_group), numbered as (select taken.*, "
-                     "(row_number() over (partition by batch_group order by case_no, task_id) - "
-                     "1) / $3::int as part from taken) select task_id, case_no, activity, "
-                     "params, (extract(epoch from due_at) * 1000)::bigint, batch_group, part, "
-                     "(select c.body -> 'data' from cases c where c.case_no = numbered.case_no) "
-                     "from numbered order by batch_group, part, case_no, task_id",
-                     3, p, err, errsz)))
+    p[3] = s->court;
+    p[4] = s->home;
+    if (!(res = step(
+              e, what,
+              "with taken as (update tasks set dispatched_at = $2::timestamptz where kind "
+              "= $1 and status = 'open' and dispatched_at is null and batch_group is not "
+              "null and created_at <= $2::timestamptz and ($4::text is null or exists "
+              "(select 1 from cases c where c.case_no = tasks.case_no and " CF_CASE_COURT_SQL(
+                  "c",
+                  "$5::text") " = $4)) returning task_id, case_no, "
+                              "activity, params, due_at, batch_group), numbered as (select "
+                              "taken.*, "
+                              "(row_number() over (partition by batch_group order by case_no, "
+                              "task_id) - "
+                              "1) / $3::int as part from taken) select task_id, case_no, activity, "
+                              "params, (extract(epoch from due_at) * 1000)::bigint, batch_group, "
+                              "part, "
+                              "(select c.body -> 'data' from cases c where c.case_no = "
+                              "numbered.case_no) "
+                              "from numbered order by batch_group, part, case_no, task_id",
+              5, p, err, errsz)))
         return CF_EDB;
     cf_batch_init(&b);
-    batch_messages(e, &b, res, tk, topic, when);
+    batch_messages(e, &b, res, tk, s->batch, topic, when);
     PQclear(res);
     if ((rc = publish(e, &b, what, err, errsz)) == 0) {
         if (b.outbox.n > 0)
-            cf_info("dispatched %zu %s batch%s of %s", b.outbox.n, tk->name,
-                    b.outbox.n == 1 ? "" : "es", when);
+            cf_info("dispatched %zu %s batch%s of %s%s%s", b.outbox.n, tk->name,
+                    b.outbox.n == 1 ? "" : "es", when, s->batch ? " at " : "",
+                    s->batch ? s->batch : "");
         e->n.task_batches += (long long)b.outbox.n;
     }
     cf_batch_free(&b);
     return rc;
 }
 
-/* Walks a batched kind's schedule up to now, dispatching at each occurrence passed. */
-static int run_schedule(cf_engine *e, const cf_task_kind *tk, char *err, size_t errsz)
+/* Walks a batched kind's schedule at a court up to now, dispatching at each occurrence passed. */
+static int run_schedule(cf_engine *e, const schedule *s, char *err, size_t errsz)
 {
+    const cf_task_kind *tk = s->tk;
     char now[64], first[64], why[512];
-    const char *p[3];
+    const char *p[4];
     PGresult *res;
 
     cf_time_format(e->now, e->offset_min, now, sizeof now);
-    cf_time_format(cf_schedule_next(tk->batch, e->reg->wf[0]->calendar, e->now), e->offset_min,
-                   first, sizeof first);
+    cf_time_format(cf_schedule_next(tk->batch, s->calendar, e->now), e->offset_min, first,
+                   sizeof first);
     p[0] = tk->name;
     p[1] = first;
     p[2] = now;
-    res = cf_store_exec(e->db,
-                        "with ins as (insert into batch_schedule (kind, next_at) values ($1, "
-                        "$2::timestamptz) on conflict (kind) do nothing) select (extract(epoch "
-                        "from next_at) * 1000)::bigint from batch_schedule where kind = $1 and "
-                        "next_at <= $3::timestamptz",
-                        3, p, why, sizeof why);
+    p[3] = s->row;
+    res =
+        cf_store_exec(e->db,
+                      "with ins as (insert into batch_schedule (kind, court, next_at) values ($1, "
+                      "$4, $2::timestamptz) on conflict (kind, court) do nothing) select "
+                      "(extract(epoch from next_at) * 1000)::bigint from batch_schedule where "
+                      "kind = $1 and court = $4 and next_at <= $3::timestamptz",
+                      4, p, why, sizeof why);
     if (!res)
         return cf_errf(err, errsz, CF_EDB, "reading the schedule of %s: %s", tk->name, why);
     if (PQntuples(res) == 1) {
@@ -283,10 +332,10 @@ static int run_schedule(cf_engine *e, const cf_task_kind *tk, char *err, size_t 
         /* Several occurrences may have passed (a simulated clock jumps): each forms its own
          * batches of the tasks gathered before it, as on the day itself. */
         for (int i = 0; i < OCCURRENCES_PER_TICK && at <= e->now; i++) {
-            int rc = dispatch(e, tk, at, err, errsz);
+            int rc = dispatch(e, s, at, err, errsz);
             if (rc)
                 return rc;
-            at = cf_schedule_next(tk->batch, e->reg->wf[0]->calendar, at);
+            at = cf_schedule_next(tk->batch, s->calendar, at);
         }
         return 0;
     }
@@ -314,8 +363,11 @@ int cf_ticker_run(cf_engine *e, char *err, size_t errsz)
                        cf_workflow_kind(e->reg->wf[v], tk->name)->batch;
             for (size_t j = 0; j < k && !seen; j++)
                 seen = strcmp(wf->kinds[j].name, tk->name) == 0;
-            if (!seen && (rc = run_schedule(e, tk, err, errsz)))
-                return rc;
+            for (int c = 0; !seen && (c == 0 || (size_t)c < e->reg->ncourts); c++) {
+                schedule s = schedule_of(e, tk, c);
+                if ((rc = run_schedule(e, &s, err, errsz)))
+                    return rc;
+            }
         }
     }
     return 0;

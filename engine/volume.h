@@ -26,9 +26,12 @@
  * number is added to each task's params as "volume" (and the month as "ledger_month"), so that the
  * batch message carries it.  Must run inside the transaction that dispatches the batch, after its
  * schedule row is locked: that lock is what keeps two engines from numbering one month at once.
+ * `court` (not NULL) takes the tasks of that court's cases only (`home`: the court of a case whose
+ * key names none), as its court's ledger does (#16); the numbers stay one sequence per month for
+ * the installation, so that a volume number names one file whatever its court.
  * Returns 0, or CF_EDB with the reason in `err`.
  */
-int cf_volume_assign(PGconn *db, const char *kind, const char *at, char *err,
-                     size_t errsz) CF_MUST_CHECK;
+int cf_volume_assign(PGconn *db, const char *kind, const char *at, const char *court,
+                     const char *home, char *err, size_t errsz) CF_MUST_CHECK;
 
 #endif

@@ -2,7 +2,8 @@
  * The notices routes (#12): GET /api/v1/notices lists the notices of the caller's post (a lead or
  * an auditor sees every post's, or one post's with ?post=), POST /api/v1/notices/{id}/read marks
  * one read in the caller's name.  engine/notices.c does the work; staff reach their own post's
- * notices only, and another post's is "not found", whatever its id.
+ * notices only, and another post's is "not found", whatever its id.  Where several courts are
+ * served, everyone sees their own court's notices only: another court's is "not found" too.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,9 @@
 
 void cf_h_notices(cf_srv *s, cf_req *r)
 {
-    cf_notice_filter f = {.post = cf_req_reach(r)};
+    /* Of the caller's court (routes.c: cf_req_court), as every list of the server is. */
+    cf_notice_filter f = {
+        .post = cf_req_reach(r), .court = cf_req_court(s, r), .home = s->cfg->courts[0].code};
     const char *post, *unread;
     char err[512];
     json_t *v;
@@ -56,6 +59,8 @@ void cf_h_notices(cf_srv *s, cf_req *r)
 
 void cf_h_notice_read(cf_srv *s, cf_req *r)
 {
+    cf_notice_filter f = {
+        .post = cf_req_reach(r), .court = cf_req_court(s, r), .home = s->cfg->courts[0].code};
     char err[512], *end;
     long long id = strtoll(r->params[0], &end, 10);
     json_t *v;
@@ -68,8 +73,7 @@ void cf_h_notice_read(cf_srv *s, cf_req *r)
     }
     if (!(db = cf_req_db(s, r)))
         return;
-    if ((rc = cf_notices_read(db, id, cf_req_reach(r), r->who.name, &v, &already, err,
-                              sizeof err)) != 0) {
+    if ((rc = cf_notices_read(db, id, &f, r->who.name, &v, &already, err, sizeof err)) != 0) {
         cf_reply_error(r, rc, err);
         return;
     }

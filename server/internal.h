@@ -54,9 +54,10 @@ void cf_metrics_write(cf_metrics *m, char **out, size_t *len, size_t *cap);
 typedef struct cf_watch cf_watch;
 
 /* A thread that, while anyone listens, looks at the staff queues in `conninfo`'s database every
- * `poll_ms` and tells the listeners of a post when its open and claimed tasks change.  NULL
- * when memory runs out or the thread cannot start. */
-cf_watch *cf_watch_new(const char *conninfo, int poll_ms);
+ * `poll_ms` and tells the listeners of a post when its open and claimed tasks change.  `home`
+ * (the home court's code, or NULL where one court is served) makes each court's queue of a post
+ * its own.  NULL when memory runs out or the thread cannot start. */
+cf_watch *cf_watch_new(const char *conninfo, const char *home, int poll_ms);
 /* Wakes every listener with "stopping" (cf_watch_wait returns -1 from then on). */
 void cf_watch_stop(cf_watch *w);
 /* Stops the thread and frees; after cf_watch_stop and once no request uses it. */

@@ -135,7 +135,8 @@ int cf_server_run(const cf_config *cfg, const cf_registry *reg, const char *open
     }
     if ((rc = check_schema(&s, err, errsz)) != 0)
         goto out;
-    if (!(s.watch = cf_watch_new(cfg->postgres, 1000))) {
+    if (!(s.watch =
+              cf_watch_new(cfg->postgres, cfg->ncourts > 1 ? cfg->courts[0].code : NULL, 1000))) {
         rc = cf_errf(err, errsz, CF_ENOMEM, "cannot start the queue watch");
         goto out;
     }

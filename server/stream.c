@@ -8,7 +8,9 @@
  * statuses and holders) every poll_ms and raises a post's version when its fingerprint changes;
  * the streams wait on a condition variable for the version of their post.  The database is the
  * source of truth, so claims (which produce no Kafka message) are seen too, and several serve
- * processes need nothing from each other.  A stream ends after server.stream_s; the browser's
+ * processes need nothing from each other.  Where several courts are served, a post's queue is
+ * one per court ("<court>/<post>"), and a stream follows its caller's court's (#16): court A's
+ * staff are not woken by court B's tasks.  A stream ends after server.stream_s; the browser's
  * EventSource then reconnects, which authenticates it again, so an ended session also ends its
  * stream.
  */
@@ -20,10 +22,11 @@
 
 #include "base/log.h"
 #include "io/store.h"
+#include "engine/cases.h"
 #include "internal.h"
 
 typedef struct post_state {
-    char post[256];
+    char post[256];  /* the post, or "<court>/<post>" where several courts are served */
     char print[128]; /* the queue's fingerprint at the last look */
     long long version;
 } post_state;
@@ -34,6 +37,7 @@ struct cf_watch {
     pthread_cond_t changed; /* a version moved, or stopping */
     pthread_cond_t wake;    /* a listener came, or quitting */
     char *conninfo;
+    char *home; /* the home court's code where several courts are served, else NULL */
     int poll_ms;
     int stopping, quit, listeners, primed;
     post_state *posts;
@@ -103,6 +107,13 @@ static int take_in(cf_watch *w, PGresult *res)
     return moved;
 }
 
+/* SQL: the fingerprint of a group of tasks `t`, and the tasks that make up a post's queue. */
+#define FINGERPRINT                                                                          \
+    "count(*)::text || ':' || coalesce(sum(hashtext(t.task_id || ':' || t.status || ':' || " \
+    "coalesce(t.claimed_by, '') || ':' || coalesce(t.due_at::text, '')))::text, '0')"
+#define OPEN_STAFF_TASKS \
+    "where not t.worker and t.post is not null and t.status in ('open', 'claimed')"
+
 static void *run(void *arg)
 {
     cf_watch *w = arg;
@@ -122,14 +133,17 @@ static void *run(void *arg)
         pthread_mutex_unlock(&w->mu);
         if (!db && !(db = cf_store_connect(w->conninfo, err, sizeof err)))
             cf_warn("stream: PostgreSQL does not answer: %s", err);
-        res = db ? cf_store_exec(db,
-                                 "select post, count(*)::text || ':' || coalesce(sum(hashtext("
-                                 "task_id || ':' || status || ':' || coalesce(claimed_by, '') "
-                                 "|| ':' || coalesce(due_at::text, '')))::text, '0') from tasks "
-                                 "where not worker and post is not null and status in ('open', "
-                                 "'claimed') group by post",
-                                 0, NULL, err, sizeof err)
-                 : NULL;
+        res = !db        ? NULL
+              : !w->home ? cf_store_exec(db,
+                                         "select post, " FINGERPRINT
+                                         " from tasks t " OPEN_STAFF_TASKS " group by post",
+                                         0, NULL, err, sizeof err)
+                         : cf_store_exec(db,
+                                         "select " CF_CASE_COURT_SQL(
+                                             "c", "$1") " || '/' || t.post, " FINGERPRINT
+                                                        " from tasks t join cases c on c.case_no = "
+                                                        "t.case_no " OPEN_STAFF_TASKS " group by 1",
+                                         1, (const char *const *)&w->home, err, sizeof err);
         if (db && !res && PQstatus(db) != CONNECTION_OK) {
             PQfinish(db);
             db = NULL;
@@ -148,12 +162,14 @@ static void *run(void *arg)
     return NULL;
 }
 
-cf_watch *cf_watch_new(const char *conninfo, int poll_ms)
+cf_watch *cf_watch_new(const char *conninfo, const char *home, int poll_ms)
 {
     cf_watch *w = calloc(1, sizeof *w);
     pthread_condattr_t ca;
 
-    if (!w || !(w->conninfo = strdup(conninfo))) {
+    if (!w || !(w->conninfo = strdup(conninfo)) || (home && !(w->home = strdup(home)))) {
+        if (w)
+            free(w->conninfo);
         free(w);
         return NULL;
     }
@@ -169,6 +185,7 @@ cf_watch *cf_watch_new(const char *conninfo, int poll_ms)
         pthread_cond_destroy(&w->wake);
         pthread_mutex_destroy(&w->mu);
         free(w->conninfo);
+        free(w->home);
         free(w);
         return NULL;
     }
@@ -200,6 +217,7 @@ void cf_watch_free(cf_watch *w)
     pthread_mutex_destroy(&w->mu);
     free(w->posts);
     free(w->conninfo);
+    free(w->home);
     free(w);
 }
 
@@ -251,6 +269,7 @@ static int watch_wait(cf_watch *w, const char *post, long long *version, int ms)
 typedef struct stream {
     cf_watch *watch;
     char post[256];
+    char key[300]; /* what the watch knows the queue by: the post, or "<court>/<post>" */
     long long version;
     struct timespec end;
     int said_hello;
@@ -294,7 +313,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         }
         if (past(&st->end))
             return MHD_CONTENT_READER_END_OF_STREAM;
-        rc = watch_wait(st->watch, st->post, &st->version, ms_left(&st->end));
+        rc = watch_wait(st->watch, st->key, &st->version, ms_left(&st->end));
         if (rc < 0)
             return MHD_CONTENT_READER_END_OF_STREAM;
         if (rc == 1)
@@ -312,7 +331,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 void cf_h_post_stream(cf_srv *s, cf_req *r)
 {
-    const char *post = r->params[0];
+    const char *post = r->params[0], *court = cf_req_court(s, r);
     stream *st;
 
     if (r->who.role == CF_ROLE_STAFF && strcmp(post, r->who.post) != 0) {
@@ -330,7 +349,8 @@ void cf_h_post_stream(cf_srv *s, cf_req *r)
     st->watch = s->watch;
     /* Post ids are declared words of the workflow (checked above): safe inside JSON text. */
     snprintf(st->post, sizeof st->post, "%s", post);
-    st->version = version_of(s->watch, post);
+    snprintf(st->key, sizeof st->key, "%s%s%s", court ? court : "", court ? "/" : "", post);
+    st->version = version_of(s->watch, st->key);
     deadline_in(&st->end, s->cfg->server_stream_s * 1000);
     /* The database connection is not needed while the stream waits. */
     if (r->db) {

@@ -27,28 +27,37 @@ typedef struct payments {
     pthread_mutex_t lock;
     rd_kafka_t *producer; /* the payment.matched events */
     char topic[256];
-    const char *court;
+    const char *court; /* the home court's code */
 } payments;
+
+/* SQL: case row `c` is of the payment's court `court` (`home`: of a key naming none). */
+#define OF_COURT(court, home) \
+    "coalesce(caseflow_court(c.case_no, c.body -> 'data' ->> 'court'), " home ") = " court
 
 /*
  * The open enforcement cases a payment may belong to: a case number or judgment whose sequence
  * is one typo from a sequence in the remark ($1), or a respondent who is the payer ($2) or is
- * named in the remark ($3).  Closed and archived cases take no more money.
+ * named in the remark ($3).  Closed and archived cases take no more money.  Only the cases of the
+ * payment's court ($4): the money is in that court's account (#16).
  */
 static const char candidates_sql[] =
     "select c.case_no, c.body -> 'data' -> 'basis' ->> 'document_no', "
     "(select coalesce(json_agg(r ->> 'name'), '[]') from jsonb_array_elements(coalesce(c.body -> "
     "'data' -> 'respondents', '[]')) r) "
-    "from cases c where c.case_no not like 'PAY-%' and c.state not in ('closed', 'archived') and "
-    "(substring(c.case_no from '([0-9]+)号$') = any($1::text[]) or "
-    "substring(c.body -> 'data' -> 'basis' ->> 'document_no' from '([0-9]+)号$') = any($1::text[]) "
-    "or exists (select from jsonb_array_elements(coalesce(c.body -> 'data' -> 'respondents', "
-    "'[]')) r where r ->> 'name' = $2 or (length(r ->> 'name') >= 2 and strpos($3, r ->> 'name') "
-    "> 0))) order by c.case_no limit 50";
+    "from cases c where c.case_no not like 'PAY-%' and c.state not in ('closed', 'archived') "
+    "and " OF_COURT("$4",
+                    "$5") " and (substring(c.case_no from '([0-9]+)号$') = any($1::text[]) or "
+                          "substring(c.body -> 'data' -> 'basis' ->> 'document_no' from "
+                          "'([0-9]+)号$') = any($1::text[]) "
+                          "or exists (select from jsonb_array_elements(coalesce(c.body -> 'data' "
+                          "-> 'respondents', "
+                          "'[]')) r where r ->> 'name' = $2 or (length(r ->> 'name') >= 2 and "
+                          "strpos($3, r ->> 'name') "
+                          "> 0))) order by c.case_no limit 50";
 
 static const char open_case_sql[] =
-    "select state from cases where case_no = $1 and case_no not like 'PAY-%' and state not in "
-    "('closed', 'archived')";
+    "select state from cases c where case_no = $1 and case_no not like 'PAY-%' and state not in "
+    "('closed', 'archived') and " OF_COURT("$2", "$3");
 
 /* ---- PostgreSQL, read-only ---- */
 
@@ -79,6 +88,15 @@ static void array_literal(const json_t *seqs, char *out, size_t n)
             o += (size_t)snprintf(out + o, n - o, "%s%s", i ? "," : "", json_string_value(v));
     if (o < n)
         snprintf(out + o, n - o, "}");
+}
+
+/* The court of task `t`'s payment (its key's code, else the court its data names, else the home
+ * court) into `buf`: the court whose account the money came into. */
+static const char *court_of(const payments *p, const cf_task *t, char *buf, size_t n)
+{
+    const char *c =
+        cf_caseno_court(t->case_no, json_string_value(json_object_get(t->data, "court")), buf, n);
+    return c ? c : p->court;
 }
 
 /* ---- Kafka: one event, confirmed ---- */
@@ -165,8 +183,8 @@ static json_t *shown(const cf_paymatch *m, size_t n)
     return list;
 }
 
-/* Scores the rows of candidates_sql for the payment; fills `out` as cf_paymatch_run. */
-static int score(payments *p, const cf_task *t, PGresult *res, cf_paymatch *out, size_t *n,
+/* Scores the rows of candidates_sql for the payment to `court`; fills `out` as cf_paymatch_run. */
+static int score(const cf_task *t, const char *court, PGresult *res, cf_paymatch *out, size_t *n,
                  int *sure)
 {
     int rows = PQntuples(res), rc;
@@ -185,7 +203,7 @@ static int score(payments *p, const cf_task *t, PGresult *res, cf_paymatch *out,
                 ptrs[r][cands[r].nrespondents++] = json_string_value(v);
     }
     rc = cf_paymatch_run(json_string_value(json_object_get(t->data, "remark")),
-                         json_string_value(json_object_get(t->data, "payer_name")), p->court, cands,
+                         json_string_value(json_object_get(t->data, "payer_name")), court, cands,
                          (size_t)rows, out, MAX_CANDIDATES, n, sure);
     for (int r = 0; r < rows && r < MAX_CANDIDATES; r++)
         json_decref(names[r]);
@@ -196,8 +214,9 @@ static int match(payments *p, const cf_task *t, json_t **result, char *err, size
 {
     const char *remark = json_string_value(json_object_get(t->data, "remark"));
     const char *payer = json_string_value(json_object_get(t->data, "payer_name"));
-    char seqs[TEXT], who[TEXT], text[TEXT], now[64];
-    const char *params[3] = {seqs, who, text};
+    char seqs[TEXT], who[TEXT], text[TEXT], now[64], code[32];
+    const char *court = court_of(p, t, code, sizeof code);
+    const char *params[5] = {seqs, who, text, court, p->court};
     json_t *variants = json_array();
     cf_paymatch m[MAX_CANDIDATES];
     size_t n = 0;
@@ -213,10 +232,10 @@ static int match(payments *p, const cf_task *t, json_t **result, char *err, size
     }
     array_literal(variants, seqs, sizeof seqs);
     json_decref(variants);
-    if (!(res = read_db(p, candidates_sql, 3, params, err, errsz)))
+    if (!(res = read_db(p, candidates_sql, 5, params, err, errsz)))
         return CF_EIO;
     /* The proposals' case numbers point into `res`: it is cleared at the end. */
-    if ((rc = score(p, t, res, m, &n, &sure)) != 0) {
+    if ((rc = score(t, court, res, m, &n, &sure)) != 0) {
         cf_errf(err, errsz, rc, "matching the payment's remark failed");
         goto out;
     }
@@ -244,8 +263,9 @@ static int apply_chosen(payments *p, const cf_task *t, json_t **result, char *er
 {
     const char *chosen = json_string_value(json_object_get(t->params, "apply_to"));
     const char *by = json_string_value(json_object_get(t->params, "matched_by"));
-    char case_no[256];
-    const char *params[1] = {case_no};
+    char case_no[256], code[32];
+    const char *court = court_of(p, t, code, sizeof code);
+    const char *params[3] = {case_no, court, p->court};
     PGresult *res;
     int open, rc;
 
@@ -253,14 +273,15 @@ static int apply_chosen(payments *p, const cf_task *t, json_t **result, char *er
         return cf_errf(err, errsz, CF_EINVAL,
                        "the task names no case to apply the payment to "
                        "(params.apply_to)");
-    if (!(res = read_db(p, open_case_sql, 1, params, err, errsz)))
+    if (!(res = read_db(p, open_case_sql, 3, params, err, errsz)))
         return CF_EIO;
     open = PQntuples(res) > 0;
     PQclear(res);
     if (!open)
         return cf_errf(err, errsz, CF_EINVAL,
-                       "%s is not an open enforcement case: the payment cannot be applied to it",
-                       case_no);
+                       "%s is not an open enforcement case of court %s: the payment cannot be "
+                       "applied to it",
+                       case_no, court);
     if ((rc = apply(p, t, case_no, "manual", -1, by, err, errsz)))
         return rc;
     *result = json_pack("{s:s, s:s}", "applied", case_no, "method", "manual");

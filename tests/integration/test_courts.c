@@ -11,7 +11,12 @@
  * cases only: a lead of one court gets "not found" for the other court's case, a member of staff
  * for the other court's task (read or claimed), and the lists, the command center's figures and
  * the report (`caseflow report --court`) hold their own court's alone; an
- * overdue task escalates after three working days of its own court's calendar.
+ * overdue task escalates after three working days of its own court's calendar.  And (#16, the
+ * rest): notices are their court's (a refusal to staff of one post in two courts, a lead's list,
+ * another court's notice not found), a post's change stream wakes its own court's followers only,
+ * a court's forms offer its own teams, a voluntary payment is matched among its own court's cases,
+ * each court's weekly overdue lists hold its own tasks, and each court's batched kinds go by its
+ * own calendar.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,18 +25,20 @@
 #include <cmocka.h>
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kit/kit.h"
 
-static const char *const CASE_A = "(2026)豫0381执501号";      /* court A, national calendar */
-static const char *const CASE_B = "(2026)新0102执502号";      /* court B, its local day off */
-static const char *const CASE_X = "(2026)豫0307执501号";      /* a court not served */
-static const char *const CASE_M = "(2026)豫0381执502号";      /* filed as court B's: refused */
-static const char *const CASE_A_LATE = "(2026)豫0381执503号"; /* filed 02-26: overdue */
-static const char *const CASE_B_LATE = "(2026)新0102执503号"; /* the same, court B */
+static const char *const CASE_A = "(2026)豫0381执501号";        /* court A, national calendar */
+static const char *const CASE_B = "(2026)新0102执502号";        /* court B, its local day off */
+static const char *const CASE_X = "(2026)豫0307执501号";        /* a court not served */
+static const char *const CASE_M = "(2026)豫0381执502号";        /* filed as court B's: refused */
+static const char *const CASE_A_LATE = "(2026)豫0381执503号";   /* filed 02-26: overdue */
+static const char *const CASE_B_LATE = "(2026)新0102执503号";   /* the same, court B */
+static const char *const CASE_B_STREAM = "(2026)新0102执504号"; /* filed while streams listen */
 static const char *const FILED = "2026-03-02T09:00:00+08:00";
 
 static kit K;
@@ -135,6 +142,279 @@ static long stats_cases(const session *s)
     }
     json_decref(v);
     return total;
+}
+
+/* The one value `sql` with parameter `arg` answers now (freed here); "" for none. */
+static void expect_db(const char *sql, const char *arg, const char *want)
+{
+    const char *p[1] = {arg};
+    char *v = kit_value(&K, sql, arg ? 1 : 0, arg ? p : NULL), got[512];
+    snprintf(got, sizeof got, "%s", v ? v : "nothing");
+    free(v);
+    if (strcmp(got, want) != 0)
+        fail_msg("%s (%s): want %s, got %s", sql, arg ? arg : "", want, got);
+}
+
+/* Team 4 closes a case it does not handle: the workflow refuses it, and the sender's post gets a
+ * notice (engine.c, refusal_notice). */
+static json_t *foreign_close(const char *case_no, const char *id, const char *account)
+{
+    char source[128];
+    snprintf(source, sizeof source, "staff:team_4:%s", account);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "id", id, "type", "case.decided",
+                     "case", case_no, "time", FILED, "source", source, "data", "decision", "close",
+                     "close_method", "执行完毕");
+}
+
+/* The id of the only notice in the caller's GET /api/v1/notices (`query` after the ?), checking
+ * it is of `case_no`. */
+static long long only_notice(const session *s, const char *query, const char *case_no)
+{
+    char path[128];
+    json_t *v = NULL, *n;
+    long long id;
+
+    snprintf(path, sizeof path, "notices%s%s", query ? "?" : "", query ? query : "");
+    assert_int_equal(api(s, "GET", path, NULL, NULL, &v), 200);
+    assert_int_equal(json_integer_value(json_object_get(v, "total")), 1);
+    n = json_array_get(json_object_get(v, "notices"), 0);
+    assert_string_equal(json_string_value(json_object_get(n, "case")), case_no);
+    id = json_integer_value(json_object_get(n, "id"));
+    json_decref(v);
+    return id;
+}
+
+/* Notices are their court's: a refusal carries its case's court, and staff, leads and auditors
+ * see and mark read their own court's only. */
+static void notices_per_court(const session *admin, const session *lead_a, const session *lead_b)
+{
+    session four_a, four_b;
+    char path[64];
+    long long id_a, id_b;
+
+    assert_int_equal(kit_add_user(&K, "李肆", "staff", "team_4"), 0);
+    add_court_user(admin, "买买提", "staff", "team_4", "新0102");
+    log_in("李肆", &four_a);
+    log_in("买买提", &four_b);
+    kit_send_json(&K, foreign_close(CASE_A, "refuse-a", "李肆"));
+    kit_send_json(&K, foreign_close(CASE_B, "refuse-b", "买买提"));
+    kit_flush(&K);
+    assert_int_equal(
+        kit_wait_count(&K, "select count(*) from notices where kind = 'refusal'", 2, 60), 2);
+    expect_db("select court from notices where key = $1", "refusal:refuse-a", "豫0381");
+    expect_db("select court from notices where key = $1", "refusal:refuse-b", "新0102");
+    /* One post, two courts: each member of staff sees their court's notice. */
+    id_a = only_notice(&four_a, NULL, CASE_A);
+    id_b = only_notice(&four_b, NULL, CASE_B);
+    /* A lead's notices are their court's, every post's or one post's. */
+    assert_int_equal(only_notice(lead_a, "post=team_4", CASE_A), id_a);
+    assert_int_equal(only_notice(lead_b, "post=team_4", CASE_B), id_b);
+    /* Another court's notice is not found, to staff of the same post and to the lead. */
+    snprintf(path, sizeof path, "notices/%lld/read", id_b);
+    assert_int_equal(api(&four_a, "POST", path, NULL, "{}", NULL), 404);
+    assert_int_equal(api(lead_a, "POST", path, NULL, "{}", NULL), 404);
+    assert_int_equal(api(&four_b, "POST", path, NULL, "{}", NULL), 200);
+    expect_db("select read_by from notices where key = $1", "refusal:refuse-b", "买买提");
+}
+
+/* One stream of the queue of `post`, followed for `seconds` (a thread's work). */
+typedef struct follow {
+    const session *s;
+    const char *post;
+    int seconds;
+    char *body; /* what the stream said */
+} follow;
+
+static void *follow_main(void *arg)
+{
+    follow *f = arg;
+    char url[256];
+    const kit_req q = {.method = "GET", .url = url, .cookie = f->s->cookie, .timeout = f->seconds};
+    kit_reply r;
+
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/v1/posts/%s/stream", port, f->post);
+    kit_request(&q, &r); /* ends by the timeout: a stream does not end by itself */
+    f->body = r.body ? strdup(r.body) : NULL;
+    kit_reply_free(&r);
+    return NULL;
+}
+
+/* A post's change stream is its court's: a new filing of court B changes court B's filing review
+ * queue, whose lead's stream says so, and not court A's, whose lead's stream stays silent. */
+static void stream_per_court(const session *lead_a, const session *lead_b)
+{
+    follow fa = {lead_a, "filing_review", 8, NULL}, fb = {lead_b, "filing_review", 8, NULL};
+    pthread_t ta, tb;
+
+    assert_int_equal(pthread_create(&ta, NULL, follow_main, &fa), 0);
+    assert_int_equal(pthread_create(&tb, NULL, follow_main, &fb), 0);
+    kit_sleep_ms(1500); /* both streams have said hello: they wait for a change */
+    kit_send_json(&K, filed_as(CASE_B_STREAM, "filed-b-stream", "新0102"));
+    kit_flush(&K);
+    free(task_of(CASE_B_STREAM, "filing_review"));
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_non_null(fa.body);
+    assert_non_null(fb.body);
+    print_message("court A's stream:\n%s\ncourt B's stream:\n%s\n", fa.body, fb.body);
+    assert_non_null(strstr(fb.body, "event: queue"));
+    assert_null(strstr(fa.body, "event: queue"));
+    free(fa.body);
+    free(fb.body);
+}
+
+/* A court's forms offer its own teams: court B (three teams) asks its bureau lead to name the
+ * handler of a complex case (handler_decision), whose post field offers team_1..3 and the
+ * terminate handler, not the workflow's six teams, and a fifth team is refused. */
+static void teams_per_court(const session *admin)
+{
+    static const struct {
+        const char *post;
+        long status;
+    } tries[] = {{"team_5", 422}, {"team_2", 200}};
+    session lead_post;
+    json_t *v = NULL, *choices, *c;
+    char *task, values[256] = "";
+    size_t i, used = 0;
+
+    add_court_user(admin, "艾力", "staff", "bureau_lead", "新0102");
+    log_in("艾力", &lead_post);
+    kit_complete(&K, CASE_B_STREAM, "intake_check", "intake", "阿依", FILED,
+                 json_pack("{s:b, s:s}", "complete", 1, "special", "complex"));
+    task = task_of(CASE_B_STREAM, "handler_decision");
+    assert_int_equal(api(&lead_post, "GET", "tasks/%s/form", task, NULL, &v), 200);
+    choices = json_object_get(
+        json_array_get(json_object_get(json_object_get(v, "form"), "fields"), 0), "choices");
+    json_array_foreach (choices, i, c)
+        used +=
+            (size_t)snprintf(values + used, used < sizeof values ? sizeof values - used : 0, "%s%s",
+                             i ? "," : "", json_string_value(json_object_get(c, "value")));
+    assert_string_equal(values, "team_1,team_2,team_3,terminate_handler");
+    json_decref(v);
+    assert_int_equal(api(&lead_post, "POST", "tasks/%s/claim", task, "{}", NULL), 200);
+    /* A team of the workflow's six that court B does not have, then one it has. */
+    for (i = 0; i < sizeof tries / sizeof tries[0]; i++) {
+        char body[96];
+        snprintf(body, sizeof body, "{\"result\": {\"post\": \"%s\"}}", tries[i].post);
+        assert_int_equal(api(&lead_post, "POST", "tasks/%s/complete", task, body, NULL),
+                         tries[i].status);
+    }
+    free(task);
+}
+
+/* A voluntary payment received at key `key` into court `court`'s account (NULL: the home
+ * court's), its remark naming sequence 502 of 2026 without a court. */
+static void pay(const char *key, const char *court)
+{
+    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:i, s:s, s:s, s:s}}", "id", key,
+                           "type", "payment.received", "case", key, "time", FILED, "source", "bank",
+                           "data", "payment_id", key, "amount", 100, "paid_at", FILED, "payer_name",
+                           "李四", "remark", "2026执502号还款");
+    if (court)
+        json_object_set_new(json_object_get(ev, "data"), "court", json_string(court));
+    kit_send_json(&K, ev);
+}
+
+/* A payment is matched within its court: the remark's number without a court is read as the
+ * payment's court's, and only that court's cases are candidates. */
+static void payments_per_court(const char *config_env)
+{
+    const char *const extra[] = {config_env, NULL};
+    const char *candidates = "select string_agg(c ->> 'case_no', ',' order by c ->> 'case_no') "
+                             "from cases, jsonb_array_elements(body -> 'data' -> 'candidates') "
+                             "c where case_no = $1";
+    char *v;
+
+    kit_worker_start(&K, "payments", extra);
+    pay("PAY-XJ-000001", "新0102");
+    pay("PAY-HA-000001", NULL);
+    kit_flush(&K);
+    v = kit_wait_value(&K, "select state from cases where case_no = $1", 1,
+                       (const char *[]){"PAY-HA-000001"}, "clearing", 60);
+    assert_string_equal(v, "clearing");
+    free(v);
+    v = kit_wait_value(&K, "select state from cases where case_no = $1", 1,
+                       (const char *[]){"PAY-XJ-000001"}, "clearing", 60);
+    assert_string_equal(v, "clearing");
+    free(v);
+    /* Court B's payment: its case 502 first (the number read as court B's, 60, and the payer, 30:
+     * read as the home court's it would be no number of court B's at all), then 503 and 504 (one
+     * typo). */
+    expect_db(candidates, "PAY-XJ-000001",
+              "(2026)新0102执502号,(2026)新0102执503号,(2026)新0102执504号");
+    expect_db("select body -> 'data' -> 'candidates' -> 0 ->> 'confidence' from cases where "
+              "case_no = $1",
+              "PAY-XJ-000001", "90");
+    /* The home court's: its own cases, one typo from 502; court B's 502 is none of them. */
+    expect_db(candidates, "PAY-HA-000001", "(2026)豫0381执501号,(2026)豫0381执503号");
+}
+
+/* Each court's weekly overdue lists: its own tasks, to its own lead, on its own Monday. */
+static void lists_per_court(void)
+{
+    /* The tasks on list $1 whose case is not of $2's court. */
+    const char *foreign = "select count(*)::text from notices n, jsonb_array_elements(n.body -> "
+                          "'tasks') t where n.key = $1 and t ->> 'case' not like '(2026)' || $2 "
+                          "|| '%'";
+    const char *on_list = "select count(*) from notices n, jsonb_array_elements(n.body -> "
+                          "'tasks') t where n.key = $1 and t ->> 'case' = $2";
+    char *v;
+
+    /* The week of 03-02 went out at the engine's start, one list for each court's lead. */
+    expect_db("select court from notices where key = $1", "overdue:2026-03-02:bureau_lead",
+              "豫0381");
+    expect_db("select court from notices where key = $1", "overdue:新0102:2026-03-02:bureau_lead",
+              "新0102");
+    kit_advance(&K, NULL, "2026-03-09T09:00:00+08:00");
+    assert_int_equal(kit_wait_count(&K,
+                                    "select count(*) from notices where key in "
+                                    "('overdue:2026-03-09:bureau_lead', "
+                                    "'overdue:新0102:2026-03-09:bureau_lead')",
+                                    2, 60),
+                     2);
+    /* Court A's lead list holds its escalated filing review, court B's its own that stayed, and
+     * neither the other court's tasks. */
+    v = kit_value(&K, foreign, 2, (const char *[]){"overdue:2026-03-09:bureau_lead", "豫0381"});
+    assert_string_equal(v, "0");
+    free(v);
+    v = kit_value(&K, foreign, 2,
+                  (const char *[]){"overdue:新0102:2026-03-09:bureau_lead", "新0102"});
+    assert_string_equal(v, "0");
+    free(v);
+    v = kit_value(&K, on_list, 2, (const char *[]){"overdue:2026-03-09:bureau_lead", CASE_A_LATE});
+    assert_string_equal(v, "1");
+    free(v);
+    v = kit_value(&K, on_list, 2,
+                  (const char *[]){"overdue:新0102:2026-03-09:bureau_lead", CASE_B_LATE});
+    assert_string_equal(v, "1");
+    free(v);
+}
+
+/* Each court's batches follow its own calendar: on Tuesday 2026-09-01 after 14:00 the next
+ * service trip and registry visit of court A are on Wednesday 09-02, court B's local day off,
+ * whose trips wait for Thursday 09-03. */
+static void schedules_per_court(void)
+{
+    static const struct {
+        const char *kind, *court, *next;
+    } want[] = {{"service", "", "09-02 14:00"},
+                {"service", "新0102", "09-03 14:00"},
+                {"six_checks", "", "09-02 09:00"},
+                {"six_checks", "新0102", "09-03 09:00"}};
+
+    kit_advance(&K, NULL, "2026-09-01T15:00:00+08:00");
+    /* The ticker walks each schedule up to the clock, some occurrences a tick. */
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char *v =
+            kit_wait_value(&K,
+                           "select to_char(next_at at time zone 'Asia/Shanghai', 'MM-DD "
+                           "HH24:MI') from batch_schedule where kind = $1 and court = $2",
+                           2, (const char *[]){want[i].kind, want[i].court}, want[i].next, 60);
+        print_message("%s at court '%s': next %s\n", want[i].kind, want[i].court, v ? v : "-");
+        assert_non_null(v);
+        assert_string_equal(v, want[i].next);
+        free(v);
+    }
 }
 
 static void test_two_courts(void **state)
@@ -348,6 +628,12 @@ static void test_two_courts(void **state)
         assert_string_equal(post, "filing_review");
         free(post);
     }
+    notices_per_court(&admin, &lead_a, &lead_b);
+    stream_per_court(&lead_a, &lead_b);
+    teams_per_court(&admin);
+    payments_per_court(config_env);
+    lists_per_court();
+    schedules_per_court();
     kit_done(&K);
     curl_global_cleanup();
 }

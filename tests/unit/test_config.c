@@ -226,6 +226,22 @@ static void test_courts_list(void **state)
     assert_non_null(strstr(text, "    teams: [team_1, team_2]\n"));
     free(text);
     cf_config_free(&cfg);
+
+    /* With the list, the home court is its first: CASEFLOW_COURT naming another is refused with
+     * both named, and naming the first changes nothing. */
+    setenv("CASEFLOW_COURT", "新0102", 1);
+    assert_int_equal(cf_config_load(&cfg, path, err, sizeof err), CF_EINVAL);
+    snprintf(where, sizeof where,
+             "CASEFLOW_COURT=新0102 conflicts with the courts: list (%s:2:5), whose first court, "
+             "豫0381, is the home court",
+             path);
+    assert_non_null(strstr(err, where));
+    cf_config_free(&cfg);
+    setenv("CASEFLOW_COURT", "豫0381", 1);
+    assert_int_equal(cf_config_load(&cfg, path, err, sizeof err), 0);
+    assert_string_equal(cfg.courts[0].code, "豫0381");
+    cf_config_free(&cfg);
+    unsetenv("CASEFLOW_COURT");
     unlink(path);
 }
 

@@ -25,7 +25,7 @@ static int check(const cf_workflow *wf, const char *kind, const char *json, char
     assert_non_null(v);
     assert_non_null(k);
     err[0] = '\0';
-    rc = cf_form_check(k, v, err, n);
+    rc = cf_form_check(wf, k, NULL, v, err, n);
     json_decref(v);
     return rc;
 }
@@ -39,7 +39,7 @@ static void test_court_forms(void **state)
     char err[256];
 
     assert_int_equal(k->nresult, 3);
-    form = cf_form_json(wf, k);
+    form = cf_form_json(wf, k, NULL);
     assert_string_equal(json_string_value(json_object_get(form, "title")), "立案信息核查");
     assert_true(json_is_true(json_object_get(form, "declared")));
     fields = json_object_get(form, "fields");
@@ -55,13 +55,36 @@ static void test_court_forms(void **state)
     json_decref(form);
 
     /* A post field's choices carry the posts' titles. */
-    form = cf_form_json(wf, cf_workflow_kind(wf, "handler_decision"));
+    form = cf_form_json(wf, cf_workflow_kind(wf, "handler_decision"), NULL);
     f = json_array_get(json_object_get(form, "fields"), 0);
     assert_string_equal(json_string_value(json_object_get(f, "type")), "post");
     assert_string_equal(json_string_value(json_object_get(
                             json_array_get(json_object_get(f, "choices"), 1), "title")),
                         "执行二团队");
     json_decref(form);
+
+    /* A court with three teams (a view, as engine/registry.c makes) offers those three and the
+     * posts that are no team, and refuses another team of the workflow's six (#16). */
+    {
+        static const char *three[] = {"team_1", "team_2", "team_3"};
+        cf_workflow court = *wf;
+        const cf_task_kind *hd = cf_workflow_kind(wf, "handler_decision");
+        json_t *result = json_pack("{s:s}", "post", "team_5");
+        court.teams = three;
+        court.nteams = 3;
+        form = cf_form_json(wf, hd, &court);
+        f = json_object_get(json_array_get(json_object_get(form, "fields"), 0), "choices");
+        assert_int_equal(json_array_size(f), 4);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(f, 2), "value")),
+                            "team_3");
+        assert_string_equal(json_string_value(json_object_get(json_array_get(f, 3), "value")),
+                            "terminate_handler");
+        json_decref(form);
+        assert_int_equal(cf_form_check(wf, hd, &court, result, err, sizeof err), CF_EINVAL);
+        assert_string_equal(err, "/result/post: is a team this court does not have");
+        assert_int_equal(cf_form_check(wf, hd, wf, result, err, sizeof err), 0);
+        json_decref(result);
+    }
 
     assert_int_equal(check(wf, "intake_check", "{\"complete\": true}", err, sizeof err), 0);
     assert_int_equal(check(wf, "intake_check", "{}", err, sizeof err), CF_EINVAL);

@@ -84,6 +84,18 @@ static void test_batch(void **state)
     assert_int_equal(json_integer_value(json_object_get(m, "part")), 2);
     assert_string_equal(json_string_value(json_object_get(m, "group")), "房管局");
     assert_int_equal(json_array_size(json_object_get(m, "tasks")), 2);
+    /* Another court's trip to an office of the same name at the same time is another batch
+     * (#16); its group is the office still. */
+    {
+        cf_batch_msg other = head;
+        json_t *o;
+        other.court = "新0102";
+        o = cf_msg_batch_new(&other);
+        assert_string_equal(json_string_value(json_object_get(o, "batch_id")),
+                            "batch:six_checks:2026-03-02T09:00:00+08:00:新0102/房管局:1");
+        assert_string_equal(json_string_value(json_object_get(o, "group")), "房管局");
+        json_decref(o);
+    }
 
     assert_int_equal(cf_msg_task_read(json_array_get(json_object_get(m, "tasks"), 0),
                                       json_string_value(json_object_get(m, "kind")), &t),

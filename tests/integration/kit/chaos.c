@@ -448,8 +448,14 @@ void chaos_begin(kit *k, const char *name, chaos_load *l, int cases, int per_sec
 
 void chaos_start(kit *k, chaos_load *l, int cases, int per_second, pid_t *engine, pid_t *worker)
 {
+    chaos_start_with(k, l, cases, per_second, NULL, engine, worker);
+}
+
+void chaos_start_with(kit *k, chaos_load *l, int cases, int per_second,
+                      const char *const *engine_env, pid_t *engine, pid_t *worker)
+{
     if (engine)
-        *engine = kit_engine_start(k, NULL);
+        *engine = kit_engine_start(k, engine_env);
     *worker = kit_worker_start(k, "network_query", NULL);
     chaos_load_start(l, k, cases, per_second);
     if (engine) {

@@ -75,6 +75,10 @@ void chaos_begin(kit *k, const char *name, chaos_load *l, int cases, int per_sec
 /* chaos_begin on a kit already made (a test that changes the stack first): the engine, the worker
  * and the load started, and the wait for the first events. */
 void chaos_start(kit *k, chaos_load *l, int cases, int per_second, pid_t *engine, pid_t *worker);
+/* chaos_start with the engine's environment changed by `engine_env` ("NAME=value" pairs ended by
+ * NULL, as kit_engine_start takes them): a connection string through a proxy, a timeout. */
+void chaos_start_with(kit *k, chaos_load *l, int cases, int per_second,
+                      const char *const *engine_env, pid_t *engine, pid_t *worker);
 
 /*
  * The end of a chaos test: waits for the load (every filing confirmed), runs chaos_audit, and,

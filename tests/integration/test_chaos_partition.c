@@ -28,30 +28,6 @@
 
 enum { CASES = 1500, PER_SECOND = 50, PARTITION_S = 20, WAIT = 120 };
 
-static double since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-/* GET `path` of the server as the logged-in member of staff; the status, the body in *body
- * (free it).  A minute without an answer counts as a hang (-1). */
-static long staff_get(const char *base, const char *cookie, const char *path, char **body)
-{
-    char url[512];
-    const kit_req q = {.method = "GET", .url = url, .cookie = cookie, .timeout = 60};
-    kit_reply r;
-    size_t len;
-    long status;
-
-    snprintf(url, sizeof url, "%s%s", base, path);
-    status = kit_request(&q, &r);
-    *body = kit_reply_body(&r, &len);
-    kit_reply_free(&r);
-    return status;
-}
-
 static void test_partition_engine_postgres(void **state)
 {
     (void)state;
@@ -59,11 +35,11 @@ static void test_partition_engine_postgres(void **state)
     chaos_load load;
     kit_proxy *proxy;
     pid_t engine, worker, server;
-    char via[600], pg_env[640], base[64], cookie[256], csrf[128], *body = NULL, sql[160];
+    char via[600], pg_env[640], base[64], cookie[256], csrf[128], sql[160];
     const char *env[] = {pg_env, "CASEFLOW_PG_STATEMENT_TIMEOUT_MS=5000", NULL};
     struct timespec cut, healed;
     long long before, during;
-    int port, answered503 = 0, asked = 0;
+    int port, answered503 = 0, asked = 0, database;
     long s;
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -74,8 +50,7 @@ static void test_partition_engine_postgres(void **state)
     server = kit_serve_start(&k, env, &port);
     snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
     assert_int_equal(kit_login(base, "wang", NULL, cookie, sizeof cookie, csrf, sizeof csrf), 200);
-    assert_int_equal(staff_get(base, cookie, "/api/v1/posts/intake/tasks", &body), 200);
-    free(body);
+    assert_int_equal(chaos_ask_queue(base, cookie, "before the partition", &database), 200);
 
     chaos_start_with(&k, &load, CASES, PER_SECOND, env, &engine, &worker);
     before = kit_count(&k, "select count(*) from events");
@@ -86,15 +61,10 @@ static void test_partition_engine_postgres(void **state)
            before, load.sent, kit_proxy_accepted(proxy));
 
     /* The server answers within its deadline, saying the database is away. */
-    while (since(&cut) < PARTITION_S) {
-        struct timespec t0;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        s = staff_get(base, cookie, "/api/v1/posts/intake/tasks", &body);
-        printf("partition: the server answered %ld after %.1f s: %.160s\n", s, since(&t0),
-               body ? body : "");
+    while (chaos_seconds_since(&cut) < PARTITION_S) {
+        chaos_ask_queue(base, cookie, "in the partition", &database);
         asked++;
-        answered503 += s == 503 && body && strstr(body, "database");
-        free(body);
+        answered503 += database;
         kit_sleep_ms(2000);
     }
     during = kit_count(&k, "select count(*) from events");
@@ -109,20 +79,18 @@ static void test_partition_engine_postgres(void **state)
     clock_gettime(CLOCK_MONOTONIC, &healed);
     snprintf(sql, sizeof sql, "select (count(*) > %lld)::int from events", during);
     assert_int_equal(kit_wait_count(&k, sql, 1, WAIT), 1);
-    printf("partition: the engine applied again %.1f s after the heal\n", since(&healed));
+    printf("partition: the engine applied again %.1f s after the heal\n",
+           chaos_seconds_since(&healed));
     for (int i = 0;
-         i < WAIT && (s = staff_get(base, cookie, "/api/v1/posts/intake/tasks", &body)) != 200;
-         i++) {
-        free(body);
+         i < WAIT && (s = chaos_ask_queue(base, cookie, "after the heal", &database)) != 200; i++)
         kit_sleep_ms(1000);
-    }
-    free(body);
-    printf("partition: the server answered %ld %.1f s after the heal\n", s, since(&healed));
+    printf("partition: the server answered %ld %.1f s after the heal\n", s,
+           chaos_seconds_since(&healed));
     assert_int_equal(s, 200);
 
     assert_int_equal(kit_engine_stop(&k, server, SIGTERM), 0);
     assert_int_equal(chaos_finish(&k, &load, engine, worker, 1), 0);
-    printf("partition: everything applied %.1f s after the heal\n", since(&healed));
+    printf("partition: everything applied %.1f s after the heal\n", chaos_seconds_since(&healed));
     kit_proxy_stop(proxy);
     curl_global_cleanup();
 }

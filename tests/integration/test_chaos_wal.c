@@ -183,33 +183,6 @@ static int log_lines(const char *log, size_t from, const char *needle)
     return n;
 }
 
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-/* The intake post's queue as its member of staff asks for it (kit_http gives up after 120 s: a
- * hang); prints the answer as `when`.  Returns the status, and in *database whether the body
- * names the database. */
-static long ask_queue(const char *base, const char *cookie, const char *when, int *database)
-{
-    char url[128];
-    struct timespec t0;
-    kit_reply r;
-    long s;
-
-    snprintf(url, sizeof url, "%s/api/v1/posts/intake/tasks", base);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    s = kit_http("GET", url, cookie, NULL, &r);
-    *database = r.body && strstr(r.body, "database") != NULL;
-    printf("serve %s: %ld after %.1f s %.140s\n", when, s, seconds_since(&t0),
-           r.body ? r.body : "");
-    kit_reply_free(&r);
-    return s;
-}
-
 static void test_wal_disk_full_then_freed(void **state)
 {
     (void)state;
@@ -256,7 +229,7 @@ static void test_wal_disk_full_then_freed(void **state)
     server = kit_serve_start(&k, NULL, &port);
     snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
     assert_int_equal(kit_login(base, "wang", NULL, cookie, sizeof cookie, csrf, sizeof csrf), 200);
-    assert_int_equal(ask_queue(base, cookie, "before the fill", &database), 200);
+    assert_int_equal(chaos_ask_queue(base, cookie, "before the fill", &database), 200);
 
     text = kit_read_file(log);
     log_from = text ? strlen(text) : 0;
@@ -294,7 +267,7 @@ static void test_wal_disk_full_then_freed(void **state)
 
     /* The engine waits while the server is down, however long that takes; the server answers
      * that the database is away. */
-    s = ask_queue(base, cookie, "with PostgreSQL down", &database);
+    s = chaos_ask_queue(base, cookie, "with PostgreSQL down", &database);
     assert_int_equal(s, 503);
     assert_true(database);
     kit_sleep_ms(OUTAGE_S * 1000);
@@ -304,13 +277,15 @@ static void test_wal_disk_full_then_freed(void **state)
     clock_gettime(CLOCK_MONOTONIC, &freed);
     /* The operator starts the server again; it recovers from the WAL. */
     assert_int_equal(chaos_stack(&k, "start", 0, "postgres"), 0);
-    printf("PostgreSQL serves again %.1f s after the space was freed\n", seconds_since(&freed));
+    printf("PostgreSQL serves again %.1f s after the space was freed\n",
+           chaos_seconds_since(&freed));
     PQreset(k.db);
     for (int i = 0;
-         i < WAIT && (s = ask_queue(base, cookie, "after the restart", &database)) != 200; i++)
+         i < WAIT && (s = chaos_ask_queue(base, cookie, "after the restart", &database)) != 200;
+         i++)
         kit_sleep_ms(1000);
     printf("serve answered the queue again %.1f s after the space was freed\n",
-           seconds_since(&freed));
+           chaos_seconds_since(&freed));
     assert_int_equal(s, 200);
     assert_int_equal(kit_engine_stop(&k, server, SIGTERM), 0);
     /* Applied by the engine on its own, without a restart: more events than the last count seen
@@ -319,7 +294,7 @@ static void test_wal_disk_full_then_freed(void **state)
     assert_int_equal(kit_wait_count(&k, sql, 1, WAIT), 1);
     applied = kit_count(&k, "select count(*) from events");
     printf("the engine applied again %.1f s after the space was freed (%lld events)\n",
-           seconds_since(&freed), applied);
+           chaos_seconds_since(&freed), applied);
     snprintf(engine_log, sizeof engine_log, "%s/engine-1.log", k.logdir);
     /* The committer's session may apply before the engine's own session finds the server gone
      * (at its next tick) and says so: the line is waited for, not read once. */
@@ -339,7 +314,7 @@ static void test_wal_disk_full_then_freed(void **state)
     }
 
     assert_int_equal(chaos_finish(&k, &load, engine, worker, 1), 0);
-    printf("everything applied %.1f s after the space was freed\n", seconds_since(&freed));
+    printf("everything applied %.1f s after the space was freed\n", chaos_seconds_since(&freed));
 
     /* The WAL back on the stack's disk for the tests after this one. */
     assert_int_equal(chaos_stack(&k, "stop", 0, "postgres"), 0);

@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
 
 #include "kit.h"
 
@@ -91,6 +92,15 @@ int chaos_finish(kit *k, chaos_load *l, pid_t engine, pid_t worker, int untouche
 /* Writes zeros to `path` until its filesystem is full, down to the last byte (a disk filling up);
  * returns the bytes written, or -1 when `path` cannot be made. */
 long long chaos_fill(const char *path);
+
+/* Seconds since `t0` (CLOCK_MONOTONIC), for what a test prints. */
+double chaos_seconds_since(const struct timespec *t0);
+
+/* Asks `caseflow serve` at `base` ("http://127.0.0.1:PORT") for the intake post's queue as the
+ * member of staff whose session is `cookie`, during or after a fault, and prints the answer with
+ * `when` and how long it took (kit_http gives up after 120 s: a hang).  Returns the status; sets
+ * *database when it is a 503 that names the database. */
+long chaos_ask_queue(const char *base, const char *cookie, const char *when, int *database);
 
 /* The consumer group's lag on <prefix>.events: the brokers' high watermarks less the offsets the
  * engine stored in PostgreSQL; -1 when the cluster did not answer. */

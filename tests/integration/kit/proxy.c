@@ -226,22 +226,24 @@ void kit_proxy_heal(kit_proxy *p)
     set_mode(p, 0);
 }
 
-int kit_proxy_accepted(kit_proxy *p)
+/* A counter of `p`, read under its lock. */
+static int counter(kit_proxy *p, const int *c)
 {
     int n;
     pthread_mutex_lock(&p->lock);
-    n = p->accepted;
+    n = *c;
     pthread_mutex_unlock(&p->lock);
     return n;
 }
 
+int kit_proxy_accepted(kit_proxy *p)
+{
+    return counter(p, &p->accepted);
+}
+
 int kit_proxy_held(kit_proxy *p)
 {
-    int n;
-    pthread_mutex_lock(&p->lock);
-    n = p->held;
-    pthread_mutex_unlock(&p->lock);
-    return n;
+    return counter(p, &p->held);
 }
 
 void kit_proxy_stop(kit_proxy *p)

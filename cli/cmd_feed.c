@@ -37,6 +37,8 @@
 /* Lines between progress reports on a log (non-tty) stderr, and on a terminal. */
 #define PROGRESS_LOG 10000
 #define PROGRESS_TTY 1000
+/* Producers a feed makes at most: each that fails for good is replaced, up to this. */
+#define MAX_PRODUCERS 10
 
 static int usage(FILE *out, int code)
 {
@@ -522,8 +524,9 @@ static cf_bus_producer_opts producer_opts(feed *F)
 /*
  * The producer failed for good (cf_bus_producer_failed): a new one sends again every line not
  * yet confirmed.  A line the old one had written after all then comes twice with the same id,
- * and the engine drops the second.  When no new producer can be made after a few tries, every
- * line in flight is reported not sent and the feed stops (F->fatal).  Returns 0 or -1.
+ * and the engine drops the second.  When no new producer can be made after a few tries, or
+ * producers keep failing (a line that makes every one fail would be sent for ever), every line in
+ * flight is reported not sent and the feed stops (F->fatal).  Returns 0 or -1.
  */
 static int renew(feed *F)
 {
@@ -531,7 +534,10 @@ static int renew(feed *F)
     long again = 0;
     int rc = -1;
 
-    for (int attempt = 1; attempt <= 5 && rc != 0; attempt++) {
+    if (F->gen + 1 >= MAX_PRODUCERS)
+        fprintf(stderr, "caseflow feed: the Kafka producer failed for good %d times\n",
+                MAX_PRODUCERS);
+    for (int attempt = 1; attempt <= 5 && rc != 0 && F->gen + 1 < MAX_PRODUCERS; attempt++) {
         if (attempt > 1)
             cf_sleep_ms((int)cf_backoff_delay(500, 5000, attempt, NULL));
         F->renewing = 1;
@@ -540,7 +546,7 @@ static int renew(feed *F)
     }
     clear_progress(F);
     if (rc != 0) {
-        fprintf(stderr, "caseflow feed: no new Kafka producer could be made: stopping\n");
+        fprintf(stderr, "caseflow feed: no new Kafka producer: stopping\n");
         while (F->first) {
             report(F, F->first->line, "not sent: the Kafka producer failed for good");
             lost(F, F->first);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "io/bus.h"
 #include "kit/kit.h"
 
 enum { LINES = 400, FAIL_AT = 150, PAYMENTS = 8, WAIT = 120 };
@@ -80,6 +81,61 @@ static void test_feed_renews_its_producer(void **state)
     printf("%lld lines sent twice and dropped by the engine\n",
            kit_count(&k, "select coalesce(sum(seen), 0) from duplicates"));
     kit_engine_stop_ok(&k, engine);
+    free(out);
+    free(err);
+    kit_done(&k);
+}
+
+/*
+ * Lines the cluster refuses for good are named, at the line and at the end in ranges, so that
+ * what to send again is known: a topic whose messages may be at most 1,000 bytes refuses lines
+ * 2, 4 and 5 (a 600-byte cause each), and takes the others.  One message a batch
+ * (batch.num.messages, a librdkafka setting of the configuration), so that a refused batch holds
+ * one line only.
+ */
+static void test_feed_names_the_lines_not_sent(void **state)
+{
+    (void)state;
+    static const char *const small[] = {"max.message.bytes", "1000", NULL};
+    kit k;
+    char path[700], conf[700], topic[160], err_text[1024], cause[700] = "", *out = NULL,
+                                                           *err = NULL;
+    FILE *f;
+
+    kit_init(&k, "feedsmall");
+    snprintf(topic, sizeof topic, "%s.small", k.prefix);
+    assert_int_equal(
+        cf_bus_create_topic_with(k.producer, topic, 1, small, 60000, err_text, sizeof err_text), 0);
+    for (int i = 0; i < 200; i++)
+        strcat(cause, "债");
+    snprintf(conf, sizeof conf, "%s/feed.yaml", k.logdir);
+    assert_non_null(f = fopen(conf, "w"));
+    fputs("kafka:\n  settings:\n    batch.num.messages: \"1\"\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/feed.jsonl", k.logdir);
+    assert_non_null(f = fopen(path, "w"));
+    for (int n = 1; n <= 6; n++) {
+        char case_no[64], id[32], *line;
+        json_t *ev;
+        snprintf(case_no, sizeof case_no, "(2026)豫0381执%d号", n);
+        snprintf(id, sizeof id, "filed-%d", n);
+        ev = kit_filed(case_no, id, TIME);
+        if (n == 2 || n == 4 || n == 5)
+            json_object_set_new(json_object_get(ev, "data"), "cause", json_string(cause));
+        line = json_dumps(ev, JSON_COMPACT);
+        fprintf(f, "%s\n", line);
+        free(line);
+        json_decref(ev);
+    }
+    fclose(f);
+    assert_int_equal(
+        kit_cli(&k, &out, &err,
+                (const char *const[]){"feed", path, "--topic", topic, "--config", conf, NULL}),
+        1);
+    assert_true(says("the feed", err, "feed.jsonl:2: not delivered"));
+    assert_true(says("the feed", err, "feed.jsonl:5: not delivered"));
+    assert_true(says("the feed", err, "3 sent to"));
+    assert_true(says("the feed", err, "lines not sent: 2, 4-5"));
     free(out);
     free(err);
     kit_done(&k);
@@ -152,6 +208,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_feed_renews_its_producer),
+        cmocka_unit_test(test_feed_names_the_lines_not_sent),
         cmocka_unit_test(test_payments_worker_renews_its_producer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

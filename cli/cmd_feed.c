@@ -5,7 +5,9 @@
  *
  * Nothing valid is lost: a bad line is reported with its line number and skipped, every other
  * line is produced with the idempotent producer (acks=all), and the command waits for the
- * delivery report of every message before it says how many were sent.
+ * delivery report of every message before it says how many were sent.  A producer that fails
+ * for good is replaced and the lines it had not confirmed are sent again (the engine drops a
+ * second copy by its id); when no new producer can be made, the lines not sent are named.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "io/bus.h"
+#include "base/backoff.h"
 #include "base/config.h"
 #include "base/path.h"
 #include "commands.h"
@@ -34,6 +37,8 @@
 /* Lines between progress reports on a log (non-tty) stderr, and on a terminal. */
 #define PROGRESS_LOG 10000
 #define PROGRESS_TTY 1000
+/* Producers a feed makes at most: each that fails for good is replaced, up to this. */
+#define MAX_PRODUCERS 10
 
 static int usage(FILE *out, int code)
 {
@@ -51,7 +56,10 @@ static int usage(FILE *out, int code)
             "line is produced to the topic keyed by its case number (idempotent producer,\n"
             "acks=all), and the command waits until Kafka has acknowledged each one. At the\n"
             "end it prints how many were sent and rejected. Exit status: 0 when every line\n"
-            "was sent, 1 when a line was rejected or not delivered, 2 for bad usage.\n"
+            "was sent, 1 when a line was rejected or not delivered, 2 for bad usage. A Kafka\n"
+            "producer that fails for good is replaced and what it had not confirmed is sent\n"
+            "again; lines that could not be sent are listed at the end, and sending the same\n"
+            "file again is safe (the engine drops events it has by their id).\n"
             "\n"
             "  --strict          stop at the first bad line; nothing after it is sent\n"
             "  --dry-run         validate only; connect to nothing, send nothing\n"
@@ -284,6 +292,18 @@ out:
 
 /* ---- Sending ---------------------------------------------------------------------------- */
 
+/* A valid line handed to the producer and not yet confirmed: kept until its delivery report says
+ * delivered, so that a new producer can send it again when the one it went to failed for good. */
+typedef struct pending {
+    struct pending *prev, *next;
+    long line;
+    unsigned gen;    /* the producer it was last handed to (feed.gen) */
+    size_t len;      /* of the line */
+    const char *key; /* NULL or into data */
+    const char *id;  /* into data */
+    char data[];     /* the line, then key and id, each ended by a NUL */
+} pending;
+
 typedef struct feed {
     const char *name; /* the input's name in messages */
     const char *topic;
@@ -291,7 +311,12 @@ typedef struct feed {
     cf_schema_set *schemas;
     const cf_schema *envelope;
     rd_kafka_t *rk; /* NULL in a dry run */
+    const cf_config *cfg;
+    pending *first, *last; /* the lines not yet confirmed, in the order sent */
+    unsigned gen;          /* producers made so far, less one */
+    int renewing;   /* the failed producer's last reports are coming (cf_bus_producer_renew) */
     json_t *ids;    /* event id -> the line it was first seen on */
+    json_t *unsent; /* the numbers of the lines not sent, for the summary */
     long line, valid, rejected, delivered, undelivered;
     int tty, progress_shown, fatal;
 } feed;
@@ -348,22 +373,41 @@ static void progress(feed *F)
     }
 }
 
+/* Removes `p` from the lines in flight and frees it. */
+static void settle(feed *F, pending *p)
+{
+    *(p->prev ? &p->prev->next : &F->first) = p->next;
+    *(p->next ? &p->next->prev : &F->last) = p->prev;
+    free(p);
+}
+
+/* Counts line `p` as not delivered (after it was reported) and lets it go. */
+static void lost(feed *F, pending *p)
+{
+    F->undelivered++;
+    json_array_append_new(F->unsent, json_integer(p->line));
+    settle(F, p);
+}
+
 /*
  * The delivery report of one message (librdkafka calls it from rd_kafka_poll and
- * rd_kafka_flush on this thread).  The message's opaque is its line number; its payload was
- * copied at produce time, so there is nothing to free here.
+ * rd_kafka_flush on this thread).  The message's opaque is its line (pending); the payload was
+ * copied at produce time.  A line refused by a producer that failed for good stays in flight:
+ * the next producer sends it again (renew).
  */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     feed *F = opaque;
-    (void)rk;
-    if (m->err) {
-        report(F, (long)(intptr_t)m->_private, "not delivered to %s: %s", F->topic,
-               rd_kafka_err2str(m->err));
-        F->undelivered++;
-    } else {
+    pending *p = m->_private;
+    if (!m->err) {
         F->delivered++;
+        settle(F, p);
+        return;
     }
+    if (F->renewing || m->err == RD_KAFKA_RESP_ERR__FATAL || cf_bus_producer_failed(rk, NULL, 0))
+        return;
+    report(F, p->line, "not delivered to %s: %s", F->topic, rd_kafka_err2str(m->err));
+    lost(F, p);
 }
 
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -373,8 +417,7 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
         rd_kafka_fatal_error(rk, why, sizeof why);
         clear_progress(F);
-        fprintf(stderr, "caseflow feed: Kafka: fatal error, stopping: %s\n", why);
-        F->fatal = 1;
+        fprintf(stderr, "caseflow feed: Kafka: the producer failed for good: %s\n", why);
     } else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
         clear_progress(F);
         fprintf(stderr, "caseflow feed: Kafka: %s (retrying until message.timeout.ms)\n", reason);
@@ -423,19 +466,106 @@ bad:
     return -1;
 }
 
-/* Produces one valid line, waiting while librdkafka's queue is full.  Returns 0 or -1. */
-static int produce(feed *F, const char *text, size_t len, const char *key, const char *id)
+/* Hands line `p` (in flight) to the producer, waiting while librdkafka's queue is full.  Refused
+ * by a producer that failed for good, it stays in flight for the next one; refused otherwise, it
+ * is reported and let go.  Returns 0 or -1. */
+static int send_line(feed *F, pending *p)
 {
     char err[512];
-    int rc = cf_bus_produce(F->rk, F->topic, key, id, text, len, (void *)(intptr_t)F->line,
-                            F->fatal ? 0 : 600000, err, sizeof err);
+    int rc;
 
+    p->gen = F->gen;
+    rc =
+        cf_bus_produce(F->rk, F->topic, p->key, p->id, p->data, p->len, p, 600000, err, sizeof err);
     rd_kafka_poll(F->rk, 0);
-    if (rc != 0) {
-        report(F, F->line, "not sent: %s", err);
-        F->undelivered++;
+    if (rc != 0 && !cf_bus_producer_failed(F->rk, NULL, 0)) {
+        report(F, p->line, "not sent: %s", err);
+        lost(F, p);
         return -1;
     }
+    return 0;
+}
+
+/* Produces one valid line (copied, kept until confirmed).  Returns 0 or -1. */
+static int produce(feed *F, const char *text, size_t len, const char *key, const char *id)
+{
+    size_t klen = key ? strlen(key) + 1 : 0, ilen = strlen(id ? id : "") + 1;
+    pending *p = malloc(sizeof *p + len + 1 + klen + ilen);
+
+    if (!p) {
+        report(F, F->line, "not sent: out of memory");
+        F->undelivered++;
+        json_array_append_new(F->unsent, json_integer(F->line));
+        return -1;
+    }
+    p->line = F->line;
+    p->len = len;
+    memcpy(p->data, text, len);
+    p->data[len] = '\0';
+    p->key = key ? memcpy(p->data + len + 1, key, klen) : NULL;
+    p->id = memcpy(p->data + len + 1 + klen, id ? id : "", ilen);
+    p->prev = F->last;
+    p->next = NULL;
+    *(F->last ? &F->last->next : &F->first) = p;
+    F->last = p;
+    return send_line(F, p);
+}
+
+/* The producer options of the feed (made again by renew). */
+static cf_bus_producer_opts producer_opts(feed *F)
+{
+    const cf_bus_producer_opts o = {.client_id = "caseflow-feed",
+                                    .on_delivery = on_delivery,
+                                    .on_error = on_error,
+                                    .opaque = F};
+    return o;
+}
+
+/*
+ * The producer failed for good (cf_bus_producer_failed): a new one sends again every line not
+ * yet confirmed.  A line the old one had written after all then comes twice with the same id,
+ * and the engine drops the second.  When no new producer can be made after a few tries, or
+ * producers keep failing (a line that makes every one fail would be sent for ever), every line in
+ * flight is reported not sent and the feed stops (F->fatal).  Returns 0 or -1.
+ */
+static int renew(feed *F)
+{
+    const cf_bus_producer_opts o = producer_opts(F);
+    long again = 0;
+    int rc = -1;
+
+    if (F->gen + 1 >= MAX_PRODUCERS)
+        fprintf(stderr, "caseflow feed: the Kafka producer failed for good %d times\n",
+                MAX_PRODUCERS);
+    for (int attempt = 1; attempt <= 5 && rc != 0 && F->gen + 1 < MAX_PRODUCERS; attempt++) {
+        if (attempt > 1)
+            cf_sleep_ms((int)cf_backoff_delay(500, 5000, attempt, NULL));
+        F->renewing = 1;
+        rc = cf_bus_producer_renew(&F->rk, F->cfg, &o);
+        F->renewing = 0;
+    }
+    clear_progress(F);
+    if (rc != 0) {
+        fprintf(stderr, "caseflow feed: no new Kafka producer: stopping\n");
+        while (F->first) {
+            report(F, F->first->line, "not sent: the Kafka producer failed for good");
+            lost(F, F->first);
+        }
+        F->fatal = 1;
+        return -1;
+    }
+    F->gen++;
+    for (pending *p = F->first, *next; p; p = next) {
+        next = p->next;
+        if (p->gen < F->gen) {
+            again++;
+            send_line(F, p);
+        }
+    }
+    fprintf(stderr,
+            "caseflow feed: a new Kafka producer took over; %ld line%s not yet confirmed sent "
+            "again\n",
+            again, again == 1 ? "" : "s");
     return 0;
 }
 
@@ -443,14 +573,12 @@ static int produce(feed *F, const char *text, size_t len, const char *key, const
 static int connect_kafka(feed *F, const cf_config *cfg)
 {
     char err[1024];
-    const cf_bus_producer_opts o = {.client_id = "caseflow-feed",
-                                    .on_delivery = on_delivery,
-                                    .on_error = on_error,
-                                    .opaque = F};
+    const cf_bus_producer_opts o = producer_opts(F);
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t kerr;
     int rc;
 
+    F->cfg = cfg;
     if (!(F->rk = cf_bus_producer_new(cfg, &o, err, sizeof err))) {
         fprintf(stderr, "caseflow feed: %s\n", err);
         return 1;
@@ -471,10 +599,14 @@ static int connect_kafka(feed *F, const cf_config *cfg)
     return 0;
 }
 
-/* Waits until every queued message has its delivery report. */
+/* Waits until every queued message has its delivery report, renewing a producer that failed. */
 static void drain(feed *F)
 {
-    while (rd_kafka_outq_len(F->rk) > 0) {
+    while (!F->fatal && (rd_kafka_outq_len(F->rk) > 0 || cf_bus_producer_failed(F->rk, NULL, 0))) {
+        if (cf_bus_producer_failed(F->rk, NULL, 0)) {
+            renew(F);
+            continue;
+        }
         rd_kafka_flush(F->rk, 1000);
         if (F->tty && rd_kafka_outq_len(F->rk) > 0) {
             fprintf(stderr, "\rcaseflow feed: waiting for %d deliveries", rd_kafka_outq_len(F->rk));
@@ -482,6 +614,38 @@ static void drain(feed *F)
         }
     }
     clear_progress(F);
+}
+
+static int by_number(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+/* Says which lines were not sent, in ranges ("lines not sent: 5, 17-40"), so that what to send
+ * again is known. */
+static void print_unsent(json_t *unsent)
+{
+    size_t n = json_array_size(unsent), i, j;
+    long *v = malloc((n ? n : 1) * sizeof *v);
+    json_t *x;
+
+    if (!v)
+        return;
+    json_array_foreach (unsent, i, x)
+        v[i] = (long)json_integer_value(x);
+    qsort(v, n, sizeof *v, by_number);
+    fputs("caseflow feed: lines not sent:", stderr);
+    for (i = 0; i < n; i = j) {
+        for (j = i + 1; j < n && v[j] <= v[j - 1] + 1; j++)
+            ;
+        if (v[j - 1] == v[i])
+            fprintf(stderr, "%s %ld", i ? "," : "", v[i]);
+        else
+            fprintf(stderr, "%s %ld-%ld", i ? "," : "", v[i], v[j - 1]);
+    }
+    fputc('\n', stderr);
+    free(v);
 }
 
 static int send_feed(const options *o)
@@ -517,8 +681,9 @@ static int send_feed(const options *o)
         return 2;
     }
     F.ids = json_object();
+    F.unsent = json_array();
     F.schemas = cf_schema_set_new();
-    if (!F.ids || !F.schemas) {
+    if (!F.ids || !F.unsent || !F.schemas) {
         fprintf(stderr, "caseflow feed: out of memory\n");
         goto out;
     }
@@ -577,8 +742,11 @@ static int send_feed(const options *o)
             }
         } else {
             F.valid++;
-            if (F.rk)
+            if (F.rk) {
                 produce(&F, buf, n, key, json_string_value(json_object_get(ev, "id")));
+                if (cf_bus_producer_failed(F.rk, NULL, 0))
+                    renew(&F);
+            }
             json_decref(ev);
         }
         progress(&F);
@@ -598,6 +766,10 @@ static int send_feed(const options *o)
     if (interrupted)
         fprintf(stderr, "caseflow feed: interrupted after line %ld: nothing after it sent\n",
                 F.line);
+    if (F.fatal)
+        fprintf(stderr, "caseflow feed: stopped after line %ld: nothing after it sent\n", F.line);
+    if (json_array_size(F.unsent) > 0)
+        print_unsent(F.unsent);
     if (o->dry_run)
         fprintf(stderr,
                 "caseflow feed: %ld valid, %ld rejected (%ld lines of %s; dry run, "
@@ -615,6 +787,9 @@ out:
         fclose(in);
     if (F.rk)
         rd_kafka_destroy(F.rk);
+    while (F.first)
+        settle(&F, F.first);
+    json_decref(F.unsent);
     cf_schema_set_free(F.schemas);
     json_decref(F.ids);
     cf_config_free(&cfg);

@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "commands.h"
 #include "base/path.h"
+#include "io/store.h"
 #include "server/server.h"
 #include "session.h"
 
@@ -66,6 +67,9 @@ int cf_cmd_serve(int argc, char **argv)
     }
     if (cf_log_parse_level(cfg.log_level, &level) == 0)
         cf_log_threshold = level;
+    /* The configured statement timeout bounds a request's wait for PostgreSQL, as the engine's:
+     * a server cut off from the database answers 503 after it, not at io/store's default. */
+    cf_store_set_timeouts(cfg.pg_statement_timeout_ms, cfg.pg_idle_tx_timeout_ms);
     if (cf_cli_workflows(&cfg, &reg, "caseflow serve") != 0) {
         cf_config_free(&cfg);
         return 1;

@@ -14,7 +14,7 @@
 
 #include "base/err.h"
 #include "engine/registry.h"
-#include "engine/sender.h"
+#include "io/sender.h"
 
 /* Outcomes of one event. */
 enum cf_ingest_outcome {

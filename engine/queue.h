@@ -19,7 +19,7 @@
 
 #include "base/err.h"
 #include "engine/registry.h"
-#include "engine/sender.h"
+#include "io/sender.h"
 
 /* The engine's clock as PostgreSQL sees it (an SQL expression): the simulated time, or the real
  * one.  Staff actions are timed by it, as the engine times what it does. */

@@ -4,7 +4,10 @@
  */
 #include "io/bus.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/backoff.h"
@@ -271,6 +274,47 @@ int cf_bus_producer_renew(rd_kafka_t **rk, const cf_config *cfg, const cf_bus_pr
     return 0;
 }
 
+/* The fault CASEFLOW_TEST_KAFKA_FATAL asks for (cf_bus_produce): the client.id it hits, and after
+ * how many of that client's messages; read once. */
+static struct {
+    pthread_once_t once;
+    char client[128];
+    long at;
+    atomic_long taken;
+} fault = {.once = PTHREAD_ONCE_INIT};
+
+static void fault_read(void)
+{
+    const char *v = getenv("CASEFLOW_TEST_KAFKA_FATAL"), *colon = v ? strrchr(v, ':') : NULL;
+    if (colon && colon > v && (size_t)(colon - v) < sizeof fault.client) {
+        memcpy(fault.client, v, (size_t)(colon - v));
+        fault.at = atol(colon + 1);
+    }
+}
+
+/*
+ * Fault injection for the tests of #16: a fatal error of an idempotent producer comes from the
+ * cluster only under rare faults (librdkafka 2.0's rewound sequence numbers), so a test names a
+ * client.id and a count, and the producer of that client which takes the message of that count
+ * fails for good at once, through librdkafka's own rd_kafka_test_fatal_error; once per process.
+ */
+static void maybe_fail(rd_kafka_t *rk)
+{
+    const char *name;
+    pthread_once(&fault.once, fault_read);
+    if (fault.at <= 0)
+        return;
+    name = rd_kafka_name(rk); /* "<client.id>#producer-<n>" */
+    if (strncmp(name, fault.client, strlen(fault.client)) != 0 || name[strlen(fault.client)] != '#')
+        return;
+    if (atomic_fetch_add(&fault.taken, 1) + 1 == fault.at) {
+        cf_warn("CASEFLOW_TEST_KAFKA_FATAL: the producer %s fails for good after its message %ld",
+                name, fault.at);
+        rd_kafka_test_fatal_error(rk, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                                  "fault injected by CASEFLOW_TEST_KAFKA_FATAL");
+    }
+}
+
 int cf_bus_produce(rd_kafka_t *rk, const char *topic, const char *key, const char *id,
                    const void *payload, size_t len, void *msg_opaque, int wait_ms, char *err,
                    size_t errsz)
@@ -312,6 +356,8 @@ int cf_bus_produce(rd_kafka_t *rk, const char *topic, const char *key, const cha
         rc = cf_errf(err, errsz, CF_EKAFKA, "producing %s to %s: %s", id ? id : "a message", topic,
                      rd_kafka_error_string(kerr));
         rd_kafka_error_destroy(kerr);
+    } else {
+        maybe_fail(rk);
     }
     return rc;
 }

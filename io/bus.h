@@ -117,9 +117,12 @@ int cf_bus_producer_renew(rd_kafka_t **rk, const cf_config *cfg,
  * Queues one message to `topic`: `key` (NULL: none) picks the partition (the case number keeps a
  * case's messages in order), `id` (NULL: none) goes in the `caseflow-id` header by which
  * consumers drop a second copy, the payload is copied, `msg_opaque` comes back to the delivery
- * report.  While librdkafka's queue is full it serves the producer's delivery reports on this
- * thread (rd_kafka_poll) and tries again, for at most `wait_ms`.  Returns 0 when the message is
- * queued (its delivery report says the rest), else CF_EKAFKA with librdkafka's reason in `err`.
+ * report.  For tests only: with CASEFLOW_TEST_KAFKA_FATAL=CLIENT:N in the environment, the
+ * producer of client.id CLIENT fails for good (cf_bus_producer_failed) right after it took its
+ * Nth message, once per process.  While librdkafka's queue is full it serves the producer's
+ * delivery reports on this thread (rd_kafka_poll) and tries again, for at most `wait_ms`.  Returns
+ * 0 when the message is queued (its delivery report says the rest), else CF_EKAFKA with
+ * librdkafka's reason in `err`.
  */
 int cf_bus_produce(rd_kafka_t *rk, const char *topic, const char *key, const char *id,
                    const void *payload, size_t len, void *msg_opaque, int wait_ms, char *err,

@@ -22,7 +22,7 @@
 #include "base/config.h"
 #include "engine/accounts.h"
 #include "engine/registry.h"
-#include "engine/sender.h"
+#include "io/sender.h"
 
 /* ---- the database pool (pool.c) ------------------------------------------------------------ */
 

@@ -7,13 +7,13 @@
  * applied the same way (operation "apply").  docs/payments.md tells the whole story.
  */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
 #include "io/bus.h"
+#include "io/sender.h"
 #include "io/store.h"
 #include "core/caseno.h"
 #include "core/paymatch.h"
@@ -25,7 +25,9 @@ enum { MAX_CANDIDATES = 50, SHOWN = 5, TEXT = 2048 };
 typedef struct payments {
     PGconn *db; /* read-only; one statement at a time, under `lock` */
     pthread_mutex_t lock;
-    rd_kafka_t *producer; /* the payment.matched events */
+    /* The payment.matched events, from any handler thread: a producer that fails for good is
+     * replaced by the sender under its lock (io/sender.c), as the server's is. */
+    cf_sender *sender;
     char topic[256];
     const char *court; /* the home court's code */
 } payments;
@@ -101,37 +103,27 @@ static const char *court_of(const payments *p, const cf_task *t, char *buf, size
 
 /* ---- Kafka: one event, confirmed ---- */
 
-static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
-{
-    _Atomic int *state = m->_private;
-    (void)rk;
-    (void)opaque;
-    *state = m->err ? -1 : 1;
-}
-
 /*
  * Publishes event `ev` with id `id` to the events topic under `key` and waits until Kafka has
  * it: a payment is applied before its task is reported done, so a worker killed in between
- * applies it again under the same id, which the engine drops.  Returns 0 or CF_EIO.
+ * applies it again under the same id, which the engine drops.  Returns 0 or CF_EIO, which the
+ * runtime retries: so is an event the producer held when it failed for good, sent again by the
+ * new one.
  */
 static int publish(payments *p, const char *key, const json_t *ev, const char *id, char *err,
                    size_t errsz)
 {
-    _Atomic int state = 0;
     char *text = json_dumps(ev, JSON_COMPACT);
+    cf_outmsg m = {.key = key, .id = id};
     int rc;
 
     if (!text)
         return cf_errf(err, errsz, CF_ENOMEM, "out of memory");
-    rc = cf_bus_produce(p->producer, p->topic, key, id, text, strlen(text), &state, 60000, err,
-                        errsz);
+    m.payload = text;
+    m.len = strlen(text);
+    rc = cf_sender_send(p->sender, p->topic, &m, 1, err, errsz);
     free(text);
-    if (rc != 0)
-        return CF_EIO;
-    /* message.timeout.ms bounds the wait: every message gets its report by then. */
-    while (state == 0)
-        rd_kafka_poll(p->producer, 50);
-    return state == 1 ? 0 : cf_errf(err, errsz, CF_EIO, "Kafka did not confirm %s", id);
+    return rc == 0 ? 0 : rc == CF_ENOMEM ? rc : CF_EIO;
 }
 
 /* The payment.matched event of task `t`'s payment for `case_no`. */
@@ -308,10 +300,7 @@ static void fini(cf_worker_ctx *ctx)
 
     if (!p)
         return;
-    if (p->producer) {
-        rd_kafka_flush(p->producer, 10000);
-        rd_kafka_destroy(p->producer);
-    }
+    cf_sender_free(p->sender);
     if (p->db)
         PQfinish(p->db);
     pthread_mutex_destroy(&p->lock);
@@ -321,9 +310,6 @@ static void fini(cf_worker_ctx *ctx)
 
 static int init(cf_worker_ctx *ctx, char *err, size_t errsz)
 {
-    static const char *const settings[] = {"message.timeout.ms", "30000", NULL};
-    cf_bus_producer_opts opts = {
-        .client_id = "caseflow-worker-payments", .settings = settings, .on_delivery = on_delivery};
     payments *p = calloc(1, sizeof *p);
     PGresult *res;
 
@@ -341,7 +327,8 @@ static int init(cf_worker_ctx *ctx, char *err, size_t errsz)
                               NULL, err, errsz)))
         goto fail;
     PQclear(res);
-    if (!(p->producer = cf_bus_producer_new(ctx->cfg, &opts, err, errsz)))
+    if (!(p->sender =
+              cf_sender_new(ctx->cfg, "caseflow-worker-payments-events", 30000, err, errsz)))
         goto fail;
     return 0;
 fail:

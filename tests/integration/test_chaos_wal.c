@@ -7,8 +7,10 @@
  * stops.  The engine waits, reconnecting with its backoff.  The test then acts as the operator:
  * frees the space and starts PostgreSQL again (`scripts/stack start`, what `systemctl start
  * postgresql` is in production), which recovers from the WAL; the engine carries on by itself,
- * and every filing and task result is applied exactly once.  At the end the WAL goes back to the
- * data directory.  Not root: skipped, saying so.
+ * and every filing and task result is applied exactly once.  `caseflow serve` runs beside it: a
+ * member of staff asking for the post's queue while the server is down gets 503 naming the
+ * database, never a crash or a hang, and the queue again once PostgreSQL is back.  At the end
+ * the WAL goes back to the data directory.  Not root: skipped, saying so.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -180,27 +183,21 @@ static int log_lines(const char *log, size_t from, const char *needle)
     return n;
 }
 
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 static void test_wal_disk_full_then_freed(void **state)
 {
     (void)state;
     static kit k;
     chaos_load load;
-    pid_t engine, worker;
+    pid_t engine, worker, server;
     struct passwd *pg = getpwnam("postgres");
     char pglink[PATH_MAX], log[PATH_MAX], sql[256], engine_log[600];
     const char *stack = getenv("CASEFLOW_STACK_DIR");
     struct timespec freed;
     size_t log_from;
     long long filled, before, applied;
-    int switches = 0;
-    char *text;
+    int switches = 0, port, database;
+    char *text, base[64], cookie[256], csrf[128];
+    long s;
 
     if (geteuid() != 0 || !pg || !stack) {
         printf("SKIPPED: the WAL disk test mounts a tmpfs for PostgreSQL's pg_wal, which needs "
@@ -227,6 +224,12 @@ static void test_wal_disk_full_then_freed(void **state)
     PQreset(k.db);
 
     chaos_start(&k, &load, CASES, PER_SECOND, &engine, &worker);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    assert_int_equal(kit_add_user(&k, "wang", "staff", "intake"), 0);
+    server = kit_serve_start(&k, NULL, &port);
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    assert_int_equal(kit_login(base, "wang", NULL, cookie, sizeof cookie, csrf, sizeof csrf), 200);
+    assert_int_equal(chaos_ask_queue(base, cookie, "before the fill", &database), 200);
 
     text = kit_read_file(log);
     log_from = text ? strlen(text) : 0;
@@ -262,7 +265,11 @@ static void test_wal_disk_full_then_freed(void **state)
     log_lines(log, log_from, "FATAL:  could not write");
     log_lines(log, log_from, "shutting down due to");
 
-    /* The engine waits while the server is down, however long that takes. */
+    /* The engine waits while the server is down, however long that takes; the server answers
+     * that the database is away. */
+    s = chaos_ask_queue(base, cookie, "with PostgreSQL down", &database);
+    assert_int_equal(s, 503);
+    assert_true(database);
     kit_sleep_ms(OUTAGE_S * 1000);
     printf("PostgreSQL down for %d s more; %d filings produced; freeing the space\n", OUTAGE_S,
            load.sent);
@@ -270,15 +277,24 @@ static void test_wal_disk_full_then_freed(void **state)
     clock_gettime(CLOCK_MONOTONIC, &freed);
     /* The operator starts the server again; it recovers from the WAL. */
     assert_int_equal(chaos_stack(&k, "start", 0, "postgres"), 0);
-    printf("PostgreSQL serves again %.1f s after the space was freed\n", seconds_since(&freed));
+    printf("PostgreSQL serves again %.1f s after the space was freed\n",
+           chaos_seconds_since(&freed));
     PQreset(k.db);
+    for (int i = 0;
+         i < WAIT && (s = chaos_ask_queue(base, cookie, "after the restart", &database)) != 200;
+         i++)
+        kit_sleep_ms(1000);
+    printf("serve answered the queue again %.1f s after the space was freed\n",
+           chaos_seconds_since(&freed));
+    assert_int_equal(s, 200);
+    assert_int_equal(kit_engine_stop(&k, server, SIGTERM), 0);
     /* Applied by the engine on its own, without a restart: more events than the last count seen
      * before the server stopped. */
     snprintf(sql, sizeof sql, "select (count(*) > %lld)::int from events", before);
     assert_int_equal(kit_wait_count(&k, sql, 1, WAIT), 1);
     applied = kit_count(&k, "select count(*) from events");
     printf("the engine applied again %.1f s after the space was freed (%lld events)\n",
-           seconds_since(&freed), applied);
+           chaos_seconds_since(&freed), applied);
     snprintf(engine_log, sizeof engine_log, "%s/engine-1.log", k.logdir);
     /* The committer's session may apply before the engine's own session finds the server gone
      * (at its next tick) and says so: the line is waited for, not read once. */
@@ -298,13 +314,14 @@ static void test_wal_disk_full_then_freed(void **state)
     }
 
     assert_int_equal(chaos_finish(&k, &load, engine, worker, 1), 0);
-    printf("everything applied %.1f s after the space was freed\n", seconds_since(&freed));
+    printf("everything applied %.1f s after the space was freed\n", chaos_seconds_since(&freed));
 
     /* The WAL back on the stack's disk for the tests after this one. */
     assert_int_equal(chaos_stack(&k, "stop", 0, "postgres"), 0);
     assert_int_equal(wal_back(), 0);
     assert_int_equal(chaos_stack(&k, "start", 0, "postgres"), 0);
     the_kit = NULL;
+    curl_global_cleanup();
 }
 
 int main(void)

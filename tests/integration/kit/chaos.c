@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io/bus.h"
@@ -448,8 +449,14 @@ void chaos_begin(kit *k, const char *name, chaos_load *l, int cases, int per_sec
 
 void chaos_start(kit *k, chaos_load *l, int cases, int per_second, pid_t *engine, pid_t *worker)
 {
+    chaos_start_with(k, l, cases, per_second, NULL, engine, worker);
+}
+
+void chaos_start_with(kit *k, chaos_load *l, int cases, int per_second,
+                      const char *const *engine_env, pid_t *engine, pid_t *worker)
+{
     if (engine)
-        *engine = kit_engine_start(k, NULL);
+        *engine = kit_engine_start(k, engine_env);
     *worker = kit_worker_start(k, "network_query", NULL);
     chaos_load_start(l, k, cases, per_second);
     if (engine) {
@@ -497,4 +504,28 @@ long long chaos_fill(const char *path)
         total += n;
     close(fd);
     return total;
+}
+
+double chaos_seconds_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+long chaos_ask_queue(const char *base, const char *cookie, const char *when, int *database)
+{
+    char url[128];
+    struct timespec t0;
+    kit_reply r;
+    long s;
+
+    snprintf(url, sizeof url, "%s/api/v1/posts/intake/tasks", base);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    s = kit_http("GET", url, cookie, NULL, &r);
+    *database = s == 503 && r.body && strstr(r.body, "database") != NULL;
+    printf("serve %s: %ld after %.1f s %.160s\n", when, s, chaos_seconds_since(&t0),
+           r.body ? r.body : "");
+    kit_reply_free(&r);
+    return s;
 }

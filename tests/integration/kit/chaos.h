@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
 
 #include "kit.h"
 
@@ -75,6 +76,10 @@ void chaos_begin(kit *k, const char *name, chaos_load *l, int cases, int per_sec
 /* chaos_begin on a kit already made (a test that changes the stack first): the engine, the worker
  * and the load started, and the wait for the first events. */
 void chaos_start(kit *k, chaos_load *l, int cases, int per_second, pid_t *engine, pid_t *worker);
+/* chaos_start with the engine's environment changed by `engine_env` ("NAME=value" pairs ended by
+ * NULL, as kit_engine_start takes them): a connection string through a proxy, a timeout. */
+void chaos_start_with(kit *k, chaos_load *l, int cases, int per_second,
+                      const char *const *engine_env, pid_t *engine, pid_t *worker);
 
 /*
  * The end of a chaos test: waits for the load (every filing confirmed), runs chaos_audit, and,
@@ -87,6 +92,15 @@ int chaos_finish(kit *k, chaos_load *l, pid_t engine, pid_t worker, int untouche
 /* Writes zeros to `path` until its filesystem is full, down to the last byte (a disk filling up);
  * returns the bytes written, or -1 when `path` cannot be made. */
 long long chaos_fill(const char *path);
+
+/* Seconds since `t0` (CLOCK_MONOTONIC), for what a test prints. */
+double chaos_seconds_since(const struct timespec *t0);
+
+/* Asks `caseflow serve` at `base` ("http://127.0.0.1:PORT") for the intake post's queue as the
+ * member of staff whose session is `cookie`, during or after a fault, and prints the answer with
+ * `when` and how long it took (kit_http gives up after 120 s: a hang).  Returns the status; sets
+ * *database when it is a 503 that names the database. */
+long chaos_ask_queue(const char *base, const char *cookie, const char *when, int *database);
 
 /* The consumer group's lag on <prefix>.events: the brokers' high watermarks less the offsets the
  * engine stored in PostgreSQL; -1 when the cluster did not answer. */

@@ -1,6 +1,7 @@
 /*
  * Producing events that someone waits for: a member of staff completing a task, the filing
- * system sending events over HTTP.  A sender is one idempotent producer (acks=all) with a thread
+ * system sending events over HTTP (the server), a payment applied to its case (the payments
+ * worker's handler threads).  A sender is one idempotent producer (acks=all) with a thread
  * that serves its delivery reports, so that any number of threads can each hand it messages and
  * wait until Kafka has acknowledged them, or says why not.  The engine's outbox relay does not
  * use it: it never waits for one message.

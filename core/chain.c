@@ -39,8 +39,11 @@ int cf_chain_hash(const char *prev, const char *case_no, long long seq, const ch
         EVP_DigestUpdate(ctx, "\x1e", 1);
     }
     EVP_DigestFinal_ex(ctx, md, &mdlen);
-    for (unsigned int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    for (unsigned int i = 0; i < 32; i++) {
+        out[2 * i] = "0123456789abcdef"[md[i] >> 4];
+        out[2 * i + 1] = "0123456789abcdef"[md[i] & 15];
+    }
+    out[64] = '\0';
     EVP_MD_CTX_free(ctx);
     return 0;
 }

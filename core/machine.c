@@ -7,13 +7,13 @@
  */
 #include "machine.h"
 
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/caseno.h"
+#include "core/chain.h"
 #include "core/clock.h"
 #include "core/keyed.h"
 
@@ -161,7 +161,7 @@ static json_t *time_json(const run *r, cf_time t)
 {
     char buf[64];
     cf_time_format(t, offset(r), buf, sizeof buf);
-    return json_string(buf);
+    return json_string_nocheck(buf); /* ASCII */
 }
 
 static const char *state_name(const run *r)
@@ -315,15 +315,15 @@ static int field_value(run *r, const cf_field *f, json_t **value)
 /* A task id that is the same every time the same event is applied: replay depends on it. */
 static void task_id(const run *r, char *buf, size_t n)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
+    unsigned char md[32] = {0};
     char in[512];
     int len = r->item_no < 0
                   ? snprintf(in, sizeof in, "%s\x1f%ld\x1f%d", r->case_no, r->seq, r->action_no)
                   : snprintf(in, sizeof in, "%s\x1f%ld\x1f%d\x1f%ld", r->case_no, r->seq,
                              r->action_no, r->item_no);
 
-    EVP_Digest(in, (size_t)len, md, &mdlen, EVP_sha256(), NULL);
+    if (cf_chain_sha256(in, (size_t)len, md) != 0)
+        memset(md, 0, sizeof md);
     snprintf(buf, n, "t-");
     for (unsigned int i = 0; i < 10 && 2 + 2 * i + 2 < n; i++) {
         buf[2 + 2 * i] = "0123456789abcdef"[md[i] >> 4];
@@ -691,7 +691,7 @@ static json_t *date_json(cf_date d)
 {
     char buf[CF_DATE_BUFSZ];
     cf_date_format(d, buf, sizeof buf);
-    return json_string(buf);
+    return json_string_nocheck(buf); /* ASCII */
 }
 
 /* A whole number of months or days from an action's field: 0 to `max`. */

@@ -12,8 +12,9 @@
  *     apply, the step's actions rendered as JSON included (the engine stores them).
  *  2. replay: every case applied in 1 stored as the engine stores it (body text, actions text,
  *     state names, hash chain, the case's final state), then verified as `caseflow replay` and
- *     bench/engine do it (the texts parsed, cf_replay_verify); microseconds per replayed row, and
- *     the case of 50 events alone (issue #14's target: < 5 ms with the reading).
+ *     bench/engine do it (bodies and the case's state parsed, the actions passed as their text,
+ *     cf_replay_verify); microseconds per replayed row on one thread, and the longest case alone
+ *     (the engine stream's case of 50 events: issue #14's target is < 5 ms with the reading).
  *
  * Built without sanitizers by `bench/run core`; the figures go to docs/performance.md.
  */

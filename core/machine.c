@@ -39,7 +39,8 @@ typedef struct run {
     json_t *warn; /* warnings (owned) */
     long seq;
     int action_no;
-    json_t **fresh; /* the objects of the state this step made or copied (see own_member) */
+    char read_state[64]; /* the state expressions read as `state` now ("": not set yet) */
+    json_t **fresh;      /* the objects of the state this step made or copied (see own_member) */
     size_t nfresh, capfresh;
     long item_no; /* the element of a task made for `for_each`, or -1 */
     /* The entry an `each` action is at (keyed.h), or NULL. */
@@ -279,10 +280,23 @@ static int check_date(run *r, cf_date d, const char *text)
     return 0;
 }
 
+/* Lets expressions read the case's current state as `state`; set again only when it changed
+ * since the last expression (each `if` and `when` tried would otherwise make a new text). */
+static void root_state(run *r)
+{
+    const char *s = state_name(r);
+
+    if (s && s[0] && strcmp(s, r->read_state) == 0)
+        return;
+    json_object_set_new(r->root, "state", json_string(s));
+    snprintf(r->read_state, sizeof r->read_state, "%s",
+             s && strlen(s) < sizeof r->read_state ? s : "");
+}
+
 static int eval_expr(run *r, const cf_expr *e, json_t **value)
 {
     char why[256];
-    json_object_set_new(r->root, "state", json_string(state_name(r)));
+    root_state(r);
     if (cf_expr_eval(e, r->root, value, why, sizeof why) != 0)
         return fail(r, CF_EINVAL, "in state '%s': %s", state_name(r), why);
     return 0;
@@ -295,7 +309,7 @@ static int test_expr(run *r, const cf_expr *e, int *truth)
         *truth = 1;
         return 0;
     }
-    json_object_set_new(r->root, "state", json_string(state_name(r)));
+    root_state(r);
     if (cf_expr_test(e, r->root, truth, why, sizeof why) != 0)
         return fail(r, CF_EINVAL, "in state '%s': %s", state_name(r), why);
     return 0;

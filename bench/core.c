@@ -56,6 +56,7 @@ typedef struct log {
     stored *rows;
     size_t nrows, cap;
     json_t *cases; /* case number -> state */
+    json_t *last;  /* case number -> its last stored row's index */
 } log;
 
 static void die(const char *what)
@@ -148,11 +149,9 @@ static void store_row(log *l, const char *case_no, const json_t *ev, const cf_st
         if (!(l->rows = realloc(l->rows, l->cap * sizeof *l->rows)))
             die("out of memory");
     }
-    for (size_t i = l->nrows; i-- > 0;)
-        if (strcmp(l->rows[i].case_no, case_no) == 0) {
-            before = &l->rows[i];
-            break;
-        }
+    if (json_object_get(l->last, case_no))
+        before = &l->rows[json_integer_value(json_object_get(l->last, case_no))];
+    json_object_set_new(l->last, case_no, json_integer((json_int_t)l->nrows));
     r = &l->rows[l->nrows++];
     memset(r, 0, sizeof *r);
     r->seq = json_integer_value(json_object_get(step->state, "seq"));
@@ -345,6 +344,7 @@ static void log_free(log *l)
     free(l->events);
     free(l->rows);
     json_decref(l->cases);
+    json_decref(l->last);
 }
 
 int main(int argc, char **argv)
@@ -378,6 +378,8 @@ int main(int argc, char **argv)
     scen.wf = eng.wf = wf;
     scen.cases = json_object();
     eng.cases = json_object();
+    scen.last = json_object();
+    eng.last = json_object();
     for (int i = 0; i < nfiles; i++)
         read_events(&scen, files[i]);
     for (size_t i = 0; i < scen.nevents && !filed; i++)

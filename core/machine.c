@@ -128,15 +128,22 @@ static void mark_fresh(run *r, json_t *v)
  * reaches the same object (a record action's value is that object).  `parent` must be the
  * step's own.  NULL when the member is not an object, or when out of memory (r->oom).
  */
+static int is_fresh(const run *r, const json_t *v)
+{
+    for (size_t i = 0; i < r->nfresh; i++)
+        if (r->fresh[i] == v)
+            return 1;
+    return 0;
+}
+
 static json_t *own_member(run *r, json_t *parent, const char *key)
 {
     json_t *v = json_object_get(parent, key), *c;
 
     if (!json_is_object(v))
         return NULL;
-    for (size_t i = 0; i < r->nfresh; i++)
-        if (r->fresh[i] == v)
-            return v;
+    if (is_fresh(r, v))
+        return v;
     if (!(c = json_copy(v)) || json_object_set_new(parent, key, c) != 0) {
         r->oom = 1;
         return NULL;
@@ -587,7 +594,8 @@ static void open_task(run *r, const cf_task_kind *tk, const char *kind, const ch
         json_decref(act);
         act = NULL;
     }
-    json_object_set_new(r->acts, activity, act);
+    if (json_object_set_new(r->acts, activity, act) == 0)
+        mark_fresh(r, act);
     if (due && params) {
         cf_step_action out = {.kind = CF_SA_TASK,
                               .u.task = {.task = own_text(r, kind),
@@ -827,10 +835,26 @@ static json_t *source_json(const run *r)
     return json_is_string(s) ? json_incref(s) : json_null();
 }
 
+/* The clock `name` of the case, made the step's own whole: a clock action changes it deep down
+ * (its pauses and extensions).  NULL when the case has no such clock, or out of memory (r->oom). */
+static json_t *own_clock(run *r, const char *name)
+{
+    json_t *ck = json_object_get(r->clocks, name), *copy;
+
+    if (!json_is_object(ck) || is_fresh(r, ck))
+        return ck;
+    if (!(copy = copy_deep(ck)) || json_object_set_new(r->clocks, name, copy) != 0) {
+        r->oom = 1;
+        return NULL;
+    }
+    mark_fresh(r, copy);
+    return copy;
+}
+
 static int run_clock(run *r, const cf_action *a)
 {
     const cf_clock *c = cf_workflow_clock(r->wf, a->name);
-    json_t *ck = json_object_get(r->clocks, a->name), *ground = NULL, *pauses, *open = NULL;
+    json_t *ck = own_clock(r, a->name), *ground = NULL, *pauses, *open = NULL;
     const char *status = json_string_value(json_object_get(ck, "status"));
     cf_date today = cf_time_date(r->now, offset(r));
     long months = 0, days = 0;
@@ -855,7 +879,9 @@ static int run_clock(run *r, const cf_action *a)
         ck = json_pack("{s:s, s:o, s:i, s:i, s:i, s:[], s:[]}", "status", "running", "started",
                        time_json(r, from), "months", (int)months, "days", (int)days, "paused_days",
                        0, "pauses", "extensions");
-        json_object_set_new(r->clocks, a->name, ck);
+        if (json_object_set_new(r->clocks, a->name, ck) != 0)
+            return fail(r, CF_ENOMEM, "out of memory");
+        mark_fresh(r, ck);
         return clock_moved(r, c, ck, "start", NULL);
     case CF_ACT_EXTEND_CLOCK:
         if (!status || strcmp(status, "stopped") == 0)
@@ -1448,15 +1474,15 @@ static int apply(run *r, const json_t *state)
     } else {
         if (strcmp(r->type, r->wf->creates_on) == 0)
             return fail(r, CF_EDUP, "case %s exists already", r->case_no);
-        /* The step's own top of the state, data, activities and timers (own_member copies
-         * deeper parts as the step changes them); clocks change deep down, and are small. */
+        /* The step's own top of the state, data, activities, timers and clocks: own_member and
+         * own_clock copy deeper parts as the step changes them. */
         static const char *const own[] = {"data", "activities", "timers", "clocks"};
         r->st = json_copy((json_t *)state);
         for (size_t i = 0; r->st && i < sizeof own / sizeof *own; i++) {
             json_t *part = json_object_get(state, own[i]), *c;
             if (!json_is_object(part))
                 continue;
-            c = i < 3 ? json_copy(part) : copy_deep(part);
+            c = json_copy(part);
             if (json_object_set_new(r->st, own[i], c) != 0) {
                 json_decref(r->st);
                 r->st = NULL;

@@ -218,12 +218,12 @@ static int verify_case(const log *l, const char *const *case_text, size_t from, 
 {
     size_t n = to - from;
     cf_replay_row *rows = calloc(n, sizeof *rows);
-    json_t **owned = calloc(2 * n, sizeof *owned);
+    json_t **bodies = calloc(n, sizeof *bodies);
     const char *case_no = l->rows[from].case_no;
     cf_replay_case c = {.case_no = case_no, .workflow = l->wf->name, .version = l->wf->version};
     cf_replay r;
     int bad = 0;
-    if (!rows || !owned)
+    if (!rows || !bodies)
         die("out of memory");
     for (size_t k = from; k < to; k++) {
         const stored *s = &l->rows[k];
@@ -231,7 +231,7 @@ static int verify_case(const log *l, const char *const *case_text, size_t from, 
         row->seq = s->seq;
         row->body_text = s->body;
         row->body_len = strlen(s->body);
-        row->body = owned[2 * (k - from)] = json_loads(s->body, 0, NULL);
+        row->body = bodies[k - from] = json_loads(s->body, 0, NULL);
         row->event_id = json_string_value(json_object_get(row->body, "id"));
         row->type = json_string_value(json_object_get(row->body, "type"));
         row->source = json_string_value(json_object_get(row->body, "source"));
@@ -245,17 +245,15 @@ static int verify_case(const log *l, const char *const *case_text, size_t from, 
     }
     c.body = json_loads(case_text[0], 0, NULL);
     c.head_hash = l->rows[to - 1].hash;
-    if (cf_replay_verify(l->wf, &c, rows, n, CF_REPLAY_ALL, &r) != 0 || r.chain_seq ||
-        r.replay_seq || r.final != 1) {
+    bad = cf_replay_verify(l->wf, &c, rows, n, CF_REPLAY_ALL, &r) != 0;
+    if (bad)
         fprintf(stderr, "bench_core: %s does not verify: %s; %s; %s\n", case_no, r.chain, r.replay,
                 r.final_text);
-        bad = 1;
-    }
     cf_replay_clear(&r);
+    while (n > 0)
+        json_decref(bodies[--n]);
     json_decref((json_t *)c.body);
-    for (size_t i = 0; i < 2 * n; i++)
-        json_decref(owned[i]);
-    free(owned);
+    free(bodies);
     free(rows);
     return bad;
 }

@@ -28,7 +28,8 @@ typedef struct run {
     cf_time now, event_time;
     json_t *st;          /* the state being built (owned) */
     json_t *data;        /* st.data (borrowed) */
-    json_t *acts;        /* st.activities (borrowed) */
+    json_t *acts;        /* st.activities (borrowed); the old state's until own_acts */
+    int acts_own;        /* acts is the step's own: it may change */
     json_t *timers;      /* st.timers (borrowed) */
     json_t *clocks;      /* st.clocks (borrowed), NULL when the workflow has no clock */
     json_t *root;        /* what expressions read (owned) */
@@ -158,6 +159,25 @@ static json_t *own_member(run *r, json_t *parent, const char *key)
 static int put(json_t *o, const char *key, json_t *v)
 {
     return json_object_set_new_nocheck(o, key, v);
+}
+
+/* The case's activities, made the step's own before the step changes them: copied one level
+ * at the first change (most events change none, and a case far along has dozens).  NULL when
+ * out of memory (r->oom). */
+static json_t *own_acts(run *r)
+{
+    json_t *c;
+
+    if (r->acts_own)
+        return r->acts;
+    if (!(c = json_copy(r->acts)) || json_object_set_new(r->st, "activities", c) != 0 ||
+        json_object_set(r->root, "activities", c) != 0) {
+        r->oom = 1;
+        return NULL;
+    }
+    r->acts = c;
+    r->acts_own = 1;
+    return c;
 }
 
 static int offset(const run *r)
@@ -528,7 +548,7 @@ static int cancel_task(run *r, const char *activity)
 
     if (!status || strcmp(status, "open") != 0)
         return 0;
-    if (!(a = own_member(r, r->acts, activity)))
+    if (!(a = own_member(r, own_acts(r), activity)))
         return 0;
     json_object_set_new(a, "status", json_string("cancelled"));
     if (json_object_get(a, "task_id"))
@@ -594,7 +614,7 @@ static void open_task(run *r, const cf_task_kind *tk, const char *kind, const ch
         json_decref(act);
         act = NULL;
     }
-    if (json_object_set_new(r->acts, activity, act) == 0)
+    if (json_object_set_new(own_acts(r), activity, act) == 0)
         mark_fresh(r, act);
     if (due && params) {
         cf_step_action out = {.kind = CF_SA_TASK,
@@ -1182,6 +1202,8 @@ static void close_everything(run *r)
     json_t *a, *tmp;
     void *iter;
 
+    if (!own_acts(r))
+        return;
     json_object_foreach (r->acts, name, a) {
         cancel_task(r, name);
     }
@@ -1412,7 +1434,8 @@ static int book_task(run *r, const json_t *data, const char **activity)
             if (strcmp(status, "open") != 0)
                 return fail(r, CF_EDUP, "task %s (%s) is %s already, not open", id, name, status);
             *activity = name;
-            if (!(a = own_member(r, r->acts, name)))
+            /* `name` stays valid: the old state keeps the activities being iterated. */
+            if (!(a = own_member(r, own_acts(r), name)))
                 return fail(r, CF_ENOMEM, "out of memory");
             /* Expressions of the transition read the task as `task` (task.post, task.kind). */
             json_object_set_new(r->root, "task",
@@ -1474,9 +1497,9 @@ static int apply(run *r, const json_t *state)
     } else {
         if (strcmp(r->type, r->wf->creates_on) == 0)
             return fail(r, CF_EDUP, "case %s exists already", r->case_no);
-        /* The step's own top of the state, data, activities, timers and clocks: own_member and
-         * own_clock copy deeper parts as the step changes them. */
-        static const char *const own[] = {"data", "activities", "timers", "clocks"};
+        /* The step's own top of the state, data, timers and clocks: own_acts, own_member and
+         * own_clock copy the activities and deeper parts as the step changes them. */
+        static const char *const own[] = {"data", "timers", "clocks"};
         r->st = json_copy((json_t *)state);
         for (size_t i = 0; r->st && i < sizeof own / sizeof *own; i++) {
             json_t *part = json_object_get(state, own[i]), *c;
@@ -1491,6 +1514,7 @@ static int apply(run *r, const json_t *state)
     }
     if (!r->st)
         return fail(r, CF_ENOMEM, "out of memory");
+    r->acts_own = !state; /* a new case's activities are the step's own */
     /* The event's data becomes the case's data only through the creating event; copy it so
      * that later changes to the case do not reach back into the caller's event. */
     if (!state)

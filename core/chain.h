@@ -25,4 +25,7 @@ extern const char cf_chain_genesis[65];
 int cf_chain_hash(const char *prev, const char *case_no, long long seq, const char *event_id,
                   const char *body, size_t len, const char *state_after, char out[65]);
 
+/* The SHA-256 of `len` bytes at `data` into `out`; 0, or CF_ENOMEM. */
+int cf_chain_sha256(const void *data, size_t len, unsigned char out[32]);
+
 #endif

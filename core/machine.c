@@ -7,13 +7,13 @@
  */
 #include "machine.h"
 
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/caseno.h"
+#include "core/chain.h"
 #include "core/clock.h"
 #include "core/keyed.h"
 
@@ -28,7 +28,8 @@ typedef struct run {
     cf_time now, event_time;
     json_t *st;          /* the state being built (owned) */
     json_t *data;        /* st.data (borrowed) */
-    json_t *acts;        /* st.activities (borrowed) */
+    json_t *acts;        /* st.activities (borrowed); the old state's until own_acts */
+    int acts_own;        /* acts is the step's own: it may change */
     json_t *timers;      /* st.timers (borrowed) */
     json_t *clocks;      /* st.clocks (borrowed), NULL when the workflow has no clock */
     json_t *root;        /* what expressions read (owned) */
@@ -39,6 +40,9 @@ typedef struct run {
     json_t *warn; /* warnings (owned) */
     long seq;
     int action_no;
+    char read_state[64]; /* the state expressions read as `state` now ("": not set yet) */
+    json_t **fresh;      /* the objects of the state this step made or copied (see own_member) */
+    size_t nfresh, capfresh;
     long item_no; /* the element of a task made for `for_each`, or -1 */
     /* The entry an `each` action is at (keyed.h), or NULL. */
     const char *each_key;
@@ -59,6 +63,123 @@ static int fail(run *r, int code, const char *fmt, ...)
     return code;
 }
 
+/*
+ * A deep copy of `v`, the same values in the same order as json_deep_copy gives, without its
+ * check for loops (a case's state, read from JSON text, has none): that check formats every
+ * object's and array's address into a table, and took most of the copy, the largest part of the
+ * transition function's time (docs/performance.md).  NULL when out of memory.
+ */
+static json_t *copy_deep(const json_t *v)
+{
+    json_t *c, *m;
+    const char *key;
+    size_t len, i;
+
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        if (!(c = json_object()))
+            return NULL;
+        json_object_keylen_foreach((json_t *)v, key, len, m)
+        {
+            if (json_object_setn_new_nocheck(c, key, len, copy_deep(m)) != 0) {
+                json_decref(c);
+                return NULL;
+            }
+        }
+        return c;
+    case JSON_ARRAY:
+        if (!(c = json_array()))
+            return NULL;
+        json_array_foreach (v, i, m) {
+            if (json_array_append_new(c, copy_deep(m)) != 0) {
+                json_decref(c);
+                return NULL;
+            }
+        }
+        return c;
+    case JSON_STRING: return json_stringn_nocheck(json_string_value(v), json_string_length(v));
+    case JSON_INTEGER: return json_integer(json_integer_value(v));
+    case JSON_REAL: return json_real(json_real_value(v));
+    default: return json_incref((json_t *)v); /* true, false and null are shared */
+    }
+}
+
+/* Remembers that object `v` is the step's own: its members may change in place. */
+static void mark_fresh(run *r, json_t *v)
+{
+    if (r->nfresh == r->capfresh) {
+        size_t cap = r->capfresh ? 2 * r->capfresh : 8;
+        json_t **more = realloc(r->fresh, cap * sizeof *more);
+        if (!more) {
+            r->oom = 1;
+            return;
+        }
+        r->fresh = more;
+        r->capfresh = cap;
+    }
+    r->fresh[r->nfresh++] = v;
+}
+
+/*
+ * The object `parent[key]`, made the step's own before the step changes its members.  The new
+ * state shares whatever it does not change with the state it came from (apply copies only the
+ * top of the state, its data, activities and timers), so that an object of the old state is
+ * copied, one level, the first time the step changes it, and the copy takes its place; one the
+ * step made or copied already is returned as it is, so that every later change of the step
+ * reaches the same object (a record action's value is that object).  `parent` must be the
+ * step's own.  NULL when the member is not an object, or when out of memory (r->oom).
+ */
+static int is_fresh(const run *r, const json_t *v)
+{
+    for (size_t i = 0; i < r->nfresh; i++)
+        if (r->fresh[i] == v)
+            return 1;
+    return 0;
+}
+
+static json_t *own_member(run *r, json_t *parent, const char *key)
+{
+    json_t *v = json_object_get(parent, key), *c;
+
+    if (!json_is_object(v))
+        return NULL;
+    if (is_fresh(r, v))
+        return v;
+    if (!(c = json_copy(v)) || json_object_set_new(parent, key, c) != 0) {
+        r->oom = 1;
+        return NULL;
+    }
+    mark_fresh(r, c);
+    return c;
+}
+
+/* Adds member `key` (a name of this file) holding `v`, whose reference it takes; 0, or -1 when
+ * `v` is NULL.  The objects the transition function builds for every event are built with it:
+ * json_pack parsed its formats at each call, a fifth of the function's time. */
+static int put(json_t *o, const char *key, json_t *v)
+{
+    return json_object_set_new_nocheck(o, key, v);
+}
+
+/* The case's activities, made the step's own before the step changes them: copied one level
+ * at the first change (most events change none, and a case far along has dozens).  NULL when
+ * out of memory (r->oom). */
+static json_t *own_acts(run *r)
+{
+    json_t *c;
+
+    if (r->acts_own)
+        return r->acts;
+    if (!(c = json_copy(r->acts)) || json_object_set_new(r->st, "activities", c) != 0 ||
+        json_object_set(r->root, "activities", c) != 0) {
+        r->oom = 1;
+        return NULL;
+    }
+    r->acts = c;
+    r->acts_own = 1;
+    return c;
+}
+
 static int offset(const run *r)
 {
     return cf_calendar_utc_offset(r->wf->calendar);
@@ -68,7 +189,7 @@ static json_t *time_json(const run *r, cf_time t)
 {
     char buf[64];
     cf_time_format(t, offset(r), buf, sizeof buf);
-    return json_string(buf);
+    return json_string_nocheck(buf); /* ASCII */
 }
 
 static const char *state_name(const run *r)
@@ -186,10 +307,23 @@ static int check_date(run *r, cf_date d, const char *text)
     return 0;
 }
 
+/* Lets expressions read the case's current state as `state`; set again only when it changed
+ * since the last expression (each `if` and `when` tried would otherwise make a new text). */
+static void root_state(run *r)
+{
+    const char *s = state_name(r);
+
+    if (s && s[0] && strcmp(s, r->read_state) == 0)
+        return;
+    json_object_set_new(r->root, "state", json_string(s));
+    snprintf(r->read_state, sizeof r->read_state, "%s",
+             s && strlen(s) < sizeof r->read_state ? s : "");
+}
+
 static int eval_expr(run *r, const cf_expr *e, json_t **value)
 {
     char why[256];
-    json_object_set_new(r->root, "state", json_string(state_name(r)));
+    root_state(r);
     if (cf_expr_eval(e, r->root, value, why, sizeof why) != 0)
         return fail(r, CF_EINVAL, "in state '%s': %s", state_name(r), why);
     return 0;
@@ -202,7 +336,7 @@ static int test_expr(run *r, const cf_expr *e, int *truth)
         *truth = 1;
         return 0;
     }
-    json_object_set_new(r->root, "state", json_string(state_name(r)));
+    root_state(r);
     if (cf_expr_test(e, r->root, truth, why, sizeof why) != 0)
         return fail(r, CF_EINVAL, "in state '%s': %s", state_name(r), why);
     return 0;
@@ -213,7 +347,7 @@ static int field_value(run *r, const cf_field *f, json_t **value)
 {
     if (f->literal) {
         /* A copy: the workflow's data is shared by every case and must never change. */
-        *value = json_deep_copy(f->literal);
+        *value = copy_deep(f->literal);
         return *value ? 0 : fail(r, CF_ENOMEM, "out of memory");
     }
     return eval_expr(r, f->expr, value);
@@ -222,18 +356,21 @@ static int field_value(run *r, const cf_field *f, json_t **value)
 /* A task id that is the same every time the same event is applied: replay depends on it. */
 static void task_id(const run *r, char *buf, size_t n)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
+    unsigned char md[32] = {0};
     char in[512];
     int len = r->item_no < 0
                   ? snprintf(in, sizeof in, "%s\x1f%ld\x1f%d", r->case_no, r->seq, r->action_no)
                   : snprintf(in, sizeof in, "%s\x1f%ld\x1f%d\x1f%ld", r->case_no, r->seq,
                              r->action_no, r->item_no);
 
-    EVP_Digest(in, (size_t)len, md, &mdlen, EVP_sha256(), NULL);
+    if (cf_chain_sha256(in, (size_t)len, md) != 0)
+        memset(md, 0, sizeof md);
     snprintf(buf, n, "t-");
-    for (unsigned int i = 0; i < 10 && 2 + 2 * i + 2 < n; i++)
-        snprintf(buf + 2 + 2 * i, n - 2 - 2 * i, "%02x", md[i]);
+    for (unsigned int i = 0; i < 10 && 2 + 2 * i + 2 < n; i++) {
+        buf[2 + 2 * i] = "0123456789abcdef"[md[i] >> 4];
+        buf[3 + 2 * i] = "0123456789abcdef"[md[i] & 15];
+        buf[4 + 2 * i] = '\0';
+    }
 }
 
 /* The post an action names: its literal, its expression's value, or the task kind's post. */
@@ -411,6 +548,8 @@ static int cancel_task(run *r, const char *activity)
 
     if (!status || strcmp(status, "open") != 0)
         return 0;
+    if (!(a = own_member(r, own_acts(r), activity)))
+        return 0;
     json_object_set_new(a, "status", json_string("cancelled"));
     if (json_object_get(a, "task_id"))
         emit(r,
@@ -465,10 +604,18 @@ out:
 static void open_task(run *r, const cf_task_kind *tk, const char *kind, const char *activity,
                       const char *id, json_t *post, json_t *due, json_t *params, const char *title)
 {
-    json_t *act = json_pack("{s:s, s:s, s:s, s:O, s:O, s:o}", "task_id", id, "kind", kind, "status",
-                            "open", "post", post ? post : json_null(), "due", due, "created_at",
-                            time_json(r, r->now));
-    json_object_set_new(r->acts, activity, act);
+    json_t *act = json_object();
+
+    if (act &&
+        (put(act, "task_id", json_string(id)) || put(act, "kind", json_string(kind)) ||
+         put(act, "status", json_string_nocheck("open")) ||
+         put(act, "post", post ? json_incref(post) : json_null()) ||
+         put(act, "due", json_incref(due)) || put(act, "created_at", time_json(r, r->now)))) {
+        json_decref(act);
+        act = NULL;
+    }
+    if (json_object_set_new(own_acts(r), activity, act) == 0)
+        mark_fresh(r, act);
     if (due && params) {
         cf_step_action out = {.kind = CF_SA_TASK,
                               .u.task = {.task = own_text(r, kind),
@@ -586,7 +733,7 @@ static json_t *date_json(cf_date d)
 {
     char buf[CF_DATE_BUFSZ];
     cf_date_format(d, buf, sizeof buf);
-    return json_string(buf);
+    return json_string_nocheck(buf); /* ASCII */
 }
 
 /* A whole number of months or days from an action's field: 0 to `max`. */
@@ -708,10 +855,26 @@ static json_t *source_json(const run *r)
     return json_is_string(s) ? json_incref(s) : json_null();
 }
 
+/* The clock `name` of the case, made the step's own whole: a clock action changes it deep down
+ * (its pauses and extensions).  NULL when the case has no such clock, or out of memory (r->oom). */
+static json_t *own_clock(run *r, const char *name)
+{
+    json_t *ck = json_object_get(r->clocks, name), *copy;
+
+    if (!json_is_object(ck) || is_fresh(r, ck))
+        return ck;
+    if (!(copy = copy_deep(ck)) || json_object_set_new(r->clocks, name, copy) != 0) {
+        r->oom = 1;
+        return NULL;
+    }
+    mark_fresh(r, copy);
+    return copy;
+}
+
 static int run_clock(run *r, const cf_action *a)
 {
     const cf_clock *c = cf_workflow_clock(r->wf, a->name);
-    json_t *ck = json_object_get(r->clocks, a->name), *ground = NULL, *pauses, *open = NULL;
+    json_t *ck = own_clock(r, a->name), *ground = NULL, *pauses, *open = NULL;
     const char *status = json_string_value(json_object_get(ck, "status"));
     cf_date today = cf_time_date(r->now, offset(r));
     long months = 0, days = 0;
@@ -736,7 +899,9 @@ static int run_clock(run *r, const cf_action *a)
         ck = json_pack("{s:s, s:o, s:i, s:i, s:i, s:[], s:[]}", "status", "running", "started",
                        time_json(r, from), "months", (int)months, "days", (int)days, "paused_days",
                        0, "pauses", "extensions");
-        json_object_set_new(r->clocks, a->name, ck);
+        if (json_object_set_new(r->clocks, a->name, ck) != 0)
+            return fail(r, CF_ENOMEM, "out of memory");
+        mark_fresh(r, ck);
         return clock_moved(r, c, ck, "start", NULL);
     case CF_ACT_EXTEND_CLOCK:
         if (!status || strcmp(status, "stopped") == 0)
@@ -890,7 +1055,7 @@ static int run_each(run *r, const cf_action *a)
  * keeping its other members; the entry is then readable as `record`. */
 static int run_record(run *r, const cf_action *a)
 {
-    json_t *all = json_object_get(r->data, a->name), *entry, *key = NULL;
+    json_t *all, *entry, *key = NULL;
     char name[192];
     const char *k;
     int rc;
@@ -898,15 +1063,18 @@ static int run_record(run *r, const cf_action *a)
     if ((rc = instance_name(r, a, a->name, name, sizeof name)))
         return rc;
     k = cf_keyed_key(name);
-    if (!json_is_object(all)) {
+    if (!(all = own_member(r, r->data, a->name))) {
         json_object_set_new(r->data, a->name, json_object());
         all = json_object_get(r->data, a->name);
+        mark_fresh(r, all);
     }
-    entry = json_object_get(all, k);
-    if (!json_is_object(entry)) {
+    if (!(entry = own_member(r, all, k))) {
         json_object_set_new(all, k, json_object());
         entry = json_object_get(all, k);
+        mark_fresh(r, entry);
     }
+    if (r->oom || !json_is_object(all) || !json_is_object(entry))
+        return fail(r, CF_ENOMEM, "out of memory");
     json_object_set(r->root, "record", entry);
     for (size_t i = 0; i < a->nfields + a->ntimes; i++) {
         const cf_field *f = i < a->nfields ? &a->fields[i] : &a->times[i - a->nfields];
@@ -1034,6 +1202,8 @@ static void close_everything(run *r)
     json_t *a, *tmp;
     void *iter;
 
+    if (!own_acts(r))
+        return;
     json_object_foreach (r->acts, name, a) {
         cancel_task(r, name);
     }
@@ -1116,9 +1286,9 @@ static int take(run *r, const cf_transition *t)
     return 0;
 }
 
-static int applies_here(const run *r, const cf_transition *t, int anywhere)
+/* Whether transition `t` may be taken in state `s` (an any_state one is not in every state). */
+static int applies_here(const cf_state *s, const cf_transition *t, int anywhere)
 {
-    const cf_state *s = &r->wf->states[cf_workflow_state_index(r->wf, state_name(r))];
     if (!anywhere)
         return 1;
     if (s->final)
@@ -1154,7 +1324,7 @@ static int match(run *r, const char *type, const char *activity, const char *tim
     for (size_t i = 0; i < s->non + r->wf->nany; i++) {
         int anywhere = i >= s->non;
         const cf_transition *t = anywhere ? &r->wf->any[i - s->non] : &s->on[i];
-        if (!applies_here(r, t, anywhere))
+        if (!applies_here(s, t, anywhere))
             continue;
         if (type ? !t->on || strcmp(t->on, type) != 0 : t->on != NULL)
             continue;
@@ -1264,6 +1434,9 @@ static int book_task(run *r, const json_t *data, const char **activity)
             if (strcmp(status, "open") != 0)
                 return fail(r, CF_EDUP, "task %s (%s) is %s already, not open", id, name, status);
             *activity = name;
+            /* `name` stays valid: the old state keeps the activities being iterated. */
+            if (!(a = own_member(r, own_acts(r), name)))
+                return fail(r, CF_ENOMEM, "out of memory");
             /* Expressions of the transition read the task as `task` (task.post, task.kind). */
             json_object_set_new(r->root, "task",
                                 json_pack("{s:s, s:O, s:O, s:s?}", "name", name, "kind",
@@ -1324,14 +1497,28 @@ static int apply(run *r, const json_t *state)
     } else {
         if (strcmp(r->type, r->wf->creates_on) == 0)
             return fail(r, CF_EDUP, "case %s exists already", r->case_no);
-        r->st = json_deep_copy(state);
+        /* The step's own top of the state, data, timers and clocks: own_acts, own_member and
+         * own_clock copy the activities and deeper parts as the step changes them. */
+        static const char *const own[] = {"data", "timers", "clocks"};
+        r->st = json_copy((json_t *)state);
+        for (size_t i = 0; r->st && i < sizeof own / sizeof *own; i++) {
+            json_t *part = json_object_get(state, own[i]), *c;
+            if (!json_is_object(part))
+                continue;
+            c = json_copy(part);
+            if (json_object_set_new(r->st, own[i], c) != 0) {
+                json_decref(r->st);
+                r->st = NULL;
+            }
+        }
     }
     if (!r->st)
         return fail(r, CF_ENOMEM, "out of memory");
+    r->acts_own = !state; /* a new case's activities are the step's own */
     /* The event's data becomes the case's data only through the creating event; copy it so
      * that later changes to the case do not reach back into the caller's event. */
     if (!state)
-        json_object_set_new(r->st, "data", json_deep_copy(data ? data : json_object()));
+        json_object_set_new(r->st, "data", data ? copy_deep(data) : json_object());
     r->seq = (long)json_integer_value(json_object_get(r->st, "seq")) + 1;
     json_object_set_new(r->st, "seq", json_integer(r->seq));
     json_object_set_new(r->st, "updated_at", time_json(r, r->now));
@@ -1348,13 +1535,17 @@ static int apply(run *r, const json_t *state)
     if (!json_is_object(r->data) || !json_is_object(r->acts) || !json_is_object(r->timers))
         return fail(r, CF_EINVAL, "the stored state of case %s is damaged", r->case_no);
 
-    r->root = json_pack("{s:O, s:O, s:O, s:O, s:o, s:s, s:o, s:O}", "case", r->data, "event",
-                        data ? (json_t *)data : json_null(), "activities", r->acts, "timers",
-                        r->timers, "now", time_json(r, r->now), "event_type", r->type, "event_time",
-                        time_json(r, r->event_time), "event_source",
-                        json_object_get(r->event, "source") ? json_object_get(r->event, "source")
-                                                            : json_null());
-    if (!r->root)
+    r->root = json_object();
+    if (!r->root || put(r->root, "case", json_incref(r->data)) ||
+        put(r->root, "event", data ? json_incref((json_t *)data) : json_null()) ||
+        put(r->root, "activities", json_incref(r->acts)) ||
+        put(r->root, "timers", json_incref(r->timers)) ||
+        put(r->root, "now", time_json(r, r->now)) ||
+        put(r->root, "event_type", json_string(r->type)) ||
+        put(r->root, "event_time", time_json(r, r->event_time)) ||
+        put(r->root, "event_source",
+            json_object_get(r->event, "source") ? json_incref(json_object_get(r->event, "source"))
+                                                : json_null()))
         return fail(r, CF_ENOMEM, "out of memory");
     {
         /* Who sent the event, for rules on who may do what: event_post and event_account of
@@ -1474,6 +1665,7 @@ out:
     json_decref(r.path);
     json_decref(r.warn);
     json_decref(r.root);
+    free(r.fresh);
     return rc;
 }
 

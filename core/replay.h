@@ -41,7 +41,12 @@ typedef struct cf_replay_row {
     const json_t *body;       /* body_text parsed */
     const char *state_before; /* "" when the event created the case */
     const char *state_after;
-    const json_t *actions;
+    const json_t *actions; /* the stored actions parsed, or NULL when actions_text is given */
+    /* The stored actions' text (events.actions, a json column: the engine's bytes), or NULL.
+     * Replayed actions that render to these very bytes as the engine renders them agree without
+     * parsing them (most of a replay's time went to parsing); others are compared as a
+     * collection, with `actions` or the text parsed. */
+    const char *actions_text;
     const char *prev_hash;
     const char *hash;
 } cf_replay_row;

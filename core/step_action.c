@@ -55,53 +55,84 @@ void cf_step_action_clear(cf_step_action *a)
     memset(a, 0, sizeof *a);
 }
 
-json_t *cf_step_action_json(const cf_step_action *a)
+/* Adds member `key` (a name of this file) holding `v`, whose reference it takes; 0, or -1 when
+ * `v` is NULL (memory ran out, or a value the action must have is missing). */
+static int put(json_t *o, const char *key, json_t *v)
 {
-    json_t *o = NULL;
+    return json_object_set_new_nocheck(o, key, v);
+}
 
+/* A text the action holds, as JSON (NULL when it is missing or not UTF-8, as json_pack refuses
+ * it). */
+static json_t *text(const char *s)
+{
+    return s ? json_string(s) : NULL;
+}
+
+/* The object of action `a`, member by member in the order the log has always stored them (as
+ * json_pack("{s:s, ...}") built them: with a third of the transition function's time spent
+ * parsing its formats, they are now built directly). */
+static int fill(json_t *o, const cf_step_action *a)
+{
     switch (a->kind) {
     case CF_SA_TASK:
-        o = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:b}", "kind", "task", "task",
-                      a->u.task.task, "activity", a->u.task.activity, "id", a->u.task.id, "post",
-                      a->u.task.post, "due", a->u.task.due, "params", a->u.task.params, "worker",
-                      a->u.task.worker);
-        if (o && a->u.task.title && json_object_set(o, "title", a->u.task.title) != 0)
-            goto oom;
-        if (o && a->u.task.batch && json_object_set(o, "batch", a->u.task.batch) != 0)
-            goto oom;
-        return o;
+        return put(o, "kind", json_string_nocheck("task")) ||
+               put(o, "task", text(a->u.task.task)) ||
+               put(o, "activity", text(a->u.task.activity)) || put(o, "id", text(a->u.task.id)) ||
+               put(o, "post", json_incref(a->u.task.post)) ||
+               put(o, "due", json_incref(a->u.task.due)) ||
+               put(o, "params", json_incref(a->u.task.params)) ||
+               put(o, "worker", json_boolean(a->u.task.worker)) ||
+               (a->u.task.title && put(o, "title", json_incref(a->u.task.title))) ||
+               (a->u.task.batch && put(o, "batch", json_incref(a->u.task.batch)));
     case CF_SA_TASK_CANCEL:
-        return json_pack("{s:s, s:s, s:O}", "kind", "task.cancel", "activity",
-                         a->u.task_cancel.activity, "id", a->u.task_cancel.id);
+        return put(o, "kind", json_string_nocheck("task.cancel")) ||
+               put(o, "activity", text(a->u.task_cancel.activity)) ||
+               put(o, "id", json_incref(a->u.task_cancel.id));
     case CF_SA_TIMER:
-        return json_pack("{s:s, s:s, s:O}", "kind", "timer", "name", a->u.timer.name, "at",
-                         a->u.timer.at);
+        return put(o, "kind", json_string_nocheck("timer")) ||
+               put(o, "name", text(a->u.timer.name)) || put(o, "at", json_incref(a->u.timer.at));
     case CF_SA_TIMER_CANCEL:
-        return json_pack("{s:s, s:s}", "kind", "timer.cancel", "name", a->u.timer.name);
+        return put(o, "kind", json_string_nocheck("timer.cancel")) ||
+               put(o, "name", text(a->u.timer.name));
     case CF_SA_SET:
-        return json_pack("{s:s, s:s, s:O}", "kind", "set", "field", a->u.set.field, "value",
-                         a->u.set.value);
-    case CF_SA_MERGE: return json_pack("{s:s, s:O}", "kind", "merge", "fields", a->u.merge.fields);
-    case CF_SA_ASSIGN: return json_pack("{s:s, s:O}", "kind", "assign", "post", a->u.assign.post);
+        return put(o, "kind", json_string_nocheck("set")) ||
+               put(o, "field", text(a->u.set.field)) ||
+               put(o, "value", json_incref(a->u.set.value));
+    case CF_SA_MERGE:
+        return put(o, "kind", json_string_nocheck("merge")) ||
+               put(o, "fields", json_incref(a->u.merge.fields));
+    case CF_SA_ASSIGN:
+        return put(o, "kind", json_string_nocheck("assign")) ||
+               put(o, "post", json_incref(a->u.assign.post));
     case CF_SA_NOTIFY:
-        return json_pack("{s:s, s:O, s:O}", "kind", "notify", "post", a->u.notify.post, "message",
-                         a->u.notify.message);
+        return put(o, "kind", json_string_nocheck("notify")) ||
+               put(o, "post", json_incref(a->u.notify.post)) ||
+               put(o, "message", json_incref(a->u.notify.message));
     case CF_SA_CLOCK:
-        o = json_pack("{s:s, s:s, s:s, s:O?}", "kind", "clock", "name", a->u.clock.name, "op",
-                      a->u.clock.op, "status", a->u.clock.status);
-        if (o && a->u.clock.last_day && json_object_set(o, "last_day", a->u.clock.last_day) != 0)
-            goto oom;
-        if (o && a->u.clock.ground && json_object_set(o, "ground", a->u.clock.ground) != 0)
-            goto oom;
-        return o;
+        return put(o, "kind", json_string_nocheck("clock")) ||
+               put(o, "name", text(a->u.clock.name)) || put(o, "op", text(a->u.clock.op)) ||
+               put(o, "status", a->u.clock.status ? json_incref(a->u.clock.status) : json_null()) ||
+               (a->u.clock.last_day && put(o, "last_day", json_incref(a->u.clock.last_day))) ||
+               (a->u.clock.ground && put(o, "ground", json_incref(a->u.clock.ground)));
     case CF_SA_RECORD:
-        return json_pack("{s:s, s:s, s:O, s:O}", "kind", "record", "field", a->u.record.field,
-                         "key", a->u.record.key, "value", a->u.record.value);
+        return put(o, "kind", json_string_nocheck("record")) ||
+               put(o, "field", text(a->u.record.field)) ||
+               put(o, "key", json_incref(a->u.record.key)) ||
+               put(o, "value", json_incref(a->u.record.value));
     }
-    return NULL;
-oom:
-    json_decref(o);
-    return NULL;
+    return -1;
+}
+
+json_t *cf_step_action_json(const cf_step_action *a)
+{
+    json_t *o = json_object();
+
+    if (o && fill(o, a) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    return o;
 }
 
 json_t *cf_step_actions_json(const cf_step_action *acts, size_t n)

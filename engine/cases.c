@@ -206,6 +206,7 @@ void cf_case_log_fill(const PGresult *res, int k, int col, cf_replay_row *r, jso
     r->state_before = PQgetvalue(res, k, col + 7);
     r->state_after = PQgetvalue(res, k, col + 8);
     r->actions = owned[1];
+    r->actions_text = PQgetvalue(res, k, col + 9);
     r->prev_hash = PQgetvalue(res, k, col + 10);
     r->hash = PQgetvalue(res, k, col + 11);
 }

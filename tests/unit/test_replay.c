@@ -322,6 +322,59 @@ static void test_changed_actions_and_columns(void **state)
     f->rows[1].type = f->type[1];
 }
 
+/* Actions given as their stored text (events.actions, the engine's bytes) instead of parsed: the
+ * same text agrees without parsing, another rendering of the same actions (PostgreSQL's jsonb
+ * kept them so before they were json) agrees as a collection, and a changed value differs. */
+static void test_actions_as_stored_text(void **state)
+{
+    fixture *f = *state;
+    cf_replay r;
+    char *texts[MAXROWS];
+    json_t *changed;
+    size_t i;
+    json_t *a;
+
+    for (i = 0; i < f->n; i++) {
+        texts[i] = json_dumps(f->actions[i], JSON_COMPACT);
+        f->rows[i].actions = NULL;
+        f->rows[i].actions_text = texts[i];
+    }
+    assert_int_equal(verify(f, f->n, CF_REPLAY_ALL, &r), 0);
+    cf_replay_clear(&r);
+
+    /* Sorted keys and spaces, in reverse order: the same actions. */
+    changed = json_array();
+    for (i = json_array_size(f->actions[2]); i > 0; i--)
+        json_array_append(changed, json_array_get(f->actions[2], i - 1));
+    f->rows[2].actions_text = json_dumps(changed, JSON_SORT_KEYS);
+    assert_int_not_equal(strcmp(f->rows[2].actions_text, texts[2]), 0);
+    assert_int_equal(verify(f, f->n, CF_REPLAY_ALL, &r), 0);
+    cf_replay_clear(&r);
+    free((char *)f->rows[2].actions_text);
+    json_decref(changed);
+
+    /* One due date changed in the text: the replay names it. */
+    changed = json_deep_copy(f->actions[2]);
+    json_array_foreach (changed, i, a) {
+        if (strcmp(json_string_value(json_object_get(a, "kind")), "task") == 0)
+            json_object_set_new(a, "due", json_string("2026-04-01T00:00:00+08:00"));
+    }
+    f->rows[2].actions_text = json_dumps(changed, JSON_COMPACT);
+    assert_int_equal(verify(f, f->n, CF_REPLAY_ALL, &r), CF_ESTATE);
+    assert_int_equal(r.replay_seq, 3);
+    assert_non_null(strstr(r.replay, "differs at seq 3 (c-2, task.completed): actions: action 1 "
+                                     "(task service): /due: stored \"2026-04-01T00:00:00+08:00\""));
+    cf_replay_clear(&r);
+    free((char *)f->rows[2].actions_text);
+    json_decref(changed);
+
+    for (i = 0; i < f->n; i++) {
+        f->rows[i].actions = f->actions[i];
+        f->rows[i].actions_text = NULL;
+        free(texts[i]);
+    }
+}
+
 static void test_rewritten_chain_is_caught_by_replay(void **state)
 {
     fixture *f = *state;
@@ -565,6 +618,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_broken_link_is_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_event_and_head, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_actions_and_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_actions_as_stored_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rewritten_chain_is_caught_by_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_case_row, setup, teardown),
         cmocka_unit_test_setup_teardown(test_as_of, setup, teardown),

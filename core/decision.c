@@ -51,20 +51,25 @@ int cf_decision_by(const cf_decision *d, const json_t *root, const char *post, c
     return may;
 }
 
+json_t *cf_decision_root(const cf_workflow *wf, const json_t *state)
+{
+    if (!json_is_object(json_object_get(state, "data")))
+        return NULL;
+    return json_pack("{s:O, s:O?, s:O?, s:O?, s:O?}", "case", json_object_get(state, "data"),
+                     "activities", json_object_get(state, "activities"), "timers",
+                     json_object_get(state, "timers"), "state", json_object_get(state, "state"),
+                     "settings", wf->settings_json);
+}
+
 json_t *cf_decision_list(const cf_workflow *wf, const json_t *state, const char *post, char *err,
                          size_t errsz)
 {
     const char *st = json_string_value(json_object_get(state, "state"));
     json_t *list = json_array();
-    /* The expressions' root as the transition function has it before an event: the case's
-     * fields, activities, timers, state and the court's settings. */
-    json_t *root =
-        json_pack("{s:O, s:O?, s:O?, s:s?, s:O?}", "case", json_object_get(state, "data"),
-                  "activities", json_object_get(state, "activities"), "timers",
-                  json_object_get(state, "timers"), "state", st, "settings", wf->settings_json);
+    json_t *root = cf_decision_root(wf, state);
     int may;
 
-    if (!list || !root || !json_is_object(json_object_get(root, "case")))
+    if (!list || !root)
         goto fail;
     for (size_t i = 0; i < wf->ndecisions; i++) {
         const cf_decision *d = &wf->decisions[i];

@@ -25,6 +25,11 @@ int cf_decision_open(const cf_workflow *wf, const cf_decision *d, const char *st
 int cf_decision_by(const cf_decision *d, const json_t *root, const char *post, char *posts,
                    size_t postsz, char *err, size_t errsz) CF_MUST_CHECK;
 
+/* The expressions' root for `by` on the case whose stored state is `state`, as the transition
+ * function has it before an event: {case, activities, timers, state, settings}.  New reference,
+ * NULL when memory runs out or `state` has no data. */
+json_t *cf_decision_root(const cf_workflow *wf, const json_t *state);
+
 /*
  * The decisions staff of `post` may make on the case whose stored state is `state` (as
  * core/machine.h describes it) under `wf`: [{decision, title, fields: (as cf_form_fields_json)}]

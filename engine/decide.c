@@ -136,8 +136,6 @@ int cf_decide_send(PGconn *db, const cf_queue_ctx *ctx, const char *case_no, con
     const cf_decision *d;
     json_t *event = NULL, *root = NULL;
     const char *st;
-    char *text = NULL;
-    cf_outmsg msg;
     cf_step step;
     stored c;
     int rc, may;
@@ -208,18 +206,8 @@ int cf_decide_send(PGconn *db, const cf_queue_ctx *ctx, const char *case_no, con
         rc = cf_errf(err, errsz, CF_ESTATE, "%s", why);
         goto out;
     }
-    if (!(text = json_dumps(event, JSON_COMPACT))) {
-        rc = cf_errf(err, errsz, CF_ENOMEM, "out of memory");
-        goto out;
-    }
-    memset(&msg, 0, sizeof msg);
-    msg.key = case_no;
-    msg.id = out->event_id;
-    msg.payload = text;
-    msg.len = strlen(text);
-    rc = cf_sender_send(ctx->sender, ctx->topic, &msg, 1, err, errsz);
+    rc = cf_queue_send_event(ctx, event, err, errsz);
 out:
-    free(text);
     json_decref(event);
     json_decref(root);
     json_decref(c.state);

@@ -86,18 +86,7 @@ void cf_h_case_decide(cf_srv *s, cf_req *r)
     }
     if (rc == 0)
         cf_await_verdict(s, r, &sent, wait_ms, &v);
-    if (v.state == 1)
-        cf_reply_json(r, 200,
-                      json_pack("{s:s, s:s, s:I, s:s, s:s, s:b}", "status", "applied", "event",
-                                sent.event_id, "seq", (json_int_t)v.seq, "from", v.from, "to", v.to,
-                                "already", rc == CF_EDUP));
-    else if (v.state == 0)
-        cf_reply_problem(r, 422, "refused-by-engine", v.reason,
-                         json_pack("{s:s, s:s}", "event", sent.event_id, "field", "/decision"));
-    else
-        cf_reply_json(r, 202,
-                      json_pack("{s:s, s:s, s:s}", "status", "sent", "event", sent.event_id,
-                                "detail", "Kafka has it; the engine has not applied it yet"));
+    cf_reply_verdict(r, &sent, &v, "/decision", json_pack("{s:b}", "already", rc == CF_EDUP));
 out:
     json_decref(body);
 }

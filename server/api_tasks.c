@@ -150,6 +150,27 @@ void cf_await_verdict(cf_srv *s, cf_req *r, const cf_queue_sent *sent, long wait
     }
 }
 
+void cf_reply_verdict(cf_req *r, const cf_queue_sent *sent, const cf_verdict *v, const char *field,
+                      json_t *applied)
+{
+    if (v->state == 1) {
+        json_t *body =
+            json_pack("{s:s, s:s, s:I, s:s, s:s}", "status", "applied", "event", sent->event_id,
+                      "seq", (json_int_t)v->seq, "from", v->from, "to", v->to);
+        if (body && applied)
+            json_object_update(body, applied);
+        cf_reply_json(r, 200, body);
+    } else if (v->state == 0) {
+        cf_reply_problem(r, 422, "refused-by-engine", v->reason,
+                         json_pack("{s:s, s:s}", "event", sent->event_id, "field", field));
+    } else {
+        cf_reply_json(r, 202,
+                      json_pack("{s:s, s:s, s:s}", "status", "sent", "event", sent->event_id,
+                                "detail", "Kafka has it; the engine has not applied it yet"));
+    }
+    json_decref(applied);
+}
+
 long cf_req_wait_ms(cf_srv *s, cf_req *r, int *bad)
 {
     long wait_s = cf_req_query_int(r, "wait", -1, 0, 3600, bad);
@@ -189,18 +210,7 @@ static void finish(cf_srv *s, cf_req *r, const json_t *result, const char *reaso
         return;
     }
     cf_await_verdict(s, r, &sent, wait_ms, &v);
-    if (v.state == 1)
-        cf_reply_json(r, 200,
-                      json_pack("{s:s, s:s, s:I, s:s, s:s, s:o}", "status", "applied", "event",
-                                sent.event_id, "seq", (json_int_t)v.seq, "from", v.from, "to", v.to,
-                                "task", cf_queue_task_json(&t)));
-    else if (v.state == 0)
-        cf_reply_problem(r, 422, "refused-by-engine", v.reason,
-                         json_pack("{s:s, s:s}", "event", sent.event_id, "field", "/result"));
-    else
-        cf_reply_json(r, 202,
-                      json_pack("{s:s, s:s, s:s}", "status", "sent", "event", sent.event_id,
-                                "detail", "Kafka has it; the engine has not applied it yet"));
+    cf_reply_verdict(r, &sent, &v, "/result", json_pack("{s:o}", "task", cf_queue_task_json(&t)));
 }
 
 void cf_h_complete(cf_srv *s, cf_req *r)

@@ -380,8 +380,8 @@ static void check_clocks_and_decisions(loader *L, const catalog *c)
             for (size_t g = 0; g < f; g++)
                 if (d->fields[f].name && d->fields[g].name &&
                     strcmp(d->fields[f].name, d->fields[g].name) == 0)
-                    ERR(L, d->fields[f].pos, "decision '%s': field '%s' is declared twice",
-                        d->name, d->fields[f].name);
+                    ERR(L, d->fields[f].pos, "decision '%s': field '%s' is declared twice", d->name,
+                        d->fields[f].name);
         }
     }
     if (wf->ndecisions && !cf_workflow_event(wf, "case.decided"))

@@ -16,11 +16,13 @@ int cf_decision_open(const cf_workflow *wf, const cf_decision *d, const char *st
     int s = state ? cf_workflow_state_index(wf, state) : -1;
     int ok = d->nin == 0;
 
+    if (s < 0)
+        return 0;
     for (size_t i = 0; i < d->nin; i++)
         ok |= d->in[i] && strcmp(d->in[i], state) == 0;
     for (size_t i = 0; ok && i < d->nexcept; i++)
         ok &= !d->except[i] || strcmp(d->except[i], state) != 0;
-    return ok && s >= 0 && !wf->states[s].final;
+    return ok && !wf->states[s].final;
 }
 
 int cf_decision_by(const cf_decision *d, const json_t *root, const char *post, char *posts,

@@ -78,6 +78,7 @@ typedef struct demo {
     _Atomic long refused;     /* requests the server refused (said on stderr) */
     _Atomic long gone;        /* tasks done or cancelled between the day's list and their turn */
     _Atomic long clerks_done; /* staff tasks the clerks completed */
+    long unconfirmable;       /* payouts finance was not offered to confirm (case archived) */
 } demo;
 
 static volatile sig_atomic_t interrupted;
@@ -682,6 +683,28 @@ static void decide_as(demo *d, const char *post, const char *case_no, const char
     json_decref(body);
 }
 
+/* Whether the server offers the clerk of `post` decision `name` on `case_no` now, as the case's
+ * page would list it. */
+static int offered(demo *d, const char *post, const char *case_no, const char *name)
+{
+    clerk *c = clerk_of(d, post);
+    char no[400], path[500];
+    cf_reply r;
+    size_t i;
+    json_t *x;
+    int yes = 0;
+
+    if (!c || cf_client_escape(case_no, no, sizeof no) != 0)
+        return 0;
+    snprintf(path, sizeof path, "/api/v1/cases/%s/decisions", no);
+    if (cf_client_call(c->api[lane_of(case_no)], "GET", path, NULL, &r) != 200)
+        refused(d, c, path, &r);
+    json_array_foreach (json_object_get(r.json, "decisions"), i, x)
+        yes |= strcmp(json_string_value(json_object_get(x, "decision")), name) == 0;
+    cf_reply_free(&r);
+    return yes;
+}
+
 /* Handlers close cases after some weeks of execution, each with one closing method: the clerk
  * of the case's handler team (the bureau lead's when it has none) decides. */
 static void decisions_day(demo *d, cf_time now)
@@ -757,10 +780,15 @@ static void finance_day(demo *d)
         return;
     }
     for (int r = 0; r < PQntuples(res) && !interrupted; r++) {
+        const char *case_no = PQgetvalue(res, r, 0);
+        /* Finance confirms where its page offers it: not on a case archived meanwhile. */
+        if (!offered(d, "finance", case_no, "payout_confirmed")) {
+            d->unconfirmable++;
+            continue;
+        }
         /* One confirmation per state of the case: a repeat the next day is a new decision. */
         snprintf(key, sizeof key, "demo-finance-%s", PQgetvalue(res, r, 1));
-        decide_as(d, "finance", PQgetvalue(res, r, 0), key,
-                  json_pack("{s:s}", "decision", "payout_confirmed"));
+        decide_as(d, "finance", case_no, key, json_pack("{s:s}", "decision", "payout_confirmed"));
     }
     PQclear(res);
 }
@@ -953,6 +981,11 @@ int cf_cmd_demo(int argc, char **argv)
                 (long)d.gone);
     if (d.refused)
         fprintf(stderr, "demo: the server refused %ld of the clerks' requests\n", (long)d.refused);
+    if (d.unconfirmable)
+        fprintf(stderr,
+                "demo: %ld times a payout waited on a case finance could no longer confirm it on "
+                "(archived)\n",
+                d.unconfirmable);
     rc = interrupted ? 1 : 0;
 out:
     dismiss_staff(&d);

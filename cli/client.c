@@ -168,6 +168,12 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
 long cf_client_call(cf_client *c, const char *method, const char *path, const json_t *body,
                     cf_reply *r)
 {
+    return cf_client_call_ex(c, method, path, body, NULL, r);
+}
+
+long cf_client_call_ex(cf_client *c, const char *method, const char *path, const json_t *body,
+                       const char *header, cf_reply *r)
+{
     struct curl_slist *h = NULL;
     char url[4096], line[256], errbuf[CURL_ERROR_SIZE] = "";
     char *text = NULL;
@@ -185,6 +191,8 @@ long cf_client_call(cf_client *c, const char *method, const char *path, const js
         return 0;
     }
     h = curl_slist_append(h, "Accept: application/json");
+    if (header)
+        h = curl_slist_append(h, header);
     if (text)
         h = curl_slist_append(h, "Content-Type: application/json");
     if (c->token[0]) {

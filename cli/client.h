@@ -62,6 +62,9 @@ void cf_client_logout(cf_client *c);
  */
 long cf_client_call(cf_client *c, const char *method, const char *path, const json_t *body,
                     cf_reply *r);
+/* The same with one more header line `header` ("Idempotency-Key: ..."; NULL: none). */
+long cf_client_call_ex(cf_client *c, const char *method, const char *path, const json_t *body,
+                       const char *header, cf_reply *r);
 
 /* Percent-encodes `text` for a path segment or query value into `out` (n bytes).  Returns 0, or
  * -1 when it does not fit. */

@@ -9,9 +9,10 @@
  * The staff work as staff do: each post's clerk is an account of the workplace
  * API (made here with a generated password), logs in to `caseflow serve`, lists
  * the post's queue, reads the cases it needs and completes tasks there; the
- * server claims, checks and attributes each one.  The rest of the world (the
- * filing system's feed, the clock, the handlers' closing decisions, which no
- * task carries) goes to Kafka as before, and the pacing reads the database.
+ * server claims, checks and attributes each one.  Decisions (closing a case,
+ * confirming a payout) go through the server too, made by the clerk of the
+ * post that makes them.  The rest of the world (the filing system's feed, the
+ * clock) goes to Kafka as before, and the pacing reads the database.
  *
  * The scripted staff are the demo's, not the court's: each decision is a
  * plausible one, drawn deterministically from the case number, and each case's
@@ -77,6 +78,7 @@ typedef struct demo {
     _Atomic long refused;     /* requests the server refused (said on stderr) */
     _Atomic long gone;        /* tasks done or cancelled between the day's list and their turn */
     _Atomic long clerks_done; /* staff tasks the clerks completed */
+    long unconfirmable;       /* payouts finance was not offered to confirm (case archived) */
 } demo;
 
 static volatile sig_atomic_t interrupted;
@@ -642,7 +644,69 @@ out:
     json_decref(lists);
 }
 
-/* Handlers close cases after some weeks of execution, each with one closing method. */
+/* The clerk of `post`, or NULL when the workflows declare no such post. */
+static clerk *clerk_of(demo *d, const char *post)
+{
+    for (size_t k = 0; k < d->nclerks; k++)
+        if (strcmp(d->clerks[k].post, post) == 0)
+            return &d->clerks[k];
+    return NULL;
+}
+
+/*
+ * The clerk of `post` makes decision `body` (stolen) on `case_no` through the server, as staff
+ * do from the case's page: in their name, checked there, with the Idempotency-Key `key` (a
+ * repeat with the same key on the same case is the same event, which is applied once).  wait=0:
+ * the answer comes once Kafka has the event; wait_idle waits for the engine.
+ */
+static void decide_as(demo *d, const char *post, const char *case_no, const char *key, json_t *body)
+{
+    clerk *c = clerk_of(d, post);
+    char no[400], path[500], header[200];
+    cf_reply r;
+    long status;
+
+    if (!c || cf_client_escape(case_no, no, sizeof no) != 0) {
+        fprintf(stderr, "caseflow demo: no clerk of %s for case %s\n", post, case_no);
+        d->refused++;
+        json_decref(body);
+        return;
+    }
+    snprintf(path, sizeof path, "/api/v1/cases/%s/decisions?wait=0", no);
+    snprintf(header, sizeof header, "Idempotency-Key: %s", key);
+    status = cf_client_call_ex(c->api[lane_of(case_no)], "POST", path, body, header, &r);
+    if (status == 200 || status == 202)
+        d->decisions++;
+    else
+        refused(d, c, path, &r);
+    cf_reply_free(&r);
+    json_decref(body);
+}
+
+/* Whether the server offers the clerk of `post` decision `name` on `case_no` now, as the case's
+ * page would list it. */
+static int offered(demo *d, const char *post, const char *case_no, const char *name)
+{
+    clerk *c = clerk_of(d, post);
+    char no[400], path[500];
+    cf_reply r;
+    size_t i;
+    json_t *x;
+    int yes = 0;
+
+    if (!c || cf_client_escape(case_no, no, sizeof no) != 0)
+        return 0;
+    snprintf(path, sizeof path, "/api/v1/cases/%s/decisions", no);
+    if (cf_client_call(c->api[lane_of(case_no)], "GET", path, NULL, &r) != 200)
+        refused(d, c, path, &r);
+    json_array_foreach (json_object_get(r.json, "decisions"), i, x)
+        yes |= strcmp(json_string_value(json_object_get(x, "decision")), name) == 0;
+    cf_reply_free(&r);
+    return yes;
+}
+
+/* Handlers close cases after some weeks of execution, each with one closing method: the clerk
+ * of the case's handler team (the bureau lead's when it has none) decides. */
 static void decisions_day(demo *d, cf_time now)
 {
     char when[64], err[512];
@@ -654,37 +718,31 @@ static void decisions_day(demo *d, cf_time now)
         d->db,
         "select c.case_no, extract(epoch from ($1::timestamptz - e.applied_at)) / 86400, "
         "extract(epoch from ($1::timestamptz - (c.body -> 'data' ->> 'filed_at')::timestamptz)) "
-        "/ 86400 from cases c join lateral (select applied_at from events where case_no = "
-        "c.case_no and state_after = 'execution' order by seq limit 1) e on true where c.state "
-        "= 'execution'",
+        "/ 86400, coalesce(c.body -> 'data' ->> 'handler_post', 'bureau_lead') from cases c "
+        "join lateral (select applied_at from events where case_no = c.case_no and state_after "
+        "= 'execution' order by seq limit 1) e on true where c.state = 'execution' order by "
+        "c.case_no",
         1, p, err, sizeof err);
     if (!res) {
         fprintf(stderr, "caseflow demo: reading cases in execution: %s\n", err);
         return;
     }
-    for (int r = 0; r < PQntuples(res); r++) {
-        const char *case_no = PQgetvalue(res, r, 0);
+    for (int r = 0; r < PQntuples(res) && !interrupted; r++) {
+        const char *case_no = PQgetvalue(res, r, 0), *handler = PQgetvalue(res, r, 3);
         double in_execution = strtod(PQgetvalue(res, r, 1), NULL);
         double since_filing = strtod(PQgetvalue(res, r, 2), NULL);
         int x = draw(d, case_no, "close");
         const char *method;
-        char id[160];
+        char key[80];
         /* No property: before 终本 the handler issues the consumption restriction order, settles
          * the 失信 question and hears the applicant (终本规定 art. 1), from day 80 (a working day
-         * in the week after; a repeat is the same event, which the engine drops). */
+         * in the week after; a repeat is the same event, applied once). */
         if (x >= 55 && x < 90 && since_filing >= 80 && since_filing < 88) {
-            snprintf(id, sizeof id, "demo-restrict-%s", case_no);
-            send_event(d, json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:b}}", "id", id, "type",
-                                    "case.decided", "case", case_no, "time", when, "source",
-                                    "staff:bureau_lead:demo", "data", "decision",
-                                    "restrict_consumption", "dishonest",
-                                    draw(d, case_no, "dishonest") < 50));
-            snprintf(id, sizeof id, "demo-hear-%s", case_no);
-            send_event(d,
-                       json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "id", id, "type",
-                                 "case.decided", "case", case_no, "time", when, "source",
-                                 "staff:bureau_lead:demo", "data", "decision", "hear_applicant"));
-            d->decisions += 2;
+            decide_as(d, handler, case_no, "demo-restrict",
+                      json_pack("{s:s, s:b}", "decision", "restrict_consumption", "dishonest",
+                                draw(d, case_no, "dishonest") < 50));
+            decide_as(d, handler, case_no, "demo-hear",
+                      json_pack("{s:s}", "decision", "hear_applicant"));
             continue;
         }
         /* Paid in full after 10 to 50 days; no property: 终本 once three months have passed. */
@@ -696,44 +754,41 @@ static void decisions_day(demo *d, cf_time now)
             method = "终结执行";
         else
             continue;
-        /* A 终本 request still missing a condition is refused; the handler asks again the next
-         * day, as a new decision. */
+        /* A 终本 request still missing a condition is refused by the workflow (a notice to the
+         * team); the handler asks again the next day, as a new decision. */
         if (strcmp(method, "终结本次执行程序") == 0)
-            snprintf(id, sizeof id, "demo-close-%s-%d", case_no, (int)since_filing);
+            snprintf(key, sizeof key, "demo-close-%d", (int)since_filing);
         else
-            snprintf(id, sizeof id, "demo-close-%s", case_no);
-        send_event(d, json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "id", id, "type",
-                                "case.decided", "case", case_no, "time", when, "source",
-                                "staff:bureau_lead:demo", "data", "decision", "close",
-                                "close_method", method));
-        d->decisions++;
+            snprintf(key, sizeof key, "demo-close");
+        decide_as(d, handler, case_no, key,
+                  json_pack("{s:s, s:s}", "decision", "close", "close_method", method));
     }
     PQclear(res);
 }
 
 /* Finance confirms the payouts the payment clerk sent it the day before or earlier. */
-static void finance_day(demo *d, cf_time now)
+static void finance_day(demo *d)
 {
-    char when[64], err[512], id[200];
-    PGresult *res;
+    char err[512], key[80];
+    PGresult *res = cf_store_exec(d->db,
+                                  "select case_no, seq from cases where (body -> 'data' ->> "
+                                  "'payout_pending')::numeric > 0 order by case_no",
+                                  0, NULL, err, sizeof err);
 
-    time_text(d, now, when, sizeof when);
-    res = cf_store_exec(d->db,
-                        "select case_no, seq from cases where (body -> 'data' ->> "
-                        "'payout_pending')::numeric > 0",
-                        0, NULL, err, sizeof err);
     if (!res) {
         fprintf(stderr, "caseflow demo: reading payouts for finance: %s\n", err);
         return;
     }
-    for (int r = 0; r < PQntuples(res); r++) {
+    for (int r = 0; r < PQntuples(res) && !interrupted; r++) {
         const char *case_no = PQgetvalue(res, r, 0);
+        /* Finance confirms where its page offers it: not on a case archived meanwhile. */
+        if (!offered(d, "finance", case_no, "payout_confirmed")) {
+            d->unconfirmable++;
+            continue;
+        }
         /* One confirmation per state of the case: a repeat the next day is a new decision. */
-        snprintf(id, sizeof id, "demo-finance-%s-%s", case_no, PQgetvalue(res, r, 1));
-        send_event(d, json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s}}", "id", id, "type",
-                                "case.decided", "case", case_no, "time", when, "source",
-                                "staff:finance:demo", "data", "decision", "payout_confirmed"));
-        d->decisions++;
+        snprintf(key, sizeof key, "demo-finance-%s", PQgetvalue(res, r, 1));
+        decide_as(d, "finance", case_no, key, json_pack("{s:s}", "decision", "payout_confirmed"));
     }
     PQclear(res);
 }
@@ -892,12 +947,20 @@ int cf_cmd_demo(int argc, char **argv)
         send_until(&d, cf_time_at(date, 17 * 60 + 59, d.offset));
         clock_to(&d, cf_time_at(date, 12 * 60, d.offset));
         wait_idle(&d, 60);
-        /* The afternoon: staff work through their queues and decide. */
+        /* The afternoon: finance confirms payouts at 15:30, staff work through their queues at
+         * 16:00 and decide at 16:30; a decision made through the server is timed by the
+         * engine's clock, which is moved there first. */
+        if (working) {
+            clock_to(&d, cf_time_at(date, 15 * 60 + 30, d.offset));
+            wait_idle(&d, 60);
+            finance_day(&d);
+        }
         clock_to(&d, cf_time_at(date, 16 * 60, d.offset));
         wait_idle(&d, 60);
         if (working) {
-            finance_day(&d, cf_time_at(date, 15 * 60 + 30, d.offset));
             staff_day(&d, cf_time_at(date, 16 * 60, d.offset));
+            clock_to(&d, cf_time_at(date, 16 * 60 + 30, d.offset));
+            wait_idle(&d, 60);
             decisions_day(&d, cf_time_at(date, 16 * 60 + 30, d.offset));
             wait_idle(&d, 60);
         }
@@ -918,6 +981,11 @@ int cf_cmd_demo(int argc, char **argv)
                 (long)d.gone);
     if (d.refused)
         fprintf(stderr, "demo: the server refused %ld of the clerks' requests\n", (long)d.refused);
+    if (d.unconfirmable)
+        fprintf(stderr,
+                "demo: %ld times a payout waited on a case finance could no longer confirm it on "
+                "(archived)\n",
+                d.unconfirmable);
     rc = interrupted ? 1 : 0;
 out:
     dismiss_staff(&d);

@@ -1,6 +1,7 @@
 /*
- * A staff task's completion form: the fields its workflow declares (`result:`) as JSON for the
- * web workplace, and the check the queue makes of a result before anything is sent.
+ * A staff task's completion form and a decision's form: the fields its workflow declares
+ * (`result:`, `fields:`) as JSON for the web workplace, and the check made of what is filled in
+ * before anything is sent.
  */
 #include "form.h"
 
@@ -8,7 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const type_names[] = {"yes_no", "text", "choice", "amount", "post", "date"};
+static const char *const type_names[] = {"yes_no", "text", "choice", "amount",
+                                         "post",   "date", "number"};
 
 /* Whether post `id` may be chosen at court `court` (a view of `wf`): unless it is one of `wf`'s
  * teams that the court does not have. */
@@ -28,12 +30,13 @@ static int offered(const cf_workflow *wf, const cf_workflow *court, const char *
     return 0;
 }
 
-json_t *cf_form_json(const cf_workflow *wf, const cf_task_kind *kind, const cf_workflow *court)
+json_t *cf_form_fields_json(const cf_workflow *wf, const cf_workflow *court,
+                            const cf_result_field *list, size_t n)
 {
-    json_t *fields = json_array(), *form;
+    json_t *fields = json_array();
 
-    for (size_t i = 0; fields && i < kind->nresult; i++) {
-        const cf_result_field *f = &kind->result[i];
+    for (size_t i = 0; fields && i < n; i++) {
+        const cf_result_field *f = &list[i];
         json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "name", f->name, "type", type_names[f->type],
                               "title", f->title ? f->title : f->name, "required", f->required);
         if (!o)
@@ -67,10 +70,16 @@ json_t *cf_form_json(const cf_workflow *wf, const cf_task_kind *kind, const cf_w
         }
         json_array_append_new(fields, o);
     }
-    form = json_pack("{s:s, s:s, s:b, s:o}", "kind", kind->name, "title",
+    return fields;
+}
+
+json_t *cf_form_json(const cf_workflow *wf, const cf_task_kind *kind, const cf_workflow *court)
+{
+    json_t *fields = cf_form_fields_json(wf, court, kind->result, kind->nresult);
+
+    return json_pack("{s:s, s:s, s:b, s:o}", "kind", kind->name, "title",
                      kind->title ? kind->title : kind->name, "declared", kind->result_declared,
                      "fields", fields ? fields : json_array());
-    return form;
 }
 
 /* Whether `s` is a calendar date YYYY-MM-DD that exists. */
@@ -97,35 +106,36 @@ static size_t chars(const char *s)
     return n;
 }
 
-/* Checks one present value `v` of field `f`; 0 or CF_EINVAL. */
+/* Checks one present value `v` of field `f`, named `at` (a JSON pointer's start) in `err`; 0 or
+ * CF_EINVAL. */
 static int check_value(const cf_workflow *wf, const cf_workflow *court, const cf_result_field *f,
-                       const json_t *v, char *err, size_t errsz)
+                       const json_t *v, const char *at, char *err, size_t errsz)
 {
     switch (f->type) {
     case CF_FIELD_YES_NO:
         if (!json_is_boolean(v))
-            return cf_errf(err, errsz, CF_EINVAL, "/result/%s: must be true or false", f->name);
+            return cf_errf(err, errsz, CF_EINVAL, "%s/%s: must be true or false", at, f->name);
         return 0;
     case CF_FIELD_TEXT:
         if (!json_is_string(v))
-            return cf_errf(err, errsz, CF_EINVAL, "/result/%s: must be a text", f->name);
+            return cf_errf(err, errsz, CF_EINVAL, "%s/%s: must be a text", at, f->name);
         if (chars(json_string_value(v)) > (size_t)f->max)
-            return cf_errf(err, errsz, CF_EINVAL, "/result/%s: at most %d characters", f->name,
+            return cf_errf(err, errsz, CF_EINVAL, "%s/%s: at most %d characters", at, f->name,
                            f->max);
         return 0;
     case CF_FIELD_CHOICE:
     case CF_FIELD_POST:
         if (!json_is_string(v))
-            return cf_errf(err, errsz, CF_EINVAL, "/result/%s: must be one of its choices (a text)",
+            return cf_errf(err, errsz, CF_EINVAL, "%s/%s: must be one of its choices (a text)", at,
                            f->name);
         if (f->type == CF_FIELD_POST && !offered(wf, court, json_string_value(v)))
-            return cf_errf(err, errsz, CF_EINVAL, "/result/%s: is a team this court does not have",
+            return cf_errf(err, errsz, CF_EINVAL, "%s/%s: is a team this court does not have", at,
                            f->name);
         if (f->nchoices) {
             for (size_t c = 0; c < f->nchoices; c++)
                 if (strcmp(f->choices[c], json_string_value(v)) == 0)
                     return 0;
-            return cf_errf(err, errsz, CF_EINVAL, "/result/%s: is not one of its %zu choices",
+            return cf_errf(err, errsz, CF_EINVAL, "%s/%s: is not one of its %zu choices", at,
                            f->name, f->nchoices);
         }
         return 0; /* any post: the workflow's own check (assign) decides */
@@ -133,17 +143,50 @@ static int check_value(const cf_workflow *wf, const cf_workflow *court, const cf
         double x = json_number_value(v), cents;
         if (!json_is_number(v) || x < 0 || !isfinite(x) || x > 1e13)
             return cf_errf(err, errsz, CF_EINVAL,
-                           "/result/%s: must be an amount in yuan, a number from 0", f->name);
+                           "%s/%s: must be an amount in yuan, a number from 0", at, f->name);
         cents = x * 100;
         if (fabs(cents - round(cents)) > 1e-6 * (cents > 1 ? cents : 1))
-            return cf_errf(err, errsz, CF_EINVAL, "/result/%s: at most two decimals (fen)",
-                           f->name);
+            return cf_errf(err, errsz, CF_EINVAL, "%s/%s: at most two decimals (fen)", at, f->name);
         return 0;
     }
+    case CF_FIELD_NUMBER:
+        if (!json_is_integer(v) || json_integer_value(v) < 0)
+            return cf_errf(err, errsz, CF_EINVAL, "%s/%s: must be a whole number from 0", at,
+                           f->name);
+        return 0;
     case CF_FIELD_DATE:
         if (!json_is_string(v) || !is_date(json_string_value(v)))
-            return cf_errf(err, errsz, CF_EINVAL, "/result/%s: must be a date YYYY-MM-DD", f->name);
+            return cf_errf(err, errsz, CF_EINVAL, "%s/%s: must be a date YYYY-MM-DD", at, f->name);
         return 0;
+    }
+    return 0;
+}
+
+int cf_form_check_fields(const cf_workflow *wf, const cf_workflow *court,
+                         const cf_result_field *fields, size_t n, const json_t *obj, const char *at,
+                         char *err, size_t errsz)
+{
+    json_t *v;
+    int rc;
+
+    if (!json_is_object(obj))
+        return cf_errf(err, errsz, CF_EINVAL, "%s: must be a JSON object", at[0] ? at : "/");
+    for (size_t i = 0; i < n; i++) {
+        const cf_result_field *f = &fields[i];
+        int required = f->required;
+        v = json_object_get(obj, f->name);
+        if (f->if_field) {
+            const json_t *w = json_object_get(obj, f->if_field);
+            required |= json_is_boolean(w) && json_is_true(w) == (f->if_value != 0);
+        }
+        /* An empty text is no answer. */
+        if (!v || json_is_null(v) || (json_is_string(v) && !json_string_value(v)[0])) {
+            if (required)
+                return cf_errf(err, errsz, CF_EINVAL, "%s/%s: is required", at, f->name);
+            continue;
+        }
+        if ((rc = check_value(wf, court, f, v, at, err, errsz)) != 0)
+            return rc;
     }
     return 0;
 }
@@ -151,29 +194,10 @@ static int check_value(const cf_workflow *wf, const cf_workflow *court, const cf
 int cf_form_check(const cf_workflow *wf, const cf_task_kind *kind, const cf_workflow *court,
                   const json_t *result, char *err, size_t errsz)
 {
-    json_t *v;
-    int rc;
-
     if (!json_is_object(result))
         return cf_errf(err, errsz, CF_EINVAL, "/result: must be a JSON object");
     if (!kind->result_declared)
         return 0;
-    for (size_t i = 0; i < kind->nresult; i++) {
-        const cf_result_field *f = &kind->result[i];
-        int required = f->required;
-        v = json_object_get(result, f->name);
-        if (f->if_field) {
-            const json_t *w = json_object_get(result, f->if_field);
-            required |= json_is_boolean(w) && json_is_true(w) == (f->if_value != 0);
-        }
-        /* An empty text is no answer. */
-        if (!v || json_is_null(v) || (json_is_string(v) && !json_string_value(v)[0])) {
-            if (required)
-                return cf_errf(err, errsz, CF_EINVAL, "/result/%s: is required", f->name);
-            continue;
-        }
-        if ((rc = check_value(wf, court, f, v, err, errsz)) != 0)
-            return rc;
-    }
-    return 0;
+    return cf_form_check_fields(wf, court, kind->result, kind->nresult, result, "/result", err,
+                                errsz);
 }

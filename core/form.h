@@ -1,7 +1,8 @@
 /*
  * The completion form of a staff task: what the workflow declares its result holds (the
  * `result:` of a staff task, core/workflow.h's cf_result_field), as JSON for a client that draws
- * the form, and the check of a result against it.  Pure: no I/O.
+ * the form, and the check of a result against it; the same for a decision's `fields:`.  Pure: no
+ * I/O.
  */
 #ifndef CF_FORM_H
 #define CF_FORM_H
@@ -23,6 +24,11 @@
  */
 json_t *cf_form_json(const cf_workflow *wf, const cf_task_kind *kind, const cf_workflow *court);
 
+/* The `fields` array of such a form for any `n` fields (a decision's `fields:` too), `court` as
+ * for cf_form_json.  New reference, NULL when memory runs out. */
+json_t *cf_form_fields_json(const cf_workflow *wf, const cf_workflow *court,
+                            const cf_result_field *fields, size_t n);
+
 /*
  * Checks `result` (a JSON object) against the fields `kind` declares: each declared field that
  * is there has its type, and a required one is there (a required_if one when its yes/no field
@@ -35,5 +41,11 @@ json_t *cf_form_json(const cf_workflow *wf, const cf_task_kind *kind, const cf_w
  */
 int cf_form_check(const cf_workflow *wf, const cf_task_kind *kind, const cf_workflow *court,
                   const json_t *result, char *err, size_t errsz) CF_MUST_CHECK;
+
+/* The same check of object `obj` against `n` fields, naming a field "<at>/<field>" in `err`
+ * (at "/result" for a task's result, "" for a decision, whose fields are the body's own). */
+int cf_form_check_fields(const cf_workflow *wf, const cf_workflow *court,
+                         const cf_result_field *fields, size_t n, const json_t *obj, const char *at,
+                         char *err, size_t errsz) CF_MUST_CHECK;
 
 #endif

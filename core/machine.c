@@ -15,6 +15,7 @@
 #include "core/caseno.h"
 #include "core/chain.h"
 #include "core/clock.h"
+#include "core/decision.h"
 #include "core/keyed.h"
 
 /* A workflow whose automatic transitions keep firing is broken; stop it rather than spin. */
@@ -1371,9 +1372,9 @@ static int check_decision(run *r)
     const char *source = json_string_value(json_object_get(r->event, "source"));
     const cf_decision *d;
     const char *st = state_name(r);
-    char post[128], acct[256], posts[512];
+    char post[128], acct[256], posts[512], why[256];
     size_t o = 0;
-    int ok;
+    int may;
 
     if (r->wf->ndecisions == 0 || strcmp(r->type, "case.decided") != 0)
         return 0;
@@ -1387,36 +1388,17 @@ static int check_decision(run *r)
                     "decisions (%s)",
                     name ? name : "", st, r->wf->name, o ? posts : "none");
     }
-    ok = d->nin == 0;
-    for (size_t i = 0; i < d->nin; i++)
-        ok |= strcmp(d->in[i], st) == 0;
-    for (size_t i = 0; i < d->nexcept; i++)
-        ok &= strcmp(d->except[i], st) != 0;
-    if (!ok || r->wf->states[cf_workflow_state_index(r->wf, st)].final)
+    if (!cf_decision_open(r->wf, d, st))
         return fail(r, CF_ESTATE, "decision '%s' is not expected in state '%s'", d->name, st);
-    ok = staff_source(source, post, sizeof post, acct, sizeof acct);
-    posts[0] = '\0';
-    for (size_t i = 0; i < d->nby; i++) {
-        json_t *v = NULL;
-        const char *want = d->by[i].post;
-        int rc;
-        if (d->by[i].expr) {
-            if ((rc = eval_expr(r, d->by[i].expr, &v)))
-                return rc;
-            want = json_string_value(v);
-        }
-        if (want && o + 1 < sizeof posts)
-            o += (size_t)snprintf(posts + o, sizeof posts - o, "%s%s", o ? " or " : "", want);
-        if (o >= sizeof posts)
-            o = sizeof posts - 1;
-        if (ok && want && strcmp(want, post) == 0) {
-            json_decref(v);
-            return 0;
-        }
-        json_decref(v);
-    }
+    if (!staff_source(source, post, sizeof post, acct, sizeof acct))
+        post[0] = '\0';
+    json_object_set_new(r->root, "state", json_string(st));
+    if ((may = cf_decision_by(d, r->root, post, posts, sizeof posts, why, sizeof why)) < 0)
+        return fail(r, CF_EINVAL, "in state '%s': %s", st, why);
+    if (may)
+        return 0;
     return fail(r, CF_EPERM, "decision '%s' is made by staff of %s; '%s' may not make it", d->name,
-                o ? posts : "no post", source ? source : "");
+                posts[0] ? posts : "no post", source ? source : "");
 }
 
 /* Books a task.* event on its activity; returns the activity's name in *activity. */

@@ -165,7 +165,8 @@ typedef enum cf_field_type {
     CF_FIELD_CHOICE, /* one of `choices` */
     CF_FIELD_AMOUNT, /* a sum of money in yuan: a number >= 0 with at most two decimals */
     CF_FIELD_POST,   /* a post of the workflow, one of `choices` when given */
-    CF_FIELD_DATE    /* a calendar date, YYYY-MM-DD */
+    CF_FIELD_DATE,   /* a calendar date, YYYY-MM-DD */
+    CF_FIELD_NUMBER  /* a whole number from 0 (months, a count) */
 } cf_field_type;
 
 typedef struct cf_result_field {
@@ -260,6 +261,11 @@ typedef struct cf_decision {
     const char **in, **except; /* the states where it may (in) or may not (except) be made */
     cf_pos *in_pos, *except_pos;
     size_t nin, nexcept;
+    /* What the decision carries besides its name (`fields:`, the syntax of a staff task's
+     * `result:`): the members of the case.decided event's data, for the workplace's form and
+     * the check before the event is sent.  None: the decision carries nothing more. */
+    cf_result_field *fields;
+    size_t nfields;
     cf_pos pos;
 } cf_decision;
 

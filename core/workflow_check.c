@@ -370,6 +370,19 @@ static void check_clocks_and_decisions(loader *L, const catalog *c)
         for (size_t s = 0; s < d->nexcept; s++)
             if (d->except[s] && cf_workflow_state_index(wf, d->except[s]) < 0)
                 ERR(L, d->except_pos[s], "unknown state '%s'", d->except[s]);
+        /* The fields are the event's data beside `decision`, which names the decision. */
+        for (size_t f = 0; f < d->nfields; f++) {
+            if (d->fields[f].name && strcmp(d->fields[f].name, "decision") == 0)
+                ERR(L, d->fields[f].pos,
+                    "decision '%s': a field may not be called 'decision' (the event's data "
+                    "names the decision with it)",
+                    d->name);
+            for (size_t g = 0; g < f; g++)
+                if (d->fields[f].name && d->fields[g].name &&
+                    strcmp(d->fields[f].name, d->fields[g].name) == 0)
+                    ERR(L, d->fields[f].pos, "decision '%s': field '%s' is declared twice", d->name,
+                        d->fields[f].name);
+        }
     }
     if (wf->ndecisions && !cf_workflow_event(wf, "case.decided"))
         ERR(L, wf->decisions[0].pos,

@@ -562,7 +562,7 @@ static const char *const batch_keys[] = {"every", "group_by", NULL};
 static const char *const field_keys[] = {"type",        "title",   "help", "required",
                                          "required_if", "choices", "max",  NULL};
 static const char *const field_types[] = {"yes_no", "text", "choice", "amount",
-                                          "post",   "date", NULL};
+                                          "post",   "date", "number", NULL};
 
 static const cf_post *declared_post(const cf_workflow *wf, const char *id)
 {
@@ -626,8 +626,8 @@ static void parse_result_field(loader *L, yaml_node_t *k, yaml_node_t *v, cf_res
     wf_check_keys(L, v, field_keys, "a result field");
     if (!(n = wf_get(L, v, "type"))) {
         ERR(L, wf_pos_of(v),
-            "result field '%s' needs a type (yes_no, text, choice, amount, post or "
-            "date)",
+            "result field '%s' needs a type (yes_no, text, choice, amount, post, date or "
+            "number)",
             wf_raw(k));
     } else {
         size_t t = 0;
@@ -635,7 +635,8 @@ static void parse_result_field(loader *L, yaml_node_t *k, yaml_node_t *v, cf_res
             t++;
         if (!field_types[t])
             ERR(L, wf_pos_of(n),
-                "unknown field type '%s' (yes_no, text, choice, amount, post or date)", wf_raw(n));
+                "unknown field type '%s' (yes_no, text, choice, amount, post, date or number)",
+                wf_raw(n));
         else
             f->type = (cf_field_type)t;
     }
@@ -671,38 +672,36 @@ static void parse_result_field(loader *L, yaml_node_t *k, yaml_node_t *v, cf_res
         ERR(L, wf_pos_of(v), "result field '%s' is a choice: give its choices", wf_raw(k));
 }
 
-/* `result:` of staff task `tk`: its fields, each required_if naming a yes/no field of them. */
-static void parse_result(loader *L, yaml_node_t *n, cf_task_kind *tk)
+/* The fields of a form (`result:` of a staff task, `fields:` of a decision), each required_if
+ * naming a yes/no field of them; `what` names the key in messages. */
+static cf_result_field *parse_form(loader *L, yaml_node_t *n, size_t *count, const char *what)
 {
+    cf_result_field *fields;
     size_t i = 0;
 
-    tk->result_declared = 1;
+    *count = 0;
     if (n->type == YAML_SCALAR_NODE && wf_raw(n)[0] == '\0')
-        return; /* `result:` alone: nothing to fill in */
-    if (!wf_is_map(L, n, "result"))
-        return;
-    tk->nresult = wf_map_len(n);
-    tk->result = wf_alloc_array(L, tk->nresult, sizeof *tk->result);
-    if (!tk->result) {
-        tk->nresult = 0;
-        return;
-    }
+        return NULL; /* `result:` alone: nothing to fill in */
+    if (!wf_is_map(L, n, what))
+        return NULL;
+    if (!(fields = wf_alloc_array(L, wf_map_len(n), sizeof *fields)))
+        return NULL;
+    *count = wf_map_len(n);
     for (yaml_node_pair_t *p = PAIRS(n); p < PAIRS_END(n); p++, i++)
-        parse_result_field(L, wf_node(L, p->key), wf_node(L, p->value), &tk->result[i]);
-    for (i = 0; i < tk->nresult; i++) {
-        const cf_result_field *f = &tk->result[i];
+        parse_result_field(L, wf_node(L, p->key), wf_node(L, p->value), &fields[i]);
+    for (i = 0; i < *count; i++) {
+        const cf_result_field *f = &fields[i];
         size_t j = 0;
         if (!f->if_field)
             continue;
-        while (j < tk->nresult &&
-               !(tk->result[j].name && strcmp(tk->result[j].name, f->if_field) == 0))
+        while (j < *count && !(fields[j].name && strcmp(fields[j].name, f->if_field) == 0))
             j++;
-        if (j == tk->nresult || tk->result[j].type != CF_FIELD_YES_NO)
+        if (j == *count || fields[j].type != CF_FIELD_YES_NO)
             ERR(L, f->pos,
-                "result field '%s': required_if names '%s', which is no yes/no field "
-                "of this result",
-                f->name ? f->name : "", f->if_field);
+                "%s field '%s': required_if names '%s', which is no yes/no field of its %s", what,
+                f->name ? f->name : "", f->if_field, what);
     }
+    return fields;
 }
 
 void wf_parse_kinds(loader *L, yaml_node_t *n, int worker, size_t *at)
@@ -732,8 +731,10 @@ void wf_parse_kinds(loader *L, yaml_node_t *n, int worker, size_t *at)
             if (wf_get(L, v, "result") && worker)
                 ERR(L, wf_pos_of(wf_get(L, v, "result")),
                     "only staff tasks declare a result form; '%s' is a worker kind", tk->name);
-            else if (wf_get(L, v, "result"))
-                parse_result(L, wf_get(L, v, "result"), tk);
+            else if (wf_get(L, v, "result")) {
+                tk->result_declared = 1;
+                tk->result = parse_form(L, wf_get(L, v, "result"), &tk->nresult, "result");
+            }
             if (b && wf_is_map(L, b, "batch")) {
                 char err[256];
                 int col = 0;
@@ -987,7 +988,7 @@ void wf_parse_clocks(loader *L, yaml_node_t *n)
     }
 }
 
-static const char *const decision_keys[] = {"title", "by", "in", "except", NULL};
+static const char *const decision_keys[] = {"title", "by", "in", "except", "fields", NULL};
 
 /* A list of state names (`in`, `except` of a decision). */
 static const char **state_list(loader *L, yaml_node_t *n, size_t *count, cf_pos **pos,
@@ -1057,5 +1058,7 @@ void wf_parse_decisions(loader *L, yaml_node_t *n)
                 "decision '%s' names the states where it may be made ('in') or where not "
                 "('except'), not both",
                 wf_raw(k));
+        if (wf_get(L, v, "fields"))
+            d->fields = parse_form(L, wf_get(L, v, "fields"), &d->nfields, "fields");
     }
 }

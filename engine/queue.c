@@ -270,8 +270,6 @@ int cf_queue_finish(PGconn *db, const cf_queue_ctx *ctx, const char *id, const c
     cf_time now;
     json_t *event = NULL;
     PGresult *res = NULL;
-    char *text = NULL;
-    cf_outmsg msg;
     int rc = 0;
 
     memset(out, 0, sizeof *out);
@@ -333,20 +331,28 @@ int cf_queue_finish(PGconn *db, const cf_queue_ctx *ctx, const char *id, const c
         cf_errf(err, errsz, rc, "%s", why);
         goto out;
     }
-    if (!(text = json_dumps(event, JSON_COMPACT))) {
-        rc = cf_errf(err, errsz, CF_ENOMEM, "out of memory");
-        goto out;
-    }
+    rc = cf_queue_send_event(ctx, event, err, errsz);
+out:
+    json_decref(event);
+    PQclear(res);
+    return rc;
+}
+
+int cf_queue_send_event(const cf_queue_ctx *ctx, const json_t *event, char *err, size_t errsz)
+{
+    char *text = json_dumps(event, JSON_COMPACT);
+    cf_outmsg msg;
+    int rc;
+
+    if (!text)
+        return cf_errf(err, errsz, CF_ENOMEM, "out of memory");
     memset(&msg, 0, sizeof msg);
-    msg.key = t->case_no;
-    msg.id = out->event_id;
+    msg.key = json_string_value(json_object_get(event, "case"));
+    msg.id = json_string_value(json_object_get(event, "id"));
     msg.payload = text;
     msg.len = strlen(text);
     rc = cf_sender_send(ctx->sender, ctx->topic, &msg, 1, err, errsz);
-out:
     free(text);
-    json_decref(event);
-    PQclear(res);
     return rc;
 }
 

@@ -127,6 +127,11 @@ int cf_queue_finish(PGconn *db, const cf_queue_ctx *ctx, const char *id, const c
                     const json_t *result, const char *reason, cf_task *t, cf_queue_sent *out,
                     char *err, size_t errsz) CF_MUST_CHECK;
 
+/* Produces `event` to ctx->topic keyed by its case, with its id, and waits for Kafka's
+ * acknowledgement.  Returns 0, CF_EKAFKA, CF_ETIMEOUT or CF_ENOMEM. */
+int cf_queue_send_event(const cf_queue_ctx *ctx, const json_t *event, char *err,
+                        size_t errsz) CF_MUST_CHECK;
+
 /* The engine's verdict on a sent event. */
 typedef struct cf_verdict {
     int state; /* 1 applied, 0 refused (a dead letter), -1 not yet */

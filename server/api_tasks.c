@@ -131,6 +131,53 @@ void cf_h_claim(cf_srv *s, cf_req *r)
         refused(r, rc, &t, err);
 }
 
+void cf_await_verdict(cf_srv *s, cf_req *r, const cf_queue_sent *sent, long wait_ms, cf_verdict *v)
+{
+    char err[512];
+
+    v->state = -1;
+    if (r->db)
+        cf_pool_put(s->pool, r->db);
+    r->db = NULL;
+    for (long waited = 0; waited < wait_ms && v->state < 0; waited += 100) {
+        cf_sleep_ms(100);
+        if (!(r->db = cf_pool_get(s->pool, 5000, err, sizeof err)))
+            break;
+        if (cf_queue_verdict(r->db, sent, v, err, sizeof err) != 0)
+            v->state = -1;
+        cf_pool_put(s->pool, r->db);
+        r->db = NULL;
+    }
+}
+
+void cf_reply_verdict(cf_req *r, const cf_queue_sent *sent, const cf_verdict *v, const char *field,
+                      json_t *applied)
+{
+    if (v->state == 1) {
+        json_t *body =
+            json_pack("{s:s, s:s, s:I, s:s, s:s}", "status", "applied", "event", sent->event_id,
+                      "seq", (json_int_t)v->seq, "from", v->from, "to", v->to);
+        if (body && applied)
+            json_object_update(body, applied);
+        cf_reply_json(r, 200, body);
+    } else if (v->state == 0) {
+        cf_reply_problem(r, 422, "refused-by-engine", v->reason,
+                         json_pack("{s:s, s:s}", "event", sent->event_id, "field", field));
+    } else {
+        cf_reply_json(r, 202,
+                      json_pack("{s:s, s:s, s:s}", "status", "sent", "event", sent->event_id,
+                                "detail", "Kafka has it; the engine has not applied it yet"));
+    }
+    json_decref(applied);
+}
+
+long cf_req_wait_ms(cf_srv *s, cf_req *r, int *bad)
+{
+    long wait_s = cf_req_query_int(r, "wait", -1, 0, 3600, bad);
+    return wait_s < 0 || wait_s * 1000 > s->cfg->server_wait_ms ? s->cfg->server_wait_ms
+                                                                : wait_s * 1000;
+}
+
 /* Completes (`result` not NULL) or returns the task, then waits for the engine's verdict, giving
  * the database connection back between looks: as long as the query's `wait` (seconds) says, but
  * never longer than server.wait_ms. */
@@ -143,9 +190,7 @@ static void finish(cf_srv *s, cf_req *r, const json_t *result, const char *reaso
     cf_verdict v = {.state = -1};
     cf_task t;
     int rc, bad = 0;
-    long wait_s = cf_req_query_int(r, "wait", -1, 0, 3600, &bad);
-    long wait_ms = wait_s < 0 || wait_s * 1000 > s->cfg->server_wait_ms ? s->cfg->server_wait_ms
-                                                                        : wait_s * 1000;
+    long wait_ms = cf_req_wait_ms(s, r, &bad);
 
     if (bad || !cf_req_db(s, r))
         return;
@@ -164,29 +209,8 @@ static void finish(cf_srv *s, cf_req *r, const json_t *result, const char *reaso
         refused(r, rc, &t, err);
         return;
     }
-    cf_pool_put(s->pool, r->db);
-    r->db = NULL;
-    for (long waited = 0; waited < wait_ms && v.state < 0; waited += 100) {
-        cf_sleep_ms(100);
-        if (!(r->db = cf_pool_get(s->pool, 5000, err, sizeof err)))
-            break;
-        if (cf_queue_verdict(r->db, &sent, &v, err, sizeof err) != 0)
-            v.state = -1;
-        cf_pool_put(s->pool, r->db);
-        r->db = NULL;
-    }
-    if (v.state == 1)
-        cf_reply_json(r, 200,
-                      json_pack("{s:s, s:s, s:I, s:s, s:s, s:o}", "status", "applied", "event",
-                                sent.event_id, "seq", (json_int_t)v.seq, "from", v.from, "to", v.to,
-                                "task", cf_queue_task_json(&t)));
-    else if (v.state == 0)
-        cf_reply_problem(r, 422, "refused-by-engine", v.reason,
-                         json_pack("{s:s, s:s}", "event", sent.event_id, "field", "/result"));
-    else
-        cf_reply_json(r, 202,
-                      json_pack("{s:s, s:s, s:s}", "status", "sent", "event", sent.event_id,
-                                "detail", "Kafka has it; the engine has not applied it yet"));
+    cf_await_verdict(s, r, &sent, wait_ms, &v);
+    cf_reply_verdict(r, &sent, &v, "/result", json_pack("{s:o}", "task", cf_queue_task_json(&t)));
 }
 
 void cf_h_complete(cf_srv *s, cf_req *r)

@@ -21,6 +21,7 @@
 
 #include "base/config.h"
 #include "engine/accounts.h"
+#include "engine/queue.h"
 #include "engine/registry.h"
 #include "io/sender.h"
 
@@ -205,6 +206,19 @@ void cf_h_claim(cf_srv *s, cf_req *r);
 void cf_h_complete(cf_srv *s, cf_req *r);
 void cf_h_return(cf_srv *s, cf_req *r);
 void cf_h_reassign(cf_srv *s, cf_req *r);
+/* The query's `wait` (seconds) in milliseconds, never more than server.wait_ms (its default);
+ * answers 400 with *bad set when it is no whole number. */
+long cf_req_wait_ms(cf_srv *s, cf_req *r, int *bad);
+/* Waits up to `wait_ms` for the engine's verdict on `sent` (v->state -1 when none came), giving
+ * the request's database connection back between looks. */
+void cf_await_verdict(cf_srv *s, cf_req *r, const cf_queue_sent *sent, long wait_ms, cf_verdict *v);
+/* Answers with verdict `v` on `sent`: 200 applied (with the members of `applied`, stolen, may be
+ * NULL), 422 refused-by-engine naming `field`, or 202 sent. */
+void cf_reply_verdict(cf_req *r, const cf_queue_sent *sent, const cf_verdict *v, const char *field,
+                      json_t *applied);
+/* api_decisions.c */
+void cf_h_case_decisions(cf_srv *s, cf_req *r);
+void cf_h_case_decide(cf_srv *s, cf_req *r);
 /* api_cases.c */
 void cf_h_cases(cf_srv *s, cf_req *r);
 void cf_h_case(cf_srv *s, cf_req *r);

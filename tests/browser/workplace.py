@@ -11,7 +11,8 @@ nothing typed is lost); the simulated clock moves on and the case's execution ta
 team_1 clerk's inbox without a reload; the team_1 clerk claims and completes it; the team_2 clerk
 opening that task's address gets a clear "not your post" page; the wall's counts change; the
 auditor replays the case and sees every link of the chain verified, and a tampered copy shown as
-broken; the team_1 clerk reads the notice the workflow sent of the new case (#12).  Every step saves a screenshot; axe-core checks every page (no serious or critical
+broken; the team_1 clerk reads the notice the workflow sent of the new case (#12), and closes the
+case (执行完毕) from its page with the decision form the workflow declares.  Every step saves a screenshot; axe-core checks every page (no serious or critical
 violations); the browsers' DevTools network logs show that no request left 127.0.0.1.
 
 Environment (set by test_web.c): CF_WEB_BASE (http://127.0.0.1:PORT), CF_WEB_SHOTS (the
@@ -34,7 +35,7 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 BASE = os.environ["CF_WEB_BASE"].rstrip("/")
 SHOTS = os.environ["CF_WEB_SHOTS"]
@@ -451,6 +452,41 @@ def scenario():
     team1.get(BASE + "/")
     wait(team1, lambda d: css(d, "#counts b"), "the team_1 inbox")
     shot(team1, "inbox-team1-after")
+
+    # The team_1 clerk closes the case from its page (决定 → 结案, 执行完毕): the decisions their
+    # post may make are listed, the form is the one the workflow declares, and the event is in
+    # the clerk's name.
+    team1.get(BASE + "/case.html?no=" + urllib.parse.quote(CASE))
+    wait(team1, lambda d: css(d, "#dc + .decisions button[data-decision=close]"),
+         "the case page lists team_1's decisions")
+    offered = [b.get_attribute("data-decision") for b in css(team1, "#dc + .decisions button")]
+    check("suspend" not in offered and "payout_confirmed" not in offered,
+          f"only the decisions of the clerk's post are offered: {offered}")
+    team1.execute_script("document.getElementById('dc').scrollIntoView({block: 'center'})")
+    shot(team1, "case-decisions")
+    axe(team1, "case page (staff, decisions)")
+    click(team1, "#dc + .decisions button[data-decision=close]")
+    wait(team1, lambda d: css(d, "dialog.task-dialog[open] #f-close_method"), "the closing form opens")
+    click(team1, "dialog.task-dialog button[type=submit]")
+    wait(team1, lambda d: "请填写" in text_of(d, "#f-close_method-problem"),
+         "a closing without its method is refused before sending")
+    Select(team1.find_element(By.ID, "f-close_method")).select_by_visible_text("执行完毕")
+    shot(team1, "decision-close-form")
+    axe(team1, "decision form")
+    click(team1, "dialog.task-dialog button[type=submit]")
+    wait(team1, lambda d: "已作出决定" in text_of(d, "dialog.task-dialog .verdict"),
+         "the engine applies the closing", 60)
+    verdict = text_of(team1, "dialog.task-dialog .verdict")
+    check("已结案" in verdict, f"the verdict says the case is closed: {verdict}")
+    shot(team1, "decision-close-verdict")
+    click(team1, "dialog.task-dialog .actions button")
+    wait(team1, lambda d: "已结案" in text_of(d, ".case-head .state"), "the case page shows it closed")
+    wait(team1, lambda d: "不能对本案作出决定" in text_of(d, "#dc + p"), "no decision is left to make")
+    source = psql("select source || ' ' || (body -> 'data' ->> 'close_method') from events where case_no = '"
+                  + CASE + "' and type = 'case.decided'")
+    check(source == "staff:team_1:" + TEAM1 + " 执行完毕", f"the closing is in the clerk's name: {source}")
+    team1.execute_script("window.scrollTo(0, 0)")
+    shot(team1, "case-closed")
 
     close(INTAKE)
     close(TEAM2)

@@ -10,7 +10,10 @@
  * reassigns; personal data is masked for auditors; hostile input gets a clear 4xx and the server
  * keeps serving; sessions end by logout and by idling, CSRF is required, failed logins lock a
  * name, a disabled account and a revoked token are shut out; HTTP ingest lands events the engine
- * applies, refuses forged task results, and answers a repeat as a duplicate.
+ * applies, refuses forged task results, and answers a repeat as a duplicate; staff make the
+ * decisions their post may make on a case (the handler team closes, finance confirms a payout),
+ * in their own name, once per Idempotency-Key, and a decision another post may not make, or one
+ * the state or the form does not allow, is refused before anything is sent.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,6 +35,7 @@ static const char *const CASE_B = "(2026)豫0381执302号"; /* stays in intake *
 static const char *const CASE_C = "(2026)豫0381执303号"; /* special: the bureau lead decides */
 static const char *const CASE_D = "(2026)豫0381执304号"; /* reassigned by the lead */
 static const char *const CASE_E = "(2026)豫0381执305号"; /* returned by zhou */
+static const char *const CASE_F = "(2026)豫0381执306号"; /* money paid in: finance confirms */
 
 /* ---- HTTP ----------------------------------------------------------------------------------- */
 
@@ -195,6 +199,9 @@ static int setup(void **state)
     assert_int_equal(kit_add_user(&K, "boss", "lead", NULL), 0);
     assert_int_equal(kit_add_user(&K, "audit", "auditor", NULL), 0);
     assert_int_equal(kit_add_user(&K, "root", "admin", NULL), 0);
+    assert_int_equal(kit_add_user(&K, "xu", "staff", "team_1"), 0);
+    assert_int_equal(kit_add_user(&K, "qian", "staff", "team_2"), 0);
+    assert_int_equal(kit_add_user(&K, "cai", "staff", "finance"), 0);
     make_token("filing", &filing, NULL, 0);
     {
         /* Server A reads the lag of the kit's engines' consumer group for /metrics. */
@@ -213,6 +220,14 @@ static int setup(void **state)
     kit_send_json(&K, kit_filed(CASE_C, "api-c-1", "2026-03-02T09:02:00+08:00"));
     kit_send_json(&K, kit_filed(CASE_D, "api-d-1", "2026-03-02T09:03:00+08:00"));
     kit_send_json(&K, kit_filed(CASE_E, "api-e-1", "2026-03-02T09:04:00+08:00"));
+    {
+        /* Case F has the applicant's account, so that money paid in can be paid out. */
+        json_t *f = kit_filed(CASE_F, "api-f-1", "2026-03-02T09:05:00+08:00");
+        json_object_set_new(json_object_get(f, "data"), "payee_account",
+                            json_pack("{s:s, s:s, s:s}", "name", "张三", "bank",
+                                      "中国工商银行偃师支行", "account", "6222020000001234567"));
+        kit_send_json(&K, f);
+    }
     kit_flush(&K);
     /* The filing reviewer's review comes first (version 3), then the intake check. */
     kit_review(&K, CASE_A, "2026-03-02T09:00:00+08:00");
@@ -220,6 +235,7 @@ static int setup(void **state)
     kit_review(&K, CASE_C, "2026-03-02T09:02:00+08:00");
     kit_review(&K, CASE_D, "2026-03-02T09:03:00+08:00");
     kit_review(&K, CASE_E, "2026-03-02T09:04:00+08:00");
+    kit_review(&K, CASE_F, "2026-03-02T09:05:00+08:00");
     task_a = task_of(CASE_A, "intake_check");
     task_b = task_of(CASE_B, "intake_check");
     task_c = task_of(CASE_C, "intake_check");
@@ -262,7 +278,7 @@ static void test_authorization_matrix(void **state)
      * a auditor, d admin, i ingest, p public.  Requests that pass are shaped to change nothing
      * (an unknown task, an empty batch): what matters is that they are not refused. */
     char *tb = pathf("/api/v1/tasks/%s", task_b), *cb = pathf("/api/v1/cases/%s", CASE_B);
-    char cb_tasks[512], cb_timers[512], cb_timeline[512], cb_replay[512];
+    char cb_tasks[512], cb_timers[512], cb_timeline[512], cb_replay[512], cb_decisions[512];
     struct {
         const char *method, *path, *body, *who;
     } rows[] = {
@@ -279,6 +295,8 @@ static void test_authorization_matrix(void **state)
         {"GET", cb_timers, NULL, "sla"},
         {"GET", cb_timeline, NULL, "sla"},
         {"GET", cb_replay, NULL, "la"},
+        {"GET", cb_decisions, NULL, "s"},
+        {"POST", cb_decisions, "{\"decision\": \"none\"}", "s"},
         {"GET", "/api/v1/stats", NULL, "la"},
         {"GET", "/api/v1/report?since=2026-03-01", NULL, "la"},
         {"POST", "/api/v1/events", "[]", "i"},
@@ -300,8 +318,9 @@ static void test_authorization_matrix(void **state)
     snprintf(cb_timers, sizeof cb_timers, "%s/timers", cb);
     snprintf(cb_timeline, sizeof cb_timeline, "%s/timeline", cb);
     snprintf(cb_replay, sizeof cb_replay, "%s/replay", cb);
+    snprintf(cb_decisions, sizeof cb_decisions, "%s/decisions", cb);
     /* Every route of the table but login and logout (tested with sessions below). */
-    assert_int_equal(sizeof rows / sizeof rows[0], 20);
+    assert_int_equal(sizeof rows / sizeof rows[0], 22);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         for (size_t k = 0; k < sizeof roles / sizeof roles[0]; k++) {
             int public = strchr(rows[i].who, 'p') != NULL;
@@ -872,6 +891,152 @@ static void test_metrics_and_probes(void **state)
     reply_free(&r);
 }
 
+/* ---- decisions ----------------------------------------------------------------------------- */
+
+/* Whether `list` (GET .../decisions) offers decision `name`; its entry or NULL. */
+static json_t *offered(const json_t *list, const char *name)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach (json_object_get(list, "decisions"), i, d)
+        if (strcmp(str(d, "decision"), name) == 0)
+            return d;
+    return NULL;
+}
+
+/* Sends decision `body` on `path` as `w` with Idempotency-Key `key` (NULL: none). */
+static long decide(const who *w, const char *path, const char *key, const char *body, reply *r)
+{
+    char header[256];
+    if (key)
+        snprintf(header, sizeof header, "Idempotency-Key: %s", key);
+    return http_ex(w, "POST", path, "application/json", body, strlen(body), key ? header : NULL, r);
+}
+
+static void test_decisions(void **state)
+{
+    (void)state;
+    char *pa = pathf("/api/v1/cases/%s/decisions", CASE_A);
+    char *pf = pathf("/api/v1/cases/%s/decisions", CASE_F);
+    const char *close = "{\"decision\": \"close\", \"close_method\": \"执行完毕\"}";
+    who xu, qian, cai;
+    long long dead = kit_count(&K, "select count(*) from dead_letters");
+    json_t *d;
+    reply r;
+    char *v;
+
+    use_server(port_a);
+    assert_int_equal(login_as("xu", NULL, &xu), 200);
+    assert_int_equal(login_as("qian", NULL, &qian), 200);
+    assert_int_equal(login_as("cai", NULL, &cai), 200);
+    /* Case A is team_1's (test_claim_complete_return): its clerk may close it, with the methods
+     * the workflow handles; team_2's clerk may make no decision on it, the bureau lead more. */
+    assert_int_equal(http(&xu, "GET", pa, NULL, &r), 200);
+    assert_string_equal(str(r.json, "state"), "notices");
+    assert_non_null(d = offered(r.json, "close"));
+    assert_string_equal(str(d, "title"), "结案");
+    d = json_array_get(json_object_get(d, "fields"), 0);
+    assert_string_equal(str(d, "name"), "close_method");
+    assert_int_equal(json_array_size(json_object_get(d, "choices")), 6);
+    assert_null(offered(r.json, "suspend"));
+    reply_free(&r);
+    assert_int_equal(http(&qian, "GET", pa, NULL, &r), 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "decisions")), 0);
+    reply_free(&r);
+    assert_int_equal(http(&ju, "GET", pa, NULL, &r), 200);
+    assert_non_null(offered(r.json, "suspend"));
+    reply_free(&r);
+
+    /* Another team's clerk: 403, and nothing is sent (the engine would have dead-lettered it
+     * before the close below, on the case's one partition). */
+    assert_int_equal(decide(&qian, pa, NULL, close, &r), 403);
+    assert_string_equal(str(r.json, "type"), "urn:caseflow:problem:not-your-decision");
+    reply_free(&r);
+    /* A method the workflow does not handle, a decision it does not know, a field that is no
+     * text: 422 naming the field. */
+    assert_int_equal(
+        decide(&xu, pa, NULL, "{\"decision\": \"close\", \"close_method\": \"结了\"}", &r), 422);
+    assert_string_equal(str(r.json, "field"), "/close_method");
+    reply_free(&r);
+    assert_int_equal(decide(&xu, pa, NULL, "{\"decision\": \"close\"}", &r), 422);
+    assert_string_equal(str(r.json, "field"), "/close_method");
+    reply_free(&r);
+    assert_int_equal(decide(&xu, pa, NULL, "{\"decision\": \"shut\"}", &r), 422);
+    assert_string_equal(str(r.json, "field"), "/decision");
+    reply_free(&r);
+    assert_int_equal(decide(&xu, pa, "bad key", close, &r), 400);
+    reply_free(&r);
+
+    /* The handler team's clerk closes, in their own name. */
+    assert_int_equal(decide(&xu, pa, "close-a-1", close, &r), 200);
+    assert_string_equal(str(r.json, "status"), "applied");
+    assert_string_equal(str(r.json, "to"), "closed");
+    assert_true(json_is_false(json_object_get(r.json, "already")));
+    reply_free(&r);
+    v = kit_value(&K,
+                  "select source || ' ' || (body -> 'data' ->> 'close_method') from events where "
+                  "case_no = $1 and type = 'case.decided'",
+                  1, (const char *[]){CASE_A});
+    assert_string_equal(v, "staff:team_1:xu 执行完毕");
+    free(v);
+    /* The same key again is the same event: answered as applied, applied once. */
+    assert_int_equal(decide(&xu, pa, "close-a-1", close, &r), 200);
+    assert_true(json_is_true(json_object_get(r.json, "already")));
+    reply_free(&r);
+    /* A new decision on the closed case: 409, and the list is empty. */
+    assert_int_equal(decide(&xu, pa, "close-a-2", close, &r), 409);
+    assert_string_equal(str(r.json, "type"), "urn:caseflow:problem:decision-refused");
+    reply_free(&r);
+    assert_int_equal(http(&xu, "GET", pa, NULL, &r), 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "decisions")), 0);
+    reply_free(&r);
+    assert_int_equal(kit_count(&K, "select count(*) from events where case_no = "
+                                   "'(2026)豫0381执301号' and type = 'case.decided'"),
+                     1);
+    assert_int_equal(kit_count(&K, "select count(*) from dead_letters"), dead);
+
+    /* Finance confirms a payout: none is waiting yet (the workflow refuses: 409, nothing sent),
+     * then money comes in and the payment clerk pays it out. */
+    assert_int_equal(decide(&cai, pf, NULL, "{\"decision\": \"payout_confirmed\"}", &r), 409);
+    assert_non_null(strstr(str(r.json, "detail"), "没有待财务确认的案款发放"));
+    reply_free(&r);
+    kit_send_json(&K,
+                  json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:i, s:s, s:s, s:s, s:i}}",
+                            "id", "api-f-paid", "type", "payment.matched", "case", CASE_F, "time",
+                            "2026-03-03T10:00:00+08:00", "source", "worker:payments", "data",
+                            "payment_id", "TX20260303000306", "payment_key", "PAY-2026-000306",
+                            "amount", 20000, "paid_at", "2026-03-03T08:12:00+08:00", "payer_name",
+                            "李四", "method", "auto", "confidence", 100));
+    kit_flush(&K);
+    kit_complete(&K, CASE_F, "payout", "payment_clerk", "孙会", "2026-03-04T10:00:00+08:00",
+                 json_pack("{s:i, s:s, s:s, s:s}", "amount", 20000, "payee", "张三", "account",
+                           "6222020000001234567", "paid_on", "2026-03-04"));
+    v = kit_wait_value(&K,
+                       "select body -> 'data' ->> 'payout_pending' from cases where case_no = $1",
+                       1, (const char *[]){CASE_F}, "20000", 60);
+    assert_string_equal(v, "20000");
+    free(v);
+    assert_int_equal(http(&cai, "GET", pf, NULL, &r), 200);
+    assert_string_equal(str(json_array_get(json_object_get(r.json, "decisions"), 0), "decision"),
+                        "payout_confirmed");
+    assert_int_equal(json_array_size(json_object_get(r.json, "decisions")), 1);
+    reply_free(&r);
+    assert_int_equal(decide(&xu, pf, NULL, "{\"decision\": \"payout_confirmed\"}", &r), 403);
+    reply_free(&r);
+    assert_int_equal(decide(&cai, pf, "confirm-f-1", "{\"decision\": \"payout_confirmed\"}", &r),
+                     200);
+    assert_string_equal(str(r.json, "status"), "applied");
+    reply_free(&r);
+    v = kit_value(&K,
+                  "select (body -> 'data' ->> 'payout_confirmed_by') || ' ' || (body -> 'data' ->> "
+                  "'paid_total') from cases where case_no = $1",
+                  1, (const char *[]){CASE_F});
+    assert_string_equal(v, "cai 20000");
+    free(v);
+    free(pa);
+    free(pf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -886,6 +1051,7 @@ int main(void)
         cmocka_unit_test(test_sessions),
         cmocka_unit_test(test_ingest),
         cmocka_unit_test(test_metrics_and_probes),
+        cmocka_unit_test(test_decisions),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/decision.h"
 #include "core/form.h"
 #include "core/workflow.h"
 #include "fixture.h"
@@ -143,6 +144,91 @@ static void test_court_forms(void **state)
     cf_workflow_free(wf);
 }
 
+/* The names of the decisions in `list` (cf_decision_list), ", "-separated, into `out`. */
+static const char *names(json_t *list, char *out, size_t n)
+{
+    size_t o = 0, i;
+    json_t *d;
+
+    out[0] = '\0';
+    json_array_foreach (list, i, d)
+        o += (size_t)snprintf(out + o, o < n ? n - o : 0, "%s%s", i ? ", " : "",
+                              json_string_value(json_object_get(d, "decision")));
+    return out;
+}
+
+/* The court's decisions carry fields (`fields:`) checked as a result is; who may make which
+ * decision where is the engine's rule (core/decision.h), here listed for one post. */
+static void test_decision_forms(void **state)
+{
+    (void)state;
+    cf_workflow *wf = fx_workflow_load("workflows/enforcement_case.yaml");
+    const cf_decision *close = cf_workflow_decision(wf, "close");
+    const cf_decision *defer = cf_workflow_decision(wf, "defer");
+    json_t *v, *list, *f, *st;
+    char err[256], buf[2048];
+
+    assert_int_equal(close->nfields, 1);
+    f = cf_form_fields_json(wf, NULL, close->fields, close->nfields);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(f, 0), "name")),
+                        "close_method");
+    assert_int_equal(json_array_size(json_object_get(json_array_get(f, 0), "choices")), 6);
+    json_decref(f);
+    v = json_pack("{s:s, s:s}", "decision", "close", "close_method", "结了");
+    assert_int_equal(
+        cf_form_check_fields(wf, NULL, close->fields, close->nfields, v, "", err, sizeof err),
+        CF_EINVAL);
+    assert_string_equal(err, "/close_method: is not one of its 6 choices");
+    json_object_set_new(v, "close_method", json_string("执行完毕"));
+    assert_int_equal(
+        cf_form_check_fields(wf, NULL, close->fields, close->nfields, v, "", err, sizeof err), 0);
+    json_object_del(v, "close_method");
+    assert_int_equal(
+        cf_form_check_fields(wf, NULL, close->fields, close->nfields, v, "", err, sizeof err),
+        CF_EINVAL);
+    assert_string_equal(err, "/close_method: is required");
+    json_decref(v);
+    /* A number is whole and from 0. */
+    v = json_pack("{s:f}", "months", 1.5);
+    assert_int_equal(
+        cf_form_check_fields(wf, NULL, defer->fields, defer->nfields, v, "", err, sizeof err),
+        CF_EINVAL);
+    assert_string_equal(err, "/months: must be a whole number from 0");
+    json_object_set_new(v, "months", json_integer(3));
+    assert_int_equal(
+        cf_form_check_fields(wf, NULL, defer->fields, defer->nfields, v, "", err, sizeof err), 0);
+    json_decref(v);
+
+    /* A handler team decides on its own cases, the bureau lead on every one; nobody in a final
+     * state, and only the bureau lead suspends. */
+    st = json_pack("{s:s, s:{s:s}}", "state", "execution", "data", "handler_post", "team_1");
+    list = cf_decision_list(wf, st, "team_1", err, sizeof err);
+    assert_non_null(list);
+    assert_non_null(strstr(names(list, buf, sizeof buf), "close"));
+    assert_null(strstr(buf, "suspend"));
+    assert_null(strstr(buf, "payout_confirmed"));
+    json_decref(list);
+    list = cf_decision_list(wf, st, "team_2", err, sizeof err);
+    assert_string_equal(names(list, buf, sizeof buf), "");
+    json_decref(list);
+    list = cf_decision_list(wf, st, "bureau_lead", err, sizeof err);
+    assert_non_null(strstr(names(list, buf, sizeof buf), "suspend"));
+    json_decref(list);
+    list = cf_decision_list(wf, st, "finance", err, sizeof err);
+    assert_string_equal(names(list, buf, sizeof buf), "payout_confirmed");
+    json_decref(list);
+    json_object_set_new(st, "state", json_string("closed"));
+    list = cf_decision_list(wf, st, "team_1", err, sizeof err);
+    assert_string_equal(names(list, buf, sizeof buf), "");
+    json_decref(list);
+    json_object_set_new(st, "state", json_string("archived"));
+    list = cf_decision_list(wf, st, "finance", err, sizeof err);
+    assert_string_equal(names(list, buf, sizeof buf), "");
+    json_decref(list);
+    json_decref(st);
+    cf_workflow_free(wf);
+}
+
 static cf_workflow *parse(const char *tasks, cf_diags *d)
 {
     char yaml[4096];
@@ -167,8 +253,8 @@ static void test_declaration_mistakes(void **state)
     } cases[] = {
         {"  a:\n    post: intake\n    result:\n      x: {title: X}\n",
          "13:10: result field 'x' needs a type"},
-        {"  a:\n    post: intake\n    result:\n      x: {type: number}\n",
-         "13:17: unknown field type 'number'"},
+        {"  a:\n    post: intake\n    result:\n      x: {type: count}\n",
+         "13:17: unknown field type 'count'"},
         {"  a:\n    post: intake\n    result:\n      x: {type: choice}\n",
          "13:10: result field 'x' is a choice: give its choices"},
         {"  a:\n    post: intake\n    result:\n      x: {type: post, choices: [team_9]}\n",
@@ -209,6 +295,35 @@ static void test_declaration_mistakes(void **state)
         assert_non_null(strstr(d.lines[0], "only staff tasks declare a result form"));
         cf_diags_free(&d);
     }
+    {
+        /* A decision's fields are declared as a result's, and none is called `decision`. */
+        static const struct {
+            const char *fields, *want;
+        } bad[] = {
+            {"{x: {type: choice}}", "result field 'x' is a choice: give its choices"},
+            {"{decision: {type: text}}", "a field may not be called 'decision'"},
+            {"[x]", "fields must be a mapping"},
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            cf_diags d;
+            cf_workflow *wf;
+            char yaml[1024];
+            snprintf(yaml, sizeof yaml,
+                     "workflow: unit\nversion: 1\ncalendar: ../../workflows/calendars/cn.yaml\n"
+                     "schemas: ../../schemas/events\ninitial: filed\nposts: {intake: 岗}\n"
+                     "events: [case.filed, case.decided]\nstates:\n  filed:\n"
+                     "    on:\n      - event: case.decided\n        to: done\n"
+                     "  done:\n    final: true\n"
+                     "decisions:\n  close: {by: [intake], fields: %s}\n",
+                     bad[i].fields);
+            wf = fx_workflow_parse(yaml, &d);
+            assert_null(wf);
+            if (!d.count || !strstr(d.lines[0], bad[i].want))
+                fail_msg("case %zu: want '%s', got '%s'", i, bad[i].want,
+                         d.count ? d.lines[0] : "(nothing)");
+            cf_diags_free(&d);
+        }
+    }
 }
 
 int main(void)
@@ -216,6 +331,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_court_forms),
         cmocka_unit_test(test_declaration_mistakes),
+        cmocka_unit_test(test_decision_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

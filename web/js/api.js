@@ -23,12 +23,13 @@ export function account() {
 }
 
 /**
- * Sends `method path` with `body` (JSON, or undefined) and returns {status, data}.  Throws
- * ApiError for an error answer (status 0 when the server cannot be reached).
+ * Sends `method path` with `body` (JSON, or undefined) and `extra` headers, and returns
+ * {status, data}.  Throws ApiError for an error answer (status 0 when the server cannot be
+ * reached).
  */
-export async function api(method, path, body) {
+export async function api(method, path, body, extra = {}) {
   for (let attempt = 0; ; attempt++) {
-    const headers = { Accept: 'application/json' };
+    const headers = { Accept: 'application/json', ...extra };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (method !== 'GET') headers['X-CSRF-Token'] = csrf;
     let res;

@@ -1,6 +1,7 @@
-// Completing and returning a task in place: the form is drawn from what the task's workflow
-// declares for its result (GET /api/v1/tasks/{id}/form), bad input is refused before anything
-// is sent, and the engine's verdict is shown as it comes back (applied, or why not).  What is
+// Completing and returning a task in place, and making a decision on a case: the form is drawn
+// from what the workflow declares (a task's result, GET /api/v1/tasks/{id}/form; a decision's
+// fields, GET /api/v1/cases/{case}/decisions), bad input is refused before anything is sent, and
+// the engine's verdict is shown as it comes back (applied, or why not).  What is
 // typed is kept in the tab's sessionStorage until the task is done, so a reload or a new login
 // does not lose it.
 
@@ -63,8 +64,9 @@ function fieldControl(f, draft) {
       : h('textarea', { id, name: f.name, maxlength: f.max || 1000, rows: 3 });
     if (draft) input.value = draft;
     read = () => input.value.trim() || undefined;
-  } else if (f.type === 'amount') {
-    input = h('input', { id, name: f.name, inputmode: 'decimal', autocomplete: 'off' });
+  } else if (f.type === 'amount' || f.type === 'number') {
+    input = h('input', { id, name: f.name, inputmode: f.type === 'amount' ? 'decimal' : 'numeric',
+      autocomplete: 'off' });
     if (draft !== undefined) input.value = String(draft);
     read = () => (input.value.trim() === '' ? undefined : input.value.trim());
   } else {
@@ -102,6 +104,13 @@ function check(controls) {
       }
       v = Number(v);
     }
+    if (f.type === 'number') {
+      if (!/^\d+$/.test(v)) {
+        problems.push({ c, text: '请填写不小于 0 的整数' });
+        continue;
+      }
+      v = Number(v);
+    }
     if (f.type === 'text' && f.max && [...v].length > f.max) {
       problems.push({ c, text: `最多 ${f.max} 个字` });
       continue;
@@ -109,6 +118,34 @@ function check(controls) {
     result[f.name] = v;
   }
   return { result, problems, raw };
+}
+
+/* Checks the form and marks its problems at their fields; the result to send, or null. */
+function checked(controls) {
+  const { result, problems } = check(controls);
+  for (const c of controls) {
+    c.problem.textContent = '';
+    c.inputs.forEach((i) => i.removeAttribute('aria-invalid'));
+  }
+  for (const p of problems) {
+    p.c.problem.textContent = p.text;
+    p.c.inputs.forEach((i) => i.setAttribute('aria-invalid', 'true'));
+  }
+  if (problems.length) {
+    problems[0].c.focus();
+    return null;
+  }
+  return result;
+}
+
+/* Shows the server's refusal of `field` (a JSON pointer) at the control it names, if any. */
+function markField(controls, e, pointer) {
+  const field = e.problem && e.problem.field;
+  const c = field && controls.find((x) => field === pointer(x.f.name));
+  if (c) {
+    c.problem.textContent = e.problem.detail;
+    c.inputs.forEach((i) => i.setAttribute('aria-invalid', 'true'));
+  }
 }
 
 function dialogShell(title, subtitle) {
@@ -122,11 +159,11 @@ function dialogShell(title, subtitle) {
 }
 
 /* The verdict of the engine in words. */
-function verdictBox(status, data, wf) {
+function verdictBox(status, data, wf, done = '已办结。') {
   if (status === 200 && data && data.status === 'applied') {
     const from = stateTitle(wf, data.from), to = stateTitle(wf, data.to);
     return h('div', { class: 'verdict applied', role: 'status' },
-      h('strong', {}, '已办结。'),
+      h('strong', {}, done),
       from === to ? `案件仍在「${to}」。` : `案件由「${from}」转入「${to}」。`);
   }
   return h('div', { class: 'verdict pending', role: 'status' },
@@ -199,19 +236,8 @@ export async function openComplete(task, onDone) {
   el.addEventListener('change', () => saveDraft(task.id, 'complete', check(controls).raw));
   el.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const { result, problems } = check(controls);
-    for (const c of controls) {
-      c.problem.textContent = '';
-      c.inputs.forEach((i) => i.removeAttribute('aria-invalid'));
-    }
-    if (problems.length) {
-      for (const p of problems) {
-        p.c.problem.textContent = p.text;
-        p.c.inputs.forEach((i) => i.setAttribute('aria-invalid', 'true'));
-      }
-      problems[0].c.focus();
-      return;
-    }
+    const result = checked(controls);
+    if (!result) return;
     send.disabled = true;
     verdict.replaceChildren(h('div', { class: 'verdict pending', role: 'status' }, '正在提交，等待引擎处理…'));
     try {
@@ -226,17 +252,77 @@ export async function openComplete(task, onDone) {
     } catch (e) {
       verdict.replaceChildren(h('div', { class: 'verdict refused', role: 'alert' },
         h('strong', {}, '未办结。'), refusalText(e)));
-      const field = e.problem && e.problem.field;
-      const c = field && controls.find((x) => field === `/result/${x.f.name}`);
-      if (c) {
-        c.problem.textContent = e.problem.detail;
-        c.inputs.forEach((i) => i.setAttribute('aria-invalid', 'true'));
-      }
+      markField(controls, e, (name) => `/result/${name}`);
       send.disabled = false;
     }
   });
   dialog.showModal();
   controls[0].focus();
+}
+
+function decisionRefusal(e) {
+  const p = e.problem || {};
+  if (e.status === 403) return `您的岗位不能作出此决定：${p.detail || ''}`;
+  if (e.status === 409) return `案件当前状态不允许此决定：${p.detail || ''}`;
+  if (e.status === 404) return '没有这个案件。';
+  if (p.type === 'urn:caseflow:problem:refused-by-engine') return `引擎拒绝了该决定：${p.detail}`;
+  return e.message;
+}
+
+/** A key for one decision: a retry of the same dialog is the same event (Idempotency-Key). */
+function freshKey() {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return `web-${Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/**
+ * Opens the dialog of decision `d` ({decision, title, fields}, from GET
+ * /api/v1/cases/{case}/decisions) on case `caseNo` of workflow `wf`, and sends it in the
+ * account's name.  `onDone()` runs when the dialog closes after the decision was sent.
+ */
+export function openDecision(caseNo, d, wf, onDone) {
+  const what = `decision:${d.decision}`;
+  const draft = loadDraft(caseNo, what);
+  const key = freshKey();
+  const { dialog, body } = dialogShell(`决定：${d.title}`, caseNo);
+  let sent = false;
+  dialog.addEventListener('close', () => { if (sent && onDone) onDone(); });
+  const controls = (d.fields || []).map((f) => fieldControl(f, draft[f.name]));
+  const verdict = h('div', { 'aria-live': 'polite' });
+  const send = h('button', { class: 'primary', type: 'submit' }, '确认作出决定');
+  const cancel = h('button', { type: 'button', onclick: () => dialog.close() }, '取消');
+  const el = h('form', { novalidate: true },
+    controls.length ? controls.map((c) => c.box)
+      : h('p', {}, `确认对本案作出「${d.title}」的决定？`),
+    verdict, h('div', { class: 'actions' }, cancel, send));
+  body.append(el);
+  el.addEventListener('change', () => saveDraft(caseNo, what, check(controls).raw));
+  el.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const result = checked(controls);
+    if (!result) return;
+    send.disabled = true;
+    verdict.replaceChildren(h('div', { class: 'verdict pending', role: 'status' }, '正在提交，等待引擎处理…'));
+    try {
+      const { status, data } = await api('POST',
+        `/api/v1/cases/${encodeURIComponent(caseNo)}/decisions`,
+        { decision: d.decision, ...result }, { 'Idempotency-Key': key });
+      dropDraft(caseNo, what);
+      sent = true;
+      verdict.replaceChildren(verdictBox(status, data, wf, '已作出决定。'));
+      send.remove();
+      cancel.textContent = '关闭';
+      cancel.focus();
+    } catch (e) {
+      verdict.replaceChildren(h('div', { class: 'verdict refused', role: 'alert' },
+        h('strong', {}, '未作出决定。'), decisionRefusal(e)));
+      markField(controls, e, (name) => `/${name}`);
+      send.disabled = false;
+    }
+  });
+  dialog.showModal();
+  if (controls.length) controls[0].focus();
+  else send.focus();
 }
 
 /** Opens the dialog that sends task `task` back with a reason. */

@@ -7,6 +7,7 @@ import { $, fill, h, param } from '../dom.js';
 import { DEADLINES, EVENT_TYPES, TASK_STATUS, TIMERS, leftText, when, who } from '../names.js';
 import { engineNow, postTitle, refuse, start, stateTitle, workflow } from '../shell.js';
 import { lifecycle } from '../lifecycle.js';
+import { openDecision } from '../taskform.js';
 
 let me;
 const caseUrl = (no, rest = '') => `/api/v1/cases/${encodeURIComponent(no)}${rest}`;
@@ -76,11 +77,14 @@ async function show(no) {
       : `案件载入失败：${e.message}`, '/case.html', '无法打开此案件');
     return;
   }
-  const [tasks, timeline, docs, now] = await Promise.all([
+  const [tasks, timeline, docs, now, decisions] = await Promise.all([
     api('GET', caseUrl(c.case, '/tasks')).then((r) => r.data.tasks).catch(() => []),
     api('GET', caseUrl(c.case, '/timeline')).then((r) => r.data.timeline).catch(() => []),
     api('GET', caseUrl(c.case, '/documents')).then((r) => r.data.documents).catch(() => []),
     engineNow(me),
+    me.role === 'staff'
+      ? api('GET', caseUrl(c.case, '/decisions')).then((r) => r.data.decisions).catch(() => [])
+      : Promise.resolve(null),
   ]);
   const wf = workflow(c.workflow, c.version);
   const titles = new Map(tasks.map((t) => [t.id, t.title]));
@@ -116,6 +120,13 @@ async function show(no) {
                 h('td', {}, TIMERS[k] || k, h('span', { class: 'muted' }, '（定时）')),
                 h('td', { class: 'nowrap' }, when(v)), h('td', {}, leftText(v, now)))))),
         h('p', { class: 'muted' }, `按引擎时钟 ${when(now)} 计算。`))),
+    decisions ? h('section', { class: 'panel', 'aria-labelledby': 'dc' }, h('h2', { id: 'dc' }, '决定'),
+      decisions.length
+        ? h('div', { class: 'toolbar decisions' }, decisions.map((dc) => h('button', {
+          type: 'button', 'data-decision': dc.decision,
+          onclick: () => openDecision(c.case, dc, wf, () => show(c.case)),
+        }, dc.title)))
+        : h('p', { class: 'muted' }, `您的岗位（${postTitle(me.post)}）目前不能对本案作出决定。`)) : null,
     h('section', { class: 'panel', 'aria-labelledby': 'tk' }, h('h2', { id: 'tk' }, '任务'),
       h('table', { class: 'grid' },
         h('thead', {}, h('tr', {}, ['事项', '岗位', '状态', '截止时间', '办理人'].map((t) => h('th', { scope: 'col' }, t)))),

@@ -169,15 +169,26 @@ static const char *log_level(void)
     return env;
 }
 
+/* The server's WAL insert position in bytes (the whole cluster: the bench's own stack), or -1. */
+static long long wal_lsn(PGconn *db)
+{
+    PGresult *res = PQexec(db, "select (pg_current_wal_insert_lsn() - '0/0')::bigint");
+    long long at = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
+                       ? strtoll(PQgetvalue(res, 0, 0), NULL, 10)
+                       : -1;
+    PQclear(res);
+    return at;
+}
+
 /*
  * Starts `engines` engines on a stream produced before, and returns the rate from the first
  * committed event until all are committed and the outbox is empty; *rss_kb gets the largest
  * peak RSS of the engines.  0 when the engines did not finish within ten minutes.
  */
 static double throughput(kit *k, int cases, int engines, long *rss_kb, double *cpu_ms,
-                         double *server_ms)
+                         double *server_ms, double *wal_per_event)
 {
-    long long n = produce_stream(k, cases), seen = 0, c0 = 0;
+    long long n = produce_stream(k, cases), seen = 0, c0 = 0, w0 = wal_lsn(k->db);
     double t0 = 0, t1, limit = now_s() + 600;
     pid_t pid[4];
 
@@ -198,6 +209,7 @@ static double throughput(kit *k, int cases, int engines, long *rss_kb, double *c
         kit_sleep_ms(20);
     }
     t1 = now_s();
+    *wal_per_event = w0 >= 0 ? (double)(wal_lsn(k->db) - w0) / (double)n : -1;
     *rss_kb = 0;
     *cpu_ms = 0;
     *server_ms = sessions_cpu_s(k) * 1000 / ((double)n / 1000);
@@ -221,6 +233,7 @@ static double baseline(kit *k, double *server_ms)
     PGresult *rows, *res;
     int total;
     double t0, t1, cpu0;
+    long long w0;
 
     /* A fresh database with every migration applied: the engine's own schema. */
     kit_init(&base, "baseline");
@@ -234,6 +247,7 @@ static double baseline(kit *k, double *server_ms)
                          "e.applied_at, e.case_no, e.seq");
     total = PQntuples(rows);
     cpu0 = cpu_s(PQbackendPID(db));
+    w0 = wal_lsn(db);
     t0 = now_s();
     for (int start = 0; start < total; start += 500) {
         int end = start + 500 < total ? start + 500 : total;
@@ -302,8 +316,9 @@ static double baseline(kit *k, double *server_ms)
     *server_ms = (cpu_s(PQbackendPID(db)) - cpu0) * 1000 / ((double)total / 1000);
     printf("baseline: %d events in %.2f s = %.0f events/s (plain batched INSERT of the same "
            "rows, 500 per transaction, 1 connection: the limit); its server's CPU %.0f ms per "
-           "1,000 events [load %.1f]\n",
-           total, t1 - t0, total / (t1 - t0), *server_ms, load1());
+           "1,000 events, WAL %.0f bytes per event [load %.1f]\n",
+           total, t1 - t0, total / (t1 - t0), *server_ms,
+           (double)(wal_lsn(db) - w0) / (total ? total : 1), load1());
     {
         long long n = 0;
         res = PQexec(db, "select count(*) from events");
@@ -519,6 +534,7 @@ static int latency(kit *k, int rate, int seconds)
     json_t *msgs;
     size_t i;
     json_t *m;
+    long long w0 = wal_lsn(k->db), w1;
 
     snprintf(prefix, sizeof prefix, "lat%d-", rate);
     engine = kit_engine_start(
@@ -556,15 +572,18 @@ static int latency(kit *k, int rate, int seconds)
         lat[got++] = (double)(ts - t);
     }
     kit_engine_stop(k, engine, SIGTERM);
+    w1 = wal_lsn(k->db);
     qsort(lat, (size_t)got, sizeof *lat, cmp_double);
     /* An event whose transition never came counts as slower than every one that did. */
     {
         double p99 = got > (int)(n * 0.99) ? lat[(int)(n * 0.99)] : INFINITY;
         int missed = !(p99 <= 50);
         printf("latency:  %d s at %d/s: %d of %d seen; p50 %.0f ms, p99 %.0f ms, max %.0f ms "
-               "(produce -> commit -> transition on Kafka; target p99 <= 50 ms%s) [load %.1f]\n",
+               "(produce -> commit -> transition on Kafka; target p99 <= 50 ms%s); WAL %.0f "
+               "bytes per case.filed [load %.1f]\n",
                seconds, rate, got, n, got ? lat[got / 2] : NAN, p99, got ? lat[got - 1] : NAN,
-               missed ? ": MISSED" : "", load1());
+               missed ? ": MISSED" : "", w0 >= 0 && w1 >= 0 ? (double)(w1 - w0) / n : NAN,
+               load1());
         json_decref(msgs);
         free(lat);
         return missed;
@@ -577,11 +596,11 @@ static double scale_out(int cases, int engines, double one)
     char name[32];
     kit k;
     long rss;
-    double rate, cpu, server;
+    double rate, cpu, server, wal;
 
     snprintf(name, sizeof name, "scale%d", engines);
     kit_init(&k, name);
-    rate = throughput(&k, cases, engines, &rss, &cpu, &server);
+    rate = throughput(&k, cases, engines, &rss, &cpu, &server, &wal);
     printf("scale:    %d engines (8 partitions): %.0f events/s = %.2f x one engine [load %.1f]\n",
            engines, rate, one > 0 ? rate / one : 0, load1());
     kit_done(&k);
@@ -600,7 +619,7 @@ int main(int argc, char **argv)
     int missed = 0;
     long rss;
     kit k;
-    double e = 0, b, cpu, server, base_server;
+    double e = 0, b, cpu, server, base_server, wal;
 
     setvbuf(stdout, NULL, _IOLBF, 0); /* each figure as it comes, also into a file */
     printf("bench/engine: %d cases x 4 events + 1 case x %d, batches of 500; 2 cores, everything "
@@ -609,12 +628,17 @@ int main(int argc, char **argv)
     if (env_int("BENCH_THROUGHPUT", 1) == 0)
         goto latencies;
     kit_init(&k, "bench");
-    e = throughput(&k, cases, 1, &rss, &cpu, &server);
+    e = throughput(&k, cases, 1, &rss, &cpu, &server, &wal);
     printf(
         "engine:   %.0f events/s (Kafka -> commit -> outbox -> Kafka, 1 engine); its CPU %.0f ms "
         "per 1,000 events, its sessions' in the server %.0f ms; peak RSS %ld MiB "
         "(engine.cache_cases 20000) [load %.1f]\n",
         e, cpu, server, rss / 1024, load1());
+    /* The WAL the server wrote while the engine ran (its outbox deletes and any checkpoint's
+     * full-page images included): what a COMMIT waits to flush. */
+    printf("wal:      %.0f bytes of WAL per event (%d cases x 4 events: a case.filed and three "
+           "case.corrected each)\n",
+           wal, cases);
     b = baseline(&k, &base_server);
     missed |= !(b > 0 && e / b >= 0.5);
     printf("ratio:    engine / baseline = %.2f (target >= 0.5%s; aim 0.7)\n", b > 0 ? e / b : 0,

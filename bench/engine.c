@@ -36,6 +36,7 @@
 
 #include "io/bus.h"
 #include "io/store.h"
+#include "engine/queue.h"
 #include "core/caltime.h"
 #include "core/replay.h"
 #include "core/workflow.h"
@@ -180,6 +181,10 @@ static long long wal_lsn(PGconn *db)
     return at;
 }
 
+/* "CASEFLOW_CONFIG=<file>" for the engines the throughput runs start, or "" (the defaults):
+ * the memory run sets engine.cache_cases through it. */
+static char engine_config[800];
+
 /*
  * Starts `engines` engines on a stream produced before, and returns the rate from the first
  * committed event until all are committed and the outbox is empty; *rss_kb gets the largest
@@ -189,13 +194,16 @@ static double throughput(kit *k, int cases, int engines, long *rss_kb, double *c
                          double *server_ms, double *wal_per_event)
 {
     long long n = produce_stream(k, cases), seen = 0, c0 = 0, w0 = wal_lsn(k->db);
+    /* Events stored before (bench/run growth): not the stream's. */
+    long long before = kit_count(k, "select count(*) from events");
     double t0 = 0, t1, limit = now_s() + 600;
     pid_t pid[4];
 
     for (int i = 0; i < engines; i++)
-        pid[i] = kit_engine_start(k, (const char *const[]){log_level(), NULL});
+        pid[i] = kit_engine_start(
+            k, (const char *const[]){log_level(), engine_config[0] ? engine_config : NULL, NULL});
     for (;;) {
-        seen = kit_count(k, "select count(*) from events");
+        seen = kit_count(k, "select count(*) from events") - before;
         if (seen > 0 && t0 == 0) {
             t0 = now_s();
             c0 = seen;
@@ -582,8 +590,7 @@ static int latency(kit *k, int rate, int seconds)
                "(produce -> commit -> transition on Kafka; target p99 <= 50 ms%s); WAL %.0f "
                "bytes per case.filed [load %.1f]\n",
                seconds, rate, got, n, got ? lat[got / 2] : NAN, p99, got ? lat[got - 1] : NAN,
-               missed ? ": MISSED" : "", w0 >= 0 && w1 >= 0 ? (double)(w1 - w0) / n : NAN,
-               load1());
+               missed ? ": MISSED" : "", w0 >= 0 && w1 >= 0 ? (double)(w1 - w0) / n : NAN, load1());
         json_decref(msgs);
         free(lat);
         return missed;
@@ -613,15 +620,297 @@ static int env_int(const char *name, int dflt)
     return v && *v ? atoi(v) : dflt;
 }
 
+/* ---- growth: the engine's rate and a post's queue with many cases stored ---- */
+
+static void die_sql(PGconn *db, const char *sql)
+{
+    PGresult *res = PQexec(db, sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "bench/engine: %.200s: %s\n", sql, PQresultErrorMessage(res));
+        exit(1);
+    }
+    PQclear(res);
+}
+
+/* A checkpoint as the cluster's superuser (the bench's role may not): each run starts with the
+ * same clean buffers. */
+static void checkpoint(void)
+{
+    char err[512];
+    const char *admin = getenv("CASEFLOW_PG_ADMIN");
+    PGconn *db = admin ? cf_store_connect(admin, err, sizeof err) : NULL;
+    if (db)
+        die_sql(db, "checkpoint");
+    PQfinish(db);
+}
+
+/* What a preloaded case looks like: a case.filed stored by the engine (state, log row and its
+ * actions), with @ for the case number.  Sizes as the engine writes them (body 1.7 KB). */
+static const char *const GROWN_STATE =
+    "{\"seq\": 1, \"case\": \"@\", \"data\": {\"basis\": {\"court_name\": \"偃师区人民法院\", "
+    "\"document_no\": \"(2025)豫0381民初1号\", \"effective_date\": \"2025-12-01\"}, \"cause\": "
+    "\"民间借贷纠纷\", \"court\": \"豫0381\", \"amount\": 50000, \"filed_at\": "
+    "\"2026-03-02T09:00:00+08:00\", \"case_type\": \"执\", \"applicants\": [{\"kind\": "
+    "\"person\", \"name\": \"张三\", \"id_number\": \"41038119900101123X\"}], \"claim_kind\": "
+    "\"money\", \"respondents\": [{\"kind\": \"person\", \"name\": \"李四\", \"id_number\": "
+    "\"410381198512310011\"}], \"handling_deadline\": \"2026-09-02T23:59:00+08:00\"}, "
+    "\"state\": \"investigating\", \"clocks\": {\"handling\": {\"days\": 0, \"months\": 6, "
+    "\"pauses\": [], \"status\": \"running\", \"started\": \"2026-03-02T09:00:00+08:00\", "
+    "\"last_day\": \"2026-09-02T23:59:00+08:00\", \"extensions\": [], \"paused_days\": 0}}, "
+    "\"timers\": {\"handling_limit\": \"2026-09-05T09:00:00+08:00\"}, \"version\": 3, "
+    "\"workflow\": \"enforcement_case\", \"activities\": {}, \"updated_at\": "
+    "\"2026-03-02T09:00:00+08:00\"}";
+static const char *const GROWN_EVENT =
+    "{\"id\":\"@\",\"type\":\"case.filed\",\"case\":\"@\",\"time\":\"2026-03-02T09:00:00+08:00\","
+    "\"source\":\"filing\",\"data\":{\"court\":\"豫0381\",\"case_type\":\"执\",\"filed_at\":"
+    "\"2026-03-02T09:00:00+08:00\",\"cause\":\"民间借贷纠纷\",\"basis\":{\"document_no\":"
+    "\"(2025)豫0381民初1号\",\"court_name\":\"偃师区人民法院\",\"effective_date\":\"2025-12-01\"},"
+    "\"applicants\":[{\"kind\":\"person\",\"name\":\"张三\",\"id_number\":\"41038119900101123X\"}],"
+    "\"respondents\":[{\"kind\":\"person\",\"name\":\"李四\",\"id_number\":\"410381198512310011\"}]"
+    ","
+    "\"amount\":50000,\"claim_kind\":\"money\"}}";
+static const char *const GROWN_ACTIONS =
+    "[{\"kind\":\"task\",\"task\":\"network_query\",\"activity\":\"network_query\",\"id\":\"@\","
+    "\"post\":\"property_control\",\"due\":\"2026-03-03T17:30:00+08:00\",\"params\":{\"round\":0},"
+    "\"worker\":true,\"title\":\"网络财产统查（总对总）\"},{\"kind\":\"timer\",\"name\":"
+    "\"query_day_15\",\"at\":\"2026-03-17T09:00:00+08:00\"},{\"kind\":\"timer\",\"name\":"
+    "\"query_day_30\",\"at\":\"2026-04-01T09:00:00+08:00\"},{\"kind\":\"timer\",\"name\":"
+    "\"query_day_45\",\"at\":\"2026-04-16T09:00:00+08:00\"},{\"kind\":\"set\",\"field\":"
+    "\"handling_deadline\",\"value\":\"2026-09-02T23:59:00+08:00\"},{\"kind\":\"clock\",\"name\":"
+    "\"handling\",\"op\":\"start\",\"status\":\"running\",\"last_day\":"
+    "\"2026-09-02T23:59:00+08:00\"},{\"kind\":\"timer\",\"name\":\"handling_limit\",\"at\":"
+    "\"2026-09-05T09:00:00+08:00\"},{\"kind\":\"task\",\"task\":\"filing_review\",\"activity\":"
+    "\"filing_review\",\"id\":\"@\",\"post\":\"filing_review\",\"due\":"
+    "\"2026-03-03T17:30:00+08:00\",\"params\":{},\"worker\":false,\"title\":\"立案审查\"}]";
+
+/* The staff posts the preloaded tasks are spread over. */
+static const char *const GROWN_POSTS =
+    "array['filing_review','intake','bureau_lead','property_control','auction_clerk',"
+    "'payment_clerk','archive_group','president']";
+
+/*
+ * Stores `cases` cases of earlier years into `k`'s database with `per_case` events each (the
+ * first a case.filed), two tasks each (a worker's, done, and a staff task, open for 1 case in
+ * 100, over eight posts, due after the streams' simulated clock so that none is escalated as
+ * overdue) and one timer, written by the server from generate_series in
+ * transactions of 50,000 cases; then VACUUM ANALYZE and a checkpoint, as a database in service
+ * would have.  Returns the seconds it took.
+ */
+static double preload(kit *k, int cases, int per_case)
+{
+    char sql[8192], st[2048], ev[1024], ac[2048];
+    double t0 = now_s();
+
+    /* The templates as SQL literals: no quote inside them. */
+    snprintf(st, sizeof st, "%s", GROWN_STATE);
+    snprintf(ev, sizeof ev, "%s", GROWN_EVENT);
+    snprintf(ac, sizeof ac, "%s", GROWN_ACTIONS);
+    die_sql(k->db, "set statement_timeout = 0"); /* a statement writes 50,000 cases' rows */
+    for (int from = 1; from <= cases; from += 50000) {
+        int to = from + 49999 < cases ? from + 49999 : cases;
+        /* Case numbers of 2020, away from the streams' (2026) ones. */
+        snprintf(sql, sizeof sql,
+                 "insert into cases (case_no, workflow, version, state, seq, body, team, "
+                 "created_at, updated_at, head_hash) select '(2020)豫0381执' || g || '号', "
+                 "'enforcement_case', 3, (array['investigating','review','enforcing',"
+                 "'closed'])[1 + g %% 4], %d, replace('%s', '@', '(2020)豫0381执' || g || '号')"
+                 "::jsonb, null, timestamptz '2020-03-02 09:00+08' + g * interval '1 minute', "
+                 "timestamptz '2020-03-02 09:00+08' + g * interval '1 minute', "
+                 "encode(sha256(g::text::bytea), 'hex') from generate_series(%d, %d) g",
+                 per_case, st, from, to);
+        die_sql(k->db, sql);
+        snprintf(sql, sizeof sql,
+                 "insert into events (case_no, seq, event_id, type, source, event_time, "
+                 "applied_at, body, state_before, state_after, actions, prev_hash, hash) select "
+                 "'(2020)豫0381执' || g || '号', s, 'grown-' || g || '-' || s, case when s = 1 "
+                 "then 'case.filed' else 'case.corrected' end, 'filing', timestamptz "
+                 "'2020-03-02 09:00+08' + g * interval '1 minute', timestamptz '2020-03-02 "
+                 "09:00+08' + g * interval '1 minute' + s * interval '1 second', replace('%s', "
+                 "'@', '(2020)豫0381执' || g || '号')::json, case when s = 1 then '' else "
+                 "'investigating' end, 'investigating', replace('%s', '@', 't-' || g || '-' || "
+                 "s)::json, encode(sha256((g * 1000 + s - 1)::text::bytea), 'hex'), "
+                 "encode(sha256((g * 1000 + s)::text::bytea), 'hex') from generate_series(%d, "
+                 "%d) g, generate_series(1, %d) s",
+                 ev, ac, from, to, per_case);
+        die_sql(k->db, sql);
+        snprintf(sql, sizeof sql,
+                 "insert into tasks (task_id, case_no, activity, kind, post, worker, status, "
+                 "title, due_at, dispatched_at, created_at, updated_at) select 't-' || g || '-' "
+                 "|| w::int, '(2020)豫0381执' || g || '号', case when w then 'network_query' "
+                 "else 'review' end, case when w then 'network_query' else 'review' end, case "
+                 "when w then 'property_control' else (%s)[1 + g / 100 %% 8] end, w, case when "
+                 "not w and g %% 100 = 0 then 'open' else 'done' end, '立案审查', timestamptz "
+                 "'2026-06-01 17:30+08' + g * interval '1 minute', null, timestamptz "
+                 "'2020-03-02 09:00+08' + g * interval '1 minute', timestamptz '2020-03-02 "
+                 "09:00+08' + g * interval '1 minute' from generate_series(%d, %d) g, "
+                 "unnest(array[true, false]) w",
+                 GROWN_POSTS, from, to);
+        die_sql(k->db, sql);
+        snprintf(sql, sizeof sql,
+                 "insert into timers (case_no, name, due_at) select '(2020)豫0381执' || g || "
+                 "'号', 'handling_limit', timestamptz '2030-01-01 09:00+08' + g * interval '1 "
+                 "minute' from generate_series(%d, %d) g",
+                 from, to);
+        die_sql(k->db, sql);
+        fprintf(stderr, "growth: %d of %d cases stored (%.0f s)\n", to, cases, now_s() - t0);
+    }
+    die_sql(k->db, "vacuum analyze");
+    checkpoint();
+    return now_s() - t0;
+}
+
+/* `n` listings of `post`'s queue (the first page of 50 and the counts) through the server's
+ * own query (engine/queue.c, as GET /api/v1/posts/{post}/tasks), one after the other; returns
+ * the p99 in ms and sets *p50 and *open. */
+static double list_p99(kit *k, const char *post, int n, double *p50, long long *open)
+{
+    cf_queue_filter f = {.post = post, .court = "豫0381", .home = "豫0381", .limit = 50};
+    double *lat = calloc((size_t)n, sizeof *lat), p99;
+    char err[512];
+    int got = 0;
+
+    *open = -1;
+    for (int i = 0; lat && i < n; i++) {
+        cf_task_list l;
+        double t0 = now_s();
+        int rc = cf_queue_list(k->db, &f, &l, err, sizeof err);
+        if (rc == 0) {
+            lat[got++] = (now_s() - t0) * 1000;
+            *open = l.total;
+        } else
+            fprintf(stderr, "listing %s: %s\n", post, err);
+        cf_task_list_free(&l);
+        if (rc != 0)
+            break;
+    }
+    qsort(lat, (size_t)got, sizeof *lat, cmp_double);
+    *p50 = got ? lat[got / 2] : NAN;
+    p99 = got == n ? lat[(int)(n * 0.99)] : INFINITY;
+    free(lat);
+    return p99;
+}
+
+/*
+ * bench/run growth [CASES]: the engine's rate on an empty database and on one with CASES cases
+ * (1,000,000) and their log stored, the same stream into each (BENCH_GROWTH_STREAM cases of 4
+ * events, 2,000), and a post's queue listed on both.  Targets (#14): the rate within 20 % of the
+ * empty database's, the queue's p99 under 20 ms.  Returns 1 when one is missed.
+ */
+static int growth(int stored)
+{
+    int stream = env_int("BENCH_GROWTH_STREAM", 2000), per_case = env_int("BENCH_GROWTH_EVENTS", 4);
+    int lists = 1000, missed = 0;
+    long rss;
+    double cpu, server, wal, empty, grown, p50_empty, p50_grown, p99_empty, p99_grown, secs;
+    long long open_empty, open_grown;
+    kit k;
+
+    printf("bench/engine growth: %d cases x %d events stored, then a stream of %d cases x 4 "
+           "events + 1 x %d; load average %.2f\n",
+           stored, per_case, stream, LONG_EVENTS, load1());
+    kit_init(&k, "empty");
+    checkpoint();
+    empty = throughput(&k, stream, 1, &rss, &cpu, &server, &wal);
+    p99_empty = list_p99(&k, "filing_review", lists, &p50_empty, &open_empty);
+    printf("empty:    %.0f events/s, WAL %.0f bytes per event; filing_review's queue (%lld open) "
+           "listed %d times: p50 %.2f ms, p99 %.2f ms [load %.1f]\n",
+           empty, wal, open_empty, lists, p50_empty, p99_empty, load1());
+    kit_done(&k);
+
+    kit_init(&k, "grown");
+    secs = preload(&k, stored, per_case);
+    printf("stored:   %d cases, %lld events, %lld tasks in %.0f s (generate_series in the server; "
+           "then VACUUM ANALYZE and CHECKPOINT) [load %.1f]\n",
+           stored, kit_count(&k, "select count(*) from events"),
+           kit_count(&k, "select count(*) from tasks"), secs, load1());
+    grown = throughput(&k, stream, 1, &rss, &cpu, &server, &wal);
+    p99_grown = list_p99(&k, "filing_review", lists, &p50_grown, &open_grown);
+    printf("grown:    %.0f events/s, WAL %.0f bytes per event; filing_review's queue (%lld open) "
+           "listed %d times: p50 %.2f ms, p99 %.2f ms [load %.1f]\n",
+           grown, wal, open_grown, lists, p50_grown, p99_grown, load1());
+    kit_done(&k);
+
+    if (!(empty > 0 && grown / empty >= 0.8))
+        missed = 1;
+    printf("growth:   engine rate grown / empty = %.2f (target >= 0.8, within 20 %%%s)\n",
+           empty > 0 ? grown / empty : 0, missed ? ": MISSED" : "");
+    if (!(p99_grown < 20)) {
+        missed = 1;
+        printf("growth:   queue p99 %.2f ms with %d cases stored (target < 20 ms: MISSED)\n",
+               p99_grown, stored);
+    } else
+        printf("growth:   queue p99 %.2f ms with %d cases stored (target < 20 ms)\n", p99_grown,
+               stored);
+    if (missed)
+        printf("bench/engine growth: a target is MISSED\n");
+    return missed;
+}
+
+/*
+ * bench/run memory [EVENTS]: the engine's peak RSS over a stream of EVENTS events (1,000,000;
+ * new cases of 4 events each), and over a fifth of it, with engine.cache_cases at
+ * BENCH_CACHE_CASES (20,000, the default).  Both streams have more cases than the cache holds,
+ * so a memory bounded by the cache setting is the same for both: target, the longer run's peak
+ * within 1.25 x the shorter's.  Returns 1 when missed.
+ */
+static int memory(int events)
+{
+    int cache = env_int("BENCH_CACHE_CASES", 20000), missed;
+    int runs[2] = {events / 5 / 4, events / 4};
+    long rss[2];
+    double rate[2];
+
+    printf("bench/engine memory: %d and %d events, engine.cache_cases %d; load average %.2f\n",
+           runs[0] * 4 + LONG_EVENTS, runs[1] * 4 + LONG_EVENTS, cache, load1());
+    if (runs[0] <= cache)
+        printf("memory:   the shorter stream's %d cases fit in the cache of %d: the comparison "
+               "says little (raise EVENTS or lower BENCH_CACHE_CASES)\n",
+               runs[0], cache);
+    for (int i = 0; i < 2; i++) {
+        char name[32], path[700];
+        double cpu, server, wal;
+        FILE *f;
+        kit k;
+
+        snprintf(name, sizeof name, "memory%d", i);
+        kit_init(&k, name);
+        snprintf(path, sizeof path, "%s/engine-cache.yaml", k.logdir);
+        if (!(f = fopen(path, "w"))) {
+            perror(path);
+            return 1;
+        }
+        fprintf(f, "engine:\n  cache_cases: %d\n", cache);
+        fclose(f);
+        snprintf(engine_config, sizeof engine_config, "CASEFLOW_CONFIG=%s", path);
+        rate[i] = throughput(&k, runs[i], 1, &rss[i], &cpu, &server, &wal);
+        engine_config[0] = '\0';
+        printf("memory:   %d events: peak RSS %ld MiB (%.0f events/s, engine.cache_cases %d) "
+               "[load %.1f]\n",
+               runs[i] * 4 + LONG_EVENTS, rss[i] / 1024, rate[i], cache, load1());
+        kit_done(&k);
+    }
+    missed = !(rate[0] > 0 && rate[1] > 0 && rss[1] <= rss[0] * 1.25);
+    printf("memory:   peak RSS %d events / %d events = %.2f (target <= 1.25: bounded by the "
+           "cache%s)\n",
+           runs[1] * 4 + LONG_EVENTS, runs[0] * 4 + LONG_EVENTS,
+           rss[0] > 0 ? (double)rss[1] / (double)rss[0] : 0, missed ? ": MISSED" : "");
+    return missed;
+}
+
 int main(int argc, char **argv)
 {
-    int cases = argc > 1 ? atoi(argv[1]) : 5000, seconds = env_int("BENCH_LATENCY_S", 60);
+    int cases, seconds = env_int("BENCH_LATENCY_S", 60);
     int missed = 0;
     long rss;
     kit k;
     double e = 0, b, cpu, server, base_server, wal;
 
     setvbuf(stdout, NULL, _IOLBF, 0); /* each figure as it comes, also into a file */
+    if (argc > 1 && strcmp(argv[1], "growth") == 0)
+        return growth(argc > 2 ? atoi(argv[2]) : 1000000);
+    if (argc > 1 && strcmp(argv[1], "memory") == 0)
+        return memory(argc > 2 ? atoi(argv[2]) : 1000000);
+    cases = argc > 1 ? atoi(argv[1]) : 5000;
     printf("bench/engine: %d cases x 4 events + 1 case x %d, batches of 500; 2 cores, everything "
            "local; load average %.2f\n",
            cases, LONG_EVENTS, load1());

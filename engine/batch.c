@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "base/log.h"
 #include "engine/internal.h"
 
@@ -168,15 +170,17 @@ static const cf_table DUPS = {
     2,
     {CF_COL_TEXT, CF_COL_INT8}};
 
-/* WITH ORDINALITY and ORDER BY keep the returned ids in the order of the rows. */
+/* WITH ORDINALITY and ORDER BY keep the returned ids in the order of the rows.  A payload is
+ * stored deflated when inflated_len is not NULL (017_outbox_deflated.sql, add_payload). */
 static const cf_table OUTBOX = {
     "writing the outbox",
-    "with rows as (select * from unnest($1::text[], $2::text[], $3::text[], $4::text[]) with "
-    "ordinality u(topic, key, msg_id, payload, ord)), ins as (insert into outbox (topic, key, "
-    "msg_id, payload) select topic, key, msg_id, convert_to(payload, 'UTF8') from rows order by "
-    "ord returning id, msg_id) select ins.id from ins join rows using (msg_id) order by rows.ord",
-    4,
-    {CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT}};
+    "with rows as (select * from unnest($1::text[], $2::text[], $3::text[], $4::bytea[], "
+    "$5::int[]) with ordinality u(topic, key, msg_id, payload, inflated_len, ord)), ins as "
+    "(insert into outbox (topic, key, msg_id, payload, inflated_len) select topic, key, msg_id, "
+    "payload, inflated_len from rows order by ord returning id, msg_id) select ins.id from ins "
+    "join rows using (msg_id) order by rows.ord",
+    5,
+    {CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_BYTEA, CF_COL_INT4}};
 
 /* Moves the offsets on, but only where this engine still holds the partition's generation. */
 static const cf_table OFFSETS = {
@@ -692,11 +696,43 @@ static int write_dead_notices_dups(cf_batch *b, char *err, size_t errsz)
     return write_rows(b, r, NULL, err, errsz);
 }
 
+/* Payloads shorter than this are stored as they are: deflating them saves little. */
+enum { DEFLATE_FROM = 256 };
+
+/*
+ * Adds `o`'s payload to column 3 of `r` and its inflated length to column 4: deflated (zlib,
+ * level 1: the fastest) into `*buf` (grown as needed, the caller's) when it is long enough and
+ * that makes it shorter, else as it is with a NULL length.  The relay's sweep inflates it again
+ * (stored_payload in relay.c).  The row keeps the plain payload: it is what the relay publishes.
+ */
+static void add_payload(cf_rows *r, const cf_outbox_row *o, unsigned char **buf, size_t *cap)
+{
+    uLongf n = compressBound((uLong)o->len);
+
+    if (o->len >= DEFLATE_FROM && o->len <= INT32_MAX && n > *cap) {
+        unsigned char *nb = realloc(*buf, n);
+        if (nb) {
+            *buf = nb;
+            *cap = n;
+        }
+    }
+    if (o->len >= DEFLATE_FROM && o->len <= INT32_MAX && n <= *cap &&
+        compress2(*buf, &n, (const Bytef *)o->payload, (uLong)o->len, 1) == Z_OK && n < o->len) {
+        cf_rows_textn(r, 3, (const char *)*buf, n);
+        cf_rows_int(r, 4, (long long)o->len);
+    } else {
+        cf_rows_textn(r, 3, o->payload, o->len);
+        cf_rows_null(r, 4);
+    }
+}
+
 /* Inserts the outbox rows; their ids come back in *ids (caller frees), in row order. */
 static int write_outbox(cf_batch *b, long long **ids, char *err, size_t errsz)
 {
     cf_rows *r = table(b, &OUTBOX);
     PGresult *res;
+    unsigned char *buf = NULL;
+    size_t cap = 0;
     int rc;
 
     *ids = NULL;
@@ -705,9 +741,10 @@ static int write_outbox(cf_batch *b, long long **ids, char *err, size_t errsz)
         cf_rows_text(r, 0, o->topic);
         cf_rows_text(r, 1, o->key);
         cf_rows_text(r, 2, o->msg_id);
-        cf_rows_textn(r, 3, o->payload, o->len);
+        add_payload(r, o, &buf, &cap);
         cf_rows_end(r);
     }
+    free(buf);
     if ((rc = write_rows(b, r, &res, err, errsz)) != 0 || !res)
         return rc;
     if ((size_t)PQntuples(res) != b->outbox.n) {

@@ -19,6 +19,13 @@
  *  5. scale-out: the same stream as 1 into two engines of one group (8 partitions: 4 each),
  *     then three, against one engine.
  *
+ * The throughput and latency runs print the WAL the server wrote per event while the engine ran
+ * (pg_current_wal_insert_lsn before and after): what each COMMIT waits to flush.
+ *
+ * Two more modes (bench/run growth, bench/run memory): `bench_engine growth CASES`, the rate and a
+ * post's queue with CASES cases and their log stored against an empty database (growth below);
+ * `bench_engine memory EVENTS`, the engine's peak RSS over EVENTS events at one cache setting.
+ *
  * Run it through bench/run, which builds without sanitizers and starts a stack.  It prints every
  * figure beside its limit and target, and exits 1 when a ratio target is missed.
  * Environment: BENCH_LATENCY_S (60) seconds per latency run (0 skips them); BENCH_RATES (2000,500)
@@ -194,8 +201,6 @@ static double throughput(kit *k, int cases, int engines, long *rss_kb, double *c
                          double *server_ms, double *wal_per_event)
 {
     long long n = produce_stream(k, cases), seen = 0, c0 = 0, w0 = wal_lsn(k->db);
-    /* Events stored before (bench/run growth): not the stream's. */
-    long long before = kit_count(k, "select count(*) from events");
     double t0 = 0, t1, limit = now_s() + 600;
     pid_t pid[4];
 
@@ -203,7 +208,10 @@ static double throughput(kit *k, int cases, int engines, long *rss_kb, double *c
         pid[i] = kit_engine_start(
             k, (const char *const[]){log_level(), engine_config[0] ? engine_config : NULL, NULL});
     for (;;) {
-        seen = kit_count(k, "select count(*) from events") - before;
+        /* The stream's cases are all of 2026: the events of the cases bench/run growth stored
+         * before (of 2020) are neither counted nor read (counting 4,000,000 rows every 20 ms
+         * would measure the bench). */
+        seen = kit_count(k, "select count(*) from events where case_no >= '(2026)'");
         if (seen > 0 && t0 == 0) {
             t0 = now_s();
             c0 = seen;
@@ -790,6 +798,21 @@ static double list_p99(kit *k, const char *post, int n, double *p50, long long *
     return p99;
 }
 
+/* The stream of `stream` cases into `k`'s database, then its filing_review queue listed 1,000
+ * times; prints both as `label` and returns the rate, the queue's p99 in *p99. */
+static double rate_and_queue(kit *k, const char *label, int stream, double *p99)
+{
+    long rss;
+    long long open;
+    double cpu, server, wal, p50, rate = throughput(k, stream, 1, &rss, &cpu, &server, &wal);
+
+    *p99 = list_p99(k, "filing_review", 1000, &p50, &open);
+    printf("%-9s %.0f events/s, WAL %.0f bytes per event; filing_review's queue (%lld open) "
+           "listed 1,000 times: p50 %.2f ms, p99 %.2f ms [load %.1f]\n",
+           label, rate, wal, open, p50, *p99, load1());
+    return rate;
+}
+
 /*
  * bench/run growth [CASES]: the engine's rate on an empty database and on one with CASES cases
  * (1,000,000) and their log stored, the same stream into each (BENCH_GROWTH_STREAM cases of 4
@@ -799,10 +822,8 @@ static double list_p99(kit *k, const char *post, int n, double *p50, long long *
 static int growth(int stored)
 {
     int stream = env_int("BENCH_GROWTH_STREAM", 2000), per_case = env_int("BENCH_GROWTH_EVENTS", 4);
-    int lists = 1000, missed = 0;
-    long rss;
-    double cpu, server, wal, empty, grown, p50_empty, p50_grown, p99_empty, p99_grown, secs;
-    long long open_empty, open_grown;
+    int slower, queue_missed;
+    double empty, grown, p99_empty, p99, secs;
     kit k;
 
     printf("bench/engine growth: %d cases x %d events stored, then a stream of %d cases x 4 "
@@ -810,11 +831,7 @@ static int growth(int stored)
            stored, per_case, stream, LONG_EVENTS, load1());
     kit_init(&k, "empty");
     checkpoint();
-    empty = throughput(&k, stream, 1, &rss, &cpu, &server, &wal);
-    p99_empty = list_p99(&k, "filing_review", lists, &p50_empty, &open_empty);
-    printf("empty:    %.0f events/s, WAL %.0f bytes per event; filing_review's queue (%lld open) "
-           "listed %d times: p50 %.2f ms, p99 %.2f ms [load %.1f]\n",
-           empty, wal, open_empty, lists, p50_empty, p99_empty, load1());
+    empty = rate_and_queue(&k, "empty:", stream, &p99_empty);
     kit_done(&k);
 
     kit_init(&k, "grown");
@@ -823,27 +840,18 @@ static int growth(int stored)
            "then VACUUM ANALYZE and CHECKPOINT) [load %.1f]\n",
            stored, kit_count(&k, "select count(*) from events"),
            kit_count(&k, "select count(*) from tasks"), secs, load1());
-    grown = throughput(&k, stream, 1, &rss, &cpu, &server, &wal);
-    p99_grown = list_p99(&k, "filing_review", lists, &p50_grown, &open_grown);
-    printf("grown:    %.0f events/s, WAL %.0f bytes per event; filing_review's queue (%lld open) "
-           "listed %d times: p50 %.2f ms, p99 %.2f ms [load %.1f]\n",
-           grown, wal, open_grown, lists, p50_grown, p99_grown, load1());
+    grown = rate_and_queue(&k, "grown:", stream, &p99);
     kit_done(&k);
 
-    if (!(empty > 0 && grown / empty >= 0.8))
-        missed = 1;
+    slower = !(empty > 0 && grown / empty >= 0.8);
+    queue_missed = !(p99 < 20);
     printf("growth:   engine rate grown / empty = %.2f (target >= 0.8, within 20 %%%s)\n",
-           empty > 0 ? grown / empty : 0, missed ? ": MISSED" : "");
-    if (!(p99_grown < 20)) {
-        missed = 1;
-        printf("growth:   queue p99 %.2f ms with %d cases stored (target < 20 ms: MISSED)\n",
-               p99_grown, stored);
-    } else
-        printf("growth:   queue p99 %.2f ms with %d cases stored (target < 20 ms)\n", p99_grown,
-               stored);
-    if (missed)
+           empty > 0 ? grown / empty : 0, slower ? ": MISSED" : "");
+    printf("growth:   queue p99 %.2f ms with %d cases stored, %.2f ms empty (target < 20 ms%s)\n",
+           p99, stored, p99_empty, queue_missed ? ": MISSED" : "");
+    if (slower || queue_missed)
         printf("bench/engine growth: a target is MISSED\n");
-    return missed;
+    return slower || queue_missed;
 }
 
 /*

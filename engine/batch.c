@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "base/log.h"
 #include "engine/internal.h"
 
@@ -169,15 +171,17 @@ static const cf_table DUPS = {
     2,
     {CF_COL_TEXT, CF_COL_INT8}};
 
-/* WITH ORDINALITY and ORDER BY keep the returned ids in the order of the rows. */
+/* WITH ORDINALITY and ORDER BY keep the returned ids in the order of the rows.  A payload is
+ * stored deflated when inflated_len is not NULL (017_outbox_deflated.sql, add_payload). */
 static const cf_table OUTBOX = {
     "writing the outbox",
-    "with rows as (select * from unnest($1::text[], $2::text[], $3::text[], $4::text[]) with "
-    "ordinality u(topic, key, msg_id, payload, ord)), ins as (insert into outbox (topic, key, "
-    "msg_id, payload) select topic, key, msg_id, convert_to(payload, 'UTF8') from rows order by "
-    "ord returning id, msg_id) select ins.id from ins join rows using (msg_id) order by rows.ord",
-    4,
-    {CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT}};
+    "with rows as (select * from unnest($1::text[], $2::text[], $3::text[], $4::bytea[], "
+    "$5::int[]) with ordinality u(topic, key, msg_id, payload, inflated_len, ord)), ins as "
+    "(insert into outbox (topic, key, msg_id, payload, inflated_len) select topic, key, msg_id, "
+    "payload, inflated_len from rows order by ord returning id, msg_id) select ins.id from ins "
+    "join rows using (msg_id) order by rows.ord",
+    5,
+    {CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_BYTEA, CF_COL_INT4}};
 
 /* Moves the offsets on, but only where this engine still holds the partition's generation. */
 static const cf_table OFFSETS = {
@@ -696,22 +700,75 @@ static int write_dead_notices_dups(cf_batch *b, char *err, size_t errsz)
     return write_rows(b, r, NULL, err, errsz);
 }
 
+/* Payloads shorter than this are stored as they are: deflating them saves little. */
+enum { DEFLATE_FROM = 256 };
+
+/* What deflating a batch's payloads reuses: one zlib stream (compress2 sets up and frees 256 KB
+ * of state per call, seven times the work of deflating a 1.2 KB payload) and one buffer. */
+typedef struct deflater {
+    z_stream z;
+    int ready; /* deflateInit2 succeeded */
+    unsigned char *buf;
+    size_t cap;
+} deflater;
+
+/*
+ * Adds `o`'s payload to column 3 of `r` and its inflated length to column 4: deflated (zlib,
+ * level 1: the fastest) when it is long enough and that makes it shorter, else as it is with a
+ * NULL length.  The relay's sweep inflates it again (stored_payload in relay.c).  The row keeps
+ * the plain payload: it is what the relay publishes.
+ */
+static void add_payload(cf_rows *r, const cf_outbox_row *o, deflater *d)
+{
+    size_t n = o->len >= DEFLATE_FROM && o->len <= INT32_MAX && d->ready
+                   ? (size_t)deflateBound(&d->z, (uLong)o->len)
+                   : 0;
+
+    if (n > d->cap) {
+        unsigned char *nb = realloc(d->buf, n);
+        if (nb) {
+            d->buf = nb;
+            d->cap = n;
+        }
+    }
+    if (n > 0 && n <= d->cap && deflateReset(&d->z) == Z_OK) {
+        d->z.next_in = (Bytef *)o->payload;
+        d->z.avail_in = (uInt)o->len;
+        d->z.next_out = d->buf;
+        d->z.avail_out = (uInt)d->cap;
+        if (deflate(&d->z, Z_FINISH) == Z_STREAM_END && d->z.total_out < o->len) {
+            cf_rows_textn(r, 3, (const char *)d->buf, d->z.total_out);
+            cf_rows_int(r, 4, (long long)o->len);
+            return;
+        }
+    }
+    cf_rows_textn(r, 3, o->payload, o->len);
+    cf_rows_null(r, 4);
+}
+
 /* Inserts the outbox rows; their ids come back in *ids (caller frees), in row order. */
 static int write_outbox(cf_batch *b, long long **ids, char *err, size_t errsz)
 {
     cf_rows *r = table(b, &OUTBOX);
     PGresult *res;
+    deflater d = {.ready = 0};
     int rc;
 
     *ids = NULL;
+    /* Level 1, the default window and memory: what uncompress() reads back. */
+    d.ready =
+        b->outbox.n > 0 && deflateInit2(&d.z, 1, Z_DEFLATED, 15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
     for (size_t i = 0; i < b->outbox.n; i++) {
         const cf_outbox_row *o = &b->outbox.v[i];
         cf_rows_text(r, 0, o->topic);
         cf_rows_text(r, 1, o->key);
         cf_rows_text(r, 2, o->msg_id);
-        cf_rows_textn(r, 3, o->payload, o->len);
+        add_payload(r, o, &d);
         cf_rows_end(r);
     }
+    if (d.ready)
+        deflateEnd(&d.z);
+    free(d.buf);
     if ((rc = write_rows(b, r, &res, err, errsz)) != 0 || !res)
         return rc;
     if ((size_t)PQntuples(res) != b->outbox.n) {

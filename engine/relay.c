@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "io/bus.h"
 #include "base/log.h"
@@ -108,6 +109,40 @@ static void delete_delivered(cf_engine *e)
     cf_sqlarr_free(&ids);
 }
 
+/*
+ * The payload of row `r` of an outbox SELECT, whose column `col` is the payload (bytea, in text
+ * format) and `col` + 1 its inflated length (NULL: stored as it is; batch.c deflates the longer
+ * ones), as a malloc'ed buffer of *len bytes; NULL when it cannot be read back.
+ */
+static char *stored_payload(const PGresult *res, int r, int col, size_t *len)
+{
+    size_t n;
+    unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, r, col), &n);
+    char *plain;
+    uLongf out;
+
+    if (!raw)
+        return NULL;
+    if (PQgetisnull(res, r, col + 1)) {
+        plain = malloc(n + 1);
+        if (plain)
+            memcpy(plain, raw, n);
+        *len = n;
+        PQfreemem(raw);
+        return plain;
+    }
+    out = (uLongf)strtoul(PQgetvalue(res, r, col + 1), NULL, 10);
+    plain = malloc(out + 1);
+    if (plain && (uncompress((Bytef *)plain, &out, raw, (uLong)n) != Z_OK ||
+                  out != strtoul(PQgetvalue(res, r, col + 1), NULL, 10))) {
+        free(plain);
+        plain = NULL;
+    }
+    *len = out;
+    PQfreemem(raw);
+    return plain;
+}
+
 /* Sends again rows older than `age_s` seconds: their engine died, or their delivery failed. */
 static void sweep(cf_engine *e, int age_s)
 {
@@ -121,7 +156,7 @@ static void sweep(cf_engine *e, int age_s)
     p[0] = age;
     p[1] = limit;
     res = cf_store_exec(e->db,
-                        "select id, topic, key, msg_id, convert_from(payload, 'UTF8') from outbox "
+                        "select id, topic, key, msg_id, payload, inflated_len from outbox "
                         "where created_at < now() - make_interval(secs => $1::int) "
                         "order by id limit $2::int",
                         2, p, err, sizeof err);
@@ -131,10 +166,20 @@ static void sweep(cf_engine *e, int age_s)
     }
     if (PQntuples(res) > 0)
         cf_info("sending %d outbox rows again that waited over %d s", PQntuples(res), age_s);
-    for (int r = 0; r < PQntuples(res); r++)
-        cf_relay_send(e, strtoll(PQgetvalue(res, r, 0), NULL, 10), PQgetvalue(res, r, 1),
+    for (int r = 0; r < PQntuples(res); r++) {
+        long long id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+        size_t len;
+        char *payload = stored_payload(res, r, 4, &len);
+        if (!payload) {
+            cf_warn("outbox row %lld: its payload cannot be read back (it stays in the outbox)",
+                    id);
+            continue;
+        }
+        cf_relay_send(e, id, PQgetvalue(res, r, 1),
                       PQgetisnull(res, r, 2) ? NULL : PQgetvalue(res, r, 2), PQgetvalue(res, r, 3),
-                      PQgetvalue(res, r, 4), (size_t)PQgetlength(res, r, 4));
+                      payload, len);
+        free(payload);
+    }
     PQclear(res);
 }
 

@@ -15,7 +15,7 @@ enum { HEADER = 20 };
 /* Element type oids (pg_type.h): what array_recv checks against the parameter's type. */
 static const uint32_t oids[] = {
     [CF_COL_TEXT] = 25,   [CF_COL_INT4] = 23,  [CF_COL_INT8] = 20,    [CF_COL_BOOL] = 16,
-    [CF_COL_TIME] = 1184, [CF_COL_JSON] = 114, [CF_COL_JSONB] = 3802,
+    [CF_COL_TIME] = 1184, [CF_COL_JSON] = 114, [CF_COL_JSONB] = 3802, [CF_COL_BYTEA] = 17,
 };
 
 /* Microseconds from the Unix epoch to PostgreSQL's, 2000-01-01T00:00:00Z. */
@@ -130,11 +130,12 @@ void cf_rows_textn(cf_rows *r, int col, const char *s, size_t n)
         cf_rows_null(r, col);
         return;
     }
-    /* json travels as its text; jsonb as a version byte (1), then its text. */
+    /* json travels as its text, bytea as its bytes; jsonb as a version byte (1), then its text. */
     if (type == CF_COL_JSONB)
         element(r, col, type, "\1", 1, s, n);
     else
-        element(r, col, type == CF_COL_JSON ? CF_COL_JSON : CF_COL_TEXT, "", 0, s, n);
+        element(r, col, type == CF_COL_JSON || type == CF_COL_BYTEA ? type : CF_COL_TEXT, "", 0, s,
+                n);
 }
 
 void cf_rows_text(cf_rows *r, int col, const char *s)

@@ -27,6 +27,7 @@ typedef enum cf_coltype {
     CF_COL_TIME,  /* timestamptz[], from a cf_time */
     CF_COL_JSON,  /* json[]: the text, kept verbatim by the column */
     CF_COL_JSONB, /* jsonb[] */
+    CF_COL_BYTEA, /* bytea[]: the bytes as they are */
 } cf_coltype;
 
 enum { CF_ROWS_MAXCOLS = 16 };
@@ -61,7 +62,7 @@ void cf_rows_free(cf_rows *r);
 /* Each adds the value of column `col` of the row at hand; the column's type must be the one
  * named (a mismatch fails the table).  A NULL string is SQL NULL. */
 void cf_rows_text(cf_rows *r, int col, const char *s);
-void cf_rows_textn(cf_rows *r, int col, const char *s, size_t n);
+void cf_rows_textn(cf_rows *r, int col, const char *s, size_t n); /* also a bytea's bytes */
 void cf_rows_int(cf_rows *r, int col, long long v);
 void cf_rows_bool(cf_rows *r, int col, int v);
 void cf_rows_time(cf_rows *r, int col, cf_time t);

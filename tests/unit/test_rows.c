@@ -1,7 +1,7 @@
 /* Unit tests of engine/rows: the binary array encoding of a column table (PostgreSQL's
- * array_recv format, byte for byte), NULLs, an empty table, and that a row left incomplete or a
- * value of the wrong type fails the table so that it is never written.  And the batch's index of
- * rows by key (engine/batch.c).
+ * array_recv format, byte for byte), bytea, NULLs, an empty table, and that a row left incomplete
+ * or a value of the wrong type fails the table so that it is never written.  And the batch's index
+ * of rows by key (engine/batch.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,6 +37,36 @@ static void params(cf_rows *r, const char **v, int *len, int *fmt)
     assert_int_equal(cf_rows_params(r, v, len, fmt), 0);
     for (int i = 0; i < r->table->ncols; i++)
         assert_int_equal(fmt[i], 1);
+}
+
+/* A bytea column (the outbox's deflated payloads): oid 17, the bytes as they are, a NUL in them
+ * included, and a NULL. */
+static void encodes_bytea(void **state)
+{
+    static const cf_table B = {"writing bytes", "select 1", 1, {CF_COL_BYTEA}};
+    static const char bytes[] = {0x78, 0x01, 0x00, (char)0xff, 0x02};
+    cf_rows r;
+    const char *v[1];
+    int len[1], fmt[1];
+
+    (void)state;
+    cf_rows_init(&r, &B);
+    cf_rows_textn(&r, 0, bytes, sizeof bytes);
+    cf_rows_end(&r);
+    cf_rows_null(&r, 0);
+    cf_rows_end(&r);
+    params(&r, v, len, fmt);
+    assert_int_equal(be32(v[0] + 4), 1);  /* has NULLs */
+    assert_int_equal(be32(v[0] + 8), 17); /* bytea */
+    assert_int_equal(be32(v[0] + 12), 2);
+    assert_int_equal(be32(v[0] + 20), sizeof bytes);
+    assert_memory_equal(v[0] + 24, bytes, sizeof bytes);
+    assert_int_equal(be32(v[0] + 24 + sizeof bytes), UINT32_MAX);
+    assert_int_equal(len[0], 24 + (int)sizeof bytes + 4);
+    /* A bytea column takes no int or text of another type: the table fails. */
+    cf_rows_int(&r, 0, 1);
+    assert_true(r.failed);
+    cf_rows_free(&r);
 }
 
 static void encodes_each_type(void **state)
@@ -236,6 +266,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(encodes_each_type),
+        cmocka_unit_test(encodes_bytea),
         cmocka_unit_test(empty_table_has_no_dimensions),
         cmocka_unit_test(reset_keeps_memory_and_forgets_rows),
         cmocka_unit_test(partial_row_fails_the_table),

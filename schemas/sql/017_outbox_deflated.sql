@@ -1,0 +1,12 @@
+-- Outbox payloads may be stored deflated (#14: the database side of the engine's rate).
+--
+-- An outbox row lives only until Kafka has its message: the engine publishes from memory right
+-- after the commit, and reads a row back only when it was not delivered (the relay's sweep after
+-- a crash or a broker outage).  Yet every byte of it goes through the WAL, which each COMMIT
+-- waits to flush: a case.filed wrote two rows of 1.2 KB on average (its transition, with the
+-- actions, and the network-query worker's message, with the case's data), some 2.5 KB of its
+-- 10 KB of WAL.  PostgreSQL compresses nothing below 2 KB a row, so the engine deflates
+-- (zlib) a payload of 256 bytes or more itself when that makes it smaller: JSON of this kind
+-- shrinks to about 45 %.  inflated_len is the payload's length before it was deflated; NULL when
+-- the payload is stored as it is (a short one, or a row written before this migration).
+alter table outbox add column inflated_len integer check (inflated_len >= 0);

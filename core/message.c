@@ -109,7 +109,7 @@ json_t *cf_msg_task_new(const cf_task_msg *t)
 
 json_t *cf_msg_batch_new(const cf_batch_msg *b)
 {
-    char id[512], group[512];
+    char id[1024], group[512]; /* id: room for the whole group, never cut */
 
     snprintf(group, sizeof group, "%s%s%s", b->court ? b->court : "", b->court ? "/" : "",
              b->group);

@@ -29,6 +29,14 @@
 #define CF_CASE_COURT_SQL(c, home) \
     "coalesce(caseflow_court(" c ".case_no, " c ".body -> 'data' ->> 'court'), " home ")"
 
+/* SQL: whether task row `t` is of court `court` (NULL: any) where `home` is the home court, by
+ * its court column (schemas/sql/016_tasks_court.sql: NULL is the home court's).  Written so that
+ * the planner, given the values, keeps `t.court = court` (or that or NULL, for the home court)
+ * and reads tasks_court_queue. */
+#define CF_TASK_COURT_SQL(t, court, home)                                                          \
+    "(" court "::text is null or " t ".court = " court "::text or (" t ".court is null and " court \
+    "::text = " home "::text))"
+
 /*
  * The court of case `case_no` or, when `task_id` is not NULL, of the case of that task, into
  * `out` (`home` when its key names none).  Returns 0, CF_ENOTFOUND (no such case or task) or

@@ -1,0 +1,22 @@
+-- A task's court as a column (#14, #16): a post's queue of one court straight from an index.
+--
+-- Since the courts (014), a member of staff's queue held their court's tasks alone, told per
+-- open task by a probe of its case and caseflow_court's regular expression: with 2,000 to 3,000
+-- open tasks on a post the queue's count took 75-100 ms against 4 ms without the filter, and a
+-- page's p99 was 67-113 ms (docs/performance.md, "Issue #14, the database side").
+--
+-- tasks.court is the court of the task's case as caseflow_court tells it (core/caseno.c's
+-- cf_caseno_court): the court code of its number, else the court its filing named, else NULL:
+-- the home court, the first of the configuration's `courts:`, as for accounts.court and
+-- notices.court.  The engine writes it with each task it makes; the tasks made before get it here.
+alter table tasks add column court text;
+update tasks t set court = x.court
+    from (select k.task_id, caseflow_court(k.case_no, c.body -> 'data' ->> 'court') as court
+          from tasks k left join cases c on c.case_no = k.case_no) x
+    where x.task_id = t.task_id and x.court is not null;
+
+-- A court's post's queue in queue order, as tasks_staff_queue (006) is a post's: the list's page
+-- and counts read the court's entries alone (the home court's: its code's and NULL's).
+create index tasks_court_queue on tasks (court, post, due_at, created_at, case_no, task_id)
+    include (status)
+    where not worker and status in ('open', 'claimed');

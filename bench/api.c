@@ -79,7 +79,7 @@ static void store_tasks(kit *k)
 
     snprintf(sql, sizeof sql,
              "insert into tasks (task_id, case_no, activity, kind, post, worker, status, title, "
-             "due_at, claimed_by, created_at, updated_at) "
+             "due_at, claimed_by, created_at, updated_at, court) "
              "select 'b-' || g, '(2026)豫0381执' || (g %% 25000 + 1) || '号', "
              "case when g %% 10 < 6 then 'network_query' else 'intake_check' end, "
              "case when g %% 10 < 6 then 'network_query' else 'intake_check' end, "
@@ -91,7 +91,8 @@ static void store_tasks(kit *k)
              "'立案信息核查', timestamptz '2026-03-02 17:30+08' + (g %% 2000) * interval '1 "
              "hour', case when g %% 10 = 9 and g %% 3 = 0 then 'bench-' || (g %% %d) end, "
              "timestamptz '2026-03-02 08:00+08' + g * interval '1 minute', timestamptz "
-             "'2026-03-02 08:00+08' + g * interval '1 minute' from generate_series(1, %d) g",
+             "'2026-03-02 08:00+08' + g * interval '1 minute', '豫0381' from generate_series(1, "
+             "%d) g",
              STAFF, TASKS);
     die_sql(k, sql);
     die_sql(k, "vacuum analyze tasks");

@@ -743,18 +743,19 @@ static double preload(kit *k, int cases, int per_case)
                  "%d) g, generate_series(1, %d) s",
                  ev, ac, from, to, per_case);
         die_sql(k->db, sql);
-        snprintf(sql, sizeof sql,
-                 "insert into tasks (task_id, case_no, activity, kind, post, worker, status, "
-                 "title, due_at, dispatched_at, created_at, updated_at) select 't-' || g || '-' "
-                 "|| w::int, '(2020)豫0381执' || g || '号', case when w then 'network_query' "
-                 "else 'review' end, case when w then 'network_query' else 'review' end, case "
-                 "when w then 'property_control' else (%s)[1 + g / 100 %% 8] end, w, case when "
-                 "not w and g %% 100 = 0 then 'open' else 'done' end, '立案审查', timestamptz "
-                 "'2026-06-01 17:30+08' + g * interval '1 minute', null, timestamptz "
-                 "'2020-03-02 09:00+08' + g * interval '1 minute', timestamptz '2020-03-02 "
-                 "09:00+08' + g * interval '1 minute' from generate_series(%d, %d) g, "
-                 "unnest(array[true, false]) w",
-                 GROWN_POSTS, from, to);
+        snprintf(
+            sql, sizeof sql,
+            "insert into tasks (task_id, case_no, activity, kind, post, worker, status, "
+            "title, due_at, dispatched_at, created_at, updated_at, court) select 't-' || g || '-' "
+            "|| w::int, '(2020)豫0381执' || g || '号', case when w then 'network_query' "
+            "else 'review' end, case when w then 'network_query' else 'review' end, case "
+            "when w then 'property_control' else (%s)[1 + g / 100 %% 8] end, w, case when "
+            "not w and g %% 100 = 0 then 'open' else 'done' end, '立案审查', timestamptz "
+            "'2026-06-01 17:30+08' + g * interval '1 minute', null, timestamptz "
+            "'2020-03-02 09:00+08' + g * interval '1 minute', timestamptz '2020-03-02 "
+            "09:00+08' + g * interval '1 minute', '豫0381' from generate_series(%d, %d) g, "
+            "unnest(array[true, false]) w",
+            GROWN_POSTS, from, to);
         die_sql(k->db, sql);
         snprintf(sql, sizeof sql,
                  "insert into timers (case_no, name, due_at) select '(2020)豫0381执' || g || "

@@ -125,16 +125,16 @@ static const cf_table TIMERS = {
 static const cf_table NEW_TASKS = {
     "creating tasks",
     "insert into tasks (task_id, case_no, activity, kind, post, worker, status, title, params, "
-    "due_at, batch_group, dispatched_at, result, created_at, updated_at) select id, c, a, k, p, "
-    "w, s, ti, coalesce(pa, '{}'), due::timestamptz, bg, da, r, ca, ua from unnest($1::text[], "
-    "$2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::text[], $8::text[], "
-    "$9::jsonb[], $10::text[], $11::text[], $12::timestamptz[], $13::jsonb[], "
-    "$14::timestamptz[], $15::timestamptz[]) u(id, c, a, k, p, w, s, ti, pa, due, bg, da, r, ca, "
-    "ua)",
-    15,
+    "due_at, batch_group, dispatched_at, result, created_at, updated_at, court) select id, c, "
+    "a, k, p, w, s, ti, coalesce(pa, '{}'), due::timestamptz, bg, da, r, ca, ua, co from "
+    "unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], "
+    "$7::text[], $8::text[], $9::jsonb[], $10::text[], $11::text[], $12::timestamptz[], "
+    "$13::jsonb[], $14::timestamptz[], $15::timestamptz[], $16::text[]) u(id, c, a, k, p, w, s, "
+    "ti, pa, due, bg, da, r, ca, ua, co)",
+    16,
     {CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_TEXT, CF_COL_BOOL, CF_COL_TEXT,
      CF_COL_TEXT, CF_COL_JSONB, CF_COL_TEXT, CF_COL_TEXT, CF_COL_TIME, CF_COL_JSONB, CF_COL_TIME,
-     CF_COL_TIME}};
+     CF_COL_TIME, CF_COL_TEXT}};
 
 static const cf_table TASK_CHANGES = {
     "updating tasks",
@@ -462,6 +462,7 @@ static void clear_rows(cf_batch *b)
         cf_task_row *t = &b->tasks.v[i];
         free(t->id), free(t->case_no), free(t->activity), free(t->kind), free(t->post);
         free(t->title), free(t->due), free(t->batch_group), free(t->params), free(t->result);
+        free(t->court);
     }
     for (size_t i = 0; i < b->outbox.n; i++) {
         cf_outbox_row *o = &b->outbox.v[i];
@@ -633,6 +634,7 @@ static void new_task(cf_rows *r, const cf_task_row *t)
     cf_rows_text(r, 12, t->result);
     cf_rows_time(r, 13, t->created_at);
     cf_rows_time(r, 14, t->updated_at);
+    cf_rows_text(r, 15, t->court);
     cf_rows_end(r);
 }
 

@@ -326,6 +326,8 @@ out:
 #define OF_COURT                                                                               \
     "($3::text is null or case_no in (select c.case_no from cases c where " CF_CASE_COURT_SQL( \
         "c", "$4::text") " = $3))"
+/* The same for the tasks table, by its court column. */
+#define TASKS_OF_COURT CF_TASK_COURT_SQL("tasks", "$3", "$4")
 
 json_t *cf_stats(PGconn *db, const char *group, const char *events_topic, const char *court,
                  const char *home, char *err, size_t errsz)
@@ -340,11 +342,11 @@ json_t *cf_stats(PGconn *db, const char *group, const char *events_topic, const 
         "where " OF_COURT " group by 1, 2) x group by 1) y), '{}'::json), "
         "'tasks', coalesce((select json_object_agg(p, st) from (select coalesce(post, '-') p, "
         "json_object_agg(status, n) st from (select post, status, count(*) n from tasks "
-        "where " OF_COURT " group by 1, 2) x group by 1) y), '{}'::json), "
+        "where " TASKS_OF_COURT " group by 1, 2) x group by 1) y), '{}'::json), "
         "'overdue', coalesce((select json_object_agg(p, n) from (select post p, count(*) n from "
         "tasks, (select coalesce((select case when mode = 'simulated' then now else now() end "
         "from engine_clock where id = 1), now()) k) k where status in ('open', 'claimed') and "
-        "not worker and due_at < k.k and " OF_COURT " group by post) x), '{}'::json), "
+        "not worker and due_at < k.k and " TASKS_OF_COURT " group by post) x), '{}'::json), "
         "'timers', (select count(*) from timers where " OF_COURT "), "
         "'events', (select count(*) from events where " OF_COURT "), "
         "'dead_letters', (select count(*) from dead_letters), "

@@ -29,6 +29,15 @@
 #define CF_CASE_COURT_SQL(c, home) \
     "coalesce(caseflow_court(" c ".case_no, " c ".body -> 'data' ->> 'court'), " home ")"
 
+/* SQL: whether task row `t` is of court `court` (NULL: any) where `home` is the home court, by
+ * its court column (schemas/sql/016_tasks_court.sql: NULL is the home court's).  Given the
+ * values, the planner keeps `t.court = court`, which tasks_court_queue serves, or for the home
+ * court `coalesce(t.court, home) = court`, which tasks_staff_queue_court checks on its entries
+ * of the post (an OR of the code and NULL would read the tasks' rows, a bitmap scan). */
+#define CF_TASK_COURT_SQL(t, court, home)                                                     \
+    "(" court "::text is null or case when " court "::text = " home "::text then coalesce(" t \
+    ".court, " home "::text) = " court "::text else " t ".court = " court "::text end)"
+
 /*
  * The court of case `case_no` or, when `task_id` is not NULL, of the case of that task, into
  * `out` (`home` when its key names none).  Returns 0, CF_ENOTFOUND (no such case or task) or

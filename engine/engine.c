@@ -294,6 +294,7 @@ static void new_task(cf_engine *e, const char *case_no, const cf_workflow *wf, c
     const char *id = a->u.task.id, *task = a->u.task.task;
     cf_task_row *t = cf_batch_task(e->cur, id);
     cf_batch *b = e->cur;
+    char court[32];
 
     if (!t)
         return;
@@ -309,6 +310,10 @@ static void new_task(cf_engine *e, const char *case_no, const cf_workflow *wf, c
     cf_batch_set(b, &t->title, json_string_value(a->u.task.title));
     cf_batch_set(b, &t->due, json_string_value(a->u.task.due));
     cf_batch_set(b, &t->batch_group, json_string_value(a->u.task.batch));
+    /* Its case's court, which the queues of a court filter by (schemas/sql/016_tasks_court.sql). */
+    cf_batch_set(b, &t->court,
+                 cf_caseno_court(case_no, member(json_object_get(step->state, "data"), "court"),
+                                 court, sizeof court));
     free(t->params);
     t->params = json_text(e, a->u.task.params);
     free(t->result);

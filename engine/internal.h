@@ -87,6 +87,7 @@ typedef struct cf_timer_row {
 typedef struct cf_task_row {
     char *id, *case_no, *activity, *kind, *post, *title, *due, *batch_group; /* owned */
     char *params, *result; /* JSON text (owned), or NULL */
+    char *court;           /* owned: its case's court (cf_caseno_court); NULL: the home court's */
     int is_new, worker, dispatched;
     const char *status; /* a constant: open, done, failed, returned, cancelled */
     cf_time created_at, updated_at;

@@ -36,9 +36,6 @@ static cf_time cutoff(const cf_workflow *wf, cf_time now, long n)
     return (cf_time)(d + 1) * CF_MS_PER_DAY - (cf_time)off * CF_MS_PER_MINUTE;
 }
 
-/* The court of case row `c` ($8: the home court). */
-#define COURT_OF_C CF_CASE_COURT_SQL("c", "$8::text")
-
 /* Escalates the overdue tasks of `wf`'s cases of court `court` (an index in e->reg->courts; with
  * no courts configured, every case), counting working days by that court's calendar. */
 static int escalate(cf_engine *e, const cf_workflow *wf, int court, long days, const char *post,
@@ -67,14 +64,19 @@ static int escalate(cf_engine *e, const cf_workflow *wf, int court, long days, c
         "with t as (select t.task_id, t.post, t.claimed_by from tasks t join cases c on "
         "c.case_no = t.case_no where c.workflow = $1 and c.version = $2::int and not t.worker "
         "and t.status in ('open', 'claimed') and t.due_at < $3::timestamptz and t.post is "
-        "distinct from $4 and ($7::text is null or " COURT_OF_C " = $7) and not exists (select "
-        "1 from task_reassignments r where r.task_id = t.task_id and r.by_account = "
-        "'engine:overdue') limit $6::int for update of t skip locked), u as (update tasks x set "
-        "post = $4, claimed_by = null, status = 'open', updated_at = $5::timestamptz from t "
-        "where x.task_id = t.task_id returning x.task_id), log as (insert into "
-        "task_reassignments (task_id, from_post, to_post, from_account, to_account, by_account, "
-        "at) select t.task_id, t.post, $4, t.claimed_by, null, 'engine:overdue', "
-        "$5::timestamptz from t) select count(*) from u",
+        "distinct from $4 and " CF_TASK_COURT_SQL(
+            "t", "$7",
+            "$8") " and not exists (select "
+                  "1 from task_reassignments r where r.task_id = t.task_id and r.by_account = "
+                  "'engine:overdue') limit $6::int for update of t skip locked), u as (update "
+                  "tasks x set "
+                  "post = $4, claimed_by = null, status = 'open', updated_at = $5::timestamptz "
+                  "from t "
+                  "where x.task_id = t.task_id returning x.task_id), log as (insert into "
+                  "task_reassignments (task_id, from_post, to_post, from_account, to_account, "
+                  "by_account, "
+                  "at) select t.task_id, t.post, $4, t.claimed_by, null, 'engine:overdue', "
+                  "$5::timestamptz from t) select count(*) from u",
         8, p, why, sizeof why);
     if (!res)
         return cf_errf(err, errsz, CF_EDB, "escalating overdue tasks of %s: %s", wf->name, why);
@@ -130,24 +132,23 @@ static int weekly_lists(cf_engine *e, const cf_workflow *wf, int court, int week
     res = cf_store_exec(
         e->db,
         "with t as (select t.task_id, t.case_no, coalesce(t.title, t.activity) as title, t.post, "
-        "t.claimed_by, t.due_at from tasks t join cases c on c.case_no = t.case_no where not "
-        "t.worker and t.status in ('open', 'claimed') and t.post is not null and t.due_at < "
-        "$2::timestamptz and ($5::text is null or " CF_CASE_COURT_SQL(
-            "c",
-            "$6::text") " = $5)), "
-                        "lists as (select post, count(*) as n, json_agg(" LIST_ITEM
-                        " order by due_at, task_id) "
-                        "as items from t where post <> $4 group by post union all select $4, "
-                        "count(*), "
-                        "coalesce(json_agg(" LIST_ITEM
-                        " order by due_at, task_id), '[]') from t) insert into "
-                        "notices (key, post, court, kind, title, body, created_at) select $7 || "
-                        "':' || $1 || "
-                        "':' || post, post, $5, 'overdue', case when post = $4 then "
-                        "'全院超期任务清单（' else '本岗位超期任务清单（' end || $1 || "
-                        "'起一周）：' || n || '件', "
-                        "json_build_object('week', $1, 'since', $2, 'count', n, 'tasks', items), "
-                        "$3::timestamptz from lists on conflict (key) do nothing",
+        "t.claimed_by, t.due_at from tasks t where not t.worker and t.status in ('open', "
+        "'claimed') and t.post is not null and t.due_at < $2::timestamptz and " CF_TASK_COURT_SQL(
+            "t", "$5",
+            "$6") "), "
+                  "lists as (select post, count(*) as n, json_agg(" LIST_ITEM
+                  " order by due_at, task_id) "
+                  "as items from t where post <> $4 group by post union all select $4, "
+                  "count(*), "
+                  "coalesce(json_agg(" LIST_ITEM
+                  " order by due_at, task_id), '[]') from t) insert into "
+                  "notices (key, post, court, kind, title, body, created_at) select $7 || "
+                  "':' || $1 || "
+                  "':' || post, post, $5, 'overdue', case when post = $4 then "
+                  "'全院超期任务清单（' else '本岗位超期任务清单（' end || $1 || "
+                  "'起一周）：' || n || '件', "
+                  "json_build_object('week', $1, 'since', $2, 'count', n, 'tasks', items), "
+                  "$3::timestamptz from lists on conflict (key) do nothing",
         7, p, why, sizeof why);
     if (!res) {
         rc = cf_errf(err, errsz, CF_EDB, "sending the week's overdue lists: %s", why);

@@ -43,14 +43,13 @@ static void fill(PGresult *res, int row, cf_task *t)
 
 /* ---- list ---------------------------------------------------------------------------------- */
 
-/* The filter as SQL over `tasks t` and `k`; the parameters are $1 .. $5 of list_params. */
+/* The filter as SQL over `tasks t` and `k`; the parameters are $1 .. $7 of cf_queue_list's p. */
 #define LIST_WHERE                                                                                \
     " from tasks t, (select " CLOCK_SQL " as now) k where t.status in ('open', 'claimed') and "   \
     "not t.worker and ($1::text is null or t.post = $1) and ($2::text is null or t.status = $2) " \
     "and (not $3::boolean or t.due_at < k.now) and ($4::timestamptz is null or t.due_at < "       \
     "$4::timestamptz) and ($5::text is null or strpos(t.case_no, $5) > 0 or "                     \
-    "strpos(coalesce(t.title, t.activity), $5) > 0) and ($6::text is null or exists (select 1 "   \
-    "from cases c where c.case_no = t.case_no and " CF_CASE_COURT_SQL("c", "$7::text") " = $6))"
+    "strpos(coalesce(t.title, t.activity), $5) > 0) and " CF_TASK_COURT_SQL("t", "$6", "$7")
 
 int cf_queue_list(PGconn *db, const cf_queue_filter *f, cf_task_list *out, char *err, size_t errsz)
 {

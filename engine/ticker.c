@@ -268,25 +268,24 @@ static int dispatch(cf_engine *e, const schedule *s, cf_time at, char *err, size
     p[2] = per_message;
     p[3] = s->court;
     p[4] = s->home;
-    if (!(res = step(
-              e, what,
-              "with taken as (update tasks set dispatched_at = $2::timestamptz where kind "
-              "= $1 and status = 'open' and dispatched_at is null and batch_group is not "
-              "null and created_at <= $2::timestamptz and ($4::text is null or exists "
-              "(select 1 from cases c where c.case_no = tasks.case_no and " CF_CASE_COURT_SQL(
-                  "c",
-                  "$5::text") " = $4)) returning task_id, case_no, "
-                              "activity, params, due_at, batch_group), numbered as (select "
-                              "taken.*, "
-                              "(row_number() over (partition by batch_group order by case_no, "
-                              "task_id) - "
-                              "1) / $3::int as part from taken) select task_id, case_no, activity, "
-                              "params, (extract(epoch from due_at) * 1000)::bigint, batch_group, "
-                              "part, "
-                              "(select c.body -> 'data' from cases c where c.case_no = "
-                              "numbered.case_no) "
-                              "from numbered order by batch_group, part, case_no, task_id",
-              5, p, err, errsz)))
+    if (!(res =
+              step(e, what,
+                   "with taken as (update tasks set dispatched_at = $2::timestamptz where kind "
+                   "= $1 and status = 'open' and dispatched_at is null and batch_group is not "
+                   "null and created_at <= $2::timestamptz and " CF_TASK_COURT_SQL(
+                       "tasks", "$4",
+                       "$5") " returning task_id, case_no, "
+                             "activity, params, due_at, batch_group), numbered as (select "
+                             "taken.*, "
+                             "(row_number() over (partition by batch_group order by case_no, "
+                             "task_id) - "
+                             "1) / $3::int as part from taken) select task_id, case_no, activity, "
+                             "params, (extract(epoch from due_at) * 1000)::bigint, batch_group, "
+                             "part, "
+                             "(select c.body -> 'data' from cases c where c.case_no = "
+                             "numbered.case_no) "
+                             "from numbered order by batch_group, part, case_no, task_id",
+                   5, p, err, errsz)))
         return CF_EDB;
     cf_batch_init(&b);
     batch_messages(e, &b, res, tk, s->batch, topic, when);

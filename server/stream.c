@@ -133,17 +133,16 @@ static void *run(void *arg)
         pthread_mutex_unlock(&w->mu);
         if (!db && !(db = cf_store_connect(w->conninfo, err, sizeof err)))
             cf_warn("stream: PostgreSQL does not answer: %s", err);
-        res = !db        ? NULL
-              : !w->home ? cf_store_exec(db,
-                                         "select post, " FINGERPRINT
-                                         " from tasks t " OPEN_STAFF_TASKS " group by post",
-                                         0, NULL, err, sizeof err)
-                         : cf_store_exec(db,
-                                         "select " CF_CASE_COURT_SQL(
-                                             "c", "$1") " || '/' || t.post, " FINGERPRINT
-                                                        " from tasks t join cases c on c.case_no = "
-                                                        "t.case_no " OPEN_STAFF_TASKS " group by 1",
-                                         1, (const char *const *)&w->home, err, sizeof err);
+        res = !db ? NULL
+              : !w->home
+                  ? cf_store_exec(db,
+                                  "select post, " FINGERPRINT " from tasks t " OPEN_STAFF_TASKS
+                                  " group by post",
+                                  0, NULL, err, sizeof err)
+                  : cf_store_exec(db,
+                                  "select coalesce(t.court, $1) || '/' || t.post, " FINGERPRINT
+                                  " from tasks t " OPEN_STAFF_TASKS " group by 1",
+                                  1, (const char *const *)&w->home, err, sizeof err);
         if (db && !res && PQstatus(db) != CONNECTION_OK) {
             PQfinish(db);
             db = NULL;

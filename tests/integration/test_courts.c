@@ -217,6 +217,48 @@ static void notices_per_court(const session *admin, const session *lead_a, const
     expect_db("select read_by from notices where key = $1", "refusal:refuse-b", "买买提");
 }
 
+/* The total of the intake queue as `who` sees it. */
+static long long intake_total(const session *who)
+{
+    json_t *v = NULL;
+    long long n;
+
+    assert_int_equal(api(who, "GET", "posts/intake/tasks", NULL, NULL, &v), 200);
+    n = json_integer_value(json_object_get(json_object_get(v, "counts"), "total"));
+    json_decref(v);
+    return n;
+}
+
+/* A court's queue goes by the task's court column (schemas/sql/016_tasks_court.sql), which the
+ * engine wrote from the case's number; a task whose court is NULL (made before 016 of a case whose
+ * number names no court) is the home court's (court A's), in its queue and not in court B's. */
+static void queue_by_court_column(const session *staff_a, const session *staff_b,
+                                  const char *task_a, const char *task_b)
+{
+    const char *p[1] = {task_a};
+    char *court = kit_value(&K, "select court from tasks where task_id = $1", 1, p);
+
+    assert_string_equal(court, "豫0381");
+    free(court);
+    p[0] = task_b;
+    court = kit_value(&K, "select court from tasks where task_id = $1", 1, p);
+    assert_string_equal(court, "新0102");
+    free(court);
+    p[0] = task_a;
+    free(kit_value(&K, "update tasks set court = null where task_id = $1 returning task_id", 1, p));
+    assert_int_equal(intake_total(staff_a), 1);
+    assert_int_equal(intake_total(staff_b), 1);
+    p[0] = task_b;
+    free(kit_value(&K, "update tasks set court = null where task_id = $1 returning task_id", 1, p));
+    assert_int_equal(intake_total(staff_a), 2);
+    assert_int_equal(intake_total(staff_b), 0);
+    free(kit_value(&K, "update tasks set court = '新0102' where task_id = $1 returning task_id", 1,
+                   p));
+    p[0] = task_a;
+    free(kit_value(&K, "update tasks set court = '豫0381' where task_id = $1 returning task_id", 1,
+                   p));
+}
+
 /* One stream of the queue of `post`, followed for `seconds` (a thread's work). */
 typedef struct follow {
     const session *s;
@@ -573,6 +615,7 @@ static void test_two_courts(void **state)
     assert_int_equal(api(&staff_b, "GET", "posts/intake/tasks", NULL, NULL, &v), 200);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "counts"), "total")), 1);
     json_decref(v);
+    queue_by_court_column(&staff_a, &staff_b, task_a, task_b);
     assert_int_equal(api(&staff_a, "GET", "tasks/%s", task_b, NULL, NULL), 404);
     assert_int_equal(api(&staff_a, "POST", "tasks/%s/claim", task_b, "{}", NULL), 404);
     assert_int_equal(api(&staff_b, "POST", "tasks/%s/claim", task_b, "{}", NULL), 200);

@@ -323,6 +323,7 @@ def scenario():
     shot(intake, "complete-form-refused")
     axe(intake, "completion form")
     intake.find_element(By.ID, "f-complete-no").click()
+    wait(intake, lambda d: text_of(d, "#f-complete-problem") == "", "an answer clears its refusal")
     click(intake, "dialog.task-dialog button[type=submit]")
     wait(intake, lambda d: "请填写" in text_of(d, "#f-problems-problem"), "'no' needs what is to be corrected")
     intake.find_element(By.ID, "f-complete-yes").click()
@@ -471,6 +472,8 @@ def scenario():
     wait(team1, lambda d: "请填写" in text_of(d, "#f-close_method-problem"),
          "a closing without its method is refused before sending")
     Select(team1.find_element(By.ID, "f-close_method")).select_by_visible_text("执行完毕")
+    wait(team1, lambda d: text_of(d, "#f-close_method-problem") == "",
+         "the refusal's message goes once a method is chosen")
     shot(team1, "decision-close-form")
     axe(team1, "decision form")
     click(team1, "dialog.task-dialog button[type=submit]")

@@ -49,7 +49,7 @@ function fieldControl(f, draft) {
       help, problem);
     read = () => (yes.checked ? true : no.checked ? false : undefined);
     focus = () => yes.focus();
-    return { f, box, read, problem, focus, inputs: [yes, no] };
+    return clearedOnEdit({ f, box, read, problem, focus, inputs: [yes, no] });
   }
   let input;
   if (f.type === 'choice' || f.type === 'post') {
@@ -77,7 +77,22 @@ function fieldControl(f, draft) {
   if (f.required) input.setAttribute('aria-required', 'true');
   input.setAttribute('aria-describedby', described);
   box = h('div', { class: 'field' }, h('label', { for: id }, f.title, req), input, help, problem);
-  return { f, box, read, problem, focus: () => input.focus(), inputs: [input] };
+  return clearedOnEdit({ f, box, read, problem, focus: () => input.focus(), inputs: [input] });
+}
+
+/* A field's problem goes as soon as the field is changed: it stood for the value before, and a
+ * message left beside a value chosen since reads as if that value were wrong.  The form is
+ * checked again when it is sent. */
+function clearedOnEdit(control) {
+  const clear = () => {
+    control.problem.textContent = '';
+    control.inputs.forEach((i) => i.removeAttribute('aria-invalid'));
+  };
+  control.inputs.forEach((i) => {
+    i.addEventListener('input', clear);
+    i.addEventListener('change', clear);
+  });
+  return control;
 }
 
 /* Checks the values as the server will (core/form.c); returns [{control, text}] problems and the
